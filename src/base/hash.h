@@ -1,0 +1,11 @@
+/* hash.h - digests: SHA-256 and MD5, as lowercase hex. */
+#ifndef CDBT_HASH_H
+#define CDBT_HASH_H
+#include <stddef.h>
+#include <stdint.h>
+
+void sha256(const void *data, size_t len, uint8_t out[32]);
+void sha256_hex(const void *data, size_t len, char out[65]);   /* NUL-terminated */
+void md5(const void *data, size_t len, uint8_t out[16]);
+void md5_hex(const void *data, size_t len, char out[33]);
+#endif

@@ -1,0 +1,35 @@
+/* strmap.h - insertion-ordered hash map from byte-string keys to void *.
+ *
+ * Keys are copied into the map's own storage (heap).  Iteration order is
+ * insertion order; deletion is not supported (not needed by the compiler).
+ * Used for symbol tables: nodes by unique_id, macros by name, etc. */
+#ifndef CDBT_STRMAP_H
+#define CDBT_STRMAP_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct StrMapEntry {
+    char *key;          /* NUL-terminated copy */
+    size_t klen;
+    uint64_t hash;
+    void *val;
+} StrMapEntry;
+
+typedef struct StrMap {
+    StrMapEntry *entries;   /* dense, insertion order */
+    size_t len, cap;
+    uint32_t *slots;        /* open addressing: index+1 into entries, 0 = empty */
+    size_t nslots;
+} StrMap;
+
+uint64_t strmap_hash(const char *k, size_t n);     /* FNV-1a 64 */
+void  strmap_init(StrMap *m);
+void  strmap_free(StrMap *m);                      /* frees keys and tables, not values */
+/* Insert or replace; returns the previous value or NULL. */
+void *strmap_put(StrMap *m, const char *k, size_t n, void *val);
+void *strmap_get(const StrMap *m, const char *k, size_t n);   /* NULL if absent */
+bool  strmap_has(const StrMap *m, const char *k, size_t n);
+#define strmap_putz(m, k, v) strmap_put((m), (k), strlen(k), (v))
+#define strmap_getz(m, k)    strmap_get((m), (k), strlen(k))
+#endif

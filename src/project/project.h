@@ -1,0 +1,168 @@
+/* project.h - the loaded dbt project: files, nodes, configs (no rendering of
+ * SQL, no database).
+ *
+ * project_load() reads dbt_project.yml, the selected profiles.yml output,
+ * discovers models/seeds/tests/snapshots/analyses/macros (spec §1.7), reads
+ * every properties file (§1.8: models, seeds, sources, columns, tests,
+ * config, description), creates source nodes and generic test nodes (§9.1,
+ * §9.3 names and ids), and folds each node's config from built-in defaults,
+ * the dbt_project.yml tree along its fqn and the properties-file config
+ * (§1.4-1.5, layers 1-3).  Layer 4 (in-file config() calls) and everything
+ * that needs Jinja over SQL (refs, sources, generate_*_name, compiled code)
+ * belong to src/dbt/.
+ *
+ * Strings in YAML that must be rendered as Jinja (dbt_project.yml values,
+ * profiles.yml output, properties-file values, test config values) go through
+ * the ProjectRenderer supplied by the caller; when it is NULL they are kept as
+ * written.  Everything lives in Project.arena. */
+#ifndef CDBT_PROJECT_H
+#define CDBT_PROJECT_H
+#include <stdbool.h>
+#include "../base/arena.h"
+#include "../base/diag.h"
+#include "../base/strmap.h"
+#include "../value/value.h"
+#include "../template/template.h"
+#include "../yaml/yaml.h"
+
+typedef enum ResourceType {
+    RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, RT_ANALYSIS, RT_SOURCE, RT_MACRO, RT_OPERATION,
+    RT__COUNT
+} ResourceType;
+const char *rt_name(ResourceType rt);              /* "model", "seed", ... */
+int         rt_from_name(const char *s);           /* -1 if unknown */
+
+typedef struct NodeRef { const char *name; const char *package; const char *version; } NodeRef;
+typedef struct NodeSrcRef { const char *source; const char *table; } NodeSrcRef;
+
+typedef struct Node {
+    int index;                      /* dense index in Project.nodes */
+    ResourceType rt;
+    const char *unique_id;
+    const char *name;
+    const char *package_name;
+    const char *path;               /* relative to the search path it was found under (tests: <short name>.sql) */
+    const char *original_file_path; /* relative to project root (generic tests, sources: the yml) */
+    const char *patch_path;         /* "<pkg>://<yml path>" or NULL */
+    const char **fqn; int nfqn;
+    const char *root_path;          /* absolute project root (seeds) */
+
+    /* identity, resolved by src/dbt (generate_*_name) */
+    const char *database, *schema, *alias, *relation_name;
+
+    VDict *config;                  /* folded config; dbt layer adds in-file config() */
+    VDict *unrendered_config;
+    const char *description;
+    VDict *columns;                 /* name -> {name, description, meta, data_type, constraints, quote, tags} */
+    VDict *meta;                    /* = config.meta */
+    VList *tags;                    /* = config.tags (strings) */
+    VDict *docs;
+
+    /* source text */
+    const char *raw_code; size_t raw_len;  /* stripped file content (§1.7) */
+    const char *abs_path;                  /* absolute path of the file read */
+    SrcFile src;                            /* over raw_code, path = original_file_path */
+    char checksum_name[8];                  /* "sha256" or "path" */
+    const char *checksum;                   /* hex or path */
+    Template *tpl;                          /* parsed raw_code (NULL until parsed) */
+
+    /* dependencies (filled by the parse pass in src/dbt) */
+    NodeRef *refs; int nrefs;
+    NodeSrcRef *sources; int nsources;
+    const char **dep_nodes; int ndep_nodes;     /* unique_ids, in first-seen order */
+    const char **dep_macros; int ndep_macros;
+    int *parents; int nparents;                 /* indices of dep_nodes in Project.nodes */
+
+    /* tests */
+    bool is_generic_test;
+    const char *test_name;          /* generic: "unique", "accepted_values", ... */
+    const char *test_namespace;     /* NULL or package */
+    const char *column_name;        /* NULL for model-level */
+    const char *attached_node;      /* unique_id of the tested node */
+    const char *file_key_name;      /* "models.<name>" / "sources.<src>" */
+    VDict *test_kwargs;             /* raw kwargs (strings unrendered), incl. column_name, model */
+
+    /* sources */
+    const char *source_name, *source_description, *identifier, *loader, *loaded_at_field;
+    VDict *freshness, *quoting, *external;
+
+    /* compile results (src/dbt) */
+    bool compiled;
+    const char *compiled_code;      /* with ephemeral CTEs injected */
+    const char *compiled_pre;       /* before injection */
+    VList *extra_ctes;              /* [{id, sql}] */
+    const char *compiled_path;
+    double created_at;
+    bool disabled;
+} Node;
+
+typedef struct MacroDef {
+    const char *unique_id;          /* macro.<pkg>.<name> */
+    const char *name, *package_name, *path, *original_file_path;
+    const char *macro_sql;          /* text of the block */
+    TplMacro *macro;
+    const char *description;
+    VList *arguments;
+    VDict *meta;
+    const char **dep_macros; int ndep_macros;
+} MacroDef;
+
+typedef enum { PR_PROJECT, PR_PROFILE, PR_PROPERTIES } RenderScope;
+typedef struct ProjectRenderer {
+    /* Render s natively (§4.3) in the given scope; file/line/col locate s for diagnostics.
+     * Return 0 and *out, or -1 with err filled. */
+    int (*render)(void *ud, RenderScope scope, const char *s, size_t n,
+                  const char *file, int line, int col, Value *out, Diag *err);
+    void *ud;
+} ProjectRenderer;
+
+typedef struct ProjectOptions {
+    const char *project_dir;        /* NULL: --project-dir/DBT_PROJECT_DIR/ancestor search already applied by caller? no: NULL = search from cwd */
+    const char *profiles_dir;       /* NULL = §1.1 precedence */
+    const char *profile;            /* --profile */
+    const char *target;             /* --target */
+    const char *target_path;        /* --target-path */
+    VDict *cli_vars;                /* parsed --vars (may be NULL) */
+    bool need_profile;              /* false: a missing profiles.yml is not an error (ls, parse, compile) */
+    int threads;                    /* --threads, 0 = unset */
+} ProjectOptions;
+
+typedef struct Project {
+    Arena arena;
+    const char *root;               /* absolute project dir */
+    const char *name;               /* project name = package of local nodes */
+    const char *version;
+    const char *profile_name, *target_name;
+    int threads;
+    VDict *target;                  /* the `target` context dict (no password) */
+    VDict *profile_output;          /* the rendered output incl. password (for connecting) */
+    VDict *project_yml;             /* dbt_project.yml as Values (vars and hooks unrendered) */
+    VDict *vars;                    /* project vars (unrendered) */
+    VDict *cli_vars;
+    const char **model_paths, **seed_paths, **macro_paths, **test_paths,
+               **snapshot_paths, **analysis_paths; /* NULL-terminated */
+    const char *target_path, *log_path;
+    const char **clean_targets;
+    VDict *quoting;                 /* project-level quoting */
+
+    Node **nodes; int nnodes;       /* enabled nodes incl. sources and tests */
+    StrMap by_id;                   /* unique_id -> Node* */
+    Node **disabled; int ndisabled;
+    MacroDef **macros; int nmacros; /* user macros (root project), in file order */
+    StrMap macro_by_name;           /* name -> MacroDef* (root project) */
+} Project;
+
+/* Load the project. Returns NULL with err filled on any project error (exit code 2). */
+Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag *err);
+void     project_free(Project *p);
+Node    *project_node(Project *p, const char *unique_id);
+
+/* Config folding (config.c). */
+VDict *config_defaults(Arena *a, ResourceType rt);
+/* Merge src into dst with dbt's per-key rules (§1.4: append tags/hooks,
+ * shallow-update meta/quoting/column_types/docs/contract, grants key-append,
+ * pre_hook/post_hook normalised to pre-hook/post-hook, '+' prefixes removed). */
+void   config_merge(Arena *a, VDict *dst, VDict *src);
+/* The dbt_project.yml tree for rt walked along fqn (§1.4 layer 2), merged into dst. */
+void   config_apply_project(Project *p, ResourceType rt, const char **fqn, int nfqn, VDict *dst);
+#endif
