@@ -1,0 +1,47 @@
+/* vpriv.h - internals shared by the files of the value library (src/value).
+ *
+ * Not a contract: nothing outside src/value includes this.  It names the
+ * native object classes the library makes (dates, dict views, namespaces, ...)
+ * so that operators and filters can recognise them, and a few helpers. */
+#ifndef CDBT_VPRIV_H
+#define CDBT_VPRIV_H
+#include "value.h"
+
+#define VALUE_MAX_DEPTH 200          /* recursion bound for repr/eq/copy/json */
+
+/* ---- vdatetime.c (pure: no interp_* calls) */
+typedef struct VDateTime {
+    int y, mo, d, h, mi, s, us;
+    bool utc;                         /* aware, +00:00 */
+    bool is_date;                     /* datetime.date rather than datetime.datetime */
+} VDateTime;
+typedef struct VTimeDelta {
+    int64_t days, secs, us;           /* normalised like Python: 0<=secs<86400, 0<=us<1e6 */
+} VTimeDelta;
+extern const ObjClass vdt_datetime_class;
+extern const ObjClass vdt_date_class;
+extern const ObjClass vdt_timedelta_class;
+bool  vdt_is_datetime(Value v);      /* date or datetime */
+bool  vdt_is_timedelta(Value v);
+Value vdt_timedelta(Arena *a, int64_t days, int64_t secs, int64_t us);
+/* datetime/date +- timedelta, datetime - datetime.  0 ok, 1 unsupported, -1 overflow (range). */
+int   vdt_binop(Arena *a, BinOp op, Value x, Value y, Value *out);
+/* Python strftime of a date/datetime into out. */
+void  vdt_strftime(const VDateTime *dt, const char *fmt, Sb *out);
+/* Days since 0001-01-01 (ordinal - 1) and back. */
+int64_t vdt_days_from_civil(int y, int m, int d);
+void  vdt_civil_from_days(int64_t days, int *y, int *m, int *d);
+/* Current time (UTC) split into fields. */
+void  vdt_now(VDateTime *dt, bool local);
+
+/* ---- methods.c: dict views (dict_keys / dict_values / dict_items) */
+extern const ObjClass vm_dict_keys_class, vm_dict_values_class, vm_dict_items_class;
+
+/* ---- value.c helpers */
+void  value_repr_str(Sb *out, const char *s, size_t n);   /* Python repr of a str */
+/* Compare two values for sorting, with Jinja's case folding when !case_sensitive
+ * (strings only).  0 ok, 1 unorderable. */
+int   value_sort_cmp(Value a, Value b, bool case_sensitive, int *out);
+bool  value_is_num(Value v);        /* bool, int or float */
+double value_as_double(Value v);    /* for bool/int/float */
+#endif
