@@ -13,7 +13,7 @@
  *   dbt_parse(d, &err);              // every node: config, refs, names, parents
  *   ... graph_build / graph_select ...
  *   dbt_compile_node(d, node, &err); // for each selected node, in topo order
- *   dbt_write_manifest(d, path, &err);
+ *   manifest_write(p, dbt_invocation_id(d), path, &err);   // manifest.h
  * Nothing here prints; log()/print() output goes through DbtOptions.out. */
 #ifndef CDBT_DBT_H
 #define CDBT_DBT_H
@@ -47,6 +47,6 @@ int   dbt_compile_node(Dbt *d, Node *n, Diag *err);
 int   dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err);
 /* Write target/compiled/<pkg>/<original_file_path> for a compiled node. */
 int   dbt_write_compiled(Dbt *d, Node *n, Diag *err);
-int   dbt_write_manifest(Dbt *d, const char *path, Diag *err);
+/* manifest.json is written by manifest_write() (manifest.h), from the Project alone. */
 const char *dbt_invocation_id(Dbt *d);
 #endif

@@ -1,0 +1,227 @@
+/* args.c - argv and DBT_* environment variables into Flags.
+ *
+ * Global flags may appear before or after the command, as in dbt.  Options
+ * that take several values (--select, --exclude, --resource-type) consume
+ * every following argument up to the next one that starts with '-', and may
+ * be repeated.  The environment twin of a flag (DBT_<FLAG_IN_UPPER_SNAKE>)
+ * applies only when the flag is not given.  Help text lives here too. */
+#include "cli.h"
+#include <stdlib.h>
+#include <string.h>
+#include "../base/arena.h"
+
+typedef enum { OPT_FLAG, OPT_NOFLAG, OPT_VALUE, OPT_MULTI, OPT_INT } OptKind;
+
+typedef struct OptSpec {
+    const char *names;        /* '|'-separated spellings */
+    OptKind kind;
+    size_t off;               /* offset of the field in Flags */
+    size_t count_off;         /* OPT_MULTI: offset of the count */
+    const char *env;          /* environment twin or NULL */
+    const char *help;
+} OptSpec;
+
+#define F(field) offsetof(Flags, field)
+static const OptSpec kOpts[] = {
+    {"--project-dir", OPT_VALUE, F(project_dir), 0, "DBT_PROJECT_DIR", "Directory holding dbt_project.yml (default: nearest ancestor of the cwd that has one)"},
+    {"--profiles-dir", OPT_VALUE, F(profiles_dir), 0, "DBT_PROFILES_DIR", "Directory holding profiles.yml (default: cwd if it has one, else ~/.dbt)"},
+    {"--profile", OPT_VALUE, F(profile), 0, "DBT_PROFILE", "Profile to use instead of dbt_project.yml's"},
+    {"--target|-t", OPT_VALUE, F(target), 0, "DBT_TARGET", "Target of the profile to use"},
+    {"--vars", OPT_VALUE, F(vars), 0, "DBT_VARS", "YAML mapping of variables, e.g. '{key: value}'"},
+    {"--select|-s|-m|--models|--model", OPT_MULTI, F(select), F(nselect), "DBT_SELECT", "Nodes to include (dbt selection syntax)"},
+    {"--exclude", OPT_MULTI, F(exclude), F(nexclude), "DBT_EXCLUDE", "Nodes to exclude"},
+    {"--selector", OPT_VALUE, F(selector), 0, "DBT_SELECTOR", "Named selector from selectors.yml (not supported yet)"},
+    {"--resource-type|--resource-types", OPT_MULTI, F(resource_types), F(nresource_types), "DBT_RESOURCE_TYPES", "Restrict to resource types (model, seed, test, source, ...)"},
+    {"--exclude-resource-type|--exclude-resource-types", OPT_MULTI, F(exclude_resource_types), F(nexclude_resource_types), "DBT_EXCLUDE_RESOURCE_TYPES", "Resource types to leave out"},
+    {"--indirect-selection", OPT_VALUE, F(indirect_selection), 0, "DBT_INDIRECT_SELECTION", "eager (default), cautious, buildable or empty"},
+    {"--output|-o", OPT_VALUE, F(output), 0, "DBT_LIST_OUTPUT", "ls output: selector (default), name, path or json"},
+    {"--output-keys", OPT_MULTI, F(output_keys), F(noutput_keys), NULL, "ls --output json: keys to print"},
+    {"--inline", OPT_VALUE, F(inline_sql), 0, NULL, "compile: render this SQL instead of project nodes"},
+    {"--target-path", OPT_VALUE, F(target_path), 0, "DBT_TARGET_PATH", "Where artifacts go (default: target)"},
+    {"--log-path", OPT_VALUE, F(log_path), 0, "DBT_LOG_PATH", "Where logs go (default: logs)"},
+    {"--state", OPT_VALUE, F(state), 0, "DBT_STATE", "Directory of a previous run's artifacts (not supported yet)"},
+    {"--threads", OPT_INT, F(threads), 0, "DBT_THREADS", "Number of worker threads"},
+    {"--log-format", OPT_VALUE, F(log_format), 0, "DBT_LOG_FORMAT", "text (default) or json"},
+    {"--quiet|-q", OPT_FLAG, F(quiet), 0, "DBT_QUIET", "Print only errors (and the SQL that compile --select prints)"},
+    {"--no-quiet", OPT_NOFLAG, F(quiet), 0, NULL, NULL},
+    {"--no-write-json", OPT_FLAG, F(no_write_json), 0, NULL, "Do not write manifest.json / run_results.json"},
+    {"--write-json", OPT_NOFLAG, F(no_write_json), 0, NULL, NULL},
+    {"--full-refresh|-f", OPT_FLAG, F(full_refresh), 0, "DBT_FULL_REFRESH", "Rebuild incremental models from scratch"},
+    {"--fail-fast|-x", OPT_FLAG, F(fail_fast), 0, "DBT_FAIL_FAST", "Stop at the first failure"},
+    {"--debug|-d", OPT_FLAG, F(debug), 0, "DBT_DEBUG", "Verbose output"},
+    {"--no-print", OPT_FLAG, F(no_print), 0, "DBT_NO_PRINT", "Silence print() in templates"},
+    {"--warn-error", OPT_FLAG, F(warn_error), 0, "DBT_WARN_ERROR", "Treat warnings as errors"},
+    {"--store-failures", OPT_FLAG, F(store_failures), 0, "DBT_STORE_FAILURES", "Store test failures in the database"},
+    {"--help|-h", OPT_FLAG, F(help), 0, NULL, "Show help"},
+    {"--version|-v", OPT_FLAG, F(version), 0, NULL, "Show the version"},
+    {"--no-clean-project-files-only", OPT_NOFLAG, F(clean_project_files_only), 0, NULL, "clean: allow deleting paths outside the project"},
+    {"--clean-project-files-only", OPT_FLAG, F(clean_project_files_only), 0, NULL, NULL},
+    /* Accepted for compatibility; no effect yet. */
+    {"--partial-parse|--no-partial-parse|--version-check|--no-version-check|--use-colors|--no-use-colors|--static-parser|--no-static-parser|--send-anonymous-usage-stats|--no-send-anonymous-usage-stats|--introspect|--no-introspect|--populate-cache|--no-populate-cache", OPT_FLAG, 0, 0, NULL, NULL},
+    {"--log-level|--log-level-file|--log-format-file|--printer-width|--log-cache-events|--defer-state|--favor-state", OPT_VALUE, 0, 0, NULL, NULL},
+};
+#undef F
+#define NOPTS (sizeof kOpts / sizeof kOpts[0])
+
+static bool name_matches(const char *names, const char *arg, size_t arglen)
+{
+    const char *p = names;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == arglen && memcmp(p, arg, n) == 0)
+            return true;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    return false;
+}
+
+static const OptSpec *find_opt(const char *arg, size_t n)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (name_matches(kOpts[i].names, arg, n))
+            return &kOpts[i];
+    return NULL;
+}
+
+static void push_multi(Flags *f, const OptSpec *o, const char *v)
+{
+    const char ***arr = (const char ***)((char *)f + o->off);
+    int *cnt = (int *)((char *)f + o->count_off);
+    *arr = xrealloc((void *)*arr, sizeof(char *) * (size_t)(*cnt + 1));
+    (*arr)[(*cnt)++] = v;
+}
+
+static int parse_int(const char *v, int *out)
+{
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < 0 || x > 1024)
+        return -1;
+    *out = (int)x;
+    return 0;
+}
+
+static int set_value(Flags *f, const OptSpec *o, const char *optname, const char *v, Diag *err)
+{
+    if (o->off == 0 && o->kind != OPT_MULTI)
+        return 0;   /* accepted, ignored */
+    switch (o->kind) {
+    case OPT_VALUE: *(const char **)((char *)f + o->off) = v; return 0;
+    case OPT_MULTI: push_multi(f, o, v); return 0;
+    case OPT_INT:
+        if (parse_int(v, (int *)((char *)f + o->off)) != 0) {
+            diag_set(err, NULL, 0, 0, NULL, "Invalid value for '%s': '%s' is not a valid integer", optname, v);
+            return -1;
+        }
+        return 0;
+    default: return 0;
+    }
+}
+
+static bool env_truthy(const char *v) { return v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")); }
+
+int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
+{
+    bool seen[NOPTS] = {0};
+    memset(f, 0, sizeof *f);
+    f->clean_project_files_only = true;
+    f->use_colors = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == '\0') {
+            if (!f->command) {
+                f->command = a;
+                continue;
+            }
+            diag_set(err, NULL, 0, 0, NULL, "Got unexpected extra argument (%s)", a);
+            return -1;
+        }
+        const char *eq = strchr(a, '=');
+        size_t n = (eq && a[1] == '-') ? (size_t)(eq - a) : strlen(a);
+        const OptSpec *o = find_opt(a, n);
+        if (!o) {
+            diag_set(err, NULL, 0, 0, NULL, "No such option: %.*s", (int)n, a);
+            return -1;
+        }
+        seen[o - kOpts] = true;
+        if (o->kind == OPT_FLAG || o->kind == OPT_NOFLAG) {
+            if (eq && a[1] == '-') {
+                diag_set(err, NULL, 0, 0, NULL, "Option '%.*s' does not take a value", (int)n, a);
+                return -1;
+            }
+            if (o->off)   /* off 0 (the command field) marks accepted-but-ignored options */
+                *(bool *)((char *)f + o->off) = (o->kind == OPT_FLAG);
+            continue;
+        }
+        if (eq && a[1] == '-') {
+            if (set_value(f, o, a, eq + 1, err) != 0)
+                return -1;
+        } else if (i + 1 < argc) {
+            if (set_value(f, o, a, argv[++i], err) != 0)
+                return -1;
+        } else {
+            diag_set(err, NULL, 0, 0, NULL, "Option '%s' requires an argument", a);
+            return -1;
+        }
+        if (o->kind == OPT_MULTI)
+            while (i + 1 < argc && argv[i + 1][0] != '-')
+                push_multi(f, o, argv[++i]);
+    }
+    /* environment twins */
+    for (size_t k = 0; k < NOPTS; k++) {
+        const OptSpec *o = &kOpts[k];
+        if (!o->env || seen[k])
+            continue;
+        const char *v = getenv(o->env);
+        if (!v || !*v)
+            continue;
+        if (o->kind == OPT_FLAG) {
+            *(bool *)((char *)f + o->off) = env_truthy(v);
+        } else if (set_value(f, o, o->env, v, err) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void cli_print_help(FILE *out, const char *command)
+{
+    if (!command) {
+        fprintf(out,
+            "Usage: cdbt [OPTIONS] COMMAND [ARGS]...\n\n"
+            "  cdbt: a dbt-compatible SQL transformation compiler and runner.\n"
+            "  Points at a dbt project (dbt_project.yml, models, macros, seeds, tests)\n"
+            "  and compiles it the way dbt-core 1.9 with dbt-postgres does.\n\n"
+            "Commands:\n");
+#define CMD(name, fn, prof, summary) fprintf(out, "  %-9s %s\n", name, summary);
+#include "commands.def"
+#undef CMD
+        fprintf(out, "\nRun 'cdbt COMMAND --help' for the options of a command.\n"
+                     "Exit codes: 0 success, 1 node failures, 2 project or usage errors.\n");
+        return;
+    }
+    fprintf(out, "Usage: cdbt %s [OPTIONS]\n\n", command);
+#define CMD(name, fn, prof, summary) if (!strcmp(command, name)) fprintf(out, "  %s\n\n", summary);
+#include "commands.def"
+#undef CMD
+    fprintf(out, "Options:\n");
+    for (size_t k = 0; k < NOPTS; k++) {
+        const OptSpec *o = &kOpts[k];
+        if (!o->help)
+            continue;
+        char names[96];
+        snprintf(names, sizeof names, "%s", o->names);
+        for (char *p = names; *p; p++)
+            if (*p == '|') *p = ',';
+        const char *arg = o->kind == OPT_VALUE ? " TEXT" : o->kind == OPT_MULTI ? " TEXT..." : o->kind == OPT_INT ? " N" : "";
+        char left[128];
+        snprintf(left, sizeof left, "%s%s", names, arg);
+        fprintf(out, "  %-42s %s", left, o->help);
+        if (o->env)
+            fprintf(out, " [env: %s]", o->env);
+        fputc('\n', out);
+    }
+}

@@ -1,0 +1,74 @@
+/* cli.h - command-line flags and the command implementations.
+ *
+ * args.c turns argv (and the DBT_* environment twins) into a Flags struct;
+ * each cmd_*.c implements one command and is the only code besides main.c
+ * that writes to the terminal.  Commands return dbt's exit codes: 0 success,
+ * 1 node failures, 2 project/CLI errors (§12.5). */
+#ifndef CDBT_CLI_H
+#define CDBT_CLI_H
+#include <stdbool.h>
+#include <stdio.h>
+#include "../base/diag.h"
+#include "../project/project.h"
+#include "../graph/graph.h"
+#include "../dbt/dbt.h"
+
+enum { EXIT_OK = 0, EXIT_NODE_FAILURE = 1, EXIT_PROJECT_ERROR = 2 };
+
+typedef struct Flags {
+    const char *command;
+    const char *project_dir, *profiles_dir, *profile, *target, *target_path, *log_path;
+    const char *vars;                        /* YAML text */
+    const char **select; int nselect;
+    const char **exclude; int nexclude;
+    const char **resource_types; int nresource_types;
+    const char **exclude_resource_types; int nexclude_resource_types;
+    const char *indirect_selection;
+    const char *selector;
+    const char *output;                      /* ls: selector|name|path|json */
+    const char **output_keys; int noutput_keys;
+    const char *inline_sql;
+    const char *state;
+    int threads;
+    bool quiet, no_write_json, full_refresh, fail_fast, debug, no_print, warn_error, store_failures;
+    bool help, version;
+    bool clean_project_files_only;           /* default true */
+    const char *log_format;
+    int use_colors;                          /* -1 auto, 0 no, 1 yes */
+} Flags;
+
+/* Parse argv into f (strings point into argv / environ).  Returns 0, or -1
+ * with err set ("No such option: --foo", "Option '--threads' requires an argument", ...). */
+int  cli_parse_args(int argc, char **argv, Flags *f, Diag *err);
+void cli_print_help(FILE *out, const char *command);
+
+/* The loaded, parsed project shared by commands (load.c). */
+typedef struct Session {
+    Flags *flags;
+    Dbt *dbt;
+    Project *project;
+    Graph *graph;
+    VDict *cli_vars;
+    Arena arena;                             /* for CLI-owned allocations */
+    double t_start;
+} Session;
+
+/* Load + parse + graph.  On error prints the diagnostic and returns an exit code != 0. */
+int  session_open(Session *s, Flags *f, bool need_profile);
+void session_close(Session *s);
+/* Select nodes per --select/--exclude/--resource-type with the command's default
+ * resource types (NULL-terminated list of RT values, or NULL = all).  out has
+ * Project.nnodes entries.  Prints errors; returns exit code. */
+int  session_select(Session *s, const int *default_rts, bool *out);
+/* Write manifest.json unless --no-write-json; returns exit code. */
+int  session_write_manifest(Session *s);
+const char *session_target_dir(Session *s);   /* absolute target path */
+void cli_print_diag(const Diag *d);
+double cli_now(void);
+
+int cmd_parse(Flags *f);
+int cmd_compile(Flags *f);
+int cmd_ls(Flags *f);
+int cmd_clean(Flags *f);
+int cmd_run(Flags *f);
+#endif

@@ -1,0 +1,143 @@
+/* cmd_compile.c - `cdbt compile`: render every selected node to SQL.
+ *
+ * Needs no database: is_incremental() is false and introspection returns
+ * nothing.  Writes target/compiled/<pkg>/<path> for each compiled node,
+ * manifest.json (with compiled code) and run_results.json.  Prints the SQL
+ * of every node whose name appears in --select, or of --inline SQL.  A node
+ * that fails to compile is an error (exit 1) and its descendants are skipped;
+ * project errors (YAML, template syntax, missing refs, cycles) exit 2. */
+#include <string.h>
+#include "cli.h"
+#include "console.h"
+#include "results.h"
+
+static const int kCompileTypes[] = {RT_MODEL, RT_TEST, RT_ANALYSIS, RT_SNAPSHOT, -1};
+
+static bool named_in_select(const Flags *f, const char *name)
+{
+    for (int i = 0; i < f->nselect; i++) {
+        const char *sel = f->select[i];
+        size_t n = strlen(name);
+        /* the select value may hold several space-separated words */
+        for (const char *p = sel; (p = strstr(p, name)) != NULL; p += n) {
+            bool start = p == sel || p[-1] == ' ';
+            bool end = p[n] == '\0' || p[n] == ' ';
+            if (start && end)
+                return true;
+        }
+    }
+    return false;
+}
+
+static int compile_inline(Session *s, Flags *f)
+{
+    Diag err = {0};
+    const char *sql = NULL;
+    if (dbt_compile_inline(s->dbt, f->inline_sql, &sql, &err) != 0) {
+        cli_print_diag(&err);
+        diag_clear(&err);
+        return EXIT_NODE_FAILURE;
+    }
+    if (!f->quiet)
+        console_line(f, "Compiled inline node is:");
+    printf("%s\n", sql);
+    return EXIT_OK;
+}
+
+int cmd_compile(Flags *f)
+{
+    Session s;
+    console_line(f, "Running with cdbt=%s", CDBT_VERSION);
+    int rc = session_open(&s, f, true);
+    if (rc != EXIT_OK) {
+        session_close(&s);
+        return rc;
+    }
+    console_found(f, s.project);
+    if (f->inline_sql) {
+        rc = compile_inline(&s, f);
+        if (rc == EXIT_OK)
+            rc = session_write_manifest(&s);
+        session_close(&s);
+        return rc;
+    }
+    Project *p = s.project;
+    bool *sel = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
+    rc = session_select(&s, kCompileTypes, sel);
+    if (rc != EXIT_OK) {
+        session_close(&s);
+        return rc;
+    }
+    bool *failed = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
+    RunResults rr = {0};
+    rr.started_at = results_wallclock();
+    int nerr = 0, nok = 0, nskip = 0;
+    for (int k = 0; k < s.graph->n; k++) {
+        int i = s.graph->topo[k];
+        Node *n = p->nodes[i];
+        /* a failed upstream (even unselected ephemeral) taints descendants */
+        bool upstream_failed = false;
+        for (int j = 0; j < s.graph->nparents[i]; j++)
+            upstream_failed |= failed[s.graph->parents[i][j]];
+        if (upstream_failed)
+            failed[i] = true;
+        if (!sel[i])
+            continue;
+        NodeResult nr = {.node = n, .failures = -1};
+        nr.started_at = results_wallclock();
+        if (upstream_failed) {
+            nr.status = "skipped";
+            nr.message = "Skipping due to an upstream error";
+            nskip++;
+        } else {
+            Diag err = {0};
+            if (dbt_compile_node(s.dbt, n, &err) != 0 || dbt_write_compiled(s.dbt, n, &err) != 0) {
+                cli_print_diag(&err);
+                Sb msg = SB_INIT;
+                diag_format(&err, &msg);
+                nr.message = arena_strdup(&s.arena, sb_cstr(&msg));
+                sb_free(&msg);
+                diag_clear(&err);
+                nr.status = "error";
+                failed[i] = true;
+                nerr++;
+            } else {
+                nr.status = "success";
+                nok++;
+            }
+        }
+        nr.compiled_at = nr.completed_at = results_wallclock();
+        results_add(&rr, nr);
+    }
+    /* print the SQL of nodes named in --select */
+    bool printed_header = false;
+    for (int r = 0; r < rr.n; r++) {
+        Node *n = rr.items[r].node;
+        if (!n->compiled || !named_in_select(f, n->name))
+            continue;
+        if (!f->quiet) {
+            if (!printed_header)
+                putchar('\n');
+            console_line(f, "Compiled node '%s' is:", n->name);
+        }
+        printf("%s\n", n->compiled_code);
+        printed_header = true;
+    }
+    int wrc = session_write_manifest(&s);
+    if (!f->no_write_json) {
+        Diag err = {0};
+        const char *path = arena_sprintf(&s.arena, "%s/run_results.json", session_target_dir(&s));
+        if (results_write(&s, &rr, path, &err) != 0) {
+            cli_print_diag(&err);
+            diag_clear(&err);
+            wrc = EXIT_PROJECT_ERROR;
+        }
+    }
+    console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
+                 nok, nerr, nskip);
+    results_free(&rr);
+    session_close(&s);
+    if (nerr || nskip)
+        return EXIT_NODE_FAILURE;
+    return wrc;
+}

@@ -1,0 +1,131 @@
+/* cmd_ls.c - `cdbt ls` / `cdbt list`: print the selected resources, sorted
+ * by unique_id like dbt.  --output selector (default: fqn joined with '.',
+ * sources as source:<pkg>.<src>.<tbl>), name, path (original_file_path) or
+ * json (one object per line; --output-keys picks keys).  No database. */
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "console.h"
+#include "../base/json.h"
+
+static int cmp_uid(const void *a, const void *b)
+{
+    const Node *x = *(Node *const *)a, *y = *(Node *const *)b;
+    return strcmp(x->unique_id, y->unique_id);
+}
+
+static bool want_key(const Flags *f, const char *k)
+{
+    if (!f->noutput_keys)
+        return true;
+    for (int i = 0; i < f->noutput_keys; i++) {
+        /* values may be comma/space separated */
+        const char *p = f->output_keys[i];
+        size_t kl = strlen(k);
+        for (const char *q = p; (q = strstr(q, k)) != NULL; q += kl)
+            if ((q == p || q[-1] == ',' || q[-1] == ' ') && (q[kl] == '\0' || q[kl] == ',' || q[kl] == ' '))
+                return true;
+    }
+    return false;
+}
+
+static void str_array(JsonW *w, const char **v, int n)
+{
+    json_arr_begin(w);
+    for (int i = 0; i < n; i++)
+        json_str(w, v[i]);
+    json_arr_end(w);
+}
+
+static void print_json(const Flags *f, Node *n)
+{
+    Sb out = SB_INIT;
+    JsonW w;
+    json_init(&w, &out, false);
+    json_obj_begin(&w);
+    if (want_key(f, "name")) { json_key(&w, "name"); json_str(&w, n->name); }
+    if (want_key(f, "resource_type")) { json_key(&w, "resource_type"); json_str(&w, rt_name(n->rt)); }
+    if (want_key(f, "package_name")) { json_key(&w, "package_name"); json_str(&w, n->package_name); }
+    if (want_key(f, "original_file_path")) { json_key(&w, "original_file_path"); json_str(&w, n->original_file_path); }
+    if (want_key(f, "unique_id")) { json_key(&w, "unique_id"); json_str(&w, n->unique_id); }
+    if (n->rt != RT_SOURCE && want_key(f, "alias")) { json_key(&w, "alias"); json_str(&w, n->alias); }
+    if (want_key(f, "config")) {
+        json_key(&w, "config");
+        Value v = {.type = V_DICT};
+        v.u.d = n->config;
+        if (n->config) value_to_json(&w, v); else { json_obj_begin(&w); json_obj_end(&w); }
+    }
+    if (want_key(f, "tags")) {
+        json_key(&w, "tags");
+        Value v = {.type = V_LIST};
+        v.u.l = n->tags;
+        if (n->tags) value_to_json(&w, v); else { json_arr_begin(&w); json_arr_end(&w); }
+    }
+    if (n->rt != RT_SOURCE && want_key(f, "depends_on")) {
+        json_key(&w, "depends_on");
+        json_obj_begin(&w);
+        json_key(&w, "macros");
+        str_array(&w, n->dep_macros, n->ndep_macros);
+        json_key(&w, "nodes");
+        str_array(&w, n->dep_nodes, n->ndep_nodes);
+        json_obj_end(&w);
+    }
+    if (n->rt == RT_SOURCE && want_key(f, "source_name")) { json_key(&w, "source_name"); json_str(&w, n->source_name); }
+    json_obj_end(&w);
+    puts(sb_cstr(&out));
+    sb_free(&out);
+}
+
+int cmd_ls(Flags *f)
+{
+    const char *fmt = f->output ? f->output : "selector";
+    if (strcmp(fmt, "selector") && strcmp(fmt, "name") && strcmp(fmt, "path") && strcmp(fmt, "json")) {
+        fprintf(stderr, "error: Invalid value for '--output': '%s' is not one of 'json', 'name', 'path', 'selector'\n", fmt);
+        return EXIT_PROJECT_ERROR;
+    }
+    Session s;
+    console_line(f, "Running with cdbt=%s", CDBT_VERSION);
+    int rc = session_open(&s, f, true);
+    if (rc != EXIT_OK) {
+        session_close(&s);
+        return rc;
+    }
+    console_found(f, s.project);
+    Project *p = s.project;
+    bool *sel = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
+    rc = session_select(&s, NULL, sel);
+    if (rc == EXIT_OK) {
+        Node **list = arena_alloc(&s.arena, sizeof(Node *) * (size_t)(p->nnodes + 1));
+        int n = 0;
+        for (int i = 0; i < p->nnodes; i++)
+            if (sel[i])
+                list[n++] = p->nodes[i];
+        qsort(list, (size_t)n, sizeof(Node *), cmp_uid);
+        if (n == 0 && !f->quiet)
+            console_line(f, "No nodes selected!");
+        for (int i = 0; i < n; i++) {
+            Node *nd = list[i];
+            if (!strcmp(fmt, "name")) {
+                puts(nd->rt == RT_SOURCE ? arena_sprintf(&s.arena, "%s.%s", nd->source_name, nd->name) : nd->name);
+            } else if (!strcmp(fmt, "path")) {
+                puts(nd->original_file_path);
+            } else if (!strcmp(fmt, "json")) {
+                print_json(f, nd);
+            } else {
+                Sb line = SB_INIT;
+                if (nd->rt == RT_SOURCE)
+                    sb_puts(&line, "source:");
+                for (int k = 0; k < nd->nfqn; k++) {
+                    if (k)
+                        sb_putc(&line, '.');
+                    sb_puts(&line, nd->fqn[k]);
+                }
+                puts(sb_cstr(&line));
+                sb_free(&line);
+            }
+        }
+        rc = session_write_manifest(&s);
+    }
+    session_close(&s);
+    return rc;
+}

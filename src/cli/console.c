@@ -1,0 +1,44 @@
+/* console.c - the dbt-style console lines shared by commands
+ * ("HH:MM:SS  Running with cdbt=...", "Found 3 models, ...").  --quiet
+ * silences everything printed through here. */
+#include "console.h"
+#include <stdarg.h>
+#include <time.h>
+
+void console_line(const Flags *f, const char *fmt, ...)
+{
+    if (f->quiet)
+        return;
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    printf("%02d:%02d:%02d  ", tm.tm_hour, tm.tm_min, tm.tm_sec);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+}
+
+void console_found(const Flags *f, Project *p)
+{
+    int count[RT__COUNT] = {0};
+    for (int i = 0; i < p->nnodes; i++)
+        count[p->nodes[i]->rt]++;
+    static const struct { int rt; const char *one, *many; } kinds[] = {
+        {RT_MODEL, "model", "models"}, {RT_SNAPSHOT, "snapshot", "snapshots"},
+        {RT_ANALYSIS, "analysis", "analyses"}, {RT_SEED, "seed", "seeds"},
+        {RT_TEST, "data test", "data tests"}, {RT_SOURCE, "source", "sources"},
+    };
+    char buf[512];
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        int c = count[kinds[k].rt];
+        if (!c)
+            continue;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d %s", n ? ", " : "", c, c == 1 ? kinds[k].one : kinds[k].many);
+    }
+    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d %s", n ? ", " : "", p->nmacros, p->nmacros == 1 ? "macro" : "macros");
+    console_line(f, "Found %s", buf);
+}

@@ -1,0 +1,7 @@
+/* console.h - dbt-style console lines (see console.c). */
+#ifndef CDBT_CONSOLE_H
+#define CDBT_CONSOLE_H
+#include "cli.h"
+void console_line(const Flags *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void console_found(const Flags *f, Project *p);
+#endif

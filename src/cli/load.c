@@ -1,0 +1,198 @@
+/* load.c - the steps every project command shares: load the project, parse
+ * every node, build the DAG, select, write manifest.json.  Errors are printed
+ * here (this is CLI code) and turned into dbt's exit codes. */
+#include "cli.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "../base/fs.h"
+#include "../yaml/yaml.h"
+#include "../dbt/manifest.h"
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_print_diag(const Diag *d)
+{
+    Sb out = SB_INIT;
+    diag_format(d, &out);
+    fputs(sb_cstr(&out), stderr);
+    if (out.len && out.buf[out.len - 1] != '\n')
+        fputc('\n', stderr);
+    sb_free(&out);
+}
+
+static int fail(Diag *d)
+{
+    cli_print_diag(d);
+    diag_clear(d);
+    return EXIT_PROJECT_ERROR;
+}
+
+static int parse_cli_vars(Session *s, Diag *err)
+{
+    const char *txt = s->flags->vars;
+    if (!txt || !*txt)
+        return 0;
+    Value v;
+    if (yaml_load_value(&s->arena, "--vars", txt, strlen(txt), &v, err) != 0)
+        return -1;
+    if (v.type == V_NONE) {
+        s->cli_vars = v_dict(&s->arena).u.d;
+        return 0;
+    }
+    if (v.type != V_DICT) {
+        diag_set(err, NULL, 0, 0, NULL,
+                 "The --vars argument must be a YAML dictionary, but was of type '%s'", value_type_name(v));
+        return -1;
+    }
+    s->cli_vars = v.u.d;
+    return 0;
+}
+
+int session_open(Session *s, Flags *f, bool need_profile)
+{
+    Diag err = {0};
+    memset(s, 0, sizeof *s);
+    s->flags = f;
+    s->t_start = cli_now();
+    arena_init(&s->arena, 0);
+    if (parse_cli_vars(s, &err) != 0)
+        return fail(&err);
+
+    DbtOptions dopt = {0};
+    dopt.which = f->command;
+    dopt.cli_vars = s->cli_vars;
+    dopt.full_refresh = f->full_refresh;
+    dopt.out = stdout;
+    dopt.no_print = f->no_print;
+    s->dbt = dbt_new(&dopt);
+
+    ProjectOptions popt = {0};
+    popt.project_dir = f->project_dir;
+    popt.profiles_dir = f->profiles_dir;
+    popt.profile = f->profile;
+    popt.target = f->target;
+    popt.target_path = f->target_path;
+    popt.cli_vars = s->cli_vars;
+    popt.need_profile = need_profile;
+    popt.threads = f->threads;
+    s->project = project_load(&popt, dbt_renderer(s->dbt), &err);
+    if (!s->project)
+        return fail(&err);
+    if (dbt_attach(s->dbt, s->project, &err) != 0 || dbt_parse(s->dbt, &err) != 0)
+        return fail(&err);
+    s->graph = graph_build(s->project, &err);
+    if (!s->graph)
+        return fail(&err);
+    return EXIT_OK;
+}
+
+void session_close(Session *s)
+{
+    if (s->graph)
+        graph_free(s->graph);
+    if (s->dbt)
+        dbt_free(s->dbt);
+    if (s->project)
+        project_free(s->project);
+    arena_free(&s->arena);
+}
+
+const char *session_target_dir(Session *s)
+{
+    const char *tp = s->project->target_path;
+    if (tp[0] == '/')
+        return tp;
+    return arena_sprintf(&s->arena, "%s/%s", s->project->root, tp);
+}
+
+static int rt_list_parse(Session *s, const char **names, int n, bool *out, Diag *err)
+{
+    for (int i = 0; i < n; i++) {
+        /* values may also be comma- or space-separated */
+        char *copy = arena_strdup(&s->arena, names[i]);
+        for (char *tok = strtok(copy, ", "); tok; tok = strtok(NULL, ", ")) {
+            if (!strcmp(tok, "all") || !strcmp(tok, "default")) {
+                for (int k = 0; k < RT__COUNT; k++)
+                    out[k] = true;
+                continue;
+            }
+            int rt = rt_from_name(tok);
+            if (rt < 0) {
+                diag_set(err, NULL, 0, 0, NULL,
+                         "Invalid value for '--resource-type': '%s' is not one of 'model', 'seed', 'test', "
+                         "'snapshot', 'analysis', 'source', 'operation', 'all', 'default'", tok);
+                return -1;
+            }
+            out[rt] = true;
+        }
+    }
+    return 0;
+}
+
+int session_select(Session *s, const int *default_rts, bool *out)
+{
+    Diag err = {0};
+    Flags *f = s->flags;
+    SelectOptions so = {0};
+    so.select = f->select;
+    so.nselect = f->nselect;
+    so.exclude = f->exclude;
+    so.nexclude = f->nexclude;
+    so.indirect = INDIRECT_EAGER;
+    if (f->selector) {
+        diag_set(&err, NULL, 0, 0, NULL, "--selector is not supported yet (selectors.yml); use --select/--exclude");
+        return fail(&err);
+    }
+    if (f->indirect_selection) {
+        int m = graph_indirect_from_name(f->indirect_selection);
+        if (m < 0) {
+            diag_set(&err, NULL, 0, 0, NULL,
+                     "Invalid value for '--indirect-selection': '%s' is not one of 'eager', 'cautious', 'buildable', 'empty'",
+                     f->indirect_selection);
+            return fail(&err);
+        }
+        so.indirect = (IndirectMode)m;
+    }
+    if (f->nresource_types) {
+        if (rt_list_parse(s, f->resource_types, f->nresource_types, so.resource_types, &err) != 0)
+            return fail(&err);
+    } else if (default_rts) {
+        for (const int *r = default_rts; *r >= 0; r++)
+            so.resource_types[*r] = true;
+    }
+    if (f->nexclude_resource_types) {
+        bool ex[RT__COUNT] = {0};
+        if (rt_list_parse(s, f->exclude_resource_types, f->nexclude_resource_types, ex, &err) != 0)
+            return fail(&err);
+        bool any = false;
+        for (int k = 0; k < RT__COUNT; k++)
+            any |= so.resource_types[k];
+        for (int k = 0; k < RT__COUNT; k++) {
+            if (!any)
+                so.resource_types[k] = true;
+            if (ex[k])
+                so.resource_types[k] = false;
+        }
+    }
+    if (graph_select(s->project, s->graph, &so, out, &err) != 0)
+        return fail(&err);
+    return EXIT_OK;
+}
+
+int session_write_manifest(Session *s)
+{
+    if (s->flags->no_write_json)
+        return EXIT_OK;
+    Diag err = {0};
+    const char *path = arena_sprintf(&s->arena, "%s/manifest.json", session_target_dir(s));
+    if (manifest_write(s->project, dbt_invocation_id(s->dbt), path, &err) != 0)
+        return fail(&err);
+    return EXIT_OK;
+}

@@ -1,0 +1,166 @@
+/* results.c - writing run_results.json in dbt's v6 shape. */
+#include "results.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include "../base/fs.h"
+#include "../base/json.h"
+
+double results_wallclock(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+void results_add(RunResults *r, NodeResult nr)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->items = xrealloc(r->items, sizeof(NodeResult) * (size_t)r->cap);
+    }
+    r->items[r->n++] = nr;
+}
+
+void results_free(RunResults *r)
+{
+    free(r->items);
+    memset(r, 0, sizeof *r);
+}
+
+static void iso(char *buf, size_t n, double t)
+{
+    time_t s = (time_t)t;
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + k, n - k, ".%06dZ", (int)((t - (double)s) * 1e6));
+}
+
+static void write_flag_list(JsonW *w, const char *key, const char **v, int n)
+{
+    json_key(w, key);
+    if (!n) {
+        json_arr_begin(w);
+        json_arr_end(w);
+        return;
+    }
+    json_arr_begin(w);
+    for (int i = 0; i < n; i++)
+        json_str(w, v[i]);
+    json_arr_end(w);
+}
+
+int results_write(Session *s, RunResults *r, const char *path, Diag *err)
+{
+    Sb out = SB_INIT;
+    JsonW w;
+    char ts[64];
+    json_init(&w, &out, false);
+    json_obj_begin(&w);
+    json_key(&w, "metadata");
+    json_obj_begin(&w);
+    json_key(&w, "dbt_schema_version");
+    json_str(&w, "https://schemas.getdbt.com/dbt/run-results/v6.json");
+    json_key(&w, "dbt_version");
+    json_str(&w, "1.9.0");
+    iso(ts, sizeof ts, results_wallclock());
+    json_key(&w, "generated_at");
+    json_str(&w, ts);
+    json_key(&w, "invocation_id");
+    json_str(&w, dbt_invocation_id(s->dbt));
+    json_key(&w, "env");
+    json_obj_begin(&w);
+    json_obj_end(&w);
+    json_obj_end(&w);
+
+    json_key(&w, "results");
+    json_arr_begin(&w);
+    for (int i = 0; i < r->n; i++) {
+        NodeResult *nr = &r->items[i];
+        Node *n = nr->node;
+        json_obj_begin(&w);
+        json_key(&w, "status");
+        json_str(&w, nr->status);
+        json_key(&w, "timing");
+        json_arr_begin(&w);
+        if (nr->compiled_at > 0) {
+            json_obj_begin(&w);
+            json_key(&w, "name");
+            json_str(&w, "compile");
+            iso(ts, sizeof ts, nr->started_at);
+            json_key(&w, "started_at");
+            json_str(&w, ts);
+            iso(ts, sizeof ts, nr->compiled_at);
+            json_key(&w, "completed_at");
+            json_str(&w, ts);
+            json_obj_end(&w);
+        }
+        json_arr_end(&w);
+        json_key(&w, "thread_id");
+        json_str(&w, "Thread-1");
+        json_key(&w, "execution_time");
+        json_double(&w, nr->completed_at > nr->started_at ? nr->completed_at - nr->started_at : 0.0);
+        json_key(&w, "adapter_response");
+        json_obj_begin(&w);
+        json_obj_end(&w);
+        json_key(&w, "message");
+        json_str(&w, nr->message);
+        json_key(&w, "failures");
+        if (nr->failures < 0)
+            json_null(&w);
+        else
+            json_int(&w, nr->failures);
+        json_key(&w, "unique_id");
+        json_str(&w, n->unique_id);
+        json_key(&w, "compiled");
+        json_bool(&w, n->compiled);
+        json_key(&w, "compiled_code");
+        json_str(&w, n->compiled ? n->compiled_code : NULL);
+        json_key(&w, "relation_name");
+        json_str(&w, n->relation_name);
+        json_key(&w, "batch_results");
+        json_null(&w);
+        json_obj_end(&w);
+    }
+    json_arr_end(&w);
+    json_key(&w, "elapsed_time");
+    json_double(&w, results_wallclock() - r->started_at);
+
+    Flags *f = s->flags;
+    json_key(&w, "args");
+    json_obj_begin(&w);
+    json_key(&w, "which");
+    json_str(&w, f->command);
+    write_flag_list(&w, "select", f->select, f->nselect);
+    write_flag_list(&w, "exclude", f->exclude, f->nexclude);
+    json_key(&w, "vars");
+    if (s->cli_vars) {
+        Value v = {.type = V_DICT};
+        v.u.d = s->cli_vars;
+        value_to_json(&w, v);
+    } else {
+        json_obj_begin(&w);
+        json_obj_end(&w);
+    }
+    json_key(&w, "full_refresh");
+    json_bool(&w, f->full_refresh);
+    json_key(&w, "threads");
+    json_int(&w, s->project->threads);
+    json_key(&w, "target");
+    json_str(&w, s->project->target_name);
+    json_key(&w, "project_dir");
+    json_str(&w, s->project->root);
+    json_key(&w, "invocation_command");
+    json_str(&w, f->command);
+    json_obj_end(&w);
+    json_obj_end(&w);
+
+    int rc = fs_write_file(path, out.buf, out.len);
+    if (rc != 0)
+        diag_set(err, path, 0, 0, NULL, "could not write run results: %s", strerror(errno));
+    sb_free(&out);
+    return rc;
+}

@@ -1,0 +1,464 @@
+/* manifest.c - serialise a Project as dbt's manifest.json (schema v12).
+ *
+ * Every key that downstream tools read (§13) is present with its type, even
+ * when empty.  parent_map/child_map are derived here from Node.dep_nodes.
+ * Owns no state; rendering and resolution are src/dbt's and src/project's. */
+#include "manifest.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include "../base/fs.h"
+#include "../base/hash.h"
+#include "../base/json.h"
+#include "../base/strmap.h"
+
+static void empty_obj(JsonW *w) { json_obj_begin(w); json_obj_end(w); }
+static void empty_arr(JsonW *w) { json_arr_begin(w); json_arr_end(w); }
+
+static void kv_str(JsonW *w, const char *k, const char *v) { json_key(w, k); json_str(w, v); }
+
+static void kv_dict(JsonW *w, const char *k, VDict *d)
+{
+    json_key(w, k);
+    if (!d) {
+        empty_obj(w);
+        return;
+    }
+    Value v = {.type = V_DICT};
+    v.u.d = d;
+    value_to_json(w, v);
+}
+
+static void kv_list(JsonW *w, const char *k, VList *l)
+{
+    json_key(w, k);
+    if (!l) {
+        empty_arr(w);
+        return;
+    }
+    Value v = {.type = V_LIST};
+    v.u.l = l;
+    value_to_json(w, v);
+}
+
+static void kv_strs(JsonW *w, const char *k, const char **v, int n)
+{
+    json_key(w, k);
+    json_arr_begin(w);
+    for (int i = 0; i < n; i++)
+        json_str(w, v[i]);
+    json_arr_end(w);
+}
+
+static Value *cfg(Node *n, const char *k) { return n->config ? dict_getz(n->config, k) : NULL; }
+
+static void kv_cfg_or(JsonW *w, Node *n, const char *k, const char *cfgkey, void (*dflt)(JsonW *))
+{
+    Value *v = cfg(n, cfgkey);
+    json_key(w, k);
+    if (v)
+        value_to_json(w, *v);
+    else
+        dflt(w);
+}
+
+static void docs_default(JsonW *w)
+{
+    json_obj_begin(w);
+    json_key(w, "show");
+    json_bool(w, true);
+    json_key(w, "node_color");
+    json_null(w);
+    json_obj_end(w);
+}
+
+static void contract_default(JsonW *w)
+{
+    json_obj_begin(w);
+    json_key(w, "enforced");
+    json_bool(w, false);
+    json_key(w, "alias_types");
+    json_bool(w, true);
+    json_key(w, "checksum");
+    json_null(w);
+    json_obj_end(w);
+}
+
+static void write_checksum(JsonW *w, Node *n)
+{
+    json_key(w, "checksum");
+    json_obj_begin(w);
+    kv_str(w, "name", n->checksum_name[0] ? n->checksum_name : "sha256");
+    kv_str(w, "checksum", n->checksum ? n->checksum : "");
+    json_obj_end(w);
+}
+
+static void write_columns(JsonW *w, Node *n)
+{
+    kv_dict(w, "columns", n->columns);
+}
+
+static void write_node(JsonW *w, Node *n)
+{
+    json_obj_begin(w);
+    kv_str(w, "database", n->database);
+    kv_str(w, "schema", n->schema ? n->schema : "");
+    kv_str(w, "name", n->name);
+    kv_str(w, "resource_type", rt_name(n->rt));
+    kv_str(w, "package_name", n->package_name);
+    kv_str(w, "path", n->path);
+    kv_str(w, "original_file_path", n->original_file_path);
+    kv_str(w, "unique_id", n->unique_id);
+    kv_strs(w, "fqn", n->fqn, n->nfqn);
+    kv_str(w, "alias", n->alias ? n->alias : n->name);
+    write_checksum(w, n);
+    kv_dict(w, "config", n->config);
+    kv_list(w, "tags", n->tags);
+    kv_str(w, "description", n->description ? n->description : "");
+    write_columns(w, n);
+    kv_dict(w, "meta", n->meta);
+    json_key(w, "group");
+    json_null(w);
+    kv_cfg_or(w, n, "docs", "docs", docs_default);
+    kv_str(w, "patch_path", n->patch_path);
+    json_key(w, "build_path");
+    json_null(w);
+    kv_dict(w, "unrendered_config", n->unrendered_config);
+    json_key(w, "created_at");
+    json_double(w, n->created_at);
+    kv_str(w, "relation_name", n->relation_name);
+    kv_str(w, "raw_code", n->raw_code ? n->raw_code : "");
+    if (n->rt == RT_SEED) {
+        kv_str(w, "root_path", n->root_path);
+        json_key(w, "depends_on");
+        json_obj_begin(w);
+        kv_strs(w, "macros", n->dep_macros, n->ndep_macros);
+        json_obj_end(w);
+        json_obj_end(w);
+        return;
+    }
+    kv_str(w, "language", "sql");
+    json_key(w, "refs");
+    json_arr_begin(w);
+    for (int i = 0; i < n->nrefs; i++) {
+        json_obj_begin(w);
+        kv_str(w, "name", n->refs[i].name);
+        kv_str(w, "package", n->refs[i].package);
+        kv_str(w, "version", n->refs[i].version);
+        json_obj_end(w);
+    }
+    json_arr_end(w);
+    json_key(w, "sources");
+    json_arr_begin(w);
+    for (int i = 0; i < n->nsources; i++) {
+        json_arr_begin(w);
+        json_str(w, n->sources[i].source);
+        json_str(w, n->sources[i].table);
+        json_arr_end(w);
+    }
+    json_arr_end(w);
+    json_key(w, "metrics");
+    empty_arr(w);
+    json_key(w, "depends_on");
+    json_obj_begin(w);
+    kv_strs(w, "macros", n->dep_macros, n->ndep_macros);
+    kv_strs(w, "nodes", n->dep_nodes, n->ndep_nodes);
+    json_obj_end(w);
+    kv_str(w, "compiled_path", n->compiled ? n->compiled_path : NULL);
+    json_key(w, "compiled");
+    json_bool(w, n->compiled);
+    if (n->compiled) {
+        kv_str(w, "compiled_code", n->compiled_code);
+        json_key(w, "extra_ctes_injected");
+        json_bool(w, true);
+        kv_list(w, "extra_ctes", n->extra_ctes);
+    } else {
+        json_key(w, "extra_ctes_injected");
+        json_bool(w, false);
+        json_key(w, "extra_ctes");
+        empty_arr(w);
+    }
+    kv_cfg_or(w, n, "contract", "contract", contract_default);
+    if (n->rt == RT_MODEL) {
+        kv_str(w, "access", "protected");
+        json_key(w, "constraints");
+        empty_arr(w);
+        json_key(w, "version");
+        json_null(w);
+        json_key(w, "latest_version");
+        json_null(w);
+        json_key(w, "deprecation_date");
+        json_null(w);
+        json_key(w, "primary_key");
+        empty_arr(w);
+        json_key(w, "time_spine");
+        json_null(w);
+    }
+    if (n->rt == RT_TEST) {
+        if (n->is_generic_test) {
+            json_key(w, "test_metadata");
+            json_obj_begin(w);
+            kv_str(w, "name", n->test_name);
+            kv_dict(w, "kwargs", n->test_kwargs);
+            kv_str(w, "namespace", n->test_namespace);
+            json_obj_end(w);
+        }
+        kv_str(w, "column_name", n->column_name);
+        kv_str(w, "file_key_name", n->file_key_name);
+        kv_str(w, "attached_node", n->attached_node);
+    }
+    json_obj_end(w);
+}
+
+static void write_source(JsonW *w, Node *n)
+{
+    json_obj_begin(w);
+    kv_str(w, "database", n->database);
+    kv_str(w, "schema", n->schema ? n->schema : "");
+    kv_str(w, "name", n->name);
+    kv_str(w, "resource_type", "source");
+    kv_str(w, "package_name", n->package_name);
+    kv_str(w, "path", n->path);
+    kv_str(w, "original_file_path", n->original_file_path);
+    kv_str(w, "unique_id", n->unique_id);
+    kv_strs(w, "fqn", n->fqn, n->nfqn);
+    kv_str(w, "source_name", n->source_name);
+    kv_str(w, "source_description", n->source_description ? n->source_description : "");
+    kv_str(w, "loader", n->loader ? n->loader : "");
+    kv_str(w, "identifier", n->identifier ? n->identifier : n->name);
+    kv_dict(w, "quoting", n->quoting);
+    kv_str(w, "loaded_at_field", n->loaded_at_field);
+    json_key(w, "freshness");
+    if (n->freshness) {
+        Value v = {.type = V_DICT};
+        v.u.d = n->freshness;
+        value_to_json(w, v);
+    } else {
+        json_obj_begin(w);
+        json_key(w, "warn_after");
+        empty_obj(w);
+        json_key(w, "error_after");
+        empty_obj(w);
+        json_key(w, "filter");
+        json_null(w);
+        json_obj_end(w);
+    }
+    json_key(w, "external");
+    if (n->external) {
+        Value v = {.type = V_DICT};
+        v.u.d = n->external;
+        value_to_json(w, v);
+    } else {
+        json_null(w);
+    }
+    kv_str(w, "description", n->description ? n->description : "");
+    write_columns(w, n);
+    kv_dict(w, "meta", n->meta);
+    json_key(w, "source_meta");
+    empty_obj(w);
+    kv_list(w, "tags", n->tags);
+    kv_dict(w, "config", n->config);
+    json_key(w, "patch_path");
+    json_null(w);
+    kv_dict(w, "unrendered_config", n->unrendered_config);
+    kv_str(w, "relation_name", n->relation_name);
+    json_key(w, "created_at");
+    json_double(w, n->created_at);
+    json_obj_end(w);
+}
+
+static void write_macro(JsonW *w, MacroDef *m)
+{
+    json_obj_begin(w);
+    kv_str(w, "name", m->name);
+    kv_str(w, "resource_type", "macro");
+    kv_str(w, "package_name", m->package_name);
+    kv_str(w, "path", m->path);
+    kv_str(w, "original_file_path", m->original_file_path);
+    kv_str(w, "unique_id", m->unique_id);
+    kv_str(w, "macro_sql", m->macro_sql ? m->macro_sql : "");
+    json_key(w, "depends_on");
+    json_obj_begin(w);
+    kv_strs(w, "macros", m->dep_macros, m->ndep_macros);
+    json_obj_end(w);
+    kv_str(w, "description", m->description ? m->description : "");
+    kv_dict(w, "meta", m->meta);
+    json_key(w, "docs");
+    docs_default(w);
+    json_key(w, "patch_path");
+    json_null(w);
+    kv_list(w, "arguments", m->arguments);
+    json_key(w, "created_at");
+    json_double(w, 0.0);
+    json_key(w, "supported_languages");
+    json_null(w);
+    json_obj_end(w);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+typedef struct UidList { const char **v; int n, cap; } UidList;
+
+static void uid_push(UidList *l, const char *s)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->v = xrealloc(l->v, sizeof(char *) * (size_t)l->cap);
+    }
+    l->v[l->n++] = s;
+}
+
+/* parent_map and child_map: every node and source is a key; values sorted. */
+static void write_maps(JsonW *w, Project *p, Node **sorted, int nsorted)
+{
+    StrMap idx;
+    strmap_init(&idx);
+    UidList *children = xcalloc((size_t)nsorted + 1, sizeof(UidList));
+    for (int i = 0; i < nsorted; i++)
+        strmap_put(&idx, sorted[i]->unique_id, strlen(sorted[i]->unique_id), (void *)(intptr_t)(i + 1));
+    json_key(w, "parent_map");
+    json_obj_begin(w);
+    for (int i = 0; i < nsorted; i++) {
+        Node *n = sorted[i];
+        const char **deps = xmalloc(sizeof(char *) * (size_t)(n->ndep_nodes + 1));
+        int nd = 0;
+        for (int k = 0; k < n->ndep_nodes; k++) {
+            bool dup = false;
+            for (int j = 0; j < nd; j++)
+                dup |= !strcmp(deps[j], n->dep_nodes[k]);
+            if (dup)
+                continue;
+            deps[nd++] = n->dep_nodes[k];
+            intptr_t pi = (intptr_t)strmap_get(&idx, n->dep_nodes[k], strlen(n->dep_nodes[k]));
+            if (pi)
+                uid_push(&children[pi - 1], n->unique_id);
+        }
+        qsort(deps, (size_t)nd, sizeof(char *), cmp_str);
+        kv_strs(w, n->unique_id, deps, nd);
+        free(deps);
+    }
+    json_obj_end(w);
+    json_key(w, "child_map");
+    json_obj_begin(w);
+    for (int i = 0; i < nsorted; i++) {
+        qsort(children[i].v, (size_t)children[i].n, sizeof(char *), cmp_str);
+        kv_strs(w, sorted[i]->unique_id, children[i].v, children[i].n);
+        free(children[i].v);
+    }
+    json_obj_end(w);
+    free(children);
+    strmap_free(&idx);
+    (void)p;
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+    return strcmp((*(Node *const *)a)->unique_id, (*(Node *const *)b)->unique_id);
+}
+
+static void iso_now(char *buf, size_t n)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    time_t s = tv.tv_sec;
+    gmtime_r(&s, &tm);
+    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + k, n - k, ".%06ldZ", (long)tv.tv_usec);
+}
+
+void manifest_render(Project *p, const char *invocation_id, Sb *out)
+{
+    JsonW w;
+    char ts[64], pid[33];
+    json_init(&w, out, false);
+    json_obj_begin(&w);
+
+    json_key(&w, "metadata");
+    json_obj_begin(&w);
+    kv_str(&w, "dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v12.json");
+    kv_str(&w, "dbt_version", "1.9.0");
+    iso_now(ts, sizeof ts);
+    kv_str(&w, "generated_at", ts);
+    kv_str(&w, "invocation_id", invocation_id);
+    json_key(&w, "env");
+    empty_obj(&w);
+    kv_str(&w, "project_name", p->name);
+    md5_hex(p->name, strlen(p->name), pid);
+    kv_str(&w, "project_id", pid);
+    json_key(&w, "user_id");
+    json_null(&w);
+    json_key(&w, "send_anonymous_usage_stats");
+    json_bool(&w, false);
+    kv_str(&w, "adapter_type", "postgres");
+    json_obj_end(&w);
+
+    Node **sorted = xmalloc(sizeof(Node *) * (size_t)(p->nnodes + 1));
+    for (int i = 0; i < p->nnodes; i++)
+        sorted[i] = p->nodes[i];
+    qsort(sorted, (size_t)p->nnodes, sizeof(Node *), cmp_node);
+
+    json_key(&w, "nodes");
+    json_obj_begin(&w);
+    for (int i = 0; i < p->nnodes; i++) {
+        if (sorted[i]->rt == RT_SOURCE)
+            continue;
+        json_key(&w, sorted[i]->unique_id);
+        write_node(&w, sorted[i]);
+    }
+    json_obj_end(&w);
+    json_key(&w, "sources");
+    json_obj_begin(&w);
+    for (int i = 0; i < p->nnodes; i++) {
+        if (sorted[i]->rt != RT_SOURCE)
+            continue;
+        json_key(&w, sorted[i]->unique_id);
+        write_source(&w, sorted[i]);
+    }
+    json_obj_end(&w);
+    json_key(&w, "macros");
+    json_obj_begin(&w);
+    for (int i = 0; i < p->nmacros; i++) {
+        json_key(&w, p->macros[i]->unique_id);
+        write_macro(&w, p->macros[i]);
+    }
+    json_obj_end(&w);
+    static const char *const kEmpty[] = {"docs", "exposures", "metrics", "groups", "selectors"};
+    for (size_t k = 0; k < sizeof kEmpty / sizeof kEmpty[0]; k++) {
+        json_key(&w, kEmpty[k]);
+        empty_obj(&w);
+    }
+    json_key(&w, "disabled");
+    json_obj_begin(&w);
+    for (int i = 0; i < p->ndisabled; i++) {
+        json_key(&w, p->disabled[i]->unique_id);
+        json_arr_begin(&w);
+        if (p->disabled[i]->rt == RT_SOURCE)
+            write_source(&w, p->disabled[i]);
+        else
+            write_node(&w, p->disabled[i]);
+        json_arr_end(&w);
+    }
+    json_obj_end(&w);
+    write_maps(&w, p, sorted, p->nnodes);
+    static const char *const kEmpty2[] = {"group_map", "saved_queries", "semantic_models", "unit_tests"};
+    for (size_t k = 0; k < sizeof kEmpty2 / sizeof kEmpty2[0]; k++) {
+        json_key(&w, kEmpty2[k]);
+        empty_obj(&w);
+    }
+    json_obj_end(&w);
+    free(sorted);
+}
+
+int manifest_write(Project *p, const char *invocation_id, const char *path, Diag *err)
+{
+    Sb out = SB_INIT;
+    manifest_render(p, invocation_id, &out);
+    int rc = fs_write_file(path, out.buf ? out.buf : "", out.len);
+    if (rc != 0)
+        diag_set(err, path, 0, 0, NULL, "could not write manifest: %s", strerror(errno));
+    sb_free(&out);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/* main.c - entry point: global flags, command lookup, exit codes.
+ *
+ * Everything else lives in src/cli (one file per command).  Exit codes are
+ * dbt's: 0 success, 1 node failures, 2 project/CLI errors. */
+#include <stdio.h>
+#include <string.h>
+#include "cli/cli.h"
+
+typedef struct Command {
+    const char *name;
+    int (*fn)(Flags *);
+    int needs_profile;
+} Command;
+
+static const Command kCommands[] = {
+#define CMD(name, fn, prof, summary) {name, fn, prof},
+#include "cli/commands.def"
+#undef CMD
+};
+
+int main(int argc, char **argv)
+{
+    Flags f;
+    Diag err = {0};
+    if (cli_parse_args(argc, argv, &f, &err) != 0) {
+        cli_print_diag(&err);
+        fprintf(stderr, "Try 'cdbt --help' for help.\n");
+        diag_clear(&err);
+        return EXIT_PROJECT_ERROR;
+    }
+    if (f.version) {
+        printf("cdbt %s (dbt-core 1.9 compatible, adapter postgres)\n", CDBT_VERSION);
+        return EXIT_OK;
+    }
+    if (!f.command) {
+        cli_print_help(f.help ? stdout : stderr, NULL);
+        return f.help ? EXIT_OK : EXIT_PROJECT_ERROR;
+    }
+    for (size_t i = 0; i < sizeof kCommands / sizeof kCommands[0]; i++) {
+        if (strcmp(kCommands[i].name, f.command) != 0)
+            continue;
+        if (f.help) {
+            cli_print_help(stdout, f.command);
+            return EXIT_OK;
+        }
+        return kCommands[i].fn(&f);
+    }
+    fprintf(stderr, "error: No such command '%s'.\nTry 'cdbt --help' for help.\n", f.command);
+    return EXIT_PROJECT_ERROR;
+}
