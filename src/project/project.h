@@ -114,6 +114,10 @@ typedef struct ProjectRenderer {
     int (*render)(void *ud, RenderScope scope, const char *s, size_t n,
                   const char *file, int line, int col, Value *out, Diag *err);
     void *ud;
+    /* Optional (may be NULL).  project_load() calls it once dbt_project.yml and
+     * the profile are read, BEFORE the first PR_PROPERTIES render, so the
+     * renderer can see p->name, p->vars, p->cli_vars and p->target (added by src/dbt). */
+    void (*bind)(void *ud, struct Project *p);
 } ProjectRenderer;
 
 typedef struct ProjectOptions {
