@@ -8,4 +8,6 @@ void sha256(const void *data, size_t len, uint8_t out[32]);
 void sha256_hex(const void *data, size_t len, char out[65]);   /* NUL-terminated */
 void md5(const void *data, size_t len, uint8_t out[16]);
 void md5_hex(const void *data, size_t len, char out[33]);
+/* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated). */
+void hash_hex(const uint8_t *d, size_t n, char *out);
 #endif

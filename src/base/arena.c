@@ -1,0 +1,252 @@
+/* arena.c - region allocator and the aborting malloc wrappers.
+ *
+ * Owns: block management (bump allocation over malloc'd blocks, 16-byte
+ * alignment, oversized requests in their own block) and x* helpers.  In
+ * CDBT_DEBUG_ARENA builds every allocation is its own malloc block so that
+ * sanitizers see overflows.  Lifetimes (which arena a thing belongs to) are
+ * the caller's business. */
+#include "arena.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_ALIGN 16u
+#define ARENA_DEFAULT_BLOCK (64u * 1024u)
+
+struct ArenaBlock {
+    ArenaBlock *next;                /* older block */
+    size_t size;                     /* usable bytes in data[] */
+    size_t used;
+    _Alignas(16) unsigned char data[];
+};
+
+static void oom(void)
+{
+    fputs("cdbt: out of memory\n", stderr);
+    abort();
+}
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+    void *p = calloc(n ? n : 1, m ? m : 1);
+    if (!p)
+        oom();
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom();
+    return q;
+}
+
+char *xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+    char *p = xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void arena_init(Arena *a, size_t block_size)
+{
+    a->head = NULL;
+    a->block_size = block_size ? block_size : ARENA_DEFAULT_BLOCK;
+    a->total = 0;
+}
+
+Arena *arena_new(size_t block_size)
+{
+    Arena *a = xmalloc(sizeof *a);
+    arena_init(a, block_size);
+    return a;
+}
+
+void arena_destroy(Arena *a)
+{
+    if (!a)
+        return;
+    arena_free(a);
+    free(a);
+}
+
+void arena_free(Arena *a)
+{
+    ArenaBlock *b = a->head;
+    while (b) {
+        ArenaBlock *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+    a->total = 0;
+}
+
+static ArenaBlock *block_new(size_t size)
+{
+    if (size > SIZE_MAX - sizeof(ArenaBlock))
+        oom();
+    ArenaBlock *b = xmalloc(sizeof(ArenaBlock) + size);
+    b->next = NULL;
+    b->size = size;
+    b->used = 0;
+    return b;
+}
+
+#ifdef CDBT_DEBUG_ARENA
+
+void arena_reset(Arena *a)
+{
+    arena_free(a);
+}
+
+void *arena_alloc(Arena *a, size_t n)
+{
+    ArenaBlock *b = block_new(n);
+    b->used = n;
+    b->next = a->head;
+    a->head = b;
+    a->total += n;
+    return b->data;
+}
+
+#else
+
+void arena_reset(Arena *a)
+{
+    /* Keep the oldest block (the first one allocated) and drop the rest. */
+    ArenaBlock *b = a->head, *first = NULL;
+    while (b) {
+        ArenaBlock *next = b->next;
+        if (!next)
+            first = b;
+        else
+            free(b);
+        b = next;
+    }
+    if (first)
+        first->used = 0;
+    a->head = first;
+    a->total = 0;
+}
+
+void *arena_alloc(Arena *a, size_t n)
+{
+    if (n > SIZE_MAX - ARENA_ALIGN)
+        oom();
+    size_t need = (n + (ARENA_ALIGN - 1)) & ~(size_t)(ARENA_ALIGN - 1);
+    if (need == 0)
+        need = ARENA_ALIGN;
+    ArenaBlock *b = a->head;
+    if (b && b->size - b->used >= need) {
+        void *p = b->data + b->used;
+        b->used += need;
+        a->total += n;
+        return p;
+    }
+    if (need > a->block_size / 4) {
+        /* Oversized: a private block linked behind the current one, so the
+         * current block keeps serving small requests. */
+        ArenaBlock *big = block_new(need);
+        big->used = need;
+        if (b) {
+            big->next = b->next;
+            b->next = big;
+        } else {
+            a->head = big;
+        }
+        a->total += n;
+        return big->data;
+    }
+    ArenaBlock *nb = block_new(a->block_size);
+    nb->next = b;
+    a->head = nb;
+    nb->used = need;
+    a->total += n;
+    return nb->data;
+}
+
+#endif
+
+void *arena_zalloc(Arena *a, size_t n)
+{
+    void *p = arena_alloc(a, n);
+    memset(p, 0, n);
+    return p;
+}
+
+void *arena_realloc(Arena *a, void *old, size_t oldn, size_t newn)
+{
+#ifndef CDBT_DEBUG_ARENA
+    /* The most recent allocation of the current block can grow in place. */
+    ArenaBlock *b = a->head;
+    if (old && b && newn >= oldn && newn <= SIZE_MAX - ARENA_ALIGN) {
+        size_t oldneed = (oldn + (ARENA_ALIGN - 1)) & ~(size_t)(ARENA_ALIGN - 1);
+        size_t newneed = (newn + (ARENA_ALIGN - 1)) & ~(size_t)(ARENA_ALIGN - 1);
+        if (oldneed == 0)
+            oldneed = ARENA_ALIGN;
+        unsigned char *o = old;
+        if (o >= b->data && o + oldneed == b->data + b->used &&
+            (size_t)(o - b->data) + newneed <= b->size) {
+            b->used = (size_t)(o - b->data) + newneed;
+            a->total += newn - oldn;
+            return old;
+        }
+    }
+#endif
+    void *p = arena_alloc(a, newn);
+    if (old && oldn)
+        memcpy(p, old, oldn < newn ? oldn : newn);
+    return p;
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *arena_strdup(Arena *a, const char *s)
+{
+    return arena_strndup(a, s, strlen(s));
+}
+
+char *arena_sprintf(Arena *a, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return arena_strdup(a, "");
+    char *p = arena_alloc(a, (size_t)n + 1);
+    if ((size_t)n < sizeof small) {
+        memcpy(p, small, (size_t)n + 1);
+    } else {
+        va_start(ap, fmt);
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return p;
+}

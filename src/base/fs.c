@@ -1,0 +1,377 @@
+/* fs.c - POSIX filesystem helpers: whole-file read, atomic write, mkdir -p,
+ * rm -rf, a sorted recursive walk, and lexical path manipulation.
+ *
+ * Failures return -1 with errno set; nothing here prints.  Deciding what a
+ * missing file means (error, default, skip) is the caller's job. */
+#include "fs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "vec.h"
+
+#define FS_MAX_DEPTH 64
+
+int fs_read_file(const char *path, char **out, size_t *len)
+{
+    int rc = -1, saved = 0;
+    char *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        goto done;
+    if (S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        goto done;
+    }
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    size_t n = 0;
+    buf = xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = xrealloc(buf, cap);
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            goto done;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    buf = NULL;
+    rc = 0;
+done:
+    saved = errno;
+    free(buf);
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int fs_mkdir_p(const char *path)
+{
+    if (!path || !*path)
+        return 0;
+    char *p = xstrdup(path);
+    int rc = -1;
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
+    for (char *s = p + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0777) != 0 && errno != EEXIST)
+                goto done;
+            if (c == '\0')
+                break;
+            *s = c;
+        }
+    }
+    if (!fs_is_dir(p)) {
+        errno = ENOTDIR;
+        goto done;
+    }
+    rc = 0;
+done:
+    free(p);
+    return rc;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        data += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int fs_write_file(const char *path, const char *data, size_t len)
+{
+    int rc = -1, fd = -1, saved;
+    Sb tmp = SB_INIT;
+    const char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        char *dir = xstrndup(path, (size_t)(slash - path));
+        int r = fs_mkdir_p(dir);
+        free(dir);
+        if (r != 0)
+            goto done;
+    }
+    sb_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        goto done;
+    if (write_all(fd, data, len) != 0)
+        goto done;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto done;
+    }
+    fd = -1;
+    if (rename(tmp.buf, path) != 0)
+        goto done;
+    rc = 0;
+done:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0 && tmp.buf)
+        unlink(tmp.buf);
+    sb_free(&tmp);
+    errno = saved;
+    return rc;
+}
+
+bool fs_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+bool fs_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool fs_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int rm_rf_rec(Sb *path, int depth)
+{
+    struct stat st;
+    if (lstat(path->buf, &st) != 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path->buf);
+    if (depth >= FS_MAX_DEPTH * 4) {
+        errno = ELOOP;
+        return -1;
+    }
+    DIR *dir = opendir(path->buf);
+    if (!dir)
+        return -1;
+    int rc = 0;
+    size_t base = path->len;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        sb_putc(path, '/');
+        sb_puts(path, de->d_name);
+        if (rm_rf_rec(path, depth + 1) != 0)
+            rc = -1;
+        sb_truncate(path, base);
+    }
+    closedir(dir);
+    if (rc == 0 && rmdir(path->buf) != 0)
+        rc = -1;
+    return rc;
+}
+
+int fs_rm_rf(const char *path)
+{
+    Sb p = SB_INIT;
+    sb_puts(&p, path);
+    int rc = rm_rf_rec(&p, 0);
+    sb_free(&p);
+    return rc;
+}
+
+static bool has_suffix(const char *name, const char *const *suffixes)
+{
+    if (!suffixes)
+        return true;
+    size_t n = strlen(name);
+    for (const char *const *s = suffixes; *s; s++) {
+        size_t k = strlen(*s);
+        if (k <= n && memcmp(name + n - k, *s, k) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Collect every matching file under root/rel into out (relative paths). */
+typedef VEC(char *) PathVec;
+
+static int walk_rec(Sb *abs, Sb *rel, const char *const *suffixes, PathVec *out, int depth)
+{
+    DIR *dir = opendir(abs->buf);
+    if (!dir)
+        return -1;
+    int rc = 0;
+    size_t abase = abs->len, rbase = rel->len;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        sb_putc(abs, '/');
+        sb_puts(abs, de->d_name);
+        if (rel->len)
+            sb_putc(rel, '/');
+        sb_puts(rel, de->d_name);
+        struct stat st;
+        if (stat(abs->buf, &st) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                struct stat lst;
+                bool link = lstat(abs->buf, &lst) == 0 && S_ISLNK(lst.st_mode);
+                /* Real directories are always descended; symlinked ones
+                 * only while under the depth limit (cycles end there). */
+                if (depth + 1 < FS_MAX_DEPTH || !link) {
+                    if (depth + 1 >= FS_MAX_DEPTH * 4) {
+                        errno = ELOOP;
+                        rc = -1;
+                    } else if (walk_rec(abs, rel, suffixes, out, depth + 1) != 0) {
+                        rc = -1;
+                    }
+                }
+            } else if (S_ISREG(st.st_mode) && has_suffix(de->d_name, suffixes)) {
+                vec_push(out, xstrndup(rel->buf, rel->len));
+            }
+        }
+        sb_truncate(abs, abase);
+        sb_truncate(rel, rbase);
+        if (rc != 0)
+            break;
+    }
+    closedir(dir);
+    return rc;
+}
+
+int fs_walk(const char *dir, const char *const *suffixes, fs_walk_cb cb, void *ud)
+{
+    Sb abs = SB_INIT, rel = SB_INIT;
+    PathVec files = {0};
+    int rc = -1, saved;
+    sb_puts(&abs, dir);
+    while (abs.len > 1 && abs.buf[abs.len - 1] == '/')
+        sb_truncate(&abs, abs.len - 1);
+    sb_reserve(&rel, 64);
+    rel.buf[0] = '\0';
+    if (walk_rec(&abs, &rel, suffixes, &files, 0) != 0)
+        goto done;
+    if (files.len > 1)
+        qsort(files.items, files.len, sizeof *files.items, cmp_str);
+    rc = 0;
+    for (size_t i = 0; i < files.len; i++)
+        if (cb(ud, files.items[i]) != 0)
+            break;
+done:
+    saved = errno;
+    for (size_t i = 0; i < files.len; i++)
+        free(files.items[i]);
+    vec_free(&files);
+    sb_free(&abs);
+    sb_free(&rel);
+    errno = saved;
+    return rc;
+}
+
+void path_join(Sb *out, const char *a, const char *b)
+{
+    size_t start = out->len;
+    if (a && *a)
+        sb_puts(out, a);
+    if (b && *b) {
+        if (out->len > start && out->buf[out->len - 1] != '/')
+            sb_putc(out, '/');
+        if (out->len > start)
+            while (*b == '/')
+                b++;
+        sb_puts(out, b);
+    }
+}
+
+char *path_normalize(const char *p)
+{
+    bool absolute = p[0] == '/';
+    size_t n = strlen(p);
+    /* Components as (start, len) pairs on a stack. */
+    size_t *st = xmalloc((n / 2 + 2) * 2 * sizeof *st);
+    size_t depth = 0, ups = 0;
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && p[i] == '/')
+            i++;
+        size_t s = i;
+        while (i < n && p[i] != '/')
+            i++;
+        size_t len = i - s;
+        if (len == 0 || (len == 1 && p[s] == '.'))
+            continue;
+        if (len == 2 && p[s] == '.' && p[s + 1] == '.') {
+            if (depth > ups) {
+                depth--;
+                continue;
+            }
+            if (absolute)
+                continue;           /* "/.." is "/" */
+            ups++;
+        }
+        st[depth * 2] = s;
+        st[depth * 2 + 1] = len;
+        depth++;
+    }
+    Sb out = SB_INIT;
+    if (absolute)
+        sb_putc(&out, '/');
+    for (size_t k = 0; k < depth; k++) {
+        if (k)
+            sb_putc(&out, '/');
+        sb_append(&out, p + st[k * 2], st[k * 2 + 1]);
+    }
+    if (out.len == 0)
+        sb_putc(&out, '.');
+    free(st);
+    return sb_detach(&out);
+}
+
+char *path_absolute(const char *p)
+{
+    if (p[0] == '/')
+        return path_normalize(p);
+    Sb s = SB_INIT;
+    char cwd[4096];
+    if (getcwd(cwd, sizeof cwd))
+        sb_puts(&s, cwd);
+    else
+        sb_putc(&s, '/');
+    sb_putc(&s, '/');
+    sb_puts(&s, p);
+    char *r = path_normalize(s.buf);
+    sb_free(&s);
+    return r;
+}

@@ -1,0 +1,232 @@
+/* json.c - streaming JSON writer into an Sb.
+ *
+ * Owns comma/indent placement, string escaping (Python json.dumps with
+ * ensure_ascii=False) and float formatting (Python repr).  What goes into
+ * an artifact, and in which key order, is decided by the callers. */
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_MAX_DEPTH 63   /* need_comma[] has 64 entries; deeper levels share the last */
+
+static int lvl(int depth)
+{
+    return depth < JSON_MAX_DEPTH ? depth : JSON_MAX_DEPTH;
+}
+
+static void newline_indent(JsonW *w)
+{
+    sb_putc(w->out, '\n');
+    for (int i = 0; i < w->depth; i++)
+        sb_append(w->out, "  ", 2);
+}
+
+/* Everything a value or key needs before it: separator and indentation. */
+static void before_value(JsonW *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->depth == 0)
+        return;
+    int l = lvl(w->depth);
+    if (w->need_comma[l])
+        sb_putc(w->out, ',');
+    if (w->pretty)
+        newline_indent(w);
+    w->need_comma[l] = true;
+}
+
+void json_init(JsonW *w, Sb *out, bool pretty)
+{
+    memset(w, 0, sizeof *w);
+    w->out = out;
+    w->pretty = pretty;
+}
+
+static void open_container(JsonW *w, char c)
+{
+    before_value(w);
+    sb_putc(w->out, c);
+    w->depth++;
+    w->need_comma[lvl(w->depth)] = false;
+}
+
+static void close_container(JsonW *w, char c)
+{
+    bool nonempty = w->need_comma[lvl(w->depth)];
+    if (w->depth > 0)
+        w->depth--;
+    if (w->pretty && nonempty)
+        newline_indent(w);
+    sb_putc(w->out, c);
+    w->after_key = false;
+}
+
+void json_obj_begin(JsonW *w) { open_container(w, '{'); }
+void json_obj_end(JsonW *w)   { close_container(w, '}'); }
+void json_arr_begin(JsonW *w) { open_container(w, '['); }
+void json_arr_end(JsonW *w)   { close_container(w, ']'); }
+
+void json_keyn(JsonW *w, const char *k, size_t n)
+{
+    before_value(w);
+    json_escape(w->out, k, n);
+    if (w->pretty)
+        sb_append(w->out, ": ", 2);
+    else
+        sb_putc(w->out, ':');
+    w->after_key = true;
+}
+
+void json_key(JsonW *w, const char *k)
+{
+    json_keyn(w, k, strlen(k));
+}
+
+void json_strn(JsonW *w, const char *s, size_t n)
+{
+    before_value(w);
+    if (!s)
+        sb_append(w->out, "null", 4);
+    else
+        json_escape(w->out, s, n);
+}
+
+void json_str(JsonW *w, const char *s)
+{
+    json_strn(w, s, s ? strlen(s) : 0);
+}
+
+void json_int(JsonW *w, int64_t v)
+{
+    before_value(w);
+    sb_printf(w->out, "%lld", (long long)v);
+}
+
+/* Python repr(float): shortest digits that round-trip, fixed notation when
+ * the decimal point position is in (-4, 16], exponent notation otherwise. */
+static void format_double(Sb *out, double v)
+{
+    if (isnan(v)) {
+        sb_puts(out, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        sb_puts(out, v < 0 ? "-Infinity" : "Infinity");
+        return;
+    }
+    if (v == 0) {
+        sb_puts(out, signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    char buf[40];
+    for (int prec = 0; prec <= 16; prec++) {
+        snprintf(buf, sizeof buf, "%.*e", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    /* buf is [-]d[.ddd]e(+|-)XX: collect digits and exponent. */
+    const char *p = buf;
+    bool neg = false;
+    if (*p == '-') {
+        neg = true;
+        p++;
+    }
+    char digits[24];
+    int nd = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[nd++] = *p;
+    int exp10 = *p == 'e' ? atoi(p + 1) : 0;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    int decpt = exp10 + 1;
+    if (neg)
+        sb_putc(out, '-');
+    if (decpt > -4 && decpt <= 16) {
+        if (decpt <= 0) {
+            sb_append(out, "0.", 2);
+            for (int i = 0; i < -decpt; i++)
+                sb_putc(out, '0');
+            sb_append(out, digits, (size_t)nd);
+        } else if (decpt >= nd) {
+            sb_append(out, digits, (size_t)nd);
+            for (int i = nd; i < decpt; i++)
+                sb_putc(out, '0');
+            sb_append(out, ".0", 2);
+        } else {
+            sb_append(out, digits, (size_t)decpt);
+            sb_putc(out, '.');
+            sb_append(out, digits + decpt, (size_t)(nd - decpt));
+        }
+    } else {
+        sb_putc(out, digits[0]);
+        if (nd > 1) {
+            sb_putc(out, '.');
+            sb_append(out, digits + 1, (size_t)(nd - 1));
+        }
+        sb_printf(out, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+    }
+}
+
+void json_double(JsonW *w, double v)
+{
+    before_value(w);
+    format_double(w->out, v);
+}
+
+void json_bool(JsonW *w, bool v)
+{
+    before_value(w);
+    if (v)
+        sb_append(w->out, "true", 4);
+    else
+        sb_append(w->out, "false", 5);
+}
+
+void json_null(JsonW *w)
+{
+    before_value(w);
+    sb_append(w->out, "null", 4);
+}
+
+void json_raw(JsonW *w, const char *s)
+{
+    before_value(w);
+    sb_puts(w->out, s);
+}
+
+void json_escape(Sb *out, const char *s, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    sb_reserve(out, n + 2);
+    sb_putc(out, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sb_append(out, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"':  sb_append(out, "\\\"", 2); break;
+        case '\\': sb_append(out, "\\\\", 2); break;
+        case '\n': sb_append(out, "\\n", 2); break;
+        case '\r': sb_append(out, "\\r", 2); break;
+        case '\t': sb_append(out, "\\t", 2); break;
+        case '\b': sb_append(out, "\\b", 2); break;
+        case '\f': sb_append(out, "\\f", 2); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hx[c >> 4], hx[c & 15]};
+            sb_append(out, u, 6);
+        }
+        }
+    }
+    sb_append(out, s + run, n - run);
+    sb_putc(out, '"');
+}

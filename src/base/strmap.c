@@ -1,0 +1,105 @@
+/* strmap.c - insertion-ordered string-keyed hash map.
+ *
+ * Entries live in a dense array in insertion order; an open-addressing slot
+ * table (linear probing, power-of-two size, load <= 1/2) indexes them.  The
+ * map owns copies of its keys; values are opaque and belong to the caller. */
+#include "strmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+
+uint64_t strmap_hash(const char *k, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)k[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void strmap_init(StrMap *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void strmap_free(StrMap *m)
+{
+    for (size_t i = 0; i < m->len; i++)
+        free(m->entries[i].key);
+    free(m->entries);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* Slot index holding key k, or the empty slot where it would go. */
+static size_t find_slot(const StrMap *m, const char *k, size_t n, uint64_t h)
+{
+    size_t mask = m->nslots - 1;
+    size_t i = (size_t)h & mask;
+    for (;;) {
+        uint32_t s = m->slots[i];
+        if (s == 0)
+            return i;
+        const StrMapEntry *e = &m->entries[s - 1];
+        if (e->hash == h && e->klen == n && memcmp(e->key, k, n) == 0)
+            return i;
+        i = (i + 1) & mask;
+    }
+}
+
+static void rehash(StrMap *m, size_t nslots)
+{
+    free(m->slots);
+    m->slots = xcalloc(nslots, sizeof *m->slots);
+    m->nslots = nslots;
+    size_t mask = nslots - 1;
+    for (size_t j = 0; j < m->len; j++) {
+        size_t i = (size_t)m->entries[j].hash & mask;
+        while (m->slots[i])
+            i = (i + 1) & mask;
+        m->slots[i] = (uint32_t)(j + 1);
+    }
+}
+
+void *strmap_put(StrMap *m, const char *k, size_t n, void *val)
+{
+    uint64_t h = strmap_hash(k, n);
+    if (m->nslots == 0 || (m->len + 1) * 2 > m->nslots)
+        rehash(m, m->nslots ? m->nslots * 2 : 16);
+    size_t i = find_slot(m, k, n, h);
+    if (m->slots[i]) {
+        StrMapEntry *e = &m->entries[m->slots[i] - 1];
+        void *old = e->val;
+        e->val = val;
+        return old;
+    }
+    if (m->len == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 8;
+        m->entries = xrealloc(m->entries, m->cap * sizeof *m->entries);
+    }
+    StrMapEntry *e = &m->entries[m->len++];
+    e->key = xstrndup(k, n);
+    e->klen = n;
+    e->hash = h;
+    e->val = val;
+    m->slots[i] = (uint32_t)m->len;
+    return NULL;
+}
+
+void *strmap_get(const StrMap *m, const char *k, size_t n)
+{
+    if (m->len == 0)
+        return NULL;
+    size_t i = find_slot(m, k, n, strmap_hash(k, n));
+    return m->slots[i] ? m->entries[m->slots[i] - 1].val : NULL;
+}
+
+bool strmap_has(const StrMap *m, const char *k, size_t n)
+{
+    if (m->len == 0)
+        return false;
+    return m->slots[find_slot(m, k, n, strmap_hash(k, n))] != 0;
+}

@@ -1,0 +1,575 @@
+/* test_base.c - unit tests for src/base: arena, sb, vec, strmap, diag (the
+ * exact rendered shape other suites' golden text depends on), fs, sha256,
+ * md5 and the JSON writer. */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "base/diag.h"
+#include "base/fs.h"
+#include "base/hash.h"
+#include "base/json.h"
+#include "base/sb.h"
+#include "base/strmap.h"
+#include "base/vec.h"
+
+/* ---- arena ---- */
+
+START_TEST(arena_growth_and_alignment)
+{
+    Arena a;
+    arena_init(&a, 1024);
+    char *prev[2000];
+    for (int i = 0; i < 2000; i++) {
+        size_t n = (size_t)(i % 37) + 1;
+        char *p = arena_alloc(&a, n);
+        ck_assert_uint_eq((uintptr_t)p % 16, 0);
+        memset(p, i & 0xff, n);
+        prev[i] = p;
+    }
+    for (int i = 0; i < 2000; i++)
+        ck_assert_int_eq((unsigned char)prev[i][0], i & 0xff);
+    /* Oversized request gets its own block and small ones keep working. */
+    char *big = arena_alloc(&a, 100000);
+    memset(big, 7, 100000);
+    char *small = arena_zalloc(&a, 24);
+    for (int i = 0; i < 24; i++)
+        ck_assert_int_eq(small[i], 0);
+    ck_assert_int_eq(big[99999], 7);
+    ck_assert_uint_ge(a.total, 100000);
+    arena_reset(&a);
+    ck_assert_uint_eq(a.total, 0);
+    char *after = arena_alloc(&a, 10);
+    ck_assert_ptr_nonnull(after);
+    arena_free(&a);
+    ck_assert_ptr_null(a.head);
+}
+END_TEST
+
+START_TEST(arena_strings_and_realloc)
+{
+    Arena *a = arena_new(0);
+    ck_assert_str_eq(arena_strdup(a, "hello"), "hello");
+    ck_assert_str_eq(arena_strndup(a, "hello", 3), "hel");
+    ck_assert_str_eq(arena_sprintf(a, "%s-%d", "x", 42), "x-42");
+    char longfmt[600];
+    memset(longfmt, 'z', sizeof longfmt - 1);
+    longfmt[sizeof longfmt - 1] = '\0';
+    ck_assert_str_eq(arena_sprintf(a, "%s", longfmt), longfmt);
+    int *v = ARENA_ARRAY(a, int, 4);
+    for (int i = 0; i < 4; i++)
+        v[i] = i;
+    v = arena_realloc(a, v, 4 * sizeof(int), 1000 * sizeof(int));
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(v[i], i);
+    v[999] = 5;
+    struct pt { int x, y; } *p = ARENA_NEW(a, struct pt);
+    ck_assert_int_eq(p->x + p->y, 0);
+    arena_destroy(a);
+}
+END_TEST
+
+/* ---- sb / vec ---- */
+
+START_TEST(sb_basics)
+{
+    Sb s = SB_INIT;
+    ck_assert_str_eq(sb_cstr(&s), "");
+    sb_puts(&s, "ab");
+    sb_putc(&s, 'c');
+    sb_append(&s, "def", 2);
+    ck_assert_str_eq(sb_cstr(&s), "abcde");
+    sb_printf(&s, "[%d|%s]", 12, "x");
+    ck_assert_str_eq(s.buf, "abcde[12|x]");
+    /* Formatting longer than the current capacity. */
+    char big[3000];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    sb_printf(&s, "%s!", big);
+    ck_assert_uint_eq(s.len, 11 + 2999 + 1);
+    ck_assert_int_eq(s.buf[s.len - 1], '!');
+    ck_assert_int_eq(s.buf[s.len], '\0');
+    sb_truncate(&s, 3);
+    ck_assert_str_eq(s.buf, "abc");
+    sb_truncate(&s, 10);
+    ck_assert_uint_eq(s.len, 3);
+    sb_reset(&s);
+    ck_assert_str_eq(sb_cstr(&s), "");
+    sb_puts(&s, "kept");
+    char *d = sb_detach(&s);
+    ck_assert_str_eq(d, "kept");
+    ck_assert_ptr_null(s.buf);
+    free(d);
+    d = sb_detach(&s);
+    ck_assert_str_eq(d, "");
+    free(d);
+    sb_free(&s);
+}
+END_TEST
+
+START_TEST(vec_push_pop)
+{
+    VEC(int) v = {0};
+    for (int i = 0; i < 1000; i++)
+        vec_push(&v, i);
+    ck_assert_uint_eq(v.len, 1000);
+    ck_assert_int_eq(vec_last(&v), 999);
+    ck_assert_int_eq(vec_pop(&v), 999);
+    ck_assert_int_eq(v.items[500], 500);
+    vec_free(&v);
+    ck_assert_uint_eq(v.len, 0);
+}
+END_TEST
+
+/* ---- strmap ---- */
+
+START_TEST(strmap_many_keys_in_order)
+{
+    StrMap m;
+    strmap_init(&m);
+    char k[32];
+    for (intptr_t i = 0; i < 10000; i++) {
+        int n = snprintf(k, sizeof k, "model.bench.m%05ld", (long)((i * 7919) % 10000));
+        ck_assert_ptr_null(strmap_put(&m, k, (size_t)n, (void *)(i + 1)));
+    }
+    ck_assert_uint_eq(m.len, 10000);
+    for (intptr_t i = 0; i < 10000; i++) {
+        int n = snprintf(k, sizeof k, "model.bench.m%05ld", (long)((i * 7919) % 10000));
+        ck_assert_ptr_eq(strmap_get(&m, k, (size_t)n), (void *)(i + 1));
+        ck_assert_str_eq(m.entries[i].key, k);            /* insertion order */
+    }
+    ck_assert(!strmap_has(&m, "nope", 4));
+    ck_assert_ptr_null(strmap_getz(&m, "model.bench.m10000"));
+    /* Replace keeps the position and returns the old value. */
+    ck_assert_ptr_eq(strmap_putz(&m, "model.bench.m00000", (void *)77), (void *)1);
+    ck_assert_ptr_eq(strmap_getz(&m, "model.bench.m00000"), (void *)77);
+    ck_assert_uint_eq(m.len, 10000);
+    ck_assert_str_eq(m.entries[0].key, "model.bench.m00000");
+    strmap_free(&m);
+}
+END_TEST
+
+START_TEST(strmap_binary_keys)
+{
+    StrMap m;
+    strmap_init(&m);
+    ck_assert_ptr_null(strmap_get(&m, "a", 1));
+    strmap_put(&m, "a\0b", 3, (void *)1);
+    strmap_put(&m, "a", 1, (void *)2);
+    strmap_put(&m, "", 0, (void *)3);
+    ck_assert_ptr_eq(strmap_get(&m, "a\0b", 3), (void *)1);
+    ck_assert_ptr_eq(strmap_get(&m, "a", 1), (void *)2);
+    ck_assert_ptr_eq(strmap_get(&m, "", 0), (void *)3);
+    ck_assert(strmap_has(&m, "", 0));
+    /* FNV-1a 64 reference values. */
+    ck_assert(strmap_hash("", 0) == 0xcbf29ce484222325ull);
+    ck_assert(strmap_hash("a", 1) == 0xaf63dc4c8601ec8cull);
+    strmap_free(&m);
+}
+END_TEST
+
+/* ---- diag ---- */
+
+static char *render(const Diag *d)
+{
+    Sb s = SB_INIT;
+    diag_format(d, &s);
+    return sb_detach(&s);
+}
+
+START_TEST(diag_format_located)
+{
+    const char *src = "select 1\n{% if x %}\n{% endif %}\n{% endif %}\n";
+    SrcFile f;
+    srcfile_init(&f, "models/x.sql", src, strlen(src));
+    Diag d = {0};
+    size_t off = (size_t)(strstr(src, "{% endif %}\n{% endif") - src) + 12 + 3;
+    diag_at(&d, &f, off, "unexpected '%s'", "endif");
+    ck_assert(d.set);
+    ck_assert_int_eq(d.line, 4);
+    ck_assert_int_eq(d.col, 4);
+    diag_note(&d, "note: no open 'if' block");
+    diag_note(&d, "in macro 'm' called at %s:%d:%d\n", "models/y.sql", 2, 5);
+    char *r = render(&d);
+    ck_assert_str_eq(r,
+        "models/x.sql:4:4: error: unexpected 'endif'\n"
+        "    4 | {% endif %}\n"
+        "      |    ^\n"
+        "  note: no open 'if' block\n"
+        "  in macro 'm' called at models/y.sql:2:5\n");
+    free(r);
+    diag_clear(&d);
+    ck_assert(!d.set);
+    srcfile_free(&f);
+}
+END_TEST
+
+START_TEST(diag_format_tabs_and_bases)
+{
+    const char *src = "a\n\tb\tc  {{ x }}";
+    SrcFile f;
+    srcfile_init(&f, "m.sql", src, strlen(src));
+    Diag d = {0};
+    diag_at(&d, &f, (size_t)(strchr(src, '{') - src), "boom");
+    char *r = render(&d);
+    ck_assert_str_eq(r,
+        "m.sql:2:7: error: boom\n"
+        "    2 | \tb\tc  {{ x }}\n"
+        "      | \t \t   ^\n");
+    free(r);
+    /* Offsets past the end clamp; line_base/col_base shift the location. */
+    f.line_base = 9;
+    f.col_base = 4;
+    int line, col;
+    srcfile_linecol(&f, 1, &line, &col);
+    ck_assert_int_eq(line, 10);
+    ck_assert_int_eq(col, 6);
+    srcfile_linecol(&f, 3, &line, &col);
+    ck_assert_int_eq(line, 11);
+    ck_assert_int_eq(col, 2);
+    srcfile_linecol(&f, 9999, &line, &col);
+    ck_assert_int_eq(line, 11);
+    ck_assert_int_eq(col, (int)strlen("\tb\tc  {{ x }}") + 1);
+    size_t n;
+    const char *p = srcfile_line(&f, 11, &n);
+    ck_assert_uint_eq(n, strlen("\tb\tc  {{ x }}"));
+    ck_assert(strncmp(p, "\tb\tc", 4) == 0);
+    ck_assert_ptr_null(srcfile_line(&f, 1, &n));
+    /* First line of an embedded fragment: the excerpt is padded to line up. */
+    diag_at(&d, &f, 0, "first");
+    r = render(&d);
+    ck_assert_str_eq(r,
+        "m.sql:10:5: error: first\n"
+        "   10 |     a\n"
+        "      |     ^\n");
+    free(r);
+    diag_clear(&d);
+    srcfile_free(&f);
+}
+END_TEST
+
+START_TEST(diag_format_unlocated)
+{
+    Diag d = {0};
+    diag_set(&d, NULL, 0, 0, NULL, "no project %s", "here");
+    char *r = render(&d);
+    ck_assert_str_eq(r, "error: no project here\n");
+    free(r);
+    diag_set(&d, "dbt_project.yml", 0, 0, NULL, "bad");
+    diag_prefix(&d, "Compilation Error in %s: ", "model x");
+    r = render(&d);
+    ck_assert_str_eq(r, "dbt_project.yml: error: Compilation Error in model x: bad\n");
+    free(r);
+    diag_set(&d, "a.yml", 12, 0, "key: val", "unknown key");
+    r = render(&d);
+    ck_assert_str_eq(r, "a.yml:12: error: unknown key\n   12 | key: val\n");
+    free(r);
+    diag_set(&d, d.file, 123456, 3, d.src_line, "%s", d.message);
+    d.severity = DIAG_WARNING;
+    r = render(&d);
+    ck_assert_str_eq(r,
+        "a.yml:123456:3: warning: unknown key\n"
+        "123456 | key: val\n"
+        "       |   ^\n");
+    free(r);
+    diag_at(&d, NULL, 5, "plain");
+    r = render(&d);
+    ck_assert_str_eq(r, "error: plain\n");
+    free(r);
+    diag_clear(&d);
+}
+END_TEST
+
+/* ---- fs ---- */
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/cdbt_test_base_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static int collect(void *ud, const char *rel)
+{
+    Sb *s = ud;
+    sb_puts(s, rel);
+    sb_putc(s, ';');
+    return 0;
+}
+
+static void put(const char *rel, const char *text)
+{
+    Sb p = SB_INIT;
+    path_join(&p, tmpdir, rel);
+    ck_assert_int_eq(fs_write_file(p.buf, text, strlen(text)), 0);
+    sb_free(&p);
+}
+
+START_TEST(fs_walk_sorted)
+{
+    make_tmpdir();
+    put("models/b.sql", "b");
+    put("models/a-x.sql", "a");
+    put("models/a/z.sql", "z");
+    put("models/a/y.yml", "y");
+    put("models/.hidden.sql", "h");
+    put("models/.git/x.sql", "h");
+    put("models/A.sql", "A");
+    put("models/notes.txt", "t");
+    put("top.sql", "t");
+    Sb p = SB_INIT, got = SB_INIT;
+    path_join(&p, tmpdir, "models");
+    const char *const sufs[] = {".sql", ".yml", NULL};
+    ck_assert_int_eq(fs_walk(p.buf, sufs, collect, &got), 0);
+    ck_assert_str_eq(got.buf, "A.sql;a-x.sql;a/y.yml;a/z.sql;b.sql;");
+    sb_reset(&got);
+    ck_assert_int_eq(fs_walk(tmpdir, NULL, collect, &got), 0);
+    ck_assert_str_eq(got.buf,
+        "models/A.sql;models/a-x.sql;models/a/y.yml;models/a/z.sql;models/b.sql;models/notes.txt;top.sql;");
+    /* Symlinked directory cycle terminates. */
+    Sb link = SB_INIT;
+    path_join(&link, p.buf, "loop");
+    ck_assert_int_eq(symlink(p.buf, link.buf), 0);
+    sb_reset(&got);
+    ck_assert_int_eq(fs_walk(p.buf, sufs, collect, &got), 0);
+    ck_assert_uint_gt(got.len, 100);
+    sb_free(&link);
+    sb_reset(&got);
+    sb_truncate(&p, 0);
+    path_join(&p, tmpdir, "missing");
+    ck_assert_int_eq(fs_walk(p.buf, NULL, collect, &got), -1);
+    sb_free(&p);
+    sb_free(&got);
+    ck_assert_int_eq(fs_rm_rf(tmpdir), 0);
+    ck_assert(!fs_exists(tmpdir));
+}
+END_TEST
+
+START_TEST(fs_read_write_atomic)
+{
+    make_tmpdir();
+    Sb p = SB_INIT;
+    path_join(&p, tmpdir, "deep/er/file.txt");
+    ck_assert_int_eq(fs_write_file(p.buf, "one", 3), 0);
+    ck_assert_int_eq(fs_write_file(p.buf, "two\0x", 5), 0);
+    char *data = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(fs_read_file(p.buf, &data, &len), 0);
+    ck_assert_uint_eq(len, 5);
+    ck_assert(memcmp(data, "two\0x", 6) == 0);
+    free(data);
+    ck_assert(fs_is_file(p.buf));
+    ck_assert(!fs_is_dir(p.buf));
+    /* No temp files left behind. */
+    Sb dir = SB_INIT, got = SB_INIT;
+    path_join(&dir, tmpdir, "deep/er");
+    ck_assert(fs_is_dir(dir.buf));
+    ck_assert_int_eq(fs_walk(dir.buf, NULL, collect, &got), 0);
+    ck_assert_str_eq(got.buf, "file.txt;");
+    ck_assert_int_eq(fs_read_file(dir.buf, &data, &len), -1);
+    ck_assert_int_eq(fs_read_file("/nonexistent/x", &data, &len), -1);
+    ck_assert_int_eq(fs_mkdir_p(dir.buf), 0);
+    sb_free(&dir);
+    sb_free(&got);
+    sb_free(&p);
+    ck_assert_int_eq(fs_rm_rf(tmpdir), 0);
+}
+END_TEST
+
+START_TEST(fs_paths)
+{
+    Sb s = SB_INIT;
+    path_join(&s, "a", "b");
+    ck_assert_str_eq(s.buf, "a/b");
+    sb_reset(&s);
+    path_join(&s, "a/", "/b");
+    ck_assert_str_eq(s.buf, "a/b");
+    sb_reset(&s);
+    path_join(&s, "", "b");
+    ck_assert_str_eq(s.buf, "b");
+    sb_reset(&s);
+    path_join(&s, "a", "");
+    ck_assert_str_eq(s.buf, "a");
+    sb_free(&s);
+    static const char *const cases[][2] = {
+        {"a//b/./c", "a/b/c"}, {"/x/../y", "/y"}, {"/..", "/"}, {"../a/../../b", "../../b"},
+        {"a/..", "."}, {"./", "."}, {"/a/b/", "/a/b"}, {"a/b/../../..", ".."},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *n = path_normalize(cases[i][0]);
+        ck_assert_str_eq(n, cases[i][1]);
+        free(n);
+    }
+    char *abs = path_absolute("x/../y");
+    ck_assert_int_eq(abs[0], '/');
+    ck_assert(strlen(abs) >= 2 && strcmp(abs + strlen(abs) - 2, "/y") == 0);
+    free(abs);
+}
+END_TEST
+
+/* ---- hashes ---- */
+
+START_TEST(sha256_vectors)
+{
+    char hex[65];
+    sha256_hex("", 0, hex);
+    ck_assert_str_eq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    sha256_hex("abc", 3, hex);
+    ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    sha256_hex(two, strlen(two), hex);
+    ck_assert_str_eq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    char *m = malloc(1000000);
+    memset(m, 'a', 1000000);
+    sha256_hex(m, 1000000, hex);
+    ck_assert_str_eq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free(m);
+    /* Padding boundaries: 55, 56, 63, 64 bytes. */
+    char b[64];
+    memset(b, 'x', sizeof b);
+    sha256_hex(b, 55, hex);
+    ck_assert_uint_eq(strlen(hex), 64);
+    uint8_t raw[32];
+    sha256("abc", 3, raw);
+    ck_assert_uint_eq(raw[0], 0xba);
+    ck_assert_uint_eq(raw[31], 0xad);
+}
+END_TEST
+
+START_TEST(md5_vectors)
+{
+    static const char *const v[][2] = {
+        {"", "d41d8cd98f00b204e9800998ecf8427e"},
+        {"a", "0cc175b9c0f1b6a831c399e269772661"},
+        {"abc", "900150983cd24fb0d6963f7d28e17f72"},
+        {"message digest", "f96b697d7cb7938d525a2f31aaf161d0"},
+        {"abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"},
+        {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+         "57edf4a22be3c955ac49da2e2107b67a"},
+    };
+    char hex[33];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        md5_hex(v[i][0], strlen(v[i][0]), hex);
+        ck_assert_str_eq(hex, v[i][1]);
+    }
+}
+END_TEST
+
+/* ---- json ---- */
+
+static void dbl(double v, const char *want)
+{
+    Sb s = SB_INIT;
+    JsonW w;
+    json_init(&w, &s, false);
+    json_double(&w, v);
+    ck_assert_msg(strcmp(s.buf, want) == 0, "%.17g -> %s, want %s", v, s.buf, want);
+    sb_free(&s);
+}
+
+START_TEST(json_doubles_like_python)
+{
+    dbl(1.0, "1.0");
+    dbl(0.1, "0.1");
+    dbl(-2.5, "-2.5");
+    dbl(0.0, "0.0");
+    dbl(-0.0, "-0.0");
+    dbl(1e16, "1e+16");
+    dbl(1e15, "1000000000000000.0");
+    dbl(123456789012345678.0, "1.2345678901234568e+17");
+    dbl(1.5e-07, "1.5e-07");
+    dbl(0.0001, "0.0001");
+    dbl(0.00001, "1e-05");
+    dbl(0.1 + 0.2, "0.30000000000000004");
+    dbl(1.0 / 3.0, "0.3333333333333333");
+    dbl(100.0, "100.0");
+    dbl(1e100, "1e+100");
+    dbl(5e-324, "5e-324");
+    dbl(1.7976931348623157e308, "1.7976931348623157e+308");
+    dbl(NAN, "NaN");
+    dbl(INFINITY, "Infinity");
+    dbl(-INFINITY, "-Infinity");
+}
+END_TEST
+
+START_TEST(json_structure_and_escaping)
+{
+    Sb s = SB_INIT;
+    JsonW w;
+    json_init(&w, &s, false);
+    json_obj_begin(&w);
+    json_key(&w, "a");
+    json_int(&w, -5);
+    json_key(&w, "s\"q");
+    json_str(&w, "x\n\t\\\"\x01\x1f\b\f\r\x7f é");
+    json_key(&w, "arr");
+    json_arr_begin(&w);
+    json_bool(&w, true);
+    json_null(&w);
+    json_str(&w, NULL);
+    json_obj_begin(&w);
+    json_obj_end(&w);
+    json_arr_begin(&w);
+    json_arr_end(&w);
+    json_raw(&w, "{\"r\":1}");
+    json_strn(&w, "abcdef", 3);
+    json_arr_end(&w);
+    json_keyn(&w, "kk", 1);
+    json_bool(&w, false);
+    json_obj_end(&w);
+    ck_assert_str_eq(s.buf,
+        "{\"a\":-5,\"s\\\"q\":\"x\\n\\t\\\\\\\"\\u0001\\u001f\\b\\f\\r\x7f é\","
+        "\"arr\":[true,null,null,{},[],{\"r\":1},\"abc\"],\"k\":false}");
+    sb_reset(&s);
+    json_init(&w, &s, true);
+    json_obj_begin(&w);
+    json_key(&w, "a");
+    json_arr_begin(&w);
+    json_int(&w, 1);
+    json_int(&w, 2);
+    json_arr_end(&w);
+    json_key(&w, "e");
+    json_obj_begin(&w);
+    json_obj_end(&w);
+    json_key(&w, "n");
+    json_int(&w, INT64_MIN);
+    json_obj_end(&w);
+    ck_assert_str_eq(s.buf,
+        "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"e\": {},\n  \"n\": -9223372036854775808\n}");
+    sb_reset(&s);
+    json_escape(&s, "a\0b", 3);
+    ck_assert_str_eq(s.buf, "\"a\\u0000b\"");
+    sb_free(&s);
+}
+END_TEST
+
+Suite *base_suite(void)
+{
+    Suite *s = suite_create("base");
+    TCase *tc = tcase_create("base");
+    tcase_add_test(tc, arena_growth_and_alignment);
+    tcase_add_test(tc, arena_strings_and_realloc);
+    tcase_add_test(tc, sb_basics);
+    tcase_add_test(tc, vec_push_pop);
+    tcase_add_test(tc, strmap_many_keys_in_order);
+    tcase_add_test(tc, strmap_binary_keys);
+    tcase_add_test(tc, diag_format_located);
+    tcase_add_test(tc, diag_format_tabs_and_bases);
+    tcase_add_test(tc, diag_format_unlocated);
+    tcase_add_test(tc, fs_walk_sorted);
+    tcase_add_test(tc, fs_read_write_atomic);
+    tcase_add_test(tc, fs_paths);
+    tcase_add_test(tc, sha256_vectors);
+    tcase_add_test(tc, md5_vectors);
+    tcase_add_test(tc, json_doubles_like_python);
+    tcase_add_test(tc, json_structure_and_escaping);
+    suite_add_tcase(s, tc);
+    return s;
+}
