@@ -260,18 +260,26 @@ def render(mode, template, context):
 
 
 def diag_text(fname, template, spec):
-    """Our diagnostic in diag_format()'s layout (src/base/diag.h)."""
+    """Our diagnostic in diag_format()'s layout (src/base/diag.h): the first
+    spec line is "LINE:COL: message", "LINE: message" or "0: message" (no
+    location); further lines are note lines, copied verbatim."""
     lines = spec.split("\n")
-    head = lines[0]
-    pos, msg = head.split(": ", 1)
-    ln, col = (int(x) for x in pos.split(":"))
+    pos, msg = lines[0].split(": ", 1)
+    parts = [int(x) for x in pos.split(":")]
+    ln, col = parts[0], (parts[1] if len(parts) > 1 else 0)
     norm = template.replace("\r\n", "\n").replace("\r", "\n")
     src_lines = norm.split("\n")
-    src = src_lines[ln - 1] if 0 < ln <= len(src_lines) else ""
-    num = str(ln)
-    out = [f"{fname}:{ln}:{col}: error: {msg}",
-           f"  {num} | {src}",
-           f"  {' ' * len(num)} | {' ' * (col - 1)}^"]
+    if ln == 0:
+        out = [f"{fname}: error: {msg}"]
+    else:
+        src = src_lines[ln - 1] if ln <= len(src_lines) else ""
+        width = max(5, len(str(ln)))
+        out = [f"{fname}:{ln}:{col}: error: {msg}" if col else f"{fname}:{ln}: error: {msg}",
+               f"{ln:>{width}} | {src}"]
+        if col:
+            pad = "".join("\t" if i < len(src) and src[i] == "\t" else " "
+                          for i in range(col - 1))
+            out.append(f"{'':>{width}} | {pad}^")
     out += [x for x in lines[1:] if x != ""]
     return "\n".join(out) + "\n"
 
