@@ -1,0 +1,51 @@
+/* select_priv.h - shared between select.c (syntax, graph operators, set
+ * algebra, indirect selection) and select_methods.c (the method:value
+ * matchers).  Private to src/graph. */
+#ifndef CDBT_GRAPH_SELECT_PRIV_H
+#define CDBT_GRAPH_SELECT_PRIV_H
+#include <stddef.h>
+#include <stdint.h>
+#include "graph.h"
+#include "../base/sb.h"
+
+#define GSEL_MAX_ARGS 8
+
+typedef struct GselSlice { const char *p; size_t n; } GselSlice;
+
+/* One parsed atom: [@][N+][method[.arg...]:]value[+N]. */
+typedef struct GselAtom {
+    const char *text;              /* the atom as written (for messages) */
+    bool at;                       /* '@' prefix */
+    bool parents, children;
+    int parents_depth, children_depth;   /* -1 = unlimited */
+    const char *method;            /* method name ("fqn" when defaulted) */
+    bool method_given;             /* written explicitly */
+    const char *args[GSEL_MAX_ARGS]; int nargs;   /* config.<a>.<b> */
+    const char *value;             /* NUL-terminated */
+    /* value split on '.', for fqn and source */
+    GselSlice *parts; int nparts;
+    int wild_part;                 /* first part holding * ? [ ], or -1 */
+    bool wild;                     /* value holds * ? [ ] anywhere */
+} GselAtom;
+
+typedef struct GselCtx {
+    Project *p;
+    Graph *g;
+    int n;
+    const SelectOptions *opt;
+    Diag *err;
+    Sb sb;                         /* scratch text */
+} GselCtx;
+
+/* Record "Invalid selector '<atom>': <reason>" and return -1. */
+int gsel_fail(GselCtx *c, const GselAtom *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* select_methods.c: set out[i] = 1 for every node matching a's method and
+ * value (out is cleared by the caller).  -1 on an error (recorded). */
+typedef int (*GselMatchFn)(GselCtx *c, const GselAtom *a, uint8_t *out);
+GselMatchFn gsel_find_method(const char *name, size_t n);
+
+/* Python fnmatch.fnmatchcase over byte slices: * ? [seq] [!seq]; no escapes. */
+bool gsel_fnmatch(const char *pat, size_t pn, const char *s, size_t sn);
+bool gsel_has_wild(const char *s, size_t n);
+#endif
