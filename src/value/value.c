@@ -956,3 +956,93 @@ void value_float_repr(Sb *out, double f)
         sb_printf(out, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
     }
 }
+
+/* ------------------------------------------------------------ UTF-8 helpers */
+
+bool vu8_is_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
+size_t vu8_count(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            c++;
+    return c;
+}
+
+size_t vu8_next(const char *s, size_t n, size_t i)
+{
+    if (i >= n)
+        return n;
+    i++;
+    while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i++;
+    return i;
+}
+
+size_t vu8_offset(const char *s, size_t n, size_t idx)
+{
+    size_t i = 0;
+    while (idx-- > 0 && i < n)
+        i = vu8_next(s, n, i);
+    return i;
+}
+
+size_t vu8_decode(const char *s, size_t n, uint32_t *cp)
+{
+    return utf8_dec((const unsigned char *)s, n, cp);
+}
+
+void vu8_encode(Sb *out, uint32_t cp)
+{
+    if (cp >= 0xDC80 && cp <= 0xDCFF) {       /* a stray byte kept as itself */
+        sb_putc(out, (char)(cp & 0xFF));
+    } else if (cp < 0x80) {
+        sb_putc(out, (char)cp);
+    } else if (cp < 0x800) {
+        sb_putc(out, (char)(0xC0 | (cp >> 6)));
+        sb_putc(out, (char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        sb_putc(out, (char)(0xE0 | (cp >> 12)));
+        sb_putc(out, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        sb_putc(out, (char)(0x80 | (cp & 0x3F)));
+    } else {
+        sb_putc(out, (char)(0xF0 | (cp >> 18)));
+        sb_putc(out, (char)(0x80 | ((cp >> 12) & 0x3F)));
+        sb_putc(out, (char)(0x80 | ((cp >> 6) & 0x3F)));
+        sb_putc(out, (char)(0x80 | (cp & 0x3F)));
+    }
+}
+
+long vbytes_find(const char *h, size_t hn, const char *nd, size_t nn, size_t from)
+{
+    if (nn == 0)
+        return from <= hn ? (long)from : -1;
+    if (nn > hn)
+        return -1;
+    for (size_t i = from; i + nn <= hn; i++) {
+        const char *p = memchr(h + i, nd[0], hn - nn + 1 - i);
+        if (!p)
+            return -1;
+        i = (size_t)(p - h);
+        if (memcmp(p, nd, nn) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+long vbytes_rfind(const char *h, size_t hn, const char *nd, size_t nn)
+{
+    if (nn > hn)
+        return -1;
+    for (size_t i = hn - nn + 1; i-- > 0;)
+        if (memcmp(h + i, nd, nn) == 0)
+            return (long)i;
+    return -1;
+}

@@ -44,4 +44,18 @@ void  value_repr_str(Sb *out, const char *s, size_t n);   /* Python repr of a st
 int   value_sort_cmp(Value a, Value b, bool case_sensitive, int *out);
 bool  value_is_num(Value v);        /* bool, int or float */
 double value_as_double(Value v);    /* for bool/int/float */
+/* UTF-8: strings index by code point like Python's str. */
+bool   vu8_is_ascii(const char *s, size_t n);
+size_t vu8_count(const char *s, size_t n);                 /* code points */
+size_t vu8_next(const char *s, size_t n, size_t i);        /* byte offset of the next code point */
+size_t vu8_offset(const char *s, size_t n, size_t idx);    /* byte offset of code point idx (clamped) */
+size_t vu8_decode(const char *s, size_t n, uint32_t *cp);  /* bytes consumed (>= 1) */
+void   vu8_encode(Sb *out, uint32_t cp);
+/* Byte offset of the first needle at or after from, or -1. */
+long   vbytes_find(const char *h, size_t hn, const char *nd, size_t nn, size_t from);
+long   vbytes_rfind(const char *h, size_t hn, const char *nd, size_t nn);
+
+/* ---- ops.c helpers */
+int   value_undef_error(Interp *I, Value u);   /* "'x' is undefined" */
+Value value_str_value(Arena *a, Value v);       /* str(v) as a V_STR (v itself when a string, flags dropped) */
 #endif
