@@ -316,12 +316,12 @@ done:
  * spaces and newlines are visible. */
 static void show(Sb *r, const char *label, const char *s, size_t n)
 {
-    sb_printf(r, "    %-9s\"", label);
+    sb_printf(r, "    %-10s\"", label);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '\n') {
             sb_puts(r, "\\n\"");
-            if (i + 1 < n) sb_puts(r, "\n             \"");
+            if (i + 1 < n) sb_puts(r, "\n              \"");
             else return (void)sb_putc(r, '\n');
         } else if (ch == '\\') sb_puts(r, "\\\\");
         else if (ch == '"') sb_puts(r, "\\\"");
@@ -375,7 +375,7 @@ static void golden_file(const char *path, int *pass, int *fail, Sb *r)
             sb_printf(r, "FAIL %s  [%s, mode %s, %s]\n", c->name, c->file, c->mode ? c->mode : "text",
                       c->error ? "expects an error" : "expects output");
             show(r, "template", c->tpl, c->tpl_len);
-            if (c->context_len > 2) sb_printf(r, "    context  %.*s\n", (int)c->context_len, c->context);
+            if (c->context_len > 2) sb_printf(r, "    context   %.*s\n", (int)c->context_len, c->context);
             show(r, c->error ? "exp.error" : "expected", exp, nexp);
             show(r, is_err ? "got error" : "actual", sb_cstr(&got), got.len);
             sb_printf(r, "    (first difference at byte %zu)\n",
@@ -396,7 +396,8 @@ START_TEST(test_golden_file)
     const char *base = strrchr(g_files[_i], '/');
     base = base ? base + 1 : g_files[_i];
     if (fail) fprintf(stderr, "%s", sb_cstr(&r));
-    fprintf(stderr, "golden %s: %d passed, %d failed\n", base, pass, fail);
+    if (pass + fail > 0)
+        fprintf(stderr, "golden %s: %d passed, %d failed\n", base, pass, fail);
     sb_free(&r);
     ck_assert_msg(fail == 0, "%s: %d of %d golden cases failed (details above)", base, fail, pass + fail);
 }
