@@ -38,8 +38,20 @@ int fs_read_file(const char *path, char **out, size_t *len)
     buf = xmalloc(cap);
     for (;;) {
         if (n + 1 >= cap) {
+            /* Full at the size fstat promised: probe for EOF before growing. */
+            char probe;
+            ssize_t pr = read(fd, &probe, 1);
+            if (pr < 0) {
+                if (errno == EINTR)
+                    continue;
+                goto done;
+            }
+            if (pr == 0)
+                break;
             cap *= 2;
             buf = xrealloc(buf, cap);
+            buf[n++] = probe;
+            continue;
         }
         ssize_t r = read(fd, buf + n, cap - n - 1);
         if (r < 0) {
