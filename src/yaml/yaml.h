@@ -33,6 +33,8 @@ typedef struct YNode {
     const char *text;         /* raw scalar text (NUL-terminated, arena) */
     size_t text_len;
     bool quoted;              /* written with quotes or a block style (|, >) */
+    bool shared;              /* reachable from several parents (alias or merge key):
+                                 ynode_to_value converts it once and shares the result */
     /* sequences: items[0..n); mappings: keys[i] -> items[i] (after merge keys) */
     size_t n;
     struct YNode **items;
