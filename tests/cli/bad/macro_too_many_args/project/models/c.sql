@@ -1,0 +1,1 @@
+select {{ m(1, 2) }} as y

@@ -1,0 +1,2 @@
+{{ exceptions.raise_compiler_error('custom failure: ' ~ this.name) }}
+select 1

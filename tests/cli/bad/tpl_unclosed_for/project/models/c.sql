@@ -1,0 +1,5 @@
+{% set cols = ["a", "b"] %}
+select
+{% for c in cols %}
+  {{ c }},
+1 as id

@@ -1,0 +1,1 @@
+select '{{ 'x' | shout }}' as y
