@@ -123,7 +123,7 @@ matargs(A) ::= arglist(L).                       { A = L; }
 
 callexpr(A) ::= dotted(D) LP args(R) RP.         { A = ast_call(B, D, R); }
 dotted(A) ::= NAME(N).                           { A = ast_var(B, &N); }
-dotted(A) ::= dotted(D) DOT NAME(N).             { A = ast_getattr(B, D, &N); }
+dotted(A) ::= dotted(D) DOT(K) NAME(N).          { A = ast_getattr(B, D, &N, &K); }
 
 filterchain(A) ::= filter(F).                    { A = F; }
 filterchain(A) ::= filterchain(I) PIPE filter(F). { A = ast_chain_filters(B, I, F); }
@@ -147,27 +147,27 @@ not_expr(A) ::= cmp(X).                          { A = X; }
 not_expr(A) ::= NOT(K) not_expr(X).              { A = ast_unary(B, N_NOT, &K, X); }
 
 cmp(A) ::= math1(X).                             { A = X; }
-cmp(A) ::= cmp(X) EQ math1(Y).                   { A = ast_compare(B, X, OP_EQ, Y); }
-cmp(A) ::= cmp(X) NE math1(Y).                   { A = ast_compare(B, X, OP_NE, Y); }
-cmp(A) ::= cmp(X) LT math1(Y).                   { A = ast_compare(B, X, OP_LT, Y); }
-cmp(A) ::= cmp(X) LE math1(Y).                   { A = ast_compare(B, X, OP_LE, Y); }
-cmp(A) ::= cmp(X) GT math1(Y).                   { A = ast_compare(B, X, OP_GT, Y); }
-cmp(A) ::= cmp(X) GE math1(Y).                   { A = ast_compare(B, X, OP_GE, Y); }
-cmp(A) ::= cmp(X) IN math1(Y).                   { A = ast_compare(B, X, OP_IN, Y); }
-cmp(A) ::= cmp(X) NOT IN math1(Y).               { A = ast_compare(B, X, OP_NOTIN, Y); }
+cmp(A) ::= cmp(X) EQ(O) math1(Y).                   { A = ast_compare(B, X, OP_EQ, Y, &O); }
+cmp(A) ::= cmp(X) NE(O) math1(Y).                   { A = ast_compare(B, X, OP_NE, Y, &O); }
+cmp(A) ::= cmp(X) LT(O) math1(Y).                   { A = ast_compare(B, X, OP_LT, Y, &O); }
+cmp(A) ::= cmp(X) LE(O) math1(Y).                   { A = ast_compare(B, X, OP_LE, Y, &O); }
+cmp(A) ::= cmp(X) GT(O) math1(Y).                   { A = ast_compare(B, X, OP_GT, Y, &O); }
+cmp(A) ::= cmp(X) GE(O) math1(Y).                   { A = ast_compare(B, X, OP_GE, Y, &O); }
+cmp(A) ::= cmp(X) IN(O) math1(Y).                   { A = ast_compare(B, X, OP_IN, Y, &O); }
+cmp(A) ::= cmp(X) NOT(O) IN math1(Y).            { A = ast_compare(B, X, OP_NOTIN, Y, &O); }
 
 math1(A) ::= concat(X).                          { A = X; }
-math1(A) ::= math1(X) PLUS concat(Y).            { A = ast_binop(B, OP_ADD, X, Y); }
-math1(A) ::= math1(X) MINUS concat(Y).           { A = ast_binop(B, OP_SUB, X, Y); }
+math1(A) ::= math1(X) PLUS(O) concat(Y).            { A = ast_binop(B, OP_ADD, X, Y, &O); }
+math1(A) ::= math1(X) MINUS(O) concat(Y).           { A = ast_binop(B, OP_SUB, X, Y, &O); }
 concat(A) ::= math2(X).                          { A = X; }
-concat(A) ::= concat(X) TILDE math2(Y).          { A = ast_binop(B, OP_CONCAT, X, Y); }
+concat(A) ::= concat(X) TILDE(O) math2(Y).          { A = ast_binop(B, OP_CONCAT, X, Y, &O); }
 math2(A) ::= pow(X).                             { A = X; }
-math2(A) ::= math2(X) MUL pow(Y).                { A = ast_binop(B, OP_MUL, X, Y); }
-math2(A) ::= math2(X) DIV pow(Y).                { A = ast_binop(B, OP_DIV, X, Y); }
-math2(A) ::= math2(X) FLOORDIV pow(Y).           { A = ast_binop(B, OP_FLOORDIV, X, Y); }
-math2(A) ::= math2(X) MOD pow(Y).                { A = ast_binop(B, OP_MOD, X, Y); }
+math2(A) ::= math2(X) MUL(O) pow(Y).                { A = ast_binop(B, OP_MUL, X, Y, &O); }
+math2(A) ::= math2(X) DIV(O) pow(Y).                { A = ast_binop(B, OP_DIV, X, Y, &O); }
+math2(A) ::= math2(X) FLOORDIV(O) pow(Y).           { A = ast_binop(B, OP_FLOORDIV, X, Y, &O); }
+math2(A) ::= math2(X) MOD(O) pow(Y).                { A = ast_binop(B, OP_MOD, X, Y, &O); }
 pow(A) ::= unary(X).                             { A = X; }
-pow(A) ::= pow(X) POW unary(Y).                  { A = ast_binop(B, OP_POW, X, Y); }
+pow(A) ::= pow(X) POW(O) unary(Y).                  { A = ast_binop(B, OP_POW, X, Y, &O); }
 
 unary(A) ::= unary_nf(X).                        { A = X; }
 unary(A) ::= unary(X) PIPE filter(F).            { A = ast_apply(B, X, F); }
@@ -194,14 +194,14 @@ tname(A) ::= IN(N).                              { A = N; }
 
 /* A test's single unparenthesised argument: a primary that does not start with '(' */
 targ(A) ::= atom(X).                             { A = X; }
-targ(A) ::= targ(X) DOT NAME(N).                 { A = ast_getattr(B, X, &N); }
-targ(A) ::= targ(X) LB subscript(S) RB.          { A = ast_apply(B, X, S); }
+targ(A) ::= targ(X) DOT(D) NAME(N).              { A = ast_getattr(B, X, &N, &D); }
+targ(A) ::= targ(X) LB(K) subscript(S) RB.       { A = ast_subscript(B, X, S, &K); }
 targ(A) ::= targ(X) LP args(R) RP.               { A = ast_call(B, X, R); }
 
 postfix(A) ::= primary(X).                       { A = X; }
-postfix(A) ::= postfix(X) DOT NAME(N).           { A = ast_getattr(B, X, &N); }
-postfix(A) ::= postfix(X) DOT INT(N).            { A = ast_getitem(B, X, ast_const(B, &N)); }
-postfix(A) ::= postfix(X) LB subscript(S) RB.    { A = ast_apply(B, X, S); }
+postfix(A) ::= postfix(X) DOT(D) NAME(N).        { A = ast_getattr(B, X, &N, &D); }
+postfix(A) ::= postfix(X) DOT(D) INT(N).         { A = ast_subscript(B, X, ast_getitem(B, NULL, ast_const(B, &N)), &D); }
+postfix(A) ::= postfix(X) LB(K) subscript(S) RB. { A = ast_subscript(B, X, S, &K); }
 postfix(A) ::= postfix(X) LP args(R) RP.         { A = ast_call(B, X, R); }
 
 /* subscript: N_GETITEM / N_SLICE with no object yet (ast_apply fills it) */

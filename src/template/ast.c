@@ -117,6 +117,7 @@ static Node *mk(Builder *B, int kind, size_t off)
     Node *n = ARENA_NEW(B->a, Node);
     n->kind = (uint8_t)kind;
     n->off = off;
+    n->start = off;
     n->depth = 1;
     return n;
 }
@@ -220,11 +221,12 @@ Node *ast_var(Builder *B, Tok *t)
     return n;
 }
 
-Node *ast_binop(Builder *B, int op, Node *a, Node *b)
+Node *ast_binop(Builder *B, int op, Node *a, Node *b, Tok *optok)
 {
     if (!a || !b)
         return NULL;
-    Node *n = mk(B, N_BINOP, b->off);
+    Node *n = mk(B, N_BINOP, optok->off);
+    n->start = a->start;
     n->op = (uint8_t)op;
     n->a = a;
     n->b = b;
@@ -237,6 +239,7 @@ Node *ast_logic(Builder *B, int kind, Node *a, Node *b)
     if (!a || !b)
         return NULL;
     Node *n = mk(B, kind, a->off);
+    n->start = a->start;
     n->a = a;
     n->b = b;
     grow(B, n, a);
@@ -252,13 +255,14 @@ Node *ast_unary(Builder *B, int kind, Tok *t, Node *a)
     return grow(B, n, a);
 }
 
-Node *ast_compare(Builder *B, Node *a, int op, Node *b)
+Node *ast_compare(Builder *B, Node *a, int op, Node *b, Tok *optok)
 {
     if (!a || !b)
         return NULL;
     Node *n = a;
     if (a->kind != N_COMPARE || a->paren) {
-        n = mk(B, N_COMPARE, a->off);
+        n = mk(B, N_COMPARE, optok->off);
+        n->start = a->start;
         nl_push(B->a, &n->list, a);
         grow(B, n, a);
     }
@@ -277,6 +281,7 @@ Node *ast_cond(Builder *B, Node *x, Node *c, Node *y)
     if (!x || !c)
         return NULL;
     Node *n = mk(B, N_COND, c->off);
+    n->start = x->start;
     n->a = x;
     n->b = c;
     n->c = y;
@@ -285,11 +290,12 @@ Node *ast_cond(Builder *B, Node *x, Node *c, Node *y)
     return grow(B, n, y);
 }
 
-Node *ast_getattr(Builder *B, Node *obj, Tok *name)
+Node *ast_getattr(Builder *B, Node *obj, Tok *name, Tok *dot)
 {
     if (!obj)
         return NULL;
-    Node *n = mk(B, N_GETATTR, name->off);
+    Node *n = mk(B, N_GETATTR, dot->off);
+    n->start = obj->start;
     n->a = obj;
     n->name = ast_name(B, name->s, name->slen);
     return grow(B, n, obj);
@@ -339,7 +345,7 @@ Node *ast_call(Builder *B, Node *callee, Args *args)
 {
     if (!callee || !args)
         return NULL;
-    Node *n = mk(B, N_CALL, callee->off);
+    Node *n = mk(B, N_CALL, callee->start);
     n->a = callee;
     n->args = args;
     grow(B, n, callee);
@@ -401,7 +407,16 @@ Node *ast_apply(Builder *B, Node *subject, Node *f)
     if (!subject || !f)
         return NULL;
     f->a = subject;
+    f->start = subject->start;
     return grow(B, f, subject);
+}
+
+Node *ast_subscript(Builder *B, Node *obj, Node *sub, Tok *lb)
+{
+    if (!obj || !sub)
+        return NULL;
+    sub->off = lb->off;
+    return ast_apply(B, obj, sub);
 }
 
 Node *ast_chain_filters(Builder *B, Node *inner, Node *outer)
@@ -410,6 +425,7 @@ Node *ast_chain_filters(Builder *B, Node *inner, Node *outer)
         return NULL;
     /* the innermost filter keeps a NULL subject: the block's captured text */
     outer->a = inner;
+    outer->start = inner->start;
     return grow(B, outer, inner);
 }
 
@@ -720,7 +736,7 @@ void ast_set_attr(Builder *B, Tok *k, Tok *obj, Tok *attr, Node *e)
 {
     if (B->failed || !e)
         return;
-    Node *n = mk(B, S_SETATTR, attr->off);
+    Node *n = mk(B, S_SETATTR, obj->off);
     n->b = ast_var(B, obj);
     n->name = ast_name(B, attr->s, attr->slen);
     n->a = e;

@@ -72,7 +72,8 @@ struct Node {
     uint8_t op;          /* BinOp for N_BINOP; negation for N_TEST */
     uint8_t paren;       /* expression was parenthesised (compare chains) */
     uint16_t depth;      /* expression tree height (bounded) */
-    size_t off;          /* source offset for diagnostics */
+    size_t off;          /* source offset for diagnostics (operator / '.' / '[' / keyword) */
+    size_t start;        /* offset of the expression's leftmost token */
     Node *a, *b, *c;     /* children: operands, condition, iterable, ... */
     Value v;             /* N_CONST; S_TEXT text */
     Name name;           /* N_NAME, N_GETATTR attr, N_FILTER/N_TEST name */
@@ -172,12 +173,13 @@ void  ast_output(Builder *B, Tok *t, Node *e);
 Node *ast_const(Builder *B, Tok *t);       /* STRING, INT, FLOAT, TRUE, FALSE, NONE */
 Node *ast_strcat(Builder *B, Node *a, Tok *t);
 Node *ast_var(Builder *B, Tok *t);
-Node *ast_binop(Builder *B, int op, Node *a, Node *b);
+Node *ast_binop(Builder *B, int op, Node *a, Node *b, Tok *optok);
 Node *ast_logic(Builder *B, int kind, Node *a, Node *b);
 Node *ast_unary(Builder *B, int kind, Tok *t, Node *a);
-Node *ast_compare(Builder *B, Node *a, int op, Node *b);
+Node *ast_compare(Builder *B, Node *a, int op, Node *b, Tok *optok);
 Node *ast_cond(Builder *B, Node *x, Node *c, Node *y);
-Node *ast_getattr(Builder *B, Node *obj, Tok *name);
+Node *ast_getattr(Builder *B, Node *obj, Tok *name, Tok *dot);
+Node *ast_subscript(Builder *B, Node *obj, Node *sub, Tok *lb);
 Node *ast_getitem(Builder *B, Node *obj, Node *key);
 Node *ast_slice(Builder *B, Node *obj, Node *lo, Node *hi, Node *step);
 Node *ast_call(Builder *B, Node *callee, Args *args);
