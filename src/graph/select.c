@@ -12,9 +12,11 @@
  * all parents; buildable: all parents selected or upstream of the
  * selection; empty: none).  Every combination (intersection, union,
  * difference) combines both sets and lets cautious/buildable pick up tests
- * whose remaining parents arrived through another part.  Sets are byte
- * arrays over node indices; neighbours come from multi-source BFS, so one
- * atom costs O(nodes + edges) whatever its operators.
+ * whose remaining parents arrived through another part.  Sets are sparse
+ * (membership bytes + member list) and neighbours come from multi-source
+ * BFS with generation-stamped visits, so beyond its method's matching an
+ * atom costs O(members + their edges), not O(nodes): wide unions of model
+ * names stay linear (plain fqn names are answered from an index).
  *
  * The method matchers live in select_methods.c; the DAG in graph.c. */
 #include <ctype.h>
@@ -26,16 +28,54 @@
 #include "select_priv.h"
 #include "../base/arena.h"
 
-typedef struct Sets { uint8_t *d, *u; } Sets;   /* direct, direct+indirect */
+typedef struct Sets { GselSet d, u; } Sets;   /* direct, direct+indirect */
 
 typedef struct SelState {
     GselCtx c;
     IndirectMode mode;
-    uint8_t *block;
-    uint8_t *col, *s, *tmp, *seen;
+    uint8_t *bytes;                  /* backing store of every set */
+    int *ints;
+    GselSet col, s, tmp;
     Sets atom, isect, inc, exc;
-    int *queue, *dist;
+    int *queue, *dist, *seen;        /* BFS; seen[i] == gen marks a visit */
+    int gen;
+    int *sources; int nsources;      /* every source node (buildable) */
 } SelState;
+
+static void set_clear(GselSet *s)
+{
+    for (int k = 0; k < s->len; k++)
+        s->b[s->list[k]] = 0;
+    s->len = 0;
+}
+
+static void set_copy(GselSet *dst, const GselSet *src)
+{
+    set_clear(dst);
+    for (int k = 0; k < src->len; k++)
+        gsel_add(dst, src->list[k]);
+}
+
+static void set_add_all(GselSet *dst, const GselSet *src)
+{
+    for (int k = 0; k < src->len; k++)
+        gsel_add(dst, src->list[k]);
+}
+
+/* Keep only the members of s for which keep[i] is (not) set. */
+static void set_filter(GselSet *s, const uint8_t *keep, const uint8_t *keep2, bool negate)
+{
+    int w = 0;
+    for (int k = 0; k < s->len; k++) {
+        int i = s->list[k];
+        bool in = keep[i] || (keep2 && keep2[i]);
+        if (in != negate)
+            s->list[w++] = i;
+        else
+            s->b[i] = 0;
+    }
+    s->len = w;
+}
 
 int gsel_fail(GselCtx *c, const GselAtom *a, const char *fmt, ...)
 {
@@ -61,21 +101,20 @@ int graph_indirect_from_name(const char *s)
 
 /* ------------------------------------------------------------ graph walks */
 
-/* Mark in out every node reachable from a node of src in at most maxdepth
+/* Add to out every node reachable from a member of src in at most maxdepth
  * steps (-1 = unlimited) along parent edges (up) or child edges. */
-static void bfs(SelState *st, const uint8_t *src, bool up, int maxdepth, uint8_t *out)
+static void bfs(SelState *st, const GselSet *src, bool up, int maxdepth, GselSet *out)
 {
     Graph *g = st->c.g;
-    int n = st->c.n, head = 0, tail = 0;
+    int head = 0, tail = 0, gen = ++st->gen;
     if (maxdepth == 0)
         return;
-    memset(st->seen, 0, (size_t)n);
-    for (int i = 0; i < n; i++)
-        if (src[i]) {
-            st->seen[i] = 1;
-            st->dist[i] = 0;
-            st->queue[tail++] = i;
-        }
+    for (int k = 0; k < src->len; k++) {
+        int i = src->list[k];
+        st->seen[i] = gen;
+        st->dist[i] = 0;
+        st->queue[tail++] = i;
+    }
     while (head < tail) {
         int v = st->queue[head++];
         if (maxdepth > 0 && st->dist[v] >= maxdepth)
@@ -84,12 +123,12 @@ static void bfs(SelState *st, const uint8_t *src, bool up, int maxdepth, uint8_t
         const int *adj = up ? g->parents[v] : g->children[v];
         for (int k = 0; k < cnt; k++) {
             int w = adj[k];
-            if (st->seen[w])
+            if (st->seen[w] == gen)
                 continue;
-            st->seen[w] = 1;
+            st->seen[w] = gen;
             st->dist[w] = st->dist[v] + 1;
             st->queue[tail++] = w;
-            out[w] = 1;
+            gsel_add(out, w);
         }
     }
 }
@@ -111,33 +150,30 @@ static bool is_test(SelState *st, int i)
 /* ------------------------------------------------------------ indirect selection */
 
 /* Atom level: out = s plus the tests of s per the indirect mode. */
-static void expand(SelState *st, const uint8_t *s, Sets *out)
+static void expand(SelState *st, const GselSet *s, Sets *out)
 {
     Graph *g = st->c.g;
-    int n = st->c.n;
-    memcpy(out->d, s, (size_t)n);
-    memcpy(out->u, s, (size_t)n);
+    set_copy(&out->d, s);
+    set_copy(&out->u, s);
     if (st->mode == INDIRECT_EMPTY)
         return;
     if (st->mode == INDIRECT_BUILDABLE) {
         /* selected, their ancestors, and every source */
-        memcpy(st->tmp, s, (size_t)n);
-        bfs(st, s, true, -1, st->tmp);
-        for (int i = 0; i < n; i++)
-            if (st->c.p->nodes[i]->rt == RT_SOURCE)
-                st->tmp[i] = 1;
+        set_copy(&st->tmp, s);
+        bfs(st, s, true, -1, &st->tmp);
+        for (int k = 0; k < st->nsources; k++)
+            gsel_add(&st->tmp, st->sources[k]);
     }
-    for (int v = 0; v < n; v++) {
-        if (!s[v])
-            continue;
+    for (int m = 0; m < s->len; m++) {
+        int v = s->list[m];
         for (int k = 0; k < g->nchildren[v]; k++) {
             int t = g->children[v][k];
-            if (out->u[t] || !is_test(st, t))
+            if (out->u.b[t] || !is_test(st, t))
                 continue;
-            out->u[t] = 1;
-            if (st->mode == INDIRECT_EAGER || parents_within(st, t, s) ||
-                (st->mode == INDIRECT_BUILDABLE && parents_within(st, t, st->tmp)))
-                out->d[t] = 1;
+            gsel_add(&out->u, t);
+            if (st->mode == INDIRECT_EAGER || parents_within(st, t, s->b) ||
+                (st->mode == INDIRECT_BUILDABLE && parents_within(st, t, st->tmp.b)))
+                gsel_add(&out->d, t);
         }
     }
 }
@@ -146,20 +182,21 @@ static void expand(SelState *st, const uint8_t *s, Sets *out)
  * their parents are there (cautious) or are there or upstream (buildable). */
 static void incorporate(SelState *st, Sets *x)
 {
-    int n = st->c.n;
     if (st->mode != INDIRECT_CAUTIOUS && st->mode != INDIRECT_BUILDABLE)
         return;
     bool pending = false;
-    for (int i = 0; i < n && !pending; i++)
-        pending = x->u[i] && !x->d[i];
+    for (int k = 0; k < x->u.len && !pending; k++)
+        pending = !x->d.b[x->u.list[k]];
     if (!pending)
         return;
-    memcpy(st->tmp, x->d, (size_t)n);
+    set_copy(&st->tmp, &x->d);
     if (st->mode == INDIRECT_BUILDABLE)
-        bfs(st, x->d, true, -1, st->tmp);
-    for (int i = 0; i < n; i++)
-        if (x->u[i] && !x->d[i] && parents_within(st, i, st->tmp))
-            x->d[i] = 1;
+        bfs(st, &x->d, true, -1, &st->tmp);
+    for (int k = 0; k < x->u.len; k++) {
+        int i = x->u.list[k];
+        if (!x->d.b[i] && parents_within(st, i, st->tmp.b))
+            gsel_add(&x->d, i);
+    }
 }
 
 /* ------------------------------------------------------------ atoms */
@@ -291,7 +328,7 @@ static int parse_atom(GselCtx *c, char *w, const char *text, GselAtom *a, GselMa
 /* Evaluate one atom (text[0..len)) into st->atom. */
 static int eval_atom(SelState *st, const char *text, size_t len)
 {
-    int n = st->c.n, rc = -1;
+    int rc = -1;
     char *buf = xmalloc(2 * len + 2);
     char *orig = buf, *w = buf + len + 1;
     GselAtom a;
@@ -304,23 +341,22 @@ static int eval_atom(SelState *st, const char *text, size_t len)
     a.parts = NULL;
     if (parse_atom(&st->c, w, orig, &a, &fn) < 0)
         goto done;
-    memset(st->col, 0, (size_t)n);
-    if (fn(&st->c, &a, st->col) < 0)
+    set_clear(&st->col);
+    if (fn(&st->c, &a, &st->col) < 0)
         goto done;
-    memcpy(st->s, st->col, (size_t)n);
+    set_copy(&st->s, &st->col);
     if (a.at) {
         /* the node, its descendants, and every ancestor of those */
-        memcpy(st->tmp, st->col, (size_t)n);
-        bfs(st, st->col, false, -1, st->tmp);
-        for (int i = 0; i < n; i++)
-            st->s[i] |= st->tmp[i];
-        bfs(st, st->tmp, true, -1, st->s);
+        set_copy(&st->tmp, &st->col);
+        bfs(st, &st->col, false, -1, &st->tmp);
+        set_add_all(&st->s, &st->tmp);
+        bfs(st, &st->tmp, true, -1, &st->s);
     }
     if (a.parents)
-        bfs(st, st->col, true, a.parents_depth, st->s);
+        bfs(st, &st->col, true, a.parents_depth, &st->s);
     if (a.children)
-        bfs(st, st->col, false, a.children_depth, st->s);
-    expand(st, st->s, &st->atom);
+        bfs(st, &st->col, false, a.children_depth, &st->s);
+    expand(st, &st->s, &st->atom);
     rc = 0;
 done:
     free(a.parts);
@@ -333,7 +369,6 @@ done:
 /* One space-free token: the intersection of its comma-separated atoms. */
 static int eval_token(SelState *st, const char *tok, size_t len)
 {
-    int n = st->c.n;
     bool first = true;
     const char *p = tok, *end = tok + len;
     for (;;) {
@@ -351,14 +386,12 @@ static int eval_token(SelState *st, const char *tok, size_t len)
         if (eval_atom(st, p, (size_t)(ae - p)) < 0)
             return -1;
         if (first) {
-            memcpy(st->isect.d, st->atom.d, (size_t)n);
-            memcpy(st->isect.u, st->atom.u, (size_t)n);
+            set_copy(&st->isect.d, &st->atom.d);
+            set_copy(&st->isect.u, &st->atom.u);
             first = false;
         } else {
-            for (int i = 0; i < n; i++) {
-                st->isect.d[i] &= st->atom.d[i];
-                st->isect.u[i] &= st->atom.u[i];
-            }
+            set_filter(&st->isect.d, st->atom.d.b, NULL, false);
+            set_filter(&st->isect.u, st->atom.u.b, NULL, false);
         }
         if (!comma)
             break;
@@ -371,9 +404,8 @@ static int eval_token(SelState *st, const char *tok, size_t len)
 /* The union of every token of every value into out. */
 static int eval_union(SelState *st, const char *const *vals, int nvals, Sets *out)
 {
-    int n = st->c.n;
-    memset(out->d, 0, (size_t)n);
-    memset(out->u, 0, (size_t)n);
+    set_clear(&out->d);
+    set_clear(&out->u);
     for (int k = 0; k < nvals; k++) {
         const char *s = vals[k];
         while (s && *s) {
@@ -386,10 +418,9 @@ static int eval_union(SelState *st, const char *const *vals, int nvals, Sets *ou
                 break;
             if (eval_token(st, t, (size_t)(s - t)) < 0)
                 return -1;
-            for (int i = 0; i < n; i++) {
-                out->d[i] |= st->isect.d[i];
-                out->u[i] |= st->isect.d[i] | st->isect.u[i];
-            }
+            set_add_all(&out->d, &st->isect.d);
+            set_add_all(&out->u, &st->isect.d);
+            set_add_all(&out->u, &st->isect.u);
         }
     }
     incorporate(st, out);
@@ -398,8 +429,17 @@ static int eval_union(SelState *st, const char *const *vals, int nvals, Sets *ou
 
 /* ------------------------------------------------------------ entry point */
 
+static void set_init(SelState *st, GselSet *s, int k)
+{
+    size_t un = (size_t)st->c.n + 1;
+    s->b = st->bytes + (size_t)k * un;
+    s->list = st->ints + (size_t)k * un;
+    s->len = 0;
+}
+
 int graph_select(Project *p, Graph *g, const SelectOptions *opt, bool *out, Diag *err)
 {
+    enum { NSETS = 11 };
     SelState st;
     int rc = -1;
     memset(&st, 0, sizeof st);
@@ -415,49 +455,55 @@ int graph_select(Project *p, Graph *g, const SelectOptions *opt, bool *out, Diag
     st.c.opt = opt;
     st.c.err = err;
     st.mode = opt->indirect;
-    st.block = xcalloc(12, un);
-    uint8_t *b = st.block;
-    st.col = b; b += un;
-    st.s = b; b += un;
-    st.tmp = b; b += un;
-    st.seen = b; b += un;
-    st.atom.d = b; b += un;  st.atom.u = b; b += un;
-    st.isect.d = b; b += un; st.isect.u = b; b += un;
-    st.inc.d = b; b += un;   st.inc.u = b; b += un;
-    st.exc.d = b; b += un;   st.exc.u = b;
+    st.bytes = xcalloc(NSETS, un);
+    st.ints = xmalloc(sizeof(int) * NSETS * un);
+    GselSet *sets[NSETS] = {&st.col, &st.s, &st.tmp, &st.atom.d, &st.atom.u, &st.isect.d,
+                            &st.isect.u, &st.inc.d, &st.inc.u, &st.exc.d, &st.exc.u};
+    for (int k = 0; k < NSETS; k++)
+        set_init(&st, sets[k], k);
     st.queue = xmalloc(sizeof(int) * un);
     st.dist = xmalloc(sizeof(int) * un);
+    st.seen = xcalloc(un, sizeof(int));
+    st.sources = xmalloc(sizeof(int) * un);
+    for (int i = 0; i < n; i++)
+        if (p->nodes[i]->rt == RT_SOURCE)
+            st.sources[st.nsources++] = i;
 
     if (opt->nselect == 0) {
         /* dbt's default includes (fqn:*, source:*, ...): every node */
-        memset(st.inc.d, 1, (size_t)n);
-        memset(st.inc.u, 1, (size_t)n);
+        for (int i = 0; i < n; i++) {
+            gsel_add(&st.inc.d, i);
+            gsel_add(&st.inc.u, i);
+        }
     } else if (eval_union(&st, opt->select, opt->nselect, &st.inc) < 0) {
         goto done;
     }
     if (opt->nexclude > 0 && eval_union(&st, opt->exclude, opt->nexclude, &st.exc) < 0)
         goto done;
 
-    for (int i = 0; i < n; i++) {
-        uint8_t d = st.inc.d[i] && !st.exc.d[i];
-        uint8_t u = (st.inc.d[i] || st.inc.u[i]) && !(st.exc.d[i] || st.exc.u[i]);
-        st.inc.d[i] = d;
-        st.inc.u[i] = u;
-    }
+    /* difference: direct = inc.d - exc.d; indirect = (inc.d|inc.u) - (exc.d|exc.u) */
+    set_add_all(&st.inc.u, &st.inc.d);
+    set_filter(&st.inc.d, st.exc.d.b, NULL, true);
+    set_filter(&st.inc.u, st.exc.d.b, st.exc.u.b, true);
     incorporate(&st, &st.inc);
 
     bool any_rt = false;
     for (int k = 0; k < RT__COUNT; k++)
         any_rt |= opt->resource_types[k];
-    for (int i = 0; i < n; i++) {
+    memset(out, 0, sizeof(bool) * (size_t)n);
+    for (int k = 0; k < st.inc.d.len; k++) {
+        int i = st.inc.d.list[k];
         int rt = (int)p->nodes[i]->rt;
-        out[i] = st.inc.d[i] && (!any_rt || (rt >= 0 && rt < RT__COUNT && opt->resource_types[rt]));
+        out[i] = !any_rt || (rt >= 0 && rt < RT__COUNT && opt->resource_types[rt]);
     }
     rc = 0;
 done:
-    sb_free(&st.c.sb);
-    free(st.block);
+    gsel_ctx_free(&st.c);
+    free(st.bytes);
+    free(st.ints);
     free(st.queue);
     free(st.dist);
+    free(st.seen);
+    free(st.sources);
     return rc;
 }

@@ -10,11 +10,13 @@
  * are select.c's business.  Wildcards follow Python's fnmatch (the `*`
  * crosses '/' and '.'), except path: which globs segment-wise like
  * pathlib (`*` within one segment, `**` across segments). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "select_priv.h"
 #include "../value/value.h"
+#include "../base/arena.h"
 
 /* ------------------------------------------------------------ fnmatch */
 
@@ -189,8 +191,73 @@ static bool fqn_selected(GselCtx *c, const GselAtom *a, const char *const *fqn, 
     return true;
 }
 
-static int m_fqn(GselCtx *c, const GselAtom *a, uint8_t *out)
+static void fqn_index_add(GselFqnIndex *ix, const char *k, size_t kn, int node)
 {
+    void *v = strmap_get(&ix->map, k, kn);
+    int head = v ? (int)(intptr_t)v - 1 : -1;
+    if (head >= 0 && ix->ent_node[head] == node)
+        return;                       /* same node under the same key twice */
+    int e = ix->nent++;
+    ix->ent_node[e] = node;
+    ix->ent_next[e] = head;
+    strmap_put(&ix->map, k, kn, (void *)(intptr_t)(e + 1));
+}
+
+static size_t first_flat_len(const char *seg)
+{
+    const char *d = strchr(seg, '.');
+    return d ? (size_t)(d - seg) : strlen(seg);
+}
+
+static void fqn_index_build(GselCtx *c)
+{
+    GselFqnIndex *ix = &c->fqn_index;
+    strmap_init(&ix->map);
+    ix->ent_node = xmalloc(sizeof(int) * (3 * (size_t)c->n + 1));
+    ix->ent_next = xmalloc(sizeof(int) * (3 * (size_t)c->n + 1));
+    ix->nent = 0;
+    for (int i = 0; i < c->n; i++) {
+        Node *nd = c->p->nodes[i];
+        if (nd->rt == RT_SOURCE || !nd->fqn || nd->nfqn <= 0)
+            continue;
+        const char *leaf = nd->fqn[nd->nfqn - 1] ? nd->fqn[nd->nfqn - 1] : "";
+        const char *f0 = nd->fqn[0] ? nd->fqn[0] : "";
+        fqn_index_add(ix, leaf, strlen(leaf), i);
+        fqn_index_add(ix, f0, first_flat_len(f0), i);
+        if (nd->nfqn > 1) {
+            const char *f1 = nd->fqn[1] ? nd->fqn[1] : "";
+            fqn_index_add(ix, f1, first_flat_len(f1), i);
+        }
+    }
+    ix->built = true;
+}
+
+void gsel_ctx_free(GselCtx *c)
+{
+    if (c->fqn_index.built) {
+        strmap_free(&c->fqn_index.map);
+        free(c->fqn_index.ent_node);
+        free(c->fqn_index.ent_next);
+        c->fqn_index.built = false;
+    }
+    sb_free(&c->sb);
+}
+
+static int m_fqn(GselCtx *c, const GselAtom *a, GselSet *out)
+{
+    /* A plain name matches exactly the nodes whose leaf, first flat part or
+     * first flat part after the package equals it: after a few such atoms
+     * (wide unions of model names) answer them from an index. */
+    if (a->nparts == 1 && !a->wild) {
+        if (!c->fqn_index.built && ++c->plain_fqn_atoms > 4)
+            fqn_index_build(c);
+        if (c->fqn_index.built) {
+            void *v = strmap_get(&c->fqn_index.map, a->value, strlen(a->value));
+            for (int e = v ? (int)(intptr_t)v - 1 : -1; e >= 0; e = c->fqn_index.ent_next[e])
+                gsel_add(out, c->fqn_index.ent_node[e]);
+            return 0;
+        }
+    }
     for (int i = 0; i < c->n; i++) {
         Node *nd = c->p->nodes[i];
         if (nd->rt == RT_SOURCE || !nd->fqn || nd->nfqn <= 0)
@@ -198,14 +265,14 @@ static int m_fqn(GselCtx *c, const GselAtom *a, uint8_t *out)
         const char *const *fqn = (const char *const *)nd->fqn;
         if (fqn_selected(c, a, fqn, nd->nfqn, true) ||
             fqn_selected(c, a, fqn + 1, nd->nfqn - 1, false))
-            out[i] = 1;
+            gsel_add(out, i);
     }
     return 0;
 }
 
 /* ------------------------------------------------------------ tag, package, file */
 
-static int m_tag(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_tag(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     for (int i = 0; i < c->n; i++) {
         VList *tags = c->p->nodes[i]->tags;
@@ -214,7 +281,7 @@ static int m_tag(GselCtx *c, const GselAtom *a, uint8_t *out)
         for (size_t k = 0; k < tags->len; k++) {
             const char *t = value_cstr(tags->items[k]);
             if (t && fnmatchz(a, a->value, t)) {
-                out[i] = 1;
+                gsel_add(out, i);
                 break;
             }
         }
@@ -222,7 +289,7 @@ static int m_tag(GselCtx *c, const GselAtom *a, uint8_t *out)
     return 0;
 }
 
-static int m_package(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_package(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     const char *pkg = a->value;
     bool wild = a->wild;
@@ -235,12 +302,12 @@ static int m_package(GselCtx *c, const GselAtom *a, uint8_t *out)
         if (!np)
             continue;
         if (wild ? gsel_fnmatch(pkg, strlen(pkg), np, strlen(np)) : strcmp(pkg, np) == 0)
-            out[i] = 1;
+            gsel_add(out, i);
     }
     return 0;
 }
 
-static int m_file(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_file(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     size_t vn = strlen(a->value);
     for (int i = 0; i < c->n; i++) {
@@ -254,9 +321,9 @@ static int m_file(GselCtx *c, const GselAtom *a, uint8_t *out)
         size_t stem = (dot && dot != name && dot[1]) ? (size_t)(dot - name) : nn;
         if (a->wild) {
             if (gsel_fnmatch(a->value, vn, name, nn) || gsel_fnmatch(a->value, vn, name, stem))
-                out[i] = 1;
+                gsel_add(out, i);
         } else if ((vn == nn || vn == stem) && memcmp(a->value, name, vn) == 0) {
-            out[i] = 1;
+            gsel_add(out, i);
         }
     }
     return 0;
@@ -352,7 +419,7 @@ static int path_normalise(GselCtx *c, const GselAtom *a)
     return 0;
 }
 
-static int m_path(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_path(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     if (path_normalise(c, a) < 0)
         return -1;
@@ -363,11 +430,11 @@ static int m_path(GselCtx *c, const GselAtom *a, uint8_t *out)
         Node *nd = c->p->nodes[i];
         if (sl == 0) {                 /* "." : the project root is every file's parent */
             if (nd->original_file_path)
-                out[i] = 1;
+                gsel_add(out, i);
             continue;
         }
         if (nd->original_file_path && path_or_parent_hit(sel, sl, wild, nd->original_file_path)) {
-            out[i] = 1;
+            gsel_add(out, i);
             continue;
         }
         if (nd->patch_path) {
@@ -375,7 +442,7 @@ static int m_path(GselCtx *c, const GselAtom *a, uint8_t *out)
             yml = yml ? yml + 3 : nd->patch_path;
             size_t yn = strlen(yml);
             if (wild ? glob_path(sel, sl, yml, yn) : (yn == sl && memcmp(yml, sel, sl) == 0))
-                out[i] = 1;
+                gsel_add(out, i);
         }
     }
     return 0;
@@ -401,7 +468,7 @@ static bool scalar_eq(GselCtx *c, Value v, const char *sel, bool ci)
     }
 }
 
-static int m_config(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_config(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     if (a->nargs == 0)
         return gsel_fail(c, a, "method 'config' needs a key, as in config.materialized:%s", a->value);
@@ -422,11 +489,11 @@ static int m_config(GselCtx *c, const GselAtom *a, uint8_t *out)
         if (v->type == V_LIST || v->type == V_TUPLE) {
             for (size_t k = 0; k < v->u.l->len; k++)
                 if (scalar_eq(c, v->u.l->items[k], a->value, ci)) {
-                    out[i] = 1;
+                    gsel_add(out, i);
                     break;
                 }
         } else if (scalar_eq(c, *v, a->value, ci)) {
-            out[i] = 1;
+            gsel_add(out, i);
         }
     }
     return 0;
@@ -438,18 +505,18 @@ static const char *config_str(Node *nd, const char *key)
     return v ? value_cstr(*v) : NULL;
 }
 
-static int m_group(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_group(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     for (int i = 0; i < c->n; i++) {
         Node *nd = c->p->nodes[i];
         const char *grp = nd->rt == RT_SOURCE ? NULL : config_str(nd, "group");
         if (grp && strcmp(grp, a->value) == 0)
-            out[i] = 1;
+            gsel_add(out, i);
     }
     return 0;
 }
 
-static int m_access(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_access(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     for (int i = 0; i < c->n; i++) {
         Node *nd = c->p->nodes[i];
@@ -457,7 +524,7 @@ static int m_access(GselCtx *c, const GselAtom *a, uint8_t *out)
             continue;
         const char *acc = config_str(nd, "access");
         if (strcmp(acc ? acc : "protected", a->value) == 0)
-            out[i] = 1;
+            gsel_add(out, i);
     }
     return 0;
 }
@@ -473,20 +540,20 @@ static const struct { const char *name; int rt; } RT_NAMES[] = {
     {"sql_operation", -1}, {"rpc", -1}, {"fixture", -1},
 };
 
-static int m_resource_type(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_resource_type(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     for (size_t k = 0; k < sizeof RT_NAMES / sizeof RT_NAMES[0]; k++) {
         if (strcmp(RT_NAMES[k].name, a->value) != 0)
             continue;
         for (int i = 0; i < c->n; i++)
             if ((int)c->p->nodes[i]->rt == RT_NAMES[k].rt)
-                out[i] = 1;
+                gsel_add(out, i);
         return 0;
     }
     return gsel_fail(c, a, "unknown resource type '%s'", a->value);
 }
 
-static int m_test_type(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_test_type(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     const char *v = a->value;
     bool generic, singular;
@@ -504,12 +571,12 @@ static int m_test_type(GselCtx *c, const GselAtom *a, uint8_t *out)
     for (int i = 0; i < c->n; i++) {
         Node *nd = c->p->nodes[i];
         if (nd->rt == RT_TEST && (nd->is_generic_test ? generic : singular))
-            out[i] = 1;
+            gsel_add(out, i);
     }
     return 0;
 }
 
-static int m_test_name(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_test_name(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     bool dotted = strchr(a->value, '.') != NULL;
     for (int i = 0; i < c->n; i++) {
@@ -517,13 +584,13 @@ static int m_test_name(GselCtx *c, const GselAtom *a, uint8_t *out)
         if (nd->rt != RT_TEST || !nd->is_generic_test || !nd->test_name)
             continue;
         if (fnmatchz(a, a->value, nd->test_name)) {
-            out[i] = 1;
+            gsel_add(out, i);
         } else if (dotted && nd->test_namespace) {
             /* cdbt extension: "<namespace>.<name>" */
             sb_reset(&c->sb);
             sb_printf(&c->sb, "%s.%s", nd->test_namespace, nd->test_name);
             if (fnmatchz(a, a->value, sb_cstr(&c->sb)))
-                out[i] = 1;
+                gsel_add(out, i);
         }
     }
     return 0;
@@ -531,7 +598,7 @@ static int m_test_name(GselCtx *c, const GselAtom *a, uint8_t *out)
 
 /* ------------------------------------------------------------ source */
 
-static int m_source(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_source(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     static const GselSlice star = {"*", 1};
     GselSlice pkg = star, src, tbl = star;
@@ -552,20 +619,20 @@ static int m_source(GselCtx *c, const GselAtom *a, uint8_t *out)
         if (gsel_fnmatch(pkg.p, pkg.n, nd->package_name, strlen(nd->package_name)) &&
             gsel_fnmatch(src.p, src.n, nd->source_name, strlen(nd->source_name)) &&
             gsel_fnmatch(tbl.p, tbl.n, nd->name, strlen(nd->name)))
-            out[i] = 1;
+            gsel_add(out, i);
     }
     return 0;
 }
 
 /* ------------------------------------------------------------ the rest */
 
-static int m_version(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_version(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     const char *v = a->value;
     if (strcmp(v, "none") == 0) {          /* cdbt has no versioned models yet */
         for (int i = 0; i < c->n; i++)
             if (c->p->nodes[i]->rt == RT_MODEL)
-                out[i] = 1;
+                gsel_add(out, i);
         return 0;
     }
     if (strcmp(v, "latest") == 0 || strcmp(v, "prerelease") == 0 || strcmp(v, "old") == 0)
@@ -574,12 +641,12 @@ static int m_version(GselCtx *c, const GselAtom *a, uint8_t *out)
 }
 
 /* Resource kinds cdbt does not have (exposures, metrics, ...): never match. */
-static int m_nothing(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_nothing(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     return 0;
 }
 
-static int m_needs_state(GselCtx *c, const GselAtom *a, uint8_t *out)
+static int m_needs_state(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     if (!c->opt->state_dir)
         return gsel_fail(c, a, "%s: selection needs --state", a->method);

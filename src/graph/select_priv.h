@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "graph.h"
 #include "../base/sb.h"
+#include "../base/strmap.h"
 
 #define GSEL_MAX_ARGS 8
 
@@ -28,6 +29,28 @@ typedef struct GselAtom {
     bool wild;                     /* value holds * ? [ ] anywhere */
 } GselAtom;
 
+/* A node set: membership bytes plus the list of members, so clearing,
+ * copying and iterating cost O(members), not O(nodes). */
+typedef struct GselSet { uint8_t *b; int *list; int len; } GselSet;
+
+static inline void gsel_add(GselSet *s, int i)
+{
+    if (!s->b[i]) {
+        s->b[i] = 1;
+        s->list[s->len++] = i;
+    }
+}
+
+/* Index for plain fqn names (no '.', no wildcard): key -> the nodes whose
+ * leaf, first flat fqn part, or first flat part after the package equals it.
+ * Built on first need by select_methods.c. */
+typedef struct GselFqnIndex {
+    bool built;
+    StrMap map;                    /* key -> (void *)(intptr_t)(first entry + 1) */
+    int *ent_node, *ent_next;      /* entry pool (3 per node at most) */
+    int nent;
+} GselFqnIndex;
+
 typedef struct GselCtx {
     Project *p;
     Graph *g;
@@ -35,14 +58,18 @@ typedef struct GselCtx {
     const SelectOptions *opt;
     Diag *err;
     Sb sb;                         /* scratch text */
+    int plain_fqn_atoms;           /* seen so far: the index pays off after a few */
+    GselFqnIndex fqn_index;
 } GselCtx;
+
+void gsel_ctx_free(GselCtx *c);
 
 /* Record "Invalid selector '<atom>': <reason>" and return -1. */
 int gsel_fail(GselCtx *c, const GselAtom *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* select_methods.c: set out[i] = 1 for every node matching a's method and
- * value (out is cleared by the caller).  -1 on an error (recorded). */
-typedef int (*GselMatchFn)(GselCtx *c, const GselAtom *a, uint8_t *out);
+/* select_methods.c: add to out every node matching a's method and value
+ * (out is empty on entry).  -1 on an error (recorded). */
+typedef int (*GselMatchFn)(GselCtx *c, const GselAtom *a, GselSet *out);
 GselMatchFn gsel_find_method(const char *name, size_t n);
 
 /* Python fnmatch.fnmatchcase over byte slices: * ? [seq] [!seq]; no escapes. */

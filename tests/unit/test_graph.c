@@ -574,6 +574,15 @@ START_TEST(test_set_algebra)
     ck_assert_str_eq(sel_full(p, "+orders", NULL, INDIRECT_EAGER, RT_TEST),
                      "not_null_stg_orders_id relationships_orders_customer_id__id__ref_customers_ "
                      "assert_positive source_unique_raw_orders_id");
+    /* more than a few plain names: answered from the fqn index, same result
+     * as the scan (sources still excluded, packages and dirs still match) */
+    snprintf(want, sizeof want, "stg_orders stg_customers orders customers not_null_stg_orders_id %s "
+             "assert_positive util_model", R);
+    ck_assert_str_eq(sel(p, "nope raw orders customers staging utils orders"), want);
+    ck_assert_str_eq(sel(p, "x1 x2 x3 x4 x5 x6 marts|staging"),
+                     "stg_orders stg_customers orders customers not_null_stg_orders_id "
+                     "relationships_orders_customer_id__id__ref_customers_ assert_positive");
+    ck_assert_str_eq(sel(p, "x1 x2 x3 x4 x5 x6 p,resource_type:seed"), "raw_customers");
     /* an empty --select value selects nothing */
     ck_assert_str_eq(sel(p, " "), "");
     proj_free(p);
