@@ -390,6 +390,16 @@ START_TEST(test_tag)
     SEL_EQ(p, "tag:pi*", "stg_customers");
     SEL_EQ(p, "tag:mart", "orders relationships_orders_customer_id__id__ref_customers_ assert_positive");
     SEL_EQ(p, "tag:nope", "");
+    /* Python fnmatch corner cases */
+    tags(p, p->nodes[1], "a[b,bx,\xc3\xbcn,]z");
+    SEL_EQ(p, "tag:a[b", "raw_customers");          /* unclosed '[' is literal */
+    SEL_EQ(p, "tag:[a-c]x", "raw_customers");
+    SEL_EQ(p, "tag:[!a]x", "raw_customers");
+    SEL_EQ(p, "tag:[!b]x", "");
+    SEL_EQ(p, "tag:?n", "raw_customers");           /* '?' is one character, not one byte */
+    SEL_EQ(p, "tag:??n", "");
+    SEL_EQ(p, "tag:[]]z", "raw_customers");         /* ']' first in a class is a member */
+    SEL_EQ(p, "tag:*[", "");
     proj_free(p);
 }
 END_TEST
