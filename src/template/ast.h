@@ -231,6 +231,7 @@ typedef struct Lexer {
     bool lstrip_next;    /* previous tag ended with '-' */
     bool tag_first;      /* next token is the first of a block tag */
     int nest;            /* bracket depth inside a tag */
+    char brackets[TPL_MAX_NESTING];   /* open bracket characters */
     int prev;            /* previous token code */
     size_t tag_open;     /* offset of the current tag's opening delimiter */
 } Lexer;

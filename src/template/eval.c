@@ -298,8 +298,19 @@ int interp_getattr(Interp *I, Value obj, const char *name, size_t n, Value *out)
         }
         return undef_error(I, obj);
     }
-    if (n > 0 && name[0] == '_')
+    if (n > 0 && name[0] == '_') {      /* sandbox: no private attributes, items are fine */
+        Value *x = obj.type == V_DICT ? dict_getn(obj.u.d, name, n) : NULL;
+        if (x) {
+            *out = *x;
+            return 0;
+        }
+        if (obj.type == V_OBJ && obj.u.o->cls->getitem) {
+            r = obj.u.o->cls->getitem(I, obj.u.o, v_str(I->a, name, n), out);
+            if (r <= 0)
+                return r;
+        }
         goto missing;
+    }
     switch (obj.type) {
     case V_OBJ:
         if (obj.u.o->cls->getattr) {
@@ -1014,6 +1025,7 @@ static int exec_for(Interp *I, const Node *n)
     lc->items = items;
     Value loopv = v_obj(I->a, &loop_class, lc);
     Name loopname = name_make("loop", 4);
+    bool completed = false;
     I->scope = &sc;
     for (size_t i = 0; i < items->len; i++) {
         lc->index0 = (int64_t)i;
@@ -1032,9 +1044,90 @@ static int exec_for(Interp *I, const Node *n)
         }
         if (rc)
             break;
+        completed = true;
     }
     I->scope = outer;
+    /* as Jinja2: `else` runs unless some iteration ran its body to the end */
+    if (rc == 0 && !completed)
+        rc = exec_body(I, &n->list2);
     return rc;
+}
+
+/* Would Jinja2's optimizer fold this expression to a constant? */
+static bool is_const(const Node *n, int depth)
+{
+    if (!n)
+        return true;
+    if (depth > 64)
+        return false;
+    switch (n->kind) {
+    case N_CONST:
+        return true;
+    case N_LIST: case N_TUPLE:
+        for (int i = 0; i < n->list.n; i++)
+            if (!is_const(n->list.items[i], depth + 1))
+                return false;
+        return true;
+    case N_DICT:
+        for (int i = 0; i < n->list.n; i++)
+            if (!is_const(n->list.items[i], depth + 1) || !is_const(n->list2.items[i], depth + 1))
+                return false;
+        return true;
+    case N_BINOP: case N_AND: case N_OR: case N_GETITEM: case N_SLICE:
+        return is_const(n->a, depth + 1) && is_const(n->b, depth + 1) && is_const(n->c, depth + 1);
+    case N_NOT: case N_NEG: case N_POS: case N_GETATTR:
+        return is_const(n->a, depth + 1);
+    case N_COMPARE:
+        for (int i = 0; i < n->list.n; i++)
+            if (!is_const(n->list.items[i], depth + 1))
+                return false;
+        return true;
+    case N_COND:
+        return n->c && is_const(n->a, depth + 1) && is_const(n->b, depth + 1) && is_const(n->c, depth + 1);
+    case N_FILTER: case N_TEST:
+        if (n->kind == N_FILTER && n->name.len > 3 && memcmp(n->name.s, "as_", 3) == 0)
+            return false;                   /* dbt's marker filters are not foldable */
+        if (n->args) {
+            if (n->args->star || n->args->dstar)
+                return false;
+            for (int i = 0; i < n->args->pos.n; i++)
+                if (!is_const(n->args->pos.items[i], depth + 1))
+                    return false;
+            for (int i = 0; i < n->args->kwvals.n; i++)
+                if (!is_const(n->args->kwvals.items[i], depth + 1))
+                    return false;
+        }
+        return is_const(n->a, depth + 1);
+    default:
+        return false;
+    }
+}
+
+/* Jinja2's has_safe_repr: values it is willing to fold. */
+static bool safe_repr(Value v, int depth)
+{
+    if (depth > 64)
+        return false;
+    switch (v.type) {
+    case V_NONE: case V_BOOL: case V_INT: case V_FLOAT:
+        return true;
+    case V_STR:
+        return v.flags == 0;
+    case V_LIST: case V_TUPLE:
+        for (size_t i = 0; i < v.u.l->len; i++)
+            if (!safe_repr(v.u.l->items[i], depth + 1))
+                return false;
+        return true;
+    case V_DICT: {
+        VDictEntry *e;
+        for (size_t it = 0; dict_next(v.u.d, &it, &e);)
+            if (!safe_repr(e->key, depth + 1) || !safe_repr(e->val, depth + 1))
+                return false;
+        return true;
+    }
+    default:
+        return false;
+    }
 }
 
 static int exec_stmt(Interp *I, const Node *n)
@@ -1048,6 +1141,14 @@ static int exec_stmt(Interp *I, const Node *n)
     case S_OUTPUT:
         if ((rc = eval(I, n->a, &v)) != 0)
             return rc;
+        if (I->chunks && is_const(n->a, 0) && safe_repr(v, 0)) {
+            /* native mode: Jinja2 folds constant output into template data */
+            Sb sb = SB_INIT;
+            value_str(&sb, v);
+            emit(I, sb_cstr(&sb), sb.len);
+            sb_free(&sb);
+            return 0;
+        }
         emit_value(I, v);
         return 0;
     case S_IF:

@@ -86,7 +86,7 @@ static size_t ws_back(const char *start, const char *end)
 {
     for (size_t k = 1; k <= 3 && (size_t)(end - start) >= k; k++) {
         const char *p = end - k;
-        if (k > 1 && ((unsigned char)p[0] & 0xc0) == 0x80)
+        if (((unsigned char)p[0] & 0xc0) == 0x80)
             continue;
         return ws_fwd(p, end) == k ? k : 0;
     }
@@ -533,7 +533,8 @@ static int lex_tag(Lexer *L, Tok *t)
     }
     const char *s = L->src + p;
     size_t rem = L->len - p;
-    if (L->nest == 0) {
+    /* `}}` / `%}` end the tag unless a '{' is open (Jinja's balancing) */
+    if (L->nest == 0 || L->brackets[L->nest - 1] != '{') {
         char c2 = L->mode == MODE_VAR ? '}' : '%';
         size_t n = 0;
         bool minus = false;
@@ -599,10 +600,11 @@ static int lex_tag(Lexer *L, Tok *t)
             t->len = n;
             L->pos = p + n;
             if (t->code == TK_LP || t->code == TK_LB || t->code == TK_LBRACE) {
-                if (++L->nest > TPL_MAX_NESTING) {
+                if (L->nest >= TPL_MAX_NESTING) {
                     ast_fail(L->B, p, "expression nested too deeply (limit %d)", TPL_MAX_NESTING);
                     return -1;
                 }
+                L->brackets[L->nest++] = s[0];
             } else if (t->code == TK_RP || t->code == TK_RB || t->code == TK_RBRACE) {
                 if (L->nest > 0)
                     L->nest--;
