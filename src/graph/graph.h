@@ -30,6 +30,12 @@ typedef struct SelectOptions {
     IndirectMode indirect;
     bool resource_types[RT__COUNT];        /* all false = every type */
     const char *state_dir;                 /* reserved for state: (not yet) */
+    /* Optional (added by src/graph): called once for every space-separated
+     * --select/--exclude expression that selects nothing, so the caller can
+     * print dbt's warning "The selection criterion '<expr>' does not match
+     * any enabled nodes".  expr is only valid during the call. */
+    void (*on_unmatched)(void *ud, const char *expr);
+    void *unmatched_ud;
 } SelectOptions;
 
 /* Compute the selected set: out[i] true for selected node i.  Errors (bad

@@ -418,6 +418,11 @@ static int eval_union(SelState *st, const char *const *vals, int nvals, Sets *ou
                 break;
             if (eval_token(st, t, (size_t)(s - t)) < 0)
                 return -1;
+            if (st->isect.d.len == 0 && st->c.opt->on_unmatched) {
+                char *expr = xstrndup(t, (size_t)(s - t));
+                st->c.opt->on_unmatched(st->c.opt->unmatched_ud, expr);
+                free(expr);
+            }
             set_add_all(&out->d, &st->isect.d);
             set_add_all(&out->u, &st->isect.d);
             set_add_all(&out->u, &st->isect.u);

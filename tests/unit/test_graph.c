@@ -664,6 +664,37 @@ START_TEST(test_errors)
 }
 END_TEST
 
+static void collect_unmatched(void *ud, const char *expr)
+{
+    Sb *sb = ud;
+    sb_printf(sb, "[%s]", expr);
+}
+
+START_TEST(test_unmatched_callback)
+{
+    Project *p = jaffle();
+    Diag err = {0};
+    Graph *g = graph_build(p, &err);
+    Sb seen = SB_INIT;
+    const char *sv[] = {"orders nope tag:x,orders", "customers"};
+    const char *ev[] = {"stg_nothing"};
+    SelectOptions opt;
+    memset(&opt, 0, sizeof opt);
+    opt.select = sv;
+    opt.nselect = 2;
+    opt.exclude = ev;
+    opt.nexclude = 1;
+    opt.on_unmatched = collect_unmatched;
+    opt.unmatched_ud = &seen;
+    bool out[16];
+    ck_assert_int_eq(graph_select(p, g, &opt, out, &err), 0);
+    ck_assert_str_eq(sb_cstr(&seen), "[nope][tag:x,orders][stg_nothing]");
+    sb_free(&seen);
+    graph_free(g);
+    proj_free(p);
+}
+END_TEST
+
 START_TEST(test_indirect_names)
 {
     ck_assert_int_eq(graph_indirect_from_name("eager"), INDIRECT_EAGER);
@@ -759,6 +790,7 @@ Suite *graph_suite(void)
     tcase_add_test(tc, test_indirect);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_indirect_names);
+    tcase_add_test(tc, test_unmatched_callback);
     tcase_add_test(tc, test_scale);
     suite_add_tcase(s, tc);
     return s;
