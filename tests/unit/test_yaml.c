@@ -401,6 +401,23 @@ START_TEST(test_error_texts)
           "t.yml:1:3: error: expected a sequence node, but found scalar\n"
           "    1 | - !!seq x\n"
           "      |   ^\n" },
+        { "a: \xff\n",
+          "t.yml:1:4: error: invalid leading UTF-8 octet (#FF)\n"
+          "    1 | a: \xff\n"
+          "      |    ^\n" },
+        { "a: b\x01\n",
+          "t.yml:1:5: error: control characters are not allowed (#1)\n"
+          "    1 | a: b\x01\n"
+          "      |     ^\n" },
+        { "- a\nb: 1\n",
+          "t.yml:2:1: error: did not find expected '-' indicator while parsing a block collection\n"
+          "    2 | b: 1\n"
+          "      | ^\n"
+          "  note: while parsing a block collection starting at line 1, column 1\n" },
+        { "a: =\n",
+          "t.yml:1:4: error: could not determine a constructor for the tag 'tag:yaml.org,2002:value'\n"
+          "    1 | a: =\n"
+          "      |    ^\n" },
         { "key: \"bad \\q\"\n",
           "t.yml:1:11: error: found unknown escape character while parsing a quoted scalar\n"
           "    1 | key: \"bad \\q\"\n"
