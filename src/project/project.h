@@ -94,6 +94,10 @@ typedef struct Node {
     const char *compiled_path;
     double created_at;
     bool disabled;
+
+    /* added by src/project */
+    VDict *source_meta;             /* sources: the source-level meta (Node.meta is the table's) */
+    const char *yml_path;           /* generic tests/sources: the properties file (= original_file_path) */
 } Node;
 
 typedef struct MacroDef {
@@ -107,6 +111,7 @@ typedef struct MacroDef {
     const char **dep_macros; int ndep_macros;
 } MacroDef;
 
+struct Project;   /* for ProjectRenderer.bind */
 typedef enum { PR_PROJECT, PR_PROFILE, PR_PROPERTIES } RenderScope;
 typedef struct ProjectRenderer {
     /* Render s natively (§4.3) in the given scope; file/line/col locate s for diagnostics.
@@ -154,6 +159,11 @@ typedef struct Project {
     Node **disabled; int ndisabled;
     MacroDef **macros; int nmacros; /* user macros (root project), in file order */
     StrMap macro_by_name;           /* name -> MacroDef* (root project) */
+
+    /* added by src/project */
+    const char **warnings; int nwarnings;  /* load-time warnings (patch for a missing node, ...) */
+    const char *profiles_dir;       /* absolute directory profiles.yml was looked up in */
+    struct ProjectPriv *priv;       /* loader internals (config memo, raw dbt_project.yml) */
 } Project;
 
 /* Load the project. Returns NULL with err filled on any project error (exit code 2). */

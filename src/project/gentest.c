@@ -1,0 +1,452 @@
+/* gentest.c - generic test nodes from properties files (spec §9.1-9.3).
+ *
+ * Owns the entry forms (`- unique`, `- accepted_values: {...}`, `- name: x` +
+ * `test_name:`, namespaced `- pkg.test`), the split of arguments and config
+ * (legacy top-level config keys vs `config:`), dbt's synthesised names (full
+ * name, and the short md5 name when the full one has 64+ characters), the
+ * unique_id hash over the Python repr of the test metadata, raw_code with its
+ * trailing config() call, and the test's tags and config fold.
+ *
+ * Choices (documented in README.md): Node.name is the full name (dbt's
+ * fqn_name; a user `name:` replaces it), Node.path is "<short name>.sql", and
+ * config.alias is set to the short name when it differs (as dbt does), so the
+ * compiled file and relation use the short name.  Kwargs are kept unrendered;
+ * src/dbt renders them at compile time. */
+#include "projpriv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/hash.h"
+
+/* dbt's TestBuilder.CONFIG_ARGS, in its order (the order of legacy keys in config). */
+static const char *const config_args[] = {
+    "severity", "tags", "enabled", "where", "limit", "warn_if", "error_if", "fail_calc",
+    "store_failures", "store_failures_as", "meta", "database", "schema", "alias", NULL,
+};
+
+static bool is_config_arg(const char *k)
+{
+    for (int i = 0; config_args[i]; i++)
+        if (!strcmp(k, config_args[i]))
+            return true;
+    return false;
+}
+
+int pl_queue_tests(Loader *L, YFile *f, const YNode *tests, const TestTarget *t,
+                   const char *column_name, VList *column_tags)
+{
+    TestJob *j = ARENA_NEW(L->a, TestJob);
+    j->f = f;
+    j->tests = tests;
+    j->t = *t;
+    j->column_name = column_name;
+    j->column_tags = column_tags;
+    vec_push(&L->jobs, j);
+    return 0;
+}
+
+static bool ident_char(char c, bool first)
+{
+    return c == '_' || ((c | 32) >= 'a' && (c | 32) <= 'z') || (!first && c >= '0' && c <= '9');
+}
+
+/* "ns.name" or "name" (each [a-zA-Z_][0-9a-zA-Z_]*). */
+static bool split_test_name(Arena *a, const char *s, const char **ns, const char **name)
+{
+    const char *dot = strchr(s, '.');
+    const char *nm = dot ? dot + 1 : s;
+    if (dot) {
+        if (dot == s || !ident_char(s[0], true))
+            return false;
+        for (const char *p = s; p < dot; p++)
+            if (!ident_char(*p, p == s))
+                return false;
+    }
+    if (!*nm || !ident_char(nm[0], true))
+        return false;
+    for (const char *p = nm; *p; p++)
+        if (!ident_char(*p, p == nm))
+            return false;
+    *ns = dot ? arena_strndup(a, s, (size_t)(dot - s)) : NULL;
+    *name = arena_strdup(a, nm);
+    return true;
+}
+
+static size_t py_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* First k characters (code points) of s. */
+static const char *py_prefix(Arena *a, const char *s, size_t k)
+{
+    const char *p = s;
+    size_t n = 0;
+    while (*p) {
+        if (((unsigned char)*p & 0xC0) != 0x80) {
+            if (n == k)
+                break;
+            n++;
+        }
+        p++;
+    }
+    return arena_strndup(a, s, (size_t)(p - s));
+}
+
+static void clean_append(Sb *out, const char *s, size_t n)
+{
+    bool in_run = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+        if (ok) {
+            sb_putc(out, c);
+            in_run = false;
+        } else if (!in_run) {
+            sb_putc(out, '_');
+            in_run = true;
+        }
+    }
+}
+
+static int cmp_keys(const void *x, const void *y)
+{
+    const VDictEntry *a = *(const VDictEntry *const *)x, *b = *(const VDictEntry *const *)y;
+    const char *sa = value_cstr(a->key), *sb = value_cstr(b->key);
+    if (!sa || !sb)
+        return sa ? 1 : sb ? -1 : 0;
+    return strcmp(sa, sb);
+}
+
+/* Live entries of d sorted by (string) key; caller frees. */
+static VDictEntry **sorted_entries(VDict *d, size_t *n)
+{
+    VDictEntry **v = xmalloc((d->len + 1) * sizeof *v);
+    size_t k = 0;
+    VDictEntry *e;
+    for (size_t it = 0; dict_next(d, &it, &e);)
+        v[k++] = e;
+    qsort(v, k, sizeof *v, cmp_keys);
+    *n = k;
+    return v;
+}
+
+static void flat_part(Sb *unique, bool *first, Value v)
+{
+    Sb s = SB_INIT;
+    value_str(&s, v);
+    if (!*first)
+        sb_puts(unique, "__");
+    *first = false;
+    clean_append(unique, sb_cstr(&s), s.len);
+    sb_free(&s);
+}
+
+/* The `unique` part of the synthesised name: args (except model) sorted, flattened, cleaned. */
+static void synth_unique(VDict *args, Sb *unique)
+{
+    size_t n;
+    VDictEntry **es = sorted_entries(args, &n);
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = value_cstr(es[i]->key);
+        if (k && !strcmp(k, "model"))
+            continue;
+        Value v = es[i]->val;
+        if (v.type == V_DICT) {
+            VDictEntry *e;
+            for (size_t it = 0; dict_next(v.u.d, &it, &e);)
+                flat_part(unique, &first, e->val);
+        } else if (v.type == V_LIST || v.type == V_TUPLE) {
+            for (size_t j = 0; j < v.u.l->len; j++)
+                flat_part(unique, &first, v.u.l->items[j]);
+        } else {
+            flat_part(unique, &first, v);
+        }
+    }
+    free(es);
+}
+
+/* dbt's get_hashable_md: dicts with sorted keys, lists kept, every leaf str()'d. */
+static Value hashable(Arena *a, Value v, int depth)
+{
+    if (depth > PL_MAX_DEPTH)
+        return v_strz(a, "...");
+    if (v.type == V_DICT) {
+        size_t n;
+        VDictEntry **es = sorted_entries(v.u.d, &n);
+        Value d = v_dict(a);
+        for (size_t i = 0; i < n; i++)
+            dict_set(a, d.u.d, es[i]->key, hashable(a, es[i]->val, depth + 1));
+        free(es);
+        return d;
+    }
+    if (v.type == V_LIST) {
+        Value l = v_list(a, v.u.l->len);
+        for (size_t i = 0; i < v.u.l->len; i++)
+            list_append(a, l.u.l, hashable(a, v.u.l->items[i], depth + 1));
+        return l;
+    }
+    return v_strz(a, value_to_cstr(a, v));
+}
+
+/* `k="v"` / `k=<str(v)>` pairs joined with ",", as dbt's construct_config. */
+static void config_call(VDict *cfg, Sb *out)
+{
+    if (!cfg || cfg->len == 0)
+        return;
+    sb_puts(out, "{{ config(");
+    bool first = true;
+    VDictEntry *e;
+    for (size_t it = 0; dict_next(cfg, &it, &e);) {
+        if (!first)
+            sb_putc(out, ',');
+        first = false;
+        value_str(out, e->key);
+        sb_putc(out, '=');
+        if (e->val.type == V_STR) {
+            sb_putc(out, '"');
+            for (size_t i = 0; i < e->val.u.s->len; i++) {
+                if (e->val.u.s->s[i] == '"')
+                    sb_putc(out, '\\');
+                sb_putc(out, e->val.u.s->s[i]);
+            }
+            sb_putc(out, '"');
+        } else {
+            value_str(out, e->val);
+        }
+    }
+    sb_puts(out, ") }}");
+}
+
+static void add_tags(Arena *a, VList *dst, VList *src)
+{
+    for (size_t i = 0; src && i < src->len; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < dst->len && !dup; j++)
+            dup = value_eq(dst->items[j], src->items[i]);
+        if (!dup)
+            list_append(a, dst, src->items[i]);
+    }
+}
+
+static int cmp_str_values(const void *x, const void *y)
+{
+    const char *a = value_cstr(*(const Value *)x), *b = value_cstr(*(const Value *)y);
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+static int build_one(Loader *L, TestJob *j, const YNode *item)
+{
+    Arena *a = L->a;
+    YFile *f = j->f;
+    const TestTarget *t = &j->t;
+    const char *full_test;      /* as written: "unique", "dbt_utils.x" */
+    const YNode *argmap = NULL; /* mapping of arguments (may be NULL = none) */
+    bool test_name_form = false;
+
+    if (item->kind == YN_SCALAR && item->value.type == V_STR) {
+        full_test = item->value.u.s->s;
+    } else if (item->kind == YN_MAP) {
+        const YNode *tn = ynode_get(item, "test_name");
+        if (tn) {
+            if (!pl_is_str(tn))
+                return pl_err(L, f, tn, "test name must be a str, got %s (value %s)", pl_kind(tn),
+                              pl_fmt_value(a, ynode_to_value(a, tn)));
+            full_test = tn->value.u.s->s;
+            argmap = item;
+            test_name_form = true;
+        } else {
+            if (item->n != 1)
+                return pl_err(L, f, item, "test definition dictionary must have exactly one key, got %zu instead (%zu keys)",
+                              item->n, item->n);
+            if (!pl_is_str(item->keys[0]))
+                return pl_err(L, f, item->keys[0], "test name must be a str, got %s", pl_kind(item->keys[0]));
+            full_test = item->keys[0]->value.u.s->s;
+            argmap = item->items[0];
+            if (argmap && argmap->kind == YN_SCALAR && argmap->value.type == V_NONE)
+                argmap = NULL;
+            else if (argmap && argmap->kind != YN_MAP)
+                return pl_err(L, f, argmap, "test arguments must be a dictionary, got %s (value %s)",
+                              pl_kind(argmap), pl_fmt_value(a, ynode_to_value(a, argmap)));
+        }
+    } else {
+        return pl_err(L, f, item, "test definition must be a string or a dictionary, got %s", pl_kind(item));
+    }
+    const char *ns, *tname;
+    if (!split_test_name(a, full_test, &ns, &tname))
+        return pl_err(L, f, item, "Test name string did not match expected pattern: %s", full_test);
+
+    /* arguments (unrendered), legacy config keys, nested config */
+    VDict *args = v_dict(a).u.d;
+    VDict *cfg = v_dict(a).u.d, *cfg_raw = v_dict(a).u.d;
+    const YNode *nested = NULL, *user_name = NULL, *desc = NULL;
+    const YNode *legacy[32] = {0};
+    for (size_t i = 0; argmap && i < argmap->n; i++) {
+        const YNode *k = argmap->keys[i], *v = argmap->items[i];
+        const char *ks = pl_is_str(k) ? k->value.u.s->s : NULL;
+        if (ks && test_name_form && !strcmp(ks, "test_name"))
+            continue;
+        if (ks && !strcmp(ks, "model"))
+            return pl_err(L, f, k, "Test arguments include \"model\", which is a reserved argument");
+        if (ks && !strcmp(ks, "config")) {
+            if (v && !(v->kind == YN_SCALAR && v->value.type == V_NONE) && v->kind != YN_MAP)
+                return pl_err(L, f, v, "test config must be a dictionary, got %s", pl_kind(v));
+            nested = v && v->kind == YN_MAP ? v : NULL;
+            continue;
+        }
+        if (ks && !strcmp(ks, "name")) {
+            user_name = v;
+            continue;
+        }
+        if (ks && !strcmp(ks, "description")) {
+            desc = v;
+            continue;
+        }
+        if (ks && is_config_arg(ks)) {
+            for (int c = 0; config_args[c]; c++)
+                if (!strcmp(ks, config_args[c]))
+                    legacy[c] = v;
+            continue;
+        }
+        dict_set(a, args, k->value, ynode_to_value(a, v));
+    }
+    if (j->column_name)
+        dict_setz(a, args, "column_name", v_strz(a, j->column_name));
+    const char *model_str = t->rt == RT_SOURCE
+        ? arena_sprintf(a, "{{ get_where_subquery(source('%s', '%s')) }}", t->source_name, t->name)
+        : arena_sprintf(a, "{{ get_where_subquery(ref('%s')) }}", t->name);
+    dict_setz(a, args, "model", v_strz(a, model_str));
+
+    for (int c = 0; config_args[c]; c++) {
+        const YNode *v = legacy[c];
+        if (!v || (v->kind == YN_SCALAR && v->value.type == V_NONE))
+            continue;
+        Value raw = ynode_to_value(a, v);
+        if (value_truthy(raw) && nested && ynode_get(nested, config_args[c]))
+            return pl_err(L, f, ynode_get(nested, config_args[c]),
+                          "Test cannot have the same key at the top-level and in config ('%s')", config_args[c]);
+        Value rv = raw;
+        if (v->kind == YN_SCALAR && pl_render_scalar(L, f, v, PR_PROPERTIES, &rv) != 0)
+            return -1;
+        dict_setz(a, cfg, config_args[c], rv);
+        dict_setz(a, cfg_raw, config_args[c], raw);
+    }
+    for (size_t i = 0; nested && i < nested->n; i++) {
+        const YNode *v = nested->items[i];
+        Value raw = ynode_to_value(a, v), rv = raw;
+        if (v->kind == YN_SCALAR && pl_render_scalar(L, f, v, PR_PROPERTIES, &rv) != 0)
+            return -1;
+        dict_set(a, cfg, nested->keys[i]->value, rv);
+        dict_set(a, cfg_raw, nested->keys[i]->value, raw);
+    }
+
+    /* names */
+    const char *target_name = t->rt == RT_SOURCE ? arena_sprintf(a, "%s_%s", t->source_name, t->name) : t->name;
+    const char *short_name, *full_name;
+    if (user_name) {
+        full_name = short_name = pl_fmt_value(a, ynode_to_value(a, user_name));
+    } else {
+        const char *test_type = ns ? arena_sprintf(a, "%s_%s", ns, tname) : tname;
+        if (t->rt == RT_SOURCE)
+            test_type = arena_sprintf(a, "source_%s", test_type);
+        const char *ident = arena_sprintf(a, "%s_%s", test_type, target_name);
+        Sb unique = SB_INIT;
+        synth_unique(args, &unique);
+        full_name = arena_sprintf(a, "%s_%s", ident, sb_cstr(&unique));
+        sb_free(&unique);
+        if (py_len(full_name) >= 64) {
+            char hex[33];
+            md5_hex(full_name, strlen(full_name), hex);
+            short_name = arena_sprintf(a, "%s_%s", py_prefix(a, ident, 30), hex);
+        } else {
+            short_name = full_name;
+        }
+        if (strcmp(short_name, full_name) != 0 && !dict_getz(cfg, "alias"))
+            dict_setz(a, cfg, "alias", v_strz(a, short_name));
+    }
+
+    /* unique_id: md5(name + repr(hashable metadata))[-10:] */
+    Value md = v_dict(a);
+    dict_setz(a, md.u.d, "kwargs", (Value){.type = V_DICT, .u.d = args});
+    dict_setz(a, md.u.d, "name", v_strz(a, tname));
+    dict_setz(a, md.u.d, "namespace", ns ? v_strz(a, ns) : v_none());
+    Sb hs = SB_INIT;
+    sb_puts(&hs, full_name);
+    value_repr(&hs, hashable(a, md, 0));
+    char hex[33];
+    md5_hex(hs.buf, hs.len, hex);
+    sb_free(&hs);
+
+    Node *n = pl_new_node(L, RT_TEST);
+    n->is_generic_test = true;
+    n->name = full_name;
+    n->unique_id = arena_sprintf(a, "test.%s.%s.%s", L->p->name, full_name, hex + 22);
+    n->path = arena_sprintf(a, "%s.sql", short_name);
+    n->original_file_path = f->rel;
+    n->yml_path = f->rel;
+    const char *slash = strchr(f->rel, '/');
+    n->fqn = pl_fqn(L, slash ? slash + 1 : "", full_name, &n->nfqn);
+    n->test_name = tname;
+    n->test_namespace = ns;
+    n->column_name = j->column_name;
+    n->attached_node = t->rt != RT_SOURCE && t->node ? t->node->unique_id : NULL;
+    n->file_key_name = t->file_key_name;
+    n->test_kwargs = args;
+    if (desc && desc->kind == YN_SCALAR && desc->value.type != V_NONE)
+        n->description = pl_fmt_value(a, desc->value);
+    Sb raw = SB_INIT;
+    sb_printf(&raw, "{{ %s%stest_%s(**_dbt_generic_test_kwargs) }}", ns ? ns : "", ns ? "." : "", tname);
+    config_call(cfg, &raw);
+    n->raw_len = raw.len;
+    n->raw_code = arena_strndup(a, sb_cstr(&raw), raw.len);
+    sb_free(&raw);
+    memcpy(n->checksum_name, "none", 5);
+    n->checksum = "";
+    srcfile_init(&n->src, f->rel, n->raw_code, n->raw_len);
+    n->src.line_base = item->line - 1;
+    n->src.col_base = item->col - 1;
+
+    pl_config_fold(L, n, cfg, cfg_raw);
+
+    /* tags: sorted set of target/column tags and the test's tags, then folded config tags */
+    VList *tags = v_list(a, 4).u.l;
+    add_tags(a, tags, t->extra_tags);
+    add_tags(a, tags, j->column_tags);
+    Value *ct = dict_getz(cfg, "tags");
+    if (ct && ct->type == V_STR)
+        add_tags(a, tags, &(VList){1, 1, ct});
+    else if (ct && ct->type == V_LIST)
+        add_tags(a, tags, ct->u.l);
+    for (size_t i = 0; i < tags->len; i++)
+        if (tags->items[i].type != V_STR)
+            return pl_err(L, f, item, "test tags must be strings, got %s", value_type_name(tags->items[i]));
+    qsort(tags->items, tags->len, sizeof *tags->items, cmp_str_values);
+    Value *ft = dict_getz(n->config, "tags");
+    if (ft && ft->type == V_LIST)
+        add_tags(a, tags, ft->u.l);
+    n->tags = tags;
+
+    if (t->node && t->node->disabled) {
+        Value *en = dict_getz(n->config, "enabled");
+        if (en)
+            *en = v_bool(false);
+    }
+    return pl_add_node(L, n);
+}
+
+int pl_build_tests(Loader *L)
+{
+    for (size_t i = 0; i < L->jobs.len; i++) {
+        TestJob *j = L->jobs.items[i];
+        for (size_t k = 0; k < j->tests->n; k++)
+            if (build_one(L, j, j->tests->items[k]) != 0)
+                return -1;
+    }
+    return 0;
+}

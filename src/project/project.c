@@ -1,0 +1,228 @@
+/* project.c - project_load(): the order of the loading steps, the node
+ * registry (enabled nodes, disabled nodes, unique_id lookups) and the
+ * resource-type names.
+ *
+ * The steps themselves live in dbtproject.c (locating the project,
+ * dbt_project.yml), profile.c (profiles.yml), discover.c (files on disk),
+ * props.c (properties files, sources), gentest.c (generic test nodes) and
+ * config.c (config folding).  Nothing here renders SQL. */
+#include "projpriv.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+static const char *const rt_names[RT__COUNT] = {
+    "model", "seed", "test", "snapshot", "analysis", "source", "macro", "operation",
+};
+
+const char *rt_name(ResourceType rt)
+{
+    return (unsigned)rt < RT__COUNT ? rt_names[rt] : "unknown";
+}
+
+int rt_from_name(const char *s)
+{
+    if (!s)
+        return -1;
+    for (int i = 0; i < RT__COUNT; i++)
+        if (!strcmp(s, rt_names[i]))
+            return i;
+    return -1;
+}
+
+static double now_epoch(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+Node *pl_new_node(Loader *L, ResourceType rt)
+{
+    Node *n = ARENA_NEW(L->a, Node);
+    n->rt = rt;
+    n->package_name = L->p->name;
+    n->index = -1;
+    n->description = "";
+    memcpy(n->checksum_name, "sha256", 7);
+    return n;
+}
+
+VDict *pl_empty_dict(Loader *L) { return v_dict(L->a).u.d; }
+
+bool pl_enabled(VDict *config)
+{
+    Value *v = config ? dict_getz(config, "enabled") : NULL;
+    if (!v)
+        return true;
+    if (v->type == V_STR)
+        return strcasecmp(v->u.s->s, "false") != 0;
+    return value_truthy(*v);
+}
+
+int pl_add_node(Loader *L, Node *n)
+{
+    if (!n->created_at)
+        n->created_at = now_epoch();
+    if (!pl_enabled(n->config)) {
+        n->disabled = true;
+        vec_push(&L->disabled, n);
+        return 0;
+    }
+    Node *old = strmap_getz(&L->p->by_id, n->unique_id);
+    if (old) {
+        diag_set(L->err, NULL, 0, 0, NULL,
+                 "dbt found two %ss with the name \"%s\" (%s and %s)",
+                 rt_name(n->rt), n->name, old->original_file_path, n->original_file_path);
+        return -1;
+    }
+    n->index = (int)L->nodes.len;
+    vec_push(&L->nodes, n);
+    strmap_putz(&L->p->by_id, n->unique_id, n);
+    return 0;
+}
+
+const char **pl_fqn(Loader *L, const char *dirs_path, const char *name, int *nout)
+{
+    int ndirs = 0;
+    for (const char *s = dirs_path; s && *s; s++)
+        if (*s == '/')
+            ndirs++;
+    const char **fqn = ARENA_ARRAY(L->a, const char *, ndirs + 2);
+    int k = 0;
+    fqn[k++] = L->p->name;
+    const char *s = dirs_path;
+    for (int i = 0; i < ndirs; i++) {
+        const char *slash = strchr(s, '/');
+        if (slash > s)
+            fqn[k++] = arena_strndup(L->a, s, (size_t)(slash - s));
+        s = slash + 1;
+    }
+    fqn[k++] = name;
+    *nout = k;
+    return fqn;
+}
+
+Node *project_node(Project *p, const char *unique_id)
+{
+    return p && unique_id ? strmap_getz(&p->by_id, unique_id) : NULL;
+}
+
+void project_free(Project *p)
+{
+    if (!p)
+        return;
+    strmap_free(&p->by_id);
+    strmap_free(&p->macro_by_name);
+    pl_config_free(p);
+    for (int i = 0; i < p->nnodes; i++)
+        srcfile_free(&p->nodes[i]->src);
+    for (int i = 0; i < p->ndisabled; i++)
+        srcfile_free(&p->disabled[i]->src);
+    arena_free(&p->arena);
+    free(p);
+}
+
+/* Check that refable names (models, seeds, snapshots) are unique among enabled nodes. */
+static int check_names(Loader *L)
+{
+    StrMap seen;
+    strmap_init(&seen);
+    int rc = 0;
+    for (size_t i = 0; i < L->nodes.len; i++) {
+        Node *n = L->nodes.items[i];
+        if (n->rt != RT_MODEL && n->rt != RT_SEED && n->rt != RT_SNAPSHOT)
+            continue;
+        Node *old = strmap_getz(&seen, n->name);
+        if (old) {
+            if (old->rt == n->rt)
+                diag_set(L->err, NULL, 0, 0, NULL,
+                         "dbt found two %ss with the name \"%s\" (%s and %s)", rt_name(n->rt), n->name,
+                         old->original_file_path, n->original_file_path);
+            else
+                diag_set(L->err, NULL, 0, 0, NULL,
+                         "dbt found two resources with the name \"%s\" (%s %s and %s %s)", n->name,
+                         rt_name(old->rt), old->original_file_path, rt_name(n->rt), n->original_file_path);
+            rc = -1;
+            break;
+        }
+        strmap_putz(&seen, n->name, n);
+    }
+    strmap_free(&seen);
+    return rc;
+}
+
+#define COPY_VEC(dst, cnt, vec, T) do { \
+        (cnt) = (int)(vec).len; \
+        (dst) = ARENA_ARRAY(&p->arena, T, (vec).len + 1); \
+        if ((vec).len) memcpy((dst), (vec).items, (vec).len * sizeof(T)); \
+    } while (0)
+
+Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag *err)
+{
+    static const ProjectOptions none = {0};
+    Project *p = xcalloc(1, sizeof *p);
+    arena_init(&p->arena, 0);
+    strmap_init(&p->by_id);
+    strmap_init(&p->macro_by_name);
+    p->priv = ARENA_NEW(&p->arena, struct ProjectPriv);
+    strmap_init(&p->priv->memo);
+    strmap_init(&p->priv->warn_seen);
+
+    Loader L;
+    memset(&L, 0, sizeof L);
+    L.p = p;
+    L.a = &p->arena;
+    L.opt = opt ? opt : &none;
+    L.r = r;
+    L.err = err;
+    for (int i = 0; i < RT__COUNT; i++) {
+        strmap_init(&L.by_name[i]);
+        strmap_init(&L.patched[i]);
+    }
+    int rc = -1;
+    char *root = NULL;
+
+    if (pl_locate_project(&L, &root) != 0)
+        goto done;
+    p->root = arena_strdup(L.a, root);
+    if (pl_read_project_yml(&L) != 0)      /* also reads the profile and binds the renderer */
+        goto done;
+    if (pl_discover(&L) != 0)
+        goto done;
+    if (pl_read_properties(&L) != 0)
+        goto done;
+    if (pl_apply_patches(&L) != 0)
+        goto done;
+    if (pl_build_tests(&L) != 0)
+        goto done;
+    if (check_names(&L) != 0)
+        goto done;
+
+    COPY_VEC(p->nodes, p->nnodes, L.nodes, Node *);
+    COPY_VEC(p->disabled, p->ndisabled, L.disabled, Node *);
+    COPY_VEC(p->macros, p->nmacros, L.macros, MacroDef *);
+    COPY_VEC(p->warnings, p->nwarnings, L.warnings, const char *);
+    rc = 0;
+done:
+    free(root);
+    for (int i = 0; i < RT__COUNT; i++) {
+        strmap_free(&L.by_name[i]);
+        strmap_free(&L.patched[i]);
+    }
+    vec_free(&L.pending);
+    vec_free(&L.nodes);
+    vec_free(&L.disabled);
+    vec_free(&L.macros);
+    vec_free(&L.warnings);
+    vec_free(&L.jobs);
+    if (rc != 0) {
+        /* nodes not yet copied into p->nodes still own SrcFile indexes: none are built before
+         * diagnostics, and diagnostics here never use node SrcFiles, so nothing leaks */
+        project_free(p);
+        return NULL;
+    }
+    return p;
+}

@@ -1,0 +1,127 @@
+/* projpriv.h - internals shared by the files of src/project (not a contract).
+ *
+ * A Loader carries the state of one project_load() call: the project being
+ * built, the caller's options and renderer, the error sink, and the
+ * per-resource-type name tables used to attach properties-file patches.
+ * ProjectPriv is what the loaded Project keeps after loading (the raw
+ * dbt_project.yml tree for unrendered_config and the config-fold memo). */
+#ifndef CDBT_PROJPRIV_H
+#define CDBT_PROJPRIV_H
+#include <stdarg.h>
+#include "project.h"
+#include "../base/vec.h"
+
+#define PL_MAX_DEPTH 64          /* recursion bound for config trees and value walks */
+
+struct ProjectPriv {
+    VDict *raw_yml;              /* dbt_project.yml as written (no rendering) */
+    StrMap memo;                 /* "<rt>/<fqn prefix>" -> CfgMemo* (config.c) */
+    StrMap warn_seen;            /* de-duplicates identical warnings */
+};
+
+/* One YAML file loaded for semantic checks: errors point into it. */
+typedef struct YFile {
+    const char *rel;             /* path shown to the user (relative to the project root) */
+    const char *text;
+    size_t len;
+    YNode *root;
+    const char *search_path;     /* properties files: the search path it was found under */
+    const char *rel_in_search;   /* and its path relative to that search path */
+} YFile;
+
+/* A properties-file entry for a model/seed/snapshot/analysis. */
+typedef struct Patch {
+    YFile *file;
+    const YNode *entry;
+    const char *yaml_key;        /* "models", "seeds", ... */
+} Patch;
+
+typedef struct Loader {
+    Project *p;
+    Arena *a;
+    const ProjectOptions *opt;
+    const ProjectRenderer *r;
+    Diag *err;
+    StrMap by_name[RT__COUNT];   /* name -> Node* for models/seeds/snapshots/analyses/tests (enabled or not) */
+    StrMap patched[RT__COUNT];   /* name -> Patch* */
+    VEC(Node *) pending;         /* discovered, config not folded yet */
+    VEC(Node *) nodes;           /* enabled, final order */
+    VEC(Node *) disabled;
+    VEC(MacroDef *) macros;
+    VEC(const char *) warnings;
+    VEC(struct TestJob *) jobs;  /* generic tests to build once targets are folded */
+} Loader;
+
+/* ---- yutil.c */
+enum {
+    PL_RENDER    = 1,            /* render strings holding "{{", "{%" or "{#" */
+    PL_HOOKS_RAW = 2,            /* keep pre-hook/post-hook subtrees unrendered */
+    PL_PROPS_RAW = 4,            /* keep description/tests/data_tests unrendered */
+};
+/* Located error at node n of f (n may be NULL: file-level). Returns -1. */
+int  pl_err(Loader *L, const YFile *f, const YNode *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void pl_warn(Loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Read a file into the arena as strict UTF-8 (errors located at the bad byte). */
+int  pl_read_utf8(Loader *L, const char *abs, const char *rel, char **text, size_t *len);
+/* Load a YAML file; *f->root NULL for an empty document. */
+int  pl_yaml_file(Loader *L, const char *abs, const char *rel, YFile *f);
+/* Convert a subtree to Values, rendering strings per flags in the given scope. */
+int  pl_conv(Loader *L, const YFile *f, const YNode *n, RenderScope scope, unsigned flags, Value *out);
+/* Render one string scalar (fast path when it holds no Jinja). */
+int  pl_render_scalar(Loader *L, const YFile *f, const YNode *n, RenderScope scope, Value *out);
+bool pl_needs_render(const char *s, size_t n);
+/* Python str.strip() over UTF-8: the [start, end) byte range kept. */
+void pl_strip(const char *s, size_t n, size_t *start, size_t *end);
+/* Python-style helpers. */
+const char *pl_kind(const YNode *n);                     /* "string", "mapping", ... */
+bool pl_is_str(const YNode *n);                         /* scalar resolving to a string */
+const char *pl_fmt_value(Arena *a, Value v);             /* str() */
+
+/* ---- project.c */
+Node *pl_new_node(Loader *L, ResourceType rt);
+int   pl_add_node(Loader *L, Node *n);                  /* after folding: enabled -> nodes, else disabled */
+const char **pl_fqn(Loader *L, const char *dirs_path, const char *name, int *n); /* [pkg, dirs..., name] */
+bool  pl_enabled(VDict *config);
+VDict *pl_empty_dict(Loader *L);
+
+/* ---- dbtproject.c / profile.c */
+int pl_locate_project(Loader *L, char **root_out);
+int pl_read_project_yml(Loader *L);
+int pl_read_profile(Loader *L, const char *project_profile);
+
+/* ---- discover.c */
+int pl_discover(Loader *L);           /* models, seeds, snapshots, analyses, singular tests, macros */
+
+/* ---- props.c */
+int pl_read_properties(Loader *L);    /* collects patches, sources, macro patches; builds sources */
+int pl_apply_patches(Loader *L);      /* fold configs of discovered nodes, add them, then generic tests */
+
+/* ---- gentest.c */
+typedef struct TestTarget {
+    ResourceType rt;              /* RT_MODEL/RT_SEED/RT_SNAPSHOT/RT_SOURCE/... */
+    const char *name;             /* model name, or table name for sources */
+    const char *source_name;      /* sources only */
+    Node *node;                   /* the tested node (NULL if missing) */
+    const char *file_key_name;
+    VList *extra_tags;            /* sources: source + table tags */
+} TestTarget;
+typedef struct TestJob {
+    YFile *f;
+    const YNode *tests;           /* the data_tests/tests sequence */
+    TestTarget t;
+    const char *column_name;      /* NULL for target-level tests (already quoted when quote: true) */
+    VList *column_tags;
+} TestJob;
+/* Queue a test list; checks its shape now (located errors). */
+int pl_queue_tests(Loader *L, YFile *f, const YNode *tests, const TestTarget *t,
+                   const char *column_name, VList *column_tags);
+/* Build every queued generic test node (after the targets' configs are folded). */
+int pl_build_tests(Loader *L);
+
+/* ---- config.c */
+/* n->config/unrendered_config = defaults + project tree along n->fqn + (patch, patch_raw). */
+void pl_config_fold(Loader *L, Node *n, VDict *patch, VDict *patch_raw);
+void pl_config_free(Project *p);
+/* Normalise one hook value (string, dict or list) into dst (list of {sql, transaction, index}). */
+void pl_hooks_append(Arena *a, VList *dst, Value v);
+#endif

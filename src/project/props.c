@@ -1,0 +1,652 @@
+/* props.c - properties files (spec §1.8, §11): `models`/`seeds`/`snapshots`/
+ * `analyses` patches (description, columns, config, docs, meta, tags,
+ * patch_path), `sources` (one source node per table, with its relation),
+ * `macros` (description, arguments, meta), and queueing of the generic tests
+ * declared there (built by gentest.c once every target's config is folded).
+ *
+ * Shapes are checked here with located errors; config semantics are
+ * config.c's.  Strings are rendered (PR_PROPERTIES) except descriptions,
+ * tests and hooks. */
+#include "projpriv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/fs.h"
+
+typedef struct PatchCtx {
+    Loader *L;
+    YFile *f;
+    const char *key;        /* "models", ... */
+} PatchCtx;
+
+static int shape_err(PatchCtx *c, const YNode *n, const char *what)
+{
+    return pl_err(c->L, c->f, n, "Invalid %s config given in %s @ %s: %s", c->key, c->f->rel, c->key, what);
+}
+
+static int render(PatchCtx *c, const YNode *n, unsigned flags, Value *out)
+{
+    return pl_conv(c->L, c->f, n, PR_PROPERTIES, flags, out);
+}
+
+/* name: a required scalar, returned as str(). */
+static int entry_name(PatchCtx *c, const YNode *entry, const char **out)
+{
+    if (entry->kind != YN_MAP)
+        return shape_err(c, entry, arena_sprintf(c->L->a, "expected each entry to be a mapping, got %s", pl_kind(entry)));
+    const YNode *nn = ynode_get(entry, "name");
+    if (!nn || nn->kind != YN_SCALAR || nn->value.type == V_NONE)
+        return shape_err(c, entry, "'name' is a required property");
+    Value v;
+    if (render(c, nn, PL_RENDER, &v) != 0)
+        return -1;
+    *out = pl_fmt_value(c->L->a, v);
+    return 0;
+}
+
+static int opt_description(PatchCtx *c, const YNode *entry, const char **out)
+{
+    const YNode *d = ynode_get(entry, "description");
+    if (!d)
+        return 0;
+    if (d->kind != YN_SCALAR)
+        return shape_err(c, d, arena_sprintf(c->L->a, "'description' must be a string, got %s", pl_kind(d)));
+    *out = d->value.type == V_NONE ? "" : pl_fmt_value(c->L->a, d->value);
+    return 0;
+}
+
+static int opt_dict(PatchCtx *c, const YNode *entry, const char *key, unsigned flags, VDict **out)
+{
+    const YNode *n = ynode_get(entry, key);
+    if (!n || (n->kind == YN_SCALAR && n->value.type == V_NONE))
+        return 0;
+    if (n->kind != YN_MAP)
+        return shape_err(c, n, arena_sprintf(c->L->a, "'%s' must be a mapping, got %s", key, pl_kind(n)));
+    Value v;
+    if (render(c, n, flags, &v) != 0)
+        return -1;
+    *out = v.u.d;
+    return 0;
+}
+
+/* tags: a string or a list of strings -> fresh list. */
+static int opt_tags(PatchCtx *c, const YNode *entry, VList **out)
+{
+    const YNode *n = ynode_get(entry, "tags");
+    *out = v_list(c->L->a, 0).u.l;
+    if (!n || (n->kind == YN_SCALAR && n->value.type == V_NONE))
+        return 0;
+    Value v;
+    if (render(c, n, PL_RENDER, &v) != 0)
+        return -1;
+    if (v.type == V_STR) {
+        list_append(c->L->a, *out, v);
+        return 0;
+    }
+    if (v.type != V_LIST)
+        return shape_err(c, n, arena_sprintf(c->L->a, "'tags' must be a string or a list of strings, got %s", pl_kind(n)));
+    for (size_t i = 0; i < v.u.l->len; i++) {
+        if (v.u.l->items[i].type != V_STR)
+            return shape_err(c, n->items[i], "'tags' must be a string or a list of strings");
+        list_append(c->L->a, *out, v.u.l->items[i]);
+    }
+    return 0;
+}
+
+static const YNode *tests_node(PatchCtx *c, const YNode *entry, int *rc)
+{
+    const YNode *t = ynode_get(entry, "tests"), *dt = ynode_get(entry, "data_tests");
+    *rc = 0;
+    if (t && dt) {
+        *rc = pl_err(c->L, c->f, t, "Invalid test config: cannot have both 'tests' and 'data_tests' defined");
+        return NULL;
+    }
+    const YNode *r = dt ? dt : t;
+    if (r && r->kind == YN_SCALAR && r->value.type == V_NONE)
+        return NULL;
+    if (r && r->kind != YN_SEQ) {
+        *rc = shape_err(c, r, arena_sprintf(c->L->a, "'%s' must be a list, got %s", dt ? "data_tests" : "tests", pl_kind(r)));
+        return NULL;
+    }
+    return r;
+}
+
+/* columns -> dict name -> {name, description, meta, data_type, constraints, quote, tags};
+ * column tests are queued against t (when t->node or a source is known). */
+static int read_columns(PatchCtx *c, const YNode *entry, VDict *cols, const TestTarget *t)
+{
+    Loader *L = c->L;
+    const YNode *cn = ynode_get(entry, "columns");
+    if (!cn || (cn->kind == YN_SCALAR && cn->value.type == V_NONE))
+        return 0;
+    if (cn->kind != YN_SEQ)
+        return shape_err(c, cn, arena_sprintf(L->a, "'columns' must be a list, got %s", pl_kind(cn)));
+    for (size_t i = 0; i < cn->n; i++) {
+        const YNode *col = cn->items[i];
+        const char *name;
+        if (entry_name(c, col, &name) != 0)
+            return -1;
+        const char *desc = "";
+        VDict *meta = NULL;
+        VList *tags;
+        if (opt_description(c, col, &desc) != 0 || opt_dict(c, col, "meta", PL_RENDER, &meta) != 0 ||
+            opt_tags(c, col, &tags) != 0)
+            return -1;
+        Value dtype = v_none(), quote = v_none(), constraints = v_list(L->a, 0);
+        const YNode *x;
+        if ((x = ynode_get(col, "data_type")) && render(c, x, PL_RENDER, &dtype) != 0)
+            return -1;
+        if ((x = ynode_get(col, "quote")) && render(c, x, PL_RENDER, &quote) != 0)
+            return -1;
+        if ((x = ynode_get(col, "constraints")) && x->kind != YN_SCALAR &&
+            render(c, x, PL_RENDER, &constraints) != 0)
+            return -1;
+        Value cd = v_dict(L->a);
+        dict_setz(L->a, cd.u.d, "name", v_strz(L->a, name));
+        dict_setz(L->a, cd.u.d, "description", v_strz(L->a, desc));
+        dict_setz(L->a, cd.u.d, "meta", meta ? (Value){.type = V_DICT, .u.d = meta} : v_dict(L->a));
+        dict_setz(L->a, cd.u.d, "data_type", dtype);
+        dict_setz(L->a, cd.u.d, "constraints", constraints);
+        dict_setz(L->a, cd.u.d, "quote", quote);
+        dict_setz(L->a, cd.u.d, "tags", (Value){.type = V_LIST, .u.l = tags});
+        dict_setz(L->a, cols, name, cd);
+        int rc;
+        const YNode *tn = tests_node(c, col, &rc);
+        if (rc)
+            return -1;
+        if (tn && t) {
+            const char *colname = name;
+            if (quote.type == V_BOOL && quote.u.b)
+                colname = arena_sprintf(L->a, "\"%s\"", name);
+            if (pl_queue_tests(L, c->f, tn, t, colname, tags) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *const moved_keys[] = {"meta", "docs", "group", "access", "contract", NULL};
+
+static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
+{
+    Loader *L = c->L;
+    const char *name;
+    if (entry_name(c, entry, &name) != 0)
+        return -1;
+    Node *n = strmap_getz(&L->by_name[rt], name);
+    if (!n) {
+        pl_warn(L, "Did not find matching node for patch with name '%s' in the '%s' section of file '%s'",
+                name, c->key, c->f->rel);
+        return 0;
+    }
+    Patch *old = strmap_getz(&L->patched[rt], name);
+    if (old)
+        return pl_err(L, c->f, entry,
+                      "dbt found two schema.yml entries for the same resource named %s. Resources and their "
+                      "associated columns may only be described a single time. To fix this, remove one of the "
+                      "resource entries for %s in this file:\n - %s", name, name, c->f->rel);
+    Patch *pt = ARENA_NEW(L->a, Patch);
+    pt->file = c->f;
+    pt->entry = entry;
+    pt->yaml_key = c->key;
+    strmap_putz(&L->patched[rt], name, pt);
+
+    n->patch_path = arena_sprintf(L->a, "%s://%s", L->p->name, c->f->rel);
+    if (opt_description(c, entry, &n->description) != 0)
+        return -1;
+    VDict *cfg = NULL;
+    if (opt_dict(c, entry, "config", PL_RENDER | PL_HOOKS_RAW, &cfg) != 0)
+        return -1;
+    const YNode *cfgn = ynode_get(entry, "config");
+    Value raw = cfgn && cfgn->kind == YN_MAP ? ynode_to_value(L->a, cfgn) : v_dict(L->a);
+    if (!cfg)
+        cfg = v_dict(L->a).u.d;
+    /* top-level meta/docs/... move into config (error when both) */
+    for (int i = 0; moved_keys[i]; i++) {
+        const YNode *mk = ynode_get(entry, moved_keys[i]);
+        if (!mk)
+            continue;
+        if (dict_getz(cfg, moved_keys[i]))
+            return pl_err(L, c->f, mk,
+                          "In %s: found %s dictionary in 'config' dictionary and as top-level key. Remove the "
+                          "top-level key and define it under 'config' dictionary only.", c->f->rel, moved_keys[i]);
+        Value v;
+        if (render(c, mk, PL_RENDER, &v) != 0)
+            return -1;
+        dict_setz(L->a, cfg, moved_keys[i], v);
+        dict_setz(L->a, raw.u.d, moved_keys[i], ynode_to_value(L->a, mk));
+    }
+    VList *tags;
+    if (opt_tags(c, entry, &tags) != 0)
+        return -1;
+    if (tags->len) {
+        Value *ct = dict_getz(cfg, "tags");
+        if (ct && ct->type == V_LIST)
+            for (size_t i = 0; i < ct->u.l->len; i++)
+                list_append(L->a, tags, ct->u.l->items[i]);
+        else if (ct && ct->type == V_STR)
+            list_append(L->a, tags, *ct);
+        dict_setz(L->a, cfg, "tags", (Value){.type = V_LIST, .u.l = tags});
+        dict_setz(L->a, raw.u.d, "tags", (Value){.type = V_LIST, .u.l = tags});
+    }
+    n->config = cfg;               /* the patch layer, folded in pl_apply_patches */
+    n->unrendered_config = raw.u.d;
+
+    TestTarget t = {0};
+    t.rt = rt;
+    t.name = n->name;
+    t.node = n;
+    t.file_key_name = arena_sprintf(L->a, "%s.%s", c->key, n->name);
+    n->columns = v_dict(L->a).u.d;
+    if (read_columns(c, entry, n->columns, &t) != 0)
+        return -1;
+    int rc;
+    const YNode *tn = tests_node(c, entry, &rc);
+    if (rc)
+        return -1;
+    if (tn && pl_queue_tests(L, c->f, tn, &t, NULL, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- sources */
+
+static Value get_rendered(PatchCtx *c, const YNode *m, const char *key, int *rc, bool *present)
+{
+    const YNode *n = ynode_get(m, key);
+    Value v = v_none();
+    *present = n != NULL;
+    if (n && render(c, n, PL_RENDER, &v) != 0)
+        *rc = -1;
+    return v;
+}
+
+static bool quote_on(VDict *q, const char *part)
+{
+    Value *v = q ? dict_getz(q, part) : NULL;
+    return !v || v->type == V_NONE || value_truthy(*v);
+}
+
+static void add_part(Sb *sb, const char *s, bool quote)
+{
+    if (!s)
+        return;
+    if (sb->len)
+        sb_putc(sb, '.');
+    if (quote) {
+        sb_putc(sb, '"');
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                sb_putc(sb, '"');
+            sb_putc(sb, *p);
+        }
+        sb_putc(sb, '"');
+    } else {
+        sb_puts(sb, s);
+    }
+}
+
+static VDict *merged_dict(Arena *a, VDict *base, Value over)
+{
+    VDict *d = v_dict(a).u.d;
+    VDictEntry *e;
+    if (base)
+        for (size_t it = 0; dict_next(base, &it, &e);)
+            dict_set(a, d, e->key, e->val);
+    if (over.type == V_DICT)
+        for (size_t it = 0; dict_next(over.u.d, &it, &e);)
+            dict_set(a, d, e->key, e->val);
+    return d;
+}
+
+static VDict *default_freshness(Arena *a)
+{
+    VDict *f = v_dict(a).u.d;
+    static const char *const keys[] = {"warn_after", "error_after"};
+    for (int i = 0; i < 2; i++) {
+        Value t = v_dict(a);
+        dict_setz(a, t.u.d, "count", v_none());
+        dict_setz(a, t.u.d, "period", v_none());
+        dict_setz(a, f, keys[i], t);
+    }
+    dict_setz(a, f, "filter", v_none());
+    return f;
+}
+
+static int source_entry(PatchCtx *c, const YNode *src)
+{
+    Loader *L = c->L;
+    Arena *a = L->a;
+    Project *p = L->p;
+    const char *sname;
+    if (entry_name(c, src, &sname) != 0)
+        return -1;
+    int rc = 0;
+    bool has;
+    const char *sdesc = "";
+    if (opt_description(c, src, &sdesc) != 0)
+        return -1;
+    Value database = get_rendered(c, src, "database", &rc, &has);
+    Value schema = get_rendered(c, src, "schema", &rc, &has);
+    Value loader = get_rendered(c, src, "loader", &rc, &has);
+    Value s_laf = get_rendered(c, src, "loaded_at_field", &rc, &has);
+    Value s_fresh = get_rendered(c, src, "freshness", &rc, &has);
+    Value s_quoting = get_rendered(c, src, "quoting", &rc, &has);
+    if (rc)
+        return -1;
+    VDict *s_meta = NULL, *s_cfg = NULL;
+    VList *s_tags;
+    if (opt_dict(c, src, "meta", PL_RENDER, &s_meta) != 0 || opt_dict(c, src, "config", PL_RENDER, &s_cfg) != 0 ||
+        opt_tags(c, src, &s_tags) != 0)
+        return -1;
+    const YNode *sc = ynode_get(src, "config");
+    Value s_cfg_raw = sc && sc->kind == YN_MAP ? ynode_to_value(a, sc) : v_dict(a);
+    const YNode *tables = ynode_get(src, "tables");
+    if (tables && tables->kind == YN_SCALAR && tables->value.type == V_NONE)
+        tables = NULL;
+    if (tables && tables->kind != YN_SEQ)
+        return shape_err(c, tables, arena_sprintf(a, "'tables' must be a list, got %s", pl_kind(tables)));
+    const char *db = database.type == V_NONE ? NULL : pl_fmt_value(a, database);
+    if (!db) {
+        Value *td = p->target ? dict_getz(p->target, "database") : NULL;
+        db = td && td->type != V_NONE ? pl_fmt_value(a, *td) : NULL;
+    }
+    const char *sch = schema.type == V_NONE ? sname : pl_fmt_value(a, schema);
+
+    /* fqn prefix: [pkg, dirs of the yml relative to its search path...] */
+    int nprefix;
+    const char **prefix = pl_fqn(L, c->f->rel_in_search, "", &nprefix);
+    nprefix--;   /* drop the "" name slot */
+
+    for (size_t i = 0; tables && i < tables->n; i++) {
+        const YNode *tb = tables->items[i];
+        const char *tname;
+        if (entry_name(c, tb, &tname) != 0)
+            return -1;
+        Node *n = pl_new_node(L, RT_SOURCE);
+        n->name = tname;
+        n->source_name = sname;
+        n->source_description = sdesc;
+        n->unique_id = arena_sprintf(a, "source.%s.%s.%s", p->name, sname, tname);
+        n->original_file_path = c->f->rel;
+        n->path = c->f->rel;
+        n->yml_path = c->f->rel;
+        n->fqn = ARENA_ARRAY(a, const char *, nprefix + 2);
+        memcpy(n->fqn, prefix, (size_t)nprefix * sizeof *prefix);
+        n->fqn[nprefix] = sname;
+        n->fqn[nprefix + 1] = tname;
+        n->nfqn = nprefix + 2;
+        n->raw_code = "";
+        n->checksum = "";
+        srcfile_init(&n->src, c->f->rel, "", 0);
+        if (opt_description(c, tb, &n->description) != 0)
+            return -1;
+        Value ident = get_rendered(c, tb, "identifier", &rc, &has);
+        n->identifier = ident.type == V_NONE ? tname : pl_fmt_value(a, ident);
+        n->loader = loader.type == V_NONE ? "" : pl_fmt_value(a, loader);
+        Value t_laf = get_rendered(c, tb, "loaded_at_field", &rc, &has);
+        Value laf = has ? t_laf : s_laf;
+        n->loaded_at_field = laf.type == V_NONE ? NULL : pl_fmt_value(a, laf);
+        Value t_fresh = get_rendered(c, tb, "freshness", &rc, &has);
+        if (has && t_fresh.type == V_NONE)
+            n->freshness = NULL;            /* explicitly disabled */
+        else if (has || s_fresh.type == V_DICT)
+            n->freshness = merged_dict(a, merged_dict(a, default_freshness(a), s_fresh), t_fresh);
+        else
+            n->freshness = default_freshness(a);
+        Value t_quoting = get_rendered(c, tb, "quoting", &rc, &has);
+        Value ext = get_rendered(c, tb, "external", &rc, &has);
+        if (rc)
+            return -1;
+        VDict *q = v_dict(a).u.d;
+        dict_setz(a, q, "database", v_none());
+        dict_setz(a, q, "schema", v_none());
+        dict_setz(a, q, "identifier", v_none());
+        dict_setz(a, q, "column", v_none());
+        n->quoting = merged_dict(a, merged_dict(a, q, s_quoting), t_quoting);
+        n->external = ext.type == V_DICT ? ext.u.d : NULL;
+        VDict *t_meta = NULL, *t_cfg = NULL;
+        VList *t_tags;
+        if (opt_dict(c, tb, "meta", PL_RENDER, &t_meta) != 0 || opt_dict(c, tb, "config", PL_RENDER, &t_cfg) != 0 ||
+            opt_tags(c, tb, &t_tags) != 0)
+            return -1;
+        n->meta = t_meta ? t_meta : v_dict(a).u.d;
+        n->source_meta = s_meta ? s_meta : v_dict(a).u.d;
+        /* tags: sorted union of source and table tags */
+        VList *tags = v_list(a, s_tags->len + t_tags->len).u.l;
+        VList *both[2] = {s_tags, t_tags};
+        for (int b = 0; b < 2; b++)
+            for (size_t k = 0; k < both[b]->len; k++) {
+                Value tv = both[b]->items[k];
+                size_t pos = 0;
+                bool dup = false;
+                for (; pos < tags->len; pos++) {
+                    int cmp = strcmp(value_cstr(tags->items[pos]), value_cstr(tv));
+                    if (cmp == 0) { dup = true; break; }
+                    if (cmp > 0) break;
+                }
+                if (!dup)
+                    list_insert(a, tags, pos, tv);
+            }
+        n->tags = tags;
+        VList *extra = v_list(a, s_tags->len + t_tags->len).u.l;
+        for (int b = 0; b < 2; b++)
+            for (size_t k = 0; k < both[b]->len; k++)
+                list_append(a, extra, both[b]->items[k]);
+        /* relation */
+        n->database = db;
+        n->schema = sch;
+        Sb rel = SB_INIT;
+        add_part(&rel, db, quote_on(n->quoting, "database"));
+        add_part(&rel, sch, quote_on(n->quoting, "schema"));
+        add_part(&rel, n->identifier, quote_on(n->quoting, "identifier"));
+        n->relation_name = arena_strndup(a, sb_cstr(&rel), rel.len);
+        sb_free(&rel);
+        /* patch layer: source config then table config */
+        VDict *cfg = v_dict(a).u.d, *raw = v_dict(a).u.d;
+        if (s_cfg)
+            config_merge(a, cfg, s_cfg);
+        if (t_cfg)
+            config_merge(a, cfg, t_cfg);
+        config_merge(a, raw, s_cfg_raw.u.d);
+        const YNode *tc = ynode_get(tb, "config");
+        if (tc && tc->kind == YN_MAP)
+            config_merge(a, raw, ynode_to_value(a, tc).u.d);
+        n->config = cfg;
+        n->unrendered_config = raw;
+        n->columns = v_dict(a).u.d;
+        vec_push(&L->pending, n);
+
+        TestTarget t = {0};
+        t.rt = RT_SOURCE;
+        t.name = tname;
+        t.source_name = sname;
+        t.node = n;
+        t.file_key_name = arena_sprintf(a, "sources.%s", sname);
+        t.extra_tags = extra;
+        if (read_columns(c, tb, n->columns, &t) != 0)
+            return -1;
+        int trc;
+        const YNode *tn = tests_node(c, tb, &trc);
+        if (trc)
+            return -1;
+        if (tn && pl_queue_tests(L, c->f, tn, &t, NULL, NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- macros */
+
+static int macro_entry(PatchCtx *c, const YNode *entry)
+{
+    Loader *L = c->L;
+    const char *name;
+    if (entry_name(c, entry, &name) != 0)
+        return -1;
+    MacroDef *m = strmap_getz(&L->p->macro_by_name, name);
+    if (!m) {
+        pl_warn(L, "Found patch for macro \"%s\" which was not found", name);
+        return 0;
+    }
+    if (opt_description(c, entry, &m->description) != 0)
+        return -1;
+    VDict *meta = NULL;
+    if (opt_dict(c, entry, "meta", PL_RENDER, &meta) != 0)
+        return -1;
+    if (meta)
+        m->meta = meta;
+    const YNode *args = ynode_get(entry, "arguments");
+    if (args && !(args->kind == YN_SCALAR && args->value.type == V_NONE)) {
+        if (args->kind != YN_SEQ)
+            return shape_err(c, args, arena_sprintf(L->a, "'arguments' must be a list, got %s", pl_kind(args)));
+        VList *l = v_list(L->a, args->n).u.l;
+        for (size_t i = 0; i < args->n; i++) {
+            const char *an;
+            if (entry_name(c, args->items[i], &an) != 0)
+                return -1;
+            const char *ad = "";
+            if (opt_description(c, args->items[i], &ad) != 0)
+                return -1;
+            const YNode *ty = ynode_get(args->items[i], "type");
+            Value d = v_dict(L->a);
+            dict_setz(L->a, d.u.d, "name", v_strz(L->a, an));
+            dict_setz(L->a, d.u.d, "type", ty && ty->value.type != V_NONE ? v_strz(L->a, pl_fmt_value(L->a, ty->value)) : v_none());
+            dict_setz(L->a, d.u.d, "description", v_strz(L->a, ad));
+            list_append(L->a, l, d);
+        }
+        m->arguments = l;
+    }
+    return 0;
+}
+
+/* ---- files */
+
+static const struct { const char *key; ResourceType rt; } patch_keys[] = {
+    {"models", RT_MODEL}, {"seeds", RT_SEED}, {"snapshots", RT_SNAPSHOT}, {"analyses", RT_ANALYSIS},
+};
+
+static int props_file(Loader *L, YFile *f)
+{
+    YNode *root = f->root;
+    if (!root)
+        return 0;
+    if (root->kind != YN_MAP)
+        return pl_err(L, f, root, "Invalid properties file %s: expected a mapping at the top level, got %s",
+                      f->rel, pl_kind(root));
+    YNode *ver = ynode_get(root, "version");
+    if (ver) {
+        if (ver->kind != YN_SCALAR || ver->value.type != V_INT)
+            return pl_err(L, f, ver, "Invalid properties file %s: the version must be an integer, got %s",
+                          f->rel, pl_kind(ver));
+        if (ver->value.u.i != 2)
+            return pl_err(L, f, ver, "Invalid properties file %s: version %lld is not supported, only version 2 is",
+                          f->rel, (long long)ver->value.u.i);
+    }
+    for (size_t i = 0; i < root->n; i++) {
+        const char *k = pl_is_str(root->keys[i]) ? root->keys[i]->value.u.s->s : NULL;
+        if (!k)
+            continue;
+        YNode *list = root->items[i];
+        int which = -1;
+        for (int j = 0; j < 4; j++)
+            if (!strcmp(k, patch_keys[j].key))
+                which = j;
+        bool is_src = !strcmp(k, "sources"), is_macro = !strcmp(k, "macros");
+        if (which < 0 && !is_src && !is_macro)
+            continue;
+        PatchCtx c = {L, f, k};
+        if (list && list->kind == YN_SCALAR && list->value.type == V_NONE)
+            continue;
+        if (!list || list->kind != YN_SEQ)
+            return shape_err(&c, list ? list : root->keys[i],
+                             arena_sprintf(L->a, "expected a list, got %s", list ? pl_kind(list) : "nothing"));
+        for (size_t e = 0; e < list->n; e++) {
+            int rc = is_src ? source_entry(&c, list->items[e])
+                     : is_macro ? macro_entry(&c, list->items[e])
+                     : patch_entry(&c, patch_keys[which].rt, list->items[e]);
+            if (rc != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+typedef struct PropWalk {
+    Loader *L;
+    const char *search;
+    StrMap *seen;
+    int rc;
+} PropWalk;
+
+static int prop_cb(void *ud, const char *rel)
+{
+    PropWalk *w = ud;
+    Loader *L = w->L;
+    Sb sb = SB_INIT;
+    path_join(&sb, w->search, rel);
+    char *norm = path_normalize(sb_cstr(&sb));
+    sb_free(&sb);
+    const char *s = norm;
+    while (s[0] == '.' && s[1] == '/')
+        s += 2;
+    const char *ofp = arena_strdup(L->a, s);
+    free(norm);
+    if (strmap_getz(w->seen, ofp))
+        return 0;
+    strmap_putz(w->seen, ofp, (void *)ofp);
+    YFile *f = ARENA_NEW(L->a, YFile);
+    const char *abs = ofp[0] == '/' ? ofp : arena_sprintf(L->a, "%s/%s", L->p->root, ofp);
+    if (pl_yaml_file(L, abs, ofp, f) != 0 ||
+        (f->search_path = w->search, f->rel_in_search = arena_strdup(L->a, rel), props_file(L, f) != 0)) {
+        w->rc = -1;
+        return 1;
+    }
+    return 0;
+}
+
+int pl_read_properties(Loader *L)
+{
+    Project *p = L->p;
+    const char **sets[] = {p->model_paths, p->seed_paths, p->snapshot_paths, p->analysis_paths,
+                           p->macro_paths, p->test_paths};
+    const char *const suffixes[] = {".yml", ".yaml", NULL};
+    StrMap seen;
+    strmap_init(&seen);
+    int rc = 0;
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0] && !rc; k++) {
+        for (int i = 0; sets[k] && sets[k][i]; i++) {
+            Sb sb = SB_INIT;
+            path_join(&sb, p->root, sets[k][i]);
+            const char *search = sets[k][i];
+            bool isdir = fs_is_dir(sets[k][i][0] == '/' ? sets[k][i] : sb_cstr(&sb));
+            const char *abs = sets[k][i][0] == '/' ? sets[k][i] : arena_strdup(L->a, sb_cstr(&sb));
+            sb_free(&sb);
+            if (!isdir)
+                continue;
+            PropWalk w = {L, search, &seen, 0};
+            fs_walk(abs, suffixes, prop_cb, &w);
+            if (w.rc) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    strmap_free(&seen);
+    return rc;
+}
+
+int pl_apply_patches(Loader *L)
+{
+    for (size_t i = 0; i < L->pending.len; i++) {
+        Node *n = L->pending.items[i];
+        VDict *patch = n->config, *raw = n->unrendered_config;
+        pl_config_fold(L, n, patch, raw);
+        if (!n->columns)
+            n->columns = v_dict(L->a).u.d;
+        if (pl_add_node(L, n) != 0)
+            return -1;
+    }
+    return 0;
+}
