@@ -184,6 +184,11 @@ START_TEST(test_scalar_nodes)
     ck_assert_str_eq(ynode_kind_name(a), "string");
     ck_assert_str_eq(ynode_kind_name(b), "integer");
     ck_assert_str_eq(ynode_kind_name(NULL), "null");
+    /* the text need not be NUL-terminated: only len bytes are read */
+    Diag d0 = { 0 };
+    YNode *cut = NULL;
+    ck_assert_int_eq(yaml_load(&A, "t.yml", "a: 12: junk", 5, &cut, &d0), 0);
+    ck_assert_int_eq(ynode_get(cut, "a")->value.u.i, 12);
     YNode *s = load_ok("[1.5, true, ~, 2024-01-01, [x]]");
     ck_assert_str_eq(ynode_kind_name(s), "sequence");
     ck_assert_str_eq(ynode_kind_name(s->items[0]), "float");
