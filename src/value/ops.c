@@ -19,7 +19,7 @@ int value_undef_error(Interp *I, Value u)
 {
     if (u.u.s)
         return interp_error(I, "'%s' is undefined", u.u.s->s);
-    return interp_error(I, "None is undefined");
+    return interp_error(I, "'None' is undefined");
 }
 
 Value value_str_value(Arena *a, Value v)
@@ -407,7 +407,7 @@ static int64_t adjust(int64_t i, bool given, int64_t len, int64_t step, bool is_
 int value_slice(Interp *I, Value seq, Value start, Value stop, Value step, Value *out)
 {
     Arena *a = interp_arena(I);
-    bool g1, g2, g3;
+    bool g1 = false, g2 = false, g3 = false;
     int64_t i1 = 0, i2 = 0, st = 1;
     if (slice_index(I, start, &g1, &i1) || slice_index(I, stop, &g2, &i2) || slice_index(I, step, &g3, &st))
         return -1;

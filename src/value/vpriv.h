@@ -34,6 +34,27 @@ void  vdt_civil_from_days(int64_t days, int *y, int *m, int *d);
 /* Current time (UTC) split into fields. */
 void  vdt_now(VDateTime *dt, bool local);
 
+/* ---- methods.c: Unicode helpers, string operations shared with filters, sort */
+uint32_t vcp_lower(uint32_t c);
+uint32_t vcp_upper(uint32_t c);
+bool  vcp_isspace(uint32_t c);
+enum { CASE_LOWER, CASE_UPPER, CASE_TITLE, CASE_CAPITALIZE, CASE_SWAP };
+Value vstr_case(Arena *a, Value s, int mode);
+Value vstr_strip(Arena *a, Value s, const char *chars, size_t nchars, int which);  /* which: 1 left, 2 right, 3 both; chars NULL = whitespace */
+Value vstr_pad(Arena *a, Value s, int64_t width, const char *fill, size_t nfill, char how);  /* '<' '>' '^' */
+Value vstr_split(Arena *a, Value s, Value sep /* V_NONE = whitespace */, int64_t maxsplit);
+Value vstr_replace(Arena *a, Value s, Value old, Value new_, int64_t count);
+bool  vstr_is_case(Value s, bool upper);
+typedef int (*VSortCmp)(Interp *I, void *ctx, Value a, Value b, int *out);
+int   vsort(Interp *I, Value *items, size_t n, VSortCmp cmp, void *ctx);          /* stable */
+int   vsort_cmp_plain(Interp *I, void *ctx /* bool *case_sensitive or NULL */, Value a, Value b, int *out);
+int   vsort_cmp_key0(Interp *I, void *ctx, Value a, Value b, int *out);          /* compare item 0 of 2-tuples */
+int   vdict_update(Interp *I, VDict *d, Value src);                             /* dict.update(src) */
+
+/* ---- filters.c helpers */
+void  vhtml_escape(Sb *sb, const char *s, size_t n);         /* & < > " ' as Jinja's escape */
+bool  vparse_float(const char *s, size_t n, double *out);   /* Python float(str) */
+
 /* ---- methods.c: dict views (dict_keys / dict_values / dict_items) */
 extern const ObjClass vm_dict_keys_class, vm_dict_values_class, vm_dict_items_class;
 

@@ -1,0 +1,438 @@
+/* test_value.c - unit tests of the value library's data model, operators and
+ * formatting (value.c, ops.c, pyfmt.c, vdatetime.c).  The engine's interp_*
+ * services are stubbed below: this executable links cdbt_value only. */
+#include <check.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "value/value.h"
+
+struct Interp {
+    Arena *a;
+    char err[512];
+    bool lenient;
+};
+
+Arena *interp_arena(Interp *I) { return I->a; }
+bool interp_lenient(Interp *I) { return I->lenient; }
+int interp_error(Interp *I, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(I->err, sizeof I->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+int interp_call(Interp *I, Value callee, CallArgs *args, Value *out)
+{
+    if (callee.type == V_FUNC)
+        return callee.u.fn->fn(I, callee.u.fn->ud, callee.u.fn->self, args, out);
+    return interp_error(I, "not callable");
+}
+int interp_getattr(Interp *I, Value obj, const char *name, size_t n, Value *out)
+{
+    if (obj.type == V_DICT) {
+        Value *v = dict_getn(obj.u.d, name, n);
+        *out = v ? *v : v_undef();
+        return 0;
+    }
+    if (value_getattr_builtin(I, obj, name, n, out) == 0)
+        return 0;
+    *out = v_undef();
+    return 0;
+}
+int interp_getitem(Interp *I, Value obj, Value key, Value *out)
+{
+    if (value_getitem_builtin(I, obj, key, out) == 0)
+        return 0;
+    *out = v_undef();
+    return 0;
+}
+int interp_filter(Interp *I, const char *name, Value v, CallArgs *args, Value *out)
+{
+    NativeFn f = tpl_find_filter(name, strlen(name));
+    if (!f)
+        return interp_error(I, "no filter named '%s'", name);
+    Value pos[8];
+    pos[0] = v;
+    for (int i = 0; i < args->npos && i < 7; i++)
+        pos[i + 1] = args->pos[i];
+    CallArgs a2 = {args->npos + 1, pos, args->nkw, args->kwnames, args->kwvals};
+    return f(I, NULL, v_undef(), &a2, out);
+}
+int interp_test(Interp *I, const char *name, Value v, CallArgs *args, bool *out)
+{
+    NativeFn f = tpl_find_test(name, strlen(name));
+    if (!f)
+        return interp_error(I, "no test named '%s'", name);
+    Value pos[8];
+    pos[0] = v;
+    for (int i = 0; i < args->npos && i < 7; i++)
+        pos[i + 1] = args->pos[i];
+    CallArgs a2 = {args->npos + 1, pos, args->nkw, args->kwnames, args->kwvals};
+    Value r;
+    if (f(I, NULL, v_undef(), &a2, &r))
+        return -1;
+    *out = value_truthy(r);
+    return 0;
+}
+
+static Arena A;
+static Interp In;
+static Interp *I = &In;
+
+static void setup(void)
+{
+    arena_init(&A, 0);
+    In.a = &A;
+    In.err[0] = 0;
+    In.lenient = false;
+}
+static void teardown(void) { arena_free(&A); }
+
+static char *repr(Value v)
+{
+    Sb sb = SB_INIT;
+    value_repr(&sb, v);
+    char *r = arena_strdup(&A, sb_cstr(&sb));
+    sb_free(&sb);
+    return r;
+}
+static char *str(Value v)
+{
+    Sb sb = SB_INIT;
+    value_str(&sb, v);
+    char *r = arena_strdup(&A, sb_cstr(&sb));
+    sb_free(&sb);
+    return r;
+}
+static Value S(const char *z) { return v_strz(&A, z); }
+/* Parse a Python literal (test helper). */
+static Value L(const char *z)
+{
+    Value v;
+    ck_assert_msg(value_literal_eval(&A, z, strlen(z), &v) == 0, "literal_eval failed: %s", z);
+    return v;
+}
+static char *fr(double f)
+{
+    Sb sb = SB_INIT;
+    value_float_repr(&sb, f);
+    char *r = arena_strdup(&A, sb_cstr(&sb));
+    sb_free(&sb);
+    return r;
+}
+
+START_TEST(t_float_repr)
+{
+    ck_assert_str_eq(fr(1.0), "1.0");
+    ck_assert_str_eq(fr(0.1), "0.1");
+    ck_assert_str_eq(fr(0.1 + 0.2), "0.30000000000000004");
+    ck_assert_str_eq(fr(1e16), "1e+16");
+    ck_assert_str_eq(fr(1e15), "1000000000000000.0");
+    ck_assert_str_eq(fr(1e-5), "1e-05");
+    ck_assert_str_eq(fr(0.0001), "0.0001");
+    ck_assert_str_eq(fr(1.5e300), "1.5e+300");
+    ck_assert_str_eq(fr(-2.5), "-2.5");
+    ck_assert_str_eq(fr(-0.0), "-0.0");
+    ck_assert_str_eq(fr(INFINITY), "inf");
+    ck_assert_str_eq(fr(-INFINITY), "-inf");
+    ck_assert_str_eq(fr(NAN), "nan");
+    ck_assert_str_eq(fr(123456789012345678.0), "1.2345678901234568e+17");
+    ck_assert_str_eq(fr(3.14), "3.14");
+}
+END_TEST
+
+START_TEST(t_repr)
+{
+    ck_assert_str_eq(repr(S("a")), "'a'");
+    ck_assert_str_eq(repr(S("it's")), "\"it's\"");
+    ck_assert_str_eq(repr(S("it's \"x\"")), "'it\\'s \"x\"'");
+    ck_assert_str_eq(repr(S("a\nb\tc\\")), "'a\\nb\\tc\\\\'");
+    ck_assert_str_eq(repr(S("\x01")), "'\\x01'");
+    ck_assert_str_eq(repr(S("é")), "'é'");
+    ck_assert_str_eq(repr(v_none()), "None");
+    ck_assert_str_eq(repr(v_bool(true)), "True");
+    ck_assert_str_eq(repr(L("[1, 'a', None, 2.5, (1,), (), {'k': [True]}]")),
+                     "[1, 'a', None, 2.5, (1,), (), {'k': [True]}]");
+    ck_assert_str_eq(str(S("x")), "x");
+    ck_assert_str_eq(str(v_undef()), "");
+    ck_assert_str_eq(str(L("(1, 2)")), "(1, 2)");
+    ck_assert_str_eq(str(v_int(-42)), "-42");
+}
+END_TEST
+
+START_TEST(t_dict)
+{
+    Value d = v_dict(&A);
+    dict_set(&A, d.u.d, v_int(1), S("int"));
+    dict_set(&A, d.u.d, v_float(1.0), S("float"));
+    dict_set(&A, d.u.d, v_bool(true), S("bool"));
+    ck_assert_int_eq(d.u.d->len, 1);
+    ck_assert_str_eq(repr(d), "{1: 'bool'}");
+    /* many keys: index path, order kept, deletes */
+    Value big = v_dict(&A);
+    char k[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        dict_setz(&A, big.u.d, k, v_int(i));
+    }
+    ck_assert_int_eq(big.u.d->len, 100);
+    for (int i = 0; i < 100; i += 2) {
+        snprintf(k, sizeof k, "k%d", i);
+        ck_assert(dict_del(big.u.d, S(k), NULL));
+    }
+    ck_assert_int_eq(big.u.d->len, 50);
+    ck_assert_ptr_null(dict_getz(big.u.d, "k10"));
+    ck_assert_int_eq(dict_getz(big.u.d, "k11")->u.i, 11);
+    for (int i = 100; i < 300; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        dict_setz(&A, big.u.d, k, v_int(i));
+    }
+    VDictEntry *e;
+    size_t it = 0;
+    ck_assert(dict_next(big.u.d, &it, &e));
+    ck_assert_str_eq(e->key.u.s->s, "k1");
+    ck_assert_int_eq(dict_getz(big.u.d, "k299")->u.i, 299);
+    ck_assert_int_eq(dict_getz(big.u.d, "k99")->u.i, 99);
+    /* re-adding a deleted key puts it at the end */
+    Value s = v_dict(&A);
+    dict_setz(&A, s.u.d, "a", v_int(1));
+    dict_setz(&A, s.u.d, "b", v_int(2));
+    dict_del(s.u.d, S("a"), NULL);
+    dict_setz(&A, s.u.d, "a", v_int(3));
+    ck_assert_str_eq(repr(s), "{'b': 2, 'a': 3}");
+    /* tuple keys */
+    dict_set(&A, s.u.d, L("(1, 'x')"), v_none());
+    ck_assert_ptr_nonnull(dict_get(s.u.d, L("(1.0, 'x')")));
+}
+END_TEST
+
+START_TEST(t_eq_cmp_truthy)
+{
+    ck_assert(value_eq(v_int(1), v_float(1.0)));
+    ck_assert(value_eq(v_bool(true), v_int(1)));
+    ck_assert(!value_eq(S("1"), v_int(1)));
+    ck_assert(value_eq(L("[1, [2]]"), L("[1, [2.0]]")));
+    ck_assert(!value_eq(L("[1]"), L("(1,)")));
+    ck_assert(value_eq(L("{'a': 1, 'b': 2}"), L("{'b': 2, 'a': 1}")));
+    ck_assert_uint_eq(value_hash(v_int(2)), value_hash(v_float(2.0)));
+    int c;
+    ck_assert_int_eq(value_cmp(S("abc"), S("abd"), &c), 0);
+    ck_assert_int_eq(c, -1);
+    ck_assert_int_eq(value_cmp(L("[1, 2]"), L("[1, 2, 0]"), &c), 0);
+    ck_assert_int_eq(c, -1);
+    ck_assert_int_eq(value_cmp(S("a"), v_int(1), &c), 1);
+    ck_assert(!value_truthy(S("")));
+    ck_assert(!value_truthy(L("[]")));
+    ck_assert(!value_truthy(v_float(0.0)));
+    ck_assert(value_truthy(L("{'a': 1}")));
+    ck_assert(!value_truthy(v_undef()));
+    ck_assert_str_eq(value_type_name(v_none()), "NoneType");
+}
+END_TEST
+
+static char *binop(BinOp op, Value a, Value b)
+{
+    Value r;
+    In.err[0] = 0;
+    if (value_binop(I, op, a, b, &r) != 0)
+        return arena_sprintf(&A, "!%s", In.err);
+    return repr(r);
+}
+
+START_TEST(t_ops)
+{
+    ck_assert_str_eq(binop(OP_ADD, v_int(1), v_int(2)), "3");
+    ck_assert_str_eq(binop(OP_ADD, v_int(1), v_float(0.5)), "1.5");
+    ck_assert_str_eq(binop(OP_ADD, v_bool(true), v_int(1)), "2");
+    ck_assert_str_eq(binop(OP_ADD, S("a"), S("b")), "'ab'");
+    ck_assert_str_eq(binop(OP_ADD, S("a"), v_int(1)), "!can only concatenate str (not \"int\") to str");
+    ck_assert_str_eq(binop(OP_ADD, v_int(1), S("a")), "!unsupported operand type(s) for +: 'int' and 'str'");
+    ck_assert_str_eq(binop(OP_ADD, L("[1]"), L("[2]")), "[1, 2]");
+    ck_assert_str_eq(binop(OP_ADD, L("[1]"), L("(2,)")), "!can only concatenate list (not \"tuple\") to list");
+    ck_assert_str_eq(binop(OP_ADD, L("(1,)"), L("(2,)")), "(1, 2)");
+    ck_assert_str_eq(binop(OP_DIV, v_int(1), v_int(2)), "0.5");
+    ck_assert_str_eq(binop(OP_DIV, v_int(4), v_int(2)), "2.0");
+    ck_assert_str_eq(binop(OP_DIV, v_int(1), v_int(0)), "!division by zero");
+    ck_assert_str_eq(binop(OP_FLOORDIV, v_int(1), v_int(0)), "!integer division or modulo by zero");
+    ck_assert_str_eq(binop(OP_FLOORDIV, v_int(-7), v_int(2)), "-4");
+    ck_assert_str_eq(binop(OP_MOD, v_int(-7), v_int(3)), "2");
+    ck_assert_str_eq(binop(OP_MOD, v_int(7), v_int(-3)), "-2");
+    ck_assert_str_eq(binop(OP_MOD, v_float(-7.5), v_int(2)), "0.5");
+    ck_assert_str_eq(binop(OP_FLOORDIV, v_float(7.0), v_int(-2)), "-4.0");
+    ck_assert_str_eq(binop(OP_POW, v_int(2), v_int(10)), "1024");
+    ck_assert_str_eq(binop(OP_POW, v_int(2), v_int(-1)), "0.5");
+    ck_assert_str_eq(binop(OP_POW, v_int(2), v_int(100)), "!integer overflow");
+    ck_assert_str_eq(binop(OP_MUL, S("ab"), v_int(3)), "'ababab'");
+    ck_assert_str_eq(binop(OP_MUL, v_int(2), L("[1]")), "[1, 1]");
+    ck_assert_str_eq(binop(OP_MUL, S("a"), v_float(1.5)), "!can't multiply sequence by non-int of type 'float'");
+    ck_assert_str_eq(binop(OP_CONCAT, v_int(1), S("a")), "'1a'");
+    ck_assert_str_eq(binop(OP_CONCAT, v_undef(), L("[1]")), "'[1]'");
+    ck_assert_str_eq(binop(OP_LT, S("a"), v_int(1)), "!'<' not supported between instances of 'str' and 'int'");
+    ck_assert_str_eq(binop(OP_LT, v_int(1), v_float(1.5)), "True");
+    ck_assert_str_eq(binop(OP_IN, S("b"), S("abc")), "True");
+    ck_assert_str_eq(binop(OP_IN, v_int(1), S("abc")), "!'in <string>' requires string as left operand, not int");
+    ck_assert_str_eq(binop(OP_IN, v_int(2), L("[1, 2]")), "True");
+    ck_assert_str_eq(binop(OP_NOTIN, S("a"), L("{'a': 1}")), "False");
+    ck_assert_str_eq(binop(OP_IN, v_int(1), v_undef()), "False");
+    ck_assert_str_eq(binop(OP_IN, v_int(1), v_int(3)), "!argument of type 'int' is not iterable");
+    ck_assert_str_eq(binop(OP_ADD, v_undef_named(&A, "x", 1), v_int(1)), "!'x' is undefined");
+    ck_assert_str_eq(binop(OP_EQ, v_undef(), v_undef()), "True");
+    ck_assert_str_eq(binop(OP_MOD, S("%s-%d"), L("('a', 3)")), "'a-3'");
+    Value r;
+    ck_assert_int_eq(value_unop(I, OP_NEG, S("a"), &r), -1);
+    ck_assert_str_eq(In.err, "bad operand type for unary -: 'str'");
+}
+END_TEST
+
+static char *slice(Value seq, Value a, Value b, Value c)
+{
+    Value r;
+    if (value_slice(I, seq, a, b, c, &r))
+        return arena_sprintf(&A, "!%s", In.err);
+    return repr(r);
+}
+
+START_TEST(t_slice_index)
+{
+    Value n = v_none();
+    ck_assert_str_eq(slice(S("abcdef"), v_int(1), v_int(-1), n), "'bcde'");
+    ck_assert_str_eq(slice(S("abcdef"), n, n, v_int(-1)), "'fedcba'");
+    ck_assert_str_eq(slice(S("abcdef"), n, n, v_int(2)), "'ace'");
+    ck_assert_str_eq(slice(S("héllo"), v_int(1), v_int(3), n), "'él'");
+    ck_assert_str_eq(slice(L("[1, 2, 3, 4]"), v_int(-2), n, n), "[3, 4]");
+    ck_assert_str_eq(slice(L("[1, 2, 3, 4]"), n, n, v_int(-2)), "[4, 2]");
+    ck_assert_str_eq(slice(L("(1, 2, 3)"), v_int(5), n, n), "()");
+    ck_assert_str_eq(slice(S("ab"), n, n, v_int(0)), "!slice step cannot be zero");
+    Value r;
+    ck_assert_int_eq(value_getitem_builtin(I, L("[1, 2]"), v_int(-1), &r), 0);
+    ck_assert_int_eq(r.u.i, 2);
+    ck_assert_int_eq(value_getitem_builtin(I, L("[1, 2]"), v_int(2), &r), 1);
+    ck_assert_int_eq(value_getitem_builtin(I, S("hé"), v_int(1), &r), 0);
+    ck_assert_str_eq(r.u.s->s, "é");
+    ck_assert_int_eq(value_getitem_builtin(I, L("{1: 'x'}"), v_float(1.0), &r), 0);
+    VList *l;
+    ck_assert_int_eq(value_iterate(I, S("hé"), &l), 0);
+    ck_assert_int_eq(l->len, 2);
+    ck_assert_int_eq(value_iterate(I, v_none(), &l), -1);
+    ck_assert_str_eq(In.err, "'NoneType' object is not iterable");
+    int64_t len;
+    ck_assert_int_eq(value_len(I, S("hé"), &len), 0);
+    ck_assert_int_eq(len, 2);
+}
+END_TEST
+
+START_TEST(t_literal_eval)
+{
+    ck_assert_str_eq(repr(L("1")), "1");
+    ck_assert_str_eq(repr(L(" -3.5")), "-3.5");
+    ck_assert_str_eq(repr(L("1_000")), "1000");
+    ck_assert_str_eq(repr(L("0x1F")), "31");
+    ck_assert_str_eq(repr(L("1e3")), "1000.0");
+    ck_assert_str_eq(repr(L("'a' \"b\"")), "'ab'");
+    ck_assert_str_eq(repr(L("'\\n\\x41'")), "'\\nA'");
+    ck_assert_str_eq(repr(L("True")), "True");
+    ck_assert_str_eq(repr(L("None")), "None");
+    ck_assert_str_eq(repr(L("[1, (2, 3), {'a': [None]},]")), "[1, (2, 3), {'a': [None]}]");
+    ck_assert_str_eq(repr(L("1, 2")), "(1, 2)");
+    ck_assert_str_eq(repr(L("(1)")), "1");
+    ck_assert_str_eq(repr(L("{1, 2, 1}")), "[1, 2]");
+    Value v;
+    ck_assert_int_eq(value_literal_eval(&A, "abc", 3, &v), -1);
+    ck_assert_int_eq(value_literal_eval(&A, "1 +", 3, &v), -1);
+    ck_assert_int_eq(value_literal_eval(&A, "[1", 2, &v), -1);
+    ck_assert_int_eq(value_literal_eval(&A, "", 0, &v), -1);
+    ck_assert_int_eq(value_literal_eval(&A, "012", 3, &v), -1);
+}
+END_TEST
+
+static char *pct(const char *fmt, Value args)
+{
+    Value r;
+    if (value_percent_format(I, S(fmt), args, &r))
+        return arena_sprintf(&A, "!%s", In.err);
+    return r.u.s->s;
+}
+
+static char *sfmt(const char *fmt, const char *args)
+{
+    Value t = L(args);
+    CallArgs ca = {(int)t.u.l->len, t.u.l->items, 0, NULL, NULL};
+    Value r;
+    if (value_str_format(I, S(fmt).u.s, &ca, &r))
+        return arena_sprintf(&A, "!%s", In.err);
+    return r.u.s->s;
+}
+
+START_TEST(t_format)
+{
+    ck_assert_str_eq(pct("%s", S("x")), "x");
+    ck_assert_str_eq(pct("%5.1f|%-5d|%05d|%+d", L("(3.14159, 42, 42, 5)")), "  3.1|42   |00042|+5");
+    ck_assert_str_eq(pct("%e %g %g %G", L("(12345.678, 0.00001234, 1e20, 1e-20)")), "1.234568e+04 1.234e-05 1e+20 1E-20");
+    ck_assert_str_eq(pct("%r %s %%", L("('a', None)")), "'a' None %");
+    ck_assert_str_eq(pct("%(a)s %(a)r", L("{'a': 'q'}")), "q 'q'");
+    ck_assert_str_eq(pct("%s", L("{'a': 1}")), "{'a': 1}");
+    ck_assert_str_eq(pct("%s %s", L("(1,)")), "!not enough arguments for format string");
+    ck_assert_str_eq(pct("%s", L("(1, 2)")), "!not all arguments converted during string formatting");
+    ck_assert_str_eq(pct("x", v_int(1)), "!not all arguments converted during string formatting");
+    ck_assert_str_eq(pct("%d", S("a")), "!%d format: a real number is required, not str");
+    ck_assert_str_eq(pct("%d %x %o %#x", L("(3.9, 255, 8, 255)")), "3 ff 10 0xff");
+    ck_assert_str_eq(pct("%.3s|%5s", L("('abcdef', 'ab')")), "abc|   ab");
+    ck_assert_str_eq(pct("%z", v_int(1)), "!unsupported format character 'z' (0x7a) at index 1");
+    ck_assert_str_eq(sfmt("{}-{}", "('a', 1)"), "a-1");
+    ck_assert_str_eq(sfmt("{1}{0}", "('a', 'b')"), "ba");
+    ck_assert_str_eq(sfmt("{:>5}|{:<3}|{:^7}|{:.2f}|{!r}", "('a', 'b', 'c', 1.234, 'x')"), "    a|b  |   c   |1.23|'x'");
+    ck_assert_str_eq(sfmt("{:,}|{:05d}|{:x}|{:#x}", "(1234567, 42, 255, 12)"), "1,234,567|00042|ff|0xc");
+    ck_assert_str_eq(sfmt("{:*^6}|{:=+6}|{:.2}|{:.2}", "('ab', 12, 1.0, 123.0)"), "**ab**|+   12|1.0|1.2e+02");
+    ck_assert_str_eq(sfmt("{:%}|{:e}|{:g}|{}", "(0.5, 1.5, 1.5, 1.0)"), "50.000000%|1.500000e+00|1.5|1.0");
+    ck_assert_str_eq(sfmt("{0[1]}|{{x}}", "([1, 2],)"), "2|{x}");
+    ck_assert_str_eq(sfmt("{} {}", "(1,)"), "!Replacement index 1 out of range for positional args tuple");
+    ck_assert_str_eq(sfmt("{:d}", "(1.5,)"), "!Unknown format code 'd' for object of type 'float'");
+    ck_assert_str_eq(sfmt("{:>5}", "(True,)"), "    1");
+    ck_assert_str_eq(sfmt("{:>5}", "(None,)"), "!unsupported format string passed to NoneType.__format__");
+}
+END_TEST
+
+START_TEST(t_json_copy_dates)
+{
+    Sb sb = SB_INIT;
+    JsonW w;
+    json_init(&w, &sb, false);
+    value_to_json(&w, L("{'a': [1, 2.5, None, True, 'x'], 1: (2,)}"));
+    ck_assert_str_eq(sb_cstr(&sb), "{\"a\":[1,2.5,null,true,\"x\"],\"1\":[2]}");
+    sb_free(&sb);
+    Arena B;
+    arena_init(&B, 0);
+    Value src = L("{'a': [1, 'x']}");
+    Value cp = value_deep_copy(&B, src);
+    ck_assert(value_eq(src, cp));
+    ck_assert_ptr_ne(cp.u.d, src.u.d);
+    arena_free(&B);
+    ck_assert_str_eq(str(v_datetime(&A, 2024, 1, 2, 3, 4, 5, 0, false)), "2024-01-02 03:04:05");
+    ck_assert_str_eq(str(v_datetime(&A, 2024, 1, 2, 3, 4, 5, 6, true)), "2024-01-02 03:04:05.000006+00:00");
+    ck_assert_str_eq(repr(v_datetime(&A, 2024, 1, 2, 3, 4, 0, 0, false)), "datetime.datetime(2024, 1, 2, 3, 4)");
+    ck_assert_str_eq(str(v_date(&A, 2024, 2, 29)), "2024-02-29");
+    ck_assert_str_eq(repr(v_date(&A, 2024, 2, 29)), "datetime.date(2024, 2, 29)");
+    ck_assert(value_eq(v_date(&A, 2024, 2, 29), v_date(&A, 2024, 2, 29)));
+}
+END_TEST
+
+Suite *value_suite(void)
+{
+    Suite *s = suite_create("value");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, t_float_repr);
+    tcase_add_test(tc, t_repr);
+    tcase_add_test(tc, t_dict);
+    tcase_add_test(tc, t_eq_cmp_truthy);
+    tcase_add_test(tc, t_ops);
+    tcase_add_test(tc, t_slice_index);
+    tcase_add_test(tc, t_literal_eval);
+    tcase_add_test(tc, t_format);
+    tcase_add_test(tc, t_json_copy_dates);
+    suite_add_tcase(s, tc);
+    return s;
+}
