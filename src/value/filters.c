@@ -118,6 +118,11 @@ static int mark(Interp *I, CallArgs *args, Value *out, uint8_t flag, const char 
     if (args->npos < 1)
         return interp_error(I, "%s() missing required argument 'value'", name);
     *out = args->pos[0];
+    /* dbt's native markers are str subclasses: as_text stringifies anything;
+     * the others leave non-strings alone (literal_eval(str(x)) == x for the
+     * numbers and booleans they are meant for, and text mode is identity). */
+    if (out->type != V_STR && flag == VF_MARK_TEXT)
+        *out = value_str_value(ARENA, *out);
     if (out->type == V_STR)
         out->flags = flag;
     return 0;
@@ -878,8 +883,10 @@ static int f_default(Interp *I, void *ud, Value self, CallArgs *args, Value *out
 {
     BIND("default", 1, "value", "default_value", "boolean");
     bool boolean = given(p[2]) && value_truthy(p[2]);
+    /* an undefined passed explicitly as the default is still the default */
+    bool has_default = args->npos >= 2 || callargs_kw(args, "default_value");
     if (p[0].type == V_UNDEF || (boolean && !value_truthy(p[0])))
-        *out = given(p[1]) ? p[1] : v_str(ARENA, "", 0);
+        *out = has_default ? p[1] : v_str(ARENA, "", 0);
     else
         *out = p[0];
     return 0;
