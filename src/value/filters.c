@@ -1009,6 +1009,13 @@ static int keyed_sort(Interp *I, VList *l, Value attr, bool cs, bool reverse, Va
         Value k;
         if (attr_key(I, l->items[i], attr, cs, &k))
             return -1;
+        if (given(attr) && attr.type != V_NONE) {
+            /* Jinja's multi-attrgetter returns a list: equal (even undefined)
+             * keys then compare without '<' */
+            Value w = v_tuple(ARENA, 1);
+            w.u.l->items[0] = k;
+            k = w;
+        }
         Value t = v_tuple(ARENA, 2);
         t.u.l->items[0] = k;
         t.u.l->items[1] = l->items[i];

@@ -175,6 +175,11 @@ static int format_value(Interp *I, Sb *out, Value v, const char *spec, size_t n)
         value_str(out, v);
         return 0;
     }
+    if (vdt_is_datetime(v)) {       /* date.__format__ is strftime */
+        char *f = arena_strndup(interp_arena(I), spec, n);
+        vdt_strftime(v.u.o->data, f, out);
+        return 0;
+    }
     Spec sp;
     if (parse_spec(I, spec, n, &sp))
         return -1;
@@ -267,14 +272,6 @@ static int format_value(Interp *I, Sb *out, Value v, const char *spec, size_t n)
         }
         pad_out(out, &sp, head, sb_cstr(&body), body.len, '>');
         sb_free(&body);
-        return 0;
-    }
-    if (vdt_is_datetime(v)) {
-        Sb s = SB_INIT;
-        char *f = arena_strndup(interp_arena(I), spec, n);
-        vdt_strftime(v.u.o->data, f, &s);
-        sb_append(out, sb_cstr(&s), s.len);
-        sb_free(&s);
         return 0;
     }
     return interp_error(I, "unsupported format string passed to %s.__format__", value_type_name(v));
