@@ -49,4 +49,6 @@ int   dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err);
 int   dbt_write_compiled(Dbt *d, Node *n, Diag *err);
 /* manifest.json is written by manifest_write() (manifest.h), from the Project alone. */
 const char *dbt_invocation_id(Dbt *d);
+/* The project given to dbt_attach (or bound by project_load), NULL before. */
+Project    *dbt_project(Dbt *d);
 #endif

@@ -1,0 +1,600 @@
+/* dbt_parse.c - the parse pass (§3.1): render every SQL node with
+ * execute=false and lenient undefined to capture config() calls, ref() and
+ * source() calls; fold the in-file config (layer 4 of §1.4); move disabled
+ * nodes out; compute database/schema/alias with generate_*_name (§2.3) and
+ * relation_name; resolve refs and sources into depends_on (§2.5) and parents.
+ * Generic tests render their kwargs natively first (§9.2), so the ref() in
+ * `model` and in `to:` are recorded.
+ *
+ * The loader (src/project) has already created the nodes and folded layers
+ * 1-3; compiling real SQL is dbt_compile.c. */
+#include <ctype.h>
+#include <string.h>
+#include "dbtpriv.h"
+
+#define KWARG_MAX_DEPTH 20
+
+void dbt_error_prefix(Diag *err, Node *n)
+{
+    diag_prefix(err, "Compilation Error in %s %s (%s)\n  ", rt_name(n->rt), n->name,
+                n->original_file_path ? n->original_file_path : "");
+}
+
+static const char *title_of(ResourceType rt)
+{
+    static const char *const titles[RT__COUNT] = {
+        [RT_MODEL] = "Model", [RT_SEED] = "Seed", [RT_TEST] = "Test", [RT_SNAPSHOT] = "Snapshot",
+        [RT_ANALYSIS] = "Analysis", [RT_SOURCE] = "Source", [RT_MACRO] = "Macro",
+        [RT_OPERATION] = "Operation",
+    };
+    return (unsigned)rt < RT__COUNT ? titles[rt] : "Node";
+}
+
+/* ---------------------------------------------------------------- generic test kwargs */
+
+/* ^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$ (Python re, '.' excludes '\n') */
+static bool wants_wrap(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isspace((unsigned char)s[i]))
+        i++;
+    static const char *const fns[] = {"env_var", "ref", "var", "source", "doc"};
+    size_t fl = 0;
+    for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) {
+        size_t l = strlen(fns[k]);
+        if (i + l <= n && memcmp(s + i, fns[k], l) == 0) {
+            fl = l;
+            break;
+        }
+    }
+    if (!fl)
+        return false;
+    i += fl;
+    while (i < n && isspace((unsigned char)s[i]))
+        i++;
+    if (i >= n || s[i] != '(')
+        return false;
+    size_t open = i, end = n;
+    while (end > open && isspace((unsigned char)s[end - 1]))
+        end--;
+    /* the last ')' such that only whitespace follows; '.+' forbids newlines */
+    if (end == 0 || s[end - 1] != ')' || end - 1 < open + 2)
+        return false;
+    for (size_t k = open + 1; k < end - 1; k++)
+        if (s[k] == '\n')
+            return false;
+    return true;
+}
+
+static int render_kwarg(DbtCtx *c, Interp *I, Value v, bool top, int depth, Value *out)
+{
+    if (depth > KWARG_MAX_DEPTH)
+        return interp_error(I, "test arguments nested too deeply");
+    Arena *a = c->a;
+    if (v.type == V_STR) {
+        const char *s = v.u.s->s;
+        size_t n = v.u.s->len;
+        if (top && wants_wrap(s, n)) {
+            char *w = arena_sprintf(a, "{{ %s }}", s);
+            return dbt_render_string(c, I, w, strlen(w), true, out);
+        }
+        return dbt_render_string(c, I, s, n, true, out);
+    }
+    if (v.type == V_LIST) {
+        Value l = v_list(a, v.u.l->len);
+        for (size_t i = 0; i < v.u.l->len; i++) {
+            Value x;
+            if (render_kwarg(c, I, v.u.l->items[i], false, depth + 1, &x) != 0)
+                return -1;
+            list_append(a, l.u.l, x);
+        }
+        *out = l;
+        return 0;
+    }
+    if (v.type == V_DICT) {
+        Value d = v_dict(a);
+        VDictEntry *e;
+        for (size_t it = 0; dict_next(v.u.d, &it, &e);) {
+            Value x;
+            if (render_kwarg(c, I, e->val, false, depth + 1, &x) != 0)
+                return -1;
+            dict_set(a, d.u.d, e->key, x);
+        }
+        *out = d;
+        return 0;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Render n->test_kwargs natively into c->test_kwargs: column_name as is,
+ * every other argument in order, `model` last (dbt's ref order). */
+int dbt_test_kwargs(DbtCtx *c, Interp *I)
+{
+    Arena *a = c->a;
+    Value res = v_dict(a);
+    VDictEntry *e;
+    Value *model = NULL;
+    if (c->n->test_kwargs) {
+        for (size_t it = 0; dict_next(c->n->test_kwargs, &it, &e);)
+            dict_set(a, res.u.d, e->key, e->val);
+        for (size_t it = 0; dict_next(c->n->test_kwargs, &it, &e);) {
+            const char *k = value_cstr(e->key);
+            if (k && strcmp(k, "column_name") == 0)
+                continue;
+            if (k && strcmp(k, "model") == 0) {
+                model = &e->val;
+                continue;
+            }
+            Value x;
+            if (render_kwarg(c, I, e->val, true, 0, &x) != 0)
+                return -1;
+            dict_set(a, res.u.d, e->key, x);
+        }
+        if (model) {
+            Value x;
+            if (render_kwarg(c, I, *model, true, 0, &x) != 0)
+                return -1;
+            dict_setz(a, res.u.d, "model", x);
+        }
+    }
+    c->test_kwargs = res;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- one node */
+
+static DbtMacro *test_macro(Dbt *d, Node *n)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "test_%s", n->test_name ? n->test_name : "");
+    if (n->test_namespace) {
+        if (strcmp(n->test_namespace, "dbt") == 0)
+            return dbt_macro_in(d, DBT_PKG_DBT, buf);
+        if (d->p->name && strcmp(n->test_namespace, d->p->name) == 0)
+            return dbt_macro_in(d, DBT_PKG_ROOT, buf);
+        return NULL;
+    }
+    return dbt_macro_lookup(d, buf);
+}
+
+static void add_dep_macro(Arena *a, Node *n, const char *uid)
+{
+    for (int i = 0; i < n->ndep_macros; i++)
+        if (strcmp(n->dep_macros[i], uid) == 0)
+            return;
+    const char **nd = ARENA_ARRAY(a, const char *, n->ndep_macros + 1);
+    if (n->ndep_macros)
+        memcpy(nd, n->dep_macros, sizeof *nd * (size_t)n->ndep_macros);
+    nd[n->ndep_macros++] = uid;
+    n->dep_macros = nd;
+}
+
+static const char *dup_opt(Arena *a, const char *s) { return s ? arena_strdup(a, s) : NULL; }
+
+static void apply_capture(Dbt *d, Node *n, DbtCtx *c)
+{
+    Project *p = d->p;
+    Arena *pa = &p->arena;
+    for (size_t i = 0; i < c->config_calls->len; i++) {
+        Value cp = value_deep_copy(pa, c->config_calls->items[i]);
+        if (!n->config)
+            n->config = v_dict(pa).u.d;
+        config_merge(pa, n->config, cp.u.d);
+        if (n->unrendered_config) {
+            Value cp2 = value_deep_copy(pa, c->config_calls->items[i]);
+            config_merge(pa, n->unrendered_config, cp2.u.d);
+        }
+    }
+    if (c->config_calls->len && n->config) {
+        Value *t = dict_getz(n->config, "tags");
+        if (t && t->type == V_LIST)
+            n->tags = t->u.l;
+        Value *m = dict_getz(n->config, "meta");
+        if (m && m->type == V_DICT)
+            n->meta = m->u.d;
+    }
+    if (c->refs.len) {
+        NodeRef *r = ARENA_ARRAY(pa, NodeRef, n->nrefs + (int)c->refs.len);
+        if (n->nrefs)
+            memcpy(r, n->refs, sizeof *r * (size_t)n->nrefs);
+        for (size_t i = 0; i < c->refs.len; i++) {
+            NodeRef *x = &r[n->nrefs + (int)i];
+            x->name = dup_opt(pa, c->refs.items[i].name);
+            x->package = dup_opt(pa, c->refs.items[i].package);
+            x->version = dup_opt(pa, c->refs.items[i].version);
+        }
+        n->refs = r;
+        n->nrefs += (int)c->refs.len;
+    }
+    if (c->srcs.len) {
+        NodeSrcRef *r = ARENA_ARRAY(pa, NodeSrcRef, n->nsources + (int)c->srcs.len);
+        if (n->nsources)
+            memcpy(r, n->sources, sizeof *r * (size_t)n->nsources);
+        for (size_t i = 0; i < c->srcs.len; i++) {
+            r[n->nsources + (int)i].source = dup_opt(pa, c->srcs.items[i].source);
+            r[n->nsources + (int)i].table = dup_opt(pa, c->srcs.items[i].table);
+        }
+        n->sources = r;
+        n->nsources += (int)c->srcs.len;
+    }
+}
+
+/* Parse-time render of one node (also used for inline SQL). */
+int dbt_parse_node(Dbt *d, Node *n, Diag *err)
+{
+    Project *p = d->p;
+    int rc = -1;
+    Sb sb = SB_INIT;
+    arena_reset(&d->scratch);
+    DbtCtx c;
+    dbt_ctx_init(&c, d, n, DBT_PARSE, &d->scratch);
+    n->nrefs = n->nsources = n->ndep_macros = 0;
+    if (!n->tpl) {
+        if (!n->src.text)
+            srcfile_init(&n->src, n->original_file_path, n->raw_code ? n->raw_code : "", n->raw_len);
+        n->tpl = tpl_parse(&p->arena, &n->src, err);
+        if (!n->tpl)
+            goto fail;
+    }
+    if (n->is_generic_test) {
+        DbtMacro *tm = test_macro(d, n);
+        Node *target = n->attached_node ? project_node(p, n->attached_node) : NULL;
+        bool fast = tm && tm->pkg == DBT_PKG_DBT && n->test_name &&
+                    (strcmp(n->test_name, "not_null") == 0 || strcmp(n->test_name, "unique") == 0) &&
+                    target;
+        if (tm)
+            add_dep_macro(&p->arena, n, tm->unique_id);
+        DbtMacro *gws = dbt_macro_lookup(d, "get_where_subquery");
+        if (gws)
+            add_dep_macro(&p->arena, n, gws->unique_id);
+        if (fast) {
+            /* dbt skips rendering these two and records the tested node directly */
+            if (target->rt == RT_SOURCE) {
+                NodeSrcRef s = {target->source_name, target->name};
+                vec_push(&c.srcs, s);
+            } else {
+                NodeRef r = {target->name, NULL, NULL};
+                vec_push(&c.refs, r);
+            }
+        } else {
+            Interp *I = dbt_interp(&c, err);
+            if (dbt_test_kwargs(&c, I) != 0 || tpl_render(I, n->tpl, &sb) != 0)
+                goto fail;
+        }
+    } else {
+        Interp *I = dbt_interp(&c, err);
+        if (tpl_render(I, n->tpl, &sb) != 0)
+            goto fail;
+        const char **names = NULL;
+        size_t nn = tpl_called_names(n->tpl, &names);
+        dbt_macro_deps(d, names, nn, &p->arena, &n->dep_macros, &n->ndep_macros);
+    }
+    apply_capture(d, n, &c);
+    rc = 0;
+    goto done;
+fail:
+    dbt_error_prefix(err, n);
+done:
+    sb_free(&sb);
+    dbt_ctx_fini(&c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- identity (§2.3) */
+
+static const char *target_str(Project *p, const char *key)
+{
+    Value *v = p->target ? dict_getz(p->target, key) : NULL;
+    return v && v->type == V_STR ? v->u.s->s : NULL;
+}
+
+static Value cfg_val(Node *n, const char *key)
+{
+    Value *v = n->config ? dict_getz(n->config, key) : NULL;
+    return v ? *v : v_none();
+}
+
+static const char *strip_dup(Arena *a, const char *s, size_t n)
+{
+    while (n && isspace((unsigned char)*s))
+        s++, n--;
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return arena_strndup(a, s, n);
+}
+
+static int call_generate(Dbt *d, Node *n, const char *macro, Value custom, Interp **Ip, DbtCtx *c,
+                         const char **out, Diag *err)
+{
+    DbtMacro *m = dbt_macro_lookup(d, macro);
+    if (!m) {
+        diag_set(err, NULL, 0, 0, NULL, "macro '%s' not found", macro);
+        return -1;
+    }
+    if (!*Ip)
+        *Ip = dbt_interp(c, err);
+    Value args[2] = {custom, dbt_model_dict(c)};
+    CallArgs ca = {.npos = 2, .pos = args};
+    Value res;
+    if (interp_call(*Ip, v_macro(m->m), &ca, &res) != 0)
+        return -1;
+    Sb s = SB_INIT;
+    value_str(&s, res);
+    *out = strip_dup(&d->p->arena, sb_cstr(&s), s.len);
+    sb_free(&s);
+    return 0;
+}
+
+static const char *trim_str(Arena *a, Value v)
+{
+    Sb s = SB_INIT;
+    value_str(&s, v);
+    const char *r = strip_dup(a, sb_cstr(&s), s.len);
+    sb_free(&s);
+    return r;
+}
+
+static int set_identity(Dbt *d, Node *n, Diag *err)
+{
+    Project *p = d->p;
+    Arena *pa = &p->arena;
+    if (n->rt == RT_SOURCE) {
+        if (!n->database)
+            n->database = target_str(p, "database");
+        if (!n->schema)
+            n->schema = n->source_name;
+        if (!n->identifier)
+            n->identifier = n->name;
+        n->relation_name = dbt_node_relation_name(d, n, pa);
+        return 0;
+    }
+    int rc = -1;
+    arena_reset(&d->scratch);
+    DbtCtx c;
+    dbt_ctx_init(&c, d, n, DBT_PARSE, &d->scratch);
+    c.runtime_config = true;
+    Interp *I = NULL;
+    Value cdb = cfg_val(n, "database"), csch = cfg_val(n, "schema"), cal = cfg_val(n, "alias");
+    bool snap_db = false, snap_schema = false;
+    if (n->rt == RT_SNAPSHOT) {
+        Value td = cfg_val(n, "target_database"), ts = cfg_val(n, "target_schema");
+        if (td.type == V_STR) {
+            n->database = arena_strdup(pa, td.u.s->s);
+            snap_db = true;
+        }
+        if (ts.type == V_STR) {
+            n->schema = arena_strdup(pa, ts.u.s->s);
+            snap_schema = true;
+        }
+    }
+    if (!snap_db) {
+        if (d->native_database) {
+            if (cdb.type == V_NONE)
+                n->database = target_str(p, "database");
+            else
+                n->database = trim_str(pa, cdb);
+        } else if (call_generate(d, n, "generate_database_name", cdb, &I, &c, &n->database, err) != 0)
+            goto fail;
+    }
+    if (!snap_schema) {
+        if (d->native_schema) {
+            const char *ts = target_str(p, "schema");
+            if (csch.type == V_NONE)
+                n->schema = ts;
+            else {
+                const char *cs = trim_str(pa, csch);
+                n->schema = arena_sprintf(pa, "%s_%s", ts ? ts : "None", cs);
+            }
+        } else if (call_generate(d, n, "generate_schema_name", csch, &I, &c, &n->schema, err) != 0)
+            goto fail;
+    }
+    if (n->rt == RT_TEST && cal.type == V_NONE && n->alias) {
+        /* generic tests keep the loader's (possibly hashed) short name */
+    } else if (d->native_alias) {
+        if (value_truthy(cal))
+            n->alias = trim_str(pa, cal);
+        else
+            n->alias = n->name;
+    } else if (call_generate(d, n, "generate_alias_name", cal, &I, &c, &n->alias, err) != 0)
+        goto fail;
+
+    Value mat = cfg_val(n, "materialized");
+    bool ephemeral = mat.type == V_STR && strcmp(mat.u.s->s, "ephemeral") == 0;
+    n->relation_name = NULL;
+    if ((n->rt == RT_MODEL && !ephemeral) || n->rt == RT_SEED || n->rt == RT_SNAPSHOT)
+        n->relation_name = dbt_node_relation_name(d, n, pa);
+    else if (n->rt == RT_TEST && value_truthy(cfg_val(n, "store_failures")))
+        n->relation_name = dbt_node_relation_name(d, n, pa);
+    rc = 0;
+    goto done;
+fail:
+    dbt_error_prefix(err, n);
+done:
+    dbt_ctx_fini(&c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- disabling */
+
+static bool cfg_disabled(Node *n)
+{
+    Value *v = n->config ? dict_getz(n->config, "enabled") : NULL;
+    return n->disabled || (v && v->type == V_BOOL && !v->u.b);
+}
+
+/* Move nodes flagged disabled from p->nodes to p->disabled; reindex. */
+static void move_disabled(Project *p)
+{
+    int k = 0, nd = 0;
+    for (int i = 0; i < p->nnodes; i++)
+        if (cfg_disabled(p->nodes[i]))
+            nd++;
+    if (!nd)
+        return;
+    Node **dis = ARENA_ARRAY(&p->arena, Node *, p->ndisabled + nd);
+    if (p->ndisabled)
+        memcpy(dis, p->disabled, sizeof *dis * (size_t)p->ndisabled);
+    for (int i = 0; i < p->nnodes; i++) {
+        Node *n = p->nodes[i];
+        if (cfg_disabled(n)) {
+            n->disabled = true;
+            dis[p->ndisabled++] = n;
+            strmap_putz(&p->by_id, n->unique_id, NULL);
+        } else {
+            n->index = k;
+            p->nodes[k++] = n;
+        }
+    }
+    p->nnodes = k;
+    p->disabled = dis;
+}
+
+/* ---------------------------------------------------------------- refs and sources */
+
+static bool refable(ResourceType rt) { return rt == RT_MODEL || rt == RT_SEED || rt == RT_SNAPSHOT; }
+
+static void build_maps(Dbt *d)
+{
+    Project *p = d->p;
+    strmap_free(&d->refable);
+    strmap_free(&d->refable_disabled);
+    strmap_free(&d->sources);
+    strmap_init(&d->refable);
+    strmap_init(&d->refable_disabled);
+    strmap_init(&d->sources);
+    Sb k = SB_INIT;
+    for (int pass = 0; pass < 2; pass++) {
+        Node **v = pass ? p->disabled : p->nodes;
+        int nv = pass ? p->ndisabled : p->nnodes;
+        for (int i = 0; i < nv; i++) {
+            Node *n = v[i];
+            if (refable(n->rt)) {
+                StrMap *m = pass ? &d->refable_disabled : &d->refable;
+                if (!strmap_getz(m, n->name))
+                    strmap_putz(m, n->name, n);
+            } else if (n->rt == RT_SOURCE) {
+                sb_reset(&k);
+                sb_printf(&k, "%s.%s", n->source_name ? n->source_name : "", n->name);
+                if (!strmap_get(&d->sources, k.buf, k.len) || !pass)
+                    strmap_put(&d->sources, k.buf, k.len, n);
+            }
+        }
+    }
+    sb_free(&k);
+}
+
+static void dep_add(Arena *a, Node *n, const char *uid, int *cap)
+{
+    for (int i = 0; i < n->ndep_nodes; i++)
+        if (strcmp(n->dep_nodes[i], uid) == 0)
+            return;
+    if (n->ndep_nodes == *cap) {
+        int nc = *cap ? *cap * 2 : 4;
+        const char **nd = ARENA_ARRAY(a, const char *, nc);
+        if (n->ndep_nodes)
+            memcpy(nd, n->dep_nodes, sizeof *nd * (size_t)n->ndep_nodes);
+        n->dep_nodes = nd;
+        *cap = nc;
+    }
+    n->dep_nodes[n->ndep_nodes++] = uid;
+}
+
+/* 0 ok, -1 error, 1 = a test whose target is missing/disabled (to disable) */
+static int resolve_deps(Dbt *d, Node *n, Diag *err)
+{
+    Project *p = d->p;
+    int cap = 0;
+    n->ndep_nodes = 0;
+    n->dep_nodes = NULL;
+    for (int i = 0; i < n->nrefs; i++) {
+        NodeRef *r = &n->refs[i];
+        Node *t = (Node *)strmap_getz(&d->refable, r->name);
+        if (t && r->package && strcmp(t->package_name, r->package) != 0)
+            t = NULL;
+        if (!t) {
+            if (n->rt == RT_TEST)
+                return 1;
+            Node *dt = (Node *)strmap_getz(&d->refable_disabled, r->name);
+            if (dt && r->package && strcmp(dt->package_name, r->package) != 0)
+                dt = NULL;
+            char pk[300] = "";
+            if (r->package)
+                snprintf(pk, sizeof pk, "in package or project '%s' ", r->package);
+            diag_set(err, NULL, 0, 0, NULL, "%s '%s' (%s) depends on a node named '%s' %swhich %s",
+                     title_of(n->rt), n->unique_id, n->original_file_path, r->name, pk,
+                     dt ? "is disabled" : "was not found");
+            return -1;
+        }
+        dep_add(&p->arena, n, t->unique_id, &cap);
+    }
+    Sb k = SB_INIT;
+    for (int i = 0; i < n->nsources; i++) {
+        sb_reset(&k);
+        sb_printf(&k, "%s.%s", n->sources[i].source, n->sources[i].table);
+        Node *t = (Node *)strmap_get(&d->sources, k.buf, k.len);
+        if (!t || t->disabled) {
+            if (n->rt == RT_TEST) {
+                sb_free(&k);
+                return 1;
+            }
+            diag_set(err, NULL, 0, 0, NULL, "%s '%s' (%s) depends on a source named '%s' which %s",
+                     title_of(n->rt), n->unique_id, n->original_file_path, sb_cstr(&k),
+                     t ? "is disabled" : "was not found");
+            sb_free(&k);
+            return -1;
+        }
+        dep_add(&p->arena, n, t->unique_id, &cap);
+    }
+    sb_free(&k);
+    return 0;
+}
+
+static bool renders(ResourceType rt)
+{
+    return rt == RT_MODEL || rt == RT_TEST || rt == RT_ANALYSIS || rt == RT_SNAPSHOT;
+}
+
+int dbt_parse(Dbt *d, Diag *err)
+{
+    Project *p = d->p;
+    if (!p || !d->globals) {
+        diag_set(err, NULL, 0, 0, NULL, "dbt_parse called before dbt_attach");
+        return -1;
+    }
+    for (int i = 0; i < p->nnodes; i++) {
+        Node *n = p->nodes[i];
+        if (renders(n->rt) && dbt_parse_node(d, n, err) != 0)
+            return -1;
+    }
+    move_disabled(p);
+    for (int i = 0; i < p->nnodes; i++)
+        if (set_identity(d, p->nodes[i], err) != 0)
+            return -1;
+    build_maps(d);
+    bool any = false;
+    for (int i = 0; i < p->nnodes; i++) {
+        int r = resolve_deps(d, p->nodes[i], err);
+        if (r < 0)
+            return -1;
+        if (r > 0) {
+            p->nodes[i]->disabled = true;   /* dbt disables tests of missing/disabled targets */
+            any = true;
+        }
+    }
+    if (any)
+        move_disabled(p);
+    for (int i = 0; i < p->nnodes; i++) {
+        Node *n = p->nodes[i];
+        n->nparents = 0;
+        n->parents = n->ndep_nodes ? ARENA_ARRAY(&p->arena, int, n->ndep_nodes) : NULL;
+        for (int j = 0; j < n->ndep_nodes; j++) {
+            Node *t = project_node(p, n->dep_nodes[j]);
+            if (t)
+                n->parents[n->nparents++] = t->index;
+        }
+    }
+    arena_reset(&d->scratch);
+    d->parsed = true;
+    return 0;
+}

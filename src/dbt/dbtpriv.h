@@ -1,0 +1,126 @@
+/* dbtpriv.h - internals shared by the files of src/dbt (not a contract).
+ *
+ * Owns the Dbt struct, the per-render context (DbtCtx: which node, which
+ * pass, what the render captured) and the helper signatures the files call
+ * into each other: relations (dbt_relation.c), the context natives (dbt_context.c),
+ * the macro namespace (dbt_macros.c), ephemeral injection (dbt_ephemeral.c).  The
+ * engine itself (src/template) and the project loader (src/project) are
+ * reached only through their public headers. */
+#ifndef CDBT_DBTPRIV_H
+#define CDBT_DBTPRIV_H
+#include "dbt.h"
+#include "../base/strmap.h"
+#include <stdlib.h>
+#include "../base/vec.h"
+
+#define DBT_MAX_EPHEMERAL_DEPTH 64   /* nested ephemeral compilation bound */
+#define DBT_MAX_VAR_DEPTH       16   /* var() values rendering var() ... */
+
+/* One macro visible to dbt: a root-project macro or a built-in (package dbt). */
+typedef struct DbtMacro {
+    const char *name;
+    const char *unique_id;       /* macro.<pkg>.<name> */
+    TplMacro *m;
+    int pkg;                     /* DBT_PKG_ROOT / DBT_PKG_DBT */
+} DbtMacro;
+enum { DBT_PKG_ROOT = 0, DBT_PKG_DBT = 1, DBT_NPKG = 2 };
+
+typedef enum DbtPass { DBT_YAML, DBT_PARSE, DBT_COMPILE } DbtPass;
+
+/* Per-render state: interp userdata of every render. */
+typedef struct DbtCtx {
+    struct Dbt *d;
+    Node *n;                     /* NULL for YAML renders */
+    DbtPass pass;
+    RenderScope scope;           /* YAML renders */
+    Arena *a;                    /* render arena (values die with it) */
+    bool execute;
+    bool runtime_config;         /* parse-time render that reads config like run time (generate_*_name) */
+    /* parse capture */
+    VList *config_calls;         /* dicts, in call order */
+    VEC(NodeRef) refs;
+    VEC(NodeSrcRef) srcs;
+    /* compile capture */
+    VEC(Node *) ephem;           /* ephemeral nodes referenced, in call order */
+    VDict *results;              /* statement results by name */
+    /* lazily built per-node values */
+    Value model, this_rel;
+    bool have_model, have_this;
+    Value test_kwargs;           /* _dbt_generic_test_kwargs (dict) or undefined */
+    int var_depth;
+} DbtCtx;
+
+struct Dbt {
+    DbtOptions opt;
+    Arena arena;                 /* lifetime of the Dbt: builtins, globals */
+    Arena scratch;               /* one render at a time, reset per node */
+    ProjectRenderer renderer;
+    Project *p;                  /* set by bind / attach */
+    char invocation_id[37];
+    Value run_started_at;
+    VDict *yaml_globals;         /* env_var/var/target/... for YAML renders (rebuilt on bind) */
+    VDict *globals;              /* shared node-render globals (built in dbt_attach) */
+    Template *builtins;          /* parsed built-in macros */
+    SrcFile builtins_src;
+    StrMap macros[DBT_NPKG];     /* name -> DbtMacro*, per package */
+    VDict *pkg_ns[DBT_NPKG];     /* namespace dicts: name -> macro value */
+    StrMap refable;              /* name -> Node* (enabled models/seeds/snapshots) */
+    StrMap refable_disabled;     /* name -> Node* */
+    StrMap sources;              /* "src.tbl" -> Node* */
+    StrMap tpl_cache;            /* rendered-string text -> Template* (var values, test kwargs) */
+    bool native_schema, native_alias, native_database;   /* no user override of generate_*_name */
+    bool parsed;
+};
+
+/* ---- dbt_relation.c */
+typedef struct DbtRel {
+    const char *database, *schema, *identifier;   /* NULL = none */
+    const char *type;            /* "table", "view", "cte", "materialized_view" or NULL */
+    bool quote[3];               /* database, schema, identifier */
+    bool include[3];
+    bool cte;                    /* ephemeral: renders bare __dbt__cte__<identifier> */
+} DbtRel;
+extern const ObjClass dbt_relation_class;
+Value dbt_rel_value(Arena *a, const DbtRel *r);
+bool  dbt_is_rel(Value v);
+void  dbt_rel_render(const DbtRel *r, Sb *out);
+/* The relation of a node (models/seeds/snapshots/tests: db.schema.alias with
+ * project+node quoting; sources: their own quoting; ephemerals: CTE name). */
+void  dbt_node_rel(Dbt *d, Node *n, bool as_cte, DbtRel *out);
+const char *dbt_node_relation_name(Dbt *d, Node *n, Arena *a);
+Value dbt_api_value(Arena *a);   /* api = {Relation: ...} */
+
+/* ---- dbt_context.c */
+void  dbt_add_node_globals(Dbt *d, VDict *g);       /* ref, source, config, var, adapter, ... */
+void  dbt_add_common_globals(Dbt *d, VDict *g);     /* target, project_name, modules, run_started_at, ... */
+int   dbt_resolve(Interp *I, void *ud, const char *name, size_t n, Value *out);
+void  dbt_ctx_init(DbtCtx *c, Dbt *d, Node *n, DbtPass pass, Arena *a);
+void  dbt_ctx_fini(DbtCtx *c);
+Value dbt_model_dict(DbtCtx *c);                    /* the `model`/`node` dict of c->n */
+/* Render a template natively/textually inside a fresh Interp bound to ctx. */
+Interp *dbt_interp(DbtCtx *c, Diag *err);
+/* Render a string value as a var()/kwarg would: text or native mode. */
+int   dbt_render_string(DbtCtx *c, Interp *outer, const char *s, size_t n, bool native, Value *out);
+/* Lookup of a key in a config dict, accepting pre_hook/pre-hook spellings. */
+Value *dbt_config_get(VDict *cfg, const char *key);
+
+/* ---- dbt_macros.c */
+int   dbt_macros_init(Dbt *d, Diag *err);           /* parse builtins, index root macros */
+DbtMacro *dbt_macro_lookup(Dbt *d, const char *name);              /* bare name: root, then dbt */
+DbtMacro *dbt_macro_in(Dbt *d, int pkg, const char *name);
+/* adapter.dispatch search: NULL when nothing matched. */
+DbtMacro *dbt_dispatch(Dbt *d, const char *name, const char *ns);
+/* Resolve the names a template calls to macro unique_ids (deduped, in order). */
+void  dbt_macro_deps(Dbt *d, const char **names, size_t nnames, Arena *a,
+                     const char ***out, int *nout);
+extern const char dbt_builtin_macros_sql[];
+
+/* ---- dbt_ephemeral.c */
+/* Insert the CTE list (already joined by ", ") into sql per §5. Result in out. */
+void  dbt_inject_ctes(const char *sql, size_t n, const char *ctes, size_t cn, Sb *out);
+
+/* ---- dbt_parse.c / dbt_compile.c shared */
+void  dbt_error_prefix(Diag *err, Node *n);
+int   dbt_parse_node(Dbt *d, Node *n, Diag *err);      /* parse-time render + capture */
+int   dbt_test_kwargs(DbtCtx *c, Interp *I);           /* generic test kwargs -> c->test_kwargs */
+#endif
