@@ -419,6 +419,192 @@ START_TEST(t_json_copy_dates)
 }
 END_TEST
 
+
+/* Call filter/test `name` on subject with positional args from a Python tuple
+ * literal and optional keyword args from a dict literal. */
+static char *call_ft(bool test, const char *name, Value subj, const char *pos, const char *kw)
+{
+    NativeFn f = test ? tpl_find_test(name, strlen(name)) : tpl_find_filter(name, strlen(name));
+    ck_assert_msg(f != NULL, "no filter/test %s", name);
+    Value t = L(pos ? pos : "()");
+    Value p[16];
+    p[0] = subj;
+    for (size_t i = 0; i < t.u.l->len; i++)
+        p[i + 1] = t.u.l->items[i];
+    VStr *kn[8];
+    Value kv[8];
+    int nkw = 0;
+    if (kw) {
+        Value d = L(kw);
+        VDictEntry *e;
+        for (size_t it = 0; dict_next(d.u.d, &it, &e);) {
+            kn[nkw] = e->key.u.s;
+            kv[nkw++] = e->val;
+        }
+    }
+    CallArgs ca = {(int)t.u.l->len + 1, p, nkw, kn, kv};
+    Value r;
+    In.err[0] = 0;
+    if (f(I, NULL, v_undef(), &ca, &r))
+        return arena_sprintf(&A, "!%s", In.err);
+    return repr(r);
+}
+#define FL(name, subj, pos, kw) call_ft(false, name, L(subj), pos, kw)
+#define TS(name, subj, pos) call_ft(true, name, L(subj), pos, NULL)
+
+START_TEST(t_filters)
+{
+    ck_assert_str_eq(FL("round", "2.5", NULL, NULL), "2.0");
+    ck_assert_str_eq(FL("round", "3", NULL, NULL), "3");
+    ck_assert_str_eq(FL("round", "2.675", "(2,)", NULL), "2.67");
+    ck_assert_str_eq(FL("round", "2.1", "(0, 'ceil')", NULL), "3.0");
+    ck_assert_str_eq(FL("round", "1.5", "(1, 'bad')", NULL), "!method must be common, ceil or floor");
+    ck_assert_str_eq(FL("int", "'3.7'", NULL, NULL), "3");
+    ck_assert_str_eq(FL("int", "'x'", "(5,)", NULL), "5");
+    ck_assert_str_eq(FL("int", "'0x1A'", "(0, 16)", NULL), "26");
+    ck_assert_str_eq(FL("int", "' 1_000 '", NULL, NULL), "1000");
+    ck_assert_str_eq(FL("float", "'x'", NULL, NULL), "0.0");
+    ck_assert_str_eq(FL("float", "' 1e3 '", NULL, NULL), "1000.0");
+    ck_assert_str_eq(call_ft(false, "default", v_undef(), "('d',)", NULL), "'d'");
+    ck_assert_str_eq(FL("default", "None", "('d',)", NULL), "None");
+    ck_assert_str_eq(FL("default", "''", "('d', True)", NULL), "'d'");
+    ck_assert_str_eq(FL("join", "[1, 2]", "(', ',)", NULL), "'1, 2'");
+    ck_assert_str_eq(FL("join", "[{'n': 'a'}, {'n': 'b'}]", "(',',)", "{'attribute': 'n'}"), "'a,b'");
+    ck_assert_str_eq(FL("trim", "'xxhixx'", "('x',)", NULL), "'hi'");
+    ck_assert_str_eq(FL("truncate", "'hello world foo'", "(9,)", NULL), "'hello...'");
+    ck_assert_str_eq(FL("truncate", "'hello world foo'", "(9, True)", NULL), "'hello ...'");
+    ck_assert_str_eq(FL("truncate", "'abc'", "(2,)", NULL), "!expected length >= 3, got 2");
+    ck_assert_str_eq(FL("indent", "'a\\nb\\n\\nc'", NULL, NULL), "'a\\n    b\\n\\n    c'");
+    ck_assert_str_eq(FL("indent", "'a\\nb'", "(2, True)", NULL), "'  a\\n  b'");
+    ck_assert_str_eq(FL("center", "'ab'", "(6,)", NULL), "'  ab  '");
+    ck_assert_str_eq(FL("wordcount", "'hello  world-foo'", NULL, NULL), "3");
+    ck_assert_str_eq(FL("title", "\"they're bill's x-y (z\"", NULL, NULL), "\"They're Bill's X-Y (Z\"");
+    ck_assert_str_eq(FL("capitalize", "'hELLO wORLD'", NULL, NULL), "'Hello world'");
+    ck_assert_str_eq(FL("tojson", "{'b': 1, 'a': [1, '<&>\\'\"é']}", NULL, NULL),
+                     "'{\"a\": [1, \"\\\\u003c\\\\u0026\\\\u003e\\\\u0027\\\\\"\\\\u00e9\"], \"b\": 1}'");
+    ck_assert_str_eq(FL("tojson", "{'a': 1}", NULL, "{'indent': 2}"), "'{\\n  \"a\": 1\\n}'");
+    ck_assert_str_eq(FL("dictsort", "{'b': 2, 'a': 1, 'C': 3}", NULL, NULL), "[('a', 1), ('b', 2), ('C', 3)]");
+    ck_assert_str_eq(FL("dictsort", "{'b': 2, 'a': 1, 'C': 3}", "(True,)", NULL), "[('C', 3), ('a', 1), ('b', 2)]");
+    ck_assert_str_eq(FL("dictsort", "{'b': 2, 'a': 1}", NULL, "{'by': 'value', 'reverse': True}"), "[('b', 2), ('a', 1)]");
+    ck_assert_str_eq(FL("sort", "['b', 'A', 'a', 'C']", NULL, NULL), "['A', 'a', 'b', 'C']");
+    ck_assert_str_eq(FL("sort", "['b', 'A', 'a', 'C']", NULL, "{'case_sensitive': True}"), "['A', 'C', 'a', 'b']");
+    ck_assert_str_eq(FL("sort", "[3, 1, 2]", "(True,)", NULL), "[3, 2, 1]");
+    ck_assert_str_eq(FL("sort", "[1, 'a']", NULL, NULL), "!'<' not supported between instances of 'str' and 'int'");
+    ck_assert_str_eq(FL("unique", "['a', 'A', 'b', 'a']", NULL, NULL), "['a', 'b']");
+    ck_assert_str_eq(FL("min", "['b', 'A', 'c']", NULL, NULL), "'A'");
+    ck_assert_str_eq(FL("max", "[{'g': 1}, {'g': 3}]", NULL, "{'attribute': 'g'}"), "{'g': 3}");
+    ck_assert_str_eq(FL("sum", "[1.5, 2]", NULL, "{'start': 1}"), "4.5");
+    ck_assert_str_eq(FL("sum", "['a', 1]", NULL, NULL), "!unsupported operand type(s) for +: 'int' and 'str'");
+    ck_assert_str_eq(FL("batch", "[1, 2, 3, 4, 5]", "(2, 'x')", NULL), "[[1, 2], [3, 4], [5, 'x']]");
+    ck_assert_str_eq(FL("slice", "[1, 2, 3, 4, 5]", "(3, 0)", NULL), "[[1, 2], [3, 4], [5, 0]]");
+    ck_assert_str_eq(FL("groupby", "[{'g': 1, 'n': 'a'}, {'g': 2, 'n': 'b'}, {'g': 1, 'n': 'c'}]", "('g',)", NULL),
+                     "[(1, [{'g': 1, 'n': 'a'}, {'g': 1, 'n': 'c'}]), (2, [{'g': 2, 'n': 'b'}])]");
+    ck_assert_str_eq(FL("map", "[{'n': 1}, {}]", NULL, "{'attribute': 'n', 'default': 0}"), "[1, 0]");
+    ck_assert_str_eq(FL("map", "['a', 'b']", "('upper',)", NULL), "['A', 'B']");
+    ck_assert_str_eq(FL("select", "[1, 2, 3, 4]", "('odd',)", NULL), "[1, 3]");
+    ck_assert_str_eq(FL("reject", "[1, 5, 10]", "('gt', 3)", NULL), "[1]");
+    ck_assert_str_eq(FL("selectattr", "[{'g': 1}, {'g': 2}]", "('g', 'equalto', 2)", NULL), "[{'g': 2}]");
+    ck_assert_str_eq(FL("items", "{'a': 1}", NULL, NULL), "[('a', 1)]");
+    ck_assert_str_eq(FL("list", "'ab'", NULL, NULL), "['a', 'b']");
+    ck_assert_str_eq(FL("length", "5", NULL, NULL), "!object of type 'int' has no len()");
+    ck_assert_str_eq(FL("reverse", "'abc'", NULL, NULL), "'cba'");
+    ck_assert_str_eq(FL("first", "[]", NULL, NULL), "Undefined");
+    ck_assert_str_eq(FL("format", "'%s-%s'", "(1, 'a')", NULL), "'1-a'");
+    ck_assert_str_eq(FL("e", "'<a href=\"x\">&\\''", NULL, NULL), "'&lt;a href=&#34;x&#34;&gt;&amp;&#39;'");
+    ck_assert_str_eq(FL("replace", "'aaa'", "('a', 'b', 2)", NULL), "'bba'");
+    ck_assert_str_eq(FL("urlencode", "{'a': 'b c', 'd': 1}", NULL, NULL), "'a=b+c&d=1'");
+    ck_assert_str_eq(FL("urlencode", "'a/b?c=é'", NULL, NULL), "'a/b%3Fc%3D%C3%A9'");
+    ck_assert_str_eq(FL("filesizeformat", "12345678", NULL, NULL), "'12.3 MB'");
+    ck_assert_str_eq(FL("abs", "'a'", NULL, NULL), "!bad operand type for abs(): 'str'");
+    Value r;
+    NativeFn as_number = tpl_find_filter("as_number", 9);
+    Value subj = S("3");
+    CallArgs ca = {1, &subj, 0, NULL, NULL};
+    ck_assert_int_eq(as_number(I, NULL, v_undef(), &ca, &r), 0);
+    ck_assert_int_eq(r.flags, VF_MARK_NUMBER);
+    ck_assert_ptr_null(tpl_find_filter("nope", 4));
+    /* every table entry is reachable (tables must stay sorted) */
+    static const char *const names[] = {"abs", "as_bool", "as_native", "as_text", "attr", "batch", "count", "d",
+        "default", "dictsort", "e", "escape", "float", "forceescape", "int", "items", "join", "last", "length",
+        "list", "wordwrap", "wordcount", "urlencode", "upper", "unique", "truncate", "trim", "tojson"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        ck_assert_msg(tpl_find_filter(names[i], strlen(names[i])) != NULL, "filter %s", names[i]);
+    static const char *const tests[] = {"!=", "<", "<=", "==", ">", ">=", "boolean", "callable", "defined",
+        "divisibleby", "eq", "equalto", "upper", "undefined", "true", "test", "string", "sequence", "sameas"};
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        ck_assert_msg(tpl_find_test(tests[i], strlen(tests[i])) != NULL, "test %s", tests[i]);
+}
+END_TEST
+
+START_TEST(t_tests)
+{
+    ck_assert_str_eq(TS("number", "True", NULL), "True");
+    ck_assert_str_eq(TS("integer", "True", NULL), "False");
+    ck_assert_str_eq(TS("sequence", "'a'", NULL), "True");
+    ck_assert_str_eq(TS("sequence", "{}", NULL), "True");
+    ck_assert_str_eq(TS("iterable", "1", NULL), "False");
+    ck_assert_str_eq(TS("odd", "3", NULL), "True");
+    ck_assert_str_eq(TS("divisibleby", "9", "(3,)"), "True");
+    ck_assert_str_eq(TS("in", "2", "([1, 2],)"), "True");
+    ck_assert_str_eq(TS("lower", "'ab'", NULL), "True");
+    ck_assert_str_eq(TS("upper", "'aB'", NULL), "False");
+    ck_assert_str_eq(TS("==", "1", "(1.0,)"), "True");
+    ck_assert_str_eq(TS("lt", "'a'", "(1,)"), "!'<' not supported between instances of 'str' and 'int'");
+    ck_assert_str_eq(call_ft(true, "defined", v_undef(), NULL, NULL), "False");
+    ck_assert_str_eq(TS("filter", "'upper'", NULL), "True");
+}
+END_TEST
+
+static char *meth(const char *obj, const char *name, const char *pos)
+{
+    Value o = L(obj), f;
+    ck_assert_int_eq(value_getattr_builtin(I, o, name, strlen(name), &f), 0);
+    Value t = L(pos ? pos : "()");
+    CallArgs ca = {(int)t.u.l->len, t.u.l->items, 0, NULL, NULL};
+    Value r;
+    In.err[0] = 0;
+    if (interp_call(I, f, &ca, &r))
+        return arena_sprintf(&A, "!%s", In.err);
+    return repr(r);
+}
+
+START_TEST(t_methods)
+{
+    ck_assert_str_eq(meth("' a,b,,c'", "split", "(',',)"), "[' a', 'b', '', 'c']");
+    ck_assert_str_eq(meth("' a  b '", "split", NULL), "['a', 'b']");
+    ck_assert_str_eq(meth("'a b c'", "split", "(None, 1)"), "['a', 'b c']");
+    ck_assert_str_eq(meth("'a b c'", "rsplit", "(None, 1)"), "['a b', 'c']");
+    ck_assert_str_eq(meth("'a,b,c'", "rsplit", "(',', 1)"), "['a,b', 'c']");
+    ck_assert_str_eq(meth("'x'", "split", "('',)"), "!empty separator");
+    ck_assert_str_eq(meth("'abc'", "center", "(6,)"), "' abc  '");
+    ck_assert_str_eq(meth("'abc'", "center", "(7, '*')"), "'**abc**'");
+    ck_assert_str_eq(meth("'-5'", "zfill", "(4,)"), "'-005'");
+    ck_assert_str_eq(meth("'ab'", "replace", "('', '-')"), "'-a-b-'");
+    ck_assert_str_eq(meth("'hello world'", "title", NULL), "'Hello World'");
+    ck_assert_str_eq(meth("\"they're\"", "title", NULL), "\"They'Re\"");
+    ck_assert_str_eq(meth("'a\\nb\\r\\nc'", "splitlines", NULL), "['a', 'b', 'c']");
+    ck_assert_str_eq(meth("'abcabc'", "find", "('c', 3)"), "5");
+    ck_assert_str_eq(meth("'abc'", "rpartition", "('x',)"), "('', '', 'abc')");
+    ck_assert_str_eq(meth("'Hello'", "endswith", "(('x', 'lo'),)"), "True");
+    ck_assert_str_eq(meth("','", "join", "([1],)"), "!sequence item 0: expected str instance, int found");
+    ck_assert_str_eq(meth("'{}{a}'", "format", "(1,)"), "!'a'");
+    ck_assert_str_eq(meth("[1]", "index", "(2,)"), "!2 is not in list");
+    ck_assert_str_eq(meth("[]", "pop", NULL), "!pop from empty list");
+    ck_assert_str_eq(meth("[1]", "remove", "(2,)"), "!list.remove(x): x not in list");
+    ck_assert_str_eq(meth("{}", "pop", "('a',)"), "!'a'");
+    ck_assert_str_eq(meth("{'a': 1}", "get", "('b', 2)"), "2");
+    ck_assert_str_eq(meth("{'a': 1}", "items", NULL), "dict_items([('a', 1)])");
+    ck_assert_str_eq(meth("{'a': 1}", "keys", NULL), "dict_keys(['a'])");
+    ck_assert_str_eq(meth("{'a': 1}", "values", NULL), "dict_values([1])");
+    Value l = L("[3, 1, 2]"), f, r;
+    ck_assert_int_eq(value_getattr_builtin(I, l, "sort", 4, &f), 0);
+    CallArgs ca = {0, NULL, 0, NULL, NULL};
+    ck_assert_int_eq(interp_call(I, f, &ca, &r), 0);
+    ck_assert_str_eq(repr(l), "[1, 2, 3]");
+    ck_assert_int_eq(value_getattr_builtin(I, l, "nope", 4, &f), 1);
+}
+END_TEST
+
 Suite *value_suite(void)
 {
     Suite *s = suite_create("value");
@@ -433,6 +619,9 @@ Suite *value_suite(void)
     tcase_add_test(tc, t_literal_eval);
     tcase_add_test(tc, t_format);
     tcase_add_test(tc, t_json_copy_dates);
+    tcase_add_test(tc, t_filters);
+    tcase_add_test(tc, t_tests);
+    tcase_add_test(tc, t_methods);
     suite_add_tcase(s, tc);
     return s;
 }
