@@ -345,7 +345,33 @@ static VDict *level_configs(Arena *a, VDict *level)
 typedef struct CfgMemo {
     VDict *folded, *folded_raw;   /* levels root..prefix merged (from empty) */
     VDict *level, *level_raw;     /* the tree dict at the prefix, NULL once the walk stopped */
+    VDict *base;                  /* defaults + folded, built on first use (cloned per node) */
 } CfgMemo;
+
+/* Shallow copy of a dict built without deletions: entries and index are
+ * copied as blocks (no rehashing, no key copies); containers inside are
+ * shared, which is safe because config_merge never mutates them in place. */
+static VDict *dict_clone(Arena *a, const VDict *src)
+{
+    VDict *d = ARENA_NEW(a, VDict);
+    if (src->len != src->n) {          /* tombstones: rebuild */
+        VDictEntry *e;
+        for (size_t it = 0; dict_next((VDict *)src, &it, &e);)
+            dict_set(a, d, e->key, e->val);
+        return d;
+    }
+    size_t cap = src->n + 2;
+    d->entries = ARENA_ARRAY(a, VDictEntry, cap);
+    memcpy(d->entries, src->entries, src->n * sizeof(VDictEntry));
+    d->n = d->len = src->n;
+    d->cap = cap;
+    if (src->index) {
+        d->index = arena_alloc(a, src->nindex * sizeof(uint32_t));
+        memcpy(d->index, src->index, src->nindex * sizeof(uint32_t));
+        d->nindex = src->nindex;
+    }
+    return d;
+}
 
 static VDict *child_dict(VDict *level, const char *name)
 {
@@ -406,13 +432,34 @@ static CfgMemo *memo_get(Project *p, ResourceType rt, const char **fqn, int k, S
     return m;
 }
 
-static void apply_project(Project *p, ResourceType rt, const char **fqn, int nfqn, VDict *dst, VDict *dst_raw)
+static CfgMemo *memo_for(Project *p, ResourceType rt, const char **fqn, int nfqn)
 {
     if (!p->priv || !tree_key(rt) || nfqn <= 0 || nfqn > PL_MAX_DEPTH)
-        return;
+        return NULL;
     Sb key = SB_INIT;
     CfgMemo *m = memo_get(p, rt, fqn, nfqn - 1, &key);
     sb_free(&key);
+    return m;
+}
+
+/* The node-name level (fqn's last segment), merged into dst/dst_raw. */
+static void apply_last(Project *p, CfgMemo *m, const char **fqn, int nfqn, VDict *dst, VDict *dst_raw)
+{
+    Arena *a = &p->arena;
+    VDict *last = child_dict(m->level, fqn[nfqn - 1]);
+    if (last) {
+        config_merge(a, dst, level_configs(a, last));
+        VDict *last_raw = child_dict(m->level_raw, fqn[nfqn - 1]);
+        if (dst_raw && last_raw)
+            plain_update(a, dst_raw, level_configs(a, last_raw));
+    }
+}
+
+static void apply_project(Project *p, ResourceType rt, const char **fqn, int nfqn, VDict *dst, VDict *dst_raw)
+{
+    CfgMemo *m = memo_for(p, rt, fqn, nfqn);
+    if (!m)
+        return;
     Arena *a = &p->arena;
     config_merge(a, dst, m->folded);
     if (dst_raw)
@@ -434,9 +481,20 @@ void config_apply_project(Project *p, ResourceType rt, const char **fqn, int nfq
 void pl_config_fold(Loader *L, Node *n, VDict *patch, VDict *patch_raw)
 {
     Arena *a = L->a;
-    VDict *cfg = config_defaults(a, n->rt);
-    VDict *raw = v_dict(a).u.d;
-    apply_project(L->p, n->rt, n->fqn, n->nfqn, cfg, raw);
+    VDict *cfg, *raw;
+    CfgMemo *m = memo_for(L->p, n->rt, n->fqn, n->nfqn);
+    if (m) {
+        if (!m->base) {
+            m->base = config_defaults(a, n->rt);
+            config_merge(a, m->base, m->folded);
+        }
+        cfg = dict_clone(a, m->base);
+        raw = dict_clone(a, m->folded_raw);
+        apply_last(L->p, m, n->fqn, n->nfqn, cfg, raw);
+    } else {
+        cfg = config_defaults(a, n->rt);
+        raw = v_dict(a).u.d;
+    }
     if (patch)
         config_merge(a, cfg, patch);
     if (patch_raw)

@@ -172,27 +172,73 @@ static void synth_unique(VDict *args, Sb *unique)
     free(es);
 }
 
-/* dbt's get_hashable_md: dicts with sorted keys, lists kept, every leaf str()'d. */
-static Value hashable(Arena *a, Value v, int depth)
+/* Python repr() of a str given as UTF-8 bytes (printable non-ASCII passes through). */
+static void py_repr_str(Sb *out, const char *s, size_t n)
 {
-    if (depth > PL_MAX_DEPTH)
-        return v_strz(a, "...");
+    bool sq = memchr(s, '\'', n) != NULL, dq = memchr(s, '"', n) != NULL;
+    char q = sq && !dq ? '"' : '\'';
+    sb_putc(out, q);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\\' || c == (unsigned char)q) {
+            sb_putc(out, '\\');
+            sb_putc(out, (char)c);
+        } else if (c == '\n') {
+            sb_puts(out, "\\n");
+        } else if (c == '\r') {
+            sb_puts(out, "\\r");
+        } else if (c == '\t') {
+            sb_puts(out, "\\t");
+        } else if (c < 0x20 || c == 0x7f) {
+            sb_printf(out, "\\x%02x", c);
+        } else {
+            sb_putc(out, (char)c);
+        }
+    }
+    sb_putc(out, q);
+}
+
+/* repr() of dbt's get_hashable_md(v): dicts with sorted keys, lists kept,
+ * every other leaf str()'d -- written directly, without building the copy. */
+static void hashable_repr(Sb *out, Value v, int depth)
+{
+    if (depth > PL_MAX_DEPTH) {
+        sb_puts(out, "...");
+        return;
+    }
     if (v.type == V_DICT) {
         size_t n;
         VDictEntry **es = sorted_entries(v.u.d, &n);
-        Value d = v_dict(a);
-        for (size_t i = 0; i < n; i++)
-            dict_set(a, d.u.d, es[i]->key, hashable(a, es[i]->val, depth + 1));
+        sb_putc(out, '{');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                sb_puts(out, ", ");
+            value_repr(out, es[i]->key);
+            sb_puts(out, ": ");
+            hashable_repr(out, es[i]->val, depth + 1);
+        }
+        sb_putc(out, '}');
         free(es);
-        return d;
+        return;
     }
     if (v.type == V_LIST) {
-        Value l = v_list(a, v.u.l->len);
-        for (size_t i = 0; i < v.u.l->len; i++)
-            list_append(a, l.u.l, hashable(a, v.u.l->items[i], depth + 1));
-        return l;
+        sb_putc(out, '[');
+        for (size_t i = 0; i < v.u.l->len; i++) {
+            if (i)
+                sb_puts(out, ", ");
+            hashable_repr(out, v.u.l->items[i], depth + 1);
+        }
+        sb_putc(out, ']');
+        return;
     }
-    return v_strz(a, value_to_cstr(a, v));
+    if (v.type == V_STR) {
+        py_repr_str(out, v.u.s->s, v.u.s->len);
+        return;
+    }
+    Sb tmp = SB_INIT;
+    value_str(&tmp, v);
+    py_repr_str(out, sb_cstr(&tmp), tmp.len);
+    sb_free(&tmp);
 }
 
 /* `k="v"` / `k=<str(v)>` pairs joined with ",", as dbt's construct_config. */
@@ -372,13 +418,18 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     }
 
     /* unique_id: md5(name + repr(hashable metadata))[-10:] */
-    Value md = v_dict(a);
-    dict_setz(a, md.u.d, "kwargs", (Value){.type = V_DICT, .u.d = args});
-    dict_setz(a, md.u.d, "name", v_strz(a, tname));
-    dict_setz(a, md.u.d, "namespace", ns ? v_strz(a, ns) : v_none());
     Sb hs = SB_INIT;
     sb_puts(&hs, full_name);
-    value_repr(&hs, hashable(a, md, 0));
+    sb_puts(&hs, "{'kwargs': ");
+    hashable_repr(&hs, (Value){.type = V_DICT, .u.d = args}, 0);
+    sb_puts(&hs, ", 'name': ");
+    py_repr_str(&hs, tname, strlen(tname));
+    sb_puts(&hs, ", 'namespace': ");
+    if (ns)
+        py_repr_str(&hs, ns, strlen(ns));
+    else
+        sb_puts(&hs, "'None'");
+    sb_putc(&hs, '}');
     char hex[33];
     md5_hex(hs.buf, hs.len, hex);
     sb_free(&hs);
