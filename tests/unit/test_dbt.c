@@ -501,6 +501,46 @@ START_TEST(context_members)
 }
 END_TEST
 
+START_TEST(yaml_rendering_scopes)
+{
+    /* profiles.yml may use secrets; dbt_project.yml sees CLI vars only;
+     * properties files see project vars and target */
+    setenv("DBT_ENV_SECRET_PW", "pw", 1);
+    mini_project("vars:\n  mat: view\n  t: from_project\n"
+                 "models:\n  p:\n    +tags: \"{{ var('t', 'not_visible') }}\"\n");
+    write_file("profiles.yml",
+               "p:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: h\n      user: u\n"
+               "      password: \"{{ env_var('DBT_ENV_SECRET_PW') }}\"\n      port: 5432\n      dbname: db\n"
+               "      schema: sch\n");
+    write_file("models/props.yml", "version: 2\nmodels:\n  - name: a\n    config:\n"
+                                   "      materialized: \"{{ var('mat') }}\"\n      alias: \"{{ target.name }}_a\"\n");
+    write_file("models/a.sql", "select 1");
+    Loaded L;
+    ck_assert_msg(load_dir(&L, tmp_root, NULL) == 0, "%s", errtext(&L));
+    Node *a = by_name(L.p, RT_MODEL, "a");
+    ck_assert_str_eq(cfg_str(a, "materialized"), "view");
+    ck_assert_str_eq(a->alias, "dev_a");
+    Value *tags = dict_getz(a->config, "tags");
+    ck_assert_int_eq((int)tags->u.l->len, 1);
+    ck_assert_str_eq(value_cstr(tags->u.l->items[0]), "not_visible");
+    unload(&L);
+    fs_rm_rf(tmp_root);
+
+    /* missing env var in a property value: located error */
+    mini_project(NULL);
+    unsetenv("CDBT_NOPE");
+    write_file("models/props.yml", "version: 2\nmodels:\n  - name: a\n    config:\n"
+                                   "      materialized: \"{{ env_var('CDBT_NOPE') }}\"\n");
+    write_file("models/a.sql", "select 1");
+    ck_assert_int_eq(load_dir(&L, tmp_root, NULL), -1);
+    ck_assert_msg(strstr(L.err.message, "Env var required but not provided: 'CDBT_NOPE'") != NULL, "%s",
+                  L.err.message);
+    ck_assert_int_eq(L.err.line, 5);
+    unload(&L);
+    fs_rm_rf(tmp_root);
+}
+END_TEST
+
 START_TEST(builtins_inc_matches_sql)
 {
     char *text = NULL;
@@ -530,6 +570,7 @@ Suite *dbt_suite(void)
     tcase_add_test(tc, schema_override_and_dispatch);
     tcase_add_test(tc, error_location);
     tcase_add_test(tc, context_members);
+    tcase_add_test(tc, yaml_rendering_scopes);
     suite_add_tcase(s, tc);
     return s;
 }
