@@ -15,6 +15,7 @@ uint32_t vcp_lower(uint32_t c)
 {
     if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
     if ((c >= 0xC0 && c <= 0xDE && c != 0xD7)) return c + 32;
+    if (c == 0x178) return 0xFF;
     if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x17F) {
         bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
         if (odd_upper) return (c & 1) ? c + 1 : c;
@@ -62,6 +63,18 @@ static bool cp_isalpha(uint32_t c)
            (c >= 0x620 && c <= 0x64A);
 }
 
+static bool prev_cased_before(const char *p, size_t i)
+{
+    if (i == 0)
+        return false;
+    size_t st = i - 1;
+    while (st > 0 && ((unsigned char)p[st] & 0xC0) == 0x80)
+        st--;
+    uint32_t c;
+    vu8_decode(p + st, i - st, &c);
+    return cp_iscased(c);
+}
+
 /* Python's str.lower/upper/title/capitalize/swapcase. */
 Value vstr_case(Arena *a, Value s, int mode)
 {
@@ -85,6 +98,11 @@ Value vstr_case(Arena *a, Value s, int mode)
             break;
         }
         first = false;
+        if (c == 0xDF && r == c && (mode == CASE_UPPER || mode == CASE_SWAP || (mode == CASE_TITLE && !prev_cased_before(p, i)))) {
+            sb_puts(&sb, mode == CASE_TITLE ? "Ss" : "SS");   /* German sharp s */
+            i += l;
+            continue;
+        }
         if (r == c)
             sb_append(&sb, p + i, l);
         else
