@@ -1,0 +1,1 @@
+{% test t(model) %}{{ return(model) }}{% endtest %}{% materialization v, default %}{% do return(1) %}{% endmaterialization %}{% docs d %}x{% enddocs %}{% snapshot s %}{{ 1 }}{% endsnapshot %}{% with q = 1 %}{{ q }}{% endwith %}{% filter upper %}a{% endfilter %}

@@ -1,0 +1,1 @@
+{% set ns = namespace(n=0) %}{% set a, b = (1, 2) %}{{ {"k": [1, 2.5, none, true]}["k"][1:] }}{{ "%s" % a }}{{ -1 ** 2 | abs }}{{ x is not none and y in [1] or z }}

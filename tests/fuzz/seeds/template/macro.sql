@@ -1,0 +1,1 @@
+{% macro m(a, b=2) %}{{ a ~ b }}{{ caller() if caller is defined }}{% endmacro %}{% call(x) m(1) %}{{ x }}{% endcall %}{{ m(1, b=3) }}

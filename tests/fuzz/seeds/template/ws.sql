@@ -1,0 +1,3 @@
+  {%- if x -%}
+ a {{- y -}} 
+{%- elif z %}{# c #}{% else %}{% raw %}{{ r }}{% endraw %}{% endif %}
