@@ -362,7 +362,8 @@ static VDict *dict_clone(Arena *a, const VDict *src)
     }
     size_t cap = src->n + 2;
     d->entries = ARENA_ARRAY(a, VDictEntry, cap);
-    memcpy(d->entries, src->entries, src->n * sizeof(VDictEntry));
+    if (src->n)
+        memcpy(d->entries, src->entries, src->n * sizeof(VDictEntry));
     d->n = d->len = src->n;
     d->cap = cap;
     if (src->index) {
