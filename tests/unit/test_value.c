@@ -605,6 +605,52 @@ START_TEST(t_methods)
 }
 END_TEST
 
+static char *gcall(const char *name, const char *pos)
+{
+    Value g = v_dict(&A);
+    tpl_add_std_globals(&A, g.u.d);
+    Value f = *dict_getz(g.u.d, name);
+    Value t = L(pos ? pos : "()");
+    CallArgs ca = {(int)t.u.l->len, t.u.l->items, 0, NULL, NULL};
+    Value r;
+    In.err[0] = 0;
+    if (interp_call(I, f, &ca, &r))
+        return arena_sprintf(&A, "!%s", In.err);
+    return repr(r);
+}
+
+START_TEST(t_globals)
+{
+    ck_assert_str_eq(gcall("range", "(5,)"), "[0, 1, 2, 3, 4]");
+    ck_assert_str_eq(gcall("range", "(5, 0, -2)"), "[5, 3, 1]");
+    ck_assert_str_eq(gcall("range", "(1, 10, 3)"), "[1, 4, 7]");
+    ck_assert_str_eq(gcall("range", "(1, 2, 0)"), "!range() arg 3 must not be zero");
+    ck_assert_str_eq(gcall("range", "(100001,)"), "!Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
+    ck_assert_str_eq(gcall("dict", "([('a', 1)],)"), "{'a': 1}");
+    ck_assert_str_eq(gcall("namespace", "({'a': 1},)"), "<Namespace {'a': 1}>");
+    /* datetime module: classes are callable objects */
+    Value m = tpl_datetime_module(&A), cls, r;
+    ck_assert_int_eq(value_getattr_builtin(I, m, "datetime", 8, &cls), 0);
+    Value t = L("(2024, 1, 31, 23)");
+    CallArgs ca = {(int)t.u.l->len, t.u.l->items, 0, NULL, NULL};
+    ck_assert_int_eq(cls.u.o->cls->call(I, cls.u.o, &ca, &r), 0);
+    ck_assert_str_eq(str(r), "2024-01-31 23:00:00");
+    Value td_cls, td;
+    ck_assert_int_eq(value_getattr_builtin(I, m, "timedelta", 9, &td_cls), 0);
+    VStr *kn[1] = {S("hours").u.s};
+    Value kv[1] = {v_int(2)};
+    CallArgs tca = {0, NULL, 1, kn, kv};
+    ck_assert_int_eq(td_cls.u.o->cls->call(I, td_cls.u.o, &tca, &td), 0);
+    ck_assert_str_eq(binop(OP_ADD, r, td), "datetime.datetime(2024, 2, 1, 1, 0)");
+    Value f;
+    ck_assert_int_eq(value_getattr_builtin(I, r, "strftime", 8, &f), 0);
+    Value fmt = S("%Y%m%d %a %j");
+    CallArgs sca = {1, &fmt, 0, NULL, NULL};
+    ck_assert_int_eq(interp_call(I, f, &sca, &r), 0);
+    ck_assert_str_eq(r.u.s->s, "20240131 Wed 031");
+}
+END_TEST
+
 Suite *value_suite(void)
 {
     Suite *s = suite_create("value");
@@ -622,6 +668,7 @@ Suite *value_suite(void)
     tcase_add_test(tc, t_filters);
     tcase_add_test(tc, t_tests);
     tcase_add_test(tc, t_methods);
+    tcase_add_test(tc, t_globals);
     suite_add_tcase(s, tc);
     return s;
 }
