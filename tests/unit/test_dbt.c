@@ -541,6 +541,45 @@ START_TEST(yaml_rendering_scopes)
 }
 END_TEST
 
+START_TEST(statements_log_inline_write)
+{
+    mini_project(NULL);
+    write_file("models/b.sql", "select 1 as id");
+    write_file("models/a.sql",
+               "{% call statement('q', fetch_result=true) %}select 1{% endcall %}"
+               "{% set r = load_result('q') %}{{ r is none }}|"
+               "{% if execute %}{% set t = run_query('select 1') %}{% for row in t.rows %}x{% endfor %}"
+               "{{ t.column_names | length }}{% endif %}|"
+               "{{ log('to-log', info=true) }}{{ log('hidden') }}{{ print('printed') }}"
+               "{{ ref('b') }}");
+    Loaded L;
+    ck_assert_msg(load_dir(&L, tmp_root, NULL) == 0, "%s", errtext(&L));
+    Node *a = by_name(L.p, RT_MODEL, "a");
+    ck_assert_msg(dbt_compile_node(L.d, a, &L.err) == 0, "%s", errtext(&L));
+    ck_assert_str_eq(a->compiled_code, "False|0|\"db\".\"sch\".\"b\"");
+    fflush(L.outf);
+    ck_assert_msg(strstr(L.outbuf, "  to-log\n") != NULL, "%s", L.outbuf);
+    ck_assert_msg(strstr(L.outbuf, "printed\n") != NULL, "%s", L.outbuf);
+    ck_assert_msg(strstr(L.outbuf, "hidden") == NULL, "%s", L.outbuf);
+    ck_assert_int_eq(dbt_write_compiled(L.d, a, &L.err), 0);
+    char path[512], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/target/compiled/p/models/a.sql", tmp_root);
+    ck_assert_int_eq(fs_read_file(path, &text, &len), 0);
+    ck_assert_str_eq(text, a->compiled_code);
+    free(text);
+    const char *sql = NULL;
+    ck_assert_msg(dbt_compile_inline(L.d, "select * from {{ ref('b') }} where {{ execute }}", &sql, &L.err) == 0,
+                  "%s", errtext(&L));
+    ck_assert_str_eq(sql, "select * from \"db\".\"sch\".\"b\" where True");
+    ck_assert_int_eq(dbt_compile_inline(L.d, "select * from {{ ref('zzz') }}", &sql, &L.err), -1);
+    ck_assert_msg(strstr(L.err.message, "depends on a node named 'zzz' which was not found") != NULL, "%s",
+                  L.err.message);
+    unload(&L);
+    fs_rm_rf(tmp_root);
+}
+END_TEST
+
 START_TEST(builtins_inc_matches_sql)
 {
     char *text = NULL;
@@ -571,6 +610,7 @@ Suite *dbt_suite(void)
     tcase_add_test(tc, error_location);
     tcase_add_test(tc, context_members);
     tcase_add_test(tc, yaml_rendering_scopes);
+    tcase_add_test(tc, statements_log_inline_write);
     suite_add_tcase(s, tc);
     return s;
 }
