@@ -43,6 +43,10 @@ int   dbt_parse(Dbt *d, Diag *err);
  * introspection empty).  Sets compiled_code etc.; ephemeral parents are
  * compiled on demand.  Does not write files. */
 int   dbt_compile_node(Dbt *d, Node *n, Diag *err);
+/* Render text (a hook, a materialization snippet) with execute=true in the
+ * context of node n (this, model, refs, sql = n's compiled_code once compiled).
+ * *out lives in the project arena.  Errors are prefixed like compile errors. */
+int   dbt_render_in_node(Dbt *d, Node *n, const char *text, const char **out, Diag *err);
 /* Compile free SQL given with --inline (as an anonymous model "inline_query"). */
 int   dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err);
 /* Write target/compiled/<pkg>/<original_file_path> for a compiled node. */

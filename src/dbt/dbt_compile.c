@@ -231,3 +231,37 @@ int dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err)
     *out = n->compiled_code;
     return 0;
 }
+
+int dbt_render_in_node(Dbt *d, Node *n, const char *text, const char **out, Diag *err)
+{
+    Project *p = d->p;
+    if (!p || !d->parsed) {
+        diag_set(err, NULL, 0, 0, NULL, "dbt_render_in_node called before dbt_parse");
+        return -1;
+    }
+    Arena ra;
+    arena_init(&ra, 0);
+    DbtCtx c;
+    dbt_ctx_init(&c, d, n, DBT_COMPILE, &ra);
+    Sb sb = SB_INIT;
+    int rc = -1;
+    SrcFile f;
+    srcfile_init(&f, n->original_file_path ? n->original_file_path : "<hook>", text, strlen(text));
+    Template *t = tpl_parse(&ra, &f, err);
+    if (!t)
+        goto fail;
+    Interp *I = dbt_interp(&c, err);
+    if (tpl_render(I, t, &sb) != 0)
+        goto fail;
+    *out = arena_strndup(&p->arena, sb_cstr(&sb), sb.len);
+    rc = 0;
+    goto done;
+fail:
+    dbt_error_prefix(err, n);
+done:
+    sb_free(&sb);
+    srcfile_free(&f);
+    dbt_ctx_fini(&c);
+    arena_free(&ra);
+    return rc;
+}

@@ -285,6 +285,15 @@ int dbt_resolve(Interp *I, void *ud, const char *name, size_t n, Value *out)
         *out = str_of(c->a, c->n->schema);
         return 0;
     }
+    if ((IS("sql") || IS("compiled_code")) && c->pass == DBT_COMPILE && c->n->compiled_code) {
+        *out = v_strz(c->a, c->n->compiled_code);
+        return 0;
+    }
+    if (IS("pre_hooks") || IS("post_hooks")) {
+        Value *h = c->n->config ? dict_getz(c->n->config, IS("pre_hooks") ? "pre-hook" : "post-hook") : NULL;
+        *out = h ? *h : v_list(c->a, 0);
+        return 0;
+    }
     if (IS("_dbt_generic_test_kwargs")) {
         if (c->test_kwargs.type == V_UNDEF)
             return 1;

@@ -220,6 +220,56 @@ static void apply_capture(Dbt *d, Node *n, DbtCtx *c)
     }
 }
 
+static bool has_jinja(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++)
+        if (s[i] == '{' && (s[i + 1] == '{' || s[i + 1] == '%' || s[i + 1] == '#'))
+            return true;
+    return false;
+}
+
+/* Hooks' ref()/source() calls are dependencies too (§2.6): render each hook
+ * text of the folded config at parse time to record them. */
+static int parse_hooks(Dbt *d, Node *n, Diag *err)
+{
+    static const char *const keys[] = {"pre-hook", "post-hook"};
+    DbtCtx c;
+    int rc = 0;
+    bool any = false;
+    dbt_ctx_init(&c, d, n, DBT_PARSE, &d->scratch);
+    for (int k = 0; k < 2 && rc == 0; k++) {
+        Value *h = n->config ? dict_getz(n->config, keys[k]) : NULL;
+        if (!h || (h->type != V_LIST && h->type != V_STR))
+            continue;
+        size_t cnt = h->type == V_LIST ? h->u.l->len : 1;
+        for (size_t i = 0; i < cnt && rc == 0; i++) {
+            Value x = h->type == V_LIST ? h->u.l->items[i] : *h;
+            if (x.type == V_DICT) {
+                Value *sq = dict_getz(x.u.d, "sql");
+                x = sq ? *sq : v_none();
+            }
+            if (x.type != V_STR || !has_jinja(x.u.s->s, x.u.s->len))
+                continue;
+            SrcFile *f = ARENA_NEW(&d->scratch, SrcFile);
+            srcfile_init(f, n->original_file_path, x.u.s->s, x.u.s->len);
+            Template *t = tpl_parse(&d->scratch, f, err);
+            Sb sb = SB_INIT;
+            if (!t)
+                rc = -1;
+            else if (tpl_render(dbt_interp(&c, err), t, &sb) != 0)
+                rc = -1;
+            sb_free(&sb);
+            srcfile_free(f);
+            any = true;
+        }
+    }
+    c.config_calls->len = 0;              /* config() inside hooks has no effect */
+    if (rc == 0 && any)
+        apply_capture(d, n, &c);
+    dbt_ctx_fini(&c);
+    return rc;
+}
+
 /* Parse-time render of one node (also used for inline SQL). */
 int dbt_parse_node(Dbt *d, Node *n, Diag *err)
 {
@@ -271,6 +321,8 @@ int dbt_parse_node(Dbt *d, Node *n, Diag *err)
         dbt_macro_deps(d, names, nn, &p->arena, &n->dep_macros, &n->ndep_macros);
     }
     apply_capture(d, n, &c);
+    if (parse_hooks(d, n, err) != 0)
+        goto fail;
     rc = 0;
     goto done;
 fail:
@@ -526,7 +578,8 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
                      dt ? "is disabled" : "was not found");
             return -1;
         }
-        dep_add(&p->arena, n, t->unique_id, &cap);
+        if (t != n)             /* a hook's ref to its own node is not an edge */
+            dep_add(&p->arena, n, t->unique_id, &cap);
     }
     Sb k = SB_INIT;
     for (int i = 0; i < n->nsources; i++) {

@@ -580,6 +580,26 @@ START_TEST(statements_log_inline_write)
 }
 END_TEST
 
+START_TEST(hooks_refs_and_render_in_node)
+{
+    mini_project("models:\n  p:\n    +post-hook: \"insert into {{ ref('log_t') }} select '{{ this }}'\"\n");
+    write_file("models/log_t.sql", "select 1");
+    write_file("models/a.sql", "select 2");
+    Loaded L;
+    ck_assert_msg(load_dir(&L, tmp_root, NULL) == 0, "%s", errtext(&L));
+    Node *a = by_name(L.p, RT_MODEL, "a");
+    ck_assert_int_eq(a->ndep_nodes, 1);
+    ck_assert_str_eq(a->dep_nodes[0], "model.p.log_t");
+    ck_assert_int_eq(dbt_compile_node(L.d, a, &L.err), 0);
+    const char *out = NULL;
+    ck_assert_msg(dbt_render_in_node(L.d, a, "insert into {{ ref('log_t') }} select '{{ this }}' -- {{ sql }}",
+                                     &out, &L.err) == 0, "%s", errtext(&L));
+    ck_assert_str_eq(out, "insert into \"db\".\"sch\".\"log_t\" select '\"db\".\"sch\".\"a\"' -- select 2");
+    unload(&L);
+    fs_rm_rf(tmp_root);
+}
+END_TEST
+
 START_TEST(builtins_inc_matches_sql)
 {
     char *text = NULL;
@@ -611,6 +631,7 @@ Suite *dbt_suite(void)
     tcase_add_test(tc, context_members);
     tcase_add_test(tc, yaml_rendering_scopes);
     tcase_add_test(tc, statements_log_inline_write);
+    tcase_add_test(tc, hooks_refs_and_render_in_node);
     suite_add_tcase(s, tc);
     return s;
 }
