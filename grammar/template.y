@@ -9,8 +9,9 @@
  * ast_* builder.  Expression precedence follows Jinja2's parser exactly
  * (loosest first):  x if c else y,  or,  and,  not,  comparisons and
  * in / not in (chained),  + -,  ~,  * / // %,  **  (left-assoc),
- * unary - +,  then `|filter` and `is test` applied to the whole unary, and
- * postfix . [] () binding tightest. */
+ * `|filter` and `is test` (applied to the whole unary), unary - +, and
+ * postfix . [] () binding tightest.  One nonterminal `e` with lemon
+ * precedence keeps the parser to a few reductions per operand. */
 
 %name TplParse
 %token_prefix TK_
@@ -20,6 +21,9 @@
 %stack_size 400
 
 %include {
+#ifndef NDEBUG
+#define NDEBUG 1      /* no parser tracing or asserts in the generated code */
+#endif
 #include <assert.h>
 #include <stdlib.h>
 #include "template/ast.h"
@@ -38,10 +42,22 @@
        MATERIALIZATION ENDMATERIALIZATION SNAPSHOT ENDSNAPSHOT DOCS ENDDOCS
        PLUS MINUS MUL DIV FLOORDIV MOD POW TILDE
        EQ NE LT LE GT GE ASSIGN DOT COMMA COLON PIPE
-       LP RP LB RB LBRACE RBRACE.
+       LP RP LB RB LBRACE RBRACE UMINUS.
 
-/* Only used to resolve `a if b else c if d ...`: keep extending the else branch. */
+/* Operator precedence, loosest first (Jinja2's parser levels).  `|filter`
+ * and `is test` apply to a whole unary expression: -1|abs is abs(-1). */
 %right IF ELSE.
+%left OR.
+%left AND.
+%right NOT.
+%left EQ NE LT LE GT GE IN.
+%left PLUS MINUS.
+%left TILDE.
+%left MUL DIV FLOORDIV MOD.
+%left POW.
+%left PIPE IS.
+%right UMINUS.
+%left DOT LB LP.
 
 %type targets {Target *}
 %type target_list {Target *}
@@ -64,8 +80,8 @@ stmt ::= ELIF(K) expr(E).                        { ast_elif(B, &K, E); }
 stmt ::= ELSE(K).                                { ast_else(B, &K); }
 stmt ::= ENDIF(K).                               { ast_end(B, &K, BLK_IF); }
 
-stmt ::= FOR(K) targets(T) IN or_expr(E).              { ast_open_for(B, &K, T, E, NULL); }
-stmt ::= FOR(K) targets(T) IN or_expr(E) IF expr(C).   { ast_open_for(B, &K, T, E, C); }
+/* `for x in y if c`: parsed as a conditional expression without else, split by the builder */
+stmt ::= FOR(K) targets(T) IN expr(E).           { ast_open_for(B, &K, T, E, NULL); }
 stmt ::= ENDFOR(K).                              { ast_end(B, &K, BLK_FOR); }
 stmt ::= BREAK(K).                               { ast_loopctl(B, &K, S_BREAK); }
 stmt ::= CONTINUE(K).                            { ast_loopctl(B, &K, S_CONTINUE); }
@@ -134,57 +150,48 @@ tuple_expr(A) ::= expr(E) COMMA(C).              { A = ast_seq(B, N_TUPLE, &C, a
 tuple_expr(A) ::= expr(E) COMMA(C) exprlist(L).  { A = ast_seq(B, N_TUPLE, &C, ast_list(B, ast_list(B, NULL, E), L)); }
 tuple_expr(A) ::= expr(E) COMMA(C) exprlist(L) COMMA. { A = ast_seq(B, N_TUPLE, &C, ast_list(B, ast_list(B, NULL, E), L)); }
 
-expr(A) ::= cond(C).                             { A = C; }
-cond(A) ::= or_expr(X).                          { A = X; }
-cond(A) ::= cond(X) IF or_expr(C).               { A = ast_cond(B, X, C, NULL); }
-cond(A) ::= cond(X) IF or_expr(C) ELSE cond(Y).  { A = ast_cond(B, X, C, Y); }
+expr(A) ::= e(X).                                { A = X; }
 
-or_expr(A) ::= and_expr(X).                      { A = X; }
-or_expr(A) ::= or_expr(X) OR and_expr(Y).        { A = ast_logic(B, N_OR, X, Y); }
-and_expr(A) ::= not_expr(X).                     { A = X; }
-and_expr(A) ::= and_expr(X) AND not_expr(Y).     { A = ast_logic(B, N_AND, X, Y); }
-not_expr(A) ::= cmp(X).                          { A = X; }
-not_expr(A) ::= NOT(K) not_expr(X).              { A = ast_unary(B, N_NOT, &K, X); }
+e(A) ::= e(X) IF e(C).                           { A = ast_cond(B, X, C, NULL); }
+e(A) ::= e(X) IF e(C) ELSE e(Y).                 { A = ast_cond(B, X, C, Y); }
+e(A) ::= e(X) OR e(Y).                           { A = ast_logic(B, N_OR, X, Y); }
+e(A) ::= e(X) AND e(Y).                          { A = ast_logic(B, N_AND, X, Y); }
+e(A) ::= NOT(K) e(X).                            { A = ast_unary(B, N_NOT, &K, X); }
+e(A) ::= e(X) EQ(O) e(Y).                        { A = ast_compare(B, X, OP_EQ, Y, &O); }
+e(A) ::= e(X) NE(O) e(Y).                        { A = ast_compare(B, X, OP_NE, Y, &O); }
+e(A) ::= e(X) LT(O) e(Y).                        { A = ast_compare(B, X, OP_LT, Y, &O); }
+e(A) ::= e(X) LE(O) e(Y).                        { A = ast_compare(B, X, OP_LE, Y, &O); }
+e(A) ::= e(X) GT(O) e(Y).                        { A = ast_compare(B, X, OP_GT, Y, &O); }
+e(A) ::= e(X) GE(O) e(Y).                        { A = ast_compare(B, X, OP_GE, Y, &O); }
+e(A) ::= e(X) IN(O) e(Y).                        { A = ast_compare(B, X, OP_IN, Y, &O); }
+e(A) ::= e(X) NOT(O) IN e(Y). [IN]               { A = ast_compare(B, X, OP_NOTIN, Y, &O); }
+e(A) ::= e(X) PLUS(O) e(Y).                      { A = ast_binop(B, OP_ADD, X, Y, &O); }
+e(A) ::= e(X) MINUS(O) e(Y).                     { A = ast_binop(B, OP_SUB, X, Y, &O); }
+e(A) ::= e(X) TILDE(O) e(Y).                     { A = ast_binop(B, OP_CONCAT, X, Y, &O); }
+e(A) ::= e(X) MUL(O) e(Y).                       { A = ast_binop(B, OP_MUL, X, Y, &O); }
+e(A) ::= e(X) DIV(O) e(Y).                       { A = ast_binop(B, OP_DIV, X, Y, &O); }
+e(A) ::= e(X) FLOORDIV(O) e(Y).                  { A = ast_binop(B, OP_FLOORDIV, X, Y, &O); }
+e(A) ::= e(X) MOD(O) e(Y).                       { A = ast_binop(B, OP_MOD, X, Y, &O); }
+e(A) ::= e(X) POW(O) e(Y).                       { A = ast_binop(B, OP_POW, X, Y, &O); }
+e(A) ::= e(X) PIPE filter(F).                    { A = ast_apply(B, X, F); }
+e(A) ::= e(X) IS test(T).                        { A = ast_apply(B, X, T); }
+e(A) ::= MINUS(K) e(X). [UMINUS]                 { A = ast_unary(B, N_NEG, &K, X); }
+e(A) ::= PLUS(K) e(X). [UMINUS]                  { A = ast_unary(B, N_POS, &K, X); }
+e(A) ::= e(X) DOT(D) NAME(N).                    { A = ast_getattr(B, X, &N, &D); }
+e(A) ::= e(X) DOT(D) INT(N).                     { A = ast_subscript(B, X, ast_getitem(B, NULL, ast_const(B, &N)), &D); }
+e(A) ::= e(X) LB(K) subscript(S) RB.             { A = ast_subscript(B, X, S, &K); }
+e(A) ::= e(X) LP args(R) RP.                     { A = ast_call(B, X, R); }
+e(A) ::= primary(X).                             { A = X; }
 
-cmp(A) ::= math1(X).                             { A = X; }
-cmp(A) ::= cmp(X) EQ(O) math1(Y).                   { A = ast_compare(B, X, OP_EQ, Y, &O); }
-cmp(A) ::= cmp(X) NE(O) math1(Y).                   { A = ast_compare(B, X, OP_NE, Y, &O); }
-cmp(A) ::= cmp(X) LT(O) math1(Y).                   { A = ast_compare(B, X, OP_LT, Y, &O); }
-cmp(A) ::= cmp(X) LE(O) math1(Y).                   { A = ast_compare(B, X, OP_LE, Y, &O); }
-cmp(A) ::= cmp(X) GT(O) math1(Y).                   { A = ast_compare(B, X, OP_GT, Y, &O); }
-cmp(A) ::= cmp(X) GE(O) math1(Y).                   { A = ast_compare(B, X, OP_GE, Y, &O); }
-cmp(A) ::= cmp(X) IN(O) math1(Y).                   { A = ast_compare(B, X, OP_IN, Y, &O); }
-cmp(A) ::= cmp(X) NOT(O) IN math1(Y).            { A = ast_compare(B, X, OP_NOTIN, Y, &O); }
-
-math1(A) ::= concat(X).                          { A = X; }
-math1(A) ::= math1(X) PLUS(O) concat(Y).            { A = ast_binop(B, OP_ADD, X, Y, &O); }
-math1(A) ::= math1(X) MINUS(O) concat(Y).           { A = ast_binop(B, OP_SUB, X, Y, &O); }
-concat(A) ::= math2(X).                          { A = X; }
-concat(A) ::= concat(X) TILDE(O) math2(Y).          { A = ast_binop(B, OP_CONCAT, X, Y, &O); }
-math2(A) ::= pow(X).                             { A = X; }
-math2(A) ::= math2(X) MUL(O) pow(Y).                { A = ast_binop(B, OP_MUL, X, Y, &O); }
-math2(A) ::= math2(X) DIV(O) pow(Y).                { A = ast_binop(B, OP_DIV, X, Y, &O); }
-math2(A) ::= math2(X) FLOORDIV(O) pow(Y).           { A = ast_binop(B, OP_FLOORDIV, X, Y, &O); }
-math2(A) ::= math2(X) MOD(O) pow(Y).                { A = ast_binop(B, OP_MOD, X, Y, &O); }
-pow(A) ::= unary(X).                             { A = X; }
-pow(A) ::= pow(X) POW(O) unary(Y).                  { A = ast_binop(B, OP_POW, X, Y, &O); }
-
-unary(A) ::= unary_nf(X).                        { A = X; }
-unary(A) ::= unary(X) PIPE filter(F).            { A = ast_apply(B, X, F); }
-unary(A) ::= unary(X) IS test(T).                { A = ast_apply(B, X, T); }
-unary_nf(A) ::= postfix(X).                      { A = X; }
-unary_nf(A) ::= MINUS(K) unary_nf(X).            { A = ast_unary(B, N_NEG, &K, X); }
-unary_nf(A) ::= PLUS(K) unary_nf(X).             { A = ast_unary(B, N_POS, &K, X); }
-
-filter(A) ::= NAME(N).                           { A = ast_filter(B, &N, NULL); }
+filter(A) ::= NAME(N). [PIPE]                    { A = ast_filter(B, &N, NULL); }
 filter(A) ::= NAME(N) LP args(R) RP.             { A = ast_filter(B, &N, R); }
 
-test(A) ::= tname(N).                            { A = ast_test(B, &N, NULL, NULL, false); }
+test(A) ::= tname(N). [IS]                       { A = ast_test(B, &N, NULL, NULL, false); }
 test(A) ::= tname(N) LP args(R) RP.              { A = ast_test(B, &N, R, NULL, false); }
-test(A) ::= tname(N) targ(X).                    { A = ast_test(B, &N, NULL, X, false); }
-test(A) ::= NOT tname(N).                        { A = ast_test(B, &N, NULL, NULL, true); }
+test(A) ::= tname(N) targ(X). [IS]               { A = ast_test(B, &N, NULL, X, false); }
+test(A) ::= NOT tname(N). [IS]                   { A = ast_test(B, &N, NULL, NULL, true); }
 test(A) ::= NOT tname(N) LP args(R) RP.          { A = ast_test(B, &N, R, NULL, true); }
-test(A) ::= NOT tname(N) targ(X).                { A = ast_test(B, &N, NULL, X, true); }
+test(A) ::= NOT tname(N) targ(X). [IS]           { A = ast_test(B, &N, NULL, X, true); }
 %type tname {Tok}
 tname(A) ::= NAME(N).                            { A = N; }
 tname(A) ::= NONE(N).                            { A = N; }
@@ -197,12 +204,6 @@ targ(A) ::= atom(X).                             { A = X; }
 targ(A) ::= targ(X) DOT(D) NAME(N).              { A = ast_getattr(B, X, &N, &D); }
 targ(A) ::= targ(X) LB(K) subscript(S) RB.       { A = ast_subscript(B, X, S, &K); }
 targ(A) ::= targ(X) LP args(R) RP.               { A = ast_call(B, X, R); }
-
-postfix(A) ::= primary(X).                       { A = X; }
-postfix(A) ::= postfix(X) DOT(D) NAME(N).        { A = ast_getattr(B, X, &N, &D); }
-postfix(A) ::= postfix(X) DOT(D) INT(N).         { A = ast_subscript(B, X, ast_getitem(B, NULL, ast_const(B, &N)), &D); }
-postfix(A) ::= postfix(X) LB(K) subscript(S) RB. { A = ast_subscript(B, X, S, &K); }
-postfix(A) ::= postfix(X) LP args(R) RP.         { A = ast_call(B, X, R); }
 
 /* subscript: N_GETITEM / N_SLICE with no object yet (ast_apply fills it) */
 subscript(A) ::= expr(E).                        { A = ast_getitem(B, NULL, E); }

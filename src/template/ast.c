@@ -8,6 +8,7 @@
  * Leaves to others: tokens (lexer.c), the grammar (grammar/template.y), the
  * driver and public accessors (parse.c), evaluation (eval.c). */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,9 @@ void ast_fail(Builder *B, size_t off, const char *fmt, ...)
 
 void ast_init(Builder *B, Arena *a, SrcFile *src, Diag *err)
 {
-    memset(B, 0, sizeof *B);
+    memset(B, 0, offsetof(Builder, stack));      /* blocks are initialised when pushed */
+    memset(&B->stack[0], 0, sizeof B->stack[0]);
+    memset((char *)B + offsetof(Builder, depth), 0, sizeof *B - offsetof(Builder, depth));
     B->a = a;
     B->src = src;
     B->err = err;
@@ -695,6 +698,10 @@ void ast_open_for(Builder *B, Tok *k, Target *t, Node *iter, Node *cond)
 {
     if (B->failed || !t || !iter)
         return;
+    if (!cond && iter->kind == N_COND && !iter->c && !iter->paren) {
+        cond = iter->b;                  /* `for x in y if c`: a loop filter */
+        iter = iter->a;
+    }
     Node *n = mk(B, S_FOR, k->off);
     n->target = t;
     n->a = iter;

@@ -19,12 +19,13 @@ enum { EXPR = 0, TAG = 1 };
 
 typedef struct Keyword {
     const char *text;
+    size_t len;
     int code;
     int where;
 } Keyword;
 
 static const Keyword keywords[] = {
-#define KW(t, c, w) {t, TK_##c, w},
+#define KW(t, c, w) {t, sizeof(t) - 1, TK_##c, w},
 #include "keywords.def"
 #undef KW
 };
@@ -506,15 +507,16 @@ static int lex_number(Lexer *L, Tok *t)
 
 typedef struct Op {
     const char *s;
+    size_t n;
     int code;
 } Op;
 
 static const Op ops[] = {
-    {"//", TK_FLOORDIV}, {"**", TK_POW}, {"==", TK_EQ}, {"!=", TK_NE}, {"<=", TK_LE}, {">=", TK_GE},
-    {"+", TK_PLUS}, {"-", TK_MINUS}, {"*", TK_MUL}, {"/", TK_DIV}, {"%", TK_MOD}, {"~", TK_TILDE},
-    {"<", TK_LT}, {">", TK_GT}, {"=", TK_ASSIGN}, {".", TK_DOT}, {",", TK_COMMA}, {":", TK_COLON},
-    {"|", TK_PIPE}, {"(", TK_LP}, {")", TK_RP}, {"[", TK_LB}, {"]", TK_RB}, {"{", TK_LBRACE},
-    {"}", TK_RBRACE},
+    {"//", 2, TK_FLOORDIV}, {"**", 2, TK_POW}, {"==", 2, TK_EQ}, {"!=", 2, TK_NE}, {"<=", 2, TK_LE}, {">=", 2, TK_GE},
+    {"+", 1, TK_PLUS}, {"-", 1, TK_MINUS}, {"*", 1, TK_MUL}, {"/", 1, TK_DIV}, {"%", 1, TK_MOD}, {"~", 1, TK_TILDE},
+    {"<", 1, TK_LT}, {">", 1, TK_GT}, {"=", 1, TK_ASSIGN}, {".", 1, TK_DOT}, {",", 1, TK_COMMA}, {":", 1, TK_COLON},
+    {"|", 1, TK_PIPE}, {"(", 1, TK_LP}, {")", 1, TK_RP}, {"[", 1, TK_LB}, {"]", 1, TK_RB}, {"{", 1, TK_LBRACE},
+    {"}", 1, TK_RBRACE},
 };
 
 /* Inside {{ }} / {% %}. */
@@ -570,7 +572,7 @@ static int lex_tag(Lexer *L, Tok *t)
             return 1;
         for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++) {
             const Keyword *k = &keywords[i];
-            if (strlen(k->text) == t->slen && memcmp(k->text, s, t->slen) == 0) {
+            if (k->len == t->slen && k->text[0] == s[0] && memcmp(k->text, s, t->slen) == 0) {
                 if (k->where == TAG && !first)
                     break;
                 if (first && k->where == EXPR && k->code != TK_IF && k->code != TK_ELSE)
@@ -594,8 +596,8 @@ static int lex_tag(Lexer *L, Tok *t)
     if (c >= '0' && c <= '9')
         return lex_number(L, t);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        size_t n = strlen(ops[i].s);
-        if (rem >= n && memcmp(s, ops[i].s, n) == 0) {
+        size_t n = ops[i].n;
+        if (rem >= n && s[0] == ops[i].s[0] && (n == 1 || s[1] == ops[i].s[1])) {
             t->code = ops[i].code;
             t->len = n;
             L->pos = p + n;
