@@ -515,9 +515,11 @@ Args *ast_args_kw(Builder *B, Args *a, Tok *name, Node *e)
     if (a->kwvals.n == a->kwcap) {
         int nc = a->kwcap ? a->kwcap * 2 : 4;
         a->kwnames = arena_realloc(B->a, a->kwnames, sizeof(Name) * (size_t)a->kwcap, sizeof(Name) * (size_t)nc);
+        a->kwstrs = arena_realloc(B->a, a->kwstrs, sizeof(VStr *) * (size_t)a->kwcap, sizeof(VStr *) * (size_t)nc);
         a->kwcap = nc;
     }
     a->kwnames[a->kwvals.n] = ast_name(B, name->s, name->slen);
+    a->kwstrs[a->kwvals.n] = vstr_new(B->a, name->s, name->slen);
     nl_push(B->a, &a->kwvals, e);
     return a;
 }

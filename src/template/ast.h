@@ -52,6 +52,7 @@ typedef struct Args {
     NodeList pos;
     NodeList kwvals;
     Name *kwnames;
+    VStr **kwstrs;       /* the same names as value strings (built once, at parse time) */
     int kwcap;
     Node *star, *dstar;
 } Args;

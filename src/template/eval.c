@@ -490,7 +490,7 @@ static int eval_args(Interp *I, const Args *args, ArgBuf *b)
     for (int i = 0; i < args->kwvals.n; i++) {
         if ((rc = eval(I, args->kwvals.items[i], &v)) != 0)
             return rc;
-        ab_kw(I, b, vstr_new(I->a, args->kwnames[i].s, args->kwnames[i].len), v);
+        ab_kw(I, b, args->kwstrs[i], v);
     }
     if (args->dstar) {
         if ((rc = eval(I, args->dstar, &v)) != 0)
