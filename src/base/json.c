@@ -35,7 +35,7 @@ static void before_value(JsonW *w)
         return;
     int l = lvl(w->depth);
     if (w->need_comma[l])
-        sb_putc(w->out, ',');
+        sb_append(w->out, ", ", w->spaced ? 2 : 1);
     if (w->pretty)
         newline_indent(w);
     w->need_comma[l] = true;
@@ -46,6 +46,12 @@ void json_init(JsonW *w, Sb *out, bool pretty)
     memset(w, 0, sizeof *w);
     w->out = out;
     w->pretty = pretty;
+}
+
+void json_init_spaced(JsonW *w, Sb *out)
+{
+    json_init(w, out, false);
+    w->spaced = true;
 }
 
 static void open_container(JsonW *w, char c)
@@ -76,7 +82,7 @@ void json_keyn(JsonW *w, const char *k, size_t n)
 {
     before_value(w);
     json_escape(w->out, k, n);
-    if (w->pretty)
+    if (w->pretty || w->spaced)
         sb_append(w->out, ": ", 2);
     else
         sb_putc(w->out, ':');

@@ -15,11 +15,14 @@ typedef struct JsonW {
     Sb *out;
     int depth;
     bool pretty;
+    bool spaced;        /* compact but with Python's default ", " and ": " */
     bool need_comma[64];
     bool after_key;
 } JsonW;
 
 void json_init(JsonW *w, Sb *out, bool pretty);
+/* One line with json.dumps' default separators, as `dbt ls --output json` prints. */
+void json_init_spaced(JsonW *w, Sb *out);
 void json_obj_begin(JsonW *w);
 void json_obj_end(JsonW *w);
 void json_arr_begin(JsonW *w);

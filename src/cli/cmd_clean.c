@@ -1,6 +1,7 @@
 /* cmd_clean.c - `cdbt clean`: delete every clean-targets path (§12.1).
  * Refuses to delete model/seed/macro/test paths, the project root itself,
  * and (unless --no-clean-project-files-only) anything outside the project. */
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "console.h"

@@ -41,7 +41,7 @@ static void print_json(const Flags *f, Node *n)
 {
     Sb out = SB_INIT;
     JsonW w;
-    json_init(&w, &out, false);
+    json_init_spaced(&w, &out);
     json_obj_begin(&w);
     if (want_key(f, "name")) { json_key(&w, "name"); json_str(&w, n->name); }
     if (want_key(f, "resource_type")) { json_key(&w, "resource_type"); json_str(&w, rt_name(n->rt)); }

@@ -136,6 +136,13 @@ static int rt_list_parse(Session *s, const char **names, int n, bool *out, Diag 
     return 0;
 }
 
+static void warn_unmatched(void *ud, const char *expr)
+{
+    const Flags *f = ud;
+    if (!f->quiet)
+        fprintf(stderr, "warning: The selection criterion '%s' does not match any enabled nodes\n", expr);
+}
+
 int session_select(Session *s, const int *default_rts, bool *out)
 {
     Diag err = {0};
@@ -146,6 +153,8 @@ int session_select(Session *s, const int *default_rts, bool *out)
     so.exclude = f->exclude;
     so.nexclude = f->nexclude;
     so.indirect = INDIRECT_EAGER;
+    so.on_unmatched = warn_unmatched;
+    so.unmatched_ud = f;
     if (f->selector) {
         diag_set(&err, NULL, 0, 0, NULL, "--selector is not supported yet (selectors.yml); use --select/--exclude");
         return fail(&err);

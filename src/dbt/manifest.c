@@ -13,6 +13,7 @@
 #include "../base/hash.h"
 #include "../base/json.h"
 #include "../base/strmap.h"
+#include <stdio.h>
 
 static void empty_obj(JsonW *w) { json_obj_begin(w); json_obj_end(w); }
 static void empty_arr(JsonW *w) { json_arr_begin(w); json_arr_end(w); }

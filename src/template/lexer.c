@@ -332,7 +332,8 @@ static int lex_string(Lexer *L, Tok *t)
         p++;
     }
     if (p >= L->len) {
-        ast_fail(L->B, b, "unexpected char '%c' at %zu", qc, b);
+        /* Python's repr of the quote: "'" or '"' */
+        ast_fail(L->B, b, qc == '\'' ? "unexpected char \"'\" at %zu" : "unexpected char '\"' at %zu", b);
         return -1;
     }
     const char *s = L->src + b + 1;
@@ -614,7 +615,9 @@ static int lex_tag(Lexer *L, Tok *t)
             return 1;
         }
     }
-    if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
+    if (c == '\\')
+        ast_fail(L->B, p, "unexpected char '\\\\' at %zu", p);
+    else if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
         ast_fail(L->B, p, "unexpected char '%c' at %zu", c, p);
     else
         ast_fail(L->B, p, "unexpected char '\\x%02x' at %zu", (unsigned char)c, p);

@@ -76,7 +76,7 @@ check "compiled model file" test -s target/compiled/warehouse/models/marts/custo
 check "compiled generic test file" test -s target/compiled/warehouse/models/staging/schema.yml/unique_stg_customers_customer_id.sql
 check "compiled singular test" test -s target/compiled/warehouse/tests/data/assert_no_negative_lifetime_value.sql
 check "run_results.json" test -s target/run_results.json
-check "ephemeral injected as CTE" grep -q "with __dbt__cte__stg_orders as (" target/compiled/warehouse/models/marts/customer_orders.sql
+check "ephemeral injected as CTE" grep -Eq "^with  ?__dbt__cte__stg_orders as \($" target/compiled/warehouse/models/marts/customer_orders.sql
 check "ref rendered as relation" grep -q 'from "warehouse"."analytics"."stg_customers" c' target/compiled/warehouse/models/marts/customer_orders.sql
 check "var loop rendered" grep -q "as returned_amount" target/compiled/warehouse/models/marts/customer_orders.sql
 

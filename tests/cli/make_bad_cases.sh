@@ -63,15 +63,15 @@ base tpl_unterminated_string; printf "select {{ 'abc }} as y\n" >"$(P tpl_unterm
 base tpl_unterminated_comment; printf 'select 1 {# never closed\n' >"$(P tpl_unterminated_comment)/models/c.sql"
 base tpl_macro_file_syntax; printf '{%% macro m(a %%}\n{{ a }}\n{%% endmacro %%}\n' >"$(P tpl_macro_file_syntax)/macros/m.sql"
 base undefined_macro; printf 'select {{ no_such_macro(1) }} as y\n' >"$(P undefined_macro)/models/c.sql"; rc undefined_macro 1
-base raise_compiler_error; printf "{{ exceptions.raise_compiler_error('custom failure: ' ~ this.name) }}\nselect 1\n" >"$(P raise_compiler_error)/models/c.sql"; rc raise_compiler_error 1
-base macro_too_many_args; printf '{%% macro m(a) %%}{{ a }}{%% endmacro %%}\n' >"$(P macro_too_many_args)/macros/m.sql"; printf 'select {{ m(1, 2) }} as y\n' >"$(P macro_too_many_args)/models/c.sql"; rc macro_too_many_args 1
+base raise_compiler_error; printf "{{ exceptions.raise_compiler_error('custom failure: ' ~ this.name) }}\nselect 1\n" >"$(P raise_compiler_error)/models/c.sql"; rc raise_compiler_error 2  # raised while parsing, as dbt does
+base macro_too_many_args; printf '{%% macro m(a) %%}{{ a }}{%% endmacro %%}\n' >"$(P macro_too_many_args)/macros/m.sql"; printf 'select {{ m(1, 2) }} as y\n' >"$(P macro_too_many_args)/models/c.sql"; rc macro_too_many_args 2  # the call runs at parse time
 base missing_var; printf "select {{ var('no_such_var') }} as y\n" >"$(P missing_var)/models/c.sql"; rc missing_var 1
 base ref_missing; printf "select * from {{ ref('nope') }}\n" >"$(P ref_missing)/models/c.sql"
 base ref_disabled; printf "{{ config(enabled=false) }}\nselect 1 as id\n" >"$(P ref_disabled)/models/a.sql"
 base source_missing; printf "select * from {{ source('raw', 'orders') }}\n" >"$(P source_missing)/models/c.sql"
 base cycle; printf "select * from {{ ref('b') }}\n" >"$(P cycle)/models/a.sql"
 base vars_not_mapping; args vars_not_mapping "compile --vars [1,2]"
-base vars_bad_yaml; args vars_bad_yaml "compile --vars {a: [1}"
+base vars_bad_yaml; args vars_bad_yaml "compile --vars '{a: [1}'"
 base selector_at_plus; args selector_at_plus "ls --select @a+"
 base selector_unknown_method; args selector_unknown_method "ls --select colour:red"
 base unknown_flag; args unknown_flag "compile --frobnicate"

@@ -92,7 +92,7 @@ START_TEST(test_syntax)
       "    1 | a {{ x\n"
       "      |   ^\n");
     E("{{ 'abc }}",
-      "models/x.sql:1:4: error: unexpected char ''' at 3\n"
+      "models/x.sql:1:4: error: unexpected char \"'\" at 3\n"
       "    1 | {{ 'abc }}\n"
       "      |    ^\n");
     E("a{% break %}",
