@@ -18,33 +18,42 @@ static const Command kCommands[] = {
 #undef CMD
 };
 
+static int run(Flags *f, int argc, char **argv);
+
 int main(int argc, char **argv)
 {
-    Flags f;
+    Flags f = {0};
+    int rc = run(&f, argc, argv);
+    cli_free_flags(&f);
+    return rc;
+}
+
+static int run(Flags *f, int argc, char **argv)
+{
     Diag err = {0};
-    if (cli_parse_args(argc, argv, &f, &err) != 0) {
+    if (cli_parse_args(argc, argv, f, &err) != 0) {
         cli_print_diag(&err);
         fprintf(stderr, "Try 'cdbt --help' for help.\n");
         diag_clear(&err);
         return EXIT_PROJECT_ERROR;
     }
-    if (f.version) {
+    if (f->version) {
         printf("cdbt %s (dbt-core 1.9 compatible, adapter postgres)\n", CDBT_VERSION);
         return EXIT_OK;
     }
-    if (!f.command) {
-        cli_print_help(f.help ? stdout : stderr, NULL);
-        return f.help ? EXIT_OK : EXIT_PROJECT_ERROR;
+    if (!f->command) {
+        cli_print_help(f->help ? stdout : stderr, NULL);
+        return f->help ? EXIT_OK : EXIT_PROJECT_ERROR;
     }
     for (size_t i = 0; i < sizeof kCommands / sizeof kCommands[0]; i++) {
-        if (strcmp(kCommands[i].name, f.command) != 0)
+        if (strcmp(kCommands[i].name, f->command) != 0)
             continue;
-        if (f.help) {
-            cli_print_help(stdout, f.command);
+        if (f->help) {
+            cli_print_help(stdout, f->command);
             return EXIT_OK;
         }
-        return kCommands[i].fn(&f);
+        return kCommands[i].fn(f);
     }
-    fprintf(stderr, "error: No such command '%s'.\nTry 'cdbt --help' for help.\n", f.command);
+    fprintf(stderr, "error: No such command '%s'.\nTry 'cdbt --help' for help.\n", f->command);
     return EXIT_PROJECT_ERROR;
 }

@@ -94,6 +94,16 @@ static void push_multi(Flags *f, const OptSpec *o, const char *v)
     (*arr)[(*cnt)++] = v;
 }
 
+void cli_free_flags(Flags *f)
+{
+    free((void *)f->select);
+    free((void *)f->exclude);
+    free((void *)f->resource_types);
+    free((void *)f->exclude_resource_types);
+    free((void *)f->output_keys);
+    f->select = f->exclude = f->resource_types = f->exclude_resource_types = f->output_keys = NULL;
+}
+
 static int parse_int(const char *v, int *out)
 {
     char *end;

@@ -41,6 +41,7 @@ typedef struct Flags {
  * with err set ("No such option: --foo", "Option '--threads' requires an argument", ...). */
 int  cli_parse_args(int argc, char **argv, Flags *f, Diag *err);
 void cli_print_help(FILE *out, const char *command);
+void cli_free_flags(Flags *f);             /* the lists cli_parse_args allocated */
 
 /* The loaded, parsed project shared by commands (load.c). */
 typedef struct Session {

@@ -344,7 +344,8 @@ static void write_maps(JsonW *w, Project *p, Node **sorted, int nsorted)
     json_key(w, "child_map");
     json_obj_begin(w);
     for (int i = 0; i < nsorted; i++) {
-        qsort(children[i].v, (size_t)children[i].n, sizeof(char *), cmp_str);
+        if (children[i].n > 1)
+            qsort(children[i].v, (size_t)children[i].n, sizeof(char *), cmp_str);
         kv_strs(w, sorted[i]->unique_id, children[i].v, children[i].n);
         free(children[i].v);
     }

@@ -748,7 +748,7 @@ START_TEST(test_scale)
     Node *n = find(p, "model.big.m3");
     ck_assert_str_eq(cfg(n, "materialized"), "'table'");
     ck_assert_str_eq(repr_l(n->tags), "['t']");
-    ck_assert_msg(ms < 2000, "load took %.1f ms", ms);   /* loose bound: shared CI machine */
+    /* speed is measured by bench/compile_bench.sh, not asserted here */
     project_free(p);
     fs_rm_rf(dir);
     sb_free(&path);
