@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <stdio.h>
 #include "pg.h"
 #include "relcache.h"
 #include "../project/project.h"
@@ -85,4 +86,29 @@ int mat_cleanse(NodeJob *job);     /* src/cleanse */
 /* Look up the executor for a node by resource type and `materialized`. */
 typedef int (*MatFn)(NodeJob *job);
 MatFn exec_materialization(Node *n, Diag *err);
+
+/* ---- shared run state (exec_common.c) ----
+ * One ExecShared per invocation, created by the runner and given to every
+ * NodeJob.  Thread-safe: the log is written under a mutex, the cancel flag is
+ * atomic.  `log` (logs/cdbt.log, may be NULL = no log) is not owned: the
+ * caller closes it after exec_shared_free. */
+ExecShared *exec_shared_new(FILE *log);
+void        exec_shared_free(ExecShared *sh);
+/* Set the cancel flag: every later exec_sql fails with "cancelled" without
+ * sending anything (the runner also pg_cancel()s the running statements). */
+void        exec_shared_cancel(ExecShared *sh);
+void        exec_shared_set_target_dir(ExecShared *sh, const char *dir);  /* copied */
+const char *exec_shared_target_dir(const ExecShared *sh);                 /* "target" by default */
+/* --warn-error: a test that would WARN is a FAIL (§9.2). */
+void        exec_shared_set_warn_error(ExecShared *sh, bool on);
+bool        exec_shared_warn_error(const ExecShared *sh);
+/* Executors that live outside cdbt_exec (src/cleanse: "cleanse") or are
+ * owned by another file are registered by name by whoever links them (the
+ * CLI): exec_materialization returns a dispatcher that calls the registered
+ * function, or fails with "<name> executor not built".  Not thread-safe:
+ * register before the run starts. */
+void        exec_shared_register(ExecShared *sh, const char *materialization, MatFn fn);
+/* Append one timestamped line to the log ("<UTC time> [<who>] <text>"). */
+void        exec_log(ExecShared *sh, const char *who, const char *fmt, ...)
+                __attribute__((format(printf, 3, 4)));
 #endif

@@ -1,0 +1,345 @@
+/* exec_common.c - what every executor shares: the run-wide ExecShared (log
+ * file, cancel flag, target dir, --warn-error, registered external
+ * executors), exec_sql (log, record, cancel check, error position mapped to
+ * the compiled SQL), node config accessors and the materialization lookup.
+ *
+ * Leaves the statements themselves to the mat_*.c files, connections and
+ * transactions to pg.c, scheduling and printing to the runner. */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "exec.h"
+
+#define EXEC_MAX_EXTERNAL 8
+
+struct ExecShared {
+    FILE *log;
+    pthread_mutex_t mu;
+    atomic_bool cancel;
+    bool warn_error;
+    char *target_dir;
+    struct { char *name; MatFn fn; } ext[EXEC_MAX_EXTERNAL];
+    int next;
+};
+
+ExecShared *exec_shared_new(FILE *log)
+{
+    ExecShared *sh = xcalloc(1, sizeof *sh);
+    sh->log = log;
+    pthread_mutex_init(&sh->mu, NULL);
+    atomic_init(&sh->cancel, false);
+    sh->target_dir = xstrdup("target");
+    return sh;
+}
+
+void exec_shared_free(ExecShared *sh)
+{
+    if (!sh)
+        return;
+    pthread_mutex_destroy(&sh->mu);
+    free(sh->target_dir);
+    for (int i = 0; i < sh->next; i++)
+        free(sh->ext[i].name);
+    free(sh);
+}
+
+void exec_shared_cancel(ExecShared *sh)
+{
+    if (sh)
+        atomic_store(&sh->cancel, true);
+}
+
+bool exec_cancelled(const ExecShared *sh)
+{
+    return sh && atomic_load(&((ExecShared *)sh)->cancel);
+}
+
+void exec_shared_set_target_dir(ExecShared *sh, const char *dir)
+{
+    free(sh->target_dir);
+    sh->target_dir = xstrdup(dir ? dir : "target");
+}
+
+const char *exec_shared_target_dir(const ExecShared *sh) { return sh ? sh->target_dir : "target"; }
+void exec_shared_set_warn_error(ExecShared *sh, bool on) { sh->warn_error = on; }
+bool exec_shared_warn_error(const ExecShared *sh) { return sh && sh->warn_error; }
+
+void exec_shared_register(ExecShared *sh, const char *materialization, MatFn fn)
+{
+    for (int i = 0; i < sh->next; i++)
+        if (strcmp(sh->ext[i].name, materialization) == 0) {
+            sh->ext[i].fn = fn;
+            return;
+        }
+    if (sh->next < EXEC_MAX_EXTERNAL) {
+        sh->ext[sh->next].name = xstrdup(materialization);
+        sh->ext[sh->next].fn = fn;
+        sh->next++;
+    }
+}
+
+static MatFn registered(const ExecShared *sh, const char *name)
+{
+    if (!sh)
+        return NULL;
+    for (int i = 0; i < sh->next; i++)
+        if (strcmp(sh->ext[i].name, name) == 0)
+            return sh->ext[i].fn;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- log */
+
+static void log_stamp(char *buf, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%06ldZ", ts.tv_nsec / 1000);
+}
+
+void exec_log(ExecShared *sh, const char *who, const char *fmt, ...)
+{
+    if (!sh || !sh->log)
+        return;
+    char stamp[48];
+    log_stamp(stamp, sizeof stamp);
+    Sb line = SB_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&line, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&sh->mu);
+    fprintf(sh->log, "%s [%s] %s\n", stamp, who ? who : "-", sb_cstr(&line));
+    fflush(sh->log);
+    pthread_mutex_unlock(&sh->mu);
+    sb_free(&line);
+}
+
+/* ---------------------------------------------------------------- exec_sql */
+
+/* Byte offset of the 1-based character position pos in s (UTF-8, as the
+ * server counts), clamped to the string. */
+static size_t char_pos_to_byte(const char *s, int pos)
+{
+    size_t b = 0;
+    int chars = 0;
+    while (s[b]) {
+        if (((unsigned char)s[b] & 0xC0) != 0x80) {
+            if (++chars == pos)
+                return b;
+        }
+        b++;
+    }
+    return b;
+}
+
+static const char *job_who(const NodeJob *job)
+{
+    return job->node && job->node->unique_id ? job->node->unique_id : "-";
+}
+
+/* Fill job->err from the failed statement. */
+static void sql_error(NodeJob *job, const char *stmt, const Diag *pgd)
+{
+    const PgError *pe = job->conn ? pg_last_error(job->conn) : NULL;
+    const char *msg = pe && pe->message && *pe->message ? pe->message
+                    : (pgd->message ? pgd->message : "database error");
+    Node *n = job->node;
+    const char *ofp = n && n->original_file_path ? n->original_file_path : NULL;
+    diag_clear(&job->err);
+    bool placed = false;
+    if (pe && pe->position > 0) {
+        size_t b = char_pos_to_byte(stmt, pe->position);
+        const char *code = job->sql;
+        const char *at = code && *code ? strstr(stmt, code) : NULL;
+        size_t off = at ? (size_t)(at - stmt) : 0;
+        if (at && b >= off && b <= off + strlen(code)) {
+            /* Inside the compiled code: point into target/compiled/... (the
+             * file whose lines these are), else "<model path> (compiled)". */
+            char *path = n && n->compiled_path ? xstrdup(n->compiled_path)
+                       : NULL;
+            if (!path) {
+                Sb p = SB_INIT;
+                sb_printf(&p, "%s (compiled)", ofp ? ofp : "<sql>");
+                path = sb_detach(&p);
+            }
+            SrcFile f;
+            srcfile_init(&f, path, code, strlen(code));
+            diag_at(&job->err, &f, b - off, "%s", msg);
+            srcfile_free(&f);
+            free(path);
+            if (ofp)
+                diag_note(&job->err, "note: compiled from %s", ofp);
+            placed = true;
+        } else {
+            /* In the statement cdbt wrapped around the code. */
+            SrcFile f;
+            srcfile_init(&f, "statement", stmt, strlen(stmt));
+            int line, col;
+            srcfile_linecol(&f, b, &line, &col);
+            size_t ll;
+            const char *lp = srcfile_line(&f, line, &ll);
+            diag_set(&job->err, ofp, 0, 0, NULL, "%s", msg);
+            diag_note(&job->err, "note: at line %d, column %d of the statement sent:", line, col);
+            if (lp) {
+                diag_note(&job->err, "%5d | %.*s", line, (int)ll, lp);
+                Sb caret = SB_INIT;
+                for (int i = 1; i < col && (size_t)(i - 1) < ll; i++)
+                    sb_putc(&caret, lp[i - 1] == '\t' ? '\t' : ' ');
+                diag_note(&job->err, "      | %s^", sb_cstr(&caret));
+                sb_free(&caret);
+            }
+            srcfile_free(&f);
+            placed = true;
+        }
+    }
+    if (!placed)
+        diag_set(&job->err, ofp, 0, 0, NULL, "%s", msg);
+    if (pe && pe->detail && *pe->detail)
+        diag_note(&job->err, "detail: %s", pe->detail);
+    if (pe && pe->hint && *pe->hint)
+        diag_note(&job->err, "hint: %s", pe->hint);
+}
+
+int exec_sql(NodeJob *job, const char *sql, PgResult **res, char *tag, size_t tag_cap)
+{
+    if (res)
+        *res = NULL;
+    if (exec_cancelled(job->sh)) {
+        diag_clear(&job->err);
+        diag_set(&job->err, job->node ? job->node->original_file_path : NULL, 0, 0, NULL,
+                 "cancelled");
+        return -1;
+    }
+    /* target/run: statements joined with ";\n" (no doubled ';'). */
+    if (job->sent.len)
+        sb_puts(&job->sent, "\n");
+    sb_puts(&job->sent, sql);
+    size_t e = strlen(sql);
+    while (e > 0 && (sql[e - 1] == ' ' || sql[e - 1] == '\n' || sql[e - 1] == '\t' || sql[e - 1] == '\r'))
+        e--;
+    if (e == 0 || sql[e - 1] != ';')
+        sb_putc(&job->sent, ';');
+    sb_putc(&job->sent, '\n');
+
+    exec_log(job->sh, job_who(job), "SQL:\n%s", sql);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    Diag d = {0};
+    char tbuf[64];
+    char *tb = tag ? tag : tbuf;
+    size_t tcap = tag ? tag_cap : sizeof tbuf;
+    if (tcap)
+        tb[0] = '\0';
+    int rc = pg_exec(job->conn, sql, res, tb, tcap, &d);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc != 0) {
+        sql_error(job, sql, &d);
+        exec_log(job->sh, job_who(job), "ERROR in %.3fs: %s", secs,
+                 job->err.message ? job->err.message : "?");
+        if (exec_cancelled(job->sh) && job->err.message) {
+            char *m = job->err.message;
+            Sb s = SB_INIT;
+            sb_printf(&s, "cancelled: %s", m);
+            free(m);
+            job->err.message = sb_detach(&s);
+        }
+    } else {
+        exec_log(job->sh, job_who(job), "OK %s in %.3fs", tcap ? tb : "", secs);
+    }
+    diag_clear(&d);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- config */
+
+Value *exec_cfg(Node *n, const char *key)
+{
+    if (!n || !n->config)
+        return NULL;
+    return dict_getz(n->config, key);
+}
+
+const char *exec_cfg_str(Node *n, const char *key)
+{
+    Value *v = exec_cfg(n, key);
+    return v && v->type == V_STR ? v->u.s->s : NULL;
+}
+
+bool exec_cfg_bool(Node *n, const char *key, bool dflt)
+{
+    Value *v = exec_cfg(n, key);
+    if (!v || v->type == V_NONE || v->type == V_UNDEF)
+        return dflt;
+    if (v->type == V_STR) {
+        const char *s = v->u.s->s;
+        if (strcasecmp(s, "true") == 0)
+            return true;
+        if (strcasecmp(s, "false") == 0 || !*s)
+            return false;
+    }
+    return value_truthy(*v);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static int run_registered(NodeJob *job, const char *name)
+{
+    MatFn fn = registered(job->sh, name);
+    if (fn)
+        return fn(job);
+    job->status = NS_ERROR;
+    diag_set(&job->err, job->node ? job->node->original_file_path : NULL, 0, 0, NULL,
+             "%s executor not built (none registered for materialization '%s')", name, name);
+    return -1;
+}
+
+static int dispatch_seed(NodeJob *job) { return run_registered(job, "seed"); }
+static int dispatch_cleanse(NodeJob *job) { return run_registered(job, "cleanse"); }
+
+MatFn exec_materialization(Node *n, Diag *err)
+{
+    const char *m = NULL;
+    switch (n->rt) {
+    case RT_SEED:
+        return dispatch_seed;
+    case RT_TEST:
+        return mat_test;
+    case RT_SNAPSHOT:
+        m = "snapshot";
+        break;
+    case RT_MODEL:
+        m = exec_cfg_str(n, "materialized");
+        if (!m)
+            m = "view";
+        if (strcmp(m, "view") == 0)
+            return mat_view;
+        if (strcmp(m, "table") == 0)
+            return mat_table;
+        if (strcmp(m, "incremental") == 0)
+            return mat_incremental;
+        if (strcmp(m, "cleanse") == 0)
+            return dispatch_cleanse;
+        if (strcmp(m, "ephemeral") == 0) {
+            diag_set(err, n->original_file_path, 0, 0, NULL,
+                     "ephemeral model '%s' is not executed (it is inlined as a CTE)", n->name);
+            return NULL;
+        }
+        break;
+    default:
+        diag_set(err, n->original_file_path, 0, 0, NULL,
+                 "a %s is not executable", rt_name(n->rt));
+        return NULL;
+    }
+    diag_set(err, n->original_file_path, 0, 0, NULL,
+             "No materialization '%s' was found for adapter postgres! "
+             "(searched types 'default' and 'postgres')", m);
+    return NULL;
+}
