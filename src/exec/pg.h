@@ -27,9 +27,13 @@ typedef struct PgParams {
                *sslrootcert, *application_name, *role, *search_path;
     int port, connect_timeout, keepalives_idle, retries;
     const char *profile_name, *target_name;   /* for error messages only */
+    bool managed;                 /* `managed: true`: cdbt runs the server (pgserver.h) */
+    char scratch[13][24];         /* pg_params_from_profile: text of numeric values */
 } PgParams;
 
-/* Fill p from the rendered profile output dict (Project.profile_output). */
+/* Fill p from the rendered profile output dict (Project.profile_output).
+ * Strings point into the dict, or into p->scratch for numeric values: do not
+ * copy a filled PgParams by value (pass pointers). */
 void pg_params_from_profile(PgParams *p, VDict *output, const char *profile, const char *target);
 
 /* Connect (with `retries` attempts).  On failure *err says profile, target,
