@@ -1,10 +1,459 @@
-/* mat_incremental.c - the incremental executor (placeholder until the statements land). */
-#include "exec.h"
+/* mat_incremental.c - the incremental materialization (§7): first build
+ * (create table T), full refresh (build __dbt_tmp and swap), or an
+ * incremental step: new rows into a session temporary table, varchar
+ * widening, on_schema_change (ignore / fail / append_new_columns /
+ * sync_all_columns), then the strategy statement (append, delete+insert,
+ * merge; default = delete+insert with a unique_key, else append).
+ *
+ * Column introspection is dbt's get_columns_in_relation query; data_type
+ * strings follow dbt's Column/PostgresColumn rules.  Names, hooks, grants,
+ * indexes and cache undo come from matu.c. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "matu.h"
+
+typedef struct Col {
+    const char *name, *dtype;
+    long char_size;             /* -1: none */
+    long prec, scale;           /* -1: none */
+} Col;
+
+static bool is_string(const Col *c)
+{
+    return strcasecmp(c->dtype, "text") == 0 || strcasecmp(c->dtype, "character varying") == 0 ||
+           strcasecmp(c->dtype, "character") == 0 || strcasecmp(c->dtype, "varchar") == 0;
+}
+
+static long string_size(const Col *c) { return c->char_size < 0 ? 256 : c->char_size; }
+
+/* dbt's Column.data_type with PostgresColumn's text/varchar exception. */
+static const char *data_type(Arena *a, const Col *c)
+{
+    if (strcasecmp(c->dtype, "text") == 0 ||
+        (strcasecmp(c->dtype, "character varying") == 0 && c->char_size < 0))
+        return c->dtype;
+    if (is_string(c))
+        return arena_sprintf(a, "character varying(%ld)", string_size(c));
+    if ((strcasecmp(c->dtype, "numeric") == 0 || strcasecmp(c->dtype, "decimal") == 0) &&
+        c->prec >= 0 && c->scale >= 0)
+        return arena_sprintf(a, "%s(%ld,%ld)", c->dtype, c->prec, c->scale);
+    return c->dtype;
+}
+
+/* self can expand to other: both strings and other is longer. */
+static bool can_expand_to(const Col *self, const Col *other)
+{
+    return is_string(self) && is_string(other) && string_size(other) > string_size(self);
+}
+
+typedef struct Cols { Col *c; int n; } Cols;
+
+static const Col *find_col(const Cols *cs, const char *name)
+{
+    for (int i = 0; i < cs->n; i++)
+        if (strcmp(cs->c[i].name, name) == 0)
+            return &cs->c[i];
+    return NULL;
+}
+
+static long num_or(const char *s) { return s ? strtol(s, NULL, 10) : -1; }
+
+static int get_columns(MatCtx *m, const MRel *r, Cols *out)
+{
+    Sb q = SB_INIT;
+    sb_puts(&q, "select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale\n"
+                "from information_schema.columns\nwhere table_name = ");
+    pg_quote_literal(&q, r->identifier);
+    if (!r->temp && r->schema) {
+        sb_puts(&q, "\n  and table_schema = ");
+        pg_quote_literal(&q, r->schema);
+    }
+    sb_puts(&q, "\norder by ordinal_position");
+    PgResult *res = NULL;
+    int rc = matu_sql(m, sb_cstr(&q), &res, NULL, 0);
+    sb_free(&q);
+    if (rc != 0)
+        return -1;
+    out->n = res ? res->nrows : 0;
+    out->c = ARENA_ARRAY(m->a, Col, out->n + 1);
+    for (int i = 0; i < out->n; i++) {
+        const char **row = res->rows[i];
+        out->c[i].name = arena_strdup(m->a, row[0] ? row[0] : "");
+        out->c[i].dtype = arena_strdup(m->a, row[1] ? row[1] : "");
+        out->c[i].char_size = num_or(row[2]);
+        out->c[i].prec = num_or(row[3]);
+        out->c[i].scale = num_or(row[4]);
+    }
+    if (res)
+        pg_result_free(res);
+    return 0;
+}
+
+static void put_qident(Sb *s, const char *name)
+{
+    sb_putc(s, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            sb_putc(s, '"');
+        sb_putc(s, *p);
+    }
+    sb_putc(s, '"');
+}
+
+/* dbt's alter_column_type: four statements sent as one. */
+static int alter_column_type(MatCtx *m, const MRel *T, const char *col, const char *type)
+{
+    Sb tmp = SB_INIT, c = SB_INIT, s = SB_INIT;
+    const char *alter = arena_sprintf(m->a, "%s__dbt_alter", col);
+    put_qident(&tmp, alter);
+    put_qident(&c, col);
+    sb_printf(&s, "alter table %s add column %s %s;\n", T->sql, sb_cstr(&tmp), type);
+    sb_printf(&s, "update %s set %s = %s;\n", T->sql, sb_cstr(&tmp), sb_cstr(&c));
+    sb_printf(&s, "alter table %s drop column %s cascade;\n", T->sql, sb_cstr(&c));
+    sb_printf(&s, "alter table %s rename column %s to %s", T->sql, sb_cstr(&tmp), sb_cstr(&c));
+    int rc = matu_sql(m, sb_cstr(&s), NULL, NULL, 0);
+    sb_free(&tmp);
+    sb_free(&c);
+    sb_free(&s);
+    return rc;
+}
+
+static void py_str_list(Sb *s, const char **items, int n)
+{
+    sb_putc(s, '[');
+    for (int i = 0; i < n; i++)
+        sb_printf(s, "%s'%s'", i ? ", " : "", items[i]);
+    sb_putc(s, ']');
+}
+
+/* on_schema_change for mode != ignore.  *dest = TMP's columns. */
+static int schema_changes(MatCtx *m, const char *mode, const MRel *T, const Cols *src, const Cols *tgt)
+{
+    const char **add = ARENA_ARRAY(m->a, const char *, src->n + 1);
+    const Col **addc = ARENA_ARRAY(m->a, const Col *, src->n + 1);
+    const char **rem = ARENA_ARRAY(m->a, const char *, tgt->n + 1);
+    const Col **chg = ARENA_ARRAY(m->a, const Col *, src->n + 1);
+    int nadd = 0, nrem = 0, nchg = 0;
+    for (int i = 0; i < src->n; i++) {
+        const Col *tc = find_col(tgt, src->c[i].name);
+        if (!tc) {
+            addc[nadd] = &src->c[i];
+            add[nadd++] = src->c[i].name;
+        } else if (strcmp(data_type(m->a, &src->c[i]), data_type(m->a, tc)) != 0 &&
+                   !can_expand_to(&src->c[i], tc)) {
+            chg[nchg++] = &src->c[i];
+        }
+    }
+    for (int i = 0; i < tgt->n; i++)
+        if (!find_col(src, tgt->c[i].name))
+            rem[nrem++] = tgt->c[i].name;
+    if (nadd + nrem + nchg == 0)
+        return 0;
+    if (strcmp(mode, "fail") == 0) {
+        Sb s = SB_INIT;
+        sb_puts(&s, "The source and target schemas on this incremental model are out of sync!\n"
+                    "They can be reconciled in several ways:\n"
+                    "  - set the `on_schema_change` config to either append_new_columns or sync_all_columns, depending on your situation.\n"
+                    "  - Re-run the incremental model with `full_refresh: True` to update the target schema.\n"
+                    "  - update the schema manually and re-run the process.\n\n"
+                    "Additional troubleshooting context:\n   Source columns not in target: ");
+        py_str_list(&s, add, nadd);
+        sb_puts(&s, "\n   Target columns not in source: ");
+        py_str_list(&s, rem, nrem);
+        sb_puts(&s, "\n   New column types: [");
+        for (int i = 0; i < nchg; i++)
+            sb_printf(&s, "%s{'column_name': '%s', 'new_type': '%s'}", i ? ", " : "", chg[i]->name,
+                      data_type(m->a, chg[i]));
+        sb_puts(&s, "]");
+        matu_error(m, "%s", sb_cstr(&s));
+        sb_free(&s);
+        return -1;
+    }
+    bool sync = strcmp(mode, "sync_all_columns") == 0;
+    if (nadd > 0 || (sync && nrem > 0)) {
+        Sb s = SB_INIT;
+        sb_printf(&s, "alter table %s\n", T->sql);
+        for (int i = 0; i < nadd; i++)
+            sb_printf(&s, "  add column %s %s%s\n", addc[i]->name, data_type(m->a, addc[i]),
+                      i + 1 < nadd ? "," : "");
+        if (sync) {
+            if (nadd && nrem)
+                sb_puts(&s, ",\n");
+            for (int i = 0; i < nrem; i++)
+                sb_printf(&s, "  drop column %s%s\n", rem[i], i + 1 < nrem ? "," : "");
+        }
+        int rc = matu_sql(m, sb_cstr(&s), NULL, NULL, 0);
+        sb_free(&s);
+        if (rc != 0)
+            return -1;
+    }
+    if (sync)
+        for (int i = 0; i < nchg; i++)
+            if (alter_column_type(m, T, chg[i]->name, data_type(m->a, chg[i])) != 0)
+                return -1;
+    return 0;
+}
+
+static bool is_list(const Value *v) { return v && (v->type == V_LIST || v->type == V_TUPLE); }
+
+static bool key_set(const Value *k)
+{
+    if (!k || k->type == V_NONE || k->type == V_UNDEF)
+        return false;
+    if (k->type == V_STR)
+        return k->u.s->len > 0;
+    if (is_list(k))
+        return k->u.l->len > 0;
+    return value_truthy(*k);
+}
+
+static void dest_csv(Sb *s, const Cols *d)
+{
+    for (int i = 0; i < d->n; i++) {
+        if (i)
+            sb_puts(s, ", ");
+        put_qident(s, d->c[i].name);
+    }
+}
+
+static void insert_sql(Sb *s, const MRel *T, const MRel *TMP, const Cols *dest)
+{
+    Sb csv = SB_INIT;
+    dest_csv(&csv, dest);
+    sb_printf(s, "insert into %s (%s)\n(\n    select %s\n    from %s\n)", T->sql, sb_cstr(&csv),
+              sb_cstr(&csv), TMP->sql);
+    sb_free(&csv);
+}
+
+static void delete_insert_sql(MatCtx *m, Sb *s, const MRel *T, const MRel *TMP, const Value *key,
+                              const char **preds, int npreds, const Cols *dest)
+{
+    if (key_set(key)) {
+        if (is_list(key)) {
+            sb_printf(s, "delete from %s\nusing %s\nwhere (\n", T->sql, TMP->sql);
+            for (size_t i = 0; i < key->u.l->len; i++) {
+                const char *k = value_to_cstr(m->a, key->u.l->items[i]);
+                sb_printf(s, "    %s.%s = %s.%s%s\n", TMP->sql, k, T->sql, k,
+                          i + 1 < key->u.l->len ? " and" : "");
+            }
+            for (int i = 0; i < npreds; i++)
+                sb_printf(s, "    and %s\n", preds[i]);
+            sb_puts(s, ");\n");
+        } else {
+            const char *k = value_to_cstr(m->a, *key);
+            sb_printf(s, "delete from %s\nwhere (\n    %s) in (\n    select (%s)\n    from %s\n)", T->sql, k, k,
+                      TMP->sql);
+            for (int i = 0; i < npreds; i++)
+                sb_printf(s, "\n    and %s", preds[i]);
+            sb_puts(s, ";\n");
+        }
+    }
+    insert_sql(s, T, TMP, dest);
+}
+
+static int merge_sql(MatCtx *m, Sb *s, const MRel *T, const MRel *TMP, const Value *key,
+                     const char **preds, int npreds, const Cols *dest)
+{
+    int nupd = 0, nexc = 0;
+    const char **upd = matu_cfg_strlist(m, "merge_update_columns", &nupd);
+    const char **exc = matu_cfg_strlist(m, "merge_exclude_columns", &nexc);
+    if (upd && exc && nupd && nexc) {
+        matu_error(m, "Model cannot specify merge_update_columns and merge_exclude_columns. "
+                      "Please update model to use only one config");
+        return -1;
+    }
+    Sb on = SB_INIT;
+    for (int i = 0; i < npreds; i++)
+        sb_printf(&on, "%s(%s)", on.len ? " and " : "", preds[i]);
+    bool has_key = key_set(key);
+    if (has_key && is_list(key)) {
+        for (size_t i = 0; i < key->u.l->len; i++) {
+            const char *k = value_to_cstr(m->a, key->u.l->items[i]);
+            sb_printf(&on, "%s(DBT_INTERNAL_SOURCE.%s = DBT_INTERNAL_DEST.%s)", on.len ? " and " : "", k, k);
+        }
+    } else if (has_key) {
+        const char *k = value_to_cstr(m->a, *key);
+        sb_printf(&on, "%s(DBT_INTERNAL_SOURCE.%s = DBT_INTERNAL_DEST.%s)", on.len ? " and " : "", k, k);
+    } else {
+        sb_printf(&on, "%s(FALSE)", on.len ? " and " : "");
+    }
+    const char *hdr = exec_cfg_str(m->n, "sql_header");
+    if (hdr)
+        sb_printf(s, "%s\n", hdr);
+    sb_printf(s, "merge into %s as DBT_INTERNAL_DEST\n    using %s as DBT_INTERNAL_SOURCE\n    on %s\n",
+              T->sql, TMP->sql, sb_cstr(&on));
+    sb_free(&on);
+    if (has_key) {
+        sb_puts(s, "when matched then update set\n    ");
+        bool first = true;
+        if (nupd) {
+            for (int i = 0; i < nupd; i++) {
+                sb_printf(s, "%s%s = DBT_INTERNAL_SOURCE.%s", first ? "" : ", ", upd[i], upd[i]);
+                first = false;
+            }
+        } else {
+            for (int i = 0; i < dest->n; i++) {
+                bool excluded = false;
+                for (int k = 0; k < nexc; k++)
+                    if (strcasecmp(dest->c[i].name, exc[k]) == 0)
+                        excluded = true;
+                if (excluded)
+                    continue;
+                Sb q = SB_INIT;
+                put_qident(&q, dest->c[i].name);
+                sb_printf(s, "%s%s = DBT_INTERNAL_SOURCE.%s", first ? "" : ", ", sb_cstr(&q), sb_cstr(&q));
+                sb_free(&q);
+                first = false;
+            }
+        }
+        sb_puts(s, "\n");
+    }
+    Sb csv = SB_INIT;
+    dest_csv(&csv, dest);
+    sb_printf(s, "when not matched then insert\n    (%s)\nvalues\n    (%s)\n", sb_cstr(&csv), sb_cstr(&csv));
+    sb_free(&csv);
+    return 0;
+}
+
+static bool should_full_refresh(MatCtx *m)
+{
+    Value *fr = exec_cfg(m->n, "full_refresh");
+    if (fr && fr->type != V_NONE && fr->type != V_UNDEF)
+        return exec_cfg_bool(m->n, "full_refresh", false);
+    return m->job->full_refresh;
+}
 
 int mat_incremental(NodeJob *job)
 {
-    job->status = NS_ERROR;
-    diag_set(&job->err, job->node ? job->node->original_file_path : NULL, 0, 0, NULL,
-             "incremental executor not implemented yet");
-    return -1;
+    MatCtx m;
+    if (matu_init(&m, job) != 0)
+        return -1;
+    RelType E = m.E;
+    bool fr_flag = should_full_refresh(&m);
+    bool full_refresh_mode = fr_flag || E == REL_VIEW;
+    const char *osc = exec_cfg_str(m.n, "on_schema_change");
+    if (!osc || (strcmp(osc, "ignore") != 0 && strcmp(osc, "fail") != 0 &&
+                 strcmp(osc, "append_new_columns") != 0 && strcmp(osc, "sync_all_columns") != 0)) {
+        if (osc)
+            exec_log(job->sh, m.n->unique_id,
+                     "Invalid value for on_schema_change (%s) specified. Setting default value of ignore.", osc);
+        osc = "ignore";
+    }
+    bool swap = false;
+    /* 1. stale I/B, outside pre-hooks, BEGIN, inside pre-hooks */
+    if (matu_begin(&m) != 0)
+        return matu_fail(&m);
+    if (matu_drop(&m, &m.I, matu_cached(&m, &m.I)) != 0 ||
+        matu_drop(&m, &m.B, matu_cached(&m, &m.B)) != 0)
+        return matu_fail(&m);
+    if (matu_hooks(&m, true, false) != 0 || matu_begin(&m) != 0 || matu_hooks(&m, true, true) != 0)
+        return matu_fail(&m);
+    /* 2. strategy */
+    const char *strategy = exec_cfg_str(m.n, "incremental_strategy");
+    if (!strategy || !*strategy)
+        strategy = "default";
+    if (strcmp(strategy, "insert_overwrite") == 0) {
+        matu_error(&m, "The incremental strategy '%s' is not valid for this adapter", strategy);
+        return matu_fail(&m);
+    }
+    if (strcmp(strategy, "microbatch") == 0) {
+        matu_error(&m, "The incremental strategy 'microbatch' is not supported by cdbt yet");
+        return matu_fail(&m);
+    }
+    if (strcmp(strategy, "default") != 0 && strcmp(strategy, "append") != 0 &&
+        strcmp(strategy, "delete+insert") != 0 && strcmp(strategy, "merge") != 0) {
+        Sb mn = SB_INIT;
+        for (const char *p = strategy; *p; p++)
+            sb_putc(&mn, *p == '+' ? '_' : *p);
+        matu_error(&m, "'get_incremental_%s_sql' is not defined (custom incremental strategies are not "
+                       "supported by cdbt)", sb_cstr(&mn));
+        sb_free(&mn);
+        return matu_fail(&m);
+    }
+    const char *main_sql;
+    if (E == REL_NONE) {
+        /* 3a. first build */
+        main_sql = matu_create_table(&m, &m.T, job->sql, false);
+        if (matu_sql(&m, main_sql, NULL, m.main_tag, sizeof m.main_tag) != 0)
+            return matu_fail(&m);
+        matu_cache_set(&m, &m.T, REL_TABLE);
+    } else if (full_refresh_mode) {
+        /* 3b. full refresh: build I, swap */
+        main_sql = matu_create_table(&m, &m.I, job->sql, false);
+        if (matu_sql(&m, main_sql, NULL, m.main_tag, sizeof m.main_tag) != 0)
+            return matu_fail(&m);
+        matu_cache_set(&m, &m.I, REL_TABLE);
+        if (matu_rename(&m, &m.T, &m.B) != 0 || matu_rename(&m, &m.I, &m.T) != 0)
+            return matu_fail(&m);
+        swap = true;
+    } else {
+        /* 3c. incremental step */
+        MRel TMP;
+        matu_tmp(&m, &TMP);
+        if (matu_sql(&m, matu_create_table(&m, &TMP, job->sql, true), NULL, NULL, 0) != 0)
+            return matu_fail(&m);
+        Cols src = {0}, tgt = {0};
+        if (get_columns(&m, &TMP, &src) != 0 || get_columns(&m, &m.T, &tgt) != 0)
+            return matu_fail(&m);
+        /* b. varchar widening (no contracts in cdbt yet) */
+        bool widened = false;
+        for (int i = 0; i < src.n; i++) {
+            const Col *tc = find_col(&tgt, src.c[i].name);
+            if (tc && can_expand_to(tc, &src.c[i])) {
+                const char *nt = arena_sprintf(m.a, "character varying(%ld)", string_size(&src.c[i]));
+                if (alter_column_type(&m, &m.T, tc->name, nt) != 0)
+                    return matu_fail(&m);
+                widened = true;
+            }
+        }
+        /* c. on_schema_change */
+        const Cols *dest = &tgt;
+        if (strcmp(osc, "ignore") != 0) {
+            if (widened && get_columns(&m, &m.T, &tgt) != 0)
+                return matu_fail(&m);
+            if (schema_changes(&m, osc, &m.T, &src, &tgt) != 0)
+                return matu_fail(&m);
+            dest = &src;
+        } else if (widened && get_columns(&m, &m.T, &tgt) != 0) {
+            return matu_fail(&m);
+        }
+        /* d. strategy statement */
+        Value *key = exec_cfg(m.n, "unique_key");
+        int npreds = 0;
+        const char **preds = matu_cfg_strlist(&m, "predicates", &npreds);
+        if (!npreds)
+            preds = matu_cfg_strlist(&m, "incremental_predicates", &npreds);
+        Sb s = SB_INIT;
+        if (strcmp(strategy, "merge") == 0) {
+            if (merge_sql(&m, &s, &m.T, &TMP, key, preds, npreds, dest) != 0) {
+                sb_free(&s);
+                return matu_fail(&m);
+            }
+        } else if (strcmp(strategy, "delete+insert") == 0 ||
+                   (strcmp(strategy, "default") == 0 && key_set(key))) {
+            delete_insert_sql(&m, &s, &m.T, &TMP, key, preds, npreds, dest);
+        } else {
+            insert_sql(&s, &m.T, &TMP, dest);
+        }
+        main_sql = arena_strndup(m.a, sb_cstr(&s), s.len);
+        sb_free(&s);
+        if (matu_sql(&m, main_sql, NULL, m.main_tag, sizeof m.main_tag) != 0)
+            return matu_fail(&m);
+    }
+    /* 4. grants, indexes */
+    if (matu_grants(&m, &m.T, E != REL_NONE && !full_refresh_mode) != 0)
+        return matu_fail(&m);
+    if ((E == REL_NONE || E == REL_VIEW || fr_flag) && matu_indexes(&m, &m.T) != 0)
+        return matu_fail(&m);
+    /* 5. inside post-hooks, COMMIT, drop backup, outside post-hooks */
+    if (matu_hooks(&m, false, true) != 0 || matu_commit(&m) != 0)
+        return matu_fail(&m);
+    if (swap && matu_drop(&m, &m.B, E) != 0)
+        return matu_fail(&m);
+    if (matu_hooks(&m, false, false) != 0)
+        return matu_fail(&m);
+    matu_success(&m, m.main_tag);
+    return 0;
 }

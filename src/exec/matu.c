@@ -1,0 +1,593 @@
+/* matu.c - shared pieces of the materializations (§6.2): relation naming
+ * with the 63-character rule, drop / rename / create statements, transaction
+ * points with relation-cache undo, hooks, grants, indexes and run-result
+ * fields.  The statement order of each materialization is decided by its own
+ * mat_*.c file; the connection layer is pg.c. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include "../base/hash.h"
+#include "matu.h"
+
+/* ---------------------------------------------------------------- names */
+
+static void put_part(Sb *out, const char *s, bool quote)
+{
+    if (!quote) {
+        sb_puts(out, s);
+        return;
+    }
+    sb_putc(out, '"');
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            sb_putc(out, '"');
+        sb_putc(out, *p);
+    }
+    sb_putc(out, '"');
+}
+
+void matu_render(Arena *a, MRel *r)
+{
+    Sb s = SB_INIT;
+    if (r->temp) {
+        put_part(&s, r->identifier, r->quote[2]);
+    } else {
+        const char *parts[3] = {r->database, r->schema, r->identifier};
+        bool first = true;
+        for (int i = 0; i < 3; i++) {
+            if (!parts[i] || !*parts[i])
+                continue;
+            if (!first)
+                sb_putc(&s, '.');
+            put_part(&s, parts[i], r->quote[i]);
+            first = false;
+        }
+    }
+    r->sql = arena_strndup(a, sb_cstr(&s), s.len);
+    sb_free(&s);
+}
+
+/* Split a rendered relation name `"db"."schema"."ident"` (parts quoted or
+ * not) into parts.  Returns the number of parts (0 on a malformed name). */
+static int split_relation(Arena *a, const char *s, const char **parts, bool *quoted)
+{
+    int np = 0;
+    const char *p = s;
+    while (*p && np < 3) {
+        Sb part = SB_INIT;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (!*p) {
+                    sb_free(&part);
+                    return 0;
+                }
+                if (*p == '"') {
+                    if (p[1] == '"') {
+                        sb_putc(&part, '"');
+                        p += 2;
+                        continue;
+                    }
+                    p++;
+                    break;
+                }
+                sb_putc(&part, *p++);
+            }
+            quoted[np] = true;
+        } else {
+            while (*p && *p != '.')
+                sb_putc(&part, *p++);
+            quoted[np] = false;
+        }
+        parts[np++] = arena_strndup(a, sb_cstr(&part), part.len);
+        sb_free(&part);
+        if (*p == '.')
+            p++;
+        else
+            break;
+    }
+    return *p ? 0 : np;
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* Byte length of the first k characters of s. */
+static size_t utf8_prefix(const char *s, size_t k)
+{
+    size_t b = 0, c = 0;
+    while (s[b]) {
+        if (((unsigned char)s[b] & 0xC0) != 0x80) {
+            if (c == k)
+                break;
+            c++;
+        }
+        b++;
+    }
+    return b;
+}
+
+void matu_error(MatCtx *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    Sb s = SB_INIT;
+    sb_vprintf(&s, fmt, ap);
+    va_end(ap);
+    diag_set(&m->job->err, m->n->original_file_path, 0, 0, NULL, "%s", sb_cstr(&s));
+    sb_free(&s);
+}
+
+int matu_init(MatCtx *m, NodeJob *job)
+{
+    memset(m, 0, sizeof *m);
+    m->job = job;
+    m->n = job->node;
+    m->a = &job->arena;
+    Node *n = job->node;
+    MRel *T = &m->T;
+    const char *parts[3] = {0};
+    bool quoted[3] = {true, true, true};
+    int np = n->relation_name ? split_relation(m->a, n->relation_name, parts, quoted) : 0;
+    if (np == 3) {
+        T->database = parts[0];
+        T->schema = parts[1];
+        T->identifier = parts[2];
+    } else if (np == 2) {
+        T->schema = parts[0];
+        T->identifier = parts[1];
+        quoted[2] = quoted[1];
+        quoted[1] = quoted[0];
+    } else {
+        T->database = n->database;
+        T->schema = n->schema;
+        T->identifier = n->alias ? n->alias : n->name;
+        quoted[0] = quoted[1] = quoted[2] = true;
+    }
+    for (int i = 0; i < 3; i++)
+        T->quote[i] = quoted[i];
+    matu_render(m->a, T);
+    if (utf8_chars(T->identifier) > 63) {
+        matu_error(m, "Relation name '%s' is longer than 63 characters", T->identifier);
+        job->status = NS_ERROR;
+        return -1;
+    }
+    matu_derive(m, T, "__dbt_tmp", &m->I);
+    matu_derive(m, T, "__dbt_backup", &m->B);
+    m->E = matu_cached(m, T);
+    job->rows_affected = -1;
+    job->failures = -1;
+    return 0;
+}
+
+void matu_derive(MatCtx *m, const MRel *base, const char *suffix, MRel *out)
+{
+    *out = *base;
+    size_t keep = 63 - utf8_chars(suffix);
+    size_t b = utf8_prefix(base->identifier, keep);
+    out->identifier = arena_sprintf(m->a, "%.*s%s", (int)b, base->identifier, suffix);
+    matu_render(m->a, out);
+}
+
+void matu_tmp(MatCtx *m, MRel *out)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    char suffix[40];
+    snprintf(suffix, sizeof suffix, "__dbt_tmp%02d%02d%02d%06ld", tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000);
+    matu_derive(m, &m->T, suffix, out);
+    out->temp = true;
+    out->database = out->schema = NULL;
+    matu_render(m->a, out);
+}
+
+/* ---------------------------------------------------------------- cache */
+
+/* The name as the catalog stores it: unquoted parts fold to lower case. */
+static const char *catalog_name(Arena *a, const char *s, bool quoted)
+{
+    if (!s || quoted)
+        return s;
+    char *c = arena_strdup(a, s);
+    for (char *p = c; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return c;
+}
+
+RelType matu_cached(MatCtx *m, const MRel *r)
+{
+    if (!m->job->rc || r->temp)
+        return REL_NONE;
+    return relcache_get(m->job->rc, catalog_name(m->a, r->schema, r->quote[1]),
+                        catalog_name(m->a, r->identifier, r->quote[2]));
+}
+
+static void cache_set_raw(MatCtx *m, const char *schema, const char *ident, RelType t)
+{
+    RelCache *rc = m->job->rc;
+    if (pg_in_transaction(m->job->conn) && m->nundo < MATU_MAX_UNDO) {
+        m->undo[m->nundo].schema = schema;
+        m->undo[m->nundo].ident = ident;
+        m->undo[m->nundo].prev = relcache_get(rc, schema, ident);
+        m->nundo++;
+    }
+    relcache_set(rc, schema, ident, t);
+}
+
+void matu_cache_set(MatCtx *m, const MRel *r, RelType t)
+{
+    if (!m->job->rc || r->temp)
+        return;
+    cache_set_raw(m, catalog_name(m->a, r->schema, r->quote[1]),
+                  catalog_name(m->a, r->identifier, r->quote[2]), t);
+}
+
+/* ---------------------------------------------------------------- statements */
+
+int matu_sql(MatCtx *m, const char *sql, PgResult **res, char *tag, size_t tag_cap)
+{
+    return exec_sql(m->job, sql, res, tag, tag_cap);
+}
+
+int matu_begin(MatCtx *m)
+{
+    if (pg_in_transaction(m->job->conn))
+        return 0;
+    if (exec_cancelled(m->job->sh)) {
+        matu_error(m, "cancelled");
+        return -1;
+    }
+    Diag d = {0};
+    exec_log(m->job->sh, m->n->unique_id, "BEGIN");
+    int rc = pg_begin(m->job->conn, &d);
+    if (rc != 0) {
+        matu_error(m, "%s", d.message ? d.message : "BEGIN failed");
+        diag_clear(&d);
+        return -1;
+    }
+    m->nundo = 0;
+    return 0;
+}
+
+int matu_commit(MatCtx *m)
+{
+    if (!pg_in_transaction(m->job->conn))
+        return 0;
+    Diag d = {0};
+    exec_log(m->job->sh, m->n->unique_id, "COMMIT");
+    int rc = pg_commit(m->job->conn, &d);
+    if (rc != 0) {
+        matu_error(m, "%s", d.message ? d.message : "COMMIT failed");
+        diag_clear(&d);
+        return -1;
+    }
+    m->nundo = 0;
+    return 0;
+}
+
+static const char *drop_kind(RelType t)
+{
+    switch (t) {
+    case REL_VIEW: return "view";
+    case REL_MATVIEW: return "materialized view";
+    default: return "table";
+    }
+}
+
+int matu_drop(MatCtx *m, const MRel *r, RelType t)
+{
+    if (t == REL_NONE)
+        return 0;
+    const char *sql = arena_sprintf(m->a, "drop %s if exists %s cascade", drop_kind(t), r->sql);
+    if (matu_sql(m, sql, NULL, NULL, 0) != 0)
+        return -1;
+    matu_cache_set(m, r, REL_NONE);
+    return 0;
+}
+
+int matu_rename(MatCtx *m, const MRel *from, const MRel *to)
+{
+    Sb s = SB_INIT;
+    sb_printf(&s, "alter table %s rename to ", from->sql);
+    put_part(&s, to->identifier, to->quote[2]);
+    int rc = matu_sql(m, sb_cstr(&s), NULL, NULL, 0);
+    sb_free(&s);
+    if (rc != 0)
+        return -1;
+    RelType t = matu_cached(m, from);
+    if (t == REL_NONE)
+        t = REL_TABLE;
+    matu_cache_set(m, from, REL_NONE);
+    matu_cache_set(m, to, t);
+    return 0;
+}
+
+int matu_hooks(MatCtx *m, bool pre, bool inside)
+{
+    NodeJob *j = m->job;
+    const char **hooks = pre ? j->pre_hooks : j->post_hooks;
+    bool *in_txn = pre ? j->pre_in_txn : j->post_in_txn;
+    int nh = pre ? j->npre : j->npost;
+    bool first = true;
+    for (int i = 0; i < nh; i++) {
+        bool h_inside = in_txn ? in_txn[i] : true;
+        if (h_inside != inside)
+            continue;
+        if (!inside && first) {
+            if (matu_sql(m, "commit;", NULL, NULL, 0) != 0)
+                return -1;
+            m->nundo = 0;
+        }
+        first = false;
+        if (inside && matu_begin(m) != 0)
+            return -1;
+        if (!hooks[i] || !*hooks[i])
+            continue;
+        if (matu_sql(m, hooks[i], NULL, NULL, 0) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+const char *matu_create_table(MatCtx *m, const MRel *r, const char *sql, bool temporary)
+{
+    const char *hdr = exec_cfg_str(m->n, "sql_header");
+    bool unlogged = exec_cfg_bool(m->n, "unlogged", false);
+    return arena_sprintf(m->a, "%s%screate %stable %s as (\n%s\n);",
+                         hdr ? hdr : "", hdr ? "\n" : "",
+                         temporary ? "temporary " : unlogged ? "unlogged " : "",
+                         r->sql, sql ? sql : "");
+}
+
+const char *matu_create_view(MatCtx *m, const MRel *r, const char *sql)
+{
+    const char *hdr = exec_cfg_str(m->n, "sql_header");
+    return arena_sprintf(m->a, "%s%screate view %s as (\n%s\n);",
+                         hdr ? hdr : "", hdr ? "\n" : "", r->sql, sql ? sql : "");
+}
+
+/* ---------------------------------------------------------------- config lists */
+
+const char **matu_cfg_strlist(MatCtx *m, const char *key, int *n)
+{
+    *n = 0;
+    Value *v = exec_cfg(m->n, key);
+    if (!v || v->type == V_NONE || v->type == V_UNDEF)
+        return NULL;
+    if (v->type == V_STR) {
+        const char **out = ARENA_ARRAY(m->a, const char *, 1);
+        out[0] = v->u.s->s;
+        *n = 1;
+        return out;
+    }
+    if (v->type != V_LIST && v->type != V_TUPLE)
+        return NULL;
+    VList *l = v->u.l;
+    const char **out = ARENA_ARRAY(m->a, const char *, l->len + 1);
+    for (size_t i = 0; i < l->len; i++)
+        out[(*n)++] = value_to_cstr(m->a, l->items[i]);
+    return out;
+}
+
+static const char **value_strlist(Arena *a, Value v, int *n)
+{
+    *n = 0;
+    if (v.type == V_STR) {
+        const char **out = ARENA_ARRAY(a, const char *, 1);
+        out[0] = v.u.s->s;
+        *n = 1;
+        return out;
+    }
+    if (v.type != V_LIST && v.type != V_TUPLE)
+        return NULL;
+    const char **out = ARENA_ARRAY(a, const char *, v.u.l->len + 1);
+    for (size_t i = 0; i < v.u.l->len; i++)
+        out[(*n)++] = value_to_cstr(a, v.u.l->items[i]);
+    return out;
+}
+
+/* ---------------------------------------------------------------- grants */
+
+static bool in_list_ci(const char *s, const char **l, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(s, l[i]) == 0)
+            return true;
+    return false;
+}
+
+int matu_grants(MatCtx *m, const MRel *r, bool revoke)
+{
+    Value *g = exec_cfg(m->n, "grants");
+    if (!g || g->type != V_DICT || g->u.d->len == 0)
+        return 0;
+    VDict *want = g->u.d;
+    Sb sql = SB_INIT;
+    PgResult *cur = NULL;
+    int rc = -1;
+    if (revoke) {
+        Sb q = SB_INIT;
+        sb_puts(&q, "select privilege_type, grantee\n"
+                    "from information_schema.role_table_grants\n"
+                    "where grantor = current_role\n"
+                    "  and grantee != current_role\n"
+                    "  and table_schema = ");
+        pg_quote_literal(&q, catalog_name(m->a, r->schema, r->quote[1]));
+        sb_puts(&q, "\n  and table_name = ");
+        pg_quote_literal(&q, catalog_name(m->a, r->identifier, r->quote[2]));
+        int qrc = matu_sql(m, sb_cstr(&q), &cur, NULL, 0);
+        sb_free(&q);
+        if (qrc != 0)
+            goto out;
+        /* revoke: current grantees not wanted (per privilege, case-insensitive) */
+        for (int i = 0; cur && i < cur->nrows; i++) {
+            const char *priv = cur->rows[i][0], *who = cur->rows[i][1];
+            if (!priv || !who)
+                continue;
+            int nw = 0;
+            const char **w = NULL;
+            for (size_t it = 0; ; ) {
+                VDictEntry *e;
+                if (!dict_next(want, &it, &e))
+                    break;
+                const char *k = value_to_cstr(m->a, e->key);
+                if (strcasecmp(k, priv) == 0)
+                    w = value_strlist(m->a, e->val, &nw);
+            }
+            if (!in_list_ci(who, w, nw))
+                sb_printf(&sql, "revoke %s on %s from %s;\n", priv, r->sql, who);
+        }
+    }
+    for (size_t it = 0; ; ) {
+        VDictEntry *e;
+        if (!dict_next(want, &it, &e))
+            break;
+        const char *priv = value_to_cstr(m->a, e->key);
+        int nw = 0;
+        const char **w = value_strlist(m->a, e->val, &nw);
+        Sb to = SB_INIT;
+        for (int i = 0; i < nw; i++) {
+            bool have = false;
+            for (int k = 0; revoke && cur && k < cur->nrows; k++)
+                if (cur->rows[k][0] && cur->rows[k][1] && strcasecmp(cur->rows[k][0], priv) == 0 &&
+                    strcasecmp(cur->rows[k][1], w[i]) == 0)
+                    have = true;
+            if (have)
+                continue;
+            if (to.len)
+                sb_puts(&to, ", ");
+            sb_puts(&to, w[i]);
+        }
+        if (to.len)
+            sb_printf(&sql, "grant %s on %s to %s;\n", priv, r->sql, sb_cstr(&to));
+        sb_free(&to);
+    }
+    rc = 0;
+    if (sql.len)
+        rc = matu_sql(m, sb_cstr(&sql), NULL, NULL, 0);
+out:
+    if (cur)
+        pg_result_free(cur);
+    sb_free(&sql);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- indexes */
+
+int matu_indexes(MatCtx *m, const MRel *r)
+{
+    Value *ix = exec_cfg(m->n, "indexes");
+    if (!ix || (ix->type != V_LIST && ix->type != V_TUPLE))
+        return 0;
+    for (size_t i = 0; i < ix->u.l->len; i++) {
+        Value e = ix->u.l->items[i];
+        if (e.type != V_DICT) {
+            matu_error(m, "Could not parse index config: each entry of 'indexes' must be a dict");
+            return -1;
+        }
+        Value *cv = dict_getz(e.u.d, "columns");
+        int nc = 0;
+        const char **cols = cv ? value_strlist(m->a, *cv, &nc) : NULL;
+        if (nc == 0) {
+            matu_error(m, "Could not parse index config: 'columns' is required");
+            return -1;
+        }
+        Value *uv = dict_getz(e.u.d, "unique");
+        bool unique = uv && value_truthy(*uv);
+        Value *tv = dict_getz(e.u.d, "type");
+        const char *type = tv && tv->type == V_STR ? tv->u.s->s : NULL;
+        /* name: md5 of columns + relation + str(unique) + str(type) + UTC ISO time, joined by "_" */
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        char iso[48];
+        size_t k = strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(iso + k, sizeof iso - k, ".%06ld", ts.tv_nsec / 1000);
+        Sb in = SB_INIT, csv = SB_INIT;
+        for (int c = 0; c < nc; c++) {
+            sb_printf(&in, "%s_", cols[c]);
+            sb_printf(&csv, "%s%s", c ? ", " : "", cols[c]);
+        }
+        sb_printf(&in, "%s_%s_%s_%s", r->sql, unique ? "True" : "False", type ? type : "None", iso);
+        char name[33];
+        md5_hex(in.buf, in.len, name);
+        const char *sql = arena_sprintf(m->a, "create %sindex if not exists\n\"%s\"\non %s%s%s\n(%s);",
+                                        unique ? "unique " : "", name, r->sql,
+                                        type ? " using " : "", type ? type : "", sb_cstr(&csv));
+        sb_free(&in);
+        sb_free(&csv);
+        if (matu_sql(m, sql, NULL, NULL, 0) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- outcome */
+
+int matu_fail(MatCtx *m)
+{
+    NodeJob *j = m->job;
+    if (pg_in_transaction(j->conn)) {
+        exec_log(j->sh, m->n->unique_id, "ROLLBACK");
+        pg_rollback(j->conn);
+        for (int i = m->nundo - 1; i >= 0; i--)
+            relcache_set(j->rc, m->undo[i].schema, m->undo[i].ident, m->undo[i].prev);
+        m->nundo = 0;
+    }
+    if (!j->err.set)
+        matu_error(m, "error");
+    j->status = NS_ERROR;
+    return -1;
+}
+
+void matu_parse_tag(Arena *a, const char *tag, const char **code, int64_t *rows)
+{
+    Sb c = SB_INIT;
+    int64_t last = -1;
+    const char *p = tag ? tag : "";
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *w = p;
+        while (*p && *p != ' ')
+            p++;
+        if (p == w)
+            break;
+        bool digits = true;
+        for (const char *q = w; q < p; q++)
+            if (!isdigit((unsigned char)*q))
+                digits = false;
+        if (digits) {
+            last = strtoll(w, NULL, 10);
+        } else {
+            if (c.len)
+                sb_putc(&c, ' ');
+            sb_append(&c, w, (size_t)(p - w));
+            last = -1;
+        }
+    }
+    *code = arena_strndup(a, sb_cstr(&c), c.len);
+    *rows = last;
+    sb_free(&c);
+}
+
+void matu_success(MatCtx *m, const char *tag)
+{
+    NodeJob *j = m->job;
+    j->status = NS_SUCCESS;
+    j->message = arena_strdup(m->a, tag ? tag : "");
+    matu_parse_tag(m->a, tag, &j->adapter_code, &j->rows_affected);
+}
