@@ -10,7 +10,7 @@
 #include <string.h>
 #include "../base/arena.h"
 
-typedef enum { OPT_FLAG, OPT_NOFLAG, OPT_VALUE, OPT_MULTI, OPT_INT } OptKind;
+typedef enum { OPT_FLAG, OPT_NOFLAG, OPT_VALUE, OPT_MULTI, OPT_INT, OPT_TRI } OptKind;   /* OPT_TRI: int -1/0/1, "--no-" spelling = 0 */
 
 typedef struct OptSpec {
     const char *names;        /* '|'-separated spellings */
@@ -39,9 +39,10 @@ static const OptSpec kOpts[] = {
     {"--inline", OPT_VALUE, F(inline_sql), 0, NULL, "compile: render this SQL instead of project nodes"},
     {"--target-path", OPT_VALUE, F(target_path), 0, "DBT_TARGET_PATH", "Where artifacts go (default: target)"},
     {"--log-path", OPT_VALUE, F(log_path), 0, "DBT_LOG_PATH", "Where logs go (default: logs)"},
-    {"--state", OPT_VALUE, F(state), 0, "DBT_STATE", "Directory of a previous run's artifacts (not supported yet)"},
+    {"--state", OPT_VALUE, F(state), 0, "DBT_STATE", "Directory of a previous run's artifacts (manifest.json) for state: selection"},
     {"--threads", OPT_INT, F(threads), 0, "DBT_THREADS", "Number of worker threads"},
-    {"--log-format", OPT_VALUE, F(log_format), 0, "DBT_LOG_FORMAT", "text (default) or json"},
+    {"--log-format", OPT_VALUE, F(log_format), 0, "DBT_LOG_FORMAT", "Console output: text (default) or json (one JSON object per line)"},
+    {"--use-colors|--no-use-colors", OPT_TRI, F(use_colors), 0, "DBT_USE_COLORS", "Colour the console (default: only on a terminal)"},
     {"--quiet|-q", OPT_FLAG, F(quiet), 0, "DBT_QUIET", "Print only errors (and the SQL that compile --select prints)"},
     {"--no-quiet", OPT_NOFLAG, F(quiet), 0, NULL, NULL},
     {"--no-write-json", OPT_FLAG, F(no_write_json), 0, NULL, "Do not write manifest.json / run_results.json"},
@@ -57,7 +58,9 @@ static const OptSpec kOpts[] = {
     {"--no-clean-project-files-only", OPT_NOFLAG, F(clean_project_files_only), 0, NULL, "clean: allow deleting paths outside the project"},
     {"--clean-project-files-only", OPT_FLAG, F(clean_project_files_only), 0, NULL, NULL},
     /* Accepted for compatibility; no effect yet. */
-    {"--partial-parse|--no-partial-parse|--version-check|--no-version-check|--use-colors|--no-use-colors|--static-parser|--no-static-parser|--send-anonymous-usage-stats|--no-send-anonymous-usage-stats|--introspect|--no-introspect|--populate-cache|--no-populate-cache", OPT_FLAG, 0, 0, NULL, NULL},
+    {"--no-partial-parse", OPT_FLAG, F(no_partial_parse), 0, NULL, "Parse every file; do not read or write target/cdbt.db"},
+    {"--partial-parse", OPT_NOFLAG, F(no_partial_parse), 0, NULL, NULL},
+    {"--version-check|--no-version-check|--static-parser|--no-static-parser|--send-anonymous-usage-stats|--no-send-anonymous-usage-stats|--introspect|--no-introspect|--populate-cache|--no-populate-cache", OPT_FLAG, 0, 0, NULL, NULL},
     {"--log-level|--log-level-file|--log-format-file|--printer-width|--log-cache-events|--defer-state|--favor-state", OPT_VALUE, 0, 0, NULL, NULL},
 };
 #undef F
@@ -146,6 +149,10 @@ int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
                 f->command = a;
                 continue;
             }
+            if (!f->subcommand && !strcmp(f->command, "server")) {
+                f->subcommand = a;
+                continue;
+            }
             diag_set(err, NULL, 0, 0, NULL, "Got unexpected extra argument (%s)", a);
             return -1;
         }
@@ -157,6 +164,14 @@ int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
             return -1;
         }
         seen[o - kOpts] = true;
+        if (o->kind == OPT_TRI) {
+            if (eq && a[1] == '-') {
+                diag_set(err, NULL, 0, 0, NULL, "Option '%.*s' does not take a value", (int)n, a);
+                return -1;
+            }
+            *(int *)((char *)f + o->off) = strncmp(a, "--no-", 5) != 0;
+            continue;
+        }
         if (o->kind == OPT_FLAG || o->kind == OPT_NOFLAG) {
             if (eq && a[1] == '-') {
                 diag_set(err, NULL, 0, 0, NULL, "Option '%.*s' does not take a value", (int)n, a);
@@ -188,7 +203,9 @@ int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
         const char *v = getenv(o->env);
         if (!v || !*v)
             continue;
-        if (o->kind == OPT_FLAG) {
+        if (o->kind == OPT_TRI) {
+            *(int *)((char *)f + o->off) = env_truthy(v);
+        } else if (o->kind == OPT_FLAG) {
             *(bool *)((char *)f + o->off) = env_truthy(v);
         } else if (set_value(f, o, o->env, v, err) != 0) {
             return -1;

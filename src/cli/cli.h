@@ -17,6 +17,7 @@ enum { EXIT_OK = 0, EXIT_NODE_FAILURE = 1, EXIT_PROJECT_ERROR = 2 };
 
 typedef struct Flags {
     const char *command;
+    const char *subcommand;                  /* `cdbt server start|stop|status`: the action */
     const char *project_dir, *profiles_dir, *profile, *target, *target_path, *log_path;
     const char *vars;                        /* YAML text */
     const char **select; int nselect;
@@ -32,6 +33,7 @@ typedef struct Flags {
     int threads;
     bool quiet, no_write_json, full_refresh, fail_fast, debug, no_print, warn_error, store_failures;
     bool help, version;
+    bool no_partial_parse;                   /* --no-partial-parse: do not use target/cdbt.db */
     bool clean_project_files_only;           /* default true */
     const char *log_format;
     int use_colors;                          /* -1 auto, 0 no, 1 yes */
@@ -51,6 +53,7 @@ typedef struct Session {
     Graph *graph;
     VDict *cli_vars;
     Arena arena;                             /* for CLI-owned allocations */
+    struct Cache *cache;                     /* target/cdbt.db (src/cache/cache.h) or NULL */
     double t_start;
 } Session;
 
@@ -72,4 +75,5 @@ int cmd_compile(Flags *f);
 int cmd_ls(Flags *f);
 int cmd_clean(Flags *f);
 int cmd_run(Flags *f);
+int cmd_server(Flags *f);
 #endif

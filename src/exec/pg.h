@@ -29,6 +29,7 @@ typedef struct PgParams {
     const char *profile_name, *target_name;   /* for error messages only */
     bool managed;                 /* `managed: true`: cdbt runs the server (pgserver.h) */
     char scratch[13][24];         /* pg_params_from_profile: text of numeric values */
+    char host_buf[128];           /* pgserver_ensure: the managed server's socket directory */
 } PgParams;
 
 /* Fill p from the rendered profile output dict (Project.profile_output).

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "../base/fs.h"
@@ -226,8 +227,20 @@ int pl_read_profile(Loader *L, const char *project_profile)
     else if (database && !db)
         dict_setz(a, o, "dbname", *database);
 
+    /* `managed: true` (cdbt runs its own local server, src/exec/pgserver.h):
+     * host is decided at run time; user and port default to postgres/5432. */
+    Value *managed = dict_getz(o, "managed");
+    bool is_managed = managed && (managed->type == V_STR ? !strcasecmp(managed->u.s->s, "true")
+                                                         : value_truthy(*managed));
+    if (is_managed) {
+        Value *mu = dict_getz(o, "user"), *mp = dict_getz(o, "port");
+        if (!mu || mu->type == V_NONE)
+            dict_setz(a, o, "user", v_strz(a, "postgres"));
+        if (!mp || mp->type == V_NONE)
+            dict_setz(a, o, "port", v_int(5432));
+    }
     static const char *const required[] = {"host", "user", "port", "database", "schema", NULL};
-    for (int i = 0; required[i]; i++) {
+    for (int i = is_managed ? 1 : 0; required[i]; i++) {
         Value *rv = dict_getz(o, required[i]);
         if (!rv || rv->type == V_NONE)
             return pl_err(L, f, out, "Credentials in profile \"%s\", target \"%s\" invalid: '%s' is a required property",
