@@ -1,0 +1,4 @@
+-- Bronze: the ad campaign impression and click events, CSV batches (landing/ads/*.csv), loaded as text
+-- exactly as landed.  File input, format and columns are declared in
+-- _bronze.yml; new landing files are appended, files already loaded are skipped.
+{{ config(materialized='cleanse') }}

@@ -1,0 +1,5 @@
+-- Silver: bronze_social_posts typed, validated and deduplicated by the cleanse
+-- materialization.  Column rules are in _silver.yml; rows failing a rule
+-- land in silver_social_posts__rejects with the column, rule and raw value.
+{{ config(materialized='cleanse') }}
+select * from {{ ref('bronze_social_posts') }}

@@ -1,0 +1,6 @@
+select
+    employee_id,
+    location_id,
+    is_primary,
+    start_date
+from {{ ref('employeeworklocation') }}
