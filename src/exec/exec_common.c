@@ -218,8 +218,6 @@ int exec_sql(NodeJob *job, const char *sql, PgResult **res, char *tag, size_t ta
         return -1;
     }
     /* target/run: statements joined with ";\n" (no doubled ';'). */
-    if (job->sent.len)
-        sb_puts(&job->sent, "\n");
     sb_puts(&job->sent, sql);
     size_t e = strlen(sql);
     while (e > 0 && (sql[e - 1] == ' ' || sql[e - 1] == '\n' || sql[e - 1] == '\t' || sql[e - 1] == '\r'))
@@ -335,7 +333,7 @@ MatFn exec_materialization(Node *n, Diag *err)
         break;
     default:
         diag_set(err, n->original_file_path, 0, 0, NULL,
-                 "a %s is not executable", rt_name(n->rt));
+                 "%s is not an executable node", n->unique_id ? n->unique_id : "node");
         return NULL;
     }
     diag_set(err, n->original_file_path, 0, 0, NULL,
