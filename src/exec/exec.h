@@ -50,6 +50,8 @@ typedef struct NodeJob {
     const char **post_hooks; bool *post_in_txn; int npost;
     bool full_refresh;            /* flags.FULL_REFRESH, before the node's full_refresh config */
     bool store_failures;          /* --store-failures */
+    const PgParams *params;       /* connection settings of job->conn, for executors that open a
+                                     second connection (cleanse: COPY OUT while COPY IN); may be NULL */
     /* out */
     NodeStatus status;
     const char *message;          /* run_results message: "CREATE VIEW", "SELECT 5", "INSERT 0 3", test: "Got 3 results, configured to fail if != 0" */
