@@ -167,7 +167,7 @@ static int schema_changes(MatCtx *m, const char *mode, const MRel *T, const Cols
             sb_printf(&s, "%s{'column_name': '%s', 'new_type': '%s'}", i ? ", " : "", chg[i]->name,
                       data_type(m->a, chg[i]));
         sb_puts(&s, "]");
-        matu_error(m, "%s", sb_cstr(&s));
+        matu_error_kind(m, "Compilation Error", "%s", sb_cstr(&s));
         sb_free(&s);
         return -1;
     }
@@ -260,7 +260,7 @@ static int merge_sql(MatCtx *m, Sb *s, const MRel *T, const MRel *TMP, const Val
     const char **upd = matu_cfg_strlist(m, "merge_update_columns", &nupd);
     const char **exc = matu_cfg_strlist(m, "merge_exclude_columns", &nexc);
     if (upd && exc && nupd && nexc) {
-        matu_error(m, "Model cannot specify merge_update_columns and merge_exclude_columns. "
+        matu_error_kind(m, "Compilation Error", "Model cannot specify merge_update_columns and merge_exclude_columns. "
                       "Please update model to use only one config");
         return -1;
     }
@@ -355,11 +355,11 @@ int mat_incremental(NodeJob *job)
     if (!strategy || !*strategy)
         strategy = "default";
     if (strcmp(strategy, "insert_overwrite") == 0) {
-        matu_error(&m, "The incremental strategy '%s' is not valid for this adapter", strategy);
+        matu_error_kind(&m, "Runtime Error", "The incremental strategy '%s' is not valid for this adapter", strategy);
         return matu_fail(&m);
     }
     if (strcmp(strategy, "microbatch") == 0) {
-        matu_error(&m, "The incremental strategy 'microbatch' is not supported by cdbt yet");
+        matu_error_kind(&m, "Runtime Error", "The incremental strategy 'microbatch' is not supported by cdbt yet");
         return matu_fail(&m);
     }
     if (strcmp(strategy, "default") != 0 && strcmp(strategy, "append") != 0 &&
@@ -367,7 +367,7 @@ int mat_incremental(NodeJob *job)
         Sb mn = SB_INIT;
         for (const char *p = strategy; *p; p++)
             sb_putc(&mn, *p == '+' ? '_' : *p);
-        matu_error(&m, "'get_incremental_%s_sql' is not defined (custom incremental strategies are not "
+        matu_error_kind(&m, "Compilation Error", "'get_incremental_%s_sql' is not defined (custom incremental strategies are not "
                        "supported by cdbt)", sb_cstr(&mn));
         sb_free(&mn);
         return matu_fail(&m);
@@ -443,7 +443,8 @@ int mat_incremental(NodeJob *job)
             return matu_fail(&m);
     }
     /* 4. grants, indexes */
-    if (matu_grants(&m, &m.T, E != REL_NONE && !full_refresh_mode) != 0)
+    if (matu_grants(&m, &m.T, E != REL_NONE && !full_refresh_mode) != 0 ||
+        matu_persist_docs(&m, &m.T, REL_TABLE) != 0)
         return matu_fail(&m);
     if ((E == REL_NONE || E == REL_VIEW || fr_flag) && matu_indexes(&m, &m.T) != 0)
         return matu_fail(&m);

@@ -31,7 +31,7 @@ int mat_table(NodeJob *job)
         return matu_fail(&m);
     /* 5-7. indexes, inside post-hooks, grants */
     if (matu_indexes(&m, &m.T) != 0 || matu_hooks(&m, false, true) != 0 ||
-        matu_grants(&m, &m.T, false) != 0)
+        matu_grants(&m, &m.T, false) != 0 || matu_persist_docs(&m, &m.T, REL_TABLE) != 0)
         return matu_fail(&m);
     /* 8. COMMIT, drop backup, outside post-hooks */
     if (matu_commit(&m) != 0)

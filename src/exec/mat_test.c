@@ -78,7 +78,7 @@ int mat_test(NodeJob *job)
         if (strcmp(as, "ephemeral") == 0) {
             store = false;
         } else if (strcmp(as, "table") != 0 && strcmp(as, "view") != 0) {
-            matu_error(&m, "'%s' is not a valid value for `store_failures_as`. Accepted values are: "
+            matu_error_kind(&m, "Compilation Error", "'%s' is not a valid value for `store_failures_as`. Accepted values are: "
                            "['ephemeral', 'table', 'view']", as);
             return matu_fail(&m);
         }
@@ -115,7 +115,7 @@ int mat_test(NodeJob *job)
     if (matu_sql(&m, sql, &res, m.main_tag, sizeof m.main_tag) != 0)
         return matu_fail(&m);
     if (!res || res->nrows != 1 || res->ncols < 3) {
-        matu_error(&m, "dbt internally failed to execute %s: Returned %d rows, but expected 1 row",
+        matu_error_kind(&m, "Runtime Error", "dbt internally failed to execute %s: Returned %d rows, but expected 1 row",
                    m.n->unique_id, res ? res->nrows : 0);
         if (res)
             pg_result_free(res);

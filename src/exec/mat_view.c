@@ -33,7 +33,7 @@ int mat_view(NodeJob *job)
     if (matu_rename(&m, &m.I, &m.T) != 0)
         return matu_fail(&m);
     /* 7. grants (fresh relation: no revoke check) */
-    if (matu_grants(&m, &m.T, false) != 0)
+    if (matu_grants(&m, &m.T, false) != 0 || matu_persist_docs(&m, &m.T, REL_VIEW) != 0)
         return matu_fail(&m);
     /* 8-9. inside post-hooks, COMMIT */
     if (matu_hooks(&m, false, true) != 0 || matu_commit(&m) != 0)

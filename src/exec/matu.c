@@ -127,6 +127,35 @@ void matu_error(MatCtx *m, const char *fmt, ...)
     sb_free(&s);
 }
 
+static const char *rt_word(ResourceType rt)
+{
+    switch (rt) {
+    case RT_TEST: return "test";
+    case RT_SEED: return "seed";
+    case RT_SNAPSHOT: return "snapshot";
+    default: return "model";
+    }
+}
+
+void matu_error_kind(MatCtx *m, const char *kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    Sb body = SB_INIT, s = SB_INIT;
+    sb_vprintf(&body, fmt, ap);
+    va_end(ap);
+    sb_printf(&s, "%s in %s %s (%s)\n  ", kind, rt_word(m->n->rt), m->n->name ? m->n->name : "?",
+              m->n->original_file_path ? m->n->original_file_path : "");
+    for (const char *p = sb_cstr(&body); *p; p++) {
+        sb_putc(&s, *p);
+        if (*p == '\n')
+            sb_puts(&s, "  ");
+    }
+    diag_set(&m->job->err, m->n->original_file_path, 0, 0, NULL, "%s", sb_cstr(&s));
+    sb_free(&body);
+    sb_free(&s);
+}
+
 int matu_init(MatCtx *m, NodeJob *job)
 {
     memset(m, 0, sizeof *m);
@@ -157,7 +186,7 @@ int matu_init(MatCtx *m, NodeJob *job)
         T->quote[i] = quoted[i];
     matu_render(m->a, T);
     if (utf8_chars(T->identifier) > 63) {
-        matu_error(m, "Relation name '%s' is longer than 63 characters", T->identifier);
+        matu_error_kind(m, "Runtime Error", "Relation name '%s' is longer than 63 characters", T->identifier);
         job->status = NS_ERROR;
         return -1;
     }
@@ -484,6 +513,92 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- persist_docs */
+
+#define COMMENT_DELIM "$dbt_comment_literal_block$"
+
+static int escape_comment(MatCtx *m, Sb *out, const char *text)
+{
+    if (strstr(text, COMMENT_DELIM)) {
+        matu_error_kind(m, "Compilation Error", "The string '%s' is not allowed in comments.", COMMENT_DELIM);
+        return -1;
+    }
+    sb_printf(out, "%s%s%s", COMMENT_DELIM, text, COMMENT_DELIM);
+    return 0;
+}
+
+static bool docs_flag(Value *pd, const char *key)
+{
+    if (!pd || pd->type != V_DICT)
+        return false;
+    Value *v = dict_getz(pd->u.d, key);
+    return v && value_truthy(*v);
+}
+
+int matu_persist_docs(MatCtx *m, const MRel *r, RelType t)
+{
+    Value *pd = exec_cfg(m->n, "persist_docs");
+    Node *n = m->n;
+    if (docs_flag(pd, "relation") && n->description && *n->description) {
+        Sb s = SB_INIT;
+        sb_printf(&s, "comment on %s %s is ", t == REL_VIEW ? "view" : "table", r->sql);
+        int rc = escape_comment(m, &s, n->description);
+        if (rc == 0) {
+            sb_putc(&s, ';');
+            rc = matu_sql(m, sb_cstr(&s), NULL, NULL, 0);
+        }
+        sb_free(&s);
+        if (rc != 0)
+            return -1;
+    }
+    if (!docs_flag(pd, "columns") || !n->columns || n->columns->len == 0)
+        return 0;
+    Sb q = SB_INIT;
+    sb_puts(&q, "select column_name\nfrom information_schema.columns\nwhere table_name = ");
+    pg_quote_literal(&q, catalog_name(m->a, r->identifier, r->quote[2]));
+    sb_puts(&q, "\n  and table_schema = ");
+    pg_quote_literal(&q, catalog_name(m->a, r->schema, r->quote[1]));
+    sb_puts(&q, "\norder by ordinal_position");
+    PgResult *cols = NULL;
+    int rc = matu_sql(m, sb_cstr(&q), &cols, NULL, 0);
+    sb_free(&q);
+    if (rc != 0)
+        return -1;
+    Sb s = SB_INIT;
+    for (size_t it = 0; rc == 0; ) {
+        VDictEntry *e;
+        if (!dict_next(n->columns, &it, &e))
+            break;
+        const char *name = value_to_cstr(m->a, e->key);
+        bool exists = false;
+        for (int i = 0; cols && i < cols->nrows; i++)
+            if (cols->rows[i][0] && strcmp(cols->rows[i][0], name) == 0)
+                exists = true;
+        if (!exists)
+            continue;
+        const char *desc = "";
+        bool quote = false;
+        if (e->val.type == V_DICT) {
+            Value *dv = dict_getz(e->val.u.d, "description");
+            if (dv && dv->type == V_STR)
+                desc = dv->u.s->s;
+            Value *qv = dict_getz(e->val.u.d, "quote");
+            quote = qv && value_truthy(*qv);
+        }
+        sb_printf(&s, "comment on column %s.", r->sql);
+        put_part(&s, name, quote);
+        sb_puts(&s, " is ");
+        rc = escape_comment(m, &s, desc);
+        sb_puts(&s, ";\n");
+    }
+    if (cols)
+        pg_result_free(cols);
+    if (rc == 0 && s.len)
+        rc = matu_sql(m, sb_cstr(&s), NULL, NULL, 0);
+    sb_free(&s);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- indexes */
 
 int matu_indexes(MatCtx *m, const MRel *r)
@@ -494,14 +609,14 @@ int matu_indexes(MatCtx *m, const MRel *r)
     for (size_t i = 0; i < ix->u.l->len; i++) {
         Value e = ix->u.l->items[i];
         if (e.type != V_DICT) {
-            matu_error(m, "Could not parse index config: each entry of 'indexes' must be a dict");
+            matu_error_kind(m, "Compilation Error", "Could not parse index config: each entry of 'indexes' must be a dict");
             return -1;
         }
         Value *cv = dict_getz(e.u.d, "columns");
         int nc = 0;
         const char **cols = cv ? value_strlist(m->a, *cv, &nc) : NULL;
         if (nc == 0) {
-            matu_error(m, "Could not parse index config: 'columns' is required");
+            matu_error_kind(m, "Compilation Error", "Could not parse index config: 'columns' is required");
             return -1;
         }
         Value *uv = dict_getz(e.u.d, "unique");

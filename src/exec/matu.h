@@ -56,6 +56,9 @@ int  matu_hooks(MatCtx *m, bool pre, bool inside);
 /* Grants config; revoke: read current grants and send only the difference. */
 int  matu_grants(MatCtx *m, const MRel *r, bool revoke);
 int  matu_indexes(MatCtx *m, const MRel *r);
+/* persist_docs: {relation: true} comments the relation with the node
+ * description, {columns: true} each documented column that exists. */
+int  matu_persist_docs(MatCtx *m, const MRel *r, RelType t);
 /* [sql_header\n]create [temporary|unlogged] table <r> as (\n<sql>\n); */
 const char *matu_create_table(MatCtx *m, const MRel *r, const char *sql, bool temporary);
 /* [sql_header\n]create view <r> as (\n<sql>\n); */
@@ -71,4 +74,7 @@ void matu_parse_tag(Arena *a, const char *tag, const char **code, int64_t *rows)
  * NULL when absent/none. */
 const char **matu_cfg_strlist(MatCtx *m, const char *key, int *n);
 void matu_error(MatCtx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* dbt's non-database errors: "<kind> in <model|test> <name> (<path>)\n  <message,
+ * every line indented by two spaces>" (kind: "Compilation Error", "Runtime Error"). */
+void matu_error_kind(MatCtx *m, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif

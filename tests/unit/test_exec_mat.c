@@ -39,7 +39,7 @@ static void server_stop(void)
 {
     if (!pg_ok)
         return;
-    char cmd[2048];
+    char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "if [ \"$(id -u)\" = 0 ]; then runuser -u postgres -- '%s/pg_ctl' -D '%s/data' -m immediate -s stop; "
              "else '%s/pg_ctl' -D '%s/data' -m immediate -s stop; fi >/dev/null 2>&1; rm -rf '%s'",
@@ -444,6 +444,48 @@ START_TEST(unlogged_indexes_grants)
 }
 END_TEST
 
+START_TEST(persist_docs_comments)
+{
+    Node *t = node(RT_MODEL, "pd", "materialized", "table", NULL);
+    t->description = "the orders";
+    Value pd = v_dict(&C.a);
+    dict_setz(&C.a, pd.u.d, "relation", v_bool(true));
+    dict_setz(&C.a, pd.u.d, "columns", v_bool(true));
+    dict_setz(&C.a, t->config, "persist_docs", pd);
+    t->columns = v_dict(&C.a).u.d;
+    Value c = v_dict(&C.a), gone = v_dict(&C.a);
+    dict_setz(&C.a, c.u.d, "description", v_strz(&C.a, "the id's"));
+    dict_setz(&C.a, gone.u.d, "description", v_strz(&C.a, "not there"));
+    dict_setz(&C.a, t->columns, "id", c);
+    dict_setz(&C.a, t->columns, "gone", gone);
+    Run *r = run(t, "select 1 as id");
+    ck_assert_msg(r->rc == 0, "%s", errtext(&r->j));
+    ck_assert_msg(strstr(sb_cstr(&r->j.sent),
+        "comment on table \"postgres\".\"s\".\"pd\" is $dbt_comment_literal_block$the orders$dbt_comment_literal_block$;\n") != NULL,
+        "%s", sb_cstr(&r->j.sent));
+    ck_assert_msg(strstr(sb_cstr(&r->j.sent),
+        "comment on column \"postgres\".\"s\".\"pd\".id is $dbt_comment_literal_block$the id's$dbt_comment_literal_block$;\n") != NULL,
+        "%s", sb_cstr(&r->j.sent));
+    job_free(r);
+    ck_assert_str_eq(q_rows("select obj_description('s.pd'::regclass, 'pg_class'), col_description('s.pd'::regclass, 1)"),
+                     "the orders,the id's");
+    /* a view gets `comment on view` */
+    Node *v = node(RT_MODEL, "pdv", "materialized", "view", NULL);
+    v->description = "a view";
+    dict_setz(&C.a, v->config, "persist_docs", pd);
+    run_ok(v, "select 1 as id");
+    ck_assert_str_eq(q_rows("select obj_description('s.pdv'::regclass, 'pg_class')"), "a view");
+    /* the delimiter is refused and nothing changes */
+    t->description = "bad $dbt_comment_literal_block$";
+    r = run(t, "select 2 as id");
+    ck_assert_int_eq(r->rc, -1);
+    ck_assert_str_eq(r->j.err.message, "Compilation Error in model pd (models/pd.sql)\n"
+                                       "  The string '$dbt_comment_literal_block$' is not allowed in comments.");
+    job_free(r);
+    ck_assert_str_eq(q_rows("select id from s.pd"), "1");
+}
+END_TEST
+
 START_TEST(long_names_truncate)
 {
     char name[64];
@@ -463,8 +505,9 @@ START_TEST(long_names_truncate)
     t = node(RT_MODEL, too_long, "materialized", "view", NULL);
     r = run(t, "select 1");
     ck_assert_int_eq(r->rc, -1);
-    char msg[200];
-    snprintf(msg, sizeof msg, "Relation name '%s' is longer than 63 characters", too_long);
+    char msg[400];
+    snprintf(msg, sizeof msg, "Runtime Error in model %s (models/%s.sql)\n  Relation name '%s' is longer than 63 characters",
+             too_long, too_long, too_long);
     ck_assert_str_eq(r->j.err.message, msg);
     job_free(r);
 }
@@ -647,7 +690,7 @@ START_TEST(incremental_merge)
     dict_setz(&C.a, n->config, "merge_exclude_columns", v_strz(&C.a, "w"));
     r = run(n, "select 1 as id, 'X' as v, 1 as w");
     ck_assert_int_eq(r->rc, -1);
-    ck_assert_str_eq(r->j.err.message, "Model cannot specify merge_update_columns and merge_exclude_columns. "
+    ck_assert_str_eq(r->j.err.message, "Compilation Error in model mg (models/mg.sql)\n  Model cannot specify merge_update_columns and merge_exclude_columns. "
                                        "Please update model to use only one config");
     job_free(r);
     ck_assert_str_eq(q_rows("select id, v, w from s.mg order by id"), "1,A,10;2,B,21;3,C,30");
@@ -682,11 +725,18 @@ START_TEST(incremental_schema_changes)
     dict_setz(&C.a, n->config, "on_schema_change", v_strz(&C.a, "fail"));
     Run *r = run(n, "select 3 as id, 'c'::varchar(3) as v, 1 as extra");
     ck_assert_int_eq(r->rc, -1);
-    ck_assert_msg(strstr(r->j.err.message, "Source columns not in target: ['extra']\n"
-                                           "   Target columns not in source: []\n"
-                                           "   New column types: []") != NULL, "%s", r->j.err.message);
-    ck_assert_msg(strncmp(r->j.err.message, "The source and target schemas on this incremental model are out of sync!", 72) == 0,
-                  "%s", r->j.err.message);
+    ck_assert_str_eq(r->j.err.message,
+        "Compilation Error in model sc (models/sc.sql)\n"
+        "  The source and target schemas on this incremental model are out of sync!\n"
+        "  They can be reconciled in several ways:\n"
+        "    - set the `on_schema_change` config to either append_new_columns or sync_all_columns, depending on your situation.\n"
+        "    - Re-run the incremental model with `full_refresh: True` to update the target schema.\n"
+        "    - update the schema manually and re-run the process.\n"
+        "  \n"
+        "  Additional troubleshooting context:\n"
+        "     Source columns not in target: ['extra']\n"
+        "     Target columns not in source: []\n"
+        "     New column types: []");
     job_free(r);
     ck_assert_str_eq(q_rows("select count(*) from s.sc"), "2");
     /* append_new_columns */
@@ -723,7 +773,8 @@ START_TEST(incremental_bad_strategy)
     run_ok(node(RT_MODEL, "bs", "materialized", "incremental", NULL), "select 1 as a");
     Run *r = run(n, "select 2 as a");
     ck_assert_int_eq(r->rc, -1);
-    ck_assert_str_eq(r->j.err.message, "The incremental strategy 'insert_overwrite' is not valid for this adapter");
+    ck_assert_str_eq(r->j.err.message, "Runtime Error in model bs (models/bs.sql)\n"
+                                       "  The incremental strategy 'insert_overwrite' is not valid for this adapter");
     job_free(r);
     ck_assert_str_eq(q_rows("select a from s.bs"), "1");
 }
@@ -840,7 +891,7 @@ START_TEST(test_store_failures)
     Node *b = node(RT_TEST, "b", "store_failures", "true", "store_failures_as", "nope", NULL);
     r = run(b, "select 1");
     ck_assert_int_eq(r->rc, -1);
-    ck_assert_str_eq(r->j.err.message, "'nope' is not a valid value for `store_failures_as`. "
+    ck_assert_str_eq(r->j.err.message, "Compilation Error in test b (models/b.sql)\n  'nope' is not a valid value for `store_failures_as`. "
                                        "Accepted values are: ['ephemeral', 'table', 'view']");
     job_free(r);
 }
@@ -859,6 +910,7 @@ Suite *exec_mat_suite(void)
     tcase_add_test(tc, error_position_in_wrapper);
     tcase_add_test(tc, hooks_order_and_transactions);
     tcase_add_test(tc, unlogged_indexes_grants);
+    tcase_add_test(tc, persist_docs_comments);
     tcase_add_test(tc, long_names_truncate);
     tcase_add_test(tc, unknown_materialization);
     tcase_add_test(tc, cancelled_sends_nothing);
