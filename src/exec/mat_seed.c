@@ -1,0 +1,386 @@
+/* mat_seed.c - the seed executor (§8.3): read the CSV twice (pass 1 infers
+ * the column types, pass 2 streams normalised values), and load them with
+ * `COPY T (cols) FROM STDIN` inside the node's transaction, so a failed load
+ * (bad value, server error, cancel) rolls back to the previous table.
+ *
+ * Statement order is dbt's seed materialization: the CSV is read before
+ * anything is sent; outside pre-hooks, BEGIN, inside pre-hooks; a view in
+ * the way is an error; an existing table is truncated (or dropped and
+ * re-created under full refresh); else `create table T ("c" type, ...)`;
+ * the load; grants (revoke check only when the table was kept), indexes
+ * when the table was created; inside post-hooks; COMMIT; outside post-hooks.
+ * Result: "INSERT <rows>" ("CREATE <rows>" under full refresh).
+ *
+ * Values with a UTC offset in ISO timestamp columns are loaded the way
+ * psycopg2 binds them (timestamptz cast to the session time zone): through
+ * a temporary staging table whose offset-bearing columns are text, then
+ * `insert into T select ... ::timestamptz::timestamp`.  Everything else goes
+ * straight into T.
+ *
+ * CSV rules: csvread.c; types and values: seedtype.c; names, hooks, grants,
+ * indexes, cache undo: matu.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "csvread.h"
+#include "matu.h"
+#include "seedtype.h"
+
+#define SEED_COPY_CHUNK (256 * 1024)
+
+typedef struct SeedCtx {
+    MatCtx *m;
+    const char *path;          /* absolute path of the CSV */
+    char delim;
+    int ncols;
+    const char **names;        /* job arena */
+    const char **coltype;      /* SQL type per column (user's for column_types) */
+    SeedType *type;
+    bool *as_int;
+    bool *staged;              /* loaded as text and cast by the insert-select */
+    bool quote;
+    int64_t rows;
+} SeedCtx;
+
+static void put_col(Sb *s, const SeedCtx *c, int i)
+{
+    if (c->quote)
+        pg_quote_ident(s, c->names[i]);
+    else
+        sb_puts(s, c->names[i]);
+}
+
+static const char *col_list(SeedCtx *c)
+{
+    Sb s = SB_INIT;
+    for (int i = 0; i < c->ncols; i++) {
+        if (i)
+            sb_puts(&s, ", ");
+        put_col(&s, c, i);
+    }
+    const char *r = arena_strdup(c->m->a, sb_cstr(&s));
+    sb_free(&s);
+    return r;
+}
+
+/* create table <rel> ("a" integer,"b" text): dbt's create_csv_table text. */
+static const char *create_sql(SeedCtx *c, const char *rel, bool temporary, bool stage_types)
+{
+    Sb s = SB_INIT;
+    sb_printf(&s, "create %stable %s (", temporary ? "temporary " : "", rel);
+    for (int i = 0; i < c->ncols; i++) {
+        if (i)
+            sb_putc(&s, ',');
+        put_col(&s, c, i);
+        sb_printf(&s, " %s", stage_types && c->staged[i] ? "text" : c->coltype[i]);
+    }
+    sb_putc(&s, ')');
+    if (temporary)
+        sb_puts(&s, " on commit drop");
+    const char *r = arena_strdup(c->m->a, sb_cstr(&s));
+    sb_free(&s);
+    return r;
+}
+
+/* Pass 1: header, column_types, inference, row count. */
+static int infer(SeedCtx *c, CsvReader *r)
+{
+    MatCtx *m = c->m;
+    NodeJob *job = m->job;
+    const char *const *names;
+    int ncols;
+    if (csv_header(r, &names, &ncols, &job->err) != 0)
+        return -1;
+    c->ncols = ncols;
+    c->names = ARENA_ARRAY(m->a, const char *, ncols + 1);
+    c->coltype = ARENA_ARRAY(m->a, const char *, ncols + 1);
+    c->type = ARENA_ARRAY(m->a, SeedType, ncols + 1);
+    c->as_int = ARENA_ARRAY(m->a, bool, ncols + 1);
+    c->staged = ARENA_ARRAY(m->a, bool, ncols + 1);
+    bool *forced = ARENA_ARRAY(m->a, bool, ncols + 1);
+    Value *ct = exec_cfg(m->n, "column_types");
+    VDict *ctd = ct && ct->type == V_DICT ? ct->u.d : NULL;
+    for (int i = 0; i < ncols; i++) {
+        c->names[i] = arena_strdup(m->a, names[i]);
+        Value *v = ctd ? dict_getz(ctd, names[i]) : NULL;
+        if (v && v->type != V_NONE && v->type != V_UNDEF) {
+            forced[i] = true;
+            if (v->type == V_STR)
+                c->coltype[i] = arena_strdup(m->a, v->u.s->s);
+            else {
+                Sb t = SB_INIT;
+                value_str(&t, *v);
+                c->coltype[i] = arena_strdup(m->a, sb_cstr(&t));
+                sb_free(&t);
+            }
+        }
+    }
+    SeedTyper ty;
+    seedtype_init(&ty, ncols, forced);
+    CsvRecord rec;
+    int k;
+    c->rows = 0;
+    while ((k = csv_next(r, &rec, &job->err)) == 1) {
+        seedtype_feed(&ty, rec.f, rec.len, rec.n);
+        c->rows++;
+    }
+    if (k == 0) {
+        for (int i = 0; i < ncols; i++) {
+            c->type[i] = seedtype_result(&ty, i);
+            c->as_int[i] = c->type[i] == SEED_NUMBER && seedtype_is_integer(&ty, i);
+            c->staged[i] = !forced[i] && c->type[i] == SEED_ISODATETIME && ty.cols[i].any_aware;
+            if (!forced[i])
+                c->coltype[i] = seedtype_sql(&ty, i);
+        }
+    }
+    seedtype_free(&ty);
+    return k == 0 ? 0 : -1;
+}
+
+/* The COPY failed on the server: point at the CSV line of the failing row
+ * when the server's context says "COPY <t>, line N". */
+static void copy_error(SeedCtx *c, CsvReader *r, const char *server_msg)
+{
+    NodeJob *job = c->m->job;
+    const PgError *pe = pg_last_error(job->conn);
+    const char *ctx = pe && pe->context ? pe->context : NULL;
+    const char *msg = pe && pe->message && *pe->message ? pe->message : server_msg;
+    char *msg_copy = xstrdup(msg ? msg : "COPY failed");
+    char *ctx_copy = ctx ? xstrdup(ctx) : NULL;
+    long line_no = 0;
+    const char *lp = ctx_copy ? strstr(ctx_copy, ", line ") : NULL;
+    if (lp)
+        line_no = strtol(lp + 7, NULL, 10);
+    int csv_line = 0;
+    if (line_no > 0) {
+        Diag d = {0};
+        const char *const *names;
+        int nc;
+        CsvRecord rec;
+        if (csv_rewind(r, &d) == 0 && csv_header(r, &names, &nc, &d) == 0) {
+            for (long i = 0; i < line_no; i++)
+                if (csv_next(r, &rec, &d) != 1)
+                    break;
+                else if (i == line_no - 1)
+                    csv_line = rec.line;
+        }
+        diag_clear(&d);
+    }
+    diag_clear(&job->err);
+    diag_set(&job->err, c->m->n->original_file_path, csv_line, 0, NULL, "%s", msg_copy);
+    if (ctx_copy)
+        diag_note(&job->err, "context: %s", ctx_copy);
+    if (pe && pe->detail && *pe->detail)
+        diag_note(&job->err, "detail: %s", pe->detail);
+    free(msg_copy);
+    free(ctx_copy);
+}
+
+/* Pass 2: stream the normalised rows into `copy_sql`.  0 ok, -1 error (job->err). */
+static int load(SeedCtx *c, CsvReader *r, const char *target, int64_t *rows_out)
+{
+    MatCtx *m = c->m;
+    NodeJob *job = m->job;
+    const char *copy_sql = arena_sprintf(m->a, "copy %s (%s) from stdin", target, col_list(c));
+    sb_puts(&job->sent, "-- dbt seed --\n");
+    sb_puts(&job->sent, copy_sql);
+    sb_puts(&job->sent, ";\n");
+    exec_log(job->sh, m->n->unique_id, "SQL:\n%s", copy_sql);
+    if (exec_cancelled(job->sh)) {
+        matu_error(m, "cancelled");
+        return -1;
+    }
+    Diag d = {0};
+    if (pg_copy_in_begin(job->conn, copy_sql, &d) != 0) {
+        matu_error(m, "%s", d.message ? d.message : "COPY failed");
+        diag_clear(&d);
+        return -1;
+    }
+    const char *const *names;
+    int nc;
+    if (csv_rewind(r, &job->err) != 0 || csv_header(r, &names, &nc, &job->err) != 0)
+        goto abort;
+    if (nc != c->ncols) {
+        matu_error(m, "the CSV file changed while it was being loaded");
+        goto abort;
+    }
+    Sb buf = SB_INIT, val = SB_INIT;
+    CsvRecord rec;
+    int k;
+    int64_t n = 0;
+    while ((k = csv_next(r, &rec, &job->err)) == 1) {
+        for (int i = 0; i < c->ncols; i++) {
+            if (i)
+                sb_putc(&buf, '\t');
+            sb_reset(&val);
+            const char *why = NULL;
+            int w = seedtype_value(&val, c->type[i], c->as_int[i], false, rec.f[i],
+                                   rec.f[i] ? rec.len[i] : 0, &why);
+            if (w < 0) {
+                diag_clear(&job->err);
+                diag_set(&job->err, m->n->original_file_path, rec.line, 0, NULL,
+                         "cannot load value \"%s\" of column \"%s\": %s", rec.f[i] ? rec.f[i] : "",
+                         c->names[i], why ? why : "changed since type inference");
+                k = -1;
+                break;
+            }
+            if (w == 0)
+                sb_puts(&buf, "\\N");
+            else
+                seedtype_copy_escape(&buf, val.buf, val.len);
+        }
+        if (k < 0)
+            break;
+        sb_putc(&buf, '\n');
+        n++;
+        if (buf.len >= SEED_COPY_CHUNK) {
+            if (exec_cancelled(job->sh)) {
+                matu_error(m, "cancelled");
+                k = -1;
+                break;
+            }
+            if (pg_copy_in_put(job->conn, buf.buf, buf.len, &d) != 0) {
+                k = -2;
+                break;
+            }
+            sb_reset(&buf);
+        }
+    }
+    if (k == 0 && buf.len && pg_copy_in_put(job->conn, buf.buf, buf.len, &d) != 0)
+        k = -2;
+    sb_free(&buf);
+    sb_free(&val);
+    if (k == -1)
+        goto abort;
+    if (k == -2) {
+        pg_copy_in_end(job->conn, "cdbt: sending COPY data failed", NULL, NULL);
+        matu_error(m, "%s", d.message ? d.message : "COPY failed");
+        diag_clear(&d);
+        return -1;
+    }
+    int64_t rows = -1;
+    if (pg_copy_in_end(job->conn, NULL, &rows, &d) != 0) {
+        copy_error(c, r, d.message);
+        diag_clear(&d);
+        return -1;
+    }
+    diag_clear(&d);
+    *rows_out = rows >= 0 ? rows : n;
+    return 0;
+abort:
+    pg_copy_in_end(job->conn, "cdbt: seed load aborted", NULL, NULL);
+    diag_clear(&d);
+    if (!job->err.set)
+        matu_error(m, "COPY aborted");
+    return -1;
+}
+
+/* Offset-bearing ISO columns: COPY into a temporary table, then cast. */
+static int load_staged(SeedCtx *c, CsvReader *r, int64_t *rows_out)
+{
+    MatCtx *m = c->m;
+    const char *stage = arena_sprintf(m->a, "\"%s__dbt_seed_stage\"", m->T.identifier);
+    if (matu_sql(m, create_sql(c, stage, true, true), NULL, NULL, 0) != 0)
+        return -1;
+    if (load(c, r, stage, rows_out) != 0)
+        return -1;
+    Sb s = SB_INIT;
+    sb_printf(&s, "insert into %s (%s) select ", m->T.sql, col_list(c));
+    for (int i = 0; i < c->ncols; i++) {
+        if (i)
+            sb_puts(&s, ", ");
+        if (c->staged[i]) {
+            Sb q = SB_INIT;
+            put_col(&q, c, i);
+            sb_printf(&s, "case when %s ~ '[+-][0-9][0-9]:[0-9][0-9]$' then %s::timestamptz::timestamp else %s::timestamp end",
+                      q.buf, q.buf, q.buf);
+            sb_free(&q);
+        } else {
+            put_col(&s, c, i);
+        }
+    }
+    sb_printf(&s, " from %s", stage);
+    int rc = matu_sql(m, arena_strdup(m->a, sb_cstr(&s)), NULL, NULL, 0);
+    sb_free(&s);
+    return rc;
+}
+
+int mat_seed(NodeJob *job)
+{
+    MatCtx m;
+    CsvReader *r = NULL;
+    int rc = -1;
+    if (matu_init(&m, job) != 0)
+        return -1;
+    Node *n = job->node;
+    SeedCtx c;
+    memset(&c, 0, sizeof c);
+    c.m = &m;
+    /* config */
+    const char *delim = exec_cfg_str(n, "delimiter");
+    if (!delim)
+        delim = ",";
+    if (strlen(delim) != 1 || *delim == '"' || *delim == '\n' || *delim == '\r') {
+        matu_error(&m, "seed delimiter must be a single ASCII character other than a quote or newline, got '%s'", delim);
+        job->status = NS_ERROR;
+        return -1;
+    }
+    c.delim = *delim;
+    Value *qc = exec_cfg(n, "quote_columns");
+    c.quote = !qc || qc->type == V_NONE || qc->type == V_UNDEF ? true : exec_cfg_bool(n, "quote_columns", true);
+    Value *fr = exec_cfg(n, "full_refresh");
+    bool full_refresh = fr && fr->type != V_NONE && fr->type != V_UNDEF ? exec_cfg_bool(n, "full_refresh", false)
+                                                                          : job->full_refresh;
+    if (n->abs_path)
+        c.path = n->abs_path;
+    else
+        c.path = arena_sprintf(m.a, "%s/%s", n->root_path ? n->root_path : ".", n->original_file_path);
+
+    /* read + infer before anything is sent (dbt loads the agate table first) */
+    r = csv_open_file(c.path, n->original_file_path, c.delim, &job->err);
+    if (!r || infer(&c, r) != 0) {
+        job->status = NS_ERROR;
+        goto done;
+    }
+    bool any_staged = false;
+    for (int i = 0; i < c.ncols; i++)
+        any_staged |= c.staged[i];
+
+    RelType E = m.E;
+    if (matu_hooks(&m, true, false) != 0 || matu_begin(&m) != 0 || matu_hooks(&m, true, true) != 0)
+        goto fail;
+    if (E == REL_VIEW) {
+        matu_error(&m, "Cannot seed to '%s', it is a view", m.T.sql);
+        goto fail;
+    }
+    if (E == REL_TABLE && !full_refresh) {
+        if (matu_sql(&m, arena_sprintf(m.a, "truncate table %s", m.T.sql), NULL, NULL, 0) != 0)
+            goto fail;
+    } else {
+        if (E == REL_TABLE && matu_drop(&m, &m.T, REL_TABLE) != 0)
+            goto fail;
+        if (matu_sql(&m, create_sql(&c, m.T.sql, false, false), NULL, NULL, 0) != 0)
+            goto fail;
+        matu_cache_set(&m, &m.T, REL_TABLE);
+    }
+    int64_t rows = 0;
+    if ((any_staged ? load_staged(&c, r, &rows) : load(&c, r, m.T.sql, &rows)) != 0)
+        goto fail;
+    bool kept = E == REL_TABLE && !full_refresh;
+    if (matu_grants(&m, &m.T, kept) != 0)
+        goto fail;
+    if (!kept && matu_indexes(&m, &m.T) != 0)
+        goto fail;
+    if (matu_hooks(&m, false, true) != 0 || matu_commit(&m) != 0 || matu_hooks(&m, false, false) != 0)
+        goto fail;
+    matu_success(&m, arena_sprintf(m.a, "%s %lld", full_refresh ? "CREATE" : "INSERT", (long long)rows));
+    rc = 0;
+    goto done;
+fail:
+    matu_fail(&m);
+done:
+    csv_close(r);
+    if (rc != 0)
+        job->status = NS_ERROR;
+    return rc;
+}
