@@ -524,11 +524,16 @@ START_TEST(unknown_materialization)
     Node *e = node(RT_MODEL, "e", "materialized", "ephemeral", NULL);
     ck_assert_ptr_null(exec_materialization(e, &d));
     diag_clear(&d);
-    /* seeds are dispatched to the registered executor */
-    Node *s = node(RT_SEED, "sd", NULL);
+    /* cleanse models go to the executor registered by whoever links src/cleanse */
+    Node *s = node(RT_MODEL, "cl", "materialized", "cleanse", NULL);
     Run *r = run(s, NULL);
     ck_assert_int_eq(r->rc, -1);
-    ck_assert_str_eq(r->j.err.message, "seed executor not built (none registered for materialization 'seed')");
+    ck_assert_str_eq(r->j.err.message, "cleanse executor not built (none registered for materialization 'cleanse')");
+    job_free(r);
+    exec_shared_register(C.sh, "cleanse", mat_view);
+    r = run(s, "select 1 as a");
+    ck_assert_int_eq(r->rc, 0);
+    ck_assert_str_eq(r->j.message, "CREATE VIEW");
     job_free(r);
 }
 END_TEST
