@@ -3,7 +3,7 @@
 
 {# numeric currency amount -> bigint cents #}
 {% macro to_cents(column_name) -%}
-    round({{ column_name }} * 100)::bigint
+    round(({{ column_name }}) * 100)::bigint
 {%- endmacro %}
 
 {# bigint cents -> numeric currency amount #}

@@ -269,9 +269,14 @@ static uint64_t pick_row(Gen *g, unsigned feed, uint64_t i, int *is_dup, Rng *st
     *style = r;
     *is_dup = 0;
     if (i > 0 && rng_chance(&r, 20)) {
-        *is_dup = 1;
+        uint64_t j = rng_next(&r) % i;
         *style = r;
-        return rng_next(&r) % i;
+        /* only a row emitted as itself can be repeated: if position j was a
+         * duplicate draw too, row j's own content never went out */
+        Rng rj = rng_for(g->seed, feed, g->batch, j);
+        if (j > 0 && rng_chance(&rj, 20)) return i;
+        *is_dup = 1;
+        return j;
     }
     return i;
 }

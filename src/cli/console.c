@@ -22,6 +22,13 @@ void console_line(const Flags *f, const char *fmt, ...)
 
 void console_found(const Flags *f, Project *p)
 {
+    char buf[512];
+    console_found_text(p, buf, sizeof buf);
+    console_line(f, "Found %s", buf);
+}
+
+void console_found_text(Project *p, char *buf, size_t cap)
+{
     int count[RT__COUNT] = {0};
     for (int i = 0; i < p->nnodes; i++)
         count[p->nodes[i]->rt]++;
@@ -30,15 +37,15 @@ void console_found(const Flags *f, Project *p)
         {RT_ANALYSIS, "analysis", "analyses"}, {RT_SEED, "seed", "seeds"},
         {RT_TEST, "data test", "data tests"}, {RT_SOURCE, "source", "sources"},
     };
-    char buf[512];
     size_t n = 0;
     buf[0] = '\0';
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         int c = count[kinds[k].rt];
         if (!c)
             continue;
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d %s", n ? ", " : "", c, c == 1 ? kinds[k].one : kinds[k].many);
+        if (n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%d %s", n ? ", " : "", c, c == 1 ? kinds[k].one : kinds[k].many);
     }
-    n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%d %s", n ? ", " : "", p->nmacros, p->nmacros == 1 ? "macro" : "macros");
-    console_line(f, "Found %s", buf);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "%s%d %s", n ? ", " : "", p->nmacros, p->nmacros == 1 ? "macro" : "macros");
 }

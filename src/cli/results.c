@@ -1,4 +1,7 @@
-/* results.c - writing run_results.json in dbt's v6 shape. */
+/* results.c - writing run_results.json in dbt's v6 shape (§13): per result
+ * status, timing (compile / execute), thread_id, execution_time,
+ * adapter_response, message, failures, compiled code, relation_name; and
+ * the invocation's args. */
 #include "results.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +40,21 @@ static void iso(char *buf, size_t n, double t)
     gmtime_r(&s, &tm);
     size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf + k, n - k, ".%06dZ", (int)((t - (double)s) * 1e6));
+}
+
+static void write_timing(JsonW *w, const char *name, double start, double end)
+{
+    char ts[64];
+    json_obj_begin(w);
+    json_key(w, "name");
+    json_str(w, name);
+    iso(ts, sizeof ts, start);
+    json_key(w, "started_at");
+    json_str(w, ts);
+    iso(ts, sizeof ts, end);
+    json_key(w, "completed_at");
+    json_str(w, ts);
+    json_obj_end(w);
 }
 
 static void write_flag_list(JsonW *w, const char *key, const char **v, int n)
@@ -86,25 +104,26 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
         json_str(&w, nr->status);
         json_key(&w, "timing");
         json_arr_begin(&w);
-        if (nr->compiled_at > 0) {
-            json_obj_begin(&w);
-            json_key(&w, "name");
-            json_str(&w, "compile");
-            iso(ts, sizeof ts, nr->started_at);
-            json_key(&w, "started_at");
-            json_str(&w, ts);
-            iso(ts, sizeof ts, nr->compiled_at);
-            json_key(&w, "completed_at");
-            json_str(&w, ts);
-            json_obj_end(&w);
-        }
+        if (nr->compiled_at > 0)
+            write_timing(&w, "compile", nr->started_at, nr->compiled_at);
+        if (nr->exec_completed_at > 0)
+            write_timing(&w, "execute", nr->exec_started_at, nr->exec_completed_at);
         json_arr_end(&w);
         json_key(&w, "thread_id");
-        json_str(&w, "Thread-1");
+        snprintf(ts, sizeof ts, "Thread-%d", nr->thread > 0 ? nr->thread : 1);
+        json_str(&w, ts);
         json_key(&w, "execution_time");
         json_double(&w, nr->completed_at > nr->started_at ? nr->completed_at - nr->started_at : 0.0);
         json_key(&w, "adapter_response");
         json_obj_begin(&w);
+        if (nr->adapter_message) {
+            json_key(&w, "_message");
+            json_str(&w, nr->adapter_message);
+            json_key(&w, "code");
+            json_str(&w, nr->adapter_code ? nr->adapter_code : "");
+            json_key(&w, "rows_affected");
+            json_int(&w, nr->rows_affected);
+        }
         json_obj_end(&w);
         json_key(&w, "message");
         json_str(&w, nr->message);
@@ -147,6 +166,20 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
     }
     json_key(&w, "full_refresh");
     json_bool(&w, f->full_refresh);
+    json_key(&w, "fail_fast");
+    json_bool(&w, f->fail_fast);
+    json_key(&w, "store_failures");
+    json_bool(&w, f->store_failures);
+    json_key(&w, "warn_error");
+    json_bool(&w, f->warn_error);
+    json_key(&w, "log_format");
+    json_str(&w, f->log_format ? f->log_format : "default");
+    json_key(&w, "profiles_dir");
+    json_str(&w, s->project->profiles_dir);
+    json_key(&w, "target_path");
+    json_str(&w, s->project->target_path);
+    json_key(&w, "log_path");
+    json_str(&w, s->project->log_path);
     json_key(&w, "threads");
     json_int(&w, s->project->threads);
     json_key(&w, "target");

@@ -7,8 +7,14 @@ typedef struct NodeResult {
     Node *node;
     const char *status;           /* success | error | skipped | pass | fail | warn */
     const char *message;          /* NULL -> null */
-    double started_at, compiled_at, completed_at;   /* wall-clock epoch seconds */
-    int failures;                 /* -1 -> null */
+    double started_at, compiled_at, completed_at;   /* wall-clock epoch seconds; compile timing = started..compiled */
+    int64_t failures;             /* -1 -> null */
+    /* execution (run/test/seed/build); zero-initialised = not executed */
+    double exec_started_at, exec_completed_at;      /* 0 = no "execute" timing entry */
+    const char *adapter_message;  /* adapter_response {_message, code, rows_affected}; NULL -> {} */
+    const char *adapter_code;
+    int64_t rows_affected;
+    int thread;                   /* Thread-<n>; 0 -> Thread-1 */
 } NodeResult;
 
 typedef struct RunResults {

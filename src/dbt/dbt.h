@@ -18,6 +18,7 @@
 #ifndef CDBT_DBT_H
 #define CDBT_DBT_H
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "../project/project.h"
 
@@ -52,6 +53,41 @@ int   dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err);
 /* Write target/compiled/<pkg>/<original_file_path> for a compiled node. */
 int   dbt_write_compiled(Dbt *d, Node *n, Diag *err);
 /* manifest.json is written by manifest_write() (manifest.h), from the Project alone. */
+
+/* A live database for run-time introspection (§3.6-3.8), supplied by the
+ * runner (src/exec) before it compiles nodes.  With none set (cdbt compile)
+ * introspection stays stubbed: is_incremental() false, get_relation none,
+ * adapter.execute an empty table.  Callbacks run on the thread that renders
+ * (the runner's main thread). */
+typedef struct DbtDbTable {
+    int nrows, ncols;
+    const char **colnames;
+    const unsigned *coltypes;     /* PostgreSQL type OIDs (int, float, numeric, bool, date, timestamp become typed values) */
+    const char *const *const *rows;   /* rows[r][c]; NULL = SQL NULL */
+    const char *status;           /* command tag: "SELECT 3", "CREATE VIEW" */
+    int64_t rows_affected;        /* -1 when n/a */
+} DbtDbTable;
+typedef struct DbtDb {
+    void *ud;
+    /* Run sql (one or several ';'-separated statements, one simple query).
+     * auto_begin: open a transaction first when none is open.  *out is
+     * filled (rows only when fetch) and stays valid until release(ud, out).
+     * Returns 0, or -1 with err holding the server's message. */
+    int  (*execute)(void *ud, const char *sql, bool auto_begin, bool fetch, DbtDbTable *out, Diag *err);
+    void (*release)(void *ud, DbtDbTable *t);
+    /* Type of schema.identifier ("table", "view", "materialized_view") from
+     * the relation cache, or NULL when it does not exist. */
+    const char *(*relation_type)(void *ud, const char *database, const char *schema, const char *identifier);
+    /* adapter.commit(): commit the open transaction, if any. */
+    int  (*commit)(void *ud, Diag *err);
+} DbtDb;
+/* Bind (or, with NULL, unbind) the database; db must outlive its use. */
+void  dbt_set_db(Dbt *d, const DbtDb *db);
+/* Render a project run hook (on-run-start / on-run-end, §6.6) with
+ * execute=true and no node (`this` is undefined); extra (may be NULL) adds
+ * context members such as `schemas`, `database_schemas`, `results`.  *out
+ * lives in the project arena. */
+int   dbt_render_hook(Dbt *d, const char *text, const char *what, VDict *extra, const char **out, Diag *err);
 const char *dbt_invocation_id(Dbt *d);
 /* The project given to dbt_attach (or bound by project_load), NULL before. */
 Project    *dbt_project(Dbt *d);

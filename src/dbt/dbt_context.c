@@ -6,8 +6,9 @@
  * shared by every render; per-node members (this, model, database, schema,
  * execute, target in YAML scopes, _dbt_generic_test_kwargs) come from the
  * resolver callback reading the DbtCtx in the interp's userdata.  Natives
- * find their node the same way.  No database: introspection is stubbed
- * (get_relation -> none, execute -> empty table); src/exec replaces that.
+ * find their node the same way.  Introspection (adapter.execute,
+ * get_relation, get_columns_in_relation, commit) is dbt_db.c's: the live
+ * database when the runner bound one, stubs otherwise.
  * Node identity/parse/compile orchestration is in dbt_parse.c/dbt_compile.c. */
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,13 @@ int dbt_resolve(Interp *I, void *ud, const char *name, size_t n, Value *out)
             return 1;
         *out = v_strz(c->a, p->name);
         return 0;
+    }
+    if (c->extra) {
+        Value *xv = dict_getn(c->extra, name, n);
+        if (xv) {
+            *out = *xv;
+            return 0;
+        }
     }
     if (!c->n)
         return 1;
@@ -978,15 +986,6 @@ static const ObjClass table_class = {
     .len = table_len,
 };
 
-static Value empty_response(Arena *a)
-{
-    Value r = v_dict(a);
-    dict_setz(a, r.u.d, "_message", v_strz(a, "OK"));
-    dict_setz(a, r.u.d, "code", v_strz(a, ""));
-    dict_setz(a, r.u.d, "rows_affected", v_int(-1));
-    return r;
-}
-
 static int f_store_result(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     static const char *const params[] = {"name", "response", "agate_table"};
@@ -1132,25 +1131,15 @@ static int a_type(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     return 0;
 }
 
-static int a_execute(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
-{
-    Arena *a = interp_arena(I);
-    Value t = v_tuple(a, 2);
-    t.u.l->items[0] = empty_response(a);
-    t.u.l->items[1] = v_obj(a, &table_class, NULL);
-    *out = t;
-    return 0;
-}
-
 /* adapter methods: X-table of name -> native */
 static const struct { const char *name; NativeFn fn; } adapter_methods[] = {
     {"quote", a_quote},
     {"quote_as_configured", a_quote_as_configured},
     {"quote_seed_column", a_quote_seed_column},
     {"dispatch", a_dispatch},
-    {"get_relation", a_none},
-    {"load_relation", a_none},
-    {"get_columns_in_relation", a_empty_list},
+    {"get_relation", dbt_a_get_relation},
+    {"load_relation", dbt_a_load_relation},
+    {"get_columns_in_relation", dbt_a_get_columns},
     {"get_missing_columns", a_empty_list},
     {"list_relations_without_caching", a_empty_list},
     {"list_relations", a_empty_list},
@@ -1158,14 +1147,14 @@ static const struct { const char *name; NativeFn fn; } adapter_methods[] = {
     {"already_exists", a_false},
     {"check_schema_exists", a_false},
     {"type", a_type},
-    {"execute", a_execute},
+    {"execute", dbt_a_execute},
     {"create_schema", a_empty_str},
     {"drop_schema", a_empty_str},
     {"drop_relation", a_empty_str},
     {"rename_relation", a_empty_str},
     {"truncate_relation", a_empty_str},
     {"expand_target_column_types", a_empty_str},
-    {"commit", a_empty_str},
+    {"commit", dbt_a_commit},
     {"add_query", a_none},
     {"verify_database", a_empty_str},
 };

@@ -48,6 +48,7 @@ typedef struct DbtCtx {
     bool have_model, have_this;
     Value test_kwargs;           /* _dbt_generic_test_kwargs (dict) or undefined */
     int var_depth;
+    VDict *extra;                /* extra members (run hooks: schemas, results, ...) or NULL */
 } DbtCtx;
 
 struct Dbt {
@@ -70,6 +71,7 @@ struct Dbt {
     StrMap tpl_cache;            /* rendered-string text -> Template* (var values, test kwargs) */
     bool native_schema, native_alias, native_database;   /* no user override of generate_*_name */
     bool parsed;
+    const DbtDb *db;             /* live database (dbt_set_db) or NULL */
 };
 
 /* ---- dbt_relation.c */
@@ -103,6 +105,13 @@ Interp *dbt_interp(DbtCtx *c, Diag *err);
 int   dbt_render_string(DbtCtx *c, Interp *outer, const char *s, size_t n, bool native, Value *out);
 /* Lookup of a key in a config dict, accepting pre_hook/pre-hook spellings. */
 Value *dbt_config_get(VDict *cfg, const char *key);
+
+/* ---- dbt_db.c: adapter methods answered by the live database (stubs without one) */
+int   dbt_a_execute(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
+int   dbt_a_get_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
+int   dbt_a_load_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
+int   dbt_a_get_columns(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
+int   dbt_a_commit(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
 
 /* ---- dbt_macros.c */
 int   dbt_macros_init(Dbt *d, Diag *err);           /* parse builtins, index root macros */

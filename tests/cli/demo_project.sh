@@ -125,7 +125,7 @@ check "is_incremental() false at compile: no batch filter" bash -c "! grep -q 'b
 check "surrogate key macro over var(device_attributes)" grep -q "md5(cast(coalesce(cast(s.brand as text), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(s.model as text), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(s.storage_gb as text), '_dbt_utils_surrogate_key_null_') || '-' || coalesce(cast(s.color as text), '_dbt_utils_surrogate_key_null_') as text)) as device_key" $F
 check "dim_device key built the same way" grep -q "md5(cast(coalesce(cast(c.brand as text)" target/compiled/warehouse/models/gold/star/dim_device.sql
 check "date spine macro" grep -q "generate_series" target/compiled/warehouse/models/gold/star/dim_date.sql
-check "currency macros" grep -q "(sum(round(t.quantity \* t.unit_price \* 100)::bigint) / 100.0)::numeric(16, 2) as total_sales" target/compiled/warehouse/models/gold/gold_sales_by_product.sql
+check "currency macros" grep -q "(sum(round((t.quantity \* t.unit_price) \* 100)::bigint) / 100.0)::numeric(16, 2) as total_sales" target/compiled/warehouse/models/gold/gold_sales_by_product.sql
 T=target/compiled/warehouse/models/gold/star/_star.yml/row_count_between_dim_date_366__365.sql
 check "custom generic test compiled" grep -q 'from (select count(\*) as row_count from "warehouse"."gold"."dim_date") counted' $T
 
@@ -137,7 +137,7 @@ want='select
     plan_id,
     order_date,
     order_amount,
-    round(order_amount * 100)::bigint as order_amount_cents,
+    round((order_amount) * 100)::bigint as order_amount_cents,
     status as order_status,
     status in ('"'"'placed'"'"', '"'"'shipped'"'"') as is_open
 from "warehouse"."bronze"."orders"'

@@ -1,0 +1,86 @@
+/* runner.h - executing a selection of nodes against PostgreSQL: `cdbt run`,
+ * `test`, `seed`, `build` (§6.1-6.2, §6.6, §12.4-12.5).
+ *
+ * The runner owns the connections (one for the main thread, one per worker),
+ * the shared relation cache, schema creation, on-run-start / on-run-end
+ * hooks, the DAG walk with N worker threads, skipping (§12.4), --fail-fast,
+ * cancellation, logs/cdbt.log and target/run/.  Nodes are compiled and their
+ * hooks rendered on the calling (main) thread just before dispatch; template
+ * rendering never runs on two threads.  Executors (exec.h) run on workers.
+ *
+ * It never prints: console lines are the caller's, through RunnerEvents,
+ * which are always called on the thread that called runner_run(). */
+#ifndef CDBT_RUNNER_H
+#define CDBT_RUNNER_H
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "exec.h"
+#include "../dbt/dbt.h"
+#include "../graph/graph.h"
+
+typedef enum { RUNNER_RUN, RUNNER_TEST, RUNNER_SEED, RUNNER_BUILD } RunnerCommand;
+
+/* One executed, failed or skipped node (a run_results entry) or run hook. */
+typedef struct RunItem {
+    Node *node;                   /* hooks: a synthetic operation node */
+    int index;                    /* 1-based position in the console ("3 of 12") */
+    NodeStatus status;
+    bool is_hook;
+    const char *kind;             /* console description: "sql view model", "seed file", "test", "snapshot", "hook" */
+    const char *message;          /* run_results message (NULL = null) */
+    const char *adapter_message;  /* adapter_response._message; NULL = {} */
+    const char *adapter_code;
+    int64_t rows_affected;        /* -1 n/a */
+    int64_t failures;             /* tests; -1 = null */
+    double compile_start, compile_end, exec_start, exec_end;   /* epoch seconds, 0 = none */
+    int thread;                   /* 1-based worker, 0 = main thread */
+    const char *error_detail;     /* errors: formatted diagnostic (file:line:col, compiled line, caret) */
+    const char *run_path;         /* target/run/... written (relative to the project), or NULL */
+    const char *console_extra;    /* executor's extra console text or NULL */
+    bool fail_fast_skip;          /* skipped because of --fail-fast / interruption */
+} RunItem;
+
+typedef struct RunnerEvents {
+    void *ud;
+    void (*info)(void *ud, const char *line);                      /* a console line ("" = blank) */
+    void (*start)(void *ud, const RunItem *it, int total);         /* a node or hook is dispatched */
+    void (*done)(void *ud, const RunItem *it, int total);          /* finished, failed or skipped */
+} RunnerEvents;
+
+typedef struct RunnerExtraMat { const char *name; MatFn fn; } RunnerExtraMat;
+
+typedef struct RunnerOptions {
+    Dbt *dbt;
+    Project *project;
+    Graph *graph;
+    const bool *selected;         /* per Project.nodes index (already filtered by the command's types) */
+    RunnerCommand cmd;
+    int threads;                  /* >= 1 */
+    bool full_refresh, fail_fast, store_failures, warn_error;
+    const PgParams *params;       /* connection (filled by the caller: profile, managed server; not copied) */
+    const char *target_dir;       /* absolute target path */
+    const char *log_dir;          /* absolute log path (cdbt.log goes there); NULL = no log */
+    const volatile sig_atomic_t *interrupted;   /* set by the caller's signal handler; polled */
+    RunnerEvents ev;
+    const RunnerExtraMat *extra_mats; int nextra_mats;   /* e.g. {"cleanse", mat_cleanse} */
+} RunnerOptions;
+
+typedef struct RunnerResult {
+    RunItem *items; int n;        /* nodes and hooks, in completion order (run_results order) */
+    int total;                    /* executable nodes selected */
+    int npass, nwarn, nerror, nskip;
+    bool interrupted;             /* SIGINT/SIGTERM: exit 2 */
+    bool stopped;                 /* --fail-fast stopped scheduling */
+    double started_at, elapsed;   /* epoch seconds / seconds */
+    Arena arena;                  /* strings of the items */
+} RunnerResult;
+
+/* Run.  Returns 0 when the run took place (node outcomes in *out, even if
+ * every node failed) and -1 when it could not start: connection failure,
+ * schema creation failure (err set; nothing ran).  out must be freed with
+ * runner_result_free in both cases. */
+int  runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err);
+void runner_result_free(RunnerResult *r);
+const char *runner_status_name(NodeStatus s);   /* "success", "error", "skipped", "pass", "warn", "fail" */
+#endif
