@@ -1,0 +1,519 @@
+/* test_exec_csv.c - the seed CSV reader (csvread.c) and dbt's type inference
+ * and value normalisation (seedtype.c): tokenising corners of Python's csv
+ * excel dialect, header names, padding, exact located error messages, and
+ * agate's Number / Date / DateTime / ISODateTime / Boolean / Text rules with
+ * the integer-vs-float8 decision. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/diag.h"
+#include "base/sb.h"
+#include "exec/csvread.h"
+#include "exec/seedtype.h"
+
+/* ---- helpers ---- */
+
+/* All records of a CSV as "f1|f2|~" text per record ('~' = missing field),
+ * records separated by "\n"; the header first, prefixed "H:". */
+static char *dump(const char *csv, size_t len, char delim, Diag *err)
+{
+    CsvReader *r = csv_open_mem(csv, len, "seeds/x.csv", delim);
+    Sb out = SB_INIT;
+    const char *const *names;
+    int nc;
+    if (csv_header(r, &names, &nc, err) != 0) {
+        csv_close(r);
+        sb_free(&out);
+        return NULL;
+    }
+    sb_puts(&out, "H:");
+    for (int i = 0; i < nc; i++) {
+        if (i)
+            sb_putc(&out, '|');
+        sb_puts(&out, names[i]);
+    }
+    CsvRecord rec;
+    int k;
+    while ((k = csv_next(r, &rec, err)) == 1) {
+        sb_printf(&out, "\n%d:", rec.line);
+        for (int i = 0; i < rec.n; i++) {
+            if (i)
+                sb_putc(&out, '|');
+            if (rec.f[i]) {
+                ck_assert_uint_eq(strlen(rec.f[i]), rec.len[i]);
+                sb_puts(&out, rec.f[i]);
+            } else
+                sb_putc(&out, '~');
+        }
+    }
+    csv_close(r);
+    if (k < 0) {
+        sb_free(&out);
+        return NULL;
+    }
+    return sb_detach(&out);
+}
+
+static void check_csv(const char *csv, char delim, const char *want)
+{
+    Diag d = {0};
+    char *got = dump(csv, strlen(csv), delim, &d);
+    if (!got) {
+        Sb s = SB_INIT;
+        diag_format(&d, &s);
+        ck_abort_msg("unexpected error: %s", sb_cstr(&s));
+    }
+    ck_assert_str_eq(got, want);
+    free(got);
+    diag_clear(&d);
+}
+
+static void check_csv_error(const char *csv, size_t len, const char *want)
+{
+    Diag d = {0};
+    char *got = dump(csv, len, ',', &d);
+    ck_assert_msg(got == NULL, "expected an error, got %s", got ? got : "");
+    Sb s = SB_INIT;
+    diag_format(&d, &s);
+    ck_assert_str_eq(sb_cstr(&s), want);
+    sb_free(&s);
+    diag_clear(&d);
+}
+
+/* ---- reader ---- */
+
+START_TEST(csv_basic_and_bom)
+{
+    check_csv("\xef\xbb\xbfid,name\n1,ann\n2,bob\n", ',', "H:id|name\n2:1|ann\n3:2|bob");
+    /* no trailing newline, CRLF, lone CR */
+    check_csv("a,b\r\n1,2\r3,4", ',', "H:a|b\n2:1|2\n3:3|4");
+    /* no whitespace trimming */
+    check_csv(" a , b\n 1 ,2 \n", ',', "H: a | b\n2: 1 |2 ");
+}
+END_TEST
+
+START_TEST(csv_quotes)
+{
+    /* delimiter, doubled quotes, newline (CRLF read as \n) inside quotes */
+    check_csv("a,b\n\"x,y\",\"say \"\"hi\"\"\"\n\"l1\r\nl2\",z\n3,4\n", ',',
+              "H:a|b\n2:x,y|say \"hi\"\n3:l1\nl2|z\n5:3|4");
+    /* quote inside an unquoted field is literal; text after a closing quote is kept */
+    check_csv("a,b\nx\"y,\"ab\"cd\n", ',', "H:a|b\n2:x\"y|abcd");
+    /* quoted empty and unquoted empty fields */
+    check_csv("a,b,c\n\"\",,\"\"\n", ',', "H:a|b|c\n2:||");
+    /* a space before the quote: the quote is data */
+    check_csv("a,b\n1, \"x\"\n", ',', "H:a|b\n2:1| \"x\"");
+}
+END_TEST
+
+START_TEST(csv_header_names)
+{
+    check_csv(",a,,a,a\n", ',', "H:a|a_2|c|a_3|a_4");
+    check_csv("x,x,x_2\n", ',', "H:x|x_2|x_2_2");
+    char n[8];
+    csv_letter_name(0, n);
+    ck_assert_str_eq(n, "a");
+    csv_letter_name(25, n);
+    ck_assert_str_eq(n, "z");
+    csv_letter_name(26, n);
+    ck_assert_str_eq(n, "aa");
+    csv_letter_name(27, n);
+    ck_assert_str_eq(n, "bb");
+    csv_letter_name(52, n);
+    ck_assert_str_eq(n, "aaa");
+}
+END_TEST
+
+START_TEST(csv_short_rows_and_blank_lines)
+{
+    check_csv("a,b,c\n1\n\n1,2\n", ',', "H:a|b|c\n2:1|~|~\n3:~|~|~\n4:1|2|~");
+    /* a trailing blank line is a record of NULLs (as agate reads it) */
+    check_csv("a\n1\n\n", ',', "H:a\n2:1\n3:~");
+    /* header only */
+    check_csv("a,b\n", ',', "H:a|b");
+}
+END_TEST
+
+START_TEST(csv_delimiters)
+{
+    check_csv("a;b\n1,5;\"x;y\"\n", ';', "H:a|b\n2:1,5|x;y");
+    check_csv("a\tb\n1\t2\n", '\t', "H:a|b\n2:1|2");
+}
+END_TEST
+
+START_TEST(csv_errors)
+{
+    check_csv_error("a,b\n1,2\n3,4,5\n", 14,
+                    "seeds/x.csv:3:5: error: Row 1 has 3 values, but Table only has 2 columns.\n"
+                    "    3 | 3,4,5\n"
+                    "      |     ^\n");
+    /* a trailing delimiter makes one value too many */
+    check_csv_error("a\n1,\n", 5,
+                    "seeds/x.csv:2:3: error: Row 0 has 2 values, but Table only has 1 columns.\n"
+                    "    2 | 1,\n"
+                    "      |   ^\n");
+    check_csv_error("a,b\n1,\"open\nmore\n", 17,
+                    "seeds/x.csv:2:3: error: unterminated quoted field: end of file reached inside the quotes opened here\n"
+                    "    2 | 1,\"open\n"
+                    "      |   ^\n");
+    check_csv_error("a,b\nx\xff,2\n", 9,
+                    "seeds/x.csv:2:2: error: invalid UTF-8: can't decode byte 0xff (invalid start byte)\n"
+                    "    2 | x\xff,2\n"
+                    "      |  ^\n");
+    check_csv_error("a,b\n\xc3(,2\n", 8,
+                    "seeds/x.csv:2:1: error: invalid UTF-8: can't decode byte 0xc3 (invalid continuation byte)\n"
+                    "    2 | \xc3(,2\n"
+                    "      | ^\n");
+    check_csv_error("a\n\xe2\x82", 4,
+                    "seeds/x.csv:2:1: error: invalid UTF-8: can't decode byte 0xe2 (unexpected end of data)\n"
+                    "    2 | \xe2\x82\n"
+                    "      | ^\n");
+    /* surrogates and overlongs are invalid as in Python */
+    check_csv_error("a\n\xed\xa0\x80\n", 6,
+                    "seeds/x.csv:2:1: error: invalid UTF-8: can't decode byte 0xed (invalid continuation byte)\n"
+                    "    2 | \xed\xa0\x80\n"
+                    "      | ^\n");
+    check_csv_error("a\nx\0y\n", 6,
+                    "seeds/x.csv:2:2: error: NUL byte in CSV data\n"
+                    "    2 | x\n"
+                    "      |  ^\n");
+    check_csv_error("", 0, "seeds/x.csv: error: the CSV file is empty: a seed needs a header row\n");
+}
+END_TEST
+
+START_TEST(csv_field_limit)
+{
+    size_t n = CSV_FIELD_LIMIT + 1;
+    char *big = malloc(n + 8);
+    memcpy(big, "a\n", 2);
+    memset(big + 2, 'x', n);
+    big[n + 2] = '\n';
+    Diag d = {0};
+    char *got = dump(big, n + 3, ',', &d);
+    ck_assert_ptr_null(got);
+    ck_assert_str_eq(d.message, "field larger than field limit (131072)");
+    ck_assert_int_eq(d.line, 2);
+    ck_assert_int_eq(d.col, CSV_FIELD_LIMIT + 1);
+    diag_clear(&d);
+    /* exactly at the limit is fine; multi-byte characters count once */
+    Sb s = SB_INIT;
+    sb_puts(&s, "a\n");
+    for (int i = 0; i < CSV_FIELD_LIMIT; i++)
+        sb_puts(&s, "\xc3\xa9");
+    sb_puts(&s, "\n");
+    got = dump(s.buf, s.len, ',', &d);
+    ck_assert_ptr_nonnull(got);
+    free(got);
+    sb_free(&s);
+    free(big);
+}
+END_TEST
+
+/* The file reader (64 KiB buffer) gives the same records as the memory
+ * reader, with CRLF, quotes and multi-byte characters across buffer edges;
+ * rewind restarts; errors late in the file show their line via pread. */
+START_TEST(csv_file_streaming)
+{
+    Sb s = SB_INIT;
+    sb_puts(&s, "\xef\xbb\xbfid,txt,n\r\n");
+    for (int i = 0; i < 6000; i++)
+        sb_printf(&s, "%d,\"q\"\"%d\r\n\xe2\x82\xac\xc3\xa9\",%d.5\r\n", i, i, i);
+    char path[] = "/tmp/cdbt_csv_test_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, s.buf, s.len), (int)s.len);
+    close(fd);
+    Diag d = {0};
+    char *want = dump(s.buf, s.len, ',', &d);
+    ck_assert_ptr_nonnull(want);
+    CsvReader *r = csv_open_file(path, "seeds/big.csv", ',', &d);
+    ck_assert_ptr_nonnull(r);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *names;
+        int nc;
+        ck_assert_int_eq(csv_header(r, &names, &nc, &d), 0);
+        ck_assert_int_eq(nc, 3);
+        ck_assert_str_eq(names[0], "id");
+        CsvRecord rec;
+        int rows = 0, k;
+        while ((k = csv_next(r, &rec, &d)) == 1) {
+            char buf[64];
+            snprintf(buf, sizeof buf, "q\"%d\n\xe2\x82\xac\xc3\xa9", rows);
+            ck_assert_str_eq(rec.f[1], buf);
+            ck_assert_int_eq(rec.line, 2 + 2 * rows);
+            ck_assert_int_eq(rec.index, rows);
+            rows++;
+        }
+        ck_assert_int_eq(k, 0);
+        ck_assert_int_eq(rows, 6000);
+        ck_assert_int_eq(csv_rewind(r, &d), 0);
+    }
+    csv_close(r);
+    free(want);
+    /* an error far into the file */
+    FILE *fp = fopen(path, "ab");
+    fputs("1,2,3,4\r\n", fp);
+    fclose(fp);
+    r = csv_open_file(path, "seeds/big.csv", ',', &d);
+    const char *const *names;
+    int nc;
+    ck_assert_int_eq(csv_header(r, &names, &nc, &d), 0);
+    CsvRecord rec;
+    int k;
+    while ((k = csv_next(r, &rec, &d)) == 1)
+        ;
+    ck_assert_int_eq(k, -1);
+    Sb f = SB_INIT;
+    diag_format(&d, &f);
+    ck_assert_str_eq(sb_cstr(&f), "seeds/big.csv:12002:7: error: Row 6000 has 4 values, but Table only has 3 columns.\n"
+                                  "12002 | 1,2,3,4\n"
+                                  "      |       ^\n");
+    sb_free(&f);
+    csv_close(r);
+    diag_clear(&d);
+    unlink(path);
+    sb_free(&s);
+    r = csv_open_file("/nonexistent/x.csv", "seeds/x.csv", ',', &d);
+    ck_assert_ptr_null(r);
+    ck_assert_str_eq(d.file, "seeds/x.csv");
+    diag_clear(&d);
+}
+END_TEST
+
+/* ---- type inference ---- */
+
+/* Infer one column from values (NULL-terminated list; "~" = missing). */
+static SeedTyper infer_col(const char *const *vals, bool forced)
+{
+    SeedTyper t;
+    seedtype_init(&t, 1, &forced);
+    for (int i = 0; vals[i]; i++) {
+        const char *f[1] = {strcmp(vals[i], "~") == 0 ? NULL : vals[i]};
+        size_t l[1] = {f[0] ? strlen(f[0]) : 0};
+        seedtype_feed(&t, f, l, 1);
+    }
+    return t;
+}
+
+#define COL(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void check_type(const char *const *vals, const char *want_sql, SeedType want)
+{
+    SeedTyper t = infer_col(vals, false);
+    ck_assert_msg(seedtype_result(&t, 0) == want, "first value '%s': got %s, want %s", vals[0],
+                  seedtype_name(seedtype_result(&t, 0)), seedtype_name(want));
+    ck_assert_str_eq(seedtype_sql(&t, 0), want_sql);
+    seedtype_free(&t);
+}
+
+/* Normalised value of s as type t (NULL means SQL NULL expected). */
+static void check_value(SeedType t, const char *s, const char *want)
+{
+    Sb out = SB_INIT;
+    const char *why = NULL;
+    int r = seedtype_value(&out, t, false, false, s, strlen(s), &why);
+    if (!want)
+        ck_assert_msg(r == 0, "'%s' should be NULL, got r=%d '%s'", s, r, sb_cstr(&out));
+    else {
+        ck_assert_msg(r == 1, "'%s' should load, got r=%d", s, r);
+        ck_assert_str_eq(sb_cstr(&out), want);
+    }
+    sb_free(&out);
+}
+
+START_TEST(infer_numbers)
+{
+    check_type(COL("1", "2", "3"), "integer", SEED_NUMBER);
+    check_type(COL("1,000", "$5", "50%", "-$5", "$-5", "+3", "1_000", "1e5", " 7 "), "integer", SEED_NUMBER);
+    check_type(COL("1", "2.0", "3.00"), "integer", SEED_NUMBER);
+    check_type(COL("1", "2.50"), "float8", SEED_NUMBER);
+    check_type(COL("12.5%", "\xe2\x82\xac" "7"), "float8", SEED_NUMBER);
+    check_type(COL("1e-3"), "float8", SEED_NUMBER);
+    check_type(COL("NaN", "Infinity", "-inf", "1"), "integer", SEED_NUMBER);
+    check_type(COL("007", "0042"), "integer", SEED_NUMBER);
+    check_type(COL("29051_00040"), "integer", SEED_NUMBER);
+    /* 30 significant digits round to 28 (Decimal context): integral again */
+    check_type(COL("1.00000000000000000000000000001"), "integer", SEED_NUMBER);
+    check_type(COL("", "null", " NULL ", "~"), "integer", SEED_NUMBER);
+    check_type(COL("~"), "integer", SEED_NUMBER);
+    /* Unicode whitespace is stripped like str.strip() */
+    check_type(COL("\xc2\xa0" "5\xe3\x80\x80"), "integer", SEED_NUMBER);
+    /* not numbers */
+    check_type(COL("1", "abc"), "text", SEED_TEXT);
+    check_type(COL("sNaN"), "text", SEED_TEXT);
+    check_type(COL("1 0"), "text", SEED_TEXT);
+    check_type(COL("$"), "text", SEED_TEXT);
+    check_type(COL(",", "1"), "text", SEED_TEXT);
+    check_type(COL("1e1000000"), "text", SEED_TEXT);           /* decimal.Overflow in Python */
+    check_type(COL("0x10"), "text", SEED_TEXT);
+}
+END_TEST
+
+START_TEST(number_values)
+{
+    check_value(SEED_NUMBER, "1,000", "1000");
+    check_value(SEED_NUMBER, "$5", "5");
+    check_value(SEED_NUMBER, "50%", "50");
+    check_value(SEED_NUMBER, "-$5", "-5");
+    check_value(SEED_NUMBER, "--5", "5");
+    check_value(SEED_NUMBER, "1e3", "1000");
+    check_value(SEED_NUMBER, "2.50", "2.5");
+    check_value(SEED_NUMBER, "-0", "0");
+    check_value(SEED_NUMBER, "-0.0", "0");
+    check_value(SEED_NUMBER, "0.05", "0.05");
+    check_value(SEED_NUMBER, ".5", "0.5");
+    check_value(SEED_NUMBER, "5.", "5");
+    check_value(SEED_NUMBER, "007", "7");
+    check_value(SEED_NUMBER, "1__0", "10");
+    check_value(SEED_NUMBER, "1.23456789012345678901234567890", "1.234567890123456789012345679");
+    check_value(SEED_NUMBER, "99999999999999999999999999999", "100000000000000000000000000000");
+    check_value(SEED_NUMBER, "1E-70", "1E-70");
+    check_value(SEED_NUMBER, "NaN", "NaN");
+    check_value(SEED_NUMBER, "Infinity", "NaN");
+    check_value(SEED_NUMBER, "", NULL);
+    check_value(SEED_NUMBER, "NuLl", NULL);
+    SeedNum n;
+    ck_assert_int_eq(seedtype_parse_number("1.2300", 6, &n), 1);
+    ck_assert_str_eq(n.digits, "123");
+    ck_assert_int_eq(n.exp, -2);
+    ck_assert_int_eq(seedtype_parse_number("abc", 3, &n), -1);
+    ck_assert_int_eq(seedtype_parse_number("  ", 2, &n), 0);
+}
+END_TEST
+
+START_TEST(infer_dates)
+{
+    check_type(COL("2024-01-02", "2024-1-3", "2024-01- 4", ""), "date", SEED_DATE);
+    check_type(COL("2024-02-30"), "text", SEED_TEXT);
+    check_type(COL("2024-13-01"), "text", SEED_TEXT);
+    check_type(COL("0000-01-01"), "text", SEED_TEXT);
+    check_type(COL("2024-01-010"), "text", SEED_TEXT);
+    check_type(COL("2024/01/02"), "text", SEED_TEXT);
+    check_type(COL("2024"), "integer", SEED_NUMBER);
+    check_value(SEED_DATE, " 2024-1-3 ", "2024-01-03");
+    check_value(SEED_DATE, "null", NULL);
+
+    check_type(COL("2024-01-02 03:04:05", "2024-1-2  3:4:5", "2024-01-02\t10:00:00"),
+               "timestamp without time zone", SEED_DATETIME);
+    check_type(COL("2024-01-02 24:00:00"), "text", SEED_TEXT);
+    check_type(COL("2024-01-02 10:00:60"), "text", SEED_TEXT);
+    check_type(COL("2024-01-02 10:00:00.5"), "text", SEED_TEXT);
+    check_type(COL("2024-01-02 10:00"), "text", SEED_TEXT);
+    check_type(COL("2024-01-02", "2024-01-02 10:00:00"), "text", SEED_TEXT);
+    check_value(SEED_DATETIME, "2024-1-2 3:4:5", "2024-01-02 03:04:05");
+}
+END_TEST
+
+START_TEST(infer_isodatetime)
+{
+    check_type(COL("2024-01-02T03:04:05", "2024-01-02T03:04:05.123+01:00", "2024-01-02T03:04:05Z"),
+               "timestamp without time zone", SEED_ISODATETIME);
+    check_value(SEED_ISODATETIME, "2024-01-02T03:04:05.123", "2024-01-02 03:04:05.123000");
+    check_value(SEED_ISODATETIME, "20240102T030405", "2024-01-02 03:04:05");
+    check_value(SEED_ISODATETIME, "2024-W01-1T00", "2024-01-01 00:00:00");
+    check_value(SEED_ISODATETIME, "2021-W01-1T00", "2021-01-04 00:00:00");
+    check_value(SEED_ISODATETIME, "2024-032T10:00", "2024-02-01 10:00:00");
+    check_value(SEED_ISODATETIME, "2024-05T10", "2024-05-01 10:00:00");
+    check_value(SEED_ISODATETIME, "2024-00-01T10", "2024-01-01 10:00:00");   /* month 00 -> default 1 (isodate) */
+    check_value(SEED_ISODATETIME, "2024T10", "2024-01-01 10:00:00");
+    check_value(SEED_ISODATETIME, "20T10", "2001-01-01 10:00:00");           /* century */
+    check_value(SEED_ISODATETIME, "2024-01-02T10.5", "2024-01-02 10:30:00");
+    check_value(SEED_ISODATETIME, "2024-01-02T10:30,5", "2024-01-02 10:30:30");
+    check_value(SEED_ISODATETIME, "2024-01-02T03:04:05.1234565", "2024-01-02 03:04:05.123456");
+    check_value(SEED_ISODATETIME, "2024-01-02T03:04:05.1234575", "2024-01-02 03:04:05.123458");
+    /* isodate matches prefixes: trailing text is ignored */
+    check_value(SEED_ISODATETIME, "2024-01-02xxT03:04:05junk", "2024-01-02 03:04:05");
+    check_value(SEED_ISODATETIME, "2024-01-02T03:04:05+0530", "2024-01-02 03:04:05+05:30");
+    check_value(SEED_ISODATETIME, "2024-01-02T03:04:05-02", "2024-01-02 03:04:05-02:00");
+    check_value(SEED_ISODATETIME, "2024-01-02T03:04:05Z", "2024-01-02 03:04:05+00:00");
+    /* UTC conversion across a day boundary */
+    Sb out = SB_INIT;
+    ck_assert_int_eq(seedtype_value(&out, SEED_ISODATETIME, false, true, "2024-01-01T00:30:00+01:00", 25, NULL), 1);
+    ck_assert_str_eq(sb_cstr(&out), "2023-12-31 23:30:00");
+    sb_free(&out);
+    const char *why = NULL;
+    ck_assert_int_eq(seedtype_value(&out, SEED_ISODATETIME, false, false, "2024-01-01T00:00:00+24:00", 25, &why), -1);
+    ck_assert_ptr_nonnull(why);
+    sb_free(&out);
+    SeedTime tm;
+    ck_assert_int_eq(seedtype_parse_isodatetime("2024-01-02T03:04:05+01:00", 25, &tm), 1);
+    ck_assert(tm.aware);
+    ck_assert_int_eq(tm.off_min, 60);
+    /* not ISO */
+    check_type(COL("2024-01-02 03:04:05Z"), "text", SEED_TEXT);          /* no T */
+    check_type(COL("2024-01-02T3:04"), "text", SEED_TEXT);
+    check_type(COL("2024-01-02T03:04T05"), "text", SEED_TEXT);           /* two T */
+    check_type(COL("2024-01-02t03:04:05"), "text", SEED_TEXT);           /* lower-case t */
+    check_type(COL("2024-01-02T24:00:00"), "text", SEED_TEXT);
+    check_type(COL("2024-01-02T23:59:59.9999995"), "text", SEED_TEXT);   /* rounds to second 60 */
+    check_type(COL("2024-02-30T10:00"), "text", SEED_TEXT);
+    check_type(COL("0000-01-01T10:00"), "text", SEED_TEXT);
+}
+END_TEST
+
+START_TEST(infer_booleans_and_text)
+{
+    check_type(COL("true", "FALSE", " True ", "t,rue", ",", ""), "boolean", SEED_BOOLEAN);
+    check_type(COL("yes", "no"), "text", SEED_TEXT);
+    check_type(COL("t", "f"), "text", SEED_TEXT);
+    check_type(COL("1", "0"), "integer", SEED_NUMBER);
+    check_value(SEED_BOOLEAN, "TRUE", "true");
+    check_value(SEED_BOOLEAN, "fal,se", "false");
+    check_value(SEED_BOOLEAN, ",", NULL);
+    check_value(SEED_TEXT, "  spaced  ", "  spaced  ");
+    check_value(SEED_TEXT, " NULL ", NULL);
+    check_value(SEED_TEXT, "", NULL);
+    check_value(SEED_TEXT, ",", ",");
+    /* column_types: forced text, leading zeros survive */
+    SeedTyper t = infer_col(COL("007", "1"), true);
+    ck_assert_int_eq(seedtype_result(&t, 0), SEED_TEXT);
+    seedtype_free(&t);
+    check_value(SEED_TEXT, "007", "007");
+    /* mixed kinds fall to text */
+    check_type(COL("2024-01-02", "true"), "text", SEED_TEXT);
+    check_type(COL("1", "2024-01-02"), "text", SEED_TEXT);
+}
+END_TEST
+
+START_TEST(copy_escaping)
+{
+    Sb s = SB_INIT;
+    const char in[] = "a\tb\\c\nd\re";
+    seedtype_copy_escape(&s, in, sizeof in - 1);
+    ck_assert_str_eq(sb_cstr(&s), "a\\tb\\\\c\\nd\\re");
+    sb_free(&s);
+    size_t b, e;
+    seedtype_strip("\xe2\x80\x83 x \xc2\x85", 8, &b, &e);
+    ck_assert_uint_eq(b, 4);
+    ck_assert_uint_eq(e, 5);
+    ck_assert(seedtype_is_null("\xe3\x80\x80", 3));
+    ck_assert(!seedtype_is_null("\xe2\x80\x8b", 3));       /* zero-width space is not whitespace */
+}
+END_TEST
+
+Suite *exec_csv_suite(void)
+{
+    Suite *s = suite_create("exec_csv");
+    TCase *tc = tcase_create("reader");
+    tcase_add_test(tc, csv_basic_and_bom);
+    tcase_add_test(tc, csv_quotes);
+    tcase_add_test(tc, csv_header_names);
+    tcase_add_test(tc, csv_short_rows_and_blank_lines);
+    tcase_add_test(tc, csv_delimiters);
+    tcase_add_test(tc, csv_errors);
+    tcase_add_test(tc, csv_field_limit);
+    tcase_add_test(tc, csv_file_streaming);
+    suite_add_tcase(s, tc);
+    TCase *ti = tcase_create("types");
+    tcase_add_test(ti, infer_numbers);
+    tcase_add_test(ti, number_values);
+    tcase_add_test(ti, infer_dates);
+    tcase_add_test(ti, infer_isodatetime);
+    tcase_add_test(ti, infer_booleans_and_text);
+    tcase_add_test(ti, copy_escaping);
+    suite_add_tcase(s, ti);
+    return s;
+}
