@@ -346,7 +346,13 @@ static int read_sql(Run *r)
         diag_clear(&d);
         return -1;
     }
-    cleanser_set_source(r->c, r->n->relation_name ? r->n->relation_name : r->n->name);
+    /* rejects name the input: the one source/ref the query reads, else "sql" */
+    const char *label = "sql";
+    if (r->n->nsources == 1 && r->n->nrefs == 0)
+        label = arena_sprintf(r->a, "%s.%s", r->n->sources[0].source, r->n->sources[0].table);
+    else if (r->n->nrefs == 1 && r->n->nsources == 0)
+        label = r->n->refs[0].name;
+    cleanser_set_source(r->c, label);
     const char *copy = arena_sprintf(r->a, "copy (\n%s\n) to stdout", q);
     PgConn *c2 = NULL;
     if (r->job->params) {
