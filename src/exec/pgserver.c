@@ -441,43 +441,80 @@ static bool read_pidfile(const char *data_dir, PidFile *pf)
     return pf->pid > 0;
 }
 
-/* Is pid a live postmaster of data_dir (not a recycled pid)?  Where /proc
- * tells, the process must be named postgres and work in data_dir (the
- * postmaster's working directory is its data directory). */
-static bool pid_is_postgres(long pid, const char *data_dir)
+/* What the pid of a postmaster.pid is now.  PID_GONE: no such process
+ * (PostgreSQL itself then ignores the pid file); PID_OURS: a live process
+ * named postgres working in data_dir (the postmaster's working directory is
+ * its data directory), or one we cannot inspect; PID_STALE: a zombie (an
+ * unreaped killed postmaster) or a recycled pid of another program, which
+ * PostgreSQL would mistake for a running server. */
+enum { PID_GONE, PID_OURS, PID_STALE };
+
+static int pid_state(long pid, const char *data_dir)
 {
     if (pid <= 0)
-        return false;
+        return PID_GONE;
     if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
-        return false;
+        return PID_GONE;
     char path[64], comm[64] = "", stat[512] = "";
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "re");
     if (f) {
-        /* "pid (comm) S ...": a zombie (Z) or dead (X) process is gone. */
+        /* "pid (comm) S ...": zombie (Z) or dead (X) */
         if (!fgets(stat, sizeof stat, f))
             stat[0] = '\0';
         fclose(f);
         char *rp = strrchr(stat, ')');
         if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'))
-            return false;
+            return PID_STALE;
     }
     snprintf(path, sizeof path, "/proc/%ld/comm", pid);
     f = fopen(path, "re");
     if (!f)
-        return true;                   /* no /proc: trust kill() */
+        return PID_OURS;               /* no /proc: trust kill() */
     if (!fgets(comm, sizeof comm, f))
         comm[0] = '\0';
     fclose(f);
     if (strncmp(comm, "postgres", 8) != 0 && strncmp(comm, "postmaster", 10) != 0)
-        return false;
+        return PID_STALE;
     char cwd[4096], real[4096];
     snprintf(path, sizeof path, "/proc/%ld/cwd", pid);
     ssize_t n = readlink(path, cwd, sizeof cwd - 1);
     if (n < 0 || !realpath(data_dir, real))
-        return true;                   /* cannot tell: trust the name */
+        return PID_OURS;               /* cannot tell: trust the name */
     cwd[n] = '\0';
-    return strcmp(cwd, real) == 0;
+    return strcmp(cwd, real) == 0 ? PID_OURS : PID_STALE;
+}
+
+static bool pid_is_postgres(long pid, const char *data_dir)
+{
+    return pid_state(pid, data_dir) == PID_OURS;
+}
+
+/* Does any live process still work in data_dir (backends of a killed
+ * postmaster that have not exited yet)?  true when we cannot tell. */
+static bool data_dir_in_use(const char *data_dir)
+{
+    char real[4096];
+    if (!realpath(data_dir, real))
+        return true;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return true;
+    bool used = false;
+    struct dirent *e;
+    while (!used && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300], cwd[4096];
+        snprintf(path, sizeof path, "/proc/%s/cwd", e->d_name);
+        ssize_t n = readlink(path, cwd, sizeof cwd - 1);
+        if (n < 0)
+            continue;
+        cwd[n] = '\0';
+        used = strcmp(cwd, real) == 0;
+    }
+    closedir(d);
+    return used;
 }
 
 static PGPing ping(const char *sock_dir, int port, const char *user)
@@ -500,13 +537,30 @@ static int probe(PgServerInfo *info, int wait_ms)
     info->pid = 0;
     if (!read_pidfile(info->data_dir, &pf))
         return 0;
-    if (!pid_is_postgres(pf.pid, info->data_dir)) {
-        /* Stale: the postmaster crashed or was killed.  PostgreSQL would
-         * cope with a dead pid itself, but not with a recycled one. */
-        char path[1200];
-        snprintf(path, sizeof path, "%s/postmaster.pid", info->data_dir);
-        if (!pid_is_postgres(pf.pid, info->data_dir))
+    int ps = pid_state(pf.pid, info->data_dir);
+    if (ps != PID_OURS) {
+        /* The postmaster crashed or was killed.  A gone pid PostgreSQL
+         * handles itself (and the file's shared memory key lets it check
+         * that no old backend is alive); a zombie or recycled pid it would
+         * take for a running server: drop the file, but only once no old
+         * backend works in the data directory any more. */
+        if (ps == PID_STALE && !data_dir_in_use(info->data_dir)) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/postmaster.pid", info->data_dir);
             unlink(path);
+            /* the socket's lock file names the same pid: same verdict */
+            const char *sd = pf.sock_dir[0] ? pf.sock_dir : info->sock_dir;
+            int port = pf.port > 0 ? pf.port : info->port;
+            char *txt = NULL;
+            size_t n = 0;
+            snprintf(path, sizeof path, "%s/.s.PGSQL.%d.lock", sd, port);
+            if (fs_read_file(path, &txt, &n) == 0 && atol(txt) == pf.pid) {
+                unlink(path);
+                snprintf(path, sizeof path, "%s/.s.PGSQL.%d", sd, port);
+                unlink(path);
+            }
+            free(txt);
+        }
         return 0;
     }
     const char *sd = pf.sock_dir[0] ? pf.sock_dir : info->sock_dir;
@@ -594,8 +648,10 @@ static int do_initdb(PgServerInfo *info, const RunAs *ra, Diag *err)
     static const char *const locales[] = {"--locale=C.UTF-8", "--locale=C"};
     int rc = -1;
     for (size_t i = 0; i < 2; i++) {
+        /* --no-sync: a fresh dev cluster; skipping initdb's final fsync
+         * halves the cold start on a busy disk. */
         char *argv[] = {initdb, "-D", info->data_dir, uopt, "--auth=trust", "--encoding=UTF8",
-                        (char *)locales[i], NULL};
+                        (char *)locales[i], "--no-sync", NULL};
         rc = run_cmd(ra, argv, logp);
         if (rc == 0)
             break;
