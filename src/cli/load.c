@@ -1,6 +1,8 @@
 /* load.c - the steps every project command shares: load the project, parse
- * every node, build the DAG, select, write manifest.json.  Errors are printed
- * here (this is CLI code) and turned into dbt's exit codes. */
+ * every node (reusing target/cdbt.db for unchanged nodes unless
+ * --no-partial-parse, see src/cache), build the DAG, select, write
+ * manifest.json.  Errors are printed here (this is CLI code) and turned into
+ * dbt's exit codes. */
 #include "cli.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +11,8 @@
 #include "../base/fs.h"
 #include "../yaml/yaml.h"
 #include "../dbt/manifest.h"
+#include "../cleanse/cleanse.h"
+#include "../cache/cache.h"
 
 double cli_now(void)
 {
@@ -55,6 +59,57 @@ static int parse_cli_vars(Session *s, Diag *err)
     return 0;
 }
 
+/* DbtOptions hooks: forward to the cache once it is open. */
+static bool hook_parse_skip(void *ud, const Node *n)
+{
+    Session *s = ud;
+    return s->cache && cache_parse_skip(s->cache, n);
+}
+
+static void hook_env_read(void *ud, const Node *n, const char *name, const char *value)
+{
+    Session *s = ud;
+    if (s->cache)
+        cache_env_read(s->cache, n, name, value);
+}
+
+static void cache_warning(Session *s, char **w)
+{
+    if (*w && !s->flags->quiet)
+        fprintf(stderr, "warning: %s\n", *w);
+    free(*w);
+    *w = NULL;
+}
+
+/* Open target/cdbt.db and restore what it holds for unchanged nodes. */
+static void cache_begin(Session *s)
+{
+    Flags *f = s->flags;
+    if (f->no_partial_parse)
+        return;
+    char *w = NULL;
+    s->cache = cache_open(session_target_dir(s), &w);
+    if (s->cache) {
+        CacheParseEnv ce = {f->command ? f->command : "compile", f->full_refresh};
+        cache_parse_begin(s->cache, s->project, &ce, &w);
+    }
+    cache_warning(s, &w);
+}
+
+static void cache_end(Session *s)
+{
+    if (!s->cache)
+        return;
+    char *w = NULL;
+    cache_parse_end(s->cache, s->project, &w);
+    cache_warning(s, &w);
+    if (s->flags->debug) {
+        int r, p, u;
+        cache_parse_stats(s->cache, &r, &p, &u);
+        fprintf(stderr, "cdbt cache: %d nodes restored, %d parsed (%d not cacheable)\n", r, p, u);
+    }
+}
+
 int session_open(Session *s, Flags *f, bool need_profile)
 {
     Diag err = {0};
@@ -71,6 +126,9 @@ int session_open(Session *s, Flags *f, bool need_profile)
     dopt.full_refresh = f->full_refresh;
     dopt.out = stdout;
     dopt.no_print = f->no_print;
+    dopt.parse_skip = hook_parse_skip;
+    dopt.env_read = hook_env_read;
+    dopt.hook_ud = s;
     s->dbt = dbt_new(&dopt);
 
     ProjectOptions popt = {0};
@@ -85,16 +143,25 @@ int session_open(Session *s, Flags *f, bool need_profile)
     s->project = project_load(&popt, dbt_renderer(s->dbt), &err);
     if (!s->project)
         return fail(&err);
-    if (dbt_attach(s->dbt, s->project, &err) != 0 || dbt_parse(s->dbt, &err) != 0)
+    if (dbt_attach(s->dbt, s->project, &err) != 0)
         return fail(&err);
+    cache_begin(s);
+    if (dbt_parse(s->dbt, &err) != 0)
+        return fail(&err);
+    cache_end(s);
     s->graph = graph_build(s->project, &err);
     if (!s->graph)
+        return fail(&err);
+    /* cleanse models: rules, patterns and types checked before anything runs */
+    if (cleanse_validate_project(s->project, &err) != 0)
         return fail(&err);
     return EXIT_OK;
 }
 
 void session_close(Session *s)
 {
+    if (s->cache)
+        cache_close(s->cache);
     if (s->graph)
         graph_free(s->graph);
     if (s->dbt)

@@ -30,6 +30,15 @@ typedef struct DbtOptions {
     bool full_refresh;
     FILE *out;                  /* where print()/log(info=True) write; NULL = stdout */
     bool no_print;
+    /* Optional hooks for the parse cache (src/cache); NULL = none.
+     * parse_skip(hook_ud, n): true when the caller already restored n's
+     *   parse outputs (config, unrendered_config, tags, meta, refs, sources,
+     *   dep_macros); dbt_parse() then skips n's parse-time render.
+     * env_read(hook_ud, n, name, value): every env_var() read while
+     *   rendering in the context of node n (value NULL when unset). */
+    bool (*parse_skip)(void *ud, const Node *n);
+    void (*env_read)(void *ud, const Node *n, const char *name, const char *value);
+    void *hook_ud;
 } DbtOptions;
 
 Dbt  *dbt_new(const DbtOptions *opt);

@@ -701,6 +701,8 @@ static int f_env_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out
         return interp_error(I, "Secret env vars are allowed only in profiles.yml or packages.yml. "
                                "Found '%s' referenced elsewhere.", name);
     const char *e = getenv(name);
+    if (c->n && c->d->opt.env_read)
+        c->d->opt.env_read(c->d->opt.hook_ud, c->n, name, e);
     if (e) {
         *out = v_strz(c->a, e);
         return 0;

@@ -617,7 +617,8 @@ int dbt_parse(Dbt *d, Diag *err)
     }
     for (int i = 0; i < p->nnodes; i++) {
         Node *n = p->nodes[i];
-        if (renders(n->rt) && dbt_parse_node(d, n, err) != 0)
+        if (renders(n->rt) && !(d->opt.parse_skip && d->opt.parse_skip(d->opt.hook_ud, n)) &&
+            dbt_parse_node(d, n, err) != 0)
             return -1;
     }
     move_disabled(p);

@@ -1,0 +1,77 @@
+/* cache.h - the sqlite3 manifest cache (target/cdbt.db): reuse of the
+ * parse-pass outputs of nodes whose inputs did not change, and each node's
+ * last run result (for `--select result:<status>`).
+ *
+ * Contract of the parse cache (what makes it never wrong):
+ *   - project_load() always runs (dbt_project.yml, profiles.yml, properties
+ *     files, discovery, config layers 1-3 are always fresh).  The cache only
+ *     replaces the parse-time render of models/tests/snapshots/analyses
+ *     (layer 4: config() calls, ref(), source(), hooks' refs, macro deps).
+ *   - A node's key is SHA-256 over cdbt's version and build (size + mtime of
+ *     the running executable), the command (flags.WHICH, --full-refresh), the
+ *     whole dbt_project.yml, project and --vars, the target, quoting, every
+ *     project macro (path, name, text), and everything the loader gave the
+ *     node (file checksum or raw code, fqn, paths, folded config, unrendered
+ *     config, description, columns, meta, tags, docs, test kwargs, ...).
+ *   - Each stored node also keeps the env vars its render read (name and
+ *     value or unset); the entry is reused only if all still match.
+ *   - Nodes (or projects, when a macro or var mentions them) that read
+ *     invocation_id, run_started_at or modules (clock) are never cached.
+ *   - Errors are never cached: outputs are stored only after a successful
+ *     dbt_parse().
+ *
+ * Robustness: WAL journal, busy_timeout, every write in one transaction.  A
+ * corrupt file or a foreign schema version is reported as a warning and the
+ * file is rebuilt; a database still locked after the timeout is reported and
+ * the run continues without the cache.  Nothing here prints: warnings are
+ * returned as text the caller prints.
+ *
+ * Thread safety: one Cache may be shared by threads (a mutex guards it); the
+ * parse functions are meant for the main thread, cache_record_result() may
+ * be called from workers. */
+#ifndef CDBT_CACHE_H
+#define CDBT_CACHE_H
+#include <stdbool.h>
+#include "../project/project.h"
+
+typedef struct Cache Cache;
+
+/* Open (creating) <target_dir>/cdbt.db.  Returns NULL when no cache can be
+ * used this run; *warning (malloc'ed, caller frees, may be NULL) then or on
+ * success says what was wrong ("cache is corrupt, rebuilt", ...). */
+Cache *cache_open(const char *target_dir, char **warning);
+void   cache_close(Cache *c);
+
+/* What the parse pass sees besides the project (part of every key). */
+typedef struct CacheParseEnv {
+    const char *which;           /* command name (flags.WHICH) */
+    bool full_refresh;
+} CacheParseEnv;
+
+/* After dbt_attach(), before dbt_parse(): compute every renderable node's
+ * key and restore the parse outputs of those whose stored entry matches
+ * (config, unrendered_config, tags, meta, refs, sources, dep_macros, into
+ * p->arena).  Returns the number of nodes restored, -1 on a cache failure
+ * (*warning set; the cache then restores nothing and stores nothing). */
+int  cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **warning);
+/* DbtOptions.parse_skip: true when n was restored by cache_parse_begin. */
+bool cache_parse_skip(Cache *c, const Node *n);
+/* DbtOptions.env_read: record an env_var() read during n's render. */
+void cache_env_read(Cache *c, const Node *n, const char *name, const char *value);
+/* After a successful dbt_parse(): store the outputs of re-parsed nodes and
+ * drop entries of nodes that no longer exist.  0, or -1 with *warning. */
+int  cache_parse_end(Cache *c, Project *p, char **warning);
+/* Counters of the last cache_parse_begin/end (for --debug and tests). */
+void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable);
+
+/* Run results.  status is dbt's (§12.5): success, error, skipped, pass,
+ * fail, warn, ...; started_at is epoch seconds; message may be NULL.
+ * 0, or -1 (database error; the result is simply not recorded). */
+int  cache_record_result(Cache *c, const char *unique_id, const char *status,
+                         double started_at, double execution_time, const char *message);
+/* The last recorded status of unique_id, or NULL.  The string is owned by
+ * the cache and valid until cache_close(). */
+const char *cache_last_status(Cache *c, const char *unique_id);
+/* Execution time of the last recorded result, or -1. */
+double cache_last_time(Cache *c, const char *unique_id);
+#endif

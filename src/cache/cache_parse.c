@@ -1,0 +1,442 @@
+/* cache_parse.c - the parse cache: per-node keys over every input of a
+ * node's parse-time render, restore of matching entries into the project
+ * before dbt_parse(), and storing what was re-parsed afterwards.  See the
+ * contract in cache.h for what a key covers.  Opening the database and the
+ * run results are cache.c; the byte format is cache_ser.c. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "cache_priv.h"
+#include "../base/hash.h"
+#include "../base/vec.h"
+
+#define OUT_FORMAT 1
+
+static bool renders(ResourceType rt)
+{
+    return rt == RT_MODEL || rt == RT_TEST || rt == RT_ANALYSIS || rt == RT_SNAPSHOT;
+}
+
+static bool contains(const char *s, size_t n, const char *w)
+{
+    size_t wl = strlen(w);
+    const char *p = s, *end = s + n;
+    while ((size_t)(end - p) >= wl) {
+        const char *q = memchr(p, w[0], (size_t)(end - p) - wl + 1);
+        if (!q)
+            return false;
+        if (memcmp(q, w, wl) == 0)
+            return true;
+        p = q + 1;
+    }
+    return false;
+}
+
+/* Inputs that change on every invocation: a render that may read them is
+ * never cached (dbt-core #4364). */
+static bool volatile_text(const char *s, size_t n)
+{
+    static const char *const words[] = {"invocation_id", "run_started_at", "modules"};
+    if (!s)
+        return false;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (contains(s, n, words[i]))
+            return true;
+    return false;
+}
+
+static void ser_bool(Sb *b, bool v) { ser_u8(b, v ? 1 : 0); }
+
+static bool global_key(Project *p, const CacheParseEnv *env, uint8_t out[32], bool *vol)
+{
+    Sb b = SB_INIT;
+    bool ok = true;
+    ser_str(&b, "cdbt-parse-global-v1");
+    ser_str(&b, CDBT_VERSION);
+    struct stat st;
+    if (stat("/proc/self/exe", &st) == 0) {
+        ser_u64(&b, (uint64_t)st.st_size);
+        ser_u64(&b, (uint64_t)st.st_mtim.tv_sec);
+        ser_u64(&b, (uint64_t)st.st_mtim.tv_nsec);
+        ser_u64(&b, (uint64_t)st.st_ino);
+    } else {
+        ok = false;              /* cannot tell one build from another */
+    }
+    ser_str(&b, env->which);
+    ser_bool(&b, env->full_refresh);
+    ser_str(&b, p->root);
+    ser_str(&b, p->name);
+    ser_str(&b, p->version);
+    ser_str(&b, p->profile_name);
+    ser_str(&b, p->target_name);
+    ser_dict_ptr(&b, p->project_yml, false, &ok);
+    ser_dict_ptr(&b, p->vars, false, &ok);
+    ser_dict_ptr(&b, p->cli_vars, false, &ok);
+    ser_dict_ptr(&b, p->target, false, &ok);
+    ser_dict_ptr(&b, p->quoting, false, &ok);
+    ser_u32(&b, (uint32_t)p->nmacros);
+    for (int i = 0; i < p->nmacros; i++) {
+        MacroDef *m = p->macros[i];
+        ser_str(&b, m->unique_id);
+        ser_str(&b, m->original_file_path);
+        ser_str(&b, m->macro_sql);
+    }
+    *vol = volatile_text(b.buf, b.len);
+    sha256(b.buf ? b.buf : "", b.len, out);
+    sb_free(&b);
+    return ok;
+}
+
+static void node_inputs(const Node *n, Sb *b, bool *ok)
+{
+    ser_u32(b, (uint32_t)n->rt);
+    ser_str(b, n->unique_id);
+    ser_str(b, n->name);
+    ser_str(b, n->package_name);
+    ser_str(b, n->path);
+    ser_str(b, n->original_file_path);
+    ser_str(b, n->patch_path);
+    ser_u32(b, (uint32_t)n->nfqn);
+    for (int i = 0; i < n->nfqn; i++)
+        ser_str(b, n->fqn[i]);
+    ser_str(b, n->root_path);
+    ser_str(b, n->abs_path);
+    ser_str(b, n->database);
+    ser_str(b, n->schema);
+    ser_str(b, n->alias);
+    ser_str(b, n->relation_name);
+    ser_str(b, n->identifier);
+    ser_dict_ptr(b, n->config, false, ok);
+    ser_dict_ptr(b, n->unrendered_config, false, ok);
+    ser_str(b, n->description);
+    ser_dict_ptr(b, n->columns, false, ok);
+    ser_dict_ptr(b, n->meta, false, ok);
+    ser_list_ptr(b, n->tags, false, ok);
+    ser_dict_ptr(b, n->docs, false, ok);
+    ser_str(b, n->checksum_name);
+    ser_str(b, n->checksum);
+    ser_u64(b, (uint64_t)n->raw_len);
+    /* the file checksum is SHA-256 of exactly raw_code for file nodes;
+     * anything else (generated tests, snapshots' blocks) hashes the code */
+    bool sha_of_code = n->checksum && strlen(n->checksum) == 64 && !n->is_generic_test &&
+                       (n->rt == RT_MODEL || n->rt == RT_ANALYSIS || n->rt == RT_TEST);
+    if (!sha_of_code)
+        ser_strn(b, n->raw_code ? n->raw_code : "", n->raw_code ? n->raw_len : 0);
+    ser_bool(b, n->is_generic_test);
+    ser_str(b, n->test_name);
+    ser_str(b, n->test_namespace);
+    ser_str(b, n->column_name);
+    ser_str(b, n->attached_node);
+    ser_str(b, n->file_key_name);
+    ser_dict_ptr(b, n->test_kwargs, false, ok);
+    ser_str(b, n->source_name);
+    ser_str(b, n->source_description);
+    ser_str(b, n->loader);
+    ser_str(b, n->loaded_at_field);
+    ser_dict_ptr(b, n->freshness, false, ok);
+    ser_dict_ptr(b, n->quoting, false, ok);
+    ser_dict_ptr(b, n->external, false, ok);
+    ser_dict_ptr(b, n->source_meta, false, ok);
+    ser_str(b, n->yml_path);
+    ser_bool(b, n->disabled);
+    ser_u32(b, (uint32_t)n->nrefs);
+    ser_u32(b, (uint32_t)n->nsources);
+    ser_u32(b, (uint32_t)n->ndep_macros);
+}
+
+/* The outputs of the parse pass for n (strict: false when not storable). */
+static bool node_outputs(const Node *n, Sb *b)
+{
+    bool ok = true;
+    ser_u32(b, OUT_FORMAT);
+    ser_dict_ptr(b, n->config, true, &ok);
+    ser_dict_ptr(b, n->unrendered_config, true, &ok);
+    ser_list_ptr(b, n->tags, true, &ok);
+    ser_dict_ptr(b, n->meta, true, &ok);
+    ser_u32(b, (uint32_t)n->nrefs);
+    for (int i = 0; i < n->nrefs; i++) {
+        ser_str(b, n->refs[i].name);
+        ser_str(b, n->refs[i].package);
+        ser_str(b, n->refs[i].version);
+    }
+    ser_u32(b, (uint32_t)n->nsources);
+    for (int i = 0; i < n->nsources; i++) {
+        ser_str(b, n->sources[i].source);
+        ser_str(b, n->sources[i].table);
+    }
+    ser_u32(b, (uint32_t)n->ndep_macros);
+    for (int i = 0; i < n->ndep_macros; i++)
+        ser_str(b, n->dep_macros[i]);
+    return ok;
+}
+
+static bool rd_dict_ptr(Rd *r, Arena *a, VDict **out)
+{
+    Value v;
+    if (!rd_value(r, a, &v, 0) || v.type != V_DICT)
+        return false;
+    *out = v.u.d;
+    return true;
+}
+
+static bool rd_list_ptr(Rd *r, Arena *a, VList **out)
+{
+    Value v;
+    if (!rd_value(r, a, &v, 0))
+        return false;
+    if (v.type == V_DICT && !v.u.d) {
+        *out = NULL;
+        return true;
+    }
+    if (v.type != V_LIST)
+        return false;
+    *out = v.u.l;
+    return true;
+}
+
+/* Decode into temporaries first; touch n only when the whole blob is sound. */
+static bool restore(Node *n, Arena *a, const void *blob, size_t len)
+{
+    Rd r = {blob, (const uint8_t *)blob + len, false};
+    if (rd_u32(&r) != OUT_FORMAT)
+        return false;
+    VDict *config, *unrendered, *meta;
+    VList *tags;
+    if (!rd_dict_ptr(&r, a, &config) || !rd_dict_ptr(&r, a, &unrendered) || !rd_list_ptr(&r, a, &tags) ||
+        !rd_dict_ptr(&r, a, &meta))
+        return false;
+    uint32_t nr = rd_u32(&r);
+    if ((size_t)(r.end - r.p) < nr)
+        return false;
+    NodeRef *refs = nr ? ARENA_ARRAY(a, NodeRef, nr) : NULL;
+    for (uint32_t i = 0; i < nr; i++) {
+        refs[i].name = rd_str(&r, a);
+        refs[i].package = rd_str(&r, a);
+        refs[i].version = rd_str(&r, a);
+    }
+    uint32_t ns = rd_u32(&r);
+    if ((size_t)(r.end - r.p) < ns)
+        return false;
+    NodeSrcRef *srcs = ns ? ARENA_ARRAY(a, NodeSrcRef, ns) : NULL;
+    for (uint32_t i = 0; i < ns; i++) {
+        srcs[i].source = rd_str(&r, a);
+        srcs[i].table = rd_str(&r, a);
+    }
+    uint32_t nm = rd_u32(&r);
+    if ((size_t)(r.end - r.p) < nm)
+        return false;
+    const char **macros = nm ? ARENA_ARRAY(a, const char *, nm) : NULL;
+    for (uint32_t i = 0; i < nm; i++)
+        macros[i] = rd_str(&r, a);
+    if (r.bad || r.p != r.end)
+        return false;
+    n->config = config;
+    n->unrendered_config = unrendered;
+    n->tags = tags;
+    n->meta = meta;
+    n->refs = refs;
+    n->nrefs = (int)nr;
+    n->sources = srcs;
+    n->nsources = (int)ns;
+    n->dep_macros = macros;
+    n->ndep_macros = (int)nm;
+    return true;
+}
+
+/* Do the env vars a stored render read still have the same values? */
+static bool envs_match(const void *blob, size_t len)
+{
+    Rd r = {blob, (const uint8_t *)blob + len, false};
+    Arena tmp;
+    arena_init(&tmp, 0);
+    bool ok = true;
+    uint32_t cnt = rd_u32(&r);
+    for (uint32_t i = 0; i < cnt && ok && !r.bad; i++) {
+        const char *name = rd_str(&r, &tmp);
+        uint8_t set = rd_u8(&r);
+        const char *val = rd_str(&r, &tmp);
+        if (r.bad || !name)
+            break;
+        const char *now = getenv(name);
+        ok = set ? (now && val && strcmp(now, val) == 0) : !now;
+    }
+    arena_free(&tmp);
+    return ok && !r.bad;
+}
+
+void cache_env_read(Cache *c, const Node *n, const char *name, const char *value)
+{
+    if (!c || !n || !n->unique_id || !name)
+        return;
+    CacheEnt *e = strmap_getz(&c->ents, n->unique_id);
+    if (!e || e->n != n)
+        return;
+    ser_str(&e->envs, name);
+    ser_u8(&e->envs, value ? 1 : 0);
+    ser_str(&e->envs, value);
+    e->nenvs++;
+}
+
+bool cache_parse_skip(Cache *c, const Node *n)
+{
+    if (!c || !n->unique_id)
+        return false;
+    CacheEnt *e = strmap_getz(&c->ents, n->unique_id);
+    return e && e->n == n && e->hit;
+}
+
+void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable)
+{
+    *restored = c ? c->restored : 0;
+    *parsed = c ? c->parsed : 0;
+    *uncacheable = c ? c->uncacheable : 0;
+}
+
+int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **warning)
+{
+    if (!c || c->broken || !c->db)
+        return -1;
+    uint8_t g[32];
+    bool gvol = false;
+    bool gok = global_key(p, env, g, &gvol);
+    free(c->entv);
+    c->entv = calloc((size_t)p->nnodes + 1, sizeof *c->entv);
+    if (!c->entv)
+        return -1;
+    c->nent = 0;
+    Sb b = SB_INIT;
+    for (int i = 0; i < p->nnodes; i++) {
+        Node *n = p->nodes[i];
+        if (!renders(n->rt) || !n->unique_id)
+            continue;
+        CacheEnt *e = ARENA_NEW(&c->arena, CacheEnt);
+        e->n = n;
+        CacheEnt *dup = strmap_putz(&c->ents, n->unique_id, e);
+        if (dup) {
+            dup->cacheable = false;
+            e->n = NULL;        /* ambiguous unique_id: neither is cached */
+            c->entv[c->nent++] = e;
+            continue;
+        }
+        c->entv[c->nent++] = e;
+        bool ok = gok && !gvol;
+        sb_reset(&b);
+        sb_append(&b, (const char *)g, sizeof g);
+        node_inputs(n, &b, &ok);
+        if (ok && (volatile_text(b.buf + sizeof g, b.len - sizeof g) ||
+                   volatile_text(n->raw_code, n->raw_code ? n->raw_len : 0)))
+            ok = false;
+        e->cacheable = ok;
+        sha256(b.buf, b.len, e->key);
+    }
+    sb_free(&b);
+
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(c->db, "SELECT uid, key, envs, out FROM parse_nodes", -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = SQLITE_OK;
+        const char *uid = (const char *)sqlite3_column_text(st, 0);
+        CacheEnt *e = uid ? strmap_getz(&c->ents, uid) : NULL;
+        if (!e || !e->n || !e->cacheable)
+            continue;
+        const void *key = sqlite3_column_blob(st, 1);
+        if (sqlite3_column_bytes(st, 1) != 32 || !key || memcmp(key, e->key, 32) != 0)
+            continue;
+        const void *envs = sqlite3_column_blob(st, 2);
+        if (!envs_match(envs, (size_t)sqlite3_column_bytes(st, 2)))
+            continue;
+        const void *out = sqlite3_column_blob(st, 3);
+        if (out && restore((Node *)e->n, &p->arena, out, (size_t)sqlite3_column_bytes(st, 3)))
+            e->hit = true;
+    }
+    if (rc != SQLITE_DONE)
+        cache_warn_db(c, warning, "reading the parse cache");
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        c->broken = true;
+        /* nodes already restored hold exactly what a parse gives: keep them */
+    }
+    c->restored = c->parsed = c->uncacheable = 0;
+    for (int i = 0; i < c->nent; i++) {
+        CacheEnt *e = c->entv[i];
+        if (e->hit)
+            c->restored++;
+        else
+            c->parsed++;
+        if (!e->cacheable)
+            c->uncacheable++;
+    }
+    return c->restored;
+}
+
+int cache_parse_end(Cache *c, Project *p, char **warning)
+{
+    if (!c || c->broken || !c->db)
+        return -1;
+    int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        cache_warn_db(c, warning, "cannot update the parse cache");
+        return -1;
+    }
+    sqlite3_stmt *ins = NULL, *sel = NULL, *del = NULL;
+    Sb out = SB_INIT;
+    double now = (double)time(NULL);
+    rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO parse_nodes(uid, key, envs, out, parsed_at) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &ins, NULL);
+    for (int i = 0; rc == SQLITE_OK && i < c->nent; i++) {
+        CacheEnt *e = c->entv[i];
+        if (e->hit || !e->cacheable || !e->n)
+            continue;
+        sb_reset(&out);
+        if (!node_outputs(e->n, &out))
+            continue;
+        Sb envs = SB_INIT;
+        ser_u32(&envs, (uint32_t)e->nenvs);
+        sb_append(&envs, e->envs.buf ? e->envs.buf : "", e->envs.len);
+        sqlite3_reset(ins);
+        sqlite3_bind_text(ins, 1, e->n->unique_id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 2, e->key, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 3, envs.buf ? envs.buf : "", (int)envs.len, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(ins, 4, out.buf ? out.buf : "", (int)out.len, SQLITE_STATIC);
+        sqlite3_bind_double(ins, 5, now);
+        rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sb_free(&envs);
+    }
+    /* drop the entries of nodes that are gone (deleted or renamed files) */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "SELECT uid FROM parse_nodes", -1, &sel, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "DELETE FROM parse_nodes WHERE uid = ?1", -1, &del, NULL);
+    if (rc == SQLITE_OK) {
+        VEC(char *) gone = {0};
+        while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+            const char *uid = (const char *)sqlite3_column_text(sel, 0);
+            if (uid && !strmap_getz(&c->ents, uid))
+                vec_push(&gone, strdup(uid));
+        }
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        for (size_t i = 0; i < gone.len; i++) {
+            if (rc == SQLITE_OK && gone.items[i]) {
+                sqlite3_reset(del);
+                sqlite3_bind_text(del, 1, gone.items[i], -1, SQLITE_STATIC);
+                rc = sqlite3_step(del) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+            }
+            free(gone.items[i]);
+        }
+        vec_free(&gone);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(del);
+    sb_free(&out);
+    (void)p;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        cache_warn_db(c, warning, "cannot update the parse cache");
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,64 @@
+/* cache_priv.h - internals shared by the files of src/cache (not a
+ * contract): the Cache struct, the per-node entry of the parse cache, and
+ * the byte-buffer serializer of Values used both for keys and for the
+ * stored outputs. */
+#ifndef CDBT_CACHE_PRIV_H
+#define CDBT_CACHE_PRIV_H
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include "cache.h"
+#include "../base/sb.h"
+#include "../base/strmap.h"
+
+#define CACHE_SCHEMA_VERSION 1
+#define CACHE_BUSY_MS 5000
+
+typedef struct CacheEnt {
+    const Node *n;
+    uint8_t key[32];
+    bool cacheable;              /* false: volatile inputs or unserializable values */
+    bool hit;                    /* outputs restored from the cache */
+    Sb envs;                     /* env reads of this run: serialized (name, set, value)* */
+    int nenvs;
+} CacheEnt;
+
+struct Cache {
+    sqlite3 *db;
+    char *path;
+    pthread_mutex_t mu;
+    bool broken;                 /* a database error happened: stop using it this run */
+    /* parse cache state (cache_parse.c) */
+    Arena arena;
+    StrMap ents;                 /* unique_id -> CacheEnt* */
+    CacheEnt **entv; int nent;
+    int restored, parsed, uncacheable;
+    /* results (cache.c), loaded on first lookup */
+    bool results_loaded;
+    StrMap res_status;           /* uid -> char* (malloc'ed) */
+    StrMap res_time;             /* uid -> double* (malloc'ed) */
+};
+
+/* cache.c: record the sqlite error as *warning ("cdbt cache: <what>: <msg>"). */
+void cache_warn_db(Cache *c, char **warning, const char *what);
+void cache_set_warning(char **warning, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cache_ser.c: tagged, length-prefixed binary encoding. */
+void ser_u8(Sb *b, uint8_t v);
+void ser_u32(Sb *b, uint32_t v);
+void ser_u64(Sb *b, uint64_t v);
+void ser_str(Sb *b, const char *s);                 /* NULL is distinct from "" */
+void ser_strn(Sb *b, const char *s, size_t n);
+/* Encode v.  strict: fail (return false) on functions, macros and objects;
+ * otherwise they are encoded by class name and str() (good for hashing). */
+bool ser_value(Sb *b, Value v, bool strict);
+void ser_dict_ptr(Sb *b, VDict *d, bool strict, bool *ok);
+void ser_list_ptr(Sb *b, VList *l, bool strict, bool *ok);
+
+typedef struct Rd { const uint8_t *p, *end; bool bad; } Rd;
+uint8_t  rd_u8(Rd *r);
+uint32_t rd_u32(Rd *r);
+uint64_t rd_u64(Rd *r);
+const char *rd_str(Rd *r, Arena *a);               /* NULL for an encoded NULL */
+bool rd_value(Rd *r, Arena *a, Value *out, int depth);
+#endif

@@ -1,0 +1,29 @@
+-- cache_schema.sql - the DDL of target/cdbt.db, embedded in the binary
+-- (CMake turns it into generated/cache_schema.inc).  Bump CACHE_SCHEMA_VERSION
+-- in cache.c whenever this changes: a file with another user_version is
+-- treated as foreign and rebuilt.
+
+-- key/value facts about the cache (cdbt version that wrote it, ...)
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- one row per rendered node: the parse-pass outputs and what they depend on
+CREATE TABLE IF NOT EXISTS parse_nodes (
+    uid       TEXT PRIMARY KEY,   -- unique_id
+    key       BLOB NOT NULL,      -- SHA-256 of every input except env vars
+    envs      BLOB NOT NULL,      -- env vars read: name, set?, value
+    out       BLOB NOT NULL,      -- serialized outputs (config, refs, ...)
+    parsed_at REAL NOT NULL       -- epoch seconds
+);
+
+-- the last run result of each node
+CREATE TABLE IF NOT EXISTS results (
+    uid            TEXT PRIMARY KEY,
+    status         TEXT NOT NULL,
+    started_at     REAL,
+    execution_time REAL,
+    message        TEXT,
+    recorded_at    REAL NOT NULL
+);

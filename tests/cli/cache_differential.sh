@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# cache_differential.sh - the parse cache (target/cdbt.db) never changes the
+# result: on a copy of the jaffle fixture plus a few models that read
+# env_var(), var(), a macro in config() and invocation_id, apply a seeded
+# sequence of random edits (model bodies and configs, macros, project and
+# --vars, env vars, properties files, added / deleted / renamed files, syntax
+# errors and their fixes) and after each one compare `cdbt parse` with the
+# cache against `cdbt parse --no-partial-parse`: same exit code, same error
+# text, and the same manifest.json once generated_at, invocation_id and
+# created_at are blanked.  Also checks that the cache is really used (a
+# second run restores every node), that volatile values are not cached, and
+# that `cdbt ls`/`compile` agree.
+#   STEPS=200 SEED=7 tests/cli/cache_differential.sh build/cdbt
+set -u
+CDBT=$(realpath "${1:?usage: cache_differential.sh path/to/cdbt}")
+SRC=${CDBT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+PY=$(command -v /usr/bin/python3 || command -v python3)
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+cp -r "$SRC/tests/fixtures/projects/jaffle" "$W/p"
+rm -rf "$W/p/target"
+export CDBT SEED=${SEED:-1} STEPS=${STEPS:-60}
+cd "$W/p"
+exec "$PY" - <<'PYEOF'
+import json, os, random, re, subprocess, sys
+
+CDBT = os.environ["CDBT"]
+rng = random.Random(int(os.environ["SEED"]))
+STEPS = int(os.environ["STEPS"])
+fails = 0
+checks = 0
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+# ---- extra inputs the cache must track
+write("macros/pick.sql", "{% macro pick_mat() %}{{ return('view') }}{% endmacro %}\n")
+write("models/extra/env_model.sql",
+      "{{ config(materialized=env_var('CACHE_T_MAT', 'view'), tags=[var('tagv', 'tv0')]) }}\n"
+      "select {{ cents_to_dollars('amount') }} as a from {{ ref('stg_orders') }}\n")
+write("models/extra/macro_cfg.sql",
+      "{{ config(materialized=pick_mat()) }}\nselect 1 as x\n")
+write("models/extra/volatile.sql",
+      "{{ config(meta={'inv': invocation_id}) }}\nselect 1 as v\n")
+write("models/extra/_extra.yml",
+      "version: 2\nmodels:\n  - name: env_model\n    description: 'env driven'\n"
+      "    columns:\n      - name: a\n        data_tests: [not_null]\n")
+added = []          # models added by the edits
+env = dict(os.environ)
+env.pop("CACHE_T_MAT", None)
+cli_vars = None
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+def norm(text):
+    m = re.search(r'"invocation_id":"([^"]*)"', text)
+    if m:
+        text = text.replace(m.group(1), "<invocation>")
+    text = re.sub(r'"generated_at":"[^"]*"', '"generated_at":""', text)
+    text = re.sub(r'"invocation_id":"[^"]*"', '"invocation_id":""', text)
+    text = re.sub(r'"created_at":[0-9.e+-]+', '"created_at":0', text)
+    return text
+
+def run(*args, extra=()):
+    cmd = [CDBT, *args, "--project-dir", ".", "--profiles-dir", ".", "-q", *extra]
+    if cli_vars is not None:
+        cmd += ["--vars", cli_vars]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    man = read("target/manifest.json") if p.returncode == 0 and os.path.exists("target/manifest.json") else None
+    return p.returncode, p.stderr, man
+
+def check(what, cond, detail=""):
+    global fails, checks
+    checks += 1
+    if not cond:
+        fails += 1
+        print("FAIL:", what, detail[:2000])
+
+def compare(step, desc):
+    if os.path.exists("target/manifest.json"):
+        os.remove("target/manifest.json")
+    rc1, err1, m1 = run("parse", extra=["--debug"])
+    stats = re.findall(r"cdbt cache: (\d+) nodes restored, (\d+) parsed", err1)
+    err1 = "\n".join(l for l in err1.splitlines() if not l.startswith("cdbt cache:"))
+    rc2, err2, m2 = run("parse", extra=["--no-partial-parse"])
+    err2 = "\n".join(err2.splitlines())
+    check(f"step {step} ({desc}): exit code cached {rc1} vs cold {rc2}", rc1 == rc2, err1 + err2)
+    if rc1 != 0 or rc2 != 0:
+        check(f"step {step} ({desc}): same error", err1 == err2, f"\ncached: {err1}\ncold:   {err2}")
+        return
+    if norm(m1) != norm(m2):
+        a, b = json.loads(norm(m1)), json.loads(norm(m2))
+        diff = [k for k in set(a["nodes"]) | set(b["nodes"]) if a["nodes"].get(k) != b["nodes"].get(k)]
+        check(f"step {step} ({desc}): manifest equal", False, f"nodes differing: {sorted(diff)[:5]}")
+    else:
+        check(f"step {step} ({desc}): manifest equal", True)
+    # the volatile model always carries this run's invocation_id
+    mj = json.loads(m1)
+    v = mj["nodes"].get("model.jaffle.volatile")
+    if v:
+        check(f"step {step}: invocation_id not cached", v["meta"].get("inv") == mj["metadata"]["invocation_id"])
+    return stats
+
+def models():
+    out = []
+    for d, _, fs in os.walk("models"):
+        out += [os.path.join(d, f) for f in fs if f.endswith(".sql")]
+    return sorted(out)
+
+def edit_model_body():
+    f = rng.choice(models())
+    write(f, read(f) + f"\n-- edit {rng.randrange(10**6)}\n")
+    return f"body {f}"
+
+def edit_env():
+    v = rng.choice([None, "table", "view", "ephemeral", "incremental"])
+    if v is None:
+        env.pop("CACHE_T_MAT", None)
+    else:
+        env["CACHE_T_MAT"] = v
+    return f"env CACHE_T_MAT={v}"
+
+def edit_cli_vars():
+    global cli_vars
+    cli_vars = rng.choice([None, "{tagv: tv1}", "{tagv: tv2}", "{other: 1}"])
+    return f"--vars {cli_vars}"
+
+def edit_project_vars():
+    t = read("dbt_project.yml")
+    t = re.sub(r'start_date: "[^"]*"', f'start_date: "20{rng.randrange(10, 30)}-01-01"', t)
+    if "tagv:" in t:
+        t = re.sub(r"  tagv: \S+\n", "", t)
+    else:
+        t = t.replace("vars:\n", f"vars:\n  tagv: ptv{rng.randrange(5)}\n")
+    write("dbt_project.yml", t)
+    return "project vars"
+
+def edit_project_config():
+    t = read("dbt_project.yml")
+    t = re.sub(r"(staging:\n      \+materialized: )\w+", lambda m: m.group(1) + rng.choice(["view", "table"]), t)
+    write("dbt_project.yml", t)
+    return "project config"
+
+def edit_macro():
+    write("macros/pick.sql", "{%% macro pick_mat() %%}{{ return('%s') }}{%% endmacro %%}\n"
+          % rng.choice(["view", "table", "ephemeral"]))
+    return "macro pick_mat"
+
+def edit_schema_macro():
+    t = read("macros/generate_schema_name.sql")
+    if "env_var" in t:
+        t = t.replace("{{ env_var('CACHE_T_SFX', '') }}", "")
+    else:
+        t = t.replace("{{ target.schema }}_{{ custom_schema_name | trim }}",
+                      "{{ target.schema }}_{{ custom_schema_name | trim }}{{ env_var('CACHE_T_SFX', '') }}")
+    write("macros/generate_schema_name.sql", t)
+    env["CACHE_T_SFX"] = rng.choice(["", "_x", "_y"])
+    return "generate_schema_name"
+
+def edit_properties():
+    f = "models/extra/_extra.yml"
+    t = read(f)
+    choice = rng.randrange(3)
+    if choice == 0:
+        t = re.sub(r"description: '[^']*'", f"description: 'env driven {rng.randrange(100)}'", t)
+    elif choice == 1:
+        if "config:" in t:
+            t = re.sub(r"    config:\n      tags: \[\w+\]\n", "", t)
+        else:
+            t = t.replace("    description:", f"    config:\n      tags: [yt{rng.randrange(3)}]\n    description:")
+    else:
+        t = t.replace("[not_null]", "[unique]") if "[not_null]" in t else t.replace("[unique]", "[not_null]")
+    write(f, t)
+    return "properties"
+
+def edit_marts_yml():
+    f = "models/marts/_marts.yml"
+    t = read(f)
+    t = t.replace("tier: platinum", "tier: silver") if "platinum" in t else t.replace("tier: silver", "tier: platinum")
+    write(f, t)
+    return "marts yml"
+
+def add_model():
+    name = f"added_{rng.randrange(10**5)}"
+    deps = [os.path.basename(m)[:-4] for m in models() if "extra" not in m and "added_" not in m]
+    body = f"{{{{ config(materialized='{rng.choice(['view', 'table'])}') }}}}\nselect * from {{{{ ref('{rng.choice(deps)}') }}}}\n"
+    path = f"models/added/{name}.sql"
+    write(path, body)
+    added.append(path)
+    return f"add {path}"
+
+def delete_model():
+    if not added:
+        return add_model()
+    path = added.pop(rng.randrange(len(added)))
+    os.remove(path)
+    return f"delete {path}"
+
+def rename_model():
+    if not added:
+        return add_model()
+    i = rng.randrange(len(added))
+    new = f"models/added/renamed_{rng.randrange(10**5)}.sql"
+    os.rename(added[i], new)
+    added[i] = new
+    return f"rename -> {new}"
+
+pending = []        # (path, text) to put back before the next edit
+
+def break_and_fix():
+    f = rng.choice(models())
+    pending.append((f, read(f)))
+    write(f, read(f) + "{% if true %}\n")
+    return f"syntax error in {f}"
+
+def missing_ref():
+    f = rng.choice(models())
+    pending.append((f, read(f)))
+    write(f, read(f) + "{{ ref('no_such') }}\n")
+    return f"missing ref in {f}"
+
+edits = [edit_model_body, edit_model_body, edit_env, edit_cli_vars, edit_project_vars, edit_project_config,
+         edit_macro, edit_schema_macro, edit_properties, edit_marts_yml, add_model, delete_model, rename_model,
+         break_and_fix, missing_ref]
+
+compare(0, "initial")
+stats = compare(0, "unchanged")
+check("an unchanged project restores nodes from the cache",
+      bool(stats) and int(stats[0][0]) > 0 and int(stats[0][1]) <= 1, str(stats))
+for step in range(1, STEPS + 1):
+    while pending:
+        write(*pending.pop())
+    desc = rng.choice(edits)()
+    compare(step, desc)
+
+# ls and compile agree with and without the cache
+for cmd in (["ls", "--output", "json"], ["compile"]):
+    os.makedirs("target", exist_ok=True)
+    a = subprocess.run([CDBT, *cmd, "--project-dir", ".", "--profiles-dir", ".", "-q"], env=env, capture_output=True, text=True)
+    b = subprocess.run([CDBT, *cmd, "--project-dir", ".", "--profiles-dir", ".", "-q", "--no-partial-parse"], env=env, capture_output=True, text=True)
+    check(f"{cmd[0]} agrees with --no-partial-parse",
+          (a.returncode, UUID.sub("<uuid>", a.stdout)) == (b.returncode, UUID.sub("<uuid>", b.stdout)),
+          a.stdout[:300] + a.stderr[:300] + "\n---\n" + b.stdout[:300] + b.stderr[:300])
+
+print(f"cache_differential: {checks - fails}/{checks} checks passed")
+sys.exit(1 if fails else 0)
+PYEOF
