@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# seed.sh - `cdbt seed` against a throw-away PostgreSQL (§8): dbt's CSV rules
+# and type inference (column types and loaded values asserted), column_types,
+# delimiter, quote_columns, truncate on a second run (same table), drop and
+# re-create under --full-refresh, offset timestamps converted in the session
+# time zone as psycopg2 does, the target/run record, and failures that leave
+# the previous table intact: a malformed CSV (located error before anything
+# is sent), a value the server rejects during COPY (CSV line reported), a
+# view in the way.  Also a 100,000-row load (row count only: no timing).
+set -u
+CDBT=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/pg_env.sh"
+FIX="$HERE/../fixtures/e2e/seeds"
+W=$(mktemp -d /tmp/cdbt-seed-e2e.XXXXXX)
+trap 'rm -rf "$W"; pg_env_stop' EXIT
+cp -r "$FIX" "$W/p"
+cd "$W/p"
+fails=0
+check() {   # check <what> <expected> <actual>
+  if [ "$2" != "$3" ]; then
+    echo "FAIL: $1"; echo "--- expected"; printf '%s\n' "$2"; echo "--- got"; printf '%s\n' "$3"; fails=$((fails+1))
+  fi
+}
+q() { PGTZ=UTC psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
+cols() { q "select column_name || ' ' || data_type || coalesce('(' || character_maximum_length || ')', '')
+            from information_schema.columns where table_schema = 'analytics' and table_name = '$1' order by ordinal_position"; }
+oid() { q "select 'analytics.$1'::regclass::oid"; }
+
+# The session time zone matters for offset timestamps (psycopg2 binds timestamptz).
+q "alter database $PGDATABASE set timezone to 'America/New_York'" >/dev/null
+
+# ---------------------------------------------------------------- first load
+"$CDBT" seed --profiles-dir . > run1.out 2>&1
+rc=$?
+check "first seed exit code" "0" "$rc"
+[ "$rc" = 0 ] || cat run1.out
+check "console OK lines" "4" "$(grep -c 'OK loaded seed file analytics\.' run1.out)"
+check "console INSERT 3 for typed" "1" "$(grep -c 'OK loaded seed file analytics.typed .*\[INSERT 3 in' run1.out)"
+
+check "typed column types" \
+"id integer
+amount double precision
+price integer
+pct double precision
+flag boolean
+day date
+ts timestamp without time zone
+iso timestamp without time zone
+note text
+empty_col integer" "$(cols typed)"
+check "typed values" \
+"1|1000|5|50|t|2024-01-02|2024-01-02 03:04:05|2024-01-02 03:04:05.123|hello|
+2|2.5|7|12.5|f|2024-01-03|2024-01-03 04:05:06|2024-01-03 05:00:00|multi
+line \"quoted\"|
+3||||||||  spaced  |" \
+"$(q "select * from analytics.typed order by id")"
+check "typed nulls" "0|1|1|1|1|1|1|1|0|3" \
+"$(q "select count(*) filter (where id is null), count(*) filter (where amount is null), count(*) filter (where price is null),
+            count(*) filter (where pct is null), count(*) filter (where flag is null), count(*) filter (where day is null),
+            count(*) filter (where ts is null), count(*) filter (where iso is null), count(*) filter (where note is null),
+            count(*) filter (where empty_col is null) from analytics.typed")"
+
+check "codes: column_types and leading zeros" \
+"zip character varying(10)
+code text
+n integer" "$(cols codes)"
+check "codes values" "00501|007|7
+02134|0042|1000
+||" "$(q "select * from analytics.codes order by zip nulls last")"
+
+check "semi: delimiter" "1|x,y|3
+4|semi;colon|6" "$(q "select * from analytics.semi order by a")"
+check "plain_names: letter names, duplicates, unquoted" \
+"first_name text
+b integer
+x integer
+x_2 integer" "$(cols plain_names)"
+check "plain_names rows (short row padded, blank line = NULL row)" "ann|1|2|3
+bob|4||
+|||" "$(q "select * from analytics.plain_names order by first_name nulls last")"
+
+check "target/run record" \
+'create table "postgres"."analytics"."codes" ("zip" varchar(10),"code" text,"n" integer);
+-- dbt seed --
+copy "postgres"."analytics"."codes" ("zip", "code", "n") from stdin;' \
+"$(cat target/run/e2e_seeds/seeds/codes.csv)"
+check "target/run unquoted columns" \
+'create table "postgres"."analytics"."plain_names" (first_name text,b integer,x integer,x_2 integer);
+-- dbt seed --
+copy "postgres"."analytics"."plain_names" (first_name, b, x, x_2) from stdin;' \
+"$(cat target/run/e2e_seeds/seeds/plain_names.csv)"
+check "run_results message" "1" "$(grep -c '"message":"INSERT 3","unique_id":"seed.e2e_seeds.typed"\|"_message":"INSERT 3","code":"INSERT","rows_affected":3' target/run_results.json)"
+
+# ---------------------------------------------------------------- second run: truncate
+oid1=$(oid codes)
+printf 'zip,code,n\n99999,0001,5\n' > seeds/codes.csv
+"$CDBT" seed --profiles-dir . -s codes > run2.out 2>&1
+check "second run exit code" "0" "$?"
+check "second run truncates (same table)" "$oid1" "$(oid codes)"
+check "second run rows" "99999|0001|5" "$(q "select * from analytics.codes")"
+check "second run target/run" \
+'truncate table "postgres"."analytics"."codes";
+-- dbt seed --
+copy "postgres"."analytics"."codes" ("zip", "code", "n") from stdin;' \
+"$(cat target/run/e2e_seeds/seeds/codes.csv)"
+check "second run message" "1" "$(grep -c 'analytics.codes .*\[INSERT 1 in' run2.out)"
+
+# ---------------------------------------------------------------- --full-refresh: drop + create
+"$CDBT" seed --profiles-dir . -s codes --full-refresh > run3.out 2>&1
+check "full refresh exit code" "0" "$?"
+check "full refresh message" "1" "$(grep -c 'analytics.codes .*\[CREATE 1 in' run3.out)"
+check "full refresh re-creates the table" "1" "$(q "select count(*) from analytics.codes where '$oid1' <> 'analytics.codes'::regclass::oid::text")"
+check "full refresh target/run" \
+'drop table if exists "postgres"."analytics"."codes" cascade;
+create table "postgres"."analytics"."codes" ("zip" varchar(10),"code" text,"n" integer);
+-- dbt seed --
+copy "postgres"."analytics"."codes" ("zip", "code", "n") from stdin;' \
+"$(cat target/run/e2e_seeds/seeds/codes.csv)"
+
+# ---------------------------------------------------------------- malformed CSV: located error, old table kept
+printf 'a,b\n1,2\n3,4,5\n' > seeds/codes.csv
+"$CDBT" seed --profiles-dir . -s codes > run4.out 2>&1
+check "malformed exit code" "1" "$?"
+check "malformed message" "1" "$(grep -c 'seeds/codes.csv:3:5: error: Row 1 has 3 values, but Table only has 2 columns.' run4.out)"
+check "malformed source line" "1" "$(grep -c '    3 | 3,4,5' run4.out)"
+check "malformed: old table intact" "99999|0001|5" "$(q "select * from analytics.codes")"
+printf 'zip,code,n\n1,"open,2\n' > seeds/codes.csv
+"$CDBT" seed --profiles-dir . -s codes > run5.out 2>&1
+check "unterminated quote exit code" "1" "$?"
+check "unterminated quote message" "1" "$(grep -c 'seeds/codes.csv:2:3: error: unterminated quoted field' run5.out)"
+# (files up to 1 MiB are read by the project loader, which rejects bad UTF-8 before the run: exit 2)
+printf 'zip,code,n\n1,\xff,2\n' > seeds/codes.csv
+"$CDBT" seed --profiles-dir . -s codes > run6.out 2>&1
+check "invalid UTF-8 (small file) exit code" "2" "$?"
+check "invalid UTF-8 (small file) located" "1" "$(grep -c "seeds/codes.csv:2:3: error: " run6.out)"
+{ echo 'zip,code,n'; awk 'BEGIN { for (i = 0; i < 60000; i++) print i ",abcdefghij," i }'; printf '1,\xff,2\n'; } > seeds/codes.csv
+"$CDBT" seed --profiles-dir . -s codes > run6b.out 2>&1
+check "invalid UTF-8 (big file) exit code" "1" "$?"
+check "invalid UTF-8 (big file) message" "1" "$(grep -c "seeds/codes.csv:60002:3: error: invalid UTF-8: can't decode byte 0xff (invalid start byte)" run6b.out)"
+check "errors: old table intact" "99999|0001|5" "$(q "select * from analytics.codes")"
+
+# ---------------------------------------------------------------- server rejects a value during COPY
+printf 'zip,code,n\n1,a,1\n2,b,29051_00040\n' > seeds/codes.csv
+"$CDBT" seed --profiles-dir . -s codes > run7.out 2>&1
+check "COPY failure exit code" "1" "$?"
+check "COPY failure names the CSV line" "1" "$(grep -c 'seeds/codes.csv:3: error: value "2905100040" is out of range for type integer' run7.out)"
+check "COPY failure: truncate rolled back" "99999|0001|5" "$(q "select * from analytics.codes")"
+
+# ---------------------------------------------------------------- a view in the way
+q "create view analytics.viewed as select 1 as x" >/dev/null
+printf 'x\n1\n' > seeds/viewed.csv
+"$CDBT" seed --profiles-dir . -s viewed > run8.out 2>&1
+check "view in the way exit code" "1" "$?"
+check "view in the way message" "1" "$(grep -c "Cannot seed to '\"postgres\".\"analytics\".\"viewed\"', it is a view" run8.out)"
+check "view untouched" "view" "$(q "select table_type from information_schema.tables where table_name = 'viewed'" | tr 'A-Z' 'a-z' | sed 's/^$/none/')"
+rm seeds/viewed.csv
+
+# ---------------------------------------------------------------- 100,000 rows
+awk 'BEGIN { print "id,amount,day,label"; for (i = 1; i <= 100000; i++) printf "%d,%d.%02d,2024-%02d-%02d,\"row %d, \"\"q\"\"\"\n", i, i, i % 100, i % 12 + 1, i % 28 + 1, i }' > seeds/big.csv
+"$CDBT" seed --profiles-dir . -s big > run9.out 2>&1
+check "100k exit code" "0" "$?"
+check "100k message" "1" "$(grep -c 'analytics.big .*\[INSERT 100000 in' run9.out)"
+check "100k contents" "100000|5000050000|float8|2024-12-28|row 99999, \"q\"" \
+"$(q "select count(*), sum(id), pg_typeof(max(amount))::text = 'double precision' and 'float8' is not null, max(day), (select label from analytics.big where id = 99999) from analytics.big" | sed 's/|t|/|float8|/')"
+
+if [ "$fails" -ne 0 ]; then
+  echo "seed e2e: $fails check(s) failed"
+  exit 1
+fi
+echo "seed e2e: all checks passed"
