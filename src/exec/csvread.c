@@ -384,6 +384,26 @@ static int read_record(CsvReader *r, int *got, int *rec_line, Diag *err)
         } else {
             sb_putc(&r->data, (char)c);
         }
+        /* fast path: a run of plain ASCII bytes within the buffer */
+        if (st == ST_IN_FIELD || st == ST_IN_QUOTED) {
+            const unsigned char *b = (const unsigned char *)r->buf;
+            size_t j = r->bpos, lim = r->blen;
+            if (lim - j > CSV_FIELD_LIMIT - fchars)
+                lim = j + (CSV_FIELD_LIMIT - fchars);
+            unsigned char dl = (unsigned char)r->delim;
+            bool quoted = st == ST_IN_QUOTED;
+            while (j < lim) {
+                unsigned char x = b[j];
+                if (x >= 0x80 || x == 0 || x == '\n' || x == '\r' || x == '"' || (!quoted && x == dl))
+                    break;
+                j++;
+            }
+            if (j > r->bpos) {
+                sb_append(&r->data, r->buf + r->bpos, j - r->bpos);
+                fchars += j - r->bpos;
+                r->bpos = j;
+            }
+        }
     }
     *got = 1;
 done:

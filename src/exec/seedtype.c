@@ -265,32 +265,34 @@ static int py_decimal(const char *t, size_t n, SeedNum *out)
     /* coefficient without leading zeros; keep up to 29+ digits for rounding */
     ex -= (int64_t)frac_n;
     {
-        /* gather significant digits */
-        Sb dig = SB_INIT;
+        /* gather significant digits (stack buffer for the usual sizes) */
+        char dsmall[96];
+        size_t cap = int_n + frac_n + 2;
+        char *d = cap <= sizeof dsmall ? dsmall : xmalloc(cap);
+        int nd = 0;
         bool started = false;
         for (size_t q = int_b; q < int_b + int_n; q++) {
             if (!started && s[q] == '0')
                 continue;
             started = true;
-            sb_putc(&dig, s[q]);
+            d[nd++] = s[q];
         }
         for (size_t q = frac_b; q < frac_b + frac_n; q++) {
             if (!started && s[q] == '0')
                 continue;
             started = true;
-            sb_putc(&dig, s[q]);
+            d[nd++] = s[q];
         }
-        if (dig.len == 0) {
+        if (nd == 0) {
             out->kind = SNUM_FINITE;
             out->digits[0] = '0';
             out->ndigits = 1;
             out->exp = 0;
-            sb_free(&dig);
+            if (d != dsmall)
+                free(d);
             rc = 1;
             goto done;
         }
-        int nd = (int)dig.len;
-        char *d = dig.buf;
         /* context rounding to 28 digits */
         if (nd > DEC_PREC)
             ex += round_digits(d, &nd, DEC_PREC);
@@ -312,7 +314,8 @@ static int py_decimal(const char *t, size_t n, SeedNum *out)
         if (nd == 1 && d[0] == '0')
             ex = 0;
         else if (ex + nd - 1 > DEC_EMAX) {       /* Python raises decimal.Overflow */
-            sb_free(&dig);
+            if (d != dsmall)
+                free(d);
             goto done;
         }
         memcpy(out->digits, d, (size_t)nd);
@@ -320,7 +323,8 @@ static int py_decimal(const char *t, size_t n, SeedNum *out)
         out->ndigits = nd;
         out->exp = ex;
         out->kind = SNUM_FINITE;
-        sb_free(&dig);
+        if (d != dsmall)
+            free(d);
         rc = 1;
     }
 done:
@@ -344,8 +348,10 @@ int seedtype_parse_number(const char *s, size_t n, SeedNum *out)
         neg = true;
         b++;
     }
-    for (size_t k = 0; k < sizeof currency / sizeof *currency; k++)
-        strip_sym(s, &b, &e, currency[k]);
+    /* every symbol but '$' is non-ASCII: skip the list when neither end can match */
+    if (b < e && (((unsigned char)s[b] >= 0x80 || s[b] == '$') || ((unsigned char)s[e - 1] >= 0x80 || s[e - 1] == '$')))
+        for (size_t k = 0; k < sizeof currency / sizeof *currency; k++)
+            strip_sym(s, &b, &e, currency[k]);
     size_t m = 0;
     for (size_t i = b; i < e; i++)
         if (s[i] != ',')
@@ -948,11 +954,42 @@ static void put_number(Sb *out, const SeedNum *v)
     sb_printf(out, "E%lld", (long long)v->exp);
 }
 
+/* Zero-padded decimal of v (0 <= v) in exactly w digits. */
+static char *put_digits(char *p, int v, int w)
+{
+    for (int i = w - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + w;
+}
+
+static void put_date(Sb *out, const SeedTime *t)
+{
+    char b[16], *p = b;
+    p = put_digits(p, t->y, 4);
+    *p++ = '-';
+    p = put_digits(p, t->mo, 2);
+    *p++ = '-';
+    p = put_digits(p, t->d, 2);
+    sb_append(out, b, (size_t)(p - b));
+}
+
 static void put_ts(Sb *out, const SeedTime *t)
 {
-    sb_printf(out, "%04d-%02d-%02d %02d:%02d:%02d", t->y, t->mo, t->d, t->h, t->mi, t->s);
-    if (t->us)
-        sb_printf(out, ".%06d", t->us);
+    put_date(out, t);
+    char b[24], *p = b;
+    *p++ = ' ';
+    p = put_digits(p, t->h, 2);
+    *p++ = ':';
+    p = put_digits(p, t->mi, 2);
+    *p++ = ':';
+    p = put_digits(p, t->s, 2);
+    if (t->us) {
+        *p++ = '.';
+        p = put_digits(p, t->us, 6);
+    }
+    sb_append(out, b, (size_t)(p - b));
 }
 
 int seedtype_value(Sb *out, SeedType t, bool as_integer, bool utc, const char *s, size_t n, const char **why)
@@ -973,7 +1010,7 @@ int seedtype_value(Sb *out, SeedType t, bool as_integer, bool utc, const char *s
     case SEED_DATE:
         if ((r = seedtype_parse_date(s, n, &tm)) <= 0)
             return r < 0 ? -1 : 0;
-        sb_printf(out, "%04d-%02d-%02d", tm.y, tm.mo, tm.d);
+        put_date(out, &tm);
         return 1;
     case SEED_DATETIME:
         if ((r = seedtype_parse_datetime(s, n, &tm)) <= 0)
