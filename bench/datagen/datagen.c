@@ -797,13 +797,17 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--expect")) { expect = 1; continue; }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        if (strcmp(a, "--out") && strcmp(a, "--rows") && strcmp(a, "--batch") && strcmp(a, "--seed")) {
+            fprintf(stderr, "datagen: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
         if (!v) { fprintf(stderr, "datagen: %s needs a value\n", a); usage(stderr); return 2; }
         int bad = 0;
         if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--rows")) bad = parse_num(v, 100000000ULL, &rows) || rows == 0;
         else if (!strcmp(a, "--batch")) bad = parse_num(v, 99, &batch) || batch == 0;
-        else if (!strcmp(a, "--seed")) bad = parse_num(v, UINT64_MAX, &seed);
-        else { fprintf(stderr, "datagen: unknown option %s\n", a); usage(stderr); return 2; }
+        else bad = parse_num(v, UINT64_MAX, &seed);
         if (bad) { fprintf(stderr, "datagen: bad value for %s: %s\n", a, v); return 2; }
         i++;
     }
