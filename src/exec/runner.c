@@ -182,10 +182,6 @@ static int main_exec(Runner *r, const char *sql, PgResult **res, char *tag, size
 {
     if (r->sh)
         exec_log(r->sh, "main", "%s", sql);
-    if (r->sh && exec_cancelled(r->sh)) {
-        diag_set(err, NULL, 0, 0, NULL, "cancelled");
-        return -1;
-    }
     int rc = pg_exec(r->main, sql, res, tag, tagcap, err);
     if (rc != 0 && r->sh)
         exec_log(r->sh, "main", "error: %s", err->message ? err->message : "?");
