@@ -211,6 +211,11 @@ int exec_sql(NodeJob *job, const char *sql, PgResult **res, char *tag, size_t ta
 {
     if (res)
         *res = NULL;
+    if (!job->conn) {
+        diag_set(&job->err, job->node ? job->node->original_file_path : NULL, 0, 0, NULL,
+                 "no database connection");
+        return -1;
+    }
     if (exec_cancelled(job->sh)) {
         diag_clear(&job->err);
         diag_set(&job->err, job->node ? job->node->original_file_path : NULL, 0, 0, NULL,
@@ -316,8 +321,8 @@ MatFn exec_materialization(Node *n, Diag *err)
     case RT_TEST:
         return mat_test;
     case RT_SNAPSHOT:
-        m = "snapshot";
-        break;
+        diag_set(err, n->original_file_path, 0, 0, NULL, "snapshots are not supported by cdbt yet");
+        return NULL;
     case RT_MODEL:
         m = exec_cfg_str(n, "materialized");
         if (!m)
@@ -330,6 +335,11 @@ MatFn exec_materialization(Node *n, Diag *err)
             return mat_incremental;
         if (strcmp(m, "cleanse") == 0)
             return dispatch_cleanse;
+        if (strcmp(m, "materialized_view") == 0) {
+            diag_set(err, n->original_file_path, 0, 0, NULL,
+                     "materialization 'materialized_view' is not supported by cdbt yet");
+            return NULL;
+        }
         if (strcmp(m, "ephemeral") == 0) {
             diag_set(err, n->original_file_path, 0, 0, NULL,
                      "ephemeral model '%s' is not executed (it is inlined as a CTE)", n->name);

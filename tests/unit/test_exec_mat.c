@@ -515,11 +515,15 @@ END_TEST
 
 START_TEST(unknown_materialization)
 {
-    Node *t = node(RT_MODEL, "z", "materialized", "materialized_view", NULL);
+    Node *t = node(RT_MODEL, "z", "materialized", "my_custom", NULL);
     Diag d = {0};
     ck_assert_ptr_null(exec_materialization(t, &d));
-    ck_assert_str_eq(d.message, "No materialization 'materialized_view' was found for adapter postgres! "
+    ck_assert_str_eq(d.message, "No materialization 'my_custom' was found for adapter postgres! "
                                 "(searched types 'default' and 'postgres')");
+    diag_clear(&d);
+    t = node(RT_MODEL, "z", "materialized", "materialized_view", NULL);
+    ck_assert_ptr_null(exec_materialization(t, &d));
+    ck_assert_str_eq(d.message, "materialization 'materialized_view' is not supported by cdbt yet");
     diag_clear(&d);
     Node *e = node(RT_MODEL, "e", "materialized", "ephemeral", NULL);
     ck_assert_ptr_null(exec_materialization(e, &d));
