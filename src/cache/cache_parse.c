@@ -10,12 +10,27 @@
 #include "cache_priv.h"
 #include "../base/hash.h"
 #include "../base/vec.h"
+#ifdef CDBT_HAVE_LIBCRYPTO
+#include <openssl/evp.h>
+#endif
 
 #define OUT_FORMAT 1
 
 static bool renders(ResourceType rt)
 {
     return rt == RT_MODEL || rt == RT_TEST || rt == RT_ANALYSIS || rt == RT_SNAPSHOT;
+}
+
+/* SHA-256 of the key material: OpenSSL's (SHA-NI when the CPU has it) when
+ * available, else src/base's portable one. */
+static void key_hash(const void *data, size_t len, uint8_t out[32])
+{
+#ifdef CDBT_HAVE_LIBCRYPTO
+    unsigned int n = 32;
+    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32)
+        return;
+#endif
+    sha256(data, len, out);
 }
 
 static bool contains(const char *s, size_t n, const char *w)
@@ -31,6 +46,14 @@ static bool contains(const char *s, size_t n, const char *w)
         p = q + 1;
     }
     return false;
+}
+
+/* dbt records unique / not_null tests without rendering them: looking
+ * them up would cost more than parsing them, so they are always parsed. */
+static bool cheap_to_parse(const Node *n)
+{
+    return n->is_generic_test && n->test_name &&
+           (strcmp(n->test_name, "unique") == 0 || strcmp(n->test_name, "not_null") == 0);
 }
 
 /* Inputs that change on every invocation: a render that may read them is
@@ -83,7 +106,7 @@ static bool global_key(Project *p, const CacheParseEnv *env, uint8_t out[32], bo
         ser_str(&b, m->macro_sql);
     }
     *vol = volatile_text(b.buf, b.len);
-    sha256(b.buf ? b.buf : "", b.len, out);
+    key_hash(b.buf ? b.buf : "", b.len, out);
     sb_free(&b);
     return ok;
 }
@@ -308,7 +331,7 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     Sb b = SB_INIT;
     for (int i = 0; i < p->nnodes; i++) {
         Node *n = p->nodes[i];
-        if (!renders(n->rt) || !n->unique_id)
+        if (!renders(n->rt) || !n->unique_id || cheap_to_parse(n))
             continue;
         CacheEnt *e = ARENA_NEW(&c->arena, CacheEnt);
         e->n = n;
@@ -328,7 +351,7 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
                    volatile_text(n->raw_code, n->raw_code ? n->raw_len : 0)))
             ok = false;
         e->cacheable = ok;
-        sha256(b.buf, b.len, e->key);
+        key_hash(b.buf, b.len, e->key);
     }
     sb_free(&b);
 

@@ -203,6 +203,12 @@ static int rt_list_parse(Session *s, const char **names, int n, bool *out, Diag 
     return 0;
 }
 
+static const char *last_status(void *ud, const char *unique_id)
+{
+    Session *s = ud;
+    return cache_last_status(s->cache, unique_id);
+}
+
 static void warn_unmatched(void *ud, const char *expr)
 {
     const Flags *f = ud;
@@ -222,6 +228,11 @@ int session_select(Session *s, const int *default_rts, bool *out)
     so.indirect = INDIRECT_EAGER;
     so.on_unmatched = warn_unmatched;
     so.unmatched_ud = f;
+    so.state_dir = f->state;
+    if (s->cache) {
+        so.last_status = last_status;
+        so.last_status_ud = s;
+    }
     if (f->selector) {
         diag_set(&err, NULL, 0, 0, NULL, "--selector is not supported yet (selectors.yml); use --select/--exclude");
         return fail(&err);

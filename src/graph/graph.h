@@ -29,13 +29,18 @@ typedef struct SelectOptions {
     const char **exclude; int nexclude;
     IndirectMode indirect;
     bool resource_types[RT__COUNT];        /* all false = every type */
-    const char *state_dir;                 /* reserved for state: (not yet) */
+    const char *state_dir;                 /* --state: previous manifest.json / run_results.json (state:, result:) */
     /* Optional (added by src/graph): called once for every space-separated
      * --select/--exclude expression that selects nothing, so the caller can
      * print dbt's warning "The selection criterion '<expr>' does not match
      * any enabled nodes".  expr is only valid during the call. */
     void (*on_unmatched)(void *ud, const char *expr);
     void *unmatched_ud;
+    /* Optional (added by src/cache): the last run status of a node
+     * ("success", "error", "fail", ...) or NULL, for result:<status> when
+     * --state has no run_results.json. */
+    const char *(*last_status)(void *ud, const char *unique_id);
+    void *last_status_ud;
 } SelectOptions;
 
 /* Compute the selected set: out[i] true for selected node i.  Errors (bad

@@ -240,6 +240,8 @@ void gsel_ctx_free(GselCtx *c)
         free(c->fqn_index.ent_next);
         c->fqn_index.built = false;
     }
+    gsel_state_free(c->state);
+    c->state = NULL;
     sb_free(&c->sb);
 }
 
@@ -650,8 +652,7 @@ static int m_needs_state(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     if (!c->opt->state_dir)
         return gsel_fail(c, a, "%s: selection needs --state", a->method);
-    /* TODO(state): compare with <state>/manifest.json (and run_results.json
-     * for result:, sources.json for source_status:). */
+    /* TODO(state): sources.json for source_status:. */
     return gsel_fail(c, a, "%s: selection is not supported by cdbt yet", a->method);
 }
 
@@ -660,7 +661,7 @@ static const struct { const char *name; GselMatchFn fn; } METHODS[] = {
     {"package", m_package}, {"config", m_config}, {"resource_type", m_resource_type},
     {"source", m_source}, {"test_type", m_test_type}, {"test_name", m_test_name},
     {"group", m_group}, {"access", m_access}, {"version", m_version},
-    {"state", m_needs_state}, {"result", m_needs_state}, {"source_status", m_needs_state},
+    {"state", gsel_m_state}, {"result", gsel_m_result}, {"source_status", m_needs_state},
     {"exposure", m_nothing}, {"metric", m_nothing}, {"semantic_model", m_nothing},
     {"saved_query", m_nothing}, {"unit_test", m_nothing}, {"wildcard", m_nothing},
 };

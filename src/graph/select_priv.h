@@ -51,6 +51,8 @@ typedef struct GselFqnIndex {
     int nent;
 } GselFqnIndex;
 
+typedef struct GselState GselState;   /* select_state.c: the previous manifest / results */
+
 typedef struct GselCtx {
     Project *p;
     Graph *g;
@@ -60,9 +62,17 @@ typedef struct GselCtx {
     Sb sb;                         /* scratch text */
     int plain_fqn_atoms;           /* seen so far: the index pays off after a few */
     GselFqnIndex fqn_index;
+    GselState *state;              /* loaded on the first state:/result: atom */
 } GselCtx;
 
 void gsel_ctx_free(GselCtx *c);
+
+/* select_state.c: state:<kind> against <state_dir>/manifest.json and
+ * result:<status> against <state_dir>/run_results.json or
+ * SelectOptions.last_status. */
+int  gsel_m_state(GselCtx *c, const GselAtom *a, GselSet *out);
+int  gsel_m_result(GselCtx *c, const GselAtom *a, GselSet *out);
+void gsel_state_free(GselState *s);
 
 /* Record "Invalid selector '<atom>': <reason>" and return -1. */
 int gsel_fail(GselCtx *c, const GselAtom *a, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
