@@ -110,6 +110,12 @@ bool        exec_shared_warn_error(const ExecShared *sh);
  * function, or fails with "<name> executor not built".  Not thread-safe:
  * register before the run starts. */
 void        exec_shared_register(ExecShared *sh, const char *materialization, MatFn fn);
+/* Query comment (§3.10): once set, every statement exec_sql sends starts with
+ * a block comment holding {"app": "cdbt", "dbt_version": "<v>",
+ * "profile_name": "<p>", "target_name": "<t>", "node_id": "<unique_id>"} and
+ * a newline (visible in pg_stat_activity; job->sent and error positions do
+ * not include it).  Not thread-safe: set before the run starts. */
+void        exec_shared_set_query_comment(ExecShared *sh, const char *profile, const char *target);
 /* Append one timestamped line to the log ("<UTC time> [<who>] <text>"). */
 void        exec_log(ExecShared *sh, const char *who, const char *fmt, ...)
                 __attribute__((format(printf, 3, 4)));

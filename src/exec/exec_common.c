@@ -21,6 +21,7 @@ struct ExecShared {
     atomic_bool cancel;
     bool warn_error;
     char *target_dir;
+    char *qc_profile, *qc_target;    /* query comment, NULL = off */
     struct { char *name; MatFn fn; } ext[EXEC_MAX_EXTERNAL];
     int next;
 };
@@ -41,6 +42,8 @@ void exec_shared_free(ExecShared *sh)
         return;
     pthread_mutex_destroy(&sh->mu);
     free(sh->target_dir);
+    free(sh->qc_profile);
+    free(sh->qc_target);
     for (int i = 0; i < sh->next; i++)
         free(sh->ext[i].name);
     free(sh);
@@ -66,6 +69,48 @@ void exec_shared_set_target_dir(ExecShared *sh, const char *dir)
 const char *exec_shared_target_dir(const ExecShared *sh) { return sh ? sh->target_dir : "target"; }
 void exec_shared_set_warn_error(ExecShared *sh, bool on) { sh->warn_error = on; }
 bool exec_shared_warn_error(const ExecShared *sh) { return sh && sh->warn_error; }
+
+void exec_shared_set_query_comment(ExecShared *sh, const char *profile, const char *target)
+{
+    free(sh->qc_profile);
+    free(sh->qc_target);
+    sh->qc_profile = xstrdup(profile ? profile : "");
+    sh->qc_target = xstrdup(target ? target : "");
+}
+
+/* A JSON string with "*" + "/" broken up so the comment cannot end early. */
+static void qc_str(Sb *s, const char *z)
+{
+    sb_putc(s, '"');
+    for (const char *p = z ? z : ""; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            sb_printf(s, "\\%c", *p);
+        else if ((unsigned char)*p < 0x20)
+            sb_printf(s, "\\u%04x", (unsigned char)*p);
+        else if (*p == '*' && p[1] == '/')
+            sb_puts(s, "\\u002a");
+        else
+            sb_putc(s, *p);
+    }
+    sb_putc(s, '"');
+}
+
+/* The comment line for job's node (empty when off). */
+static void query_comment(const NodeJob *job, Sb *out)
+{
+    const ExecShared *sh = job->sh;
+    if (!sh || !sh->qc_profile)
+        return;
+    sb_puts(out, "/* {\"app\": \"cdbt\", \"dbt_version\": ");
+    qc_str(out, CDBT_VERSION);
+    sb_puts(out, ", \"profile_name\": ");
+    qc_str(out, sh->qc_profile);
+    sb_puts(out, ", \"target_name\": ");
+    qc_str(out, sh->qc_target);
+    sb_puts(out, ", \"node_id\": ");
+    qc_str(out, job->node && job->node->unique_id ? job->node->unique_id : "");
+    sb_puts(out, "} */\n");
+}
 
 void exec_shared_register(ExecShared *sh, const char *materialization, MatFn fn)
 {
@@ -145,7 +190,7 @@ static const char *job_who(const NodeJob *job)
 }
 
 /* Fill job->err from the failed statement. */
-static void sql_error(NodeJob *job, const char *stmt, const Diag *pgd)
+static void sql_error(NodeJob *job, const char *stmt, int prefix_chars, const Diag *pgd)
 {
     const PgError *pe = job->conn ? pg_last_error(job->conn) : NULL;
     const char *msg = pe && pe->message && *pe->message ? pe->message
@@ -154,8 +199,8 @@ static void sql_error(NodeJob *job, const char *stmt, const Diag *pgd)
     const char *ofp = n && n->original_file_path ? n->original_file_path : NULL;
     diag_clear(&job->err);
     bool placed = false;
-    if (pe && pe->position > 0) {
-        size_t b = char_pos_to_byte(stmt, pe->position);
+    if (pe && pe->position > prefix_chars) {
+        size_t b = char_pos_to_byte(stmt, pe->position - prefix_chars);
         const char *code = job->sql;
         const char *at = code && *code ? strstr(stmt, code) : NULL;
         size_t off = at ? (size_t)(at - stmt) : 0;
@@ -240,11 +285,20 @@ int exec_sql(NodeJob *job, const char *sql, PgResult **res, char *tag, size_t ta
     size_t tcap = tag ? tag_cap : sizeof tbuf;
     if (tcap)
         tb[0] = '\0';
-    int rc = pg_exec(job->conn, sql, res, tb, tcap, &d);
+    Sb with = SB_INIT;
+    query_comment(job, &with);
+    int prefix_chars = 0;
+    for (size_t i = 0; i < with.len; i++)
+        if (((unsigned char)with.buf[i] & 0xC0) != 0x80)
+            prefix_chars++;
+    if (with.len)
+        sb_puts(&with, sql);
+    int rc = pg_exec(job->conn, with.len ? sb_cstr(&with) : sql, res, tb, tcap, &d);
+    sb_free(&with);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc != 0) {
-        sql_error(job, sql, &d);
+        sql_error(job, sql, prefix_chars, &d);
         exec_log(job->sh, job_who(job), "ERROR in %.3fs: %s", secs,
                  job->err.message ? job->err.message : "?");
         if (exec_cancelled(job->sh) && job->err.message) {

@@ -486,6 +486,30 @@ START_TEST(persist_docs_comments)
 }
 END_TEST
 
+START_TEST(query_comment_prefix)
+{
+    exec_shared_set_query_comment(C.sh, "prof", "dev");
+    Node *t = node(RT_MODEL, "qc", "materialized", "table", NULL);
+    Run *r = run(t, "select current_query() as q");
+    ck_assert_msg(r->rc == 0, "%s", errtext(&r->j));
+    /* target/run text has no comment */
+    ck_assert_str_eq(sb_cstr(&r->j.sent),
+        "create table \"postgres\".\"s\".\"qc__dbt_tmp\" as (\nselect current_query() as q\n);\n"
+        "alter table \"postgres\".\"s\".\"qc__dbt_tmp\" rename to \"qc\";\n"
+        "drop table if exists \"postgres\".\"s\".\"qc__dbt_backup\" cascade;\n");
+    job_free(r);
+    ck_assert_str_eq(q_rows("select split_part(q, E'\\n', 1) from s.qc"),
+        "/* {\"app\": \"cdbt\", \"dbt_version\": \"" CDBT_VERSION "\", \"profile_name\": \"prof\", "
+        "\"target_name\": \"dev\", \"node_id\": \"model.p.qc\"} */");
+    /* error positions still point into the compiled code */
+    r = run(t, "select 1 as a,\n  nope as b");
+    ck_assert_int_eq(r->rc, -1);
+    ck_assert_int_eq(r->j.err.line, 2);
+    ck_assert_int_eq(r->j.err.col, 3);
+    job_free(r);
+}
+END_TEST
+
 START_TEST(long_names_truncate)
 {
     char name[64];
@@ -920,6 +944,7 @@ Suite *exec_mat_suite(void)
     tcase_add_test(tc, hooks_order_and_transactions);
     tcase_add_test(tc, unlogged_indexes_grants);
     tcase_add_test(tc, persist_docs_comments);
+    tcase_add_test(tc, query_comment_prefix);
     tcase_add_test(tc, long_names_truncate);
     tcase_add_test(tc, unknown_materialization);
     tcase_add_test(tc, cancelled_sends_nothing);
