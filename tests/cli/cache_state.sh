@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# cache_state.sh - `state:` and `result:` selection against a previous
+# invocation (--state DIR with manifest.json / run_results.json), and the
+# robustness of target/cdbt.db seen from the binary: a corrupt file or a
+# foreign schema version gives a warning and is rebuilt, concurrent cdbt
+# processes leave it usable, --no-partial-parse neither reads nor writes it.
+set -u
+CDBT=$(realpath "${1:?usage: cache_state.sh path/to/cdbt}")
+SRC=${CDBT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+cp -r "$SRC/tests/fixtures/projects/jaffle" "$W/p"
+rm -rf "$W/p/target"
+cd "$W/p"
+pass=0; fail=0
+ok()  { pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+expect() {  # expect <what> <expected> <actual>
+    if [ "$2" = "$3" ]; then ok; else bad "$1"; printf '  expected: %s\n  actual:   %s\n' "$2" "$3"; fi
+}
+C() { "$CDBT" "$@" --project-dir . --profiles-dir .; }
+L() { C ls -q --resource-type model "$@" 2>&1 | tr '\n' ' ' | sed 's/ $//'; }
+
+C parse -q || bad "initial parse"
+mkdir -p prod && cp target/manifest.json prod/
+
+expect "nothing modified right after the copy" "" "$(L -s state:modified --state prod)"
+expect "everything unmodified" "jaffle.marts.customers jaffle.marts.int_order_totals jaffle.marts.orders jaffle.staging.stg_customers jaffle.staging.stg_orders jaffle.staging.stg_payments" \
+    "$(L -s state:unmodified --state prod)"
+
+echo "-- edited" >> models/staging/stg_orders.sql
+printf 'select 1 as a\n' > models/marts/brand_new.sql
+expect "state:new" "jaffle.marts.brand_new" "$(L -s state:new --state prod)"
+expect "state:modified = body + new" "jaffle.marts.brand_new jaffle.staging.stg_orders" "$(L -s state:modified --state prod)"
+expect "state:modified.body" "jaffle.staging.stg_orders" "$(L -s state:modified.body --state prod)"
+expect "state:old excludes new nodes" "" "$(L -s state:old,brand_new --state prod)"
+expect "state:modified+ adds descendants" \
+    "jaffle.marts.brand_new jaffle.marts.customers jaffle.marts.int_order_totals jaffle.marts.orders jaffle.staging.stg_orders" \
+    "$(L -s state:modified+ --state prod)"
+expect "DBT_STATE is --state's twin" "jaffle.marts.brand_new" "$(DBT_STATE=prod L -s state:new)"
+
+sed -i 's|/ 100)|/ 1000)|' macros/cents_to_dollars.sql
+expect "state:modified.macros" "jaffle.staging.stg_payments" "$(L -s state:modified.macros --state prod)"
+
+sed -i 's|+materialized: view|+materialized: table|' dbt_project.yml
+expect "state:modified.configs (stg_orders overrides materialized)" "jaffle.staging.stg_customers jaffle.staging.stg_payments" \
+    "$(L -s state:modified.configs --state prod)"
+expect "config change is not a relation change" "" "$(L -s state:modified.relation --state prod)"
+sed -i 's|      schema: staging|      schema: stg2|' dbt_project.yml
+expect "state:modified.relation" "jaffle.staging.stg_customers jaffle.staging.stg_orders jaffle.staging.stg_payments" \
+    "$(L -s state:modified.relation --state prod)"
+
+out=$(C ls -q -s state:new 2>&1); rc=$?
+expect "state: without --state exits 2" 2 $rc
+expect "state: without --state message" "error: Invalid selector 'state:new': state: selection needs --state <dir with a previous manifest.json>" "$out"
+out=$(C ls -q -s state:changed --state prod 2>&1); rc=$?
+expect "unknown state kind exits 2" 2 $rc
+mkdir -p empty
+out=$(C ls -q -s state:new --state empty 2>&1); rc=$?
+expect "missing manifest exits 2" "2 error: Invalid selector 'state:new': no manifest.json in the --state directory 'empty'" "$rc $out"
+printf '{"nodes": {' > empty/manifest.json
+out=$(C ls -q -s state:new --state empty 2>&1); rc=$?
+expect "bad manifest exits 2" 2 $rc
+case $out in *"empty/manifest.json is not valid JSON"*) ok ;; *) bad "bad manifest message: $out" ;; esac
+
+# result: from a previous run_results.json
+cat > prod/run_results.json <<'EOF'
+{"metadata": {}, "results": [
+  {"unique_id": "model.jaffle.stg_orders", "status": "error"},
+  {"unique_id": "model.jaffle.orders", "status": "success"},
+  {"unique_id": "test.jaffle.unique_stg_customers_customer_id.c7614daada", "status": "fail"}
+], "elapsed_time": 1.0, "args": {}}
+EOF
+expect "result:error" "jaffle.staging.stg_orders" "$(L -s result:error --state prod)"
+expect "result:error+" "jaffle.marts.customers jaffle.marts.int_order_totals jaffle.marts.orders jaffle.staging.stg_orders" \
+    "$(L -s result:error+ --state prod)"
+expect "result:success" "jaffle.marts.orders" "$(L -s result:success --state prod)"
+out=$(C ls -q -s result:error --no-partial-parse 2>&1); rc=$?
+expect "result: without --state or cache exits 2" 2 $rc
+
+# --no-partial-parse neither reads nor writes target/cdbt.db
+rm -rf target
+C parse -q --no-partial-parse || bad "parse --no-partial-parse"
+[ ! -e target/cdbt.db ] && ok || bad "--no-partial-parse wrote target/cdbt.db"
+C parse -q || bad "parse"
+[ -s target/cdbt.db ] && ok || bad "parse did not write target/cdbt.db"
+out=$(C parse --debug 2>&1 | grep '^cdbt cache:')
+case $out in "cdbt cache: "*" nodes restored, 0 parsed"*) ok ;; *) bad "second parse restores everything: $out" ;; esac
+
+# a corrupt cache: warning, rebuilt, same manifest
+norm() { sed -E 's/"(generated_at|invocation_id)":"[^"]*"/"\1":""/g; s/"created_at":[0-9.e+-]+/"created_at":0/g' "$1"; }
+norm target/manifest.json > good.json
+head -c 20000 /dev/urandom > target/cdbt.db; rm -f target/cdbt.db-wal target/cdbt.db-shm
+out=$(C parse 2>&1); rc=$?
+expect "parse with a corrupt cache exits 0" 0 $rc
+case $out in *"warning: cdbt cache ("*"cdbt.db) is corrupt ("*"); rebuilding it"*) ok ;; *) bad "corrupt warning: $out" ;; esac
+norm target/manifest.json > now.json
+cmp -s good.json now.json && ok || bad "manifest after rebuilding a corrupt cache"
+out=$(C parse --debug 2>&1 | grep -c 'warning'); expect "no warning once rebuilt" 0 "$out"
+
+# a foreign schema version: warning, rebuilt
+if command -v sqlite3 >/dev/null; then
+    sqlite3 target/cdbt.db 'PRAGMA user_version=42'
+    out=$(C parse 2>&1); rc=$?
+    expect "parse with a foreign cache exits 0" 0 $rc
+    case $out in *"schema version 42 is not 1; rebuilding it"*) ok ;; *) bad "foreign warning: $out" ;; esac
+fi
+
+# concurrent processes: all succeed, identical manifests, cache usable after
+echo "-- changed before the concurrent runs" >> models/marts/orders.sql
+sed -i 's|/ 1000)|/ 10)|' macros/cents_to_dollars.sql      # every node is re-parsed and stored
+for i in 1 2 3 4; do
+    ( "$CDBT" parse -q --project-dir . --profiles-dir . >"plog$i" 2>&1; echo $? > "prc$i" ) &
+done
+wait
+for i in 1 2 3 4; do
+    expect "concurrent parse $i" 0 "$(cat prc$i)"
+    expect "concurrent parse $i says nothing" "" "$(cat plog$i)"
+done
+out=$(C parse --debug 2>&1 | grep -E '^(warning|cdbt cache)')
+case $out in "cdbt cache: "*" nodes restored, "*) ok ;; *) bad "cache after concurrent runs: $out" ;; esac
+norm target/manifest.json > a.json
+C parse -q --no-partial-parse
+norm target/manifest.json > b.json
+cmp -s a.json b.json && ok || bad "manifest after concurrent runs equals a cold parse"
+
+echo "cache_state: $pass passed, $fail failed"
+[ $fail = 0 ]

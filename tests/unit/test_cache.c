@@ -1,0 +1,305 @@
+/* test_cache.c - target/cdbt.db: run results (record, reload, overwrite,
+ * concurrent writers), rebuilding corrupt and foreign-version files, and the
+ * parse cache on a hand-built Project (miss, store, restore of exactly the
+ * stored outputs, invalidation by an input change and by an env var read). */
+#include <check.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cache/cache.h"
+#include "base/arena.h"
+#include "base/fs.h"
+
+static char *tmpdir(void)
+{
+    char tmpl[] = "/tmp/cdbt_test_cache_XXXXXX";
+    char *d = mkdtemp(tmpl);
+    ck_assert_ptr_nonnull(d);
+    return strdup(d);
+}
+
+static void rmdir_all(char *d)
+{
+    fs_rm_rf(d);
+    free(d);
+}
+
+START_TEST(results_roundtrip)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_null(w);
+    ck_assert_ptr_null(cache_last_status(c, "model.p.a"));
+    ck_assert_int_eq(cache_record_result(c, "model.p.a", "error", 1.0e9, 0.25, "boom"), 0);
+    ck_assert_int_eq(cache_record_result(c, "model.p.b", "success", 1.0e9, 1.5, NULL), 0);
+    ck_assert_str_eq(cache_last_status(c, "model.p.a"), "error");
+    cache_close(c);
+
+    c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(cache_last_status(c, "model.p.a"), "error");
+    ck_assert_str_eq(cache_last_status(c, "model.p.b"), "success");
+    ck_assert(cache_last_time(c, "model.p.b") == 1.5);
+    ck_assert(cache_last_time(c, "model.p.zzz") == -1);
+    /* a later result replaces the earlier one, also in the loaded view */
+    ck_assert_int_eq(cache_record_result(c, "model.p.a", "success", 1.0e9, 0.5, NULL), 0);
+    ck_assert_str_eq(cache_last_status(c, "model.p.a"), "success");
+    cache_close(c);
+    rmdir_all(d);
+}
+END_TEST
+
+START_TEST(corrupt_file_is_rebuilt)
+{
+    char *d = tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/cdbt.db", d);
+    const char junk[] = "this is not a database, just some text that is long enough to look like a header....";
+    char big[8192];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = junk[i % (sizeof junk - 1)];
+    ck_assert_int_eq(fs_write_file(path, big, sizeof big), 0);
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_msg(strstr(w, "is corrupt") && strstr(w, "rebuilding it"), "warning: %s", w);
+    free(w);
+    ck_assert_int_eq(cache_record_result(c, "model.p.a", "fail", 0, 0, NULL), 0);
+    ck_assert_str_eq(cache_last_status(c, "model.p.a"), "fail");
+    cache_close(c);
+    rmdir_all(d);
+}
+END_TEST
+
+START_TEST(foreign_version_is_rebuilt)
+{
+    char *d = tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/cdbt.db", d);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE results(x); PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_msg(strstr(w, "schema version 99 is not 1; rebuilding it") != NULL, "warning: %s", w);
+    free(w);
+    ck_assert_int_eq(cache_record_result(c, "model.p.a", "pass", 0, 0, NULL), 0);
+    cache_close(c);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    rmdir_all(d);
+}
+END_TEST
+
+typedef struct Writer { const char *dir; int id; int failures; } Writer;
+
+static void *writer(void *arg)
+{
+    Writer *wr = arg;
+    char *w = NULL;
+    Cache *c = cache_open(wr->dir, &w);
+    free(w);
+    if (!c) {
+        wr->failures = 1000;
+        return NULL;
+    }
+    for (int i = 0; i < 100; i++) {
+        char uid[64];
+        snprintf(uid, sizeof uid, "model.p.w%d_%d", wr->id, i);
+        if (cache_record_result(c, uid, i % 2 ? "success" : "error", 0, 0, NULL) != 0)
+            wr->failures++;
+    }
+    cache_close(c);
+    return NULL;
+}
+
+START_TEST(concurrent_writers)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c0 = cache_open(d, &w);      /* create the schema first */
+    ck_assert_ptr_nonnull(c0);
+    cache_close(c0);
+    pthread_t t[4];
+    Writer wr[4];
+    for (int i = 0; i < 4; i++) {
+        wr[i] = (Writer){d, i, 0};
+        pthread_create(&t[i], NULL, writer, &wr[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(wr[i].failures, 0);
+    }
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(cache_last_status(c, "model.p.w3_99"), "success");
+    ck_assert_str_eq(cache_last_status(c, "model.p.w0_0"), "error");
+    cache_close(c);
+    rmdir_all(d);
+}
+END_TEST
+
+/* ------------------------------------------------------------ parse cache */
+
+static Project *mini_project(void)
+{
+    Project *p = calloc(1, sizeof *p);
+    arena_init(&p->arena, 0);
+    p->root = "/proj";
+    p->name = "p";
+    p->nodes = calloc(1, sizeof(Node *));
+    Node *n = ARENA_NEW(&p->arena, Node);
+    n->rt = RT_MODEL;
+    n->unique_id = "model.p.m";
+    n->name = "m";
+    n->package_name = "p";
+    n->original_file_path = "models/m.sql";
+    n->raw_code = "select 1";
+    n->raw_len = 8;
+    n->checksum = "x";
+    n->config = v_dict(&p->arena).u.d;
+    dict_setz(&p->arena, n->config, "materialized", v_strz(&p->arena, "view"));
+    p->nodes[0] = n;
+    p->nnodes = 1;
+    return p;
+}
+
+static void mini_free(Project *p)
+{
+    arena_free(&p->arena);
+    free(p->nodes);
+    free(p);
+}
+
+/* What a parse would do to the node: a config() call and a ref. */
+static void fake_parse(Project *p, Cache *c, const char *envval)
+{
+    Node *n = p->nodes[0];
+    dict_setz(&p->arena, n->config, "materialized", v_strz(&p->arena, envval ? envval : "table"));
+    Value tags = v_list(&p->arena, 1);
+    list_append(&p->arena, tags.u.l, v_strz(&p->arena, "t"));
+    dict_setz(&p->arena, n->config, "tags", tags);
+    n->tags = tags.u.l;
+    n->refs = ARENA_NEW(&p->arena, NodeRef);
+    n->refs[0].name = "up";
+    n->nrefs = 1;
+    cache_env_read(c, n, "CDBT_TEST_CACHE_ENV", envval);
+}
+
+START_TEST(parse_store_restore_invalidate)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    CacheParseEnv env = {"parse", false};
+    unsetenv("CDBT_TEST_CACHE_ENV");
+
+    /* 1: miss, parse, store */
+    Project *p = mini_project();
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    ck_assert(!cache_parse_skip(c, p->nodes[0]));
+    fake_parse(p, c, NULL);
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_ptr_null(w);
+    cache_close(c);
+    mini_free(p);
+
+    /* 2: same inputs: restored exactly */
+    p = mini_project();
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 1);
+    Node *n = p->nodes[0];
+    ck_assert(cache_parse_skip(c, n));
+    ck_assert_str_eq(dict_getz(n->config, "materialized")->u.s->s, "table");
+    ck_assert_int_eq(n->nrefs, 1);
+    ck_assert_str_eq(n->refs[0].name, "up");
+    ck_assert_ptr_null(n->refs[0].package);
+    ck_assert_int_eq((int)n->tags->len, 1);
+    cache_parse_end(c, p, &w);
+    cache_close(c);
+    mini_free(p);
+
+    /* 3: the env var the render read now has a value: re-parse */
+    setenv("CDBT_TEST_CACHE_ENV", "incremental", 1);
+    p = mini_project();
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    fake_parse(p, c, "incremental");
+    cache_parse_end(c, p, &w);
+    cache_close(c);
+    mini_free(p);
+    p = mini_project();
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 1);
+    ck_assert_str_eq(dict_getz(p->nodes[0]->config, "materialized")->u.s->s, "incremental");
+    cache_close(c);
+    mini_free(p);
+    unsetenv("CDBT_TEST_CACHE_ENV");
+
+    /* 4: another input (the file checksum, the command) changes: miss */
+    p = mini_project();
+    p->nodes[0]->checksum = "y";
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    cache_close(c);
+    mini_free(p);
+    p = mini_project();
+    CacheParseEnv env2 = {"run", false};
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env2, &w), 0);
+    cache_close(c);
+    mini_free(p);
+
+    /* 5: a render that may read invocation_id is never cached */
+    p = mini_project();
+    p->nodes[0]->raw_code = "{{ invocation_id }}";
+    p->nodes[0]->raw_len = strlen(p->nodes[0]->raw_code);
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    fake_parse(p, c, NULL);
+    cache_parse_end(c, p, &w);
+    int r, np, u;
+    cache_parse_stats(c, &r, &np, &u);
+    ck_assert_int_eq(u, 1);
+    cache_close(c);
+    mini_free(p);
+    p = mini_project();
+    p->nodes[0]->raw_code = "{{ invocation_id }}";
+    p->nodes[0]->raw_len = strlen(p->nodes[0]->raw_code);
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    cache_close(c);
+    mini_free(p);
+    ck_assert_ptr_null(w);
+    rmdir_all(d);
+}
+END_TEST
+
+Suite *cache_suite(void)
+{
+    Suite *s = suite_create("cache");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, results_roundtrip);
+    tcase_add_test(tc, corrupt_file_is_rebuilt);
+    tcase_add_test(tc, foreign_version_is_rebuilt);
+    tcase_add_test(tc, concurrent_writers);
+    tcase_add_test(tc, parse_store_restore_invalidate);
+    suite_add_tcase(s, tc);
+    return s;
+}
