@@ -156,6 +156,8 @@ void matu_error_kind(MatCtx *m, const char *kind, const char *fmt, ...)
     sb_free(&s);
 }
 
+static const char *catalog_name(Arena *a, const char *s, bool quoted);
+
 int matu_init(MatCtx *m, NodeJob *job)
 {
     memset(m, 0, sizeof *m);
@@ -192,6 +194,19 @@ int matu_init(MatCtx *m, NodeJob *job)
     }
     matu_derive(m, T, "__dbt_tmp", &m->I);
     matu_derive(m, T, "__dbt_backup", &m->B);
+    /* The runner lists every schema it writes to; a job started without
+     * that (another caller) lists its own schema so E is never guessed. */
+    const char *cs = catalog_name(m->a, T->schema, T->quote[1]);
+    if (job->rc && job->conn && cs && n->rt != RT_TEST && !relcache_schema_loaded(job->rc, cs)) {
+        Diag d = {0};
+        if (relcache_load_schema(job->rc, job->conn, cs, &d) != 0) {
+            matu_error(m, "%s", d.message ? d.message : "cannot list the relations of the schema");
+            diag_clear(&d);
+            job->status = NS_ERROR;
+            return -1;
+        }
+        diag_clear(&d);
+    }
     m->E = matu_cached(m, T);
     job->rows_affected = -1;
     job->failures = -1;

@@ -510,6 +510,23 @@ START_TEST(query_comment_prefix)
 }
 END_TEST
 
+START_TEST(unloaded_schema_is_listed)
+{
+    q_exec("create table s.pre as select 1 as a");
+    RelCache *fresh = relcache_new();
+    Node *t = node(RT_MODEL, "pre", "materialized", "table", NULL);
+    Run *r = job(t, "select 2 as a");
+    r->j.rc = fresh;
+    ck_assert_msg(mat_table(&r->j) == 0, "%s", errtext(&r->j));
+    ck_assert_msg(strstr(sb_cstr(&r->j.sent), "alter table \"postgres\".\"s\".\"pre\" rename to \"pre__dbt_backup\"") != NULL,
+                  "%s", sb_cstr(&r->j.sent));
+    job_free(r);
+    ck_assert(relcache_schema_loaded(fresh, "s"));
+    relcache_free(fresh);
+    ck_assert_str_eq(q_rows("select a from s.pre"), "2");
+}
+END_TEST
+
 START_TEST(long_names_truncate)
 {
     char name[64];
@@ -945,6 +962,7 @@ Suite *exec_mat_suite(void)
     tcase_add_test(tc, unlogged_indexes_grants);
     tcase_add_test(tc, persist_docs_comments);
     tcase_add_test(tc, query_comment_prefix);
+    tcase_add_test(tc, unloaded_schema_is_listed);
     tcase_add_test(tc, long_names_truncate);
     tcase_add_test(tc, unknown_materialization);
     tcase_add_test(tc, cancelled_sends_nothing);
