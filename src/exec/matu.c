@@ -673,10 +673,12 @@ int matu_fail(MatCtx *m)
     if (pg_in_transaction(j->conn)) {
         exec_log(j->sh, m->n->unique_id, "ROLLBACK");
         pg_rollback(j->conn);
-        for (int i = m->nundo - 1; i >= 0; i--)
-            relcache_set(j->rc, m->undo[i].schema, m->undo[i].ident, m->undo[i].prev);
-        m->nundo = 0;
     }
+    /* Uncommitted work is gone whether we rolled back or the connection
+     * died (server killed, backend terminated): the cache follows. */
+    for (int i = m->nundo - 1; i >= 0; i--)
+        relcache_set(j->rc, m->undo[i].schema, m->undo[i].ident, m->undo[i].prev);
+    m->nundo = 0;
     if (!j->err.set)
         matu_error(m, "error");
     j->status = NS_ERROR;

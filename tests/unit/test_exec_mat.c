@@ -344,6 +344,26 @@ START_TEST(failed_model_keeps_old_relation)
 }
 END_TEST
 
+START_TEST(connection_lost_mid_model)
+{
+    Node *t = node(RT_MODEL, "lost", "materialized", "table", NULL);
+    run_ok(t, "select 1 as a");
+    const char *post[] = {"select pg_terminate_backend(pg_backend_pid())"};
+    bool in[] = {true};
+    Run *r = job(t, "select 2 as a");
+    r->j.post_hooks = post;
+    r->j.post_in_txn = in;
+    r->j.npost = 1;
+    ck_assert_int_eq(mat_table(&r->j), -1);
+    ck_assert_int_eq(r->j.status, NS_ERROR);
+    job_free(r);
+    ck_assert_str_eq(q_rows("select a from s.lost"), "1");
+    ck_assert_int_eq(relcache_get(C.rc, "s", "lost"), REL_TABLE);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "lost__dbt_tmp"), REL_NONE);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "lost__dbt_backup"), REL_NONE);
+}
+END_TEST
+
 START_TEST(error_position_in_wrapper)
 {
     /* a position outside the model's code is shown in the statement sent */
@@ -957,6 +977,7 @@ Suite *exec_mat_suite(void)
     tcase_add_test(tc, view_create_and_replace);
     tcase_add_test(tc, table_create_swap_and_type_switch);
     tcase_add_test(tc, failed_model_keeps_old_relation);
+    tcase_add_test(tc, connection_lost_mid_model);
     tcase_add_test(tc, error_position_in_wrapper);
     tcase_add_test(tc, hooks_order_and_transactions);
     tcase_add_test(tc, unlogged_indexes_grants);
