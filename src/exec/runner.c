@@ -571,11 +571,13 @@ static int render_hooks(Runner *r, RJob *j, const char *key, const char ***out, 
 /* A view in the cache may have been dropped since the cache was loaded:
  * rebuilding a table or view ends with `drop ... __dbt_backup cascade`,
  * which takes every view built on the old relation with it (§6.5).  Those
- * views are descendants, so they run later; check a cached view of the node
- * about to run is still there (one catalog lookup, only for cached views). */
-static void verify_cached_view(Runner *r, Node *n)
+ * views are descendants, so they run later: on the worker, just before a
+ * node whose relation is cached as a view and that has upstream nodes in
+ * this run, one catalog lookup on the worker's connection corrects the
+ * cache (not sent to target/run). */
+static void verify_cached_view(Runner *r, PgConn *c, Node *n)
 {
-    if (!n->schema || !n->alias || !relational(n))
+    if (!n->schema || !n->alias || !relational(n) || r->rn[n->index].ndeps == 0)
         return;
     RelType t = relcache_get(r->rc, n->schema, n->alias);
     if (t != REL_VIEW && t != REL_MATVIEW)
@@ -588,7 +590,8 @@ static void verify_cached_view(Runner *r, Node *n)
     pg_quote_literal(&q, n->alias);
     PgResult *res = NULL;
     Diag err = {0};
-    if (main_exec(r, sb_cstr(&q), &res, NULL, 0, &err) == 0 && res) {
+    exec_log(r->sh, n->unique_id, "%s", sb_cstr(&q));
+    if (pg_exec(c, sb_cstr(&q), &res, NULL, 0, &err) == 0 && res) {
         if (res->nrows == 0)
             relcache_set(r->rc, n->schema, n->alias, REL_NONE);
         else if (res->rows[0][0] && res->rows[0][0][0] == 'r')
@@ -606,7 +609,6 @@ static int prepare(Runner *r, RJob *j, Diag *err)
     Node *n = r->p->nodes[j->node];
     j->compile_start = wallclock();
     int rc = -1;
-    verify_cached_view(r, n);
     if (n->rt != RT_SEED) {
         if (dbt_compile_node(r->o->dbt, n, err) != 0)
             goto done;
@@ -792,6 +794,7 @@ static void *worker_main(void *arg)
             j->rc = -1;
         } else {
             j->job.conn = conn;
+            verify_cached_view(r, conn, j->job.node);
             j->rc = j->fn(&j->job);
             if (j->rc != 0 && !j->job.err.set)
                 diag_set(&j->job.err, NULL, 0, 0, NULL, "the node failed without a message");
