@@ -275,10 +275,18 @@ static int locate(const char *root, VDict *out, PgServerInfo *info, RunAs *ra, b
     return 0;
 }
 
+/* The public functions accept err == NULL: they then record into a local
+ * Diag that is dropped. */
+#define LOCAL_DIAG(err) Diag local_diag_ = {0}; if (!(err)) (err) = &local_diag_
+#define LOCAL_DIAG_END() diag_clear(&local_diag_)
+
 int pgserver_locate(const char *project_root, VDict *profile_output, PgServerInfo *info, Diag *err)
 {
     RunAs ra;
-    return locate(project_root, profile_output, info, &ra, false, err);
+    LOCAL_DIAG(err);
+    int rc = locate(project_root, profile_output, info, &ra, false, err);
+    LOCAL_DIAG_END();
+    return rc;
 }
 
 /* ------------------------------------------------------------ processes */
@@ -781,7 +789,7 @@ done:
     return ret;
 }
 
-int pgserver_ensure(const char *project_root, VDict *profile_output, PgParams *io,
+static int server_ensure(const char *project_root, VDict *profile_output, PgParams *io,
                     PgServerInfo *info_out, Diag *err)
 {
     PgServerInfo local, *info = info_out ? info_out : &local;
@@ -826,7 +834,7 @@ done:
     return ret;
 }
 
-int pgserver_status(const char *project_root, VDict *profile_output, PgServerInfo *info, Diag *err)
+static int server_status(const char *project_root, VDict *profile_output, PgServerInfo *info, Diag *err)
 {
     RunAs ra;
     if (locate(project_root, profile_output, info, &ra, false, err) != 0)
@@ -841,7 +849,7 @@ int pgserver_status(const char *project_root, VDict *profile_output, PgServerInf
     return 0;
 }
 
-int pgserver_stop(const char *project_root, VDict *profile_output, bool *was_running, Diag *err)
+static int server_stop(const char *project_root, VDict *profile_output, bool *was_running, Diag *err)
 {
     PgServerInfo info;
     RunAs ra;
@@ -866,4 +874,29 @@ int pgserver_stop(const char *project_root, VDict *profile_output, bool *was_run
 done:
     unlock_state(lockfd);
     return ret;
+}
+
+int pgserver_ensure(const char *project_root, VDict *profile_output, PgParams *io,
+                    PgServerInfo *info_out, Diag *err)
+{
+    LOCAL_DIAG(err);
+    int rc = server_ensure(project_root, profile_output, io, info_out, err);
+    LOCAL_DIAG_END();
+    return rc;
+}
+
+int pgserver_status(const char *project_root, VDict *profile_output, PgServerInfo *info, Diag *err)
+{
+    LOCAL_DIAG(err);
+    int rc = server_status(project_root, profile_output, info, err);
+    LOCAL_DIAG_END();
+    return rc;
+}
+
+int pgserver_stop(const char *project_root, VDict *profile_output, bool *was_running, Diag *err)
+{
+    LOCAL_DIAG(err);
+    int rc = server_stop(project_root, profile_output, was_running, err);
+    LOCAL_DIAG_END();
+    return rc;
 }
