@@ -31,8 +31,8 @@ static volatile sig_atomic_t g_interrupted;
 
 static void on_signal(int sig)
 {
-    (void)sig;
     g_interrupted = 1;
+    signal(sig, SIG_DFL);   /* a second Ctrl-C ends the process at once */
 }
 
 typedef struct Out {

@@ -11,7 +11,7 @@ CDBT=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pg_env.sh"
 W=$(mktemp -d /tmp/cdbt-build-e2e.XXXXXX)
-trap 'rm -rf "$W"; pg_env_stop' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$W"; pg_env_stop' EXIT
 cp -r "$HERE/../fixtures/e2e/run_basic" "$W/p"
 cd "$W/p"
 fails=0
@@ -114,6 +114,27 @@ check "sleeping query gone from the server" "0" \
 check "interrupted model is an error" "error" "$(status_of slow)"
 check "its child skipped" "skipped" "$(status_of after_slow)"
 check "old slow table intact" "1" "$(q "select x from analytics.slow")"
+
+# ---- 7. the server dies mid-run: the run ends with errors (no hang), the old
+# relations are intact after a restart, and a rerun succeeds
+"$CDBT" run --vars '{sleep: 600}' --threads 2 > kill.out 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  [ "$(q "select count(*) from pg_stat_activity where query like '%pg_sleep(600)%' and pid <> pg_backend_pid()")" = 1 ] && break
+  sleep 0.1
+done
+pg_env_as "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate -s stop >/dev/null 2>&1
+wait $pid
+rc=$?
+check "server killed: node failure exit code" 1 $rc
+check "server killed: the running model is an error" "error" "$(status_of slow)"
+pg_env_as "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -s \
+  -o "-c listen_addresses='' -c unix_socket_directories=$PG_TMP -c fsync=off" start >/dev/null 2>&1
+check "old slow table intact after the crash" "1" "$(q "select x from analytics.slow")"
+check "no leftover tmp relations after the crash" "" \
+  "$(q "select table_name from information_schema.tables where table_schema = 'analytics' and table_name like '%dbt_%'")"
+"$CDBT" run --threads 2 > rerun.out 2>&1
+check "rerun after the crash exit code" 0 $?
 
 if [ $fails -ne 0 ]; then echo "run_build: $fails failure(s)"; exit 1; fi
 echo "run_build: ok"
