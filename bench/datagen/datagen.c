@@ -806,7 +806,7 @@ int main(int argc, char **argv)
         int bad = 0;
         if (!strcmp(a, "--out")) out = v;
         else if (!strcmp(a, "--rows")) bad = parse_num(v, 100000000ULL, &rows) || rows == 0;
-        else if (!strcmp(a, "--batch")) bad = parse_num(v, 99, &batch) || batch == 0;
+        else if (!strcmp(a, "--batch")) bad = parse_num(v, 52, &batch) || batch == 0; /* weekly batches of 2026 (dim_date) */
         else bad = parse_num(v, UINT64_MAX, &seed);
         if (bad) { fprintf(stderr, "datagen: bad value for %s: %s\n", a, v); return 2; }
         i++;

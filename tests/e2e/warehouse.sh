@@ -79,7 +79,8 @@ for node in department callrecords bronze_transactions bronze_web_requests silve
             gold_sales_by_product gold_payroll_by_department dim_device fact_sales; do
   check "console shows $node being built" grep -q "$node" "$W/build.log"
 done
-check "run_results: every node succeeded or passed" python3 - <<'PYEOF'
+PY=$(command -v /usr/bin/python3 || command -v python3)
+check "run_results: every node succeeded or passed" "$PY" - <<'PYEOF'
 import json, collections
 r = json.load(open("target/run_results.json"))["results"]
 bad = [(x["unique_id"], x["status"], (x.get("message") or "")[:200]) for x in r if x["status"] not in ("success", "pass")]
