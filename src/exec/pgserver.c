@@ -639,8 +639,52 @@ static void unlock_state(int fd)
         close(fd);                       /* releases the flock */
 }
 
+/* As root, the server user must be able to search every directory above
+ * the data directory.  Returns the first that it cannot, or "" (mode bits
+ * only; ACLs and supplementary groups are not considered). */
+static void first_blocking_dir(const char *path, const RunAs *ra, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (!ra->switch_user)
+        return;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        bool end = *p == '\0';
+        if (*p == '/' || end) {
+            char save = *p;
+            *p = '\0';
+            struct stat st;
+            if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+                mode_t need = st.st_uid == ra->uid ? S_IXUSR : st.st_gid == ra->gid ? S_IXGRP : S_IXOTH;
+                if (!(st.st_mode & need)) {
+                    snprintf(out, cap, "%s", buf);
+                    return;
+                }
+            }
+            *p = save;
+            if (end)
+                return;
+        }
+    }
+}
+
 static int do_initdb(PgServerInfo *info, const RunAs *ra, Diag *err)
 {
+    char blocked[1024];
+    first_blocking_dir(info->state_dir, ra, blocked, sizeof blocked);
+    if (!blocked[0])
+        first_blocking_dir(info->data_dir, ra, blocked, sizeof blocked);
+    if (blocked[0]) {
+        diag_set(err, NULL, 0, 0, NULL,
+                 "The managed PostgreSQL server runs as '%s' (PostgreSQL refuses to run as root), "
+                 "who cannot enter %s to reach its data directory %s",
+                 info->os_user, blocked, info->data_dir);
+        diag_note(err, "note: give it access (chmod o+x %s), or set data_dir in the profile to a "
+                       "directory outside it (e.g. data_dir: /var/lib/cdbt/<project>)", blocked);
+        return -1;
+    }
+
     char initdb[1200], logp[1200];
     snprintf(initdb, sizeof initdb, "%s/initdb", info->bindir);
     snprintf(logp, sizeof logp, "%s/initdb.log", info->state_dir);
