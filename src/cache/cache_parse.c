@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 #endif
 
-#define OUT_FORMAT 1
+#define OUT_FORMAT 2
 
 static bool renders(ResourceType rt)
 {
@@ -69,6 +69,26 @@ static bool volatile_text(const char *s, size_t n)
     return false;
 }
 
+/* What a parse renders besides the code: test kwargs (scanned from the key
+ * material) and the pre/post hooks of the config.  Other values in a node's
+ * config, columns or description were rendered by the loader already. */
+static bool hooks_volatile(const Node *n)
+{
+    static const char *const keys[] = {"pre-hook", "post-hook", "pre_hook", "post_hook"};
+    for (size_t i = 0; n->config && i < sizeof keys / sizeof keys[0]; i++) {
+        Value *h = dict_getz(n->config, keys[i]);
+        if (!h)
+            continue;
+        Sb t = SB_INIT;
+        ser_value(&t, *h, false);
+        bool v = volatile_text(t.buf, t.len);
+        sb_free(&t);
+        if (v)
+            return true;
+    }
+    return false;
+}
+
 static void ser_bool(Sb *b, bool v) { ser_u8(b, v ? 1 : 0); }
 
 static bool global_key(Project *p, const CacheParseEnv *env, uint8_t out[32], bool *vol)
@@ -111,7 +131,7 @@ static bool global_key(Project *p, const CacheParseEnv *env, uint8_t out[32], bo
     return ok;
 }
 
-static void node_inputs(const Node *n, Sb *b, bool *ok)
+static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5])
 {
     ser_u32(b, (uint32_t)n->rt);
     ser_str(b, n->unique_id);
@@ -130,8 +150,11 @@ static void node_inputs(const Node *n, Sb *b, bool *ok)
     ser_str(b, n->alias);
     ser_str(b, n->relation_name);
     ser_str(b, n->identifier);
+    span[0] = b->len;
     ser_dict_ptr(b, n->config, false, ok);
+    span[1] = b->len;
     ser_dict_ptr(b, n->unrendered_config, false, ok);
+    span[4] = b->len;
     ser_str(b, n->description);
     ser_dict_ptr(b, n->columns, false, ok);
     ser_dict_ptr(b, n->meta, false, ok);
@@ -152,7 +175,9 @@ static void node_inputs(const Node *n, Sb *b, bool *ok)
     ser_str(b, n->column_name);
     ser_str(b, n->attached_node);
     ser_str(b, n->file_key_name);
+    span[2] = b->len;
     ser_dict_ptr(b, n->test_kwargs, false, ok);
+    span[3] = b->len;
     ser_str(b, n->source_name);
     ser_str(b, n->source_description);
     ser_str(b, n->loader);
@@ -168,15 +193,88 @@ static void node_inputs(const Node *n, Sb *b, bool *ok)
     ser_u32(b, (uint32_t)n->ndep_macros);
 }
 
-/* The outputs of the parse pass for n (strict: false when not storable). */
-static bool node_outputs(const Node *n, Sb *b)
+/* A config dict after the parse, as the changes from its copy taken before
+ * (updated or added top-level keys, in order: restoring applies them with
+ * dict_set onto the loader's fresh dict), when replaying them provably gives
+ * the same bytes; else the whole dict. */
+enum { CFG_FULL = 'F', CFG_DIFF = 'P' };
+
+static void ser_config(Sb *b, VDict *post, const uint8_t *pre, size_t prelen, bool *ok)
 {
+    /* pre holds the same encoding as ser_value (not strict: opaque values
+     * there never equal a strict encoding, so they count as changed) */
+    if (post && pre && prelen > 5 && pre[0] == 'D') {
+        Rd r = {pre, pre + prelen, false};
+        rd_u8(&r);
+        uint32_t cnt = rd_u32(&r);
+        bool good = cnt <= post->len;
+        Sb d = SB_INIT, kb = SB_INIT, vb = SB_INIT;
+        uint32_t nd = 0, i = 0;
+        VDictEntry *e;
+        for (size_t it = 0; good && dict_next(post, &it, &e); i++) {
+            sb_reset(&kb);
+            sb_reset(&vb);
+            if (!ser_value(&kb, e->key, true) || !ser_value(&vb, e->val, true)) {
+                good = false;
+                break;
+            }
+            if (i < cnt) {
+                /* the first cnt keys must be the loader's, in its order */
+                const uint8_t *k0 = r.p;
+                rd_skip(&r, 0);
+                const uint8_t *v0 = r.p;
+                rd_skip(&r, 0);
+                if (r.bad || (size_t)(v0 - k0) != kb.len || memcmp(k0, kb.buf, kb.len) != 0) {
+                    good = false;
+                    break;
+                }
+                if ((size_t)(r.p - v0) == vb.len && memcmp(v0, vb.buf, vb.len) == 0)
+                    continue;            /* unchanged by the parse */
+            }
+            sb_append(&d, kb.buf, kb.len);
+            sb_append(&d, vb.buf, vb.len);
+            nd++;
+        }
+        if (good && !r.bad) {
+            ser_u8(b, CFG_DIFF);
+            ser_u32(b, nd);
+            sb_append(b, d.buf ? d.buf : "", d.len);
+        }
+        sb_free(&d);
+        sb_free(&kb);
+        sb_free(&vb);
+        if (good && !r.bad)
+            return;
+    }
+    ser_u8(b, CFG_FULL);
+    ser_dict_ptr(b, post, true, ok);
+}
+
+/* tags/meta: NULL, the very object held by config[key], or a value */
+static void ser_alias(Sb *b, Value v, VDict *config, const char *key, bool *ok)
+{
+    Value *in = config ? dict_getz(config, key) : NULL;
+    if (!v.u.l)
+        ser_u8(b, 0);
+    else if (in && in->type == v.type && in->u.l == v.u.l)
+        ser_u8(b, 1);
+    else {
+        ser_u8(b, 2);
+        if (!ser_value(b, v, true))
+            *ok = false;
+    }
+}
+
+/* The outputs of the parse pass for n (false when not storable). */
+static bool node_outputs(const CacheEnt *e, Sb *b)
+{
+    const Node *n = e->n;
     bool ok = true;
     ser_u32(b, OUT_FORMAT);
-    ser_dict_ptr(b, n->config, true, &ok);
-    ser_dict_ptr(b, n->unrendered_config, true, &ok);
-    ser_list_ptr(b, n->tags, true, &ok);
-    ser_dict_ptr(b, n->meta, true, &ok);
+    ser_config(b, n->config, e->pre_cfg, e->pre_cfg_len, &ok);
+    ser_config(b, n->unrendered_config, e->pre_unr, e->pre_unr_len, &ok);
+    ser_alias(b, (Value){.type = V_LIST, .u.l = n->tags}, n->config, "tags", &ok);
+    ser_alias(b, (Value){.type = V_DICT, .u.d = n->meta}, n->config, "meta", &ok);
     ser_u32(b, (uint32_t)n->nrefs);
     for (int i = 0; i < n->nrefs; i++) {
         ser_str(b, n->refs[i].name);
@@ -218,16 +316,72 @@ static bool rd_list_ptr(Rd *r, Arena *a, VList **out)
     return true;
 }
 
+typedef struct CfgOut { bool diff; VDict *full; VList *changes; } CfgOut;
+
+static bool rd_config(Rd *r, Arena *a, CfgOut *o, VDict *have)
+{
+    uint8_t kind = rd_u8(r);
+    o->diff = kind == CFG_DIFF;
+    o->full = NULL;
+    o->changes = NULL;
+    if (kind == CFG_FULL)
+        return rd_dict_ptr(r, a, &o->full);
+    if (kind != CFG_DIFF || !have)
+        return false;
+    uint32_t cnt = rd_u32(r);
+    if ((size_t)(r->end - r->p) < cnt)
+        return false;
+    o->changes = v_list(a, (size_t)cnt * 2).u.l;
+    for (uint32_t i = 0; i < 2 * cnt; i++) {
+        Value v;
+        if (!rd_value(r, a, &v, 0))
+            return false;
+        list_append(a, o->changes, v);
+    }
+    return true;
+}
+
+static VDict *apply_config(Arena *a, VDict *have, const CfgOut *o)
+{
+    if (!o->diff)
+        return o->full;
+    for (size_t i = 0; i + 1 < o->changes->len; i += 2)
+        dict_set(a, have, o->changes->items[i], o->changes->items[i + 1]);
+    return have;
+}
+
+typedef struct AliasOut { uint8_t kind; Value v; } AliasOut;
+
+static bool rd_alias(Rd *r, Arena *a, AliasOut *o)
+{
+    o->kind = rd_u8(r);
+    o->v = v_none();
+    if (o->kind == 2)
+        return rd_value(r, a, &o->v, 0);
+    return o->kind <= 1 && !r->bad;
+}
+
+static void *alias_ptr(const AliasOut *o, VDict *config, const char *key, VType t)
+{
+    if (o->kind == 0)
+        return NULL;
+    Value *in = o->kind == 1 && config ? dict_getz(config, key) : NULL;
+    const Value *v = o->kind == 1 ? in : &o->v;
+    if (!v || v->type != t)
+        return NULL;
+    return t == V_LIST ? (void *)v->u.l : (void *)v->u.d;
+}
+
 /* Decode into temporaries first; touch n only when the whole blob is sound. */
 static bool restore(Node *n, Arena *a, const void *blob, size_t len)
 {
     Rd r = {blob, (const uint8_t *)blob + len, false};
     if (rd_u32(&r) != OUT_FORMAT)
         return false;
-    VDict *config, *unrendered, *meta;
-    VList *tags;
-    if (!rd_dict_ptr(&r, a, &config) || !rd_dict_ptr(&r, a, &unrendered) || !rd_list_ptr(&r, a, &tags) ||
-        !rd_dict_ptr(&r, a, &meta))
+    CfgOut cfg, unr;
+    AliasOut tags, meta;
+    if (!rd_config(&r, a, &cfg, n->config) || !rd_config(&r, a, &unr, n->unrendered_config) ||
+        !rd_alias(&r, a, &tags) || !rd_alias(&r, a, &meta))
         return false;
     uint32_t nr = rd_u32(&r);
     if ((size_t)(r.end - r.p) < nr)
@@ -254,10 +408,14 @@ static bool restore(Node *n, Arena *a, const void *blob, size_t len)
         macros[i] = rd_str(&r, a);
     if (r.bad || r.p != r.end)
         return false;
-    n->config = config;
-    n->unrendered_config = unrendered;
-    n->tags = tags;
-    n->meta = meta;
+    n->config = apply_config(a, n->config, &cfg);
+    n->unrendered_config = apply_config(a, n->unrendered_config, &unr);
+    VList *tl = alias_ptr(&tags, n->config, "tags", V_LIST);
+    VDict *md = alias_ptr(&meta, n->config, "meta", V_DICT);
+    if ((tags.kind && !tl) || (meta.kind && !md))
+        return false;         /* cannot happen for a blob this code wrote */
+    n->tags = tl;
+    n->meta = md;
     n->refs = refs;
     n->nrefs = (int)nr;
     n->sources = srcs;
@@ -329,6 +487,7 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         return -1;
     c->nent = 0;
     Sb b = SB_INIT;
+    sb_reserve(&b, 1 << 16);
     for (int i = 0; i < p->nnodes; i++) {
         Node *n = p->nodes[i];
         if (!renders(n->rt) || !n->unique_id || cheap_to_parse(n))
@@ -346,8 +505,18 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         bool ok = gok && !gvol;
         sb_reset(&b);
         sb_append(&b, (const char *)g, sizeof g);
-        node_inputs(n, &b, &ok);
-        if (ok && (volatile_text(b.buf + sizeof g, b.len - sizeof g) ||
+        size_t span[5];
+        node_inputs(n, &b, &ok, span);
+        if (ok) {
+            size_t l1 = span[1] - span[0], l2 = span[4] - span[1];
+            uint8_t *cp = arena_alloc(&c->arena, l1 + l2 + 1);
+            memcpy(cp, b.buf + span[0], l1 + l2);
+            e->pre_cfg = cp;
+            e->pre_cfg_len = l1;
+            e->pre_unr = cp + l1;
+            e->pre_unr_len = l2;
+        }
+        if (ok && (volatile_text(b.buf + span[2], span[3] - span[2]) || hooks_volatile(n) ||
                    volatile_text(n->raw_code, n->raw_code ? n->raw_len : 0)))
             ok = false;
         e->cacheable = ok;
@@ -412,7 +581,7 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
         if (e->hit || !e->cacheable || !e->n)
             continue;
         sb_reset(&out);
-        if (!node_outputs(e->n, &out))
+        if (!node_outputs(e, &out))
             continue;
         Sb envs = SB_INIT;
         ser_u32(&envs, (uint32_t)e->nenvs);

@@ -20,6 +20,9 @@ typedef struct CacheEnt {
     bool cacheable;              /* false: volatile inputs or unserializable values */
     bool hit;                    /* outputs restored from the cache */
     Sb envs;                     /* env reads of this run: serialized (name, set, value)* */
+    /* encoded config / unrendered_config as the loader gave them (from the key material) */
+    const uint8_t *pre_cfg, *pre_unr;
+    size_t pre_cfg_len, pre_unr_len;
     int nenvs;
 } CacheEnt;
 
@@ -61,4 +64,5 @@ uint32_t rd_u32(Rd *r);
 uint64_t rd_u64(Rd *r);
 const char *rd_str(Rd *r, Arena *a);               /* NULL for an encoded NULL */
 bool rd_value(Rd *r, Arena *a, Value *out, int depth);
+bool rd_skip(Rd *r, int depth);                    /* step over one encoded value */
 #endif

@@ -18,12 +18,24 @@ enum {
     T_NULLDICT = 'Z',
 };
 
-void ser_u8(Sb *b, uint8_t v) { sb_append(b, (const char *)&v, 1); }
+/* sb_append with the common case (room left) inline */
+static inline void put(Sb *b, const void *p, size_t n)
+{
+    if (b->buf && b->cap - b->len > n) {
+        memcpy(b->buf + b->len, p, n);
+        b->len += n;
+        b->buf[b->len] = '\0';
+        return;
+    }
+    sb_append(b, p, n);
+}
+
+void ser_u8(Sb *b, uint8_t v) { put(b, &v, 1); }
 
 void ser_u32(Sb *b, uint32_t v)
 {
     uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    sb_append(b, (const char *)x, 4);
+    put(b, x, 4);
 }
 
 void ser_u64(Sb *b, uint64_t v)
@@ -34,9 +46,9 @@ void ser_u64(Sb *b, uint64_t v)
 
 void ser_strn(Sb *b, const char *s, size_t n)
 {
-    ser_u8(b, T_STRP);
-    ser_u32(b, (uint32_t)n);
-    sb_append(b, s, n);
+    uint8_t h[5] = {T_STRP, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+    put(b, h, 5);
+    put(b, s, n);
 }
 
 void ser_str(Sb *b, const char *s)
@@ -74,12 +86,13 @@ static bool ser_rec(Sb *b, Value v, bool strict, int depth)
         ser_u64(b, bits);
         return true;
     }
-    case V_STR:
-        ser_u8(b, T_STR);
-        ser_u8(b, v.flags);
-        ser_u32(b, (uint32_t)v.u.s->len);
-        sb_append(b, v.u.s->s, v.u.s->len);
+    case V_STR: {
+        size_t n = v.u.s->len;
+        uint8_t h[6] = {T_STR, v.flags, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+        put(b, h, 6);
+        put(b, v.u.s->s, n);
         return true;
+    }
     case V_LIST:
     case V_TUPLE:
         ser_u8(b, v.type == V_LIST ? T_LIST : T_TUPLE);
@@ -264,6 +277,46 @@ bool rd_value(Rd *r, Arena *a, Value *out, int depth)
     default:
         r->bad = true;
         return false;
+    }
+    return !r->bad;
+}
+
+bool rd_skip(Rd *r, int depth)
+{
+    if (depth > MAX_DEPTH) {
+        r->bad = true;
+        return false;
+    }
+    uint8_t t = rd_u8(r);
+    switch (t) {
+    case T_NULL: case T_UNDEF: case T_NONE: case T_TRUE: case T_FALSE: case T_NULLDICT:
+        break;
+    case T_INT: case T_FLOAT:
+        if (need(r, 8))
+            r->p += 8;
+        break;
+    case T_STRP: case T_OPAQUE: {
+        uint32_t n = rd_u32(r);
+        if (need(r, n))
+            r->p += n;
+        break;
+    }
+    case T_STR: {
+        rd_u8(r);
+        uint32_t n = rd_u32(r);
+        if (need(r, n))
+            r->p += n;
+        break;
+    }
+    case T_LIST: case T_TUPLE: case T_DICT: {
+        uint32_t n = rd_u32(r);
+        uint64_t items = t == T_DICT ? 2 * (uint64_t)n : n;
+        for (uint64_t i = 0; i < items && !r->bad; i++)
+            rd_skip(r, depth + 1);
+        break;
+    }
+    default:
+        r->bad = true;
     }
     return !r->bad;
 }

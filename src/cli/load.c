@@ -59,6 +59,13 @@ static int parse_cli_vars(Session *s, Diag *err)
     return 0;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* DbtOptions hooks: forward to the cache once it is open. */
 static bool hook_parse_skip(void *ud, const Node *n)
 {
@@ -140,15 +147,22 @@ int session_open(Session *s, Flags *f, bool need_profile)
     popt.cli_vars = s->cli_vars;
     popt.need_profile = need_profile;
     popt.threads = f->threads;
+    double t0 = cpu_now();
     s->project = project_load(&popt, dbt_renderer(s->dbt), &err);
     if (!s->project)
         return fail(&err);
     if (dbt_attach(s->dbt, s->project, &err) != 0)
         return fail(&err);
+    double t1 = cpu_now();
     cache_begin(s);
+    double t2 = cpu_now();
     if (dbt_parse(s->dbt, &err) != 0)
         return fail(&err);
+    double t3 = cpu_now();
     cache_end(s);
+    if (f->debug)
+        fprintf(stderr, "cdbt timing (cpu s): load %.3f, cache lookup %.3f, parse %.3f, cache store %.3f\n",
+                t1 - t0, t2 - t1, t3 - t2, cpu_now() - t3);
     s->graph = graph_build(s->project, &err);
     if (!s->graph)
         return fail(&err);
