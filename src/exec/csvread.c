@@ -46,6 +46,8 @@ struct CsvReader {
     /* current record */
     Sb data;
     size_t *starts, *lens;
+    struct CsvPos *fpos;       /* where each field starts (for errors) */
+    struct CsvPos rpos;        /* where the record starts */
     const char **ptrs;
     int nf, capf;
     /* header */
@@ -194,13 +196,23 @@ static inline CsvPos pos_of(const CsvReader *r, uint64_t off)
 
 /* ---- records ---- */
 
-static void save_field(CsvReader *r, size_t fstart)
+static void grow_fields(CsvReader *r, int need)
 {
-    if (r->nf == r->capf) {
-        r->capf = r->capf ? r->capf * 2 : 16;
-        r->starts = xrealloc(r->starts, sizeof *r->starts * (size_t)r->capf);
-        r->lens = xrealloc(r->lens, sizeof *r->lens * (size_t)r->capf);
-    }
+    if (need <= r->capf)
+        return;
+    int cap = r->capf ? r->capf : 16;
+    while (cap < need)
+        cap *= 2;
+    r->capf = cap;
+    r->starts = xrealloc(r->starts, sizeof *r->starts * (size_t)cap);
+    r->lens = xrealloc(r->lens, sizeof *r->lens * (size_t)cap);
+    r->fpos = xrealloc(r->fpos, sizeof *r->fpos * (size_t)cap);
+}
+
+static void save_field(CsvReader *r, size_t fstart, CsvPos fp)
+{
+    grow_fields(r, r->nf + 1);
+    r->fpos[r->nf] = fp;
     r->starts[r->nf] = fstart;
     r->lens[r->nf] = r->data.len - fstart;
     r->nf++;
@@ -261,12 +273,13 @@ static int read_record(CsvReader *r, int *got, int *rec_line, Diag *err)
     CsvState st = ST_START_RECORD;
     size_t fstart = 0;
     size_t fchars = 0;
-    CsvPos quote_pos = { 0, 0, 0 }, extra_pos = { 0, 0, 0 };
+    CsvPos quote_pos = { 0, 0, 0 }, extra_pos = { 0, 0, 0 }, fpos = { 0, 0, 0 };
     bool have_extra = false;
     r->nf = 0;
     sb_reset(&r->data);
     *got = 0;
     *rec_line = r->line;
+    r->rpos = pos_of(r, cur_off(r));
     for (;;) {
         uint64_t at = cur_off(r);
         int c = rd(r, err);
@@ -281,12 +294,13 @@ static int read_record(CsvReader *r, int *got, int *rec_line, Diag *err)
             }
             if (st == ST_START_FIELD) {
                 fstart = r->data.len;
+                fpos = pos_of(r, at);
                 if (r->have_header && r->nf == r->ncols && !have_extra) {
                     extra_pos = pos_of(r, at);
                     have_extra = true;
                 }
             }
-            save_field(r, fstart);
+            save_field(r, fstart, fpos);
             break;
         }
         bool nl = false;
@@ -314,6 +328,7 @@ static int read_record(CsvReader *r, int *got, int *rec_line, Diag *err)
         }
         if (st == ST_START_FIELD) {
             fstart = r->data.len;
+            fpos = pos_of(r, at);
             fchars = 0;
             if (r->have_header && r->nf == r->ncols && !have_extra) {
                 extra_pos = pos_of(r, at);
@@ -321,7 +336,7 @@ static int read_record(CsvReader *r, int *got, int *rec_line, Diag *err)
             }
         }
         if (nl && st != ST_IN_QUOTED) {
-            save_field(r, fstart);
+            save_field(r, fstart, fpos);
             r->line++;
             r->line_start = cur_off(r);
             break;
@@ -334,14 +349,14 @@ static int read_record(CsvReader *r, int *got, int *rec_line, Diag *err)
                 continue;
             }
             if (c == (unsigned char)r->delim) {
-                save_field(r, fstart);
+                save_field(r, fstart, fpos);
                 continue;
             }
             st = ST_IN_FIELD;
             break;
         case ST_IN_FIELD:
             if (c == (unsigned char)r->delim) {
-                save_field(r, fstart);
+                save_field(r, fstart, fpos);
                 st = ST_START_FIELD;
                 continue;
             }
@@ -363,7 +378,7 @@ static int read_record(CsvReader *r, int *got, int *rec_line, Diag *err)
                 break;
             }
             if (c == (unsigned char)r->delim) {
-                save_field(r, fstart);
+                save_field(r, fstart, fpos);
                 st = ST_START_FIELD;
                 continue;
             }
@@ -461,6 +476,7 @@ void csv_close(CsvReader *r)
     free(r->names);
     free(r->starts);
     free(r->lens);
+    free(r->fpos);
     free(r->ptrs);
     sb_free(&r->data);
     free(r->display);
@@ -530,11 +546,7 @@ int csv_header(CsvReader *r, const char *const **names, int *ncols, Diag *err)
     /* room for a full record of pointers */
     free(r->ptrs);
     r->ptrs = xcalloc((size_t)(r->ncols ? r->ncols : 1), sizeof *r->ptrs);
-    if (r->capf < r->ncols) {
-        r->capf = r->ncols;
-        r->starts = xrealloc(r->starts, sizeof *r->starts * (size_t)r->capf);
-        r->lens = xrealloc(r->lens, sizeof *r->lens * (size_t)r->capf);
-    }
+    grow_fields(r, r->ncols);
     *names = (const char *const *)r->names;
     *ncols = r->ncols;
     return 0;
@@ -565,4 +577,17 @@ int csv_next(CsvReader *r, CsvRecord *rec, Diag *err)
     rec->line = line;
     rec->index = r->row_index++;
     return 1;
+}
+
+void csv_field_error(CsvReader *r, const CsvRecord *rec, int field, Diag *err, const char *fmt, ...)
+{
+    (void)rec;
+    Sb msg = SB_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    CsvPos p = field >= 0 && field < r->nf ? r->fpos[field] : r->rpos;
+    csv_error_at(r, err, p, "%s", sb_cstr(&msg));
+    sb_free(&msg);
 }

@@ -55,6 +55,11 @@ void       csv_close(CsvReader *r);
 int csv_header(CsvReader *r, const char *const **names, int *ncols, Diag *err);
 /* Next data record: 1 = *rec filled, 0 = end of file, -1 = error. */
 int csv_next(CsvReader *r, CsvRecord *rec, Diag *err);
+/* Record an error located at the first byte of field `field` of the record
+ * just read (its opening quote when quoted; the record start when the field
+ * is missing): file:line:col, the source line and a caret. */
+void csv_field_error(CsvReader *r, const CsvRecord *rec, int field, Diag *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Back to the start of the file (header to be read again). */
 int csv_rewind(CsvReader *r, Diag *err);
 

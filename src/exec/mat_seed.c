@@ -137,43 +137,59 @@ static int infer(SeedCtx *c, CsvReader *r)
     return k == 0 ? 0 : -1;
 }
 
-/* The COPY failed on the server: point at the CSV line of the failing row
- * when the server's context says "COPY <t>, line N". */
+/* The COPY failed on the server: when its context says "COPY <t>, line N,
+ * column <c>: ...", find row N again and point at that field of the CSV. */
 static void copy_error(SeedCtx *c, CsvReader *r, const char *server_msg)
 {
     NodeJob *job = c->m->job;
     const PgError *pe = pg_last_error(job->conn);
-    const char *ctx = pe && pe->context ? pe->context : NULL;
     const char *msg = pe && pe->message && *pe->message ? pe->message : server_msg;
     char *msg_copy = xstrdup(msg ? msg : "COPY failed");
-    char *ctx_copy = ctx ? xstrdup(ctx) : NULL;
+    char *ctx_copy = pe && pe->context ? xstrdup(pe->context) : NULL;
+    char *detail_copy = pe && pe->detail && *pe->detail ? xstrdup(pe->detail) : NULL;
     long line_no = 0;
+    int field = -1;
     const char *lp = ctx_copy ? strstr(ctx_copy, ", line ") : NULL;
     if (lp)
         line_no = strtol(lp + 7, NULL, 10);
-    int csv_line = 0;
+    const char *cp = ctx_copy ? strstr(ctx_copy, ", column ") : NULL;
+    if (cp) {
+        cp += 9;
+        size_t best = 0;
+        for (int i = 0; i < c->ncols; i++) {
+            size_t l = strlen(c->names[i]);
+            if (l > best && strncmp(cp, c->names[i], l) == 0 && cp[l] == ':') {
+                best = l;
+                field = i;
+            }
+        }
+    }
+    diag_clear(&job->err);
+    bool located = false;
     if (line_no > 0) {
         Diag d = {0};
         const char *const *names;
-        int nc;
+        int nc, k = 0;
         CsvRecord rec;
         if (csv_rewind(r, &d) == 0 && csv_header(r, &names, &nc, &d) == 0) {
-            for (long i = 0; i < line_no; i++)
-                if (csv_next(r, &rec, &d) != 1)
-                    break;
-                else if (i == line_no - 1)
-                    csv_line = rec.line;
+            for (long i = 0; i < line_no && (k = csv_next(r, &rec, &d)) == 1; i++)
+                ;
+            if (k == 1) {
+                csv_field_error(r, &rec, field, &job->err, "%s", msg_copy);
+                located = true;
+            }
         }
         diag_clear(&d);
     }
-    diag_clear(&job->err);
-    diag_set(&job->err, c->m->n->original_file_path, csv_line, 0, NULL, "%s", msg_copy);
+    if (!located)
+        diag_set(&job->err, c->m->n->original_file_path, 0, 0, NULL, "%s", msg_copy);
     if (ctx_copy)
         diag_note(&job->err, "context: %s", ctx_copy);
-    if (pe && pe->detail && *pe->detail)
-        diag_note(&job->err, "detail: %s", pe->detail);
+    if (detail_copy)
+        diag_note(&job->err, "detail: %s", detail_copy);
     free(msg_copy);
     free(ctx_copy);
+    free(detail_copy);
 }
 
 /* Pass 2: stream the normalised rows into `copy_sql`.  0 ok, -1 error (job->err). */
@@ -218,9 +234,8 @@ static int load(SeedCtx *c, CsvReader *r, const char *target, int64_t *rows_out)
                                    rec.f[i] ? rec.len[i] : 0, &why);
             if (w < 0) {
                 diag_clear(&job->err);
-                diag_set(&job->err, m->n->original_file_path, rec.line, 0, NULL,
-                         "cannot load value \"%s\" of column \"%s\": %s", rec.f[i] ? rec.f[i] : "",
-                         c->names[i], why ? why : "changed since type inference");
+                csv_field_error(r, &rec, i, &job->err, "cannot load value \"%s\" of column \"%s\": %s",
+                                rec.f[i] ? rec.f[i] : "", c->names[i], why ? why : "changed since type inference");
                 k = -1;
                 break;
             }

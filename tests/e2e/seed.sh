@@ -144,7 +144,8 @@ check "errors: old table intact" "99999|0001|5" "$(q "select * from analytics.co
 printf 'zip,code,n\n1,a,1\n2,b,29051_00040\n' > seeds/codes.csv
 "$CDBT" seed --profiles-dir . -s codes > run7.out 2>&1
 check "COPY failure exit code" "1" "$?"
-check "COPY failure names the CSV line" "1" "$(grep -c 'seeds/codes.csv:3: error: value "2905100040" is out of range for type integer' run7.out)"
+check "COPY failure names the CSV line and field" "1" "$(grep -c 'seeds/codes.csv:3:5: error: value "2905100040" is out of range for type integer' run7.out)"
+check "COPY failure source line" "1" "$(grep -c '    3 | 2,b,29051_00040' run7.out)"
 check "COPY failure: truncate rolled back" "99999|0001|5" "$(q "select * from analytics.codes")"
 
 # ---------------------------------------------------------------- a view in the way
