@@ -37,6 +37,7 @@ run() {   # run <expected exit code> <args...>
   (cd "$W" && "$CDBT" "$@" --profiles-dir "$W" >"$W/out.txt" 2>&1)
   local rc=$?
   [ "$rc" = "$want" ] || { fail "cdbt $* exited $rc, expected $want"; cat "$W/out.txt" >&2; }
+  ! grep -q 'Sanitizer' "$W/out.txt" || { fail "cdbt $*: sanitizer report"; cat "$W/out.txt" >&2; }
 }
 
 mkdir -p "$W/models"

@@ -38,6 +38,7 @@ run() {
   (cd "$W" && "$CDBT" "$@" --profiles-dir "$W" >"$W/out.txt" 2>&1)
   local rc=$?
   [ "$rc" = "$want" ] || { fail "cdbt $* exited $rc, expected $want"; cat "$W/out.txt" >&2; }
+  ! grep -q 'Sanitizer' "$W/out.txt" || { fail "cdbt $*: sanitizer report"; cat "$W/out.txt" >&2; }
 }
 
 mkdir -p "$W/models" "$W/tests"
