@@ -69,8 +69,10 @@ check "codes values" "00501|007|7
 02134|0042|1000
 ||" "$(q "select * from analytics.codes order by zip nulls last")"
 
-check "semi: delimiter" "1|x,y|3
-4|semi;colon|6" "$(q "select * from analytics.semi order by a")"
+check "semi: delimiter, post-hook row" "1|x,y|3
+4|semi;colon|6
+9|from hook|9" "$(q "select * from analytics.semi order by a")"
+check "semi: message counts CSV rows only" "1" "$(grep -c 'analytics.semi .*\[INSERT 2 in' run1.out)"
 check "plain_names: letter names, duplicates, unquoted" \
 "first_name text
 b integer
@@ -117,6 +119,14 @@ create table "postgres"."analytics"."codes" ("zip" varchar(10),"code" text,"n" i
 -- dbt seed --
 copy "postgres"."analytics"."codes" ("zip", "code", "n") from stdin;' \
 "$(cat target/run/e2e_seeds/seeds/codes.csv)"
+
+# node config full_refresh: false wins over --full-refresh (truncate, INSERT)
+oid_semi=$(oid semi)
+"$CDBT" seed --profiles-dir . -s semi --full-refresh > run3b.out 2>&1
+check "full_refresh: false exit code" "0" "$?"
+check "full_refresh: false truncates" "$oid_semi" "$(oid semi)"
+check "full_refresh: false message" "1" "$(grep -c 'analytics.semi .*\[INSERT 2 in' run3b.out)"
+check "full_refresh: false target/run" "truncate table \"postgres\".\"analytics\".\"semi\";" "$(head -1 target/run/e2e_seeds/seeds/semi.csv)"
 
 # ---------------------------------------------------------------- malformed CSV: located error, old table kept
 printf 'a,b\n1,2\n3,4,5\n' > seeds/codes.csv
