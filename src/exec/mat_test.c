@@ -68,37 +68,38 @@ int mat_test(NodeJob *job)
     if (matu_init(&m, job) != 0)
         return -1;
     const char *main_sql = job->sql ? job->sql : "";
+    /* store_failures config, else the --store-failures flag; a set
+     * store_failures_as takes precedence over both (ephemeral = off). */
     Value *sfv = exec_cfg(m.n, "store_failures");
     bool store = (sfv && sfv->type != V_NONE && sfv->type != V_UNDEF)
                ? exec_cfg_bool(m.n, "store_failures", false) : job->store_failures;
-    if (store) {
-        const char *as = exec_cfg_str(m.n, "store_failures_as");
-        if (!as)
-            as = "table";
-        if (strcmp(as, "ephemeral") == 0) {
-            store = false;
-        } else if (strcmp(as, "table") != 0 && strcmp(as, "view") != 0) {
-            matu_error_kind(&m, "Compilation Error", "'%s' is not a valid value for `store_failures_as`. Accepted values are: "
-                           "['ephemeral', 'table', 'view']", as);
+    const char *as = exec_cfg_str(m.n, "store_failures_as");
+    if (as) {
+        if (strcmp(as, "ephemeral") != 0 && strcmp(as, "table") != 0 && strcmp(as, "view") != 0) {
+            matu_error_kind(&m, "Compilation Error", "'%s' is not a valid value for `store_failures_as`. "
+                            "Accepted values are: ['ephemeral', 'table', 'view']", as);
             return matu_fail(&m);
         }
-        if (store) {
-            if (ensure_schema(&m, &m.T) != 0)
-                return matu_fail(&m);
-            if (matu_begin(&m) != 0)
-                return matu_fail(&m);
-            if (matu_drop(&m, &m.T, matu_cached(&m, &m.T)) != 0)
-                return matu_fail(&m);
-            bool view = strcmp(as, "view") == 0;
-            const char *c = view ? matu_create_view(&m, &m.T, main_sql)
-                                 : matu_create_table(&m, &m.T, main_sql, false);
-            if (matu_sql(&m, c, NULL, NULL, 0) != 0)
-                return matu_fail(&m);
-            matu_cache_set(&m, &m.T, view ? REL_VIEW : REL_TABLE);
-            if (matu_commit(&m) != 0)
-                return matu_fail(&m);
-            main_sql = arena_sprintf(m.a, "select *\nfrom %s", m.T.sql);
-        }
+        store = strcmp(as, "ephemeral") != 0;
+    } else {
+        as = "table";
+    }
+    if (store) {
+        if (ensure_schema(&m, &m.T) != 0)
+            return matu_fail(&m);
+        if (matu_begin(&m) != 0)
+            return matu_fail(&m);
+        if (matu_drop(&m, &m.T, matu_cached(&m, &m.T)) != 0)
+            return matu_fail(&m);
+        bool view = strcmp(as, "view") == 0;
+        const char *c = view ? matu_create_view(&m, &m.T, main_sql)
+                             : matu_create_table(&m, &m.T, main_sql, false);
+        if (matu_sql(&m, c, NULL, NULL, 0) != 0)
+            return matu_fail(&m);
+        matu_cache_set(&m, &m.T, view ? REL_VIEW : REL_TABLE);
+        if (matu_commit(&m) != 0)
+            return matu_fail(&m);
+        main_sql = arena_sprintf(m.a, "select *\nfrom %s", m.T.sql);
     }
     const char *fail_calc = cfg_text(&m, "fail_calc", "count(*)");
     const char *warn_if = cfg_text(&m, "warn_if", "!= 0");

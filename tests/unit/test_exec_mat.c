@@ -946,17 +946,32 @@ START_TEST(test_store_failures)
         "%s", sb_cstr(&r->j.sent));
     job_free(r);
     ck_assert_str_eq(q_rows("select count(*) from s_dbt_test__audit.not_null_t2_id"), "2");
-    /* rerun replaces the table; as a view with --store-failures flag */
+    /* rerun replaces the table; store_failures_as alone turns storing on */
     q_exec("delete from s.t2 where id is null and ctid = (select min(ctid) from s.t2 where id is null)");
     Node *v = node(RT_TEST, "not_null_t2_id", "store_failures_as", "view", NULL);
     r = job(v, "select * from s.t2 where id is null");
-    r->j.store_failures = true;
     ck_assert_int_eq(mat_test(&r->j), 0);
     ck_assert_int_eq(r->j.failures, 1);
     ck_assert_msg(strstr(sb_cstr(&r->j.sent), "drop table if exists \"postgres\".\"s_dbt_test__audit\".\"not_null_t2_id\" cascade;\n"
                                               "create view") != NULL, "%s", sb_cstr(&r->j.sent));
     job_free(r);
     ck_assert_str_eq(reltype("s_dbt_test__audit", "not_null_t2_id"), "view");
+    /* store_failures_as: ephemeral wins over store_failures and the flag */
+    Node *eph = node(RT_TEST, "eph", "store_failures", "true", "store_failures_as", "ephemeral", NULL);
+    r = job(eph, "select * from s.t2 where id is null");
+    r->j.store_failures = true;
+    ck_assert_int_eq(mat_test(&r->j), 0);
+    ck_assert_int_eq(r->j.status, NS_FAIL);
+    ck_assert_msg(strstr(sb_cstr(&r->j.sent), "create") == NULL, "%s", sb_cstr(&r->j.sent));
+    job_free(r);
+    ck_assert_str_eq(reltype("s_dbt_test__audit", "eph"), "");
+    /* --store-failures alone stores as a table */
+    Node *fl = node(RT_TEST, "fl", NULL);
+    r = job(fl, "select * from s.t2 where id is null");
+    r->j.store_failures = true;
+    ck_assert_int_eq(mat_test(&r->j), 0);
+    job_free(r);
+    ck_assert_str_eq(reltype("s_dbt_test__audit", "fl"), "table");
     /* bad store_failures_as */
     Node *b = node(RT_TEST, "b", "store_failures", "true", "store_failures_as", "nope", NULL);
     r = run(b, "select 1");
