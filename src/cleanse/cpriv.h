@@ -54,13 +54,14 @@ bool cl_utf8_valid(const char *s, size_t n);
 typedef struct CVal { const char *p; size_t n; bool null; } CVal;
 
 typedef struct DedupEnt {
-    uint64_t hash;
     char *key; size_t klen;          /* in Cleanser.keys arena */
     char *row; size_t rowlen;        /* held-back COPY line (keep last / order_by), malloc */
     char *ord; size_t ordlen; bool ord_null;
     double ordnum;
-    int64_t seq;
 } DedupEnt;
+
+/* Open-addressing slot: compact so probes stay in cache; ent is 1-based (0 = empty). */
+typedef struct DedupSlot { uint64_t hash; uint32_t ent; uint32_t klen; } DedupSlot;
 
 struct Cleanser {
     const CleanseSpec *s;
@@ -75,9 +76,11 @@ struct Cleanser {
     int nslots;
     Sb tmp, key;
     /* dedupe */
-    DedupEnt *tab; size_t tabcap, tabn;
-    int64_t seq;
+    DedupSlot *slots; size_t nslots_tab;
+    DedupEnt *ents; size_t nents, capents;
     bool hold;                       /* keep last / order_by: rows held until finish */
     const char *wm; double wmnum; int wm_col;   /* watermark (NULL: none) */
+    int prefetch_at;                 /* key known after this column: hash + prefetch early (-1) */
+    uint64_t khash;
 };
 #endif

@@ -53,8 +53,15 @@ int cl_parse_integer(const char *s, size_t n, CleanseType t, Sb *out, int64_t *v
     int64_t r = neg ? (acc == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
     *v = r;
     char buf[24];
-    int k = snprintf(buf, sizeof buf, "%lld", (long long)r);
-    sb_append(out, buf, (size_t)k);
+    int k = 24;
+    uint64_t u = acc;
+    do {
+        buf[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (neg && acc)
+        buf[--k] = '-';
+    sb_append(out, buf + k, (size_t)(24 - k));
     return 0;
 }
 
@@ -167,7 +174,8 @@ int cl_parse_numeric(const char *s, size_t n, int prec, int scale, Sb *out, doub
         sb_putc(out, '.');
         sb_append(out, res + fstart, (size_t)(rn - fstart));
     }
-    *v = strtod(out->buf + mark, NULL) * (neg && !allzero ? -1 : 1);
+    if (v)
+        *v = strtod(out->buf + mark, NULL) * (neg && !allzero ? -1 : 1);
     return 0;
 }
 
@@ -381,6 +389,14 @@ int cleanse_parse_time(const char *fmt, const char *s, size_t n, bool prefix_ok,
     return 0;
 }
 
+static void put_n(char *o, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        o[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 int cl_parse_time(const char *const *formats, int nformats, CleanseType t, const char *s, size_t n,
                   Sb *out, const char **why)
 {
@@ -396,22 +412,29 @@ int cl_parse_time(const char *const *formats, int nformats, CleanseType t, const
         if (rc != 0)
             continue;
         char buf[64];
-        int len;
-        if (t == CT_DATE || t == CT_TEXT || t == CT_VARCHAR) {
-            if (t == CT_DATE || !tm.has_time)
-                len = snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.y, tm.mo, tm.d);
-            else
-                len = snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.y, tm.mo, tm.d, tm.h, tm.mi, tm.s);
-        } else {
-            len = snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", tm.y, tm.mo, tm.d, tm.h, tm.mi, tm.s);
+        int len = 10;
+        put_n(buf, tm.y, 4);
+        buf[4] = '-';
+        put_n(buf + 5, tm.mo, 2);
+        buf[7] = '-';
+        put_n(buf + 8, tm.d, 2);
+        if (t != CT_DATE && (t == CT_TS || t == CT_TSTZ || tm.has_time)) {
+            buf[10] = ' ';
+            put_n(buf + 11, tm.h, 2);
+            buf[13] = ':';
+            put_n(buf + 14, tm.mi, 2);
+            buf[16] = ':';
+            put_n(buf + 17, tm.s, 2);
+            len = 19;
+            if (tm.us) {
+                buf[len++] = '.';
+                put_n(buf + len, tm.us, 6);
+                len += 6;
+                while (buf[len - 1] == '0')
+                    len--;
+            }
         }
         sb_append(out, buf, (size_t)len);
-        if (t != CT_DATE && tm.us) {
-            len = snprintf(buf, sizeof buf, ".%06d", tm.us);
-            while (len > 1 && buf[len - 1] == '0')
-                len--;
-            sb_append(out, buf, (size_t)len);
-        }
         if (t == CT_TSTZ && tm.has_tz) {
             int z = tm.tzmin < 0 ? -tm.tzmin : tm.tzmin;
             len = z % 60 ? snprintf(buf, sizeof buf, "%c%02d:%02d", tm.tzmin < 0 ? '-' : '+', z / 60, z % 60)

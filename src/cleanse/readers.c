@@ -5,6 +5,7 @@
  * field counts, unterminated quotes, invalid UTF-8, NUL bytes, over-long
  * fields, empty files and truncated last lines become rejects with a reason.
  * Files are mapped read-only (memory stays flat).  Rules run in rules.c. */
+#define _GNU_SOURCE
 #include "cpriv.h"
 
 #include <errno.h>
@@ -256,11 +257,12 @@ static int read_csv(CleanseReader *r, const char *buf, size_t len, bool clean)
         arena_reset(&r->scratch);
         int nl;
         bool had_nl;
-        size_t le = line_end(buf, len, start);
-        size_t rawn = le - start;
-        if (rawn && buf[start + rawn - 1] == '\r')
-            rawn--;
+        size_t le = 0, rawn = 0;
         if (!clean) {
+            le = line_end(buf, len, start);
+            rawn = le - start;
+            if (rawn && buf[start + rawn - 1] == '\r')
+                rawn--;
             /* physical-line checks first: NUL bytes, invalid UTF-8 */
             if (memchr(buf + start, 0, le - start)) {
                 pos = le < len ? le + 1 : len;
@@ -279,6 +281,10 @@ static int read_csv(CleanseReader *r, const char *buf, size_t len, bool clean)
         }
         CsvStatus st = csv_record(r, buf, len, &pos, &nl, &had_nl);
         if (st == CSV_UNTERMINATED) {
+            le = line_end(buf, len, start);
+            rawn = le - start;
+            if (rawn && buf[start + rawn - 1] == '\r')
+                rawn--;
             /* resume after the physical line where the record started */
             pos = le < len ? le + 1 : len;
             bool last = le >= len;
@@ -730,7 +736,7 @@ int cleanse_read_file(CleanseReader *r, const char *path, const char *label, Dia
         cleanser_set_source(r->c, label);
         return reject(r, 0, "empty file", "", 0);
     }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (m == MAP_FAILED) {
         diag_set(err, NULL, 0, 0, NULL, "cannot read %s: %s", label, strerror(errno));

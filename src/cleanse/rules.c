@@ -43,6 +43,16 @@ Cleanser *cleanser_new(const CleanseSpec *s, CleanseRejectFn rej, void *rej_ud)
     for (int i = 0; i < s->nfields; i++)
         c->slot_pos[i] = i;
     c->hold = s->nkey > 0 && (s->keep_last || s->order_col >= 0);
+    c->prefetch_at = -1;
+    for (int i = 0; i < s->nkey; i++) {
+        const CleanseCol *kc = &s->cols[s->key_cols[i]];
+        if (kc->nrules && kc->rules[0].kind == RK_SURROGATE) {
+            c->prefetch_at = -1;
+            break;
+        }
+        if (s->key_cols[i] > c->prefetch_at)
+            c->prefetch_at = s->key_cols[i];
+    }
     return c;
 }
 
@@ -50,12 +60,12 @@ void cleanser_free(Cleanser *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->tabcap; i++)
-        if (c->tab && c->tab[i].key) {
-            free(c->tab[i].row);
-            free(c->tab[i].ord);
-        }
-    free(c->tab);
+    for (size_t i = 0; i < c->nents; i++) {
+        free(c->ents[i].row);
+        free(c->ents[i].ord);
+    }
+    free(c->ents);
+    free(c->slots);
     pcre2_match_data_free(c->md);
     arena_free(&c->row);
     arena_free(&c->keys);
@@ -108,6 +118,9 @@ int cleanser_bind_names(Cleanser *c, const char **names, int n, const char *wher
     }
     return 0;
 }
+
+/* COPY text escapes: byte -> letter after the backslash (0 = as is). */
+static const char copy_esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r'};
 
 void cleanse_copy_escape(Sb *out, const char *s, size_t n)
 {
@@ -260,37 +273,75 @@ static uint64_t fnv(const char *p, size_t n)
     return h ? h : 1;
 }
 
+static void build_key(Cleanser *c)
+{
+    const CleanseSpec *s = c->s;
+    Sb *k = &c->key;
+    sb_reset(k);
+    for (int i = 0; i < s->nkey; i++) {
+        const CVal *v = &c->vals[s->key_cols[i]];
+        if (v->null)
+            sb_putc(k, 0x1e);
+        else
+            sb_append(k, v->p, v->n);
+        sb_putc(k, 0x1f);
+    }
+    /* a single integer key (the common case: ids) keeps runs of 64 consecutive
+     * values in neighbouring slots, so mostly increasing ids probe memory
+     * that is already cached; other keys hash with FNV-1a */
+    if (s->nkey == 1 && k->len >= 2 && k->len <= 19) {
+        uint64_t v = 0;
+        size_t i = 0;
+        for (; i + 1 < k->len && k->buf[i] >= '0' && k->buf[i] <= '9'; i++)
+            v = v * 10 + (uint64_t)(k->buf[i] - '0');
+        if (i + 1 == k->len) {
+            uint64_t hi = (v >> 6) * 0x9E3779B97F4A7C15ull;
+            hi ^= hi >> 29;
+            c->khash = (hi << 6) | (v & 63);
+            return;
+        }
+    }
+    c->khash = fnv(k->buf, k->len);
+}
+
 static DedupEnt *dedup_slot(Cleanser *c, const char *k, size_t kn, uint64_t h, bool *found)
 {
-    if (c->tabn * 2 >= c->tabcap) {
-        size_t ncap = c->tabcap ? c->tabcap * 2 : 1024;
-        DedupEnt *nt = xcalloc(ncap, sizeof *nt);
-        for (size_t i = 0; i < c->tabcap; i++)
-            if (c->tab[i].key) {
-                size_t j = c->tab[i].hash & (ncap - 1);
-                while (nt[j].key)
+    if (c->nents * 2 >= c->nslots_tab) {
+        size_t ncap = c->nslots_tab ? c->nslots_tab * 2 : 4096;
+        DedupSlot *nt = xcalloc(ncap, sizeof *nt);
+        for (size_t i = 0; i < c->nslots_tab; i++)
+            if (c->slots[i].ent) {
+                size_t j = c->slots[i].hash & (ncap - 1);
+                while (nt[j].ent)
                     j = (j + 1) & (ncap - 1);
-                nt[j] = c->tab[i];
+                nt[j] = c->slots[i];
             }
-        free(c->tab);
-        c->tab = nt;
-        c->tabcap = ncap;
+        free(c->slots);
+        c->slots = nt;
+        c->nslots_tab = ncap;
     }
-    size_t j = h & (c->tabcap - 1);
-    while (c->tab[j].key) {
-        if (c->tab[j].hash == h && c->tab[j].klen == kn && memcmp(c->tab[j].key, k, kn) == 0) {
+    size_t mask = c->nslots_tab - 1, j = h & mask;
+    while (c->slots[j].ent) {
+        DedupSlot *sl = &c->slots[j];
+        if (sl->hash == h && sl->klen == kn && memcmp(c->ents[sl->ent - 1].key, k, kn) == 0) {
             *found = true;
-            return &c->tab[j];
+            return &c->ents[sl->ent - 1];
         }
-        j = (j + 1) & (c->tabcap - 1);
+        j = (j + 1) & mask;
     }
     *found = false;
-    DedupEnt *e = &c->tab[j];
+    if (c->nents == c->capents) {
+        c->capents = c->capents ? c->capents * 2 : 4096;
+        c->ents = xrealloc(c->ents, sizeof *c->ents * c->capents);
+    }
+    DedupEnt *e = &c->ents[c->nents++];
+    memset(e, 0, sizeof *e);
     e->key = arena_alloc(&c->keys, kn + 1);
     memcpy(e->key, k, kn);
     e->klen = kn;
-    e->hash = h;
-    c->tabn++;
+    c->slots[j].hash = h;
+    c->slots[j].klen = (uint32_t)kn;
+    c->slots[j].ent = (uint32_t)c->nents;
     return e;
 }
 
@@ -313,6 +364,44 @@ static int ord_cmp(const CleanseSpec *s, bool an, const char *a, size_t al, doub
 }
 
 /* ---- the row */
+
+/* Decimal text to double: exact fast path for short plain decimals, strtod otherwise. */
+static int to_double(const char *p, size_t n, double *out)
+{
+    static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    uint64_t m = 0;
+    int digits = 0, frac = -1;
+    for (; i < n; i++) {
+        char ch = p[i];
+        if (ch >= '0' && ch <= '9') {
+            m = m * 10 + (uint64_t)(ch - '0');
+            digits++;
+            if (frac >= 0)
+                frac++;
+        } else if (ch == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            break;
+        }
+    }
+    if (i == n && digits > 0 && digits <= 15) {
+        double d = (double)m / pow10[frac > 0 ? frac : 0];
+        *out = neg ? -d : d;
+        return 0;
+    }
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    char *e;
+    *out = strtod(buf, &e);
+    return e == buf ? -1 : 0;
+}
 
 static int txt_cmp(const char *a, size_t an, const char *b)
 {
@@ -389,7 +478,7 @@ static int apply_rules(Cleanser *c, const CleanseRec *rec, int ci, const char **
             if (r->kind == RK_INTEGER)
                 rc = cl_parse_integer(v->p, v->n, ty == CT_SMALLINT || ty == CT_INT ? ty : CT_BIGINT, t, &iv, &why);
             else if (r->kind == RK_NUMERIC)
-                rc = cl_parse_numeric(v->p, v->n, r->prec, r->scale, t, &dv, &why);
+                rc = cl_parse_numeric(v->p, v->n, r->prec, r->scale, t, NULL, &why);
             else if (r->kind == RK_FLOAT)
                 rc = cl_parse_float(v->p, v->n, t, &dv, &why);
             else if (r->kind == RK_DATE)
@@ -430,17 +519,8 @@ static int apply_rules(Cleanser *c, const CleanseRec *rec, int ci, const char **
                 if ((r->smin && txt_cmp(v->p, v->n, r->smin) < 0) || (r->smax && txt_cmp(v->p, v->n, r->smax) > 0))
                     fail = true, why = "out of range";
             } else {
-                char buf[64];
                 double d;
-                if (v->n >= sizeof buf) {
-                    fail = true, why = "not a number";
-                    break;
-                }
-                memcpy(buf, v->p, v->n);
-                buf[v->n] = 0;
-                char *e;
-                d = strtod(buf, &e);
-                if (e == buf)
+                if (to_double(v->p, v->n, &d) != 0)
                     fail = true, why = "not a number";
                 else if ((r->has_min && d < r->min) || (r->has_max && d > r->max))
                     fail = true, why = "out of range";
@@ -518,6 +598,12 @@ int cleanser_row(Cleanser *c, const CleanseRec *rec, Sb *out)
             CleanseReject r = {rec->line, col->name, rule, why, rec->raw, rec->raw_len};
             return c->rej && c->rej(c->rej_ud, &r) != 0 ? -1 : 0;
         }
+        if (i == c->prefetch_at) {
+            /* the key is final: start fetching its hash slot while the other columns run */
+            build_key(c);
+            if (c->slots)
+                __builtin_prefetch(&c->slots[c->khash & (c->nslots_tab - 1)]);
+        }
     }
     for (int i = 0; i < s->ncols; i++)
         if (s->cols[i].rules && s->cols[i].nrules && s->cols[i].rules[0].kind == RK_SURROGATE)
@@ -543,30 +629,57 @@ int cleanser_row(Cleanser *c, const CleanseRec *rec, Sb *out)
     DedupEnt *e = NULL;
     bool found = false;
     if (s->nkey) {
-        Sb *k = &c->key;
-        sb_reset(k);
-        for (int i = 0; i < s->nkey; i++) {
-            const CVal *v = &c->vals[s->key_cols[i]];
-            if (v->null)
-                sb_putc(k, 0x1e);
-            else
-                sb_append(k, v->p, v->n);
-            sb_putc(k, 0x1f);
-        }
-        e = dedup_slot(c, k->buf, k->len, fnv(k->buf, k->len), &found);
+        if (c->prefetch_at < 0)
+            build_key(c);
+        e = dedup_slot(c, c->key.buf, c->key.len, c->khash, &found);
         if (found && !c->hold) {
             c->st.dups++;
             return 0;
         }
     }
     size_t mark = out->len;
+    size_t need = 1;
+    for (int i = 0; i < s->ncols; i++)
+        need += (c->vals[i].null ? 2 : c->vals[i].n * 2) + 1;
+    sb_reserve(out, need);
+    char *w = out->buf + out->len;
     for (int i = 0; i < s->ncols; i++) {
         if (i)
-            sb_putc(out, '\t');
+            *w++ = '\t';
         const CVal *v = &c->vals[i];
-        cleanse_copy_escape(out, v->null ? NULL : v->p, v->n);
+        if (v->null) {
+            *w++ = '\\';
+            *w++ = 'N';
+            continue;
+        }
+        const unsigned char *p = (const unsigned char *)v->p, *pe = p + v->n;
+        while (pe - p >= 8) {           /* 8 bytes at a time while none needs escaping */
+            uint64_t x;
+            memcpy(&x, p, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t lt = (x - ones * 0x0e) & ~x & highs;          /* some byte < 0x0e */
+            uint64_t bs = x ^ (ones * 0x5c);
+            bs = (bs - ones) & ~bs & highs;                         /* some byte == '\\' */
+            if (lt | bs)
+                break;
+            memcpy(w, p, 8);
+            w += 8;
+            p += 8;
+        }
+        for (; p < pe; p++) {
+            unsigned char ch = *p;
+            char x = copy_esc[ch];
+            if (!x) {
+                *w++ = (char)ch;
+            } else {
+                *w++ = '\\';
+                *w++ = x;
+            }
+        }
     }
-    sb_putc(out, '\n');
+    *w++ = '\n';
+    out->len = (size_t)(w - out->buf);
+    out->buf[out->len] = 0;
     if (!c->hold) {
         c->st.out++;
         return 0;
@@ -605,38 +718,26 @@ int cleanser_row(Cleanser *c, const CleanseRec *rec, Sb *out)
             e->ordlen = ov->n;
         }
         e->ordnum = od;
-        if (!found)
-            e->seq = c->seq++;
     }
     sb_truncate(out, mark);
     return 0;
 }
 
-static int seq_cmp(const void *a, const void *b)
-{
-    const DedupEnt *x = *(const DedupEnt *const *)a, *y = *(const DedupEnt *const *)b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 int cleanser_finish(Cleanser *c, Sb *out, size_t chunk, int (*flush)(void *ud, Sb *out), void *ud)
 {
-    if (!c->hold || !c->tabn)
+    if (!c->hold)
         return 0;
-    DedupEnt **list = xmalloc(sizeof *list * c->tabn);
-    size_t n = 0;
-    for (size_t i = 0; i < c->tabcap; i++)
-        if (c->tab[i].key && c->tab[i].row)
-            list[n++] = &c->tab[i];
-    qsort(list, n, sizeof *list, seq_cmp);
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        sb_append(out, list[i]->row, list[i]->rowlen);
+    for (size_t i = 0; i < c->nents && rc == 0; i++) {     /* first-seen order */
+        DedupEnt *e = &c->ents[i];
+        if (!e->row)
+            continue;
+        sb_append(out, e->row, e->rowlen);
         c->st.out++;
-        free(list[i]->row);
-        list[i]->row = NULL;
+        free(e->row);
+        e->row = NULL;
         if (flush && out->len >= chunk)
             rc = flush(ud, out);
     }
-    free(list);
     return rc;
 }

@@ -1,0 +1,1 @@
+-- input: the file named by TX_FILE (see properties.yml)
