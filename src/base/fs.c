@@ -107,6 +107,8 @@ done:
     return rc;
 }
 
+static int mkdir_parent(const char *path);
+
 static int write_all(int fd, const char *data, size_t len)
 {
     while (len > 0) {
@@ -126,14 +128,8 @@ int fs_write_file(const char *path, const char *data, size_t len)
 {
     int rc = -1, fd = -1, saved;
     Sb tmp = SB_INIT;
-    const char *slash = strrchr(path, '/');
-    if (slash && slash != path) {
-        char *dir = xstrndup(path, (size_t)(slash - path));
-        int r = fs_mkdir_p(dir);
-        free(dir);
-        if (r != 0)
-            goto done;
-    }
+    if (mkdir_parent(path) != 0)
+        goto done;
     sb_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
     fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0)
@@ -155,6 +151,64 @@ done:
     if (rc != 0 && tmp.buf)
         unlink(tmp.buf);
     sb_free(&tmp);
+    errno = saved;
+    return rc;
+}
+
+/* Parent directory of path created when missing; 0 or -1 (errno). */
+static int mkdir_parent(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char *dir = xstrndup(path, (size_t)(slash - path));
+    int r = fs_mkdir_p(dir);
+    free(dir);
+    return r;
+}
+
+int fs_write_file_direct(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == ENOENT) {
+        if (mkdir_parent(path) != 0)
+            return -1;
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    }
+    if (fd < 0)
+        return -1;
+    int rc = write_all(fd, data, len);
+    int saved = errno;
+    if (close(fd) != 0 && rc == 0)
+        return -1;
+    errno = saved;
+    return rc;
+}
+
+int fs_atomic_open(const char *path, Sb *tmpname)
+{
+    if (mkdir_parent(path) != 0)
+        return -1;
+    sb_reset(tmpname);
+    sb_printf(tmpname, "%s.tmp.%ld", path, (long)getpid());
+    return open(tmpname->buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+}
+
+int fs_atomic_write(int fd, const char *data, size_t len)
+{
+    return write_all(fd, data, len);
+}
+
+int fs_atomic_commit(int fd, const char *tmpname, const char *path, bool ok)
+{
+    int rc = -1, saved;
+    if (close(fd) != 0)
+        ok = false;
+    if (ok && rename(tmpname, path) == 0)
+        rc = 0;
+    saved = errno;
+    if (rc != 0)
+        unlink(tmpname);
     errno = saved;
     return rc;
 }
@@ -255,11 +309,24 @@ static int walk_rec(Sb *abs, Sb *rel, const char *const *suffixes, PathVec *out,
         if (rel->len)
             sb_putc(rel, '/');
         sb_puts(rel, de->d_name);
+        /* d_type spares a stat() per entry; symlinks and file systems
+         * that do not fill it in are stat()ed. */
         struct stat st;
-        if (stat(abs->buf, &st) == 0) {
-            if (S_ISDIR(st.st_mode)) {
+        bool known = true, link = false;
+        if (de->d_type == DT_REG)
+            st.st_mode = S_IFREG;
+        else if (de->d_type == DT_DIR)
+            st.st_mode = S_IFDIR;
+        else {
+            known = stat(abs->buf, &st) == 0;
+            link = de->d_type == DT_LNK;
+            if (known && de->d_type == DT_UNKNOWN && S_ISDIR(st.st_mode)) {
                 struct stat lst;
-                bool link = lstat(abs->buf, &lst) == 0 && S_ISLNK(lst.st_mode);
+                link = lstat(abs->buf, &lst) == 0 && S_ISLNK(lst.st_mode);
+            }
+        }
+        if (known) {
+            if (S_ISDIR(st.st_mode)) {
                 /* Real directories are always descended; symlinked ones
                  * only while under the depth limit (cycles end there). */
                 if (depth + 1 < FS_MAX_DEPTH || !link) {

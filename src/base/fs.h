@@ -10,6 +10,18 @@
 int  fs_read_file(const char *path, char **out, size_t *len);
 /* Write atomically: write <path>.tmp.<pid> then rename over path.  Creates parent dirs. */
 int  fs_write_file(const char *path, const char *data, size_t len);
+/* Write in place (open with O_TRUNC, no temporary file): an existing file keeps
+ * its inode, which is much cheaper than create + rename when thousands of files
+ * are rewritten (compiled SQL).  Creates parent dirs only when the open fails
+ * with ENOENT.  Not atomic: a reader may see a partial file. */
+int  fs_write_file_direct(const char *path, const char *data, size_t len);
+/* Streaming atomic write: fs_atomic_open creates parent dirs and
+ * <path>.tmp.<pid> (its name left in *tmpname) and returns its fd (-1 on
+ * error); fs_atomic_write appends; fs_atomic_commit closes fd and renames the
+ * temporary over path when ok, else (or when closing fails) unlinks it. */
+int  fs_atomic_open(const char *path, Sb *tmpname);
+int  fs_atomic_write(int fd, const char *data, size_t len);
+int  fs_atomic_commit(int fd, const char *tmpname, const char *path, bool ok);
 int  fs_mkdir_p(const char *path);
 bool fs_exists(const char *path);
 bool fs_is_dir(const char *path);

@@ -4,7 +4,9 @@
  * ensure_ascii=False) and float formatting (Python repr).  What goes into
  * an artifact, and in which key order, is decided by the callers. */
 #include "json.h"
+#include "fs.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +26,34 @@ static void newline_indent(JsonW *w)
         sb_append(w->out, "  ", 2);
 }
 
+#define JSON_SINK_CHUNK (256u * 1024u)
+
+void json_set_sink(JsonW *w, int fd)
+{
+    w->has_sink = true;
+    w->sink_fd = fd;
+    w->sink_errno = 0;
+}
+
+int json_flush(JsonW *w)
+{
+    if (!w->has_sink)
+        return 0;
+    if (w->out->len && !w->sink_errno && fs_atomic_write(w->sink_fd, w->out->buf, w->out->len) != 0)
+        w->sink_errno = errno ? errno : EIO;
+    sb_reset(w->out);
+    if (w->sink_errno) {
+        errno = w->sink_errno;
+        return -1;
+    }
+    return 0;
+}
+
 /* Everything a value or key needs before it: separator and indentation. */
 static void before_value(JsonW *w)
 {
+    if (w->has_sink && w->out->len >= JSON_SINK_CHUNK)
+        json_flush(w);
     if (w->after_key) {
         w->after_key = false;
         return;
@@ -130,12 +157,21 @@ static void format_double(Sb *out, double v)
         sb_puts(out, signbit(v) ? "-0.0" : "0.0");
         return;
     }
+    /* Shortest precision that round-trips.  Round-tripping is monotonic in
+     * the precision (the correctly rounded p+1 digit decimal is at least as
+     * close to v as the p digit one), so a binary search over 0..16 finds
+     * the same precision as trying each in turn, in at most 5 conversions. */
     char buf[40];
-    for (int prec = 0; prec <= 16; prec++) {
-        snprintf(buf, sizeof buf, "%.*e", prec, v);
+    int lo = 0, hi = 16;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(buf, sizeof buf, "%.*e", mid, v);
         if (strtod(buf, NULL) == v)
-            break;
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    snprintf(buf, sizeof buf, "%.*e", lo, v);
     /* buf is [-]d[.ddd]e(+|-)XX: collect digits and exponent. */
     const char *p = buf;
     bool neg = false;

@@ -18,11 +18,20 @@ typedef struct JsonW {
     bool spaced;        /* compact but with Python's default ", " and ": " */
     bool need_comma[64];
     bool after_key;
+    bool has_sink;      /* streaming: out is flushed to sink_fd as it fills */
+    int sink_fd;
+    int sink_errno;     /* first write error (sticky), 0 if none */
 } JsonW;
 
 void json_init(JsonW *w, Sb *out, bool pretty);
 /* One line with json.dumps' default separators, as `dbt ls --output json` prints. */
 void json_init_spaced(JsonW *w, Sb *out);
+/* Stream: from now on, whenever out holds more than a chunk (256 KiB) it is
+ * written to fd and emptied, so a large document never sits in memory whole.
+ * json_flush writes what is left; it returns 0, or -1 with the first write
+ * error's errno (also kept in sink_errno). */
+void json_set_sink(JsonW *w, int fd);
+int  json_flush(JsonW *w);
 void json_obj_begin(JsonW *w);
 void json_obj_end(JsonW *w);
 void json_arr_begin(JsonW *w);

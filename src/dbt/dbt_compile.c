@@ -155,7 +155,7 @@ int dbt_write_compiled(Dbt *d, Node *n, Diag *err)
     else
         path_join(&path, p->root ? p->root : ".", n->compiled_path);
     const char *code = n->compiled_code ? n->compiled_code : "";
-    int rc = fs_write_file(sb_cstr(&path), code, strlen(code));
+    int rc = fs_write_file_direct(sb_cstr(&path), code, strlen(code));
     if (rc != 0)
         diag_set(err, sb_cstr(&path), 0, 0, NULL, "cannot write compiled SQL: %s", strerror(errno));
     sb_free(&path);

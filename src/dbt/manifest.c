@@ -371,96 +371,116 @@ static void iso_now(char *buf, size_t n)
     snprintf(buf + k, n - k, ".%06ldZ", (long)tv.tv_usec);
 }
 
-void manifest_render(Project *p, const char *invocation_id, Sb *out)
+/* The document into w (over out; streamed to sink_fd when >= 0). */
+static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int sink_fd)
 {
-    JsonW w;
     char ts[64], pid[33];
-    json_init(&w, out, false);
-    json_obj_begin(&w);
+    json_init(w, out, false);
+    if (sink_fd >= 0)
+        json_set_sink(w, sink_fd);
+    json_obj_begin(w);
 
-    json_key(&w, "metadata");
-    json_obj_begin(&w);
-    kv_str(&w, "dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v12.json");
-    kv_str(&w, "dbt_version", "1.9.0");
+    json_key(w, "metadata");
+    json_obj_begin(w);
+    kv_str(w, "dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v12.json");
+    kv_str(w, "dbt_version", "1.9.0");
     iso_now(ts, sizeof ts);
-    kv_str(&w, "generated_at", ts);
-    kv_str(&w, "invocation_id", invocation_id);
-    json_key(&w, "env");
-    empty_obj(&w);
-    kv_str(&w, "project_name", p->name);
+    kv_str(w, "generated_at", ts);
+    kv_str(w, "invocation_id", invocation_id);
+    json_key(w, "env");
+    empty_obj(w);
+    kv_str(w, "project_name", p->name);
     md5_hex(p->name, strlen(p->name), pid);
-    kv_str(&w, "project_id", pid);
-    json_key(&w, "user_id");
-    json_null(&w);
-    json_key(&w, "send_anonymous_usage_stats");
-    json_bool(&w, false);
-    kv_str(&w, "adapter_type", "postgres");
-    json_obj_end(&w);
+    kv_str(w, "project_id", pid);
+    json_key(w, "user_id");
+    json_null(w);
+    json_key(w, "send_anonymous_usage_stats");
+    json_bool(w, false);
+    kv_str(w, "adapter_type", "postgres");
+    json_obj_end(w);
 
     Node **sorted = xmalloc(sizeof(Node *) * (size_t)(p->nnodes + 1));
     for (int i = 0; i < p->nnodes; i++)
         sorted[i] = p->nodes[i];
     qsort(sorted, (size_t)p->nnodes, sizeof(Node *), cmp_node);
 
-    json_key(&w, "nodes");
-    json_obj_begin(&w);
+    json_key(w, "nodes");
+    json_obj_begin(w);
     for (int i = 0; i < p->nnodes; i++) {
         if (sorted[i]->rt == RT_SOURCE)
             continue;
-        json_key(&w, sorted[i]->unique_id);
-        write_node(&w, sorted[i]);
+        json_key(w, sorted[i]->unique_id);
+        write_node(w, sorted[i]);
     }
-    json_obj_end(&w);
-    json_key(&w, "sources");
-    json_obj_begin(&w);
+    json_obj_end(w);
+    json_key(w, "sources");
+    json_obj_begin(w);
     for (int i = 0; i < p->nnodes; i++) {
         if (sorted[i]->rt != RT_SOURCE)
             continue;
-        json_key(&w, sorted[i]->unique_id);
-        write_source(&w, sorted[i]);
+        json_key(w, sorted[i]->unique_id);
+        write_source(w, sorted[i]);
     }
-    json_obj_end(&w);
-    json_key(&w, "macros");
-    json_obj_begin(&w);
+    json_obj_end(w);
+    json_key(w, "macros");
+    json_obj_begin(w);
     for (int i = 0; i < p->nmacros; i++) {
-        json_key(&w, p->macros[i]->unique_id);
-        write_macro(&w, p->macros[i]);
+        json_key(w, p->macros[i]->unique_id);
+        write_macro(w, p->macros[i]);
     }
-    json_obj_end(&w);
+    json_obj_end(w);
     static const char *const kEmpty[] = {"docs", "exposures", "metrics", "groups", "selectors"};
     for (size_t k = 0; k < sizeof kEmpty / sizeof kEmpty[0]; k++) {
-        json_key(&w, kEmpty[k]);
-        empty_obj(&w);
+        json_key(w, kEmpty[k]);
+        empty_obj(w);
     }
-    json_key(&w, "disabled");
-    json_obj_begin(&w);
+    json_key(w, "disabled");
+    json_obj_begin(w);
     for (int i = 0; i < p->ndisabled; i++) {
-        json_key(&w, p->disabled[i]->unique_id);
-        json_arr_begin(&w);
+        json_key(w, p->disabled[i]->unique_id);
+        json_arr_begin(w);
         if (p->disabled[i]->rt == RT_SOURCE)
-            write_source(&w, p->disabled[i]);
+            write_source(w, p->disabled[i]);
         else
-            write_node(&w, p->disabled[i]);
-        json_arr_end(&w);
+            write_node(w, p->disabled[i]);
+        json_arr_end(w);
     }
-    json_obj_end(&w);
-    write_maps(&w, p, sorted, p->nnodes);
+    json_obj_end(w);
+    write_maps(w, p, sorted, p->nnodes);
     static const char *const kEmpty2[] = {"group_map", "saved_queries", "semantic_models", "unit_tests"};
     for (size_t k = 0; k < sizeof kEmpty2 / sizeof kEmpty2[0]; k++) {
-        json_key(&w, kEmpty2[k]);
-        empty_obj(&w);
+        json_key(w, kEmpty2[k]);
+        empty_obj(w);
     }
-    json_obj_end(&w);
+    json_obj_end(w);
     free(sorted);
+}
+
+void manifest_render(Project *p, const char *invocation_id, Sb *out)
+{
+    JsonW w;
+    render(p, invocation_id, &w, out, -1);
 }
 
 int manifest_write(Project *p, const char *invocation_id, const char *path, Diag *err)
 {
-    Sb out = SB_INIT;
-    manifest_render(p, invocation_id, &out);
-    int rc = fs_write_file(path, out.buf ? out.buf : "", out.len);
+    /* Streamed to a temporary file in chunks (the document is tens of MB
+     * for large projects), then renamed over path. */
+    Sb out = SB_INIT, tmp = SB_INIT;
+    int rc = -1;
+    int fd = fs_atomic_open(path, &tmp);
+    if (fd >= 0) {
+        JsonW w;
+        render(p, invocation_id, &w, &out, fd);
+        bool ok = json_flush(&w) == 0;
+        int saved = errno;
+        rc = fs_atomic_commit(fd, sb_cstr(&tmp), path, ok);
+        if (!ok)
+            errno = saved;
+    }
     if (rc != 0)
         diag_set(err, path, 0, 0, NULL, "could not write manifest: %s", strerror(errno));
     sb_free(&out);
+    sb_free(&tmp);
     return rc;
 }
