@@ -165,7 +165,8 @@ static const char *paint(Out *o, const char *color, const char *text, Sb *buf)
 }
 
 /* dbt's print_fancy_output_line: "<i> of <n> <msg> " padded with dots to
- * 80 columns, then " [<status>[ in <t>s]]". */
+ * 80 columns, then " [<status>[ in <t>s]]"; START lines (truncate) longer
+ * than 77 columns are cut there and end in "...". */
 static void fancy(Out *o, const char *name, const RunItem *it, int total, const char *msg, const char *status,
                   const char *color, double secs, bool is_error)
 {
@@ -175,6 +176,10 @@ static void fancy(Out *o, const char *name, const RunItem *it, int total, const 
     sb_printf(&line, "%d of %d %s ", it->index, total, msg);
     while (line.len < PRINTER_WIDTH)
         sb_putc(&line, '.');
+    if (!strcmp(name, "NodeStart") && line.len > PRINTER_WIDTH - 3) {
+        sb_truncate(&line, PRINTER_WIDTH - 3);
+        sb_puts(&line, "...");
+    }
     sb_printf(&st, "%s", status);
     sb_printf(&line, " [%s", color ? paint(o, color, sb_cstr(&st), &col) : sb_cstr(&st));
     if (secs >= 0)
@@ -204,7 +209,9 @@ static const char *rel_of(const RunItem *it, Sb *buf)
 static void ev_info(void *ud, const char *line)
 {
     Out *o = ud;
-    out_line(o, "Info", false, "%s", line);
+    const char *name = !*line ? "Formatting" : !strncmp(line, "Concurrency:", 12) ? "ConcurrencyLine"
+                     : !strncmp(line, "Running ", 8) ? "HooksRunning" : "Info";
+    out_line(o, name, false, "%s", line);
 }
 
 static void ev_start(void *ud, const RunItem *it, int total)

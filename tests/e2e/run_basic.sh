@@ -33,7 +33,7 @@ jr() { python3 -c "import json,sys; d=json.load(open('target/run_results.json'))
 "$CDBT" run --threads 1 > run1.out 2> run1.err
 check "run 1 exit code" 0 $?
 check "run 1 console" "Running with cdbt=0.1.0
-Found 10 models, 5 data tests, 0 macros
+Found 10 models, 6 data tests, 0 macros
 
 Concurrency: 1 threads (target='dev')
 
@@ -154,11 +154,13 @@ check "views back after cascade" "3" "$(q "select count(*) from analytics.v_base
 "$CDBT" test --threads 1 > test1.out 2>&1
 check "test exit code (warnings do not fail)" 0 $?
 contains "test pass line" "PASS not_null_base_id ....." test1.out
-contains "test warn line" "5 of 5 WARN 1 accepted_values_v_base_name_u__A__B .............................. [WARN 1 in" test1.out
+contains "test warn line" "6 of 6 WARN 1 accepted_values_v_base_name_u__A__B .............................. [WARN 1 in" test1.out
 contains "warning summary" "Completed with 1 warning:" test1.out
 contains "warning detail" "Warning in test accepted_values_v_base_name_u__A__B (models/schema.yml)" test1.out
 contains "warning message" "  Got 1 result, configured to warn if != 0" test1.out
-contains "done line" "Done. PASS=8 WARN=1 ERROR=0 SKIP=0 TOTAL=9" test1.out
+contains "done line" "Done. PASS=9 WARN=1 ERROR=0 SKIP=0 TOTAL=10" test1.out
+contains "long START line cut at 77 columns" "START test a_singular_test_with_quite_a_long_name_to_check_the_truncat... [RUN]" test1.out
+contains "long result line not cut" "PASS a_singular_test_with_quite_a_long_name_to_check_the_truncation ..... [PASS in" test1.out
 check "test failures field" "1 warn" "$(jr "(lambda r: str(r['failures'])+' '+r['status'])([r for r in d['results'] if 'accepted_values_v_base' in r['unique_id']][0])")"
 "$CDBT" test -s no_big_ids --vars '{max_id: 1}' > test2.out 2>&1
 check "failing test exit code" 1 $?
