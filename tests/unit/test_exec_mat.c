@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "exec/exec.h"
 
 static char pg_tmp[512], pg_bin[512];
@@ -361,6 +362,83 @@ START_TEST(connection_lost_mid_model)
     ck_assert_int_eq(relcache_get(C.rc, "s", "lost"), REL_TABLE);
     ck_assert_int_eq(relcache_get(C.rc, "s", "lost__dbt_tmp"), REL_NONE);
     ck_assert_int_eq(relcache_get(C.rc, "s", "lost__dbt_backup"), REL_NONE);
+}
+END_TEST
+
+START_TEST(error_position_utf8)
+{
+    /* the server counts characters, the Diag column counts bytes */
+    Node *t = node(RT_MODEL, "u8", "materialized", "view", NULL);
+    Run *r = run(t, "select '\xc3\xa9\xc3\xa9' as a,\n  '\xc3\xbc', nope");
+    ck_assert_int_eq(r->rc, -1);
+    ck_assert_int_eq(r->j.err.line, 2);
+    ck_assert_int_eq(r->j.err.col, 9);
+    job_free(r);
+}
+END_TEST
+
+/* Several executors at once on their own connections, one shared cache and log. */
+typedef struct Worker { Run *r; pthread_t th; } Worker;
+
+static void *worker_main(void *ud)
+{
+    Worker *w = ud;
+    Diag d = {0};
+    MatFn fn = exec_materialization(w->r->j.node, &d);
+    diag_clear(&d);
+    w->r->rc = fn ? fn(&w->r->j) : -1;
+    return NULL;
+}
+
+START_TEST(concurrent_jobs)
+{
+    char path[] = "/tmp/cdbt-mat-log.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *log = fdopen(fd, "w+");
+    ExecShared *sh = exec_shared_new(log);
+    enum { N = 8 };
+    Worker w[N];
+    PgConn *conns[N];
+    for (int i = 0; i < N; i++) {
+        static const char *const mats[] = {"view", "table", "incremental"};
+        char name[16];
+        snprintf(name, sizeof name, "cc%d", i);
+        Node *n = node(RT_MODEL, name, "materialized", mats[i % 3], NULL);
+        conns[i] = connect_();
+        w[i].r = job(n, arena_sprintf(&C.a, "select %d as a", i));
+        w[i].r->j.conn = conns[i];
+        w[i].r->j.sh = sh;
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < N; i++)
+            ck_assert_int_eq(pthread_create(&w[i].th, NULL, worker_main, &w[i]), 0);
+        for (int i = 0; i < N; i++) {
+            pthread_join(w[i].th, NULL);
+            ck_assert_msg(w[i].r->rc == 0, "%s", errtext(&w[i].r->j));
+            sb_reset(&w[i].r->j.sent);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "select string_agg(a::text, ',') from s.cc%d", i);
+        ck_assert_str_eq(q_rows(sql), i % 3 == 2 ? arena_sprintf(&C.a, "%d,%d", i, i) : arena_sprintf(&C.a, "%d", i));
+        ck_assert_int_eq(relcache_get(C.rc, "s", arena_sprintf(&C.a, "cc%d", i)), i % 3 == 0 ? REL_VIEW : REL_TABLE);
+        job_free(w[i].r);
+        pg_close(conns[i]);
+    }
+    exec_shared_free(sh);
+    /* every log line is whole: "<UTC time> [<who>] ..." or statement text */
+    fflush(log);
+    rewind(log);
+    char line[512];
+    int stamped = 0;
+    while (fgets(line, sizeof line, log))
+        if (strncmp(line, "20", 2) == 0 && strstr(line, "Z [model.p.cc"))
+            stamped++;
+    fclose(log);
+    unlink(path);
+    ck_assert_int_ge(stamped, N * 2 * 4);
 }
 END_TEST
 
@@ -994,6 +1072,8 @@ Suite *exec_mat_suite(void)
     tcase_add_test(tc, failed_model_keeps_old_relation);
     tcase_add_test(tc, connection_lost_mid_model);
     tcase_add_test(tc, error_position_in_wrapper);
+    tcase_add_test(tc, error_position_utf8);
+    tcase_add_test(tc, concurrent_jobs);
     tcase_add_test(tc, hooks_order_and_transactions);
     tcase_add_test(tc, unlogged_indexes_grants);
     tcase_add_test(tc, persist_docs_comments);
