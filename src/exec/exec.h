@@ -58,6 +58,8 @@ typedef struct NodeJob {
     int64_t rows_affected;        /* -1 when not applicable */
     int64_t failures;             /* tests: number of failing rows; -1 otherwise */
     const char *adapter_code;     /* "CREATE VIEW", "SELECT", "INSERT" ... (adapter_response._message) */
+    const char *adapter_message;  /* adapter_response._message: the main statement's full tag
+                                   * ("SELECT 1" for a test's query); NULL = same as message */
     Sb sent;                      /* every statement sent, ";\n"-joined: target/run/<pkg>/<path> */
     Diag err;                     /* on NS_ERROR (file = node's original_file_path) */
     char *console_extra;          /* optional text for the console line, e.g. "in=10 out=9 rejected=1" (malloc) */

@@ -135,6 +135,7 @@ int mat_test(NodeJob *job)
     const char *severity = exec_cfg_str(m.n, "severity");
     bool sev_error = !severity || strcasecmp(severity, "error") == 0;
     matu_parse_tag(m.a, m.main_tag, &job->adapter_code, &job->rows_affected);
+    job->adapter_message = arena_strdup(m.a, m.main_tag);
     job->failures = 0;
     job->message = NULL;
     if (sev_error && should_error) {

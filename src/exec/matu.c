@@ -721,5 +721,6 @@ void matu_success(MatCtx *m, const char *tag)
     NodeJob *j = m->job;
     j->status = NS_SUCCESS;
     j->message = arena_strdup(m->a, tag ? tag : "");
+    j->adapter_message = j->message;
     matu_parse_tag(m->a, tag, &j->adapter_code, &j->rows_affected);
 }

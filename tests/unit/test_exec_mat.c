@@ -941,6 +941,9 @@ START_TEST(test_statuses)
     ck_assert_int_eq(r->j.status, NS_FAIL);
     ck_assert_int_eq(r->j.failures, 1);
     ck_assert_str_eq(r->j.message, "Got 1 result, configured to fail if != 0");
+    ck_assert_str_eq(r->j.adapter_message, "SELECT 1");
+    ck_assert_str_eq(r->j.adapter_code, "SELECT");
+    ck_assert_int_eq(r->j.rows_affected, 1);
     ck_assert_str_eq(sb_cstr(&r->j.sent),
         "select\n  count(*) as failures,\n  count(*) != 0 as should_warn,\n  count(*) != 0 as should_error\n"
         "from (\nselect id as unique_field, count(*) as n_records from s.t where id is not null group by id having count(*) > 1\n"
