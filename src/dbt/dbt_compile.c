@@ -75,18 +75,22 @@ static int compile_rec(Dbt *d, Node *n, int depth, Diag *err)
     }
     if (!renders(n->rt))
         return 0;
-    if (!n->tpl) {
+    /* each (possibly nested) compile gets its own render arena; the tree
+     * is parsed into it (unless the node already holds one) and dropped with
+     * it, so only the nodes being compiled have a tree in memory */
+    Arena ra;
+    arena_init(&ra, 0);
+    Template *tpl = n->tpl;
+    if (!tpl) {
         if (!n->src.text)
             srcfile_init(&n->src, n->original_file_path, n->raw_code ? n->raw_code : "", n->raw_len);
-        n->tpl = tpl_parse(&p->arena, &n->src, err);
-        if (!n->tpl) {
+        tpl = tpl_parse(&ra, &n->src, err);
+        if (!tpl) {
             dbt_error_prefix(err, n);
+            arena_free(&ra);
             return -1;
         }
     }
-    /* each (possibly nested) compile gets its own render arena */
-    Arena ra;
-    arena_init(&ra, 0);
     DbtCtx c;
     dbt_ctx_init(&c, d, n, DBT_COMPILE, &ra);
     Sb sb = SB_INIT, inj = SB_INIT;
@@ -95,7 +99,7 @@ static int compile_rec(Dbt *d, Node *n, int depth, Diag *err)
     Interp *I = dbt_interp(&c, err);
     if (n->is_generic_test && dbt_test_kwargs(&c, I) != 0)
         goto fail;
-    if (tpl_render(I, n->tpl, &sb) != 0)
+    if (tpl_render(I, tpl, &sb) != 0)
         goto fail;
     n->compiled_pre = arena_strndup(&p->arena, sb_cstr(&sb), sb.len);
     if (build_ctes(d, c.ephem.items, c.ephem.len, depth, &ctes, err) != 0)

@@ -280,11 +280,15 @@ int dbt_parse_node(Dbt *d, Node *n, Diag *err)
     DbtCtx c;
     dbt_ctx_init(&c, d, n, DBT_PARSE, &d->scratch);
     n->nrefs = n->nsources = n->ndep_macros = 0;
-    if (!n->tpl) {
+    /* The tree is parsed into the scratch arena and dropped with it: keeping
+     * every node's tree alive costs several KB per node (most of the memory
+     * of a large project); the compile pass parses again, one node at a time. */
+    Template *tpl = n->tpl;
+    if (!tpl) {
         if (!n->src.text)
             srcfile_init(&n->src, n->original_file_path, n->raw_code ? n->raw_code : "", n->raw_len);
-        n->tpl = tpl_parse(&p->arena, &n->src, err);
-        if (!n->tpl)
+        tpl = tpl_parse(&d->scratch, &n->src, err);
+        if (!tpl)
             goto fail;
     }
     if (n->is_generic_test) {
@@ -309,15 +313,15 @@ int dbt_parse_node(Dbt *d, Node *n, Diag *err)
             }
         } else {
             Interp *I = dbt_interp(&c, err);
-            if (dbt_test_kwargs(&c, I) != 0 || tpl_render(I, n->tpl, &sb) != 0)
+            if (dbt_test_kwargs(&c, I) != 0 || tpl_render(I, tpl, &sb) != 0)
                 goto fail;
         }
     } else {
         Interp *I = dbt_interp(&c, err);
-        if (tpl_render(I, n->tpl, &sb) != 0)
+        if (tpl_render(I, tpl, &sb) != 0)
             goto fail;
         const char **names = NULL;
-        size_t nn = tpl_called_names(n->tpl, &names);
+        size_t nn = tpl_called_names(tpl, &names);
         dbt_macro_deps(d, names, nn, &p->arena, &n->dep_macros, &n->ndep_macros);
     }
     apply_capture(d, n, &c);
