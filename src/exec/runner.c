@@ -33,6 +33,7 @@ typedef struct RJob {
     double compile_start, compile_end, exec_start, exec_end;
     int thread;
     int rc;
+    char *run_rel;                /* target/run file written by the worker (malloc), relative when under the project */
 } RJob;
 
 typedef struct RNode {
@@ -612,10 +613,7 @@ static int prepare(Runner *r, RJob *j, Diag *err)
     if (n->rt != RT_SEED) {
         if (dbt_compile_node(r->o->dbt, n, err) != 0)
             goto done;
-        Diag werr = {0};
-        if (dbt_write_compiled(r->o->dbt, n, &werr) != 0)
-            diag_clear(&werr);        /* not fatal: the node still runs */
-        j->job.sql = n->compiled_code;
+        j->job.sql = n->compiled_code;   /* target/compiled is written by the worker */
     }
     if (render_hooks(r, j, "pre-hook", &j->job.pre_hooks, &j->job.pre_in_txn, &j->job.npre, err) != 0 ||
         render_hooks(r, j, "post-hook", &j->job.post_hooks, &j->job.post_in_txn, &j->job.npost, err) != 0)
@@ -659,12 +657,15 @@ static void free_job(RJob *j)
     diag_clear(&j->job.err);
     sb_free(&j->job.sent);
     free(j->job.console_extra);
+    free(j->run_rel);
     arena_free(&j->job.arena);
     free(j);
 }
 
-/* target/run/<pkg>/<original_file_path>[/<test path>] */
-static const char *write_run_file(Runner *r, Node *n, const Sb *sent)
+/* target/run/<pkg>/<original_file_path>[/<test path>]: written by the
+ * worker (file writes in parallel); returns the path shown to the user
+ * (relative to the project when under it), malloc'd, or NULL. */
+static char *write_run_file(const Runner *r, const Node *n, const Sb *sent)
 {
     if (!sent->len)
         return NULL;
@@ -673,11 +674,11 @@ static const char *write_run_file(Runner *r, Node *n, const Sb *sent)
               n->original_file_path ? n->original_file_path : n->name);
     if (n->is_generic_test && n->path)
         sb_printf(&path, "/%s", n->path);
-    const char *rel = NULL;
+    char *rel = NULL;
     if (fs_write_file(sb_cstr(&path), sent->buf, sent->len) == 0) {
         size_t rl = strlen(r->p->root);
         const char *pp = sb_cstr(&path);
-        rel = arena_strdup(r->a, strncmp(pp, r->p->root, rl) == 0 && pp[rl] == '/' ? pp + rl + 1 : pp);
+        rel = xstrdup(strncmp(pp, r->p->root, rl) == 0 && pp[rl] == '/' ? pp + rl + 1 : pp);
     }
     sb_free(&path);
     return rel;
@@ -705,7 +706,7 @@ static void finish_job(Runner *r, RJob *j)
     if (st == NS_WARN && r->o->warn_error)
         st = NS_FAIL;
     it->status = st;
-    it->run_path = write_run_file(r, n, &job->sent);
+    it->run_path = j->run_rel ? arena_strdup(r->a, j->run_rel) : NULL;
     if (st == NS_ERROR) {
         Diag *d = &job->err;
         const char *m = d->message ? d->message : "unknown error";
@@ -794,12 +795,16 @@ static void *worker_main(void *arg)
             j->rc = -1;
         } else {
             j->job.conn = conn;
+            Diag werr = {0};
+            if (j->job.node->compiled && dbt_write_compiled(r->o->dbt, j->job.node, &werr) != 0)
+                diag_clear(&werr);        /* not fatal: the node still runs */
             verify_cached_view(r, conn, j->job.node);
             j->rc = j->fn(&j->job);
             if (j->rc != 0 && !j->job.err.set)
                 diag_set(&j->job.err, NULL, 0, 0, NULL, "the node failed without a message");
         }
         j->exec_end = wallclock();
+        j->run_rel = write_run_file(r, j->job.node, &j->job.sent);
         if (conn && (j->rc != 0 || j->job.status == NS_ERROR)) {
             /* after an error dbt closes the connection: start the next node
              * on a fresh one (the server may also have dropped this one) */
@@ -1246,6 +1251,9 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
     r->sh = exec_shared_new(r->log);
     exec_shared_set_target_dir(r->sh, o->target_dir);
     exec_shared_set_warn_error(r->sh, o->warn_error);
+    Value *qc = r->p->project_yml ? dict_getz(r->p->project_yml, "query-comment") : NULL;
+    if (!qc || (qc->type != V_NONE && !(qc->type == V_STR && !qc->u.s->len)))
+        exec_shared_set_query_comment(r->sh, r->p->profile_name, r->p->target_name);
     for (int k = 0; k < o->nextra_mats; k++)
         exec_shared_register(r->sh, o->extra_mats[k].name, o->extra_mats[k].fn);
     r->rc = relcache_new();
