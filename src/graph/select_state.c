@@ -326,7 +326,7 @@ static int load_manifest(GselCtx *c, const GselAtom *a, GselState **out)
     if (s->nodes)
         return 0;
     if (!c->opt->state_dir)
-        return gsel_fail(c, a, "state: selection needs --state <dir with a previous manifest.json>");
+        return gsel_fail(c, a, "state: selection needs --state");
     char path[4096], why[4400];
     snprintf(path, sizeof path, "%s/manifest.json", c->opt->state_dir);
     Value m;
@@ -595,7 +595,7 @@ int gsel_m_result(GselCtx *c, const GselAtom *a, GselSet *out)
     if (load_results(c, a, s, &have) != 0)
         return -1;
     if (!have && !c->opt->last_status)
-        return gsel_fail(c, a, "result: selection needs --state <dir with run_results.json> or a previous run");
+        return gsel_fail(c, a, "result: selection needs --state");
     for (int i = 0; i < c->n; i++) {
         Node *n = c->p->nodes[i];
         if (!n->unique_id)

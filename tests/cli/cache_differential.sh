@@ -239,8 +239,30 @@ for step in range(1, STEPS + 1):
     desc = rng.choice(edits)()
     compare(step, desc)
 
-# ls and compile agree with and without the cache
-for cmd in (["ls", "--output", "json"], ["compile"]):
+# compile: the same manifest and compiled files with and without the cache
+def tree(root):
+    out = {}
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            out[os.path.relpath(os.path.join(d, f), root)] = read(os.path.join(d, f))
+    return out
+
+while pending:
+    write(*pending.pop())
+results = []
+for extra in ([], ["--no-partial-parse"]):
+    subprocess.run(["rm", "-rf", "target/compiled"])
+    p = subprocess.run([CDBT, "compile", "--project-dir", ".", "--profiles-dir", ".", "-q", *extra],
+                       env=env, capture_output=True, text=True)
+    results.append((p.returncode, norm(read("target/manifest.json")) if p.returncode == 0 else p.stderr,
+                    tree("target/compiled")))
+check("compile: same exit code", results[0][0] == results[1][0], str((results[0][0], results[1][0])))
+check("compile: same manifest", results[0][1] == results[1][1])
+check("compile: same compiled files", results[0][2] == results[1][2])
+check("compile: compiled something", len(results[0][2]) > 10, str(len(results[0][2])))
+
+# ls agrees with and without the cache
+for cmd in (["ls", "--output", "json"],):
     os.makedirs("target", exist_ok=True)
     a = subprocess.run([CDBT, *cmd, "--project-dir", ".", "--profiles-dir", ".", "-q"], env=env, capture_output=True, text=True)
     b = subprocess.run([CDBT, *cmd, "--project-dir", ".", "--profiles-dir", ".", "-q", "--no-partial-parse"], env=env, capture_output=True, text=True)

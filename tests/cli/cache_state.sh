@@ -52,7 +52,7 @@ expect "state:modified.relation" "jaffle.staging.stg_customers jaffle.staging.st
 
 out=$(C ls -q -s state:new 2>&1); rc=$?
 expect "state: without --state exits 2" 2 $rc
-expect "state: without --state message" "error: Invalid selector 'state:new': state: selection needs --state <dir with a previous manifest.json>" "$out"
+expect "state: without --state message" "error: Invalid selector 'state:new': state: selection needs --state" "$out"
 out=$(C ls -q -s state:changed --state prod 2>&1); rc=$?
 expect "unknown state kind exits 2" 2 $rc
 mkdir -p empty

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# cache_bench.sh - what the parse cache (target/cdbt.db) buys on a synthetic
+# project (gen_project.py): cold (--no-partial-parse) vs nothing changed vs
+# one model changed vs a macro used by every model changed, for `cdbt parse`
+# and `cdbt compile`.  Each scenario starts from a warm cache holding the
+# previous state, so "one model" re-parses exactly one node and "macro"
+# re-parses every model.
+#
+# Usage: bench/cache_bench.sh [path/to/cdbt] [N]     (default build/cdbt, 10000)
+# Env:   RUNS (measured runs per cell, default 3; the best wall time is kept,
+#        with the CPU time of that run), SEED (generator seed, 42),
+#        BENCH_OUT (project root, default bench/out).
+# Prints one row per command and scenario: best wall s, its user+sys CPU s,
+# and the ratio of CPU to the cold run.  On a loaded machine compare CPU.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+cdbt="$(realpath "${1:-$root/build/cdbt}")"
+n="${2:-10000}"
+runs="${RUNS:-3}"
+seed="${SEED:-42}"
+out="${BENCH_OUT:-$here/out}"
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+[ -x "$cdbt" ] || { echo "cache_bench: no cdbt binary at $cdbt" >&2; exit 2; }
+
+proj="$out/cache_$n"
+mkdir -p "$out"
+"$py" "$here/gen_project.py" --models "$n" --out "$proj" --seed "$seed" >/dev/null
+cd "$proj"
+model=$(find models -name 'model_*.sql' | sort | head -1)
+macro=macros/cents_to_dollars.sql
+grep -q '/ 100)' "$macro" || { echo "cache_bench: unexpected $macro" >&2; exit 2; }
+
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+edit=0
+
+# run_once <cmd> [flags...]: prints "wall cpu"
+run_once() {
+    local t0 t1
+    t0=$(date +%s%N)
+    /usr/bin/time -f '%U %S' -o "$tmp" "$cdbt" "$@" --project-dir . --profiles-dir . -q >/dev/null
+    t1=$(date +%s%N)
+    awk -v w="$(( (t1 - t0) / 1000000 ))" '{ printf "%.3f %.3f\n", w / 1000, $1 + $2 }' "$tmp"
+}
+
+prepare() {   # prepare <scenario>: the change made before each measured run
+    edit=$((edit + 1))
+    case $1 in
+    cold|nochange) ;;
+    one_model) printf -- '-- bench edit %d\n' "$edit" >> "$model" ;;
+    macro) sed -i -E "s#/ 1[0-9]*\)#/ 1$edit)#" "$macro" ;;
+    esac
+}
+
+measure() {   # measure <cmd> <scenario>
+    local cmd=$1 sc=$2 best="" bestcpu="" extra=()
+    [ "$sc" = cold ] && extra=(--no-partial-parse)
+    prepare nochange; run_once "$cmd" >/dev/null           # warm: the cache holds the current state
+    for _ in $(seq "$runs"); do
+        prepare "$sc"
+        read -r w c < <(run_once "$cmd" "${extra[@]}")
+        if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+            best=$w; bestcpu=$c
+        fi
+    done
+    echo "$best $bestcpu"
+}
+
+printf '%-8s %-10s %9s %9s %9s\n' command scenario wall_s cpu_s cpu/cold
+for cmd in parse compile; do
+    cold=""
+    for sc in cold nochange one_model macro; do
+        read -r w c < <(measure "$cmd" "$sc")
+        [ -z "$cold" ] && cold=$c
+        printf '%-8s %-10s %9s %9s %9s\n' "$cmd" "$sc" "$w" "$c" "$(awk -v a="$c" -v b="$cold" 'BEGIN { printf "%.2f", a / b }')"
+    done
+done
