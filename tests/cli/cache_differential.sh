@@ -225,7 +225,23 @@ def missing_ref():
     write(f, read(f) + "{{ ref('no_such') }}\n")
     return f"missing ref in {f}"
 
-edits = [edit_model_body, edit_model_body, edit_env, edit_cli_vars, edit_project_vars, edit_project_config,
+def disable_model():
+    f = rng.choice(models())
+    pending.append((f, read(f)))
+    write(f, "{{ config(enabled=false) }}\n" + read(f))
+    return f"enabled=false in {f}"
+
+def hook_toggle():
+    f = "models/extra/macro_cfg.sql"
+    t = read(f)
+    if "post_hook" in t:
+        t = re.sub(r"\{\{ config\(post_hook=.*\) \}\}\n", "", t)
+    else:
+        t = "{{ config(post_hook=\"select * from {{ ref('stg_customers') }}\", tags=['h']) }}\n" + t
+    write(f, t)
+    return "post_hook with a ref"
+
+edits = [disable_model, hook_toggle, edit_model_body, edit_model_body, edit_env, edit_cli_vars, edit_project_vars, edit_project_config,
          edit_macro, edit_schema_macro, edit_properties, edit_marts_yml, add_model, delete_model, rename_model,
          break_and_fix, missing_ref]
 
