@@ -456,7 +456,17 @@ static void count_status(Runner *r, NodeStatus s)
 static const char *error_detail(Runner *r, const char *header, const Diag *d)
 {
     Sb f = SB_INIT, s = SB_INIT;
-    diag_format(d, &f);
+    Diag shown = *d;
+    /* "Compilation Error in model x (path)\n  <message>": the first line
+     * becomes the header, the diagnostic keeps the message itself */
+    const char *m = d->message;
+    const char *brk = m ? strstr(m, "\n  ") : NULL;
+    if (!header && brk && (!strncmp(m, "Compilation Error", 17) || !strncmp(m, "Database Error", 14) ||
+                           !strncmp(m, "Runtime Error", 13))) {
+        header = arena_strndup(r->a, m, (size_t)(brk - m));
+        shown.message = (char *)brk + 3;
+    }
+    diag_format(&shown, &f);
     if (header)
         sb_printf(&s, "  %s\n", header);
     const char *p = sb_cstr(&f);

@@ -181,7 +181,19 @@ for l in open('json.out'):
     o=json.loads(l)
     if o['info']['name']=='LogModelResult': print(o['data']['status'], o['data']['node_info']['unique_id'])")"
 
-# ---- 6. connection failure: exit 2, nothing runs
+# ---- 6. a compilation error at run time: error with file:line:col, child skipped
+echo "select {{ nope() }} as x" > models/cerr.sql
+echo "select * from {{ ref('cerr') }}" > models/cerr_child.sql
+"$CDBT" run -s cerr+ > cerr.out 2>&1
+check "compile error exit code" 1 $?
+contains "compile error line" "1 of 2 ERROR creating sql view model analytics.cerr" cerr.out
+contains "compile error child skipped" "2 of 2 SKIP relation analytics.cerr_child" cerr.out
+contains "compile error header" "  Compilation Error in model cerr (models/cerr.sql)" cerr.out
+contains "compile error location" "  models/cerr.sql:1:11: error: 'nope' is undefined" cerr.out
+contains "compile error caret" "        |           ^" cerr.out
+rm models/cerr.sql models/cerr_child.sql
+
+# ---- 7. connection failure: exit 2, nothing runs
 rm -f target/run_results.json
 PGHOST=/nonexistent "$CDBT" run > conn.out 2> conn.err
 check "connection failure exit code" 2 $?
