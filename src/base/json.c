@@ -138,7 +138,16 @@ void json_str(JsonW *w, const char *s)
 void json_int(JsonW *w, int64_t v)
 {
     before_value(w);
-    sb_printf(w->out, "%lld", (long long)v);
+    char buf[24];
+    char *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    sb_append(w->out, p, (size_t)(buf + sizeof buf - p));
 }
 
 /* Python repr(float): shortest digits that round-trip, fixed notation when
@@ -243,15 +252,35 @@ void json_raw(JsonW *w, const char *s)
     sb_puts(w->out, s);
 }
 
+/* 1 for the bytes json_escape must rewrite: control chars, '"' and '\\'. */
+static const unsigned char kNeedsEscape[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
+    [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1,
+    [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+    [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1,
+    ['"'] = 1, ['\\'] = 1,
+};
+
 void json_escape(Sb *out, const char *s, size_t n)
 {
     static const char hx[] = "0123456789abcdef";
+    /* Fast path: one copy for strings without anything to escape. */
+    size_t first = 0;
+    while (first < n && !kNeedsEscape[(unsigned char)s[first]])
+        first++;
     sb_reserve(out, n + 2);
-    sb_putc(out, '"');
+    out->buf[out->len++] = '"';
+    if (first == n) {
+        memcpy(out->buf + out->len, s, n);
+        out->len += n;
+        out->buf[out->len++] = '"';
+        out->buf[out->len] = '\0';
+        return;
+    }
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = first; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (!kNeedsEscape[c])
             continue;
         sb_append(out, s + run, i - run);
         run = i + 1;

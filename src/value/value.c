@@ -816,6 +816,11 @@ static void json_depth(JsonW *w, Value v, int depth)
         VDictEntry *e;
         Sb k = SB_INIT;
         for (size_t it = 0; depth < VALUE_MAX_DEPTH && dict_next(v.u.d, &it, &e);) {
+            if (e->key.type == V_STR) {       /* the common case: no formatting */
+                json_keyn(w, e->key.u.s->s, e->key.u.s->len);
+                json_depth(w, e->val, depth + 1);
+                continue;
+            }
             sb_reset(&k);
             switch (e->key.type) {
             case V_NONE: sb_puts(&k, "null"); break;
