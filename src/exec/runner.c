@@ -730,8 +730,9 @@ static void finish_job(Runner *r, RJob *j)
     } else {
         it->message = job->message ? arena_strdup(r->a, job->message) : NULL;
     }
-    if (job->adapter_code || (job->message && n->rt != RT_TEST)) {
-        it->adapter_message = job->message ? arena_strdup(r->a, job->message) : NULL;
+    if (job->adapter_code || job->adapter_message || (job->message && n->rt != RT_TEST)) {
+        const char *am = job->adapter_message ? job->adapter_message : job->message;
+        it->adapter_message = am ? arena_strdup(r->a, am) : NULL;
         it->adapter_code = job->adapter_code ? arena_strdup(r->a, job->adapter_code) : NULL;
     }
     if (job->console_extra)

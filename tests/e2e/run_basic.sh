@@ -161,6 +161,8 @@ contains "warning message" "  Got 1 result, configured to warn if != 0" test1.ou
 contains "done line" "Done. PASS=9 WARN=1 ERROR=0 SKIP=0 TOTAL=10" test1.out
 contains "long START line cut at 77 columns" "START test a_singular_test_with_quite_a_long_name_to_check_the_truncat... [RUN]" test1.out
 contains "long result line not cut" "PASS a_singular_test_with_quite_a_long_name_to_check_the_truncation ..... [PASS in" test1.out
+check "adapter_response of a test" "{'_message': 'SELECT 1', 'code': 'SELECT', 'rows_affected': 1}" \
+  "$(jr "[r for r in d['results'] if 'accepted_values_v_base' in r['unique_id']][0]['adapter_response']")"
 check "test failures field" "1 warn" "$(jr "(lambda r: str(r['failures'])+' '+r['status'])([r for r in d['results'] if 'accepted_values_v_base' in r['unique_id']][0])")"
 "$CDBT" test -s no_big_ids --vars '{max_id: 1}' > test2.out 2>&1
 check "failing test exit code" 1 $?
