@@ -424,6 +424,8 @@ static bool date_of(int64_t n, int *y, int *m, int *d)
 
 /* ---- strptime ---- */
 
+static int num(const char *s, int len);
+
 /* Elements of the strptime regular expression for our two formats. */
 typedef enum { E_LIT, E_YEAR, E_MONTH, E_DAY, E_HOUR, E_MIN, E_SEC, E_SPACES, E_END } ElKind;
 typedef struct El { ElKind k; char lit; } El;
@@ -528,6 +530,31 @@ static int strptime_like(const El *els, const char *s, size_t n, SeedTime *out)
     seedtype_strip(s, n, &b, &e);
     if (e == b || ieq(s + b, e - b, "null"))
         return 0;
+    /* fast path: the canonical zero-padded shapes, where the regex can only
+     * take the two-digit alternatives (ranges checked below as it would) */
+    const char *p = s + b;
+    size_t m = e - b;
+    bool want_time = els[5].k == E_SPACES;
+    if ((m == 10 || (want_time && m == 19)) && dig(p[0]) && dig(p[1]) && dig(p[2]) && dig(p[3]) &&
+        p[4] == '-' && dig(p[5]) && dig(p[6]) && p[7] == '-' && dig(p[8]) && dig(p[9]) &&
+        (m == 10) != want_time &&
+        (m == 10 || (p[10] == ' ' && dig(p[11]) && dig(p[12]) && p[13] == ':' && dig(p[14]) &&
+                     dig(p[15]) && p[16] == ':' && dig(p[17]) && dig(p[18])))) {
+        memset(out, 0, sizeof *out);
+        out->y = num(p, 4);
+        out->mo = num(p + 5, 2);
+        out->d = num(p + 8, 2);
+        if (m == 19) {
+            out->h = num(p + 11, 2);
+            out->mi = num(p + 14, 2);
+            out->s = num(p + 17, 2);
+        }
+        if (out->h > 23 || out->mi > 59)
+            return -1;
+        if (!valid_date(out->y, out->mo, out->d) || out->s > 59)
+            return -1;
+        return 1;
+    }
     int vals[16] = {0};
     long end = re_match(els, 0, s + b, e - b, 0, vals);
     if (end < 0 || (size_t)end != e - b)
