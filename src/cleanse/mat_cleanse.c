@@ -102,8 +102,6 @@ static int copy_begin(Run *r, const char *stmt)
 {
     if (exec_cancelled(r->job->sh))
         return fail(r, "cancelled");
-    if (r->job->sent.len)
-        sb_puts(&r->job->sent, "\n");
     sb_printf(&r->job->sent, "%s;\n", stmt);
     exec_log(r->job->sh, r->n->unique_id, "SQL:\n%s", stmt);
     Diag d = {0};
@@ -363,8 +361,6 @@ static int read_sql(Run *r)
         diag_clear(&cd);
     }
     exec_log(r->job->sh, r->n->unique_id, "SQL (%s):\n%s", c2 ? "second connection" : "spooled", copy);
-    if (r->job->sent.len)
-        sb_puts(&r->job->sent, "\n");
     sb_printf(&r->job->sent, "%s;\n", copy);
     CopyOutCtx x = {r, NULL};
     if (!c2 && !(x.spool = tmpfile()))

@@ -114,6 +114,36 @@ check "incr second run read only b.csv" "1" "$(grep -c 'tx_incr .*in=2 out=2 rej
 check "incr bookkeeping" "landing/incr/a.csv|13
 landing/incr/b.csv|13" "$(q "select path, size from analytics.tx_incr__cleanse_files order by path")"
 
+# incremental by watermark (SQL input): only rows past the target's max are read, merged by unique_key
+q "create table bronze.ev (id text, v text, updated_at text);
+   insert into bronze.ev values ('1', 'a', '2024-01-01 00:00:00'), ('2', 'b', '2024-01-02 00:00:00')" >/dev/null
+cat >> models/properties.yml <<'YML'
+  - name: ev_incr
+    config:
+      materialized: cleanse
+      unique_key: id
+      incremental: {watermark: updated_at}
+    columns:
+      - name: id
+        data_type: integer
+      - name: v
+        data_type: text
+      - name: updated_at
+        data_type: timestamp
+YML
+echo "select * from bronze.ev" > models/ev_incr.sql
+"$CDBT" run --profiles-dir . --select ev_incr > run6.out 2>&1
+check "watermark run 1" "0" "$?"
+q "update bronze.ev set v = 'B', updated_at = '2024-01-03 00:00:00' where id = '2';
+   insert into bronze.ev values ('3', 'c', '2024-01-01 12:00:00')" >/dev/null
+"$CDBT" run --profiles-dir . --select ev_incr > run7.out 2>&1
+check "watermark run 2" "0" "$?"
+check "watermark merged rows" "1|a|2024-01-01 00:00:00
+2|B|2024-01-03 00:00:00" "$(q "select * from analytics.ev_incr order by id")"
+check "watermark counts" "1" "$(grep -c 'ev_incr .*in=3 out=1 rejected=0 skipped=2' run7.out)"
+"$CDBT" run --profiles-dir . --select ev_incr --full-refresh > run8.out 2>&1
+check "full refresh rebuilds" "3" "$(q "select count(*) from analytics.ev_incr")"
+
 # bad rule: located error before anything runs
 sed -i 's/rules: \[trim, collapse_spaces, title\]/rules: [trim, collapse_spaces, titel]/' models/properties.yml
 "$CDBT" run --profiles-dir . > run5.out 2>&1
