@@ -7,8 +7,8 @@
  * anything is sent; outside pre-hooks, BEGIN, inside pre-hooks; a view in
  * the way is an error; an existing table is truncated (or dropped and
  * re-created under full refresh); else `create table T ("c" type, ...)`;
- * the load; grants (revoke check only when the table was kept), indexes
- * when the table was created; inside post-hooks; COMMIT; outside post-hooks.
+ * the load; grants (revoke check only when the table was kept),
+ * persist_docs, indexes when the table was created; inside post-hooks; COMMIT; outside post-hooks.
  * Result: "INSERT <rows>" ("CREATE <rows>" under full refresh).
  *
  * Values with a UTC offset in ISO timestamp columns are loaded the way
@@ -365,7 +365,7 @@ int mat_seed(NodeJob *job)
     if (matu_hooks(&m, true, false) != 0 || matu_begin(&m) != 0 || matu_hooks(&m, true, true) != 0)
         goto fail;
     if (E == REL_VIEW) {
-        matu_error(&m, "Cannot seed to '%s', it is a view", m.T.sql);
+        matu_error_kind(&m, "Compilation Error", "Cannot seed to '%s', it is a view", m.T.sql);
         goto fail;
     }
     if (E == REL_TABLE && !full_refresh) {
@@ -382,7 +382,7 @@ int mat_seed(NodeJob *job)
     if ((any_staged ? load_staged(&c, r, &rows) : load(&c, r, m.T.sql, &rows)) != 0)
         goto fail;
     bool kept = E == REL_TABLE && !full_refresh;
-    if (matu_grants(&m, &m.T, kept) != 0)
+    if (matu_grants(&m, &m.T, kept) != 0 || matu_persist_docs(&m, &m.T, REL_TABLE) != 0)
         goto fail;
     if (!kept && matu_indexes(&m, &m.T) != 0)
         goto fail;

@@ -72,6 +72,9 @@ check "codes values" "00501|007|7
 check "semi: delimiter, post-hook row" "1|x,y|3
 4|semi;colon|6
 9|from hook|9" "$(q "select * from analytics.semi order by a")"
+check "semi: persist_docs" "Semicolon-separated seed|the a column" \
+"$(q "select obj_description('analytics.semi'::regclass, 'pg_class'), col_description('analytics.semi'::regclass, 1)")"
+check "semi: index created with the table" "1" "$(q "select count(*) from pg_indexes where schemaname = 'analytics' and tablename = 'semi'")"
 check "semi: message counts CSV rows only" "1" "$(grep -c 'analytics.semi .*\[INSERT 2 in' run1.out)"
 check "plain_names: letter names, duplicates, unquoted" \
 "first_name text
@@ -125,6 +128,7 @@ oid_semi=$(oid semi)
 "$CDBT" seed --profiles-dir . -s semi --full-refresh > run3b.out 2>&1
 check "full_refresh: false exit code" "0" "$?"
 check "full_refresh: false truncates" "$oid_semi" "$(oid semi)"
+check "truncate: no second index" "1" "$(q "select count(*) from pg_indexes where schemaname = 'analytics' and tablename = 'semi'")"
 check "full_refresh: false message" "1" "$(grep -c 'analytics.semi .*\[INSERT 2 in' run3b.out)"
 check "full_refresh: false target/run" "truncate table \"postgres\".\"analytics\".\"semi\";" "$(head -1 target/run/e2e_seeds/seeds/semi.csv)"
 
