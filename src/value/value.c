@@ -449,7 +449,7 @@ static long dict_find(VDict *d, Value key, uint64_t h)
     if (!d->index) {
         for (size_t i = 0; i < d->n; i++) {
             VDictEntry *e = &d->entries[i];
-            if (!e->deleted && e->hash == h && value_eq(e->key, key))
+            if (!e->deleted && e->hash == (uint32_t)h && value_eq(e->key, key))
                 return (long)i;
         }
         return -1;
@@ -457,7 +457,7 @@ static long dict_find(VDict *d, Value key, uint64_t h)
     size_t mask = d->nindex - 1;
     for (size_t j = (size_t)h & mask; d->index[j]; j = (j + 1) & mask) {
         VDictEntry *e = &d->entries[d->index[j] - 1];
-        if (!e->deleted && e->hash == h && value_eq(e->key, key))
+        if (!e->deleted && e->hash == (uint32_t)h && value_eq(e->key, key))
             return (long)(d->index[j] - 1);
     }
     return -1;
@@ -468,7 +468,7 @@ static long dict_find_str(VDict *d, const char *k, size_t n, uint64_t h)
     if (!d->index) {
         for (size_t i = 0; i < d->n; i++) {
             VDictEntry *e = &d->entries[i];
-            if (!e->deleted && e->hash == h && e->key.type == V_STR && e->key.u.s->len == n &&
+            if (!e->deleted && e->hash == (uint32_t)h && e->key.type == V_STR && e->key.u.s->len == n &&
                 memcmp(e->key.u.s->s, k, n) == 0)
                 return (long)i;
         }
@@ -477,7 +477,7 @@ static long dict_find_str(VDict *d, const char *k, size_t n, uint64_t h)
     size_t mask = d->nindex - 1;
     for (size_t j = (size_t)h & mask; d->index[j]; j = (j + 1) & mask) {
         VDictEntry *e = &d->entries[d->index[j] - 1];
-        if (!e->deleted && e->hash == h && e->key.type == V_STR && e->key.u.s->len == n &&
+        if (!e->deleted && e->hash == (uint32_t)h && e->key.type == V_STR && e->key.u.s->len == n &&
             memcmp(e->key.u.s->s, k, n) == 0)
             return (long)(d->index[j] - 1);
     }
@@ -506,7 +506,7 @@ static void dict_add_entry(Arena *a, VDict *d, Value key, Value val, uint64_t h)
     VDictEntry *e = &d->entries[d->n++];
     e->key = key;
     e->val = val;
-    e->hash = h;
+    e->hash = (uint32_t)h;
     e->deleted = false;
     d->len++;
     if (d->n > DICT_LINEAR_MAX) {

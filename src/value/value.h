@@ -78,7 +78,7 @@ struct VList {
 typedef struct VDictEntry {
     Value key;
     Value val;
-    uint64_t hash;
+    uint32_t hash;      /* low 32 bits of value_hash(key): 40-byte entries instead of 48 */
     bool deleted;
 } VDictEntry;
 
