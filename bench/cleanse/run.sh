@@ -90,7 +90,7 @@ echo "rows: silver_tx_file=$(psql -A -t -c 'select count(*) from silver.silver_t
      "silver_tx_bronze=$(psql -A -t -c 'select count(*) from silver.silver_tx_bronze')" \
      "silver_sql=$(psql -A -t -c 'select count(*) from silver.silver_sql')" \
      "rejects=$(psql -A -t -c 'select count(*) from silver.silver_tx_file__rejects')"
-echo "silver_sql vs silver_tx_file differing rows: $(psql -A -t -c 'select count(*) from (select * from silver.silver_sql except select * from silver.silver_tx_file) x')"
+echo "silver_sql vs silver_tx_file differing rows (the SQL path's 'first' duplicate follows heap order, not file order): $(psql -A -t -c 'select count(*) from (select * from silver.silver_sql except select * from silver.silver_tx_file) x')"
 printf '(a) cdbt cleanse from file        %6s s\n' "$A"
 printf '(b) cdbt cleanse from bronze      %6s s\n' "$B"
 printf '(c) \\copy clean typed rows        %6s s\n' "$C"

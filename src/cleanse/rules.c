@@ -176,7 +176,7 @@ static void do_case(Cleanser *c, CVal *v, RuleKind k)
             o[i] = (char)(ch - 32);
         }
         if (k == RK_TITLE)
-            start = !(alpha || (ch >= '0' && ch <= '9') || ch >= 0x80 || ch == '\'');
+            start = !(alpha || (ch >= '0' && ch <= '9') || ch >= 0x80);   /* word boundaries as initcap() */
     }
     v->p = o;
 }

@@ -94,7 +94,7 @@ START_TEST(t_string_rules)
     one("text", "[rtrim]", "v\n\"  a \"\n", "  a\n", "");
     one("text", "[lower]", "v\nHeLLo É\n", "hello É\n", "");
     one("text", "[upper]", "v\nhello\n", "HELLO\n", "");
-    one("text", "[title]", "v\njOHN o'neil-smith\n", "John O'neil-Smith\n", "");
+    one("text", "[title]", "v\njOHN o'neil-smith\n", "John O'Neil-Smith\n", "");
     one("text", "[collapse_spaces]", "v\n\"a  \t b\"\n", "a b\n", "");
     one("text", "[trim, {null_if: ['', 'N/A', null]}]", "v\nn/a\n\"  \"\nx\n", "\\N\n\\N\nx\n", "");
     one("text", "[{null_if: {values: ['N/A'], case_sensitive: true}}]", "v\nn/a\nN/A\n", "n/a\n\\N\n", "");
