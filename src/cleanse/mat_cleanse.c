@@ -23,7 +23,7 @@
 #include "../base/hash.h"
 #include "../exec/exec.h"
 
-#define CHUNK (256 * 1024)
+#define CHUNK (64 * 1024)     /* COPY data per send: small enough to keep client and server overlapping */
 
 typedef struct Run {
     NodeJob *job;

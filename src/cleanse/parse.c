@@ -448,12 +448,22 @@ int cl_parse_time(const char *const *formats, int nformats, CleanseType t, const
     return -1;
 }
 
+static bool ascii_ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x != y && ((x | 0x20) != (y | 0x20) || (unsigned char)((x | 0x20) - 'a') > 25))
+            return false;
+    }
+    return true;
+}
+
 bool cl_words_has(const Words *w, bool ci, const char *s, size_t n)
 {
     for (int i = 0; i < w->count; i++) {
         if (!w->w[i] || w->n[i] != n)
             continue;
-        if (ci ? strncasecmp(w->w[i], s, n) == 0 : memcmp(w->w[i], s, n) == 0)
+        if (ci ? ascii_ieq(w->w[i], s, n) : memcmp(w->w[i], s, n) == 0)
             return true;
     }
     return false;

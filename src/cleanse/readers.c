@@ -74,7 +74,7 @@ void cleanse_reader_set_cancel(CleanseReader *r, bool (*cancelled)(void *ud), vo
     r->cancel_ud = ud;
 }
 
-static void push_field(CleanseReader *r, const char *p, size_t n)
+static inline void push_field(CleanseReader *r, const char *p, size_t n)
 {
     if (r->nf == r->fcap) {
         r->fcap *= 2;
