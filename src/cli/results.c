@@ -73,10 +73,18 @@ static void write_flag_list(JsonW *w, const char *key, const char **v, int n)
 
 int results_write(Session *s, RunResults *r, const char *path, Diag *err)
 {
-    Sb out = SB_INIT;
+    Sb out = SB_INIT, tmp = SB_INIT;
     JsonW w;
     char ts[64];
+    /* streamed to a temporary file in chunks (it holds every compiled_code), renamed over path */
+    int fd = fs_atomic_open(path, &tmp);
+    if (fd < 0) {
+        diag_set(err, path, 0, 0, NULL, "could not write run results: %s", strerror(errno));
+        sb_free(&tmp);
+        return -1;
+    }
     json_init(&w, &out, false);
+    json_set_sink(&w, fd);
     json_obj_begin(&w);
     json_key(&w, "metadata");
     json_obj_begin(&w);
@@ -191,9 +199,14 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
     json_obj_end(&w);
     json_obj_end(&w);
 
-    int rc = fs_write_file(path, out.buf, out.len);
+    bool ok = json_flush(&w) == 0;
+    int saved = errno;
+    int rc = fs_atomic_commit(fd, sb_cstr(&tmp), path, ok);
+    if (!ok)
+        errno = saved;
     if (rc != 0)
         diag_set(err, path, 0, 0, NULL, "could not write run results: %s", strerror(errno));
     sb_free(&out);
+    sb_free(&tmp);
     return rc;
 }

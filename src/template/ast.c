@@ -70,7 +70,7 @@ Name ast_name(Builder *B, const char *s, size_t n)
     Template *t = B->t;
     uint32_t h = tpl_name_hash(s, n);
     if (t->namecap == 0) {
-        t->namecap = 64;
+        t->namecap = 8;               /* grows by doubling; most templates use a handful of names */
         t->names = ARENA_ARRAY(B->a, Name, t->namecap);
     }
     size_t mask = t->namecap - 1;
