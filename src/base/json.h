@@ -38,6 +38,8 @@ void json_arr_begin(JsonW *w);
 void json_arr_end(JsonW *w);
 void json_key(JsonW *w, const char *k);                       /* next value belongs to key k */
 void json_keyn(JsonW *w, const char *k, size_t n);
+/* json_key for a string literal: its length is known at compile time. */
+#define json_key_lit(w, lit) json_keyn((w), "" lit "", sizeof(lit) - 1)
 void json_str(JsonW *w, const char *s);                       /* NULL writes null */
 void json_strn(JsonW *w, const char *s, size_t n);
 void json_int(JsonW *w, int64_t v);

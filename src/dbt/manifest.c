@@ -18,11 +18,11 @@
 static void empty_obj(JsonW *w) { json_obj_begin(w); json_obj_end(w); }
 static void empty_arr(JsonW *w) { json_arr_begin(w); json_arr_end(w); }
 
-static void kv_str(JsonW *w, const char *k, const char *v) { json_key(w, k); json_str(w, v); }
+static inline void kv_str(JsonW *w, const char *k, const char *v) { json_keyn(w, k, strlen(k)); json_str(w, v); }
 
-static void kv_dict(JsonW *w, const char *k, VDict *d)
+static inline void kv_dict(JsonW *w, const char *k, VDict *d)
 {
-    json_key(w, k);
+    json_keyn(w, k, strlen(k));
     if (!d) {
         empty_obj(w);
         return;
@@ -32,9 +32,9 @@ static void kv_dict(JsonW *w, const char *k, VDict *d)
     value_to_json(w, v);
 }
 
-static void kv_list(JsonW *w, const char *k, VList *l)
+static inline void kv_list(JsonW *w, const char *k, VList *l)
 {
-    json_key(w, k);
+    json_keyn(w, k, strlen(k));
     if (!l) {
         empty_arr(w);
         return;
@@ -44,9 +44,9 @@ static void kv_list(JsonW *w, const char *k, VList *l)
     value_to_json(w, v);
 }
 
-static void kv_strs(JsonW *w, const char *k, const char **v, int n)
+static inline void kv_strs(JsonW *w, const char *k, const char **v, int n)
 {
-    json_key(w, k);
+    json_keyn(w, k, strlen(k));
     json_arr_begin(w);
     for (int i = 0; i < n; i++)
         json_str(w, v[i]);
@@ -55,10 +55,10 @@ static void kv_strs(JsonW *w, const char *k, const char **v, int n)
 
 static Value *cfg(Node *n, const char *k) { return n->config ? dict_getz(n->config, k) : NULL; }
 
-static void kv_cfg_or(JsonW *w, Node *n, const char *k, const char *cfgkey, void (*dflt)(JsonW *))
+static inline void kv_cfg_or(JsonW *w, Node *n, const char *k, const char *cfgkey, void (*dflt)(JsonW *))
 {
     Value *v = cfg(n, cfgkey);
-    json_key(w, k);
+    json_keyn(w, k, strlen(k));
     if (v)
         value_to_json(w, *v);
     else
@@ -68,9 +68,9 @@ static void kv_cfg_or(JsonW *w, Node *n, const char *k, const char *cfgkey, void
 static void docs_default(JsonW *w)
 {
     json_obj_begin(w);
-    json_key(w, "show");
+    json_key_lit(w, "show");
     json_bool(w, true);
-    json_key(w, "node_color");
+    json_key_lit(w, "node_color");
     json_null(w);
     json_obj_end(w);
 }
@@ -78,18 +78,18 @@ static void docs_default(JsonW *w)
 static void contract_default(JsonW *w)
 {
     json_obj_begin(w);
-    json_key(w, "enforced");
+    json_key_lit(w, "enforced");
     json_bool(w, false);
-    json_key(w, "alias_types");
+    json_key_lit(w, "alias_types");
     json_bool(w, true);
-    json_key(w, "checksum");
+    json_key_lit(w, "checksum");
     json_null(w);
     json_obj_end(w);
 }
 
 static void write_checksum(JsonW *w, Node *n)
 {
-    json_key(w, "checksum");
+    json_key_lit(w, "checksum");
     json_obj_begin(w);
     kv_str(w, "name", n->checksum_name[0] ? n->checksum_name : "sha256");
     kv_str(w, "checksum", n->checksum ? n->checksum : "");
@@ -120,20 +120,20 @@ static void write_node(JsonW *w, Node *n)
     kv_str(w, "description", n->description ? n->description : "");
     write_columns(w, n);
     kv_dict(w, "meta", n->meta);
-    json_key(w, "group");
+    json_key_lit(w, "group");
     json_null(w);
     kv_cfg_or(w, n, "docs", "docs", docs_default);
     kv_str(w, "patch_path", n->patch_path);
-    json_key(w, "build_path");
+    json_key_lit(w, "build_path");
     json_null(w);
     kv_dict(w, "unrendered_config", n->unrendered_config);
-    json_key(w, "created_at");
+    json_key_lit(w, "created_at");
     json_double(w, n->created_at);
     kv_str(w, "relation_name", n->relation_name);
     kv_str(w, "raw_code", n->raw_code ? n->raw_code : "");
     if (n->rt == RT_SEED) {
         kv_str(w, "root_path", n->root_path);
-        json_key(w, "depends_on");
+        json_key_lit(w, "depends_on");
         json_obj_begin(w);
         kv_strs(w, "macros", n->dep_macros, n->ndep_macros);
         json_obj_end(w);
@@ -141,7 +141,7 @@ static void write_node(JsonW *w, Node *n)
         return;
     }
     kv_str(w, "language", "sql");
-    json_key(w, "refs");
+    json_key_lit(w, "refs");
     json_arr_begin(w);
     for (int i = 0; i < n->nrefs; i++) {
         json_obj_begin(w);
@@ -151,7 +151,7 @@ static void write_node(JsonW *w, Node *n)
         json_obj_end(w);
     }
     json_arr_end(w);
-    json_key(w, "sources");
+    json_key_lit(w, "sources");
     json_arr_begin(w);
     for (int i = 0; i < n->nsources; i++) {
         json_arr_begin(w);
@@ -160,46 +160,46 @@ static void write_node(JsonW *w, Node *n)
         json_arr_end(w);
     }
     json_arr_end(w);
-    json_key(w, "metrics");
+    json_key_lit(w, "metrics");
     empty_arr(w);
-    json_key(w, "depends_on");
+    json_key_lit(w, "depends_on");
     json_obj_begin(w);
     kv_strs(w, "macros", n->dep_macros, n->ndep_macros);
     kv_strs(w, "nodes", n->dep_nodes, n->ndep_nodes);
     json_obj_end(w);
     kv_str(w, "compiled_path", n->compiled ? n->compiled_path : NULL);
-    json_key(w, "compiled");
+    json_key_lit(w, "compiled");
     json_bool(w, n->compiled);
     if (n->compiled) {
         kv_str(w, "compiled_code", n->compiled_code);
-        json_key(w, "extra_ctes_injected");
+        json_key_lit(w, "extra_ctes_injected");
         json_bool(w, true);
         kv_list(w, "extra_ctes", n->extra_ctes);
     } else {
-        json_key(w, "extra_ctes_injected");
+        json_key_lit(w, "extra_ctes_injected");
         json_bool(w, false);
-        json_key(w, "extra_ctes");
+        json_key_lit(w, "extra_ctes");
         empty_arr(w);
     }
     kv_cfg_or(w, n, "contract", "contract", contract_default);
     if (n->rt == RT_MODEL) {
         kv_str(w, "access", "protected");
-        json_key(w, "constraints");
+        json_key_lit(w, "constraints");
         empty_arr(w);
-        json_key(w, "version");
+        json_key_lit(w, "version");
         json_null(w);
-        json_key(w, "latest_version");
+        json_key_lit(w, "latest_version");
         json_null(w);
-        json_key(w, "deprecation_date");
+        json_key_lit(w, "deprecation_date");
         json_null(w);
-        json_key(w, "primary_key");
+        json_key_lit(w, "primary_key");
         empty_arr(w);
-        json_key(w, "time_spine");
+        json_key_lit(w, "time_spine");
         json_null(w);
     }
     if (n->rt == RT_TEST) {
         if (n->is_generic_test) {
-            json_key(w, "test_metadata");
+            json_key_lit(w, "test_metadata");
             json_obj_begin(w);
             kv_str(w, "name", n->test_name);
             kv_dict(w, "kwargs", n->test_kwargs);
@@ -231,22 +231,22 @@ static void write_source(JsonW *w, Node *n)
     kv_str(w, "identifier", n->identifier ? n->identifier : n->name);
     kv_dict(w, "quoting", n->quoting);
     kv_str(w, "loaded_at_field", n->loaded_at_field);
-    json_key(w, "freshness");
+    json_key_lit(w, "freshness");
     if (n->freshness) {
         Value v = {.type = V_DICT};
         v.u.d = n->freshness;
         value_to_json(w, v);
     } else {
         json_obj_begin(w);
-        json_key(w, "warn_after");
+        json_key_lit(w, "warn_after");
         empty_obj(w);
-        json_key(w, "error_after");
+        json_key_lit(w, "error_after");
         empty_obj(w);
-        json_key(w, "filter");
+        json_key_lit(w, "filter");
         json_null(w);
         json_obj_end(w);
     }
-    json_key(w, "external");
+    json_key_lit(w, "external");
     if (n->external) {
         Value v = {.type = V_DICT};
         v.u.d = n->external;
@@ -257,15 +257,15 @@ static void write_source(JsonW *w, Node *n)
     kv_str(w, "description", n->description ? n->description : "");
     write_columns(w, n);
     kv_dict(w, "meta", n->meta);
-    json_key(w, "source_meta");
+    json_key_lit(w, "source_meta");
     empty_obj(w);
     kv_list(w, "tags", n->tags);
     kv_dict(w, "config", n->config);
-    json_key(w, "patch_path");
+    json_key_lit(w, "patch_path");
     json_null(w);
     kv_dict(w, "unrendered_config", n->unrendered_config);
     kv_str(w, "relation_name", n->relation_name);
-    json_key(w, "created_at");
+    json_key_lit(w, "created_at");
     json_double(w, n->created_at);
     json_obj_end(w);
 }
@@ -280,20 +280,20 @@ static void write_macro(JsonW *w, MacroDef *m)
     kv_str(w, "original_file_path", m->original_file_path);
     kv_str(w, "unique_id", m->unique_id);
     kv_str(w, "macro_sql", m->macro_sql ? m->macro_sql : "");
-    json_key(w, "depends_on");
+    json_key_lit(w, "depends_on");
     json_obj_begin(w);
     kv_strs(w, "macros", m->dep_macros, m->ndep_macros);
     json_obj_end(w);
     kv_str(w, "description", m->description ? m->description : "");
     kv_dict(w, "meta", m->meta);
-    json_key(w, "docs");
+    json_key_lit(w, "docs");
     docs_default(w);
-    json_key(w, "patch_path");
+    json_key_lit(w, "patch_path");
     json_null(w);
     kv_list(w, "arguments", m->arguments);
-    json_key(w, "created_at");
+    json_key_lit(w, "created_at");
     json_double(w, 0.0);
-    json_key(w, "supported_languages");
+    json_key_lit(w, "supported_languages");
     json_null(w);
     json_obj_end(w);
 }
@@ -319,7 +319,7 @@ static void write_maps(JsonW *w, Project *p, Node **sorted, int nsorted)
     UidList *children = xcalloc((size_t)nsorted + 1, sizeof(UidList));
     for (int i = 0; i < nsorted; i++)
         strmap_put(&idx, sorted[i]->unique_id, strlen(sorted[i]->unique_id), (void *)(intptr_t)(i + 1));
-    json_key(w, "parent_map");
+    json_key_lit(w, "parent_map");
     json_obj_begin(w);
     for (int i = 0; i < nsorted; i++) {
         Node *n = sorted[i];
@@ -341,7 +341,7 @@ static void write_maps(JsonW *w, Project *p, Node **sorted, int nsorted)
         free(deps);
     }
     json_obj_end(w);
-    json_key(w, "child_map");
+    json_key_lit(w, "child_map");
     json_obj_begin(w);
     for (int i = 0; i < nsorted; i++) {
         if (children[i].n > 1)
@@ -380,21 +380,21 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
         json_set_sink(w, sink_fd);
     json_obj_begin(w);
 
-    json_key(w, "metadata");
+    json_key_lit(w, "metadata");
     json_obj_begin(w);
     kv_str(w, "dbt_schema_version", "https://schemas.getdbt.com/dbt/manifest/v12.json");
     kv_str(w, "dbt_version", "1.9.0");
     iso_now(ts, sizeof ts);
     kv_str(w, "generated_at", ts);
     kv_str(w, "invocation_id", invocation_id);
-    json_key(w, "env");
+    json_key_lit(w, "env");
     empty_obj(w);
     kv_str(w, "project_name", p->name);
     md5_hex(p->name, strlen(p->name), pid);
     kv_str(w, "project_id", pid);
-    json_key(w, "user_id");
+    json_key_lit(w, "user_id");
     json_null(w);
-    json_key(w, "send_anonymous_usage_stats");
+    json_key_lit(w, "send_anonymous_usage_stats");
     json_bool(w, false);
     kv_str(w, "adapter_type", "postgres");
     json_obj_end(w);
@@ -404,7 +404,7 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
         sorted[i] = p->nodes[i];
     qsort(sorted, (size_t)p->nnodes, sizeof(Node *), cmp_node);
 
-    json_key(w, "nodes");
+    json_key_lit(w, "nodes");
     json_obj_begin(w);
     for (int i = 0; i < p->nnodes; i++) {
         if (sorted[i]->rt == RT_SOURCE)
@@ -413,7 +413,7 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
         write_node(w, sorted[i]);
     }
     json_obj_end(w);
-    json_key(w, "sources");
+    json_key_lit(w, "sources");
     json_obj_begin(w);
     for (int i = 0; i < p->nnodes; i++) {
         if (sorted[i]->rt != RT_SOURCE)
@@ -422,7 +422,7 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
         write_source(w, sorted[i]);
     }
     json_obj_end(w);
-    json_key(w, "macros");
+    json_key_lit(w, "macros");
     json_obj_begin(w);
     for (int i = 0; i < p->nmacros; i++) {
         json_key(w, p->macros[i]->unique_id);
@@ -434,7 +434,7 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
         json_key(w, kEmpty[k]);
         empty_obj(w);
     }
-    json_key(w, "disabled");
+    json_key_lit(w, "disabled");
     json_obj_begin(w);
     for (int i = 0; i < p->ndisabled; i++) {
         json_key(w, p->disabled[i]->unique_id);
