@@ -8,8 +8,9 @@
  *     replaces the parse-time render of models/tests/snapshots/analyses
  *     (layer 4: config() calls, ref(), source(), hooks' refs, macro deps).
  *   - A node's key is SHA-256 over cdbt's version and build (size + mtime of
- *     the running executable), the command (flags.WHICH, --full-refresh), the
- *     whole dbt_project.yml, project and --vars, the target, quoting, every
+ *     the running executable), the command (flags.WHICH, --full-refresh) when
+ *     the node's code, hooks, test kwargs, a macro or a var mention `flags`,
+ *     the whole dbt_project.yml, project and --vars, the target, quoting, every
  *     project macro (path, name, text), and everything the loader gave the
  *     node (file checksum or raw code, fqn, paths, folded config, unrendered
  *     config, description, columns, meta, tags, docs, test kwargs, ...).

@@ -69,29 +69,36 @@ static bool volatile_text(const char *s, size_t n)
     return false;
 }
 
+/* `flags` (flags.WHICH, flags.FULL_REFRESH, ...) differ between commands: a
+ * render that may read them is keyed on the command too. */
+static bool flags_text(const char *s, size_t n) { return s && contains(s, n, "flags"); }
+
 /* What a parse renders besides the code: test kwargs (scanned from the key
  * material) and the pre/post hooks of the config.  Other values in a node's
- * config, columns or description were rendered by the loader already. */
-static bool hooks_volatile(const Node *n)
+ * config, columns or description were rendered by the loader already.
+ * Returns bit 1 for volatile words, bit 2 for `flags`. */
+static int hooks_scan(const Node *n)
 {
     static const char *const keys[] = {"pre-hook", "post-hook", "pre_hook", "post_hook"};
+    int r = 0;
     for (size_t i = 0; n->config && i < sizeof keys / sizeof keys[0]; i++) {
         Value *h = dict_getz(n->config, keys[i]);
         if (!h)
             continue;
         Sb t = SB_INIT;
         ser_value(&t, *h, false);
-        bool v = volatile_text(t.buf, t.len);
+        if (volatile_text(t.buf, t.len))
+            r |= 1;
+        if (flags_text(t.buf, t.len))
+            r |= 2;
         sb_free(&t);
-        if (v)
-            return true;
     }
-    return false;
+    return r;
 }
 
 static void ser_bool(Sb *b, bool v) { ser_u8(b, v ? 1 : 0); }
 
-static bool global_key(Project *p, const CacheParseEnv *env, uint8_t out[32], bool *vol)
+static bool global_key(Project *p, uint8_t out[32], bool *vol, bool *flags)
 {
     Sb b = SB_INIT;
     bool ok = true;
@@ -106,8 +113,6 @@ static bool global_key(Project *p, const CacheParseEnv *env, uint8_t out[32], bo
     } else {
         ok = false;              /* cannot tell one build from another */
     }
-    ser_str(&b, env->which);
-    ser_bool(&b, env->full_refresh);
     ser_str(&b, p->root);
     ser_str(&b, p->name);
     ser_str(&b, p->version);
@@ -126,6 +131,7 @@ static bool global_key(Project *p, const CacheParseEnv *env, uint8_t out[32], bo
         ser_str(&b, m->macro_sql);
     }
     *vol = volatile_text(b.buf, b.len);
+    *flags = flags_text(b.buf, b.len);
     key_hash(b.buf ? b.buf : "", b.len, out);
     sb_free(&b);
     return ok;
@@ -479,8 +485,8 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     if (!c || c->broken || !c->db)
         return -1;
     uint8_t g[32];
-    bool gvol = false;
-    bool gok = global_key(p, env, g, &gvol);
+    bool gvol = false, gflags = false;
+    bool gok = global_key(p, g, &gvol, &gflags);
     free(c->entv);
     c->entv = calloc((size_t)p->nnodes + 1, sizeof *c->entv);
     if (!c->entv)
@@ -516,9 +522,16 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
             e->pre_unr = cp + l1;
             e->pre_unr_len = l2;
         }
-        if (ok && (volatile_text(b.buf + span[2], span[3] - span[2]) || hooks_volatile(n) ||
-                   volatile_text(n->raw_code, n->raw_code ? n->raw_len : 0)))
+        int hs = hooks_scan(n);
+        size_t rl = n->raw_code ? n->raw_len : 0;
+        if (ok && ((hs & 1) || volatile_text(b.buf + span[2], span[3] - span[2]) ||
+                   volatile_text(n->raw_code, rl)))
             ok = false;
+        if (gflags || (hs & 2) || flags_text(b.buf + span[2], span[3] - span[2]) || flags_text(n->raw_code, rl)) {
+            ser_str(&b, "flags");
+            ser_str(&b, env->which);
+            ser_bool(&b, env->full_refresh);
+        }
         e->cacheable = ok;
         key_hash(b.buf, b.len, e->key);
     }

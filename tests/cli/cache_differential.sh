@@ -46,6 +46,8 @@ write("models/extra/env_model.sql",
       "select {{ cents_to_dollars('amount') }} as a from {{ ref('stg_orders') }}\n")
 write("models/extra/macro_cfg.sql",
       "{{ config(materialized=pick_mat()) }}\nselect 1 as x\n")
+write("models/extra/which.sql",
+      "{{ config(tags=[flags.WHICH]) }}\nselect 1 as w\n")
 write("models/extra/volatile.sql",
       "{{ config(meta={'inv': invocation_id}) }}\nselect 1 as v\n")
 write("models/extra/_extra.yml",

@@ -258,12 +258,28 @@ START_TEST(parse_store_restore_invalidate)
     ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
     cache_close(c);
     mini_free(p);
-    p = mini_project();
+
+    /* the command is part of the key only for renders that may read flags */
     CacheParseEnv env2 = {"run", false};
-    c = cache_open(d, &w);
-    ck_assert_int_eq(cache_parse_begin(c, p, &env2, &w), 0);
-    cache_close(c);
-    mini_free(p);
+    for (int uses_flags = 0; uses_flags < 2; uses_flags++) {
+        const char *code = uses_flags ? "{{ flags.WHICH }}" : "select 1";
+        p = mini_project();
+        p->nodes[0]->raw_code = code;
+        p->nodes[0]->raw_len = strlen(code);
+        c = cache_open(d, &w);
+        cache_parse_begin(c, p, &env, &w);
+        fake_parse(p, c, NULL);
+        ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+        cache_close(c);
+        mini_free(p);
+        p = mini_project();
+        p->nodes[0]->raw_code = code;
+        p->nodes[0]->raw_len = strlen(code);
+        c = cache_open(d, &w);
+        ck_assert_int_eq(cache_parse_begin(c, p, &env2, &w), uses_flags ? 0 : 1);
+        cache_close(c);
+        mini_free(p);
+    }
 
     /* 5: a render that may read invocation_id is never cached */
     p = mini_project();
