@@ -9,6 +9,9 @@
 # and the transform alone with output to /dev/null (throughput.c).  Prints
 # times and ratios.  Timings are for humans: nothing here asserts on them.
 #
+# The machines are shared: compare the ratios of one run, and the client CPU
+# time (cdbt user+sys), which load does not stretch as much as wall time.
+#
 # Usage: bench/cleanse/run.sh [BUILD_DIR] [ROWS]   (BUILD_DIR: a configured cmake build, default build)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -39,8 +42,10 @@ el() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
 "$W/throughput" models/properties.yml silver_tx_file "$TX_FILE"
 
 # (a) cleanse from the file
-t0=$(now); "$CDBT" run --profiles-dir . --select silver_tx_file > a.out; t1=$(now)
+TIMEFORMAT='%U %S'
+t0=$(now); { time "$CDBT" run --profiles-dir . --select silver_tx_file > a.out; } 2> a.cpu; t1=$(now)
 A=$(el "$t0" "$t1"); grep -o 'silver_tx_file (in=[^)]*)' a.out || true
+ACPU=$(awk '{printf "%.2f", $1 + $2}' a.cpu)
 
 # (d) the SQL path: load all-text bronze, then insert ... select in SQL
 psql -c "create unlogged table bronze.transactions (txn_id text, customer text, email text, amount text, currency text, created_at text, channel text, is_refund text)"
@@ -77,8 +82,9 @@ D2=$(el "$t0" "$t1")
 D=$(echo "$D1 + $D2" | bc -l | xargs printf '%.2f')
 
 # (b) cleanse from the all-text bronze table (COPY TO STDOUT on a second connection)
-t0=$(now); "$CDBT" run --profiles-dir . --select silver_tx_bronze > b.out; t1=$(now)
+t0=$(now); { time "$CDBT" run --profiles-dir . --select silver_tx_bronze > b.out; } 2> b.cpu; t1=$(now)
 B=$(el "$t0" "$t1"); grep -o 'silver_tx_bronze (in=[^)]*)' b.out || true
+BCPU=$(awk '{printf "%.2f", $1 + $2}' b.cpu)
 
 # (c) the limit: \copy of the already-clean typed rows into a typed logged table
 psql -c "\\copy silver.silver_tx_file to '$W/clean.tsv'"
@@ -91,8 +97,8 @@ echo "rows: silver_tx_file=$(psql -A -t -c 'select count(*) from silver.silver_t
      "silver_sql=$(psql -A -t -c 'select count(*) from silver.silver_sql')" \
      "rejects=$(psql -A -t -c 'select count(*) from silver.silver_tx_file__rejects')"
 echo "silver_sql vs silver_tx_file differing rows (the SQL path's 'first' duplicate follows heap order, not file order): $(psql -A -t -c 'select count(*) from (select * from silver.silver_sql except select * from silver.silver_tx_file) x')"
-printf '(a) cdbt cleanse from file        %6s s\n' "$A"
-printf '(b) cdbt cleanse from bronze      %6s s\n' "$B"
+printf '(a) cdbt cleanse from file        %6s s   (cdbt CPU %s s)\n' "$A" "$ACPU"
+printf '(b) cdbt cleanse from bronze      %6s s   (cdbt CPU %s s)\n' "$B" "$BCPU"
 printf '(c) \\copy clean typed rows        %6s s\n' "$C"
 printf '(d) SQL path: load %s s + SQL %s s = %s s\n' "$D1" "$D2" "$D"
 printf 'ratios: a/c = %.2f (target <= 1.2)   d/a = %.2f (target >= 3)   b/c = %.2f\n' \

@@ -709,6 +709,7 @@ int mat_cleanse(NodeJob *job)
     job->rows_affected = st->out;
     job->adapter_code = "COPY";
     job->message = arena_sprintf(r->a, "COPY %lld", (long long)st->out);
+    job->adapter_message = job->message;
     rc = 0;
     goto out;
 
