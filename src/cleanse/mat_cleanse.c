@@ -37,6 +37,7 @@ typedef struct Run {
     FILE *rejf;
     bool in_copy;
     bool limit_hit;
+    bool keep_rejects;      /* failed on a reject limit: still publish the rejects */
     bool send_failed;
     Diag d;
     const char *root;
@@ -496,6 +497,44 @@ static const char *key_match(Run *r, const char *a, const char *b)
     return o;
 }
 
+/* After a failure on a reject limit (transaction rolled back, the model's
+ * table untouched): replace <alias>__rejects with this attempt's rejects in
+ * a transaction of its own, so the user can see why.  job->err is kept. */
+static void publish_rejects(Run *r)
+{
+    NodeJob *job = r->job;
+    Diag saved = job->err;
+    memset(&job->err, 0, sizeof job->err);
+    RelType rex = relcache_get(job->rc, r->schema, r->iR);
+    Sb q = SB_INIT;
+    int rc = begin(r);
+    if (rc == 0)
+        rc = sqlf(r, "drop table if exists %s", r->RI);
+    if (rc == 0)
+        rc = sqlf(r, "create table %s (source text, line bigint, column_name text, rule text, reason text, raw text)", r->RI);
+    if (rc == 0)
+        rc = load_rejects(r, r->RI);
+    if (rc == 0 && rex != REL_NONE)
+        rc = sqlf(r, "drop %s if exists %s cascade", kind_word(rex), r->R);
+    if (rc == 0) {
+        pg_quote_ident(&q, r->iR);
+        rc = sqlf(r, "alter table %s rename to %s", r->RI, sb_cstr(&q));
+    }
+    if (rc == 0)
+        rc = commit(r);
+    sb_free(&q);
+    if (rc == 0) {
+        relcache_set(job->rc, r->schema, r->iR, REL_TABLE);
+    } else {
+        copy_abort(r, "cleanse failed");
+        if (pg_in_transaction(job->conn))
+            pg_rollback(job->conn);
+        exec_log(job->sh, r->n->unique_id, "could not publish the rejects: %s", job->err.message ? job->err.message : "?");
+    }
+    diag_clear(&job->err);
+    job->err = saved;
+}
+
 int mat_cleanse(NodeJob *job)
 {
     Run run = {0}, *r = &run;
@@ -613,6 +652,7 @@ int mat_cleanse(NodeJob *job)
 
     const CleanseStats *st = cleanser_stats(r->c);
     if (r->s->max_reject_ratio >= 0 && st->in > 0 && (double)st->rejected / (double)st->in > r->s->max_reject_ratio) {
+        r->keep_rejects = true;
         fail(r, "cleanse model '%s': %lld of %lld rows rejected (%.2f%%), more than max_reject_ratio %g; see %s",
              n->name, (long long)st->rejected, (long long)st->in, 100.0 * (double)st->rejected / (double)st->in,
              r->s->max_reject_ratio, r->R);
@@ -714,8 +754,11 @@ int mat_cleanse(NodeJob *job)
     goto out;
 
 copy_failed:
-    if (r->limit_hit)
-        fail(r, "cleanse model '%s': more than max_rejects=%lld rows rejected", n->name, (long long)r->s->max_rejects);
+    if (r->limit_hit) {
+        r->keep_rejects = true;
+        fail(r, "cleanse model '%s': more than max_rejects=%lld rows rejected; see %s", n->name,
+             (long long)r->s->max_rejects, r->R);
+    }
     else if (!job->err.set)
         fail(r, "cleanse model '%s': reading the input failed", n->name);
     copy_abort(r, job->err.message ? job->err.message : "cleanse failed");
@@ -730,6 +773,8 @@ out:
             set_extra(r);
         if (!job->err.set)
             fail(r, "cleanse failed");
+        if (r->keep_rejects && !exec_cancelled(job->sh))
+            publish_rejects(r);
         job->status = NS_ERROR;
     }
     cleanse_reader_free(r->rd);

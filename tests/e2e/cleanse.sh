@@ -81,8 +81,10 @@ check "tests on the cleansed model" "0" "$?"
 before=$(q "select count(*) from analytics.silver_strict")
 "$CDBT" run --profiles-dir . --select silver_strict --vars '{strict_max: 0}' > run2.out 2>&1
 check "strict run exit code" "1" "$?"
-check "strict error message" "1" "$(grep -c "more than max_rejects=0 rows rejected" run2.out)"
+check "strict error message" "1" "$(grep -c 'more than max_rejects=0 rows rejected; see "analytics"."silver_strict__rejects"' run2.out)"
 check "old silver_strict kept" "$before" "$(q "select count(*) from analytics.silver_strict")"
+check "rejects of the failed attempt published" "4|amount|numeric|not a number" \
+  "$(q "select line, column_name, rule, reason from analytics.silver_strict__rejects")"
 check "no leftover tmp tables" "" "$(q "select tablename from pg_tables where schemaname = 'analytics' and tablename like '%dbt_tmp%'")"
 
 # incremental by files: only new or changed files are read
