@@ -29,7 +29,7 @@ proj="$out/cache_$n"
 mkdir -p "$out"
 "$py" "$here/gen_project.py" --models "$n" --out "$proj" --seed "$seed" >/dev/null
 cd "$proj"
-model=$(find models -name 'model_*.sql' | sort | head -1)
+model=$(find models -name 'model_*.sql' | sort | sed -n 1p)
 macro=macros/cents_to_dollars.sql
 grep -q '/ 100)' "$macro" || { echo "cache_bench: unexpected $macro" >&2; exit 2; }
 
@@ -77,4 +77,17 @@ for cmd in parse compile; do
         [ -z "$cold" ] && cold=$c
         printf '%-8s %-10s %9s %9s %9s\n' "$cmd" "$sc" "$w" "$c" "$(awk -v a="$c" -v b="$cold" 'BEGIN { printf "%.2f", a / b }')"
     done
+done
+
+# Where the time goes (CPU of each phase, from --debug; less noisy than the
+# totals above, which include writing manifest.json / compiled files).
+echo
+echo "parse phases (cpu s), one run each, --no-write-json:"
+for sc in cold nochange one_model macro; do
+    extra=()
+    [ "$sc" = cold ] && extra=(--no-partial-parse)
+    "$cdbt" parse --project-dir . --profiles-dir . -q --no-write-json >/dev/null 2>&1
+    prepare "$sc"
+    line=$("$cdbt" parse --project-dir . --profiles-dir . -q --no-write-json --debug "${extra[@]}" 2>&1 | grep '^cdbt timing' || true)
+    printf '%-10s %s\n' "$sc" "${line#cdbt timing (cpu s): }"
 done

@@ -307,21 +307,6 @@ static bool rd_dict_ptr(Rd *r, Arena *a, VDict **out)
     return true;
 }
 
-static bool rd_list_ptr(Rd *r, Arena *a, VList **out)
-{
-    Value v;
-    if (!rd_value(r, a, &v, 0))
-        return false;
-    if (v.type == V_DICT && !v.u.d) {
-        *out = NULL;
-        return true;
-    }
-    if (v.type != V_LIST)
-        return false;
-    *out = v.u.l;
-    return true;
-}
-
 typedef struct CfgOut { bool diff; VDict *full; VList *changes; } CfgOut;
 
 static bool rd_config(Rd *r, Arena *a, CfgOut *o, VDict *have)
