@@ -23,6 +23,7 @@
 #include "../base/json.h"
 #include "../exec/pgserver.h"
 #include "../exec/runner.h"
+#include "../cache/cache.h"
 
 #define PRINTER_WIDTH 80
 
@@ -454,8 +455,12 @@ static void to_results(Session *s, RunnerResult *rr, RunResults *out)
         nr.rows_affected = it->rows_affected;
         nr.thread = it->thread;
         results_add(out, nr);
+        /* the last status per node, for `--select result:<status>` without --state */
+        if (s->cache && it->node)
+            cache_record_result(s->cache, it->node->unique_id, nr.status, nr.started_at,
+                                nr.completed_at > nr.started_at ? nr.completed_at - nr.started_at : 0,
+                                nr.message);
     }
-    (void)s;
 }
 
 static const char *abs_under(Session *s, const char *path)

@@ -193,6 +193,10 @@ contains "compile error child skipped" "2 of 2 SKIP relation analytics.cerr_chil
 contains "compile error header" "  Compilation Error in model cerr (models/cerr.sql)" cerr.out
 contains "compile error location" "  models/cerr.sql:1:11: error: 'nope' is undefined" cerr.out
 contains "compile error caret" "        |           ^" cerr.out
+
+# ---- 6b. the last status per node is kept in target/cdbt.db: result:<status> without --state
+check "result:error selects the failed model" "e2e_basic.cerr" "$("$CDBT" ls -q -s result:error --resource-type model 2>&1)"
+check "result:skipped selects its child" "e2e_basic.cerr_child" "$("$CDBT" ls -q -s result:skipped --resource-type model 2>&1)"
 rm models/cerr.sql models/cerr_child.sql
 
 # ---- 7. connection failure: exit 2, nothing runs
