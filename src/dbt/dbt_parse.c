@@ -9,6 +9,7 @@
  * The loader (src/project) has already created the nodes and folded layers
  * 1-3; compiling real SQL is dbt_compile.c. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include "dbtpriv.h"
 
@@ -557,6 +558,55 @@ static void dep_add(Arena *a, Node *n, const char *uid, int *cap)
 }
 
 /* 0 ok, -1 error, 1 = a test whose target is missing/disabled (to disable) */
+/* Where in n's own file is the call fn('a'[, 'b'])?  A text search (the
+ * parse pass does not keep call positions): returns the byte offset of `fn`
+ * or (size_t)-1 when the node is not a plain file (generic tests, hooks
+ * from YAML) or the call is written some other way. */
+static size_t find_call(const Node *n, const char *fn, const char *a, const char *b)
+{
+    if (!n->raw_code || (n->rt == RT_TEST && n->is_generic_test))
+        return (size_t)-1;
+    const char *s = n->raw_code, *end = s + n->raw_len;
+    size_t fl = strlen(fn);
+    for (const char *p = s; p + fl < end; p++) {
+        if (memcmp(p, fn, fl) != 0 || (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.')))
+            continue;
+        const char *q = p + fl;
+        while (q < end && isspace((unsigned char)*q)) q++;
+        if (q >= end || *q != '(')
+            continue;
+        q++;
+        const char *args[2] = {a, b};
+        bool ok = true;
+        for (int i = 0; i < 2 && args[i] && ok; i++) {
+            while (q < end && isspace((unsigned char)*q)) q++;
+            if (i == 1) {
+                if (q >= end || *q != ',') { ok = false; break; }
+                q++;
+                while (q < end && isspace((unsigned char)*q)) q++;
+            }
+            if (q >= end || (*q != '\'' && *q != '"')) { ok = false; break; }
+            char quote = *q++;
+            size_t al = strlen(args[i]);
+            if ((size_t)(end - q) < al + 1 || memcmp(q, args[i], al) != 0 || q[al] != quote)
+                ok = false;
+            q += al + 1;
+        }
+        if (ok)
+            return (size_t)(p - s);
+    }
+    return (size_t)-1;
+}
+
+/* Record a dependency error, located at the call in n's file when found. */
+static void dep_error(Node *n, Diag *err, size_t off, const char *msg)
+{
+    if (off != (size_t)-1)
+        diag_at(err, &n->src, off, "%s", msg);
+    else
+        diag_set(err, NULL, 0, 0, NULL, "%s", msg);
+}
+
 static int resolve_deps(Dbt *d, Node *n, Diag *err)
 {
     Project *p = d->p;
@@ -577,9 +627,12 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
             char pk[300] = "";
             if (r->package)
                 snprintf(pk, sizeof pk, "in package or project '%s' ", r->package);
-            diag_set(err, NULL, 0, 0, NULL, "%s '%s' (%s) depends on a node named '%s' %swhich %s",
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%s '%s' (%s) depends on a node named '%s' %swhich %s",
                      title_of(n->rt), n->unique_id, n->original_file_path, r->name, pk,
                      dt ? "is disabled" : "was not found");
+            size_t off = r->package ? find_call(n, "ref", r->package, r->name) : find_call(n, "ref", r->name, NULL);
+            dep_error(n, err, off, msg);
             return -1;
         }
         if (t != n)             /* a hook's ref to its own node is not an edge */
@@ -595,9 +648,11 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
                 sb_free(&k);
                 return 1;
             }
-            diag_set(err, NULL, 0, 0, NULL, "%s '%s' (%s) depends on a source named '%s' which %s",
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%s '%s' (%s) depends on a source named '%s' which %s",
                      title_of(n->rt), n->unique_id, n->original_file_path, sb_cstr(&k),
                      t ? "is disabled" : "was not found");
+            dep_error(n, err, find_call(n, "source", n->sources[i].source, n->sources[i].table), msg);
             sb_free(&k);
             return -1;
         }
