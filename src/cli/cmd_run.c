@@ -24,6 +24,7 @@
 #include "../exec/pgserver.h"
 #include "../exec/runner.h"
 #include "../cache/cache.h"
+#include "../base/clock.h"
 
 #define PRINTER_WIDTH 80
 
@@ -53,16 +54,7 @@ static void now_hms(char *buf, size_t n)
     snprintf(buf, n, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void iso_now(char *buf, size_t n)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    time_t s = tv.tv_sec;
-    gmtime_r(&s, &tm);
-    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, n - k, ".%06ldZ", (long)tv.tv_usec);
-}
+static void iso_now(char *buf, size_t n) { clock_iso_now(buf, n); }
 
 /* One JSON log line: {"info": {name, level, msg, ts, invocation_id, thread}, "data": {...}}. */
 static void json_line(Out *o, const char *name, const char *level, const char *msg, const RunItem *it, int total)

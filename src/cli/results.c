@@ -10,6 +10,7 @@
 #include <time.h>
 #include "../base/fs.h"
 #include "../base/json.h"
+#include "../base/clock.h"
 
 double results_wallclock(void)
 {
@@ -33,14 +34,7 @@ void results_free(RunResults *r)
     memset(r, 0, sizeof *r);
 }
 
-static void iso(char *buf, size_t n, double t)
-{
-    time_t s = (time_t)t;
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, n - k, ".%06dZ", (int)((t - (double)s) * 1e6));
-}
+static void iso(char *buf, size_t n, double t) { clock_iso_utc(t, buf, n); }
 
 static void write_timing(JsonW *w, const char *name, double start, double end)
 {

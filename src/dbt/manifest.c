@@ -14,6 +14,7 @@
 #include "../base/json.h"
 #include "../base/strmap.h"
 #include <stdio.h>
+#include "../base/clock.h"
 
 static void empty_obj(JsonW *w) { json_obj_begin(w); json_obj_end(w); }
 static void empty_arr(JsonW *w) { json_arr_begin(w); json_arr_end(w); }
@@ -360,16 +361,7 @@ static int cmp_node(const void *a, const void *b)
     return strcmp((*(Node *const *)a)->unique_id, (*(Node *const *)b)->unique_id);
 }
 
-static void iso_now(char *buf, size_t n)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    time_t s = tv.tv_sec;
-    gmtime_r(&s, &tm);
-    size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, n - k, ".%06ldZ", (long)tv.tv_usec);
-}
+static void iso_now(char *buf, size_t n) { clock_iso_now(buf, n); }
 
 /* The document into w (over out; streamed to sink_fd when >= 0). */
 static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int sink_fd)

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 #include "exec.h"
+#include "../base/clock.h"
 
 #define EXEC_MAX_EXTERNAL 8
 
@@ -138,15 +139,7 @@ static MatFn registered(const ExecShared *sh, const char *name)
 
 /* ---------------------------------------------------------------- log */
 
-static void log_stamp(char *buf, size_t cap)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, cap - n, ".%06ldZ", ts.tv_nsec / 1000);
-}
+static void log_stamp(char *buf, size_t cap) { clock_iso_now(buf, cap); }
 
 void exec_log(ExecShared *sh, const char *who, const char *fmt, ...)
 {

@@ -17,6 +17,7 @@
 #include "../base/fs.h"
 #include "../base/json.h"
 #include "../value/value.h"
+#include "../base/utf8.h"
 
 #define JSON_MAX_DEPTH 512
 
@@ -68,12 +69,7 @@ static int hex4(const char *p)
 static void put_utf8(Sb *b, unsigned cp)
 {
     char u[4];
-    int n;
-    if (cp < 0x80) { u[0] = (char)cp; n = 1; }
-    else if (cp < 0x800) { u[0] = (char)(0xC0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) { u[0] = (char)(0xE0 | cp >> 12); u[1] = (char)(0x80 | (cp >> 6 & 0x3F)); u[2] = (char)(0x80 | (cp & 0x3F)); n = 3; }
-    else { u[0] = (char)(0xF0 | cp >> 18); u[1] = (char)(0x80 | (cp >> 12 & 0x3F)); u[2] = (char)(0x80 | (cp >> 6 & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4; }
-    sb_append(b, u, (size_t)n);
+    sb_append(b, u, (size_t)utf8_encode(u, cp));
 }
 
 static bool jstring(Jp *j, Sb *b)

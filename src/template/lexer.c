@@ -13,6 +13,7 @@
 #include <string.h>
 #include "ast.h"
 #include "tplgram.h"
+#include "../base/utf8.h"
 
 enum { MODE_TEXT = 0, MODE_VAR = 1, MODE_BLOCK = 2, MODE_EOF = 3 };
 enum { EXPR = 0, TAG = 1 };
@@ -303,21 +304,7 @@ static int hexval(char c)
 
 static void put_utf8(char *o, size_t *k, uint32_t cp)
 {
-    if (cp < 0x80) {
-        o[(*k)++] = (char)cp;
-    } else if (cp < 0x800) {
-        o[(*k)++] = (char)(0xc0 | (cp >> 6));
-        o[(*k)++] = (char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        o[(*k)++] = (char)(0xe0 | (cp >> 12));
-        o[(*k)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[(*k)++] = (char)(0x80 | (cp & 0x3f));
-    } else {
-        o[(*k)++] = (char)(0xf0 | (cp >> 18));
-        o[(*k)++] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        o[(*k)++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[(*k)++] = (char)(0x80 | (cp & 0x3f));
-    }
+    *k += (size_t)utf8_encode(o + *k, cp);
 }
 
 /* String literal starting at L->pos (a quote).  Python escape rules. */
