@@ -224,6 +224,17 @@ static CsvStatus csv_record(CleanseReader *r, const char *buf, size_t len, size_
     }
 }
 
+/* The reason a raw line (or record) is rejected before parsing: a NUL byte
+ * or invalid UTF-8; NULL when it is clean. */
+static const char *line_dirt(const char *p, size_t n)
+{
+    if (memchr(p, 0, n))
+        return "NUL byte";
+    if (!cl_utf8_valid(p, n))
+        return "invalid UTF-8";
+    return NULL;
+}
+
 static size_t line_end(const char *buf, size_t len, size_t from)
 {
     const char *nl = memchr(buf + from, '\n', len - from);
@@ -265,16 +276,10 @@ static int read_csv(CleanseReader *r, const char *buf, size_t len, bool clean)
             if (rawn && buf[start + rawn - 1] == '\r')
                 rawn--;
             /* physical-line checks first: NUL bytes, invalid UTF-8 */
-            if (memchr(buf + start, 0, le - start)) {
+            const char *why = line_dirt(buf + start, le - start);
+            if (why) {
                 pos = le < len ? le + 1 : len;
-                if (reject(r, line, "NUL byte", buf + start, rawn) != 0)
-                    return -1;
-                line++;
-                continue;
-            }
-            if (!cl_utf8_valid(buf + start, le - start)) {
-                pos = le < len ? le + 1 : len;
-                if (reject(r, line, "invalid UTF-8", buf + start, rawn) != 0)
+                if (reject(r, line, why, buf + start, rawn) != 0)
                     return -1;
                 line++;
                 continue;
@@ -300,8 +305,9 @@ static int read_csv(CleanseReader *r, const char *buf, size_t len, bool clean)
             recn--;
         if (!clean && nl > (had_nl ? 1 : 0)) {
             /* multi-line record: check the continuation lines too */
-            if (memchr(buf + start, 0, recn) || !cl_utf8_valid(buf + start, recn)) {
-                if (reject(r, line, memchr(buf + start, 0, recn) ? "NUL byte" : "invalid UTF-8", buf + start, recn) != 0)
+            const char *why = line_dirt(buf + start, recn);
+            if (why) {
+                if (reject(r, line, why, buf + start, recn) != 0)
                     return -1;
                 line += nl ? nl : 1;
                 continue;
@@ -385,13 +391,9 @@ static int read_regex(CleanseReader *r, const char *buf, size_t len, bool clean)
             n--;
         if (n == 0)
             continue;
-        if (!clean && memchr(p, 0, n)) {
-            if (reject(r, line, "NUL byte", p, n) != 0)
-                return -1;
-            continue;
-        }
-        if (!clean && !cl_utf8_valid(p, n)) {
-            if (reject(r, line, "invalid UTF-8", p, n) != 0)
+        const char *why = clean ? NULL : line_dirt(p, n);
+        if (why) {
+            if (reject(r, line, why, p, n) != 0)
                 return -1;
             continue;
         }
@@ -610,8 +612,9 @@ static int read_ndjson(CleanseReader *r, const char *buf, size_t len, bool clean
         if (jws(p, e) == e)
             continue;
         arena_reset(&r->scratch);
-        if (!clean && (memchr(p, 0, n) || !cl_utf8_valid(p, n))) {
-            if (reject(r, line, memchr(p, 0, n) ? "NUL byte" : "invalid UTF-8", p, n) != 0)
+        const char *why = clean ? NULL : line_dirt(p, n);
+        if (why) {
+            if (reject(r, line, why, p, n) != 0)
                 return -1;
             continue;
         }
@@ -645,9 +648,9 @@ static int read_ndjson(CleanseReader *r, const char *buf, size_t len, bool clean
             r->fn[col->field] = fl;
         }
         if (toolong) {
-            char why[64];
-            snprintf(why, sizeof why, "field longer than %zu bytes", s->max_field);
-            if (reject(r, line, arena_strdup(&r->scratch, why), p, n) != 0)
+            char msg[64];
+            snprintf(msg, sizeof msg, "field longer than %zu bytes", s->max_field);
+            if (reject(r, line, arena_strdup(&r->scratch, msg), p, n) != 0)
                 return -1;
             continue;
         }

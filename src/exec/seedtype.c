@@ -186,23 +186,33 @@ static int64_t round_digits(char *d, int *n, int keep)
     return drop;
 }
 
+/* s[0..n) without the bytes equal to drop, NUL-terminated, in small when it
+ * fits (cap bytes) else in a malloc'd buffer the caller frees (when != small). */
+static char *copy_without(const char *s, size_t n, char drop, char *small, size_t cap, size_t *len)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != drop)
+            m++;
+    char *d = m < cap ? small : xmalloc(m + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != drop)
+            d[k++] = s[i];
+    d[k] = '\0';
+    *len = k;
+    return d;
+}
+
 /* Python Decimal(str) on t[0..n) (already comma-free).  Fills out; 1 ok, -1 not a number. */
 static int py_decimal(const char *t, size_t n, SeedNum *out)
 {
     size_t b, e;
     seedtype_strip(t, n, &b, &e);
     /* copy without underscores; ASCII only */
-    size_t m = 0;
-    for (size_t i = b; i < e; i++)
-        if (t[i] != '_')
-            m++;
     char small[64];
-    char *s = m < sizeof small ? small : xmalloc(m + 1);
-    size_t k = 0;
-    for (size_t i = b; i < e; i++)
-        if (t[i] != '_')
-            s[k++] = t[i];
-    s[k] = '\0';
+    size_t m;
+    char *s = copy_without(t + b, e - b, '_', small, sizeof small, &m);
     int rc = -1;
     size_t i = 0;
     bool neg = false;
@@ -352,17 +362,9 @@ int seedtype_parse_number(const char *s, size_t n, SeedNum *out)
     if (b < e && (((unsigned char)s[b] >= 0x80 || s[b] == '$') || ((unsigned char)s[e - 1] >= 0x80 || s[e - 1] == '$')))
         for (size_t k = 0; k < sizeof currency / sizeof *currency; k++)
             strip_sym(s, &b, &e, currency[k]);
-    size_t m = 0;
-    for (size_t i = b; i < e; i++)
-        if (s[i] != ',')
-            m++;
     char small[64];
-    char *t = m < sizeof small ? small : xmalloc(m + 1);
-    size_t k = 0;
-    for (size_t i = b; i < e; i++)
-        if (s[i] != ',')
-            t[k++] = s[i];
-    t[k] = '\0';
+    size_t k;
+    char *t = copy_without(s + b, e - b, ',', small, sizeof small, &k);
     int rc = py_decimal(t, k, out);
     if (t != small)
         free(t);

@@ -17,13 +17,7 @@ W=$(mktemp -d /tmp/cdbt-cleanse-e2e.XXXXXX)
 trap 'rm -rf "$W"; pg_env_stop' EXIT
 cp -r "$FIX" "$W/p"
 cd "$W/p"
-fails=0
-check() {   # check <what> <expected> <actual>
-  if [ "$2" != "$3" ]; then
-    echo "FAIL: $1"; echo "--- expected"; printf '%s\n' "$2"; echo "--- got"; printf '%s\n' "$3"; fails=$((fails+1))
-  fi
-}
-q() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
+. "$HERE/assert.sh"
 
 "$CDBT" run --profiles-dir . > run1.out 2>&1
 rc=$?

@@ -16,16 +16,7 @@ W=$(mktemp -d /tmp/cdbt-run-e2e.XXXXXX)
 trap 'rm -rf "$W"; pg_env_stop' EXIT
 cp -r "$HERE/../fixtures/e2e/run_basic" "$W/p"
 cd "$W/p"
-fails=0
-check() {   # check <what> <expected> <actual>
-  if [ "$2" != "$3" ]; then
-    echo "FAIL: $1"; echo "--- expected"; printf '%s\n' "$2"; echo "--- got"; printf '%s\n' "$3"; fails=$((fails+1))
-  fi
-}
-contains() {   # contains <what> <needle> <file>
-  grep -qF -- "$2" "$3" || { echo "FAIL: $1: '$2' not in $3"; sed 's/^/  | /' "$3" | head -60; fails=$((fails+1)); }
-}
-q() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
+. "$HERE/assert.sh"
 strip() { sed -E 's/^[0-9]{2}:[0-9]{2}:[0-9]{2}  //; s/ in [0-9]+\.[0-9]{2}s\]/]/; s/in 0 hours 0 minutes and [0-9.]+ seconds \([0-9.]+s\)/in TIME/' "$1"; }
 jr() { python3 -c "import json,sys; d=json.load(open('target/run_results.json')); print(eval(sys.argv[1]))" "$1"; }
 

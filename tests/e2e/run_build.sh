@@ -14,16 +14,7 @@ W=$(mktemp -d /tmp/cdbt-build-e2e.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$W"; pg_env_stop' EXIT
 cp -r "$HERE/../fixtures/e2e/run_basic" "$W/p"
 cd "$W/p"
-fails=0
-check() {
-  if [ "$2" != "$3" ]; then
-    echo "FAIL: $1"; echo "--- expected"; printf '%s\n' "$2"; echo "--- got"; printf '%s\n' "$3"; fails=$((fails+1))
-  fi
-}
-contains() {
-  grep -qF -- "$2" "$3" || { echo "FAIL: $1: '$2' not in $3"; sed 's/^/  | /' "$3" | head -80; fails=$((fails+1)); }
-}
-q() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
+. "$HERE/assert.sh"
 status_of() { python3 -c "
 import json,sys
 d=json.load(open('target/run_results.json'))

@@ -16,12 +16,7 @@ W=$(mktemp -d /tmp/cdbt-seed-e2e.XXXXXX)
 trap 'rm -rf "$W"; pg_env_stop' EXIT
 cp -r "$FIX" "$W/p"
 cd "$W/p"
-fails=0
-check() {   # check <what> <expected> <actual>
-  if [ "$2" != "$3" ]; then
-    echo "FAIL: $1"; echo "--- expected"; printf '%s\n' "$2"; echo "--- got"; printf '%s\n' "$3"; fails=$((fails+1))
-  fi
-}
+. "$HERE/assert.sh"
 q() { PGTZ=UTC psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -c "$1" 2>&1; }
 cols() { q "select column_name || ' ' || data_type || coalesce('(' || character_maximum_length || ')', '')
             from information_schema.columns where table_schema = 'analytics' and table_name = '$1' order by ordinal_position"; }
