@@ -69,6 +69,7 @@ int  session_write_manifest(Session *s);
 const char *session_target_dir(Session *s);   /* absolute target path */
 void cli_print_diag(const Diag *d);
 double cli_now(void);
+void cli_phase(const char *name);   /* CDBT_PHASES=1 timing line, see load.c */
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

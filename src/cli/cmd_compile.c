@@ -109,6 +109,7 @@ int cmd_compile(Flags *f)
         nr.compiled_at = nr.completed_at = results_wallclock();
         results_add(&rr, nr);
     }
+    cli_phase("compile+write");
     /* print the SQL of nodes named in --select */
     bool printed_header = false;
     for (int r = 0; r < rr.n; r++) {
@@ -132,6 +133,7 @@ int cmd_compile(Flags *f)
             diag_clear(&err);
             wrc = EXIT_PROJECT_ERROR;
         }
+        cli_phase("run_results.json");
     }
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);

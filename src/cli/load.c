@@ -66,6 +66,26 @@ static double cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CDBT_PHASES=1: one stderr line per phase with its wall and CPU seconds
+ * (for bench/ and profiling; not a user interface). */
+void cli_phase(const char *name)
+{
+    static int on = -1;
+    static double w0, c0;
+    if (on < 0) {
+        const char *e = getenv("CDBT_PHASES");
+        on = e && *e && strcmp(e, "0") != 0;
+        w0 = cli_now();
+        c0 = cpu_now();
+    }
+    if (!on)
+        return;
+    double w = cli_now(), c = cpu_now();
+    fprintf(stderr, "phase %-16s wall %.3f cpu %.3f\n", name, w - w0, c - c0);
+    w0 = w;
+    c0 = c;
+}
+
 /* DbtOptions hooks: forward to the cache once it is open. */
 static bool hook_parse_skip(void *ud, const Node *n)
 {
@@ -123,6 +143,7 @@ int session_open(Session *s, Flags *f, bool need_profile)
     memset(s, 0, sizeof *s);
     s->flags = f;
     s->t_start = cli_now();
+    cli_phase("start");
     arena_init(&s->arena, 0);
     if (parse_cli_vars(s, &err) != 0)
         return fail(&err);
@@ -154,18 +175,22 @@ int session_open(Session *s, Flags *f, bool need_profile)
     if (dbt_attach(s->dbt, s->project, &err) != 0)
         return fail(&err);
     double t1 = cpu_now();
+    cli_phase("load");
     cache_begin(s);
     double t2 = cpu_now();
     if (dbt_parse(s->dbt, &err) != 0)
         return fail(&err);
     double t3 = cpu_now();
+    cli_phase("parse");
     cache_end(s);
+    cli_phase("cache store");
     if (f->debug)
         fprintf(stderr, "cdbt timing (cpu s): load %.3f, cache lookup %.3f, parse %.3f, cache store %.3f\n",
                 t1 - t0, t2 - t1, t3 - t2, cpu_now() - t3);
     s->graph = graph_build(s->project, &err);
     if (!s->graph)
         return fail(&err);
+    cli_phase("graph");
     /* cleanse models: rules, patterns and types checked before anything runs */
     if (cleanse_validate_project(s->project, &err) != 0)
         return fail(&err);
@@ -295,5 +320,6 @@ int session_write_manifest(Session *s)
     const char *path = arena_sprintf(&s->arena, "%s/manifest.json", session_target_dir(s));
     if (manifest_write(s->project, dbt_invocation_id(s->dbt), path, &err) != 0)
         return fail(&err);
+    cli_phase("manifest.json");
     return EXIT_OK;
 }
