@@ -18,7 +18,6 @@
 
 struct ExecShared {
     FILE *log;
-    pthread_mutex_t mu;
     atomic_bool cancel;
     bool warn_error;
     char *target_dir;
@@ -31,7 +30,6 @@ ExecShared *exec_shared_new(FILE *log)
 {
     ExecShared *sh = xcalloc(1, sizeof *sh);
     sh->log = log;
-    pthread_mutex_init(&sh->mu, NULL);
     atomic_init(&sh->cancel, false);
     sh->target_dir = xstrdup("target");
     return sh;
@@ -41,7 +39,6 @@ void exec_shared_free(ExecShared *sh)
 {
     if (!sh)
         return;
-    pthread_mutex_destroy(&sh->mu);
     free(sh->target_dir);
     free(sh->qc_profile);
     free(sh->qc_target);
@@ -152,10 +149,10 @@ void exec_log(ExecShared *sh, const char *who, const char *fmt, ...)
     va_start(ap, fmt);
     sb_vprintf(&line, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&sh->mu);
+    /* One fprintf per line: stdio locks the stream, so lines from several
+     * threads never interleave.  No flush per line (a write(2) each): the
+     * owner of the FILE flushes it (the runner, periodically, and at close). */
     fprintf(sh->log, "%s [%s] %s\n", stamp, who ? who : "-", sb_cstr(&line));
-    fflush(sh->log);
-    pthread_mutex_unlock(&sh->mu);
     sb_free(&line);
 }
 

@@ -137,9 +137,11 @@ check "inc after --full-refresh" "1|a|4
 check "full refresh message" "SELECT 3" "$(jr "d['results'][3]['message']")"
 
 # ---- 3. a rebuilt table drops the views on it (cascade): the rerun recreates them
+ino_run=$(stat -c %i target/run/e2e_basic/models/v_base.sql)
 "$CDBT" run -s base+ --threads 4 > run5.out 2>&1
 check "rerun of base+ exit code" 0 $?
 check "views back after cascade" "3" "$(q "select count(*) from analytics.v_base")"
+check "target/run file rewritten in place (same inode)" "$ino_run" "$(stat -c %i target/run/e2e_basic/models/v_base.sql)"
 
 # ---- 4. tests: PASS and WARN, exit 0
 "$CDBT" test --threads 1 > test1.out 2>&1
