@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 #include "exec.h"
+#include "exec_pipe.h"
 #include "../base/clock.h"
 
 #define EXEC_MAX_EXTERNAL 8
@@ -242,6 +243,18 @@ static void sql_error(NodeJob *job, const char *stmt, int prefix_chars, const Di
         diag_note(&job->err, "hint: %s", pe->hint);
 }
 
+/* target/run: statements joined with ";\n" (no doubled ';'). */
+static void record_sent(NodeJob *job, const char *sql)
+{
+    sb_puts(&job->sent, sql);
+    size_t e = strlen(sql);
+    while (e > 0 && (sql[e - 1] == ' ' || sql[e - 1] == '\n' || sql[e - 1] == '\t' || sql[e - 1] == '\r'))
+        e--;
+    if (e == 0 || sql[e - 1] != ';')
+        sb_putc(&job->sent, ';');
+    sb_putc(&job->sent, '\n');
+}
+
 int exec_sql(NodeJob *job, const char *sql, PgResult **res, char *tag, size_t tag_cap)
 {
     if (res)
@@ -257,14 +270,7 @@ int exec_sql(NodeJob *job, const char *sql, PgResult **res, char *tag, size_t ta
                  "cancelled");
         return -1;
     }
-    /* target/run: statements joined with ";\n" (no doubled ';'). */
-    sb_puts(&job->sent, sql);
-    size_t e = strlen(sql);
-    while (e > 0 && (sql[e - 1] == ' ' || sql[e - 1] == '\n' || sql[e - 1] == '\t' || sql[e - 1] == '\r'))
-        e--;
-    if (e == 0 || sql[e - 1] != ';')
-        sb_putc(&job->sent, ';');
-    sb_putc(&job->sent, '\n');
+    record_sent(job, sql);
 
     exec_log(job->sh, job_who(job), "SQL:\n%s", sql);
     struct timespec t0, t1;
@@ -302,6 +308,98 @@ int exec_sql(NodeJob *job, const char *sql, PgResult **res, char *tag, size_t ta
         exec_log(job->sh, job_who(job), "OK %s in %.3fs", tcap ? tb : "", secs);
     }
     diag_clear(&d);
+    return rc;
+}
+
+int exec_sql_pipeline(NodeJob *job, ExecPipeItem *items, int n, int *failed)
+{
+    *failed = n;
+    for (int i = 0; i < n; i++)
+        if (items[i].tag && items[i].tag_cap)
+            items[i].tag[0] = '\0';
+    if (n == 0)
+        return 0;
+    const char *who = job_who(job);
+    if (!job->conn || exec_cancelled(job->sh)) {
+        *failed = 0;
+        diag_clear(&job->err);
+        diag_set(&job->err, job->node ? job->node->original_file_path : NULL, 0, 0, NULL, "%s",
+                 job->conn ? "cancelled" : "no database connection");
+        return -1;
+    }
+    Sb comment = SB_INIT;
+    query_comment(job, &comment);
+    int prefix_chars = 0;
+    for (size_t i = 0; i < comment.len; i++)
+        if (((unsigned char)comment.buf[i] & 0xC0) != 0x80)
+            prefix_chars++;
+    PgPipeItem stack[16];
+    PgPipeItem *pi = n <= 16 ? stack : xcalloc((size_t)n, sizeof *pi);
+    Sb texts = SB_INIT;                /* commented statements, NUL-separated */
+    size_t *offs = xcalloc((size_t)n, sizeof *offs);
+    for (int i = 0; i < n; i++) {
+        offs[i] = texts.len;
+        if (items[i].record && comment.len)
+            sb_append(&texts, comment.buf, comment.len);
+        sb_append(&texts, items[i].sql, strlen(items[i].sql) + 1);
+        if (items[i].record)
+            exec_log(job->sh, who, "SQL [pipeline %d/%d]:\n%s", i + 1, n, items[i].sql);
+        else
+            exec_log(job->sh, who, "%s [pipeline %d/%d]", items[i].sql, i + 1, n);
+    }
+    for (int i = 0; i < n; i++)
+        pi[i].sql = texts.buf + offs[i];
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double prev = (double)t0.tv_sec + (double)t0.tv_nsec / 1e9;
+    Diag d = {0};
+    int rc = pg_exec_pipeline(job->conn, pi, n, &d);
+    for (int i = 0; i < n; i++) {
+        ExecPipeItem *it = &items[i];
+        if (pi[i].status == 1) {
+            exec_log(job->sh, who, "not executed [pipeline %d/%d]: an earlier statement failed", i + 1, n);
+            continue;
+        }
+        if (it->record)
+            record_sent(job, it->sql);
+        double secs = pi[i].done_at > prev ? pi[i].done_at - prev : 0.0;
+        if (pi[i].done_at > prev)
+            prev = pi[i].done_at;
+        if (pi[i].status == 0) {
+            if (it->tag && it->tag_cap)
+                snprintf(it->tag, it->tag_cap, "%s", pi[i].tag);
+            if (it->record)
+                exec_log(job->sh, who, "OK %s in %.3fs [pipeline %d/%d]", pi[i].tag, secs, i + 1, n);
+            continue;
+        }
+        if (*failed != n) {            /* a second failure (not expected): the first one is reported */
+            exec_log(job->sh, who, "ERROR in %.3fs [pipeline %d/%d]", secs, i + 1, n);
+            continue;
+        }
+        *failed = i;
+        sql_error(job, it->sql, it->record ? prefix_chars : 0, &d);
+        exec_log(job->sh, who, "ERROR in %.3fs [pipeline %d/%d]: %s", secs, i + 1, n,
+                 job->err.message ? job->err.message : "?");
+        if (exec_cancelled(job->sh) && job->err.message) {
+            char *m = job->err.message;
+            Sb s = SB_INIT;
+            sb_printf(&s, "cancelled: %s", m);
+            free(m);
+            job->err.message = sb_detach(&s);
+        }
+    }
+    /* rc != 0 with every statement answered (the connection died before
+     * the Sync): *failed stays n, nothing is known to have failed */
+    if (rc != 0 && !job->err.set) {
+        diag_set(&job->err, job->node ? job->node->original_file_path : NULL, 0, 0, NULL, "%s",
+                 d.message ? d.message : "pipeline failed");
+    }
+    diag_clear(&d);
+    free(offs);
+    sb_free(&texts);
+    sb_free(&comment);
+    if (pi != stack)
+        free(pi);
     return rc;
 }
 

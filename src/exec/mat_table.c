@@ -2,7 +2,7 @@
  * <alias>__dbt_tmp as (...)`, swap with the target through __dbt_backup in
  * one transaction, indexes, grants, drop the backup after COMMIT.  Statement
  * order is dbt-postgres 1.9's (stale drops before the hooks, post-hooks
- * before grants). */
+ * before grants).  cdbt's own statements are pipelined as in mat_view.c. */
 #include "matu.h"
 
 int mat_table(NodeJob *job)
@@ -10,6 +10,7 @@ int mat_table(NodeJob *job)
     MatCtx m;
     if (matu_init(&m, job) != 0)
         return -1;
+    matu_pipeline(&m, true);
     RelType E = m.E;
     /* 1. stale intermediate / backup */
     if (matu_begin(&m) != 0)
@@ -38,7 +39,7 @@ int mat_table(NodeJob *job)
         return matu_fail(&m);
     if (matu_drop(&m, &m.B, E != REL_NONE ? E : REL_TABLE) != 0)
         return matu_fail(&m);
-    if (matu_hooks(&m, false, false) != 0)
+    if (matu_hooks(&m, false, false) != 0 || matu_flush(&m) != 0)
         return matu_fail(&m);
     matu_success(&m, m.main_tag);
     return 0;

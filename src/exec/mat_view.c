@@ -1,7 +1,13 @@
 /* mat_view.c - the view materialization (§6.3): build <alias>__dbt_tmp as a
  * view, swap it in for the target (old one renamed to __dbt_backup) inside
  * one transaction, then drop the backup.  Statement order is dbt-postgres
- * 1.9's; shared pieces (names, hooks, grants, cache undo) are in matu.c. */
+ * 1.9's; shared pieces (names, hooks, grants, cache undo) are in matu.c.
+ *
+ * cdbt's own statements are pipelined (matu_pipeline): without hooks a
+ * rebuild is one round trip, BEGIN; create view; alter T rename to B; alter I
+ * rename to T; COMMIT; drop B -- still one statement and one result each, in
+ * this order, the drop only after the COMMIT succeeded.  Hooks run on their
+ * own after whatever is queued. */
 #include "matu.h"
 
 int mat_view(NodeJob *job)
@@ -9,6 +15,7 @@ int mat_view(NodeJob *job)
     MatCtx m;
     if (matu_init(&m, job) != 0)
         return -1;
+    matu_pipeline(&m, true);
     RelType E = m.E;
     /* 1. outside pre-hooks */
     if (matu_hooks(&m, true, false) != 0)
@@ -42,7 +49,7 @@ int mat_view(NodeJob *job)
     if (matu_drop(&m, &m.B, E != REL_NONE ? E : REL_VIEW) != 0)
         return matu_fail(&m);
     /* 11. outside post-hooks */
-    if (matu_hooks(&m, false, false) != 0)
+    if (matu_hooks(&m, false, false) != 0 || matu_flush(&m) != 0)
         return matu_fail(&m);
     matu_success(&m, m.main_tag);
     return 0;

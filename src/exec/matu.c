@@ -208,6 +208,7 @@ int matu_init(MatCtx *m, NodeJob *job)
         diag_clear(&d);
     }
     m->E = matu_cached(m, T);
+    m->fail_seq = -1;
     job->rows_affected = -1;
     job->failures = -1;
     return 0;
@@ -258,14 +259,59 @@ RelType matu_cached(MatCtx *m, const MRel *r)
                         catalog_name(m->a, r->identifier, r->quote[2]));
 }
 
+/* Was a COMMIT issued after statement `after` and before statement `before`? */
+static bool committed_between(const MatCtx *m, int after, int before)
+{
+    for (int i = 0; i < m->ncommits; i++)
+        if (m->commits[i] > after && m->commits[i] < before)
+            return true;
+    return false;
+}
+
+/* Forget the cache changes that can no longer be taken back: everything
+ * issued so far has succeeded (nothing queued), so a change is permanent
+ * unless it was made inside a transaction that has not committed yet. */
+static void prune_undo(MatCtx *m)
+{
+    if (m->nq)
+        return;
+    int k = 0;
+    for (int i = 0; i < m->nundo; i++)
+        if (m->undo[i].in_txn && !committed_between(m, m->undo[i].seq, m->seq))
+            m->undo[k++] = m->undo[i];
+    m->nundo = k;
+    if (k == 0)
+        m->ncommits = 0;
+}
+
+static void note_commit(MatCtx *m, int seq)
+{
+    if (m->ncommits == MATU_MAX_UNDO)
+        prune_undo(m);
+    if (m->ncommits == MATU_MAX_UNDO) {     /* keep the newest */
+        memmove(m->commits, m->commits + 1, sizeof m->commits[0] * (MATU_MAX_UNDO - 1));
+        m->ncommits--;
+    }
+    m->commits[m->ncommits++] = seq;
+}
+
 static void cache_set_raw(MatCtx *m, const char *schema, const char *ident, RelType t)
 {
     RelCache *rc = m->job->rc;
-    if (pg_in_transaction(m->job->conn) && m->nundo < MATU_MAX_UNDO) {
-        m->undo[m->nundo].schema = schema;
-        m->undo[m->nundo].ident = ident;
-        m->undo[m->nundo].prev = relcache_get(rc, schema, ident);
-        m->nundo++;
+    /* the change follows the statement issued last: inside a transaction it
+     * lasts only with a later COMMIT; a queued statement may still fail */
+    bool in_txn = matu_in_txn(m);
+    if (in_txn || m->last_queued) {
+        if (m->nundo == MATU_MAX_UNDO)
+            prune_undo(m);
+        if (m->nundo < MATU_MAX_UNDO) {
+            m->undo[m->nundo].schema = schema;
+            m->undo[m->nundo].ident = ident;
+            m->undo[m->nundo].prev = relcache_get(rc, schema, ident);
+            m->undo[m->nundo].seq = m->seq - 1;
+            m->undo[m->nundo].in_txn = in_txn;
+            m->nundo++;
+        }
     }
     relcache_set(rc, schema, ident, t);
 }
@@ -280,44 +326,132 @@ void matu_cache_set(MatCtx *m, const MRel *r, RelType t)
 
 /* ---------------------------------------------------------------- statements */
 
+/* ---------------------------------------------------------------- pipelining */
+
+bool matu_in_txn(MatCtx *m)
+{
+    return m->nq ? m->q_txn : pg_in_transaction(m->job->conn);
+}
+
+void matu_pipeline(MatCtx *m, bool on)
+{
+    m->pipe = on;
+}
+
+static int enqueue(MatCtx *m, const char *sql, bool record, char *tag, size_t tag_cap)
+{
+    if (m->nq == MATU_MAX_PIPE && matu_flush(m) != 0)
+        return -1;
+    if (m->nq == 0)
+        m->q_txn = pg_in_transaction(m->job->conn);
+    ExecPipeItem *it = &m->q[m->nq];
+    it->sql = arena_strdup(m->a, sql);
+    it->record = record;
+    it->tag = tag;
+    it->tag_cap = tag_cap;
+    if (tag && tag_cap)
+        tag[0] = '\0';
+    m->qseq[m->nq++] = m->seq++;
+    m->last_queued = true;
+    return 0;
+}
+
+int matu_flush(MatCtx *m)
+{
+    int n = m->nq;
+    if (n == 0)
+        return 0;
+    int failed = n;
+    int rc = exec_sql_pipeline(m->job, m->q, n, &failed);
+    int first = m->qseq[0];
+    m->nq = 0;
+    m->last_queued = false;
+    if (rc != 0) {
+        m->fail_seq = failed < n ? first + failed : m->seq;
+        return -1;
+    }
+    prune_undo(m);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- statements */
+
+int matu_sql_now(MatCtx *m, const char *sql, PgResult **res, char *tag, size_t tag_cap)
+{
+    if (matu_flush(m) != 0)
+        return -1;
+    m->seq++;
+    m->last_queued = false;
+    int rc = exec_sql(m->job, sql, res, tag, tag_cap);
+    if (rc != 0)
+        m->fail_seq = m->seq - 1;
+    return rc;
+}
+
 int matu_sql(MatCtx *m, const char *sql, PgResult **res, char *tag, size_t tag_cap)
 {
-    return exec_sql(m->job, sql, res, tag, tag_cap);
+    if (m->pipe && !res && pg_single_statement(sql))
+        return enqueue(m, sql, true, tag, tag_cap);
+    return matu_sql_now(m, sql, res, tag, tag_cap);
 }
 
 int matu_begin(MatCtx *m)
 {
-    if (pg_in_transaction(m->job->conn))
+    if (matu_in_txn(m))
         return 0;
     if (exec_cancelled(m->job->sh)) {
         matu_error(m, "cancelled");
         return -1;
     }
+    if (m->pipe) {
+        if (enqueue(m, "BEGIN", false, NULL, 0) != 0)
+            return -1;
+        m->q_txn = true;
+        return 0;
+    }
+    if (matu_flush(m) != 0)
+        return -1;
     Diag d = {0};
+    m->seq++;
+    m->last_queued = false;
     exec_log(m->job->sh, m->n->unique_id, "BEGIN");
     int rc = pg_begin(m->job->conn, &d);
     if (rc != 0) {
+        m->fail_seq = m->seq - 1;
         matu_error(m, "%s", d.message ? d.message : "BEGIN failed");
         diag_clear(&d);
         return -1;
     }
-    m->nundo = 0;
+    prune_undo(m);
     return 0;
 }
 
 int matu_commit(MatCtx *m)
 {
-    if (!pg_in_transaction(m->job->conn))
+    if (!matu_in_txn(m))
         return 0;
+    if (m->pipe) {
+        if (enqueue(m, "COMMIT", false, NULL, 0) != 0)
+            return -1;
+        m->q_txn = false;
+        note_commit(m, m->seq - 1);
+        return 0;
+    }
+    if (matu_flush(m) != 0)
+        return -1;
     Diag d = {0};
+    m->seq++;
+    m->last_queued = false;
+    note_commit(m, m->seq - 1);
     exec_log(m->job->sh, m->n->unique_id, "COMMIT");
     int rc = pg_commit(m->job->conn, &d);
     if (rc != 0) {
+        m->fail_seq = m->seq - 1;
         matu_error(m, "%s", d.message ? d.message : "COMMIT failed");
         diag_clear(&d);
         return -1;
     }
-    m->nundo = 0;
+    prune_undo(m);
     return 0;
 }
 
@@ -370,16 +504,17 @@ int matu_hooks(MatCtx *m, bool pre, bool inside)
         if (h_inside != inside)
             continue;
         if (!inside && first) {
-            if (matu_sql(m, "commit;", NULL, NULL, 0) != 0)
+            if (matu_sql_now(m, "commit;", NULL, NULL, 0) != 0)
                 return -1;
-            m->nundo = 0;
+            note_commit(m, m->seq - 1);
+            prune_undo(m);
         }
         first = false;
         if (inside && matu_begin(m) != 0)
             return -1;
         if (!hooks[i] || !*hooks[i])
             continue;
-        if (matu_sql(m, hooks[i], NULL, NULL, 0) != 0)
+        if (matu_sql_now(m, hooks[i], NULL, NULL, 0) != 0)
             return -1;
     }
     return 0;
@@ -670,15 +805,27 @@ int matu_indexes(MatCtx *m, const MRel *r)
 int matu_fail(MatCtx *m)
 {
     NodeJob *j = m->job;
+    /* k: the first statement that did not take effect.  Statements still
+     * queued were never sent. */
+    int k = m->fail_seq >= 0 ? m->fail_seq : m->seq;
+    if (m->nq) {
+        if (m->qseq[0] < k)
+            k = m->qseq[0];
+        m->nq = 0;
+    }
+    m->last_queued = false;
     if (pg_in_transaction(j->conn)) {
         exec_log(j->sh, m->n->unique_id, "ROLLBACK");
         pg_rollback(j->conn);
     }
     /* Uncommitted work is gone whether we rolled back or the connection
-     * died (server killed, backend terminated): the cache follows. */
+     * died (server killed, backend terminated), and so is whatever did not
+     * run: the cache follows. */
     for (int i = m->nundo - 1; i >= 0; i--)
-        relcache_set(j->rc, m->undo[i].schema, m->undo[i].ident, m->undo[i].prev);
+        if (m->undo[i].seq >= k || (m->undo[i].in_txn && !committed_between(m, m->undo[i].seq, k)))
+            relcache_set(j->rc, m->undo[i].schema, m->undo[i].ident, m->undo[i].prev);
     m->nundo = 0;
+    m->ncommits = 0;
     if (!j->err.set)
         matu_error(m, "error");
     j->status = NS_ERROR;

@@ -10,6 +10,7 @@
 #ifndef CDBT_MATU_H
 #define CDBT_MATU_H
 #include "exec.h"
+#include "exec_pipe.h"
 
 typedef struct MRel {
     const char *database, *schema, *identifier;   /* identifier as written */
@@ -19,14 +20,28 @@ typedef struct MRel {
 } MRel;
 
 #define MATU_MAX_UNDO 32
+#define MATU_MAX_PIPE 16
 typedef struct MatCtx {
     NodeJob *job;
     Node *n;
     Arena *a;
     MRel T, I, B;         /* target, intermediate (__dbt_tmp), backup (__dbt_backup) */
     RelType E;            /* cached type of T when the executor started */
-    struct { const char *schema, *ident; RelType prev; } undo[MATU_MAX_UNDO];
+    /* Relation-cache changes that a failure may have to take back: seq is
+     * the statement that made the change; in_txn: it ran inside a
+     * transaction, which makes it permanent only with a later COMMIT. */
+    struct { const char *schema, *ident; RelType prev; int seq; bool in_txn; } undo[MATU_MAX_UNDO];
     int nundo;
+    int commits[MATU_MAX_UNDO]; int ncommits;   /* seq of each COMMIT / `commit;` since the oldest entry */
+    int seq;              /* statements issued so far (BEGIN and COMMIT included) */
+    int fail_seq;         /* first statement that did not succeed (-1: none known) */
+    /* pipelining (matu_pipeline): statements queued, sent together */
+    bool pipe;
+    ExecPipeItem q[MATU_MAX_PIPE];
+    int qseq[MATU_MAX_PIPE];
+    int nq;
+    bool q_txn;           /* transaction state after the last queued statement */
+    bool last_queued;     /* the statement issued last is still in the queue */
     char main_tag[64];    /* command tag of the main statement */
 } MatCtx;
 
@@ -43,7 +58,22 @@ void matu_render(Arena *a, MRel *r);
 RelType matu_cached(MatCtx *m, const MRel *r);
 void    matu_cache_set(MatCtx *m, const MRel *r, RelType t);   /* undone on rollback */
 
+/* Send sql (exec_sql).  With pipelining on, a single statement whose rows
+ * are not wanted (res NULL) is queued instead and 0 returned: its outcome
+ * (and tag) is known at the next matu_flush, which every statement that
+ * cannot be queued triggers first, so the order on the wire never changes. */
 int  matu_sql(MatCtx *m, const char *sql, PgResult **res, char *tag, size_t tag_cap);
+/* Send sql now (after the queue), never pipelined: hooks and other user SQL
+ * (which may be several statements or refuse to run in a pipeline, VACUUM). */
+int  matu_sql_now(MatCtx *m, const char *sql, PgResult **res, char *tag, size_t tag_cap);
+/* Pipelining for the rest of this node: cdbt's own statements (BEGIN, the
+ * create, renames, drops, COMMIT, grants, comments, indexes) go to the server
+ * in one round trip per run of queueable statements (pg_exec_pipeline).
+ * Executors that turn it on must matu_flush before matu_success. */
+void matu_pipeline(MatCtx *m, bool on);
+int  matu_flush(MatCtx *m);
+/* In a transaction, counting queued BEGIN / COMMIT. */
+bool matu_in_txn(MatCtx *m);
 int  matu_begin(MatCtx *m);
 int  matu_commit(MatCtx *m);
 /* drop <type> if exists r cascade (type REL_NONE: nothing). */
@@ -64,7 +94,8 @@ const char *matu_create_table(MatCtx *m, const MRel *r, const char *sql, bool te
 /* [sql_header\n]create view <r> as (\n<sql>\n); */
 const char *matu_create_view(MatCtx *m, const MRel *r, const char *sql);
 
-/* Roll back (restoring the cache), status error; returns -1. */
+/* Roll back (restoring the cache), status error; returns -1.  Statements
+ * still queued are dropped unsent (the node failed before they were due). */
 int  matu_fail(MatCtx *m);
 /* status success; message/adapter_code/rows_affected from tag. */
 void matu_success(MatCtx *m, const char *tag);

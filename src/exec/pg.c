@@ -493,6 +493,266 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------------ pipelines */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool is_ident_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+           (unsigned char)ch >= 0x80;
+}
+
+/* Length of the dollar-quote tag opening at p ("$tag$" or "$$"), 0 if none. */
+static size_t dollar_tag(const char *p)
+{
+    size_t k = 1;
+    if (p[k] >= '0' && p[k] <= '9')
+        return 0;                     /* $1: a parameter */
+    while (is_ident_char(p[k]) || p[k] == '$') {
+        if (p[k] == '$')
+            return k + 1;
+        k++;
+    }
+    return p[k] == '$' ? k + 1 : 0;
+}
+
+bool pg_single_statement(const char *sql)
+{
+    bool ended = false;                 /* a top-level ';' was seen */
+    const char *p = sql;
+    while (*p) {
+        char ch = *p;
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v') {
+            p++;
+            continue;
+        }
+        if (ch == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+            continue;
+        }
+        if (ch == '/' && p[1] == '*') {
+            int depth = 1;
+            p += 2;
+            while (*p && depth) {
+                if (p[0] == '/' && p[1] == '*') {
+                    depth++;
+                    p += 2;
+                } else if (p[0] == '*' && p[1] == '/') {
+                    depth--;
+                    p += 2;
+                } else {
+                    p++;
+                }
+            }
+            if (depth)
+                return false;
+            continue;
+        }
+        if (ended)
+            return false;               /* something after the ';' */
+        if (ch == '\\')
+            return false;
+        if (ch == ';') {
+            ended = true;
+            p++;
+            continue;
+        }
+        if (ch == '\'' || ch == '"') {
+            p++;
+            for (;;) {
+                if (!*p || *p == '\\')
+                    return false;
+                if (*p == ch) {
+                    if (p[1] == ch) {
+                        p += 2;
+                        continue;
+                    }
+                    p++;
+                    break;
+                }
+                p++;
+            }
+            continue;
+        }
+        if (ch == '$' && (p == sql || !is_ident_char(p[-1]))) {
+            size_t tl = dollar_tag(p);
+            if (tl) {
+                const char *end = p + tl;
+                for (;;) {
+                    end = strchr(end, '$');
+                    if (!end)
+                        return false;
+                    if (strncmp(end, p, tl) == 0)
+                        break;
+                    end++;
+                }
+                p = end + tl;
+                continue;
+            }
+        }
+        if (is_ident_char(ch) || ch == '$') {
+            while (is_ident_char(*p) || *p == '$')
+                p++;
+            continue;
+        }
+        p++;
+    }
+    return true;
+}
+
+#ifdef LIBPQ_HAS_PIPELINING
+int pg_exec_pipeline(PgConn *c, PgPipeItem *items, int n, Diag *err)
+{
+    clear_error(c);
+    for (int i = 0; i < n; i++) {
+        items[i].status = 1;
+        items[i].tag[0] = '\0';
+        items[i].done_at = 0;
+    }
+    if (n == 0)
+        return 0;
+    if (!PQenterPipelineMode(c->conn)) {
+        conn_error(c, "cannot enter pipeline mode", err);
+        items[0].status = -1;
+        return -1;
+    }
+    int rc = 0, nsent = 0;
+    while (nsent < n && PQsendQueryParams(c->conn, items[nsent].sql, 0, NULL, NULL, NULL, NULL, 0))
+        nsent++;
+    if (nsent < n) {
+        /* statement nsent could not be queued: it fails, the ones before it
+         * are still synced and read normally, the rest never run */
+        conn_error(c, NULL, err);
+        items[nsent].status = -1;
+        rc = -1;
+    }
+    if (!PQpipelineSync(c->conn)) {
+        if (rc == 0) {
+            conn_error(c, NULL, err);
+            items[0].status = -1;
+        }
+        PQexitPipelineMode(c->conn);   /* fails while results are pending: the caller closes c */
+        return -1;
+    }
+    /* Every statement yields exactly one result (its own, or
+     * PGRES_PIPELINE_ABORTED once an earlier one failed), each followed by a
+     * NULL; then the Sync's PGRES_PIPELINE_SYNC.  Results are matched to
+     * statements by count, NULLs only guard against waiting for nothing. */
+    int i = -1, nulls = 0;
+    bool synced = false;
+    for (;;) {
+        PGresult *res = PQgetResult(c->conn);
+        if (!res) {
+            if (PQstatus(c->conn) == CONNECTION_BAD || ++nulls >= 2)
+                break;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            synced = true;
+            break;
+        }
+        if (++i >= nsent) {             /* not expected */
+            PQclear(res);
+            continue;
+        }
+        PgPipeItem *it = &items[i];
+        if (st == PGRES_PIPELINE_ABORTED) {
+            PQclear(res);
+            continue;                   /* stays 1: not executed */
+        }
+        it->done_at = mono_now();
+        if (st == PGRES_FATAL_ERROR || st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR) {
+            it->status = -1;
+            if (rc == 0) {
+                take_result_error(c, res, err);   /* owns res */
+                rc = -1;
+            } else {
+                PQclear(res);
+            }
+            continue;
+        }
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {   /* refused (not expected here) */
+            if (st == PGRES_COPY_IN)
+                PQputCopyEnd(c->conn, "COPY is not supported in a pipeline");
+            PQclear(res);
+            it->status = -1;
+            if (rc == 0) {
+                clear_error(c);
+                c->err_text = trimmed_dup("COPY is not supported in a pipeline");
+                c->err.message = c->err_text;
+                if (err)
+                    diag_set(err, NULL, 0, 0, NULL, "%s", c->err.message);
+                rc = -1;
+            }
+            continue;
+        }
+        it->status = 0;
+        snprintf(it->tag, sizeof it->tag, "%s", PQcmdStatus(res));
+        PQclear(res);
+    }
+    if (!synced || PQstatus(c->conn) == CONNECTION_BAD) {
+        if (rc == 0) {
+            conn_error(c, NULL, err);
+            rc = -1;
+            for (int k = 0; k < n; k++)
+                if (items[k].status == 1) {
+                    items[k].status = -1;
+                    break;
+                }
+        }
+        PQexitPipelineMode(c->conn);   /* fails on a broken protocol state: the caller closes c */
+        return -1;
+    }
+    if (!PQexitPipelineMode(c->conn) && rc == 0) {
+        conn_error(c, "cannot leave pipeline mode", err);
+        rc = -1;
+    }
+    /* every statement accounted for: a statement left at 1 after a success
+     * run would mean a protocol surprise */
+    if (rc == 0)
+        for (int k = 0; k < n; k++)
+            if (items[k].status != 0) {
+                clear_error(c);
+                c->err_text = trimmed_dup("pipeline ended before every statement reported");
+                c->err.message = c->err_text;
+                if (err)
+                    diag_set(err, NULL, 0, 0, NULL, "%s", c->err.message);
+                items[k].status = -1;
+                rc = -1;
+                break;
+            }
+    return rc;
+}
+#else
+/* libpq without pipeline mode: one round trip per statement, same contract. */
+int pg_exec_pipeline(PgConn *c, PgPipeItem *items, int n, Diag *err)
+{
+    for (int i = 0; i < n; i++) {
+        items[i].status = 1;
+        items[i].tag[0] = '\0';
+        items[i].done_at = 0;
+    }
+    for (int i = 0; i < n; i++) {
+        int rc = pg_exec(c, items[i].sql, NULL, items[i].tag, sizeof items[i].tag, err);
+        items[i].done_at = mono_now();
+        items[i].status = rc == 0 ? 0 : -1;
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+#endif
+
 /* ------------------------------------------------------------ transactions */
 
 bool pg_in_transaction(PgConn *c)

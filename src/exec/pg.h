@@ -69,6 +69,34 @@ void pg_result_free(PgResult *r);
  * PgError is available from pg_last_error, *err holds "<message>" + detail. */
 int pg_exec(PgConn *c, const char *sql, PgResult **out, char *tag_out, size_t tag_cap, Diag *err);
 
+/* Pipelining (libpq pipeline mode, extended query protocol): send n
+ * statements in one round trip, one Sync at the end, and read one result
+ * per statement.  Each sql must be ONE statement (see pg_single_statement)
+ * that returns no rows worth keeping (DDL, BEGIN/COMMIT, DML without
+ * RETURNING).  Statements run in order; after the first failure the server
+ * skips the rest.  Without an explicit BEGIN the statements between two
+ * Syncs form one implicit transaction, so callers pipeline their own
+ * BEGIN ... COMMIT and only statements that may run inside a transaction
+ * block.
+ *
+ * Returns 0 when all succeeded; -1 when one failed: items[k].status says
+ * which (-1 failed, 1 not executed), the error is in pg_last_error (its
+ * position counts in that statement's text) and *err.  done_at is the
+ * CLOCK_MONOTONIC time its result arrived (0 if none). */
+typedef struct PgPipeItem {
+    const char *sql;          /* in */
+    int status;               /* out: 0 ok, -1 failed, 1 not executed */
+    char tag[64];             /* out: command tag */
+    double done_at;           /* out */
+} PgPipeItem;
+int  pg_exec_pipeline(PgConn *c, PgPipeItem *items, int n, Diag *err);
+/* Is sql at most one statement?  A lexical check: quotes, "identifiers",
+ * dollar quotes, -- and nested block comments are skipped; a ';' followed by
+ * anything but blanks and comments means several.  Conservative: false for
+ * text with a backslash (escape-string syntax) or an unterminated quote or
+ * comment. */
+bool pg_single_statement(const char *sql);
+
 /* Transaction helpers tracking state the way psycopg2 (dbt) does: §6.1. */
 int  pg_begin(PgConn *c, Diag *err);          /* no-op if already in a transaction */
 int  pg_commit(PgConn *c, Diag *err);         /* no-op if not in one */

@@ -265,6 +265,158 @@ START_TEST(view_create_and_replace)
 }
 END_TEST
 
+/* A temporary log for one job: the ExecShared writing it and the FILE. */
+typedef struct TmpLog { char path[64]; FILE *f; ExecShared *sh; } TmpLog;
+
+static void tmplog_open(TmpLog *l)
+{
+    snprintf(l->path, sizeof l->path, "/tmp/cdbt-mat-plog.XXXXXX");
+    int fd = mkstemp(l->path);
+    ck_assert_int_ge(fd, 0);
+    l->f = fdopen(fd, "w+");
+    l->sh = exec_shared_new(l->f);
+}
+
+/* The log's text so far (arena). */
+static char *tmplog_text(TmpLog *l)
+{
+    fflush(l->f);
+    rewind(l->f);
+    Sb s = SB_INIT;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, l->f)) > 0)
+        sb_append(&s, buf, n);
+    char *out = arena_strdup(&C.a, sb_cstr(&s));
+    sb_free(&s);
+    return out;
+}
+
+static void tmplog_close(TmpLog *l)
+{
+    exec_shared_free(l->sh);
+    fclose(l->f);
+    unlink(l->path);
+}
+
+#define LOG_HAS(log, needle) ck_assert_msg(strstr((log), (needle)) != NULL, "log lacks [%s]:\n%s", (needle), (log))
+
+START_TEST(view_rebuild_is_one_pipeline)
+{
+    Node *n = node(RT_MODEL, "pl", "materialized", "view", NULL);
+    run_ok(n, "select ';' as a");
+    TmpLog l;
+    tmplog_open(&l);
+    Run *r = job(n, "select ';x' as a");
+    r->j.sh = l.sh;
+    ck_assert_msg(mat_view(&r->j) == 0, "%s", errtext(&r->j));
+    ck_assert_str_eq(r->j.message, "CREATE VIEW");
+    ck_assert_str_eq(sb_cstr(&r->j.sent),
+        "create view \"postgres\".\"s\".\"pl__dbt_tmp\" as (\nselect ';x' as a\n);\n"
+        "alter table \"postgres\".\"s\".\"pl\" rename to \"pl__dbt_backup\";\n"
+        "alter table \"postgres\".\"s\".\"pl__dbt_tmp\" rename to \"pl\";\n"
+        "drop view if exists \"postgres\".\"s\".\"pl__dbt_backup\" cascade;\n");
+    job_free(r);
+    /* every statement of the rebuild in one round trip, in dbt's order */
+    const char *log = tmplog_text(&l);
+    LOG_HAS(log, "[model.p.pl] BEGIN [pipeline 1/6]\n");
+    LOG_HAS(log, "[model.p.pl] SQL [pipeline 2/6]:\ncreate view \"postgres\".\"s\".\"pl__dbt_tmp\" as (\n");
+    LOG_HAS(log, "[model.p.pl] SQL [pipeline 3/6]:\nalter table \"postgres\".\"s\".\"pl\" rename to \"pl__dbt_backup\"\n");
+    LOG_HAS(log, "[model.p.pl] SQL [pipeline 4/6]:\nalter table \"postgres\".\"s\".\"pl__dbt_tmp\" rename to \"pl\"\n");
+    LOG_HAS(log, "[model.p.pl] COMMIT [pipeline 5/6]\n");
+    LOG_HAS(log, "[model.p.pl] SQL [pipeline 6/6]:\ndrop view if exists \"postgres\".\"s\".\"pl__dbt_backup\" cascade\n");
+    LOG_HAS(log, "[model.p.pl] OK CREATE VIEW in ");
+    LOG_HAS(log, "[model.p.pl] OK DROP VIEW in ");
+    tmplog_close(&l);
+    ck_assert_str_eq(q_rows("select a from s.pl"), ";x");
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pl"), REL_VIEW);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pl__dbt_backup"), REL_NONE);
+
+    /* a create of several statements (sql_header) is sent on its own, the
+     * rest is still pipelined around it, in the same order */
+    Node *h = node(RT_MODEL, "plh", "materialized", "view", "sql_header", "set local work_mem = '8MB';", NULL);
+    run_ok(h, "select 1 as a");
+    tmplog_open(&l);
+    r = job(h, "select 2 as a");
+    r->j.sh = l.sh;
+    ck_assert_msg(mat_view(&r->j) == 0, "%s", errtext(&r->j));
+    ck_assert_str_eq(sb_cstr(&r->j.sent),
+        "set local work_mem = '8MB';\ncreate view \"postgres\".\"s\".\"plh__dbt_tmp\" as (\nselect 2 as a\n);\n"
+        "alter table \"postgres\".\"s\".\"plh\" rename to \"plh__dbt_backup\";\n"
+        "alter table \"postgres\".\"s\".\"plh__dbt_tmp\" rename to \"plh\";\n"
+        "drop view if exists \"postgres\".\"s\".\"plh__dbt_backup\" cascade;\n");
+    job_free(r);
+    log = tmplog_text(&l);
+    LOG_HAS(log, "[model.p.plh] BEGIN [pipeline 1/1]\n");
+    LOG_HAS(log, "[model.p.plh] SQL:\nset local work_mem = '8MB';\ncreate view");
+    LOG_HAS(log, "[model.p.plh] COMMIT [pipeline 3/4]\n");
+    tmplog_close(&l);
+    ck_assert_str_eq(q_rows("select a from s.plh"), "2");
+}
+END_TEST
+
+START_TEST(view_pipeline_failures_keep_old_view)
+{
+    Node *n = node(RT_MODEL, "pf", "materialized", "view", NULL);
+    run_ok(n, "select 1 as a");
+    /* the create fails: the statements after it never ran and are not in
+     * target/run; nothing changed in the database or the cache */
+    TmpLog l;
+    tmplog_open(&l);
+    Run *r = job(n, "select 1 as a,\n  nope");
+    r->j.sh = l.sh;
+    ck_assert_int_eq(mat_view(&r->j), -1);
+    ck_assert_int_eq(r->j.status, NS_ERROR);
+    ck_assert_int_eq(r->j.err.line, 2);
+    ck_assert_int_eq(r->j.err.col, 3);
+    ck_assert_str_eq(sb_cstr(&r->j.sent), "create view \"postgres\".\"s\".\"pf__dbt_tmp\" as (\nselect 1 as a,\n  nope\n);\n");
+    job_free(r);
+    const char *log = tmplog_text(&l);
+    LOG_HAS(log, "[model.p.pf] ERROR in ");
+    LOG_HAS(log, "[model.p.pf] not executed [pipeline 3/6]: an earlier statement failed\n");
+    LOG_HAS(log, "[model.p.pf] not executed [pipeline 6/6]: an earlier statement failed\n");
+    LOG_HAS(log, "[model.p.pf] ROLLBACK\n");
+    tmplog_close(&l);
+    ck_assert_str_eq(q_rows("select a from s.pf"), "1");
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pf"), REL_VIEW);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pf__dbt_tmp"), REL_NONE);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pf__dbt_backup"), REL_NONE);
+    ck_assert_str_eq(q_rows("select count(*) from pg_class where relname like 'pf__dbt%'"), "0");
+
+    /* a later statement fails (the cached view was dropped behind cdbt's
+     * back, so the rename finds nothing): the create is rolled back and the
+     * cache forgets the __dbt_tmp it had recorded */
+    q_exec("drop view s.pf");
+    r = run(n, "select 2 as a");
+    ck_assert_int_eq(r->rc, -1);
+    ck_assert_msg(strstr(r->j.err.message, "does not exist") != NULL, "%s", r->j.err.message);
+    ck_assert_str_eq(sb_cstr(&r->j.sent),
+        "create view \"postgres\".\"s\".\"pf__dbt_tmp\" as (\nselect 2 as a\n);\n"
+        "alter table \"postgres\".\"s\".\"pf\" rename to \"pf__dbt_backup\";\n");
+    job_free(r);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pf__dbt_tmp"), REL_NONE);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pf__dbt_backup"), REL_NONE);
+    ck_assert_str_eq(q_rows("select count(*) from pg_class where relname like 'pf%'"), "0");
+
+    /* a failure before anything was due (persist_docs refuses the
+     * description): the queued statements are never sent */
+    Node *d = node(RT_MODEL, "pd2", "materialized", "view", NULL);
+    run_ok(d, "select 1 as a");
+    Value pd = v_dict(&C.a);
+    dict_setz(&C.a, pd.u.d, "relation", v_bool(true));
+    dict_setz(&C.a, d->config, "persist_docs", pd);
+    d->description = "bad $dbt_comment_literal_block$";
+    r = run(d, "select 2 as a");
+    ck_assert_int_eq(r->rc, -1);
+    ck_assert_str_eq(sb_cstr(&r->j.sent), "");
+    job_free(r);
+    ck_assert_str_eq(q_rows("select a from s.pd2"), "1");
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pd2"), REL_VIEW);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pd2__dbt_tmp"), REL_NONE);
+    ck_assert_int_eq(relcache_get(C.rc, "s", "pd2__dbt_backup"), REL_NONE);
+}
+END_TEST
+
 START_TEST(table_create_swap_and_type_switch)
 {
     Node *t = node(RT_MODEL, "m", "materialized", "table", NULL);
@@ -1071,6 +1223,8 @@ Suite *exec_mat_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, view_create_and_replace);
+    tcase_add_test(tc, view_rebuild_is_one_pipeline);
+    tcase_add_test(tc, view_pipeline_failures_keep_old_view);
     tcase_add_test(tc, table_create_swap_and_type_switch);
     tcase_add_test(tc, failed_model_keeps_old_relation);
     tcase_add_test(tc, connection_lost_mid_model);

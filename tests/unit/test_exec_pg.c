@@ -270,6 +270,95 @@ START_TEST(transactions_tracked)
 }
 END_TEST
 
+START_TEST(single_statement_lexing)
+{
+    ck_assert(pg_single_statement(""));
+    ck_assert(pg_single_statement("select 1"));
+    ck_assert(pg_single_statement("select 1;"));
+    ck_assert(pg_single_statement("create view v as (\nselect 1\n);\n  -- done\n/* really */ "));
+    ck_assert(!pg_single_statement("select 1; select 2"));
+    ck_assert(!pg_single_statement("set x = 1;\ncreate view v as (select 1)"));
+    ck_assert(!pg_single_statement("select 1;;"));
+    /* ';' inside quotes, identifiers, comments and dollar quotes */
+    ck_assert(pg_single_statement("select ';' as \"a;b\", 'it''s;' -- x; y\n"));
+    ck_assert(pg_single_statement("select 1 /* a; /* nested; */ b; */ + 2"));
+    ck_assert(pg_single_statement("select $$a;b$$, $t$ ;$$; $t$, $q$x$q$"));
+    ck_assert(pg_single_statement("select a$b, $1 from t"));           /* not dollar quotes */
+    ck_assert(!pg_single_statement("select $t$ ; $u$; select 1"));     /* unterminated $t$ */
+    ck_assert(!pg_single_statement("select $$a$$; select 1"));
+    /* unsure: backslashes (escape strings), unterminated quotes or comments */
+    ck_assert(!pg_single_statement("select E'\\';' "));
+    ck_assert(!pg_single_statement("select 'abc"));
+    ck_assert(!pg_single_statement("select \"abc"));
+    ck_assert(!pg_single_statement("select 1 /* open"));
+}
+END_TEST
+
+START_TEST(pipeline_results_errors_and_transactions)
+{
+    PgConn *c = conn();
+    Diag err = {0};
+    /* all succeed: one tag each; BEGIN .. COMMIT then an autocommit statement */
+    PgPipeItem ok[] = {{.sql = "BEGIN"}, {.sql = "create table pp1(a int)"},
+                       {.sql = "insert into pp1 values (1), (2)"}, {.sql = "COMMIT"},
+                       {.sql = "create view pp1v as select a from pp1"}};
+    ck_assert_int_eq(pg_exec_pipeline(c, ok, 5, &err), 0);
+    const char *tags[] = {"BEGIN", "CREATE TABLE", "INSERT 0 2", "COMMIT", "CREATE VIEW"};
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(ok[i].status, 0);
+        ck_assert_str_eq(ok[i].tag, tags[i]);
+        ck_assert(ok[i].done_at > 0);
+    }
+    ck_assert(!pg_in_transaction(c));
+    char *v = scalar(c, "select count(*) from pp1v");
+    ck_assert_str_eq(v, "2");
+    free(v);
+
+    /* a failure inside BEGIN .. COMMIT: the rest is skipped, the transaction
+     * stays open (failed) until rolled back, the position is the statement's */
+    PgPipeItem bad[] = {{.sql = "BEGIN"}, {.sql = "drop view pp1v"},
+                        {.sql = "select 1,\n  nope from pp1"}, {.sql = "COMMIT"},
+                        {.sql = "drop table pp1 cascade"}};
+    ck_assert_int_eq(pg_exec_pipeline(c, bad, 5, &err), -1);
+    ck_assert_int_eq(bad[0].status, 0);
+    ck_assert_int_eq(bad[1].status, 0);
+    ck_assert_int_eq(bad[2].status, -1);
+    ck_assert_int_eq(bad[3].status, 1);
+    ck_assert_int_eq(bad[4].status, 1);
+    ck_assert_str_eq(pg_last_error(c)->sqlstate, "42703");
+    ck_assert_int_eq(pg_last_error(c)->position, 13);   /* counted in "select 1,\n  nope" */
+    ck_assert_str_eq(err.message, "column \"nope\" does not exist");
+    diag_clear(&err);
+    ck_assert(pg_in_transaction(c));
+    pg_rollback(c);
+    ck_assert(!pg_in_transaction(c));
+    v = scalar(c, "select count(*) from pp1v");            /* the drop was rolled back */
+    ck_assert_str_eq(v, "2");
+    free(v);
+
+    /* a failure after COMMIT: the transaction is committed, the statement
+     * after the COMMIT is not */
+    PgPipeItem late[] = {{.sql = "BEGIN"}, {.sql = "insert into pp1 values (3)"}, {.sql = "COMMIT"},
+                         {.sql = "insert into pp1 values (4)"}, {.sql = "select 1/0"}};
+    ck_assert_int_eq(pg_exec_pipeline(c, late, 5, &err), -1);
+    ck_assert_int_eq(late[2].status, 0);
+    ck_assert_int_eq(late[4].status, -1);
+    ck_assert_str_eq(pg_last_error(c)->sqlstate, "22012");
+    diag_clear(&err);
+    ck_assert(!pg_in_transaction(c));
+    v = scalar(c, "select string_agg(a::text, ',' order by a) from pp1");
+    ck_assert_str_eq(v, "1,2,3");
+    free(v);
+
+    /* the connection is back to normal (not in pipeline mode) */
+    exec_ok(c, "select 1; select 2");
+    ck_assert_int_eq(pg_exec_pipeline(c, NULL, 0, &err), 0);
+    pg_close(c);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
 START_TEST(copy_in_chunks_abort_and_errors)
 {
     PgConn *c = conn();
@@ -517,6 +606,8 @@ Suite *exec_pg_suite(void)
     tcase_add_test(tc, exec_rows_tags_and_types);
     tcase_add_test(tc, errors_carry_fields_and_position);
     tcase_add_test(tc, transactions_tracked);
+    tcase_add_test(tc, single_statement_lexing);
+    tcase_add_test(tc, pipeline_results_errors_and_transactions);
     tcase_add_test(tc, copy_in_chunks_abort_and_errors);
     tcase_add_test(tc, copy_out_lines_and_early_stop);
     tcase_add_test(tc, cancel_from_another_thread);
