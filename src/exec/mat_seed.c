@@ -36,7 +36,6 @@ typedef struct SeedCtx {
     const char **names;        /* job arena */
     const char **coltype;      /* SQL type per column (user's for column_types) */
     SeedType *type;
-    bool *as_int;
     bool *staged;              /* loaded as text and cast by the insert-select */
     bool quote;
     int64_t rows;
@@ -95,7 +94,6 @@ static int infer(SeedCtx *c, CsvReader *r)
     c->names = ARENA_ARRAY(m->a, const char *, ncols + 1);
     c->coltype = ARENA_ARRAY(m->a, const char *, ncols + 1);
     c->type = ARENA_ARRAY(m->a, SeedType, ncols + 1);
-    c->as_int = ARENA_ARRAY(m->a, bool, ncols + 1);
     c->staged = ARENA_ARRAY(m->a, bool, ncols + 1);
     bool *forced = ARENA_ARRAY(m->a, bool, ncols + 1);
     Value *ct = exec_cfg(m->n, "column_types");
@@ -127,7 +125,6 @@ static int infer(SeedCtx *c, CsvReader *r)
     if (k == 0) {
         for (int i = 0; i < ncols; i++) {
             c->type[i] = seedtype_result(&ty, i);
-            c->as_int[i] = c->type[i] == SEED_NUMBER && seedtype_is_integer(&ty, i);
             c->staged[i] = !forced[i] && c->type[i] == SEED_ISODATETIME && ty.cols[i].any_aware;
             if (!forced[i])
                 c->coltype[i] = seedtype_sql(&ty, i);
@@ -220,7 +217,8 @@ static int load(SeedCtx *c, CsvReader *r, const char *target, int64_t *rows_out)
         matu_error(m, "the CSV file changed while it was being loaded");
         goto abort;
     }
-    Sb buf = SB_INIT, val = SB_INIT;
+    Sb buf = SB_INIT;
+    sb_reserve(&buf, SEED_COPY_CHUNK + 4096);
     CsvRecord rec;
     int k;
     int64_t n = 0;
@@ -228,21 +226,14 @@ static int load(SeedCtx *c, CsvReader *r, const char *target, int64_t *rows_out)
         for (int i = 0; i < c->ncols; i++) {
             if (i)
                 sb_putc(&buf, '\t');
-            sb_reset(&val);
             const char *why = NULL;
-            int w = seedtype_value(&val, c->type[i], c->as_int[i], false, rec.f[i],
-                                   rec.f[i] ? rec.len[i] : 0, &why);
-            if (w < 0) {
+            if (seedtype_copy_value(&buf, c->type[i], rec.f[i], rec.len[i], &why) < 0) {
                 diag_clear(&job->err);
                 csv_field_error(r, &rec, i, &job->err, "cannot load value \"%s\" of column \"%s\": %s",
                                 rec.f[i] ? rec.f[i] : "", c->names[i], why ? why : "changed since type inference");
                 k = -1;
                 break;
             }
-            if (w == 0)
-                sb_puts(&buf, "\\N");
-            else
-                seedtype_copy_escape(&buf, val.buf, val.len);
         }
         if (k < 0)
             break;
@@ -264,7 +255,6 @@ static int load(SeedCtx *c, CsvReader *r, const char *target, int64_t *rows_out)
     if (k == 0 && buf.len && pg_copy_in_put(job->conn, buf.buf, buf.len, &d) != 0)
         k = -2;
     sb_free(&buf);
-    sb_free(&val);
     if (k == -1)
         goto abort;
     if (k == -2) {

@@ -78,8 +78,19 @@ static bool space_at(const char *s, size_t n, size_t i, size_t *len)
     return is_space_cp(cp_at(s, n, i, len));
 }
 
+/* A byte that is certainly not (the start of) whitespace: printable ASCII. */
+static inline bool solid(char c)
+{
+    return (unsigned char)c > 0x20 && (unsigned char)c < 0x80;
+}
+
 void seedtype_strip(const char *s, size_t n, size_t *b, size_t *e)
 {
+    if (n && solid(s[0]) && solid(s[n - 1])) {      /* the usual case: nothing to strip */
+        *b = 0;
+        *e = n;
+        return;
+    }
     size_t i = 0, len;
     while (i < n && space_at(s, n, i, &len))
         i += len;
@@ -343,8 +354,58 @@ done:
     return rc;
 }
 
+/* The plain numerals most files hold, [-]digits[.digits] with at most
+ * DEC_PREC digits, straight into out (the result the general path below
+ * gives them: no rounding can happen).  1 = done, 0 = not that shape. */
+static int plain_number(const char *s, size_t n, SeedNum *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n && s[0] == '-') {
+        neg = true;
+        i = 1;
+    }
+    size_t int_b = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    size_t int_n = i - int_b, frac_b = i, frac_n = 0;
+    if (i < n && s[i] == '.') {
+        frac_b = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        frac_n = i - frac_b;
+    }
+    if (i != n || int_n + frac_n == 0 || int_n + frac_n > DEC_PREC)
+        return 0;
+    memset(out, 0, sizeof *out);
+    out->kind = SNUM_FINITE;
+    out->neg = neg;
+    int nd = 0;
+    for (size_t q = int_b; q < int_b + int_n; q++)
+        if (nd || s[q] != '0')
+            out->digits[nd++] = s[q];
+    for (size_t q = frac_b; q < frac_b + frac_n; q++)
+        if (nd || s[q] != '0')
+            out->digits[nd++] = s[q];
+    int64_t ex = -(int64_t)frac_n;
+    if (nd == 0) {
+        out->digits[nd++] = '0';
+        ex = 0;
+    }
+    while (nd > 1 && out->digits[nd - 1] == '0') {
+        nd--;
+        ex++;
+    }
+    out->digits[nd] = '\0';
+    out->ndigits = nd;
+    out->exp = ex;
+    return 1;
+}
+
 int seedtype_parse_number(const char *s, size_t n, SeedNum *out)
 {
+    if (plain_number(s, n, out))
+        return 1;
     size_t b, e;
     seedtype_strip(s, n, &b, &e);
     if (e == b || ieq(s + b, e - b, "null"))
@@ -827,6 +888,8 @@ static int bool_core(const char *t, size_t m, bool *out)
 
 int seedtype_parse_bool(const char *s, size_t n, bool *out)
 {
+    if (!memchr(s, ',', n))
+        return bool_core(s, n, out);
     char small[64];
     Sb big = SB_INIT;
     size_t m = 0;
@@ -957,30 +1020,40 @@ static void put_number(Sb *out, const SeedNum *v)
         sb_putc(out, '0');
         return;
     }
-    if (v->neg)
-        sb_putc(out, '-');
-    if (v->exp >= 0 && v->exp <= 64) {
+    if (v->exp < -64 || v->exp > 64) {
+        if (v->neg)
+            sb_putc(out, '-');
         sb_append(out, v->digits, (size_t)v->ndigits);
-        for (int64_t k = 0; k < v->exp; k++)
-            sb_putc(out, '0');
+        sb_printf(out, "E%lld", (long long)v->exp);
         return;
     }
-    if (v->exp < 0 && -v->exp <= 64) {
+    /* at most 1 + 28 digits + 64 zeros + "0." */
+    char b[128], *p = b;
+    if (v->neg)
+        *p++ = '-';
+    if (v->exp >= 0) {
+        memcpy(p, v->digits, (size_t)v->ndigits);
+        p += v->ndigits;
+        memset(p, '0', (size_t)v->exp);
+        p += v->exp;
+    } else {
         int64_t point = v->ndigits + v->exp;  /* digits before the decimal point */
         if (point <= 0) {
-            sb_puts(out, "0.");
-            for (int64_t k = 0; k < -point; k++)
-                sb_putc(out, '0');
-            sb_append(out, v->digits, (size_t)v->ndigits);
+            *p++ = '0';
+            *p++ = '.';
+            memset(p, '0', (size_t)-point);
+            p += -point;
+            memcpy(p, v->digits, (size_t)v->ndigits);
+            p += v->ndigits;
         } else {
-            sb_append(out, v->digits, (size_t)point);
-            sb_putc(out, '.');
-            sb_append(out, v->digits + point, (size_t)(v->ndigits - point));
+            memcpy(p, v->digits, (size_t)point);
+            p += point;
+            *p++ = '.';
+            memcpy(p, v->digits + point, (size_t)(v->ndigits - point));
+            p += v->ndigits - point;
         }
-        return;
     }
-    sb_append(out, v->digits, (size_t)v->ndigits);
-    sb_printf(out, "E%lld", (long long)v->exp);
+    sb_append(out, b, (size_t)(p - b));
 }
 
 /* Zero-padded decimal of v (0 <= v) in exactly w digits. */
@@ -1090,19 +1163,39 @@ void seedtype_copy_escape(Sb *out, const char *s, size_t n)
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *esc = NULL;
-        switch (s[i]) {
+        unsigned char c = (unsigned char)s[i];
+        if (c > '\r' && c != '\\')
+            continue;
+        const char *esc;
+        switch (c) {
         case '\\': esc = "\\\\"; break;
         case '\n': esc = "\\n"; break;
         case '\r': esc = "\\r"; break;
         case '\t': esc = "\\t"; break;
-        default: break;
+        default: continue;
         }
-        if (esc) {
-            sb_append(out, s + run, i - run);
-            sb_puts(out, esc);
-            run = i + 1;
-        }
+        sb_append(out, s + run, i - run);
+        sb_append(out, esc, 2);
+        run = i + 1;
     }
     sb_append(out, s + run, n - run);
+}
+
+int seedtype_copy_value(Sb *out, SeedType t, const char *s, size_t n, const char **why)
+{
+    if (t == SEED_TEXT) {
+        if (!s || seedtype_is_null(s, n)) {
+            sb_append(out, "\\N", 2);
+            return 0;
+        }
+        seedtype_copy_escape(out, s, n);
+        return 1;
+    }
+    size_t mark = out->len;
+    int r = seedtype_value(out, t, false, false, s, n, why);
+    if (r < 0)
+        sb_truncate(out, mark);
+    else if (r == 0)
+        sb_append(out, "\\N", 2);
+    return r;
 }

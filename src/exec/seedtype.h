@@ -104,4 +104,9 @@ bool seedtype_is_integer(const SeedTyper *t, int col);
 int seedtype_value(Sb *out, SeedType t, bool as_integer, bool utc, const char *s, size_t n, const char **why);
 /* Append s to out escaped for COPY text format (backslash, newline, CR, tab). */
 void seedtype_copy_escape(Sb *out, const char *s, size_t n);
+/* The field as it goes into COPY text format: seedtype_value (utc = false)
+ * escaped, or \N for SQL NULL, appended to out.  Returns as seedtype_value;
+ * on -1 out is left as it was.  (Non-Text values are written unescaped: their
+ * normalised text never holds a byte COPY escapes.) */
+int seedtype_copy_value(Sb *out, SeedType t, const char *s, size_t n, const char **why);
 #endif

@@ -212,7 +212,7 @@ START_TEST(csv_field_limit)
 }
 END_TEST
 
-/* The file reader (64 KiB buffer) gives the same records as the memory
+/* The file reader gives the same records as the memory
  * reader, with CRLF, quotes and multi-byte characters across buffer edges;
  * rewind restarts; errors late in the file show their line via pread. */
 START_TEST(csv_file_streaming)
@@ -280,6 +280,138 @@ START_TEST(csv_file_streaming)
     ck_assert_ptr_null(r);
     ck_assert_str_eq(d.file, "seeds/x.csv");
     diag_clear(&d);
+}
+END_TEST
+
+/* Every record of an open reader as text, with the column csv_field_error
+ * reports for one field of each record (cycling through the fields and the
+ * "no field" case). */
+static char *dump_reader(CsvReader *r)
+{
+    Sb out = SB_INIT;
+    Diag d = {0};
+    const char *const *names;
+    int nc;
+    ck_assert_int_eq(csv_header(r, &names, &nc, &d), 0);
+    CsvRecord rec;
+    int k;
+    while ((k = csv_next(r, &rec, &d)) == 1) {
+        sb_printf(&out, "%d/%lld:", rec.line, (long long)rec.index);
+        for (int i = 0; i < rec.n; i++) {
+            if (!rec.f[i]) {
+                sb_puts(&out, "|~");
+                continue;
+            }
+            ck_assert_uint_eq(strlen(rec.f[i]), rec.len[i]);
+            sb_putc(&out, '|');
+            if (rec.len[i] > 64)
+                sb_printf(&out, "<%zu bytes %c>", rec.len[i], rec.f[i][rec.len[i] - 1]);
+            else
+                sb_append(&out, rec.f[i], rec.len[i]);
+        }
+        int fi = (int)(rec.index % (rec.n + 1)) - 1;
+        Diag e = {0};
+        csv_field_error(r, &rec, fi, &e, "x");
+        sb_printf(&out, " @%d:%d\n", e.line, e.col);
+        diag_clear(&e);
+    }
+    ck_assert_int_eq(k, 0);
+    diag_clear(&d);
+    return sb_detach(&out);
+}
+
+/* Records that cross the file reader's 1 MiB buffer at every kind of byte
+ * (plain and quoted fields, doubled quotes, newlines inside quotes, CRLF,
+ * lone CR, multi-byte characters, blank lines, short rows) and a record
+ * larger than the buffer read the same from a file as from memory, with the
+ * same lines and error columns. */
+START_TEST(csv_file_buffer_edges)
+{
+    Sb s = SB_INIT;
+    sb_puts(&s, "a,b,c,d\n");
+    for (int i = 0; s.len < 3500000; i++) {
+        switch (i % 9) {
+        case 0: sb_printf(&s, "%d,plain %d,%d.25,2024-01-%02d\n", i, i, i, 1 + i % 28); break;
+        case 1: sb_printf(&s, "%d,\"quoted, %d\",x,\"\"\r\n", i, i); break;
+        case 2: sb_printf(&s, "%d,\"dq \"\"%d\"\"\",\"l1\r\nl2\",z\n", i, i); break;
+        case 3: sb_printf(&s, "%d,caf\xc3\xa9 \xe2\x82\xac%d,\"\xf0\x9f\x98\x80\",\xe2\x82\xac\r", i, i); break;
+        case 4: sb_printf(&s, "%d\n\n", i); break;
+        case 5: sb_printf(&s, "%d,x\"y,\"ab\"cd,\n", i); break;
+        case 6: sb_printf(&s, "%d,%*d,,\"\"\n", i, 1 + i % 200, i); break;
+        case 7: sb_printf(&s, "%d,\"\xc3\xa9%d\xc3\xa9\",\"a\nb\",c\r\n", i, i); break;
+        default: sb_printf(&s, "%d,y,z,w\n", i); break;
+        }
+        if (i == 7000) {                     /* one record larger than the buffer */
+            sb_printf(&s, "%d", i);
+            for (int f = 0; f < 3; f++) {
+                sb_putc(&s, ',');
+                for (int k = 0; k < 130000; k++)
+                    sb_puts(&s, "\xe2\x82\xac");    /* 390,000 bytes */
+            }
+            sb_puts(&s, "\n");
+        }
+    }
+    sb_puts(&s, "end,\"last\"");          /* no final newline */
+    char path[] = "/tmp/cdbt_csv_edges_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, s.buf, s.len), (int)s.len);
+    close(fd);
+    CsvReader *m = csv_open_mem(s.buf, s.len, "seeds/e.csv", ',');
+    char *want = dump_reader(m);
+    csv_close(m);
+    Diag d = {0};
+    CsvReader *r = csv_open_file(path, "seeds/e.csv", ',', &d);
+    ck_assert_ptr_nonnull(r);
+    for (int pass = 0; pass < 2; pass++) {
+        char *got = dump_reader(r);
+        ck_assert_msg(strcmp(got, want) == 0, "file and memory readers differ (pass %d)", pass);
+        free(got);
+        ck_assert_int_eq(csv_rewind(r, &d), 0);
+    }
+    csv_close(r);
+    ck_assert_ptr_nonnull(strstr(want, "|<390000 bytes \xac>"));
+    ck_assert_ptr_nonnull(strstr(want, "|end|last|~|~ @"));
+    free(want);
+    unlink(path);
+    sb_free(&s);
+}
+END_TEST
+
+/* csv_field_error points at the field (its opening quote when quoted) for
+ * plain records and for records with doubled quotes or quoted newlines. */
+START_TEST(csv_field_positions)
+{
+    static const struct {
+        const char *csv;
+        int field, line, col;
+    } cases[] = {
+        {"a,b,c\n1,\"x\",33\n", 0, 2, 1},
+        {"a,b,c\n1,\"x\",33\n", 1, 2, 3},
+        {"a,b,c\n1,\"x\",33\n", 2, 2, 7},
+        {"a,b,c\n1,\"x\",33\n", -1, 2, 1},
+        {"a,b,c\n\n1,\"x\"\"y\",33\n", 2, 3, 10},
+        {"a,b,c\n1,\"x\ny\",33\n", 2, 3, 4},
+        {"a,b,c\r\n1,\xc3\xa9\xc3\xa9,33", 2, 2, 8},
+        {"a,b,c\r1\r", 1, 2, 1},              /* a missing field: the record start */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        CsvReader *r = csv_open_mem(cases[i].csv, strlen(cases[i].csv), "s.csv", ',');
+        Diag d = {0};
+        const char *const *names;
+        int nc;
+        CsvRecord rec;
+        ck_assert_int_eq(csv_header(r, &names, &nc, &d), 0);
+        int k;
+        while ((k = csv_next(r, &rec, &d)) == 1 && rec.f[0] == NULL)
+            ;                                   /* skip blank lines */
+        ck_assert_int_eq(k, 1);
+        csv_field_error(r, &rec, cases[i].field, &d, "bad");
+        ck_assert_msg(d.line == cases[i].line && d.col == cases[i].col, "case %zu: got %d:%d, want %d:%d", i, d.line,
+                      d.col, cases[i].line, cases[i].col);
+        diag_clear(&d);
+        csv_close(r);
+    }
 }
 END_TEST
 
@@ -494,6 +626,48 @@ START_TEST(copy_escaping)
 }
 END_TEST
 
+/* seedtype_copy_value: the COPY text of a field, appended (escaped text, \N
+ * for NULL, normalised values), and nothing appended when it fails. */
+START_TEST(copy_values)
+{
+    static const struct {
+        SeedType t;
+        const char *in;                 /* NULL: a missing field */
+        int rc;
+        const char *want;
+    } cases[] = {
+        {SEED_TEXT, "a\tb\\c\nd", 1, "a\\tb\\\\c\\nd"},
+        {SEED_TEXT, " null ", 0, "\\N"},
+        {SEED_TEXT, "", 0, "\\N"},
+        {SEED_TEXT, NULL, 0, "\\N"},
+        {SEED_TEXT, " x ", 1, " x "},
+        {SEED_NUMBER, "1,000.50", 1, "1000.5"},
+        {SEED_NUMBER, "-0", 1, "0"},
+        {SEED_NUMBER, "0.050", 1, "0.05"},
+        {SEED_NUMBER, "1200", 1, "1200"},
+        {SEED_NUMBER, "1e70", 1, "1E70"},
+        {SEED_NUMBER, "", 0, "\\N"},
+        {SEED_NUMBER, "abc", -1, ""},
+        {SEED_DATE, "2024-1-5", 1, "2024-01-05"},
+        {SEED_DATE, "2024-01-05", 1, "2024-01-05"},
+        {SEED_DATETIME, "2024-01-05 1:02:03", 1, "2024-01-05 01:02:03"},
+        {SEED_ISODATETIME, "2024-01-05T10:11:12+25:00", -1, ""},
+        {SEED_BOOLEAN, "True", 1, "true"},
+        {SEED_BOOLEAN, "null", 0, "\\N"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        Sb out = SB_INIT;
+        sb_puts(&out, "<");
+        const char *why = NULL;
+        const char *in = cases[i].in;
+        int rc = seedtype_copy_value(&out, cases[i].t, in, in ? strlen(in) : 0, &why);
+        ck_assert_msg(rc == cases[i].rc, "case %zu: rc %d", i, rc);
+        ck_assert_str_eq(sb_cstr(&out) + 1, cases[i].want);
+        sb_free(&out);
+    }
+}
+END_TEST
+
 Suite *exec_csv_suite(void)
 {
     Suite *s = suite_create("exec_csv");
@@ -506,6 +680,8 @@ Suite *exec_csv_suite(void)
     tcase_add_test(tc, csv_errors);
     tcase_add_test(tc, csv_field_limit);
     tcase_add_test(tc, csv_file_streaming);
+    tcase_add_test(tc, csv_file_buffer_edges);
+    tcase_add_test(tc, csv_field_positions);
     suite_add_tcase(s, tc);
     TCase *ti = tcase_create("types");
     tcase_add_test(ti, infer_numbers);
@@ -514,6 +690,7 @@ Suite *exec_csv_suite(void)
     tcase_add_test(ti, infer_isodatetime);
     tcase_add_test(ti, infer_booleans_and_text);
     tcase_add_test(ti, copy_escaping);
+    tcase_add_test(ti, copy_values);
     suite_add_tcase(s, ti);
     return s;
 }
