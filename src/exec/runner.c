@@ -1216,6 +1216,45 @@ static void walk(Runner *r)
 
 /* ---------------------------------------------------------------- entry */
 
+/* The main connection and the workers' (nw), opened at the same time (each
+ * costs the server a backend start).  On failure err holds the first
+ * failure, the main connection's first; what did connect stays in r for the
+ * cleanup. */
+typedef struct ConnTask { const PgParams *params; PgConn *conn; Diag err; pthread_t th; bool started; } ConnTask;
+
+static void *connect_task(void *ud)
+{
+    ConnTask *t = ud;
+    t->conn = pg_connect(t->params, &t->err);
+    return NULL;
+}
+
+static int connect_all(Runner *r, int nw, Diag *err)
+{
+    ConnTask *t = xcalloc((size_t)nw + 1, sizeof *t);
+    for (int k = 0; k < nw; k++) {
+        t[k].params = r->o->params;
+        t[k].started = pthread_create(&t[k].th, NULL, connect_task, &t[k]) == 0;
+    }
+    r->main = pg_connect(r->o->params, err);
+    int rc = r->main ? 0 : -1;
+    for (int k = 0; k < nw; k++) {
+        if (t[k].started)
+            pthread_join(t[k].th, NULL);
+        else
+            connect_task(&t[k]);
+        r->w[k].conn = t[k].conn;
+        if (!t[k].conn && rc == 0) {
+            *err = t[k].err;                /* moved */
+            memset(&t[k].err, 0, sizeof t[k].err);
+            rc = -1;
+        }
+        diag_clear(&t[k].err);
+    }
+    free(t);
+    return rc;
+}
+
 static int open_log(Runner *r)
 {
     if (!r->o->log_dir)
@@ -1301,20 +1340,16 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
              o->cmd == RUNNER_RUN ? "run" : o->cmd == RUNNER_TEST ? "test" : o->cmd == RUNNER_SEED ? "seed" : "build",
              out->total, o->threads);
 
-    r->main = pg_connect(o->params, err);
-    if (!r->main)
-        goto done;
     r->nw = o->threads > 0 ? o->threads : 1;
     if (r->nw > out->total && out->total > 0)
         r->nw = out->total;
     r->w = xcalloc((size_t)r->nw, sizeof(Worker));
-    for (int k = 0; k < r->nw && out->total > 0; k++) {
+    for (int k = 0; k < r->nw; k++) {
         r->w[k].r = r;
         r->w[k].id = k + 1;
-        r->w[k].conn = pg_connect(o->params, err);
-        if (!r->w[k].conn)
-            goto done;
     }
+    if (connect_all(r, out->total > 0 ? r->nw : 0, err) != 0)
+        goto done;
     if (create_schemas(r, err) != 0)
         goto done;
     r->db.ud = r;
