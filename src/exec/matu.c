@@ -338,12 +338,17 @@ void matu_pipeline(MatCtx *m, bool on)
     m->pipe = on;
 }
 
+/* Queue one statement.  Statements between two Syncs share one implicit
+ * transaction, so a statement outside BEGIN .. COMMIT (autocommit) must be
+ * the last of its pipeline: anything queued after it flushes first, and it
+ * commits on its own exactly as when sent alone. */
 static int enqueue(MatCtx *m, const char *sql, bool record, char *tag, size_t tag_cap)
 {
-    if (m->nq == MATU_MAX_PIPE && matu_flush(m) != 0)
+    if ((m->nq == MATU_MAX_PIPE || (m->nq && m->q_autocommit_tail)) && matu_flush(m) != 0)
         return -1;
     if (m->nq == 0)
         m->q_txn = pg_in_transaction(m->job->conn);
+    m->q_autocommit_tail = record && !m->q_txn;
     ExecPipeItem *it = &m->q[m->nq];
     it->sql = arena_strdup(m->a, sql);
     it->record = record;

@@ -41,6 +41,7 @@ typedef struct MatCtx {
     int qseq[MATU_MAX_PIPE];
     int nq;
     bool q_txn;           /* transaction state after the last queued statement */
+    bool q_autocommit_tail;   /* the last queued statement runs outside a transaction */
     bool last_queued;     /* the statement issued last is still in the queue */
     char main_tag[64];    /* command tag of the main statement */
 } MatCtx;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "exec/exec.h"
+#include "exec/matu.h"
 
 static char pg_tmp[512], pg_bin[512];
 static bool pg_ok;
@@ -414,6 +415,42 @@ START_TEST(view_pipeline_failures_keep_old_view)
     ck_assert_int_eq(relcache_get(C.rc, "s", "pd2"), REL_VIEW);
     ck_assert_int_eq(relcache_get(C.rc, "s", "pd2__dbt_tmp"), REL_NONE);
     ck_assert_int_eq(relcache_get(C.rc, "s", "pd2__dbt_backup"), REL_NONE);
+}
+END_TEST
+
+START_TEST(pipeline_autocommit_statements_stand_alone)
+{
+    /* Statements outside BEGIN .. COMMIT each commit on their own, as when
+     * sent one by one: a later failure in the same flush must not take an
+     * earlier autocommit statement with it. */
+    Node *n = node(RT_MODEL, "ac", "materialized", "view", NULL);
+    Run *r = job(n, "select 1");
+    MatCtx m;
+    ck_assert_int_eq(matu_init(&m, &r->j), 0);
+    matu_pipeline(&m, true);
+    ck_assert_int_eq(matu_sql(&m, "create table s.ac1(x int)", NULL, NULL, 0), 0);
+    ck_assert_int_eq(matu_sql(&m, "create table s.ac2(x int)", NULL, NULL, 0), 0);
+    ck_assert_int_eq(matu_sql(&m, "insert into s.ac2 values (1/0)", NULL, NULL, 0), 0);
+    ck_assert_int_eq(matu_flush(&m), -1);
+    ck_assert_str_eq(r->j.err.message, "division by zero");
+    matu_fail(&m);
+    job_free(r);
+    ck_assert_str_eq(q_rows("select string_agg(relname, ',' order by relname) from pg_class "
+                            "where relname in ('ac1', 'ac2')"), "ac1,ac2");
+    /* inside BEGIN .. COMMIT they are one transaction, as when sent one by one */
+    r = job(n, "select 1");
+    ck_assert_int_eq(matu_init(&m, &r->j), 0);
+    matu_pipeline(&m, true);
+    ck_assert_int_eq(matu_begin(&m), 0);
+    ck_assert(matu_in_txn(&m));
+    ck_assert_int_eq(matu_sql(&m, "create table s.ac3(x int)", NULL, NULL, 0), 0);
+    ck_assert_int_eq(matu_sql(&m, "insert into s.ac3 values (1/0)", NULL, NULL, 0), 0);
+    ck_assert_int_eq(matu_commit(&m), 0);
+    ck_assert(!matu_in_txn(&m));
+    ck_assert_int_eq(matu_flush(&m), -1);
+    matu_fail(&m);
+    job_free(r);
+    ck_assert_str_eq(q_rows("select count(*) from pg_class where relname = 'ac3'"), "0");
 }
 END_TEST
 
@@ -1225,6 +1262,7 @@ Suite *exec_mat_suite(void)
     tcase_add_test(tc, view_create_and_replace);
     tcase_add_test(tc, view_rebuild_is_one_pipeline);
     tcase_add_test(tc, view_pipeline_failures_keep_old_view);
+    tcase_add_test(tc, pipeline_autocommit_statements_stand_alone);
     tcase_add_test(tc, table_create_swap_and_type_switch);
     tcase_add_test(tc, failed_model_keeps_old_relation);
     tcase_add_test(tc, connection_lost_mid_model);
