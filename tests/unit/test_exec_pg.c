@@ -353,6 +353,22 @@ START_TEST(pipeline_results_errors_and_transactions)
     /* the connection is back to normal (not in pipeline mode) */
     exec_ok(c, "select 1; select 2");
     ck_assert_int_eq(pg_exec_pipeline(c, NULL, 0, &err), 0);
+
+    /* the server goes away in the middle: an error, no hang */
+    PgPipeItem lost[] = {{.sql = "BEGIN"}, {.sql = "select pg_terminate_backend(pg_backend_pid())"},
+                         {.sql = "create table pp2(a int)"}, {.sql = "COMMIT"}};
+    ck_assert_int_eq(pg_exec_pipeline(c, lost, 4, &err), -1);
+    ck_assert_int_eq(lost[0].status, 0);
+    ck_assert_int_eq(lost[1].status, -1);
+    ck_assert_int_eq(lost[3].status, 1);
+    ck_assert(err.message != NULL);
+    diag_clear(&err);
+    ck_assert(!pg_in_transaction(c));
+    pg_close(c);
+    c = conn();
+    v = scalar(c, "select count(*) from pg_tables where tablename = 'pp2'");
+    ck_assert_str_eq(v, "0");
+    free(v);
     pg_close(c);
 }
 END_TEST
