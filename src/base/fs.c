@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "journal.h"
 #include "vec.h"
 
 #define FS_MAX_DEPTH 64
@@ -23,6 +25,7 @@ int fs_read_file(const char *path, char **out, size_t *len)
 {
     int rc = -1, saved = 0;
     char *buf = NULL;
+    journal_path(path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -64,6 +67,7 @@ int fs_read_file(const char *path, char **out, size_t *len)
         n += (size_t)r;
     }
     buf[n] = '\0';
+    journal_content(buf, n);
     *out = buf;
     if (len)
         *len = n;
@@ -97,7 +101,8 @@ int fs_mkdir_p(const char *path)
             *s = c;
         }
     }
-    if (!fs_is_dir(p)) {
+    struct stat st;              /* not fs_is_dir(): a directory made for output is no input */
+    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
         errno = ENOTDIR;
         goto done;
     }
@@ -167,8 +172,40 @@ static int mkdir_parent(const char *path)
     return r;
 }
 
+/* Does path already hold exactly data?  Reads only when the size matches. */
+static bool same_content(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool same = false;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len) {
+        char stackbuf[16384];
+        char *buf = len <= sizeof stackbuf ? stackbuf : malloc(len ? len : 1);
+        if (buf) {
+            size_t got = 0;
+            while (got < len) {
+                ssize_t r = read(fd, buf + got, len - got);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0)
+                    break;
+                got += (size_t)r;
+            }
+            same = got == len && memcmp(buf, data, len) == 0;
+            if (buf != stackbuf)
+                free(buf);
+        }
+    }
+    close(fd);
+    return same;
+}
+
 int fs_write_file_direct(const char *path, const char *data, size_t len)
 {
+    if (same_content(path, data, len))
+        return 0;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0 && errno == ENOENT) {
         if (mkdir_parent(path) != 0)
@@ -221,12 +258,14 @@ bool fs_exists(const char *path)
 
 bool fs_is_dir(const char *path)
 {
+    journal_path(path);
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool fs_is_file(const char *path)
 {
+    journal_path(path);
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
@@ -295,6 +334,7 @@ typedef VEC(char *) PathVec;
 
 static int walk_rec(Sb *abs, Sb *rel, const char *const *suffixes, PathVec *out, int depth)
 {
+    journal_path(abs->buf);      /* its listing: entries added, removed, renamed */
     DIR *dir = opendir(abs->buf);
     if (!dir)
         return -1;
@@ -338,6 +378,7 @@ static int walk_rec(Sb *abs, Sb *rel, const char *const *suffixes, PathVec *out,
                     }
                 }
             } else if (S_ISREG(st.st_mode) && has_suffix(de->d_name, suffixes)) {
+                journal_path(abs->buf);
                 vec_push(out, xstrndup(rel->buf, rel->len));
             }
         }

@@ -13,7 +13,9 @@ int  fs_write_file(const char *path, const char *data, size_t len);
 /* Write in place (open with O_TRUNC, no temporary file): an existing file keeps
  * its inode, which is much cheaper than create + rename when thousands of files
  * are rewritten (compiled SQL).  Creates parent dirs only when the open fails
- * with ENOENT.  Not atomic: a reader may see a partial file. */
+ * with ENOENT.  A file that already holds exactly these bytes is left alone
+ * (no write, mtime kept), so recompiling an unchanged project costs reads
+ * only.  Not atomic: a reader may see a partial file. */
 int  fs_write_file_direct(const char *path, const char *data, size_t len);
 /* Streaming atomic write: fs_atomic_open creates parent dirs and
  * <path>.tmp.<pid> (its name left in *tmpname) and returns its fd (-1 on

@@ -102,7 +102,8 @@ static int try_open(Cache *c, char **warning)
         }
     } else {
         /* a quick sanity read of the tables this build expects */
-        rc = sqlite3_exec(c->db, "SELECT count(*) FROM parse_nodes WHERE 0; SELECT count(*) FROM results WHERE 0",
+        rc = sqlite3_exec(c->db, "SELECT count(*) FROM parse_nodes WHERE 0; SELECT count(*) FROM results WHERE 0; "
+                          "SELECT count(*) FROM snapshots WHERE 0",
                           NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
@@ -131,7 +132,7 @@ classify:
     }
 }
 
-Cache *cache_open(const char *target_dir, char **warning)
+static Cache *open_cache(const char *target_dir, bool rebuild, char **warning)
 {
     Cache *c = calloc(1, sizeof *c);
     if (!c)
@@ -151,7 +152,7 @@ Cache *cache_open(const char *target_dir, char **warning)
         goto fail;
     }
     int r = try_open(c, warning);
-    if (r == 1) {
+    if (r == 1 && rebuild) {
         sqlite3_close(c->db);
         c->db = NULL;
         remove_files(c->path);
@@ -163,6 +164,23 @@ Cache *cache_open(const char *target_dir, char **warning)
 fail:
     cache_close(c);
     return NULL;
+}
+
+Cache *cache_open(const char *target_dir, char **warning)
+{
+    return open_cache(target_dir, true, warning);
+}
+
+Cache *cache_open_quiet(const char *target_dir)
+{
+    char *w = NULL;
+    Cache *c = open_cache(target_dir, false, &w);
+    if (c && w) {                /* anything unusual is for the normal path to report */
+        cache_close(c);
+        c = NULL;
+    }
+    free(w);
+    return c;
 }
 
 static void free_vals(StrMap *m)

@@ -33,6 +33,8 @@
 #ifndef CDBT_CACHE_H
 #define CDBT_CACHE_H
 #include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
 #include "../project/project.h"
 
 typedef struct Cache Cache;
@@ -42,6 +44,10 @@ typedef struct Cache Cache;
  * success says what was wrong ("cache is corrupt, rebuilt", ...). */
 Cache *cache_open(const char *target_dir, char **warning);
 void   cache_close(Cache *c);
+/* Open an existing, healthy cache; NULL (and nothing changed on disk) when
+ * it is missing, corrupt, foreign or locked: the caller then goes the normal
+ * way, where cache_open() reports and repairs. */
+Cache *cache_open_quiet(const char *target_dir);
 
 /* What the parse pass sees besides the project (part of every key). */
 typedef struct CacheParseEnv {
@@ -75,4 +81,31 @@ int  cache_record_result(Cache *c, const char *unique_id, const char *status,
 const char *cache_last_status(Cache *c, const char *unique_id);
 /* Execution time of the last recorded result, or -1. */
 double cache_last_time(Cache *c, const char *unique_id);
+
+/* Whole-project snapshots (cache_snap.c): a `parse`/`compile` whose inputs
+ * are all unchanged reuses the outputs of the run that stored the snapshot.
+ *
+ * cache_snap_key: the key over cdbt's build and the caller's parts (the
+ * command line, working directory, DBT_* env, ...).
+ * cache_snap_lookup: the snapshot stored under key if every input path has
+ * the same stat() (kind, size, inode, device, mtime, ctime), every env var
+ * read by a template the same value, and every output file the same stat as
+ * when it was written; NULL otherwise, with *why saying which check failed.
+ * cache_snap_info: the opaque bytes the caller stored with it.
+ * cache_snap_refresh: after the caller rewrote some outputs (paths), record
+ * their new stat so the snapshot stays valid.
+ * cache_snap_store: record inputs (paths the run depended on), envs (names)
+ * and outputs (files written).  Stores nothing (returns 0) when an input
+ * changed at or after `started` (epoch seconds): it may have been read
+ * before that change (*warning then names it; not worth telling a user
+ * unless debugging).  1 stored, -1 database error (*warning). */
+typedef struct CacheSnap CacheSnap;
+void        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
+CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why);
+const uint8_t *cache_snap_info(const CacheSnap *s, size_t *len);
+int         cache_snap_refresh(Cache *c, CacheSnap *s, const char *const *paths, size_t n);
+void        cache_snap_free(CacheSnap *s);
+int         cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
+                             size_t nin, const char *const *envs, size_t nenv, const char *const *outputs,
+                             size_t nout, const void *info, size_t ninfo, char **warning);
 #endif

@@ -27,3 +27,14 @@ CREATE TABLE IF NOT EXISTS results (
     message        TEXT,
     recorded_at    REAL NOT NULL
 );
+
+-- whole-project snapshots: a `parse` or `compile` with the same command line
+-- whose every input is unchanged reuses the outputs of the run that stored it
+CREATE TABLE IF NOT EXISTS snapshots (
+    key       BLOB PRIMARY KEY,   -- SHA-256: cdbt build, command line, cwd, DBT_* env, HOME
+    inputs    BLOB NOT NULL,      -- paths read, listed or probed, with what stat() said
+    envs      BLOB NOT NULL,      -- env vars templates read: name, set?, value
+    outputs   BLOB NOT NULL,      -- files written, with what stat() said after writing
+    info      BLOB NOT NULL,      -- what the command needs to repeat its console output
+    stored_at REAL NOT NULL       -- epoch seconds
+);

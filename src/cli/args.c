@@ -140,6 +140,8 @@ int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
 {
     bool seen[NOPTS] = {0};
     memset(f, 0, sizeof *f);
+    f->argc = argc;
+    f->argv = argv;
     f->clean_project_files_only = true;
     f->use_colors = -1;
     for (int i = 1; i < argc; i++) {

@@ -16,6 +16,7 @@
 enum { EXIT_OK = 0, EXIT_NODE_FAILURE = 1, EXIT_PROJECT_ERROR = 2 };
 
 typedef struct Flags {
+    int argc; char **argv;                   /* as given to cli_parse_args */
     const char *command;
     const char *subcommand;                  /* `cdbt server start|stop|status`: the action */
     const char *project_dir, *profiles_dir, *profile, *target, *target_path, *log_path;
@@ -70,6 +71,12 @@ const char *session_target_dir(Session *s);   /* absolute target path */
 void cli_print_diag(const Diag *d);
 double cli_now(void);
 void cli_phase(const char *name);   /* CDBT_PHASES=1 timing line, see load.c */
+
+/* fastpath.c: whole-project snapshots for `parse` and `compile` (see there). */
+int  fastpath_try(Flags *f);                 /* exit code, or -1: not taken */
+void fastpath_begin(Flags *f);               /* before session_open() */
+void fastpath_store(Session *s, const char *const *outputs, size_t nout, const char *info);
+long fastpath_elapsed_offset(const char *run_results, size_t len);   /* -1 if not found */
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

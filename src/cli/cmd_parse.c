@@ -1,17 +1,28 @@
 /* cmd_parse.c - `cdbt parse`: load and parse the project, write manifest.json. */
 #include "cli.h"
 #include "console.h"
+#include <stdio.h>
 
 int cmd_parse(Flags *f)
 {
     Session s;
     console_line(f, "Running with cdbt=%s", CDBT_VERSION);
-    int rc = session_open(&s, f, true);
+    int rc = fastpath_try(f);
+    if (rc >= 0)
+        return rc;
+    fastpath_begin(f);
+    rc = session_open(&s, f, true);
     if (rc == EXIT_OK) {
         console_found(f, s.project);
         rc = session_write_manifest(&s);
-        if (rc == EXIT_OK)
+        if (rc == EXIT_OK) {
             console_line(f, "Performance info: parsed %d nodes in %.3fs", s.project->nnodes, cli_now() - s.t_start);
+            char found[512], info[600];
+            console_found_text(s.project, found, sizeof found);
+            snprintf(info, sizeof info, "%s\n%d\n%d\n0", found, s.project->nnodes, s.project->nnodes);
+            const char *manifest = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
+            fastpath_store(&s, &manifest, 1, info);
+        }
     }
     session_close(&s);
     return rc;

@@ -36,6 +36,8 @@ static void make_uuid4(char out[37])
              b[13], b[14], b[15]);
 }
 
+void dbt_uuid4(char out[37]) { make_uuid4(out); }
+
 static bool has_jinja(const char *s, size_t n)
 {
     for (size_t i = 0; i + 1 < n; i++)

@@ -42,6 +42,7 @@ typedef struct DbtOptions {
 } DbtOptions;
 
 Dbt  *dbt_new(const DbtOptions *opt);
+void  dbt_uuid4(char out[37]);     /* a fresh random invocation id */
 void  dbt_free(Dbt *d);
 const ProjectRenderer *dbt_renderer(Dbt *d);
 int   dbt_attach(Dbt *d, Project *p, Diag *err);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include "dbtpriv.h"
 #include "../base/hash.h"
+#include "../base/journal.h"
 #include "../yaml/yaml.h"
 
 #define JSON_MAX_DEPTH 100
@@ -701,6 +702,7 @@ static int f_env_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out
         return interp_error(I, "Secret env vars are allowed only in profiles.yml or packages.yml. "
                                "Found '%s' referenced elsewhere.", name);
     const char *e = getenv(name);
+    journal_env(name);
     if (c->n && c->d->opt.env_read)
         c->d->opt.env_read(c->d->opt.hook_ud, c->n, name, e);
     if (e) {
@@ -731,6 +733,7 @@ static int f_log(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
         time_t now = time(NULL);
         struct tm tmv;
         localtime_r(&now, &tmv);
+        journal_output();
         fprintf(out_of(c->d), "%02d:%02d:%02d  %s\n", tmv.tm_hour, tmv.tm_min, tmv.tm_sec, sb_cstr(&s));
         sb_free(&s);
     }
@@ -746,6 +749,7 @@ static int f_print(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
         return -1;
     DbtCtx *c = ctx_of(I);
     if (!c->d->opt.no_print) {
+        journal_output();
         Sb s = SB_INIT;
         value_str(&s, slots[0]);
         fprintf(out_of(c->d), "%s\n", sb_cstr(&s));

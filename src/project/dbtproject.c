@@ -341,3 +341,64 @@ int pl_read_project_yml(Loader *L)
     }
     return 0;
 }
+
+/* Where the project and its target directory are, without loading it: the
+ * same precedence as project_load() (--project-dir, DBT_PROJECT_DIR, the
+ * nearest dbt_project.yml; --target-path, DBT_TARGET_PATH, target-path,
+ * "target").  A templated target-path cannot be known without rendering:
+ * -1 then, as for any failure. */
+int project_locate(const ProjectOptions *opt, char **root_out, char **target_out)
+{
+    Diag err = {0};
+    Loader L = {0};
+    L.opt = opt;
+    L.err = &err;
+    char *root = NULL;
+    if (pl_locate_project(&L, &root) != 0) {
+        diag_clear(&err);
+        return -1;
+    }
+    const char *tp = opt->target_path;
+    if (!tp || !*tp) {
+        const char *e = getenv("DBT_TARGET_PATH");
+        tp = e && *e ? e : NULL;
+    }
+    Arena a;
+    arena_init(&a, 0);
+    int rc = 0;
+    if (!tp) {
+        Sb f = SB_INIT;
+        path_join(&f, root, "dbt_project.yml");
+        char *text = NULL;
+        size_t len = 0;
+        Value v;
+        rc = -1;
+        if (fs_read_file(sb_cstr(&f), &text, &len) == 0 &&
+            yaml_load_value(&a, "dbt_project.yml", text, len, &v, &err) == 0 && v.type == V_DICT) {
+            Value *t = dict_getz(v.u.d, "target-path");
+            if (!t || t->type == V_NONE) {
+                tp = "target";
+                rc = 0;
+            } else if (t->type == V_STR && !strstr(t->u.s->s, "{{") && !strstr(t->u.s->s, "{%")) {
+                tp = arena_strdup(&a, t->u.s->s);
+                rc = 0;
+            }
+        }
+        diag_clear(&err);
+        free(text);
+        sb_free(&f);
+    }
+    if (rc == 0) {
+        Sb t = SB_INIT;
+        if (tp[0] == '/')
+            sb_puts(&t, tp);
+        else
+            path_join(&t, root, tp);
+        *target_out = sb_detach(&t);
+        *root_out = root;
+    } else {
+        free(root);
+    }
+    arena_free(&a);
+    return rc;
+}

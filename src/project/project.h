@@ -169,6 +169,10 @@ typedef struct Project {
 /* Load the project. Returns NULL with err filled on any project error (exit code 2). */
 Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag *err);
 void     project_free(Project *p);
+/* The project root and absolute target directory project_load() would use,
+ * found without loading (malloc'ed).  -1 when unknown (no dbt_project.yml,
+ * a templated target-path, ...). */
+int      project_locate(const ProjectOptions *opt, char **root, char **target_dir);
 Node    *project_node(Project *p, const char *unique_id);
 
 /* Config folding (config.c). */

@@ -1,0 +1,36 @@
+/* journal.h - what a run read from outside the process: every file and
+ * directory looked at (read, listed, or probed and found missing) and every
+ * environment variable a template read, plus whether templates wrote to the
+ * console.  The whole-project snapshot of the parse cache (src/cache,
+ * cache_snap.c) records these so that a later run can tell, from stat()s
+ * alone, that nothing it depends on changed.
+ *
+ * Off by default: journal_start() turns it on for the calling process
+ * (single-threaded use: the load/parse/compile passes).  Recording costs a
+ * hash lookup per distinct path; nothing is stat()ed here. */
+#ifndef CDBT_JOURNAL_H
+#define CDBT_JOURNAL_H
+#include <stdbool.h>
+#include <stddef.h>
+
+void journal_start(void);
+void journal_stop(void);                 /* off and forgotten */
+bool journal_active(void);
+void journal_pause(bool paused);         /* reads of outputs are no inputs */
+/* A path the run depends on (relative paths are made absolute with the
+ * current directory).  Files, directories (their listing) and missing
+ * paths alike: the snapshot stores what stat() says about each. */
+void journal_path(const char *path);
+void journal_env(const char *name);      /* env_var(name) was read */
+void journal_output(void);               /* a template printed (log/print) */
+/* The text of a file read: one that mentions what differs on every run
+ * (invocation_id, run_started_at, modules - the clock) makes the run
+ * volatile, and a volatile run's outputs are never reused. */
+void journal_content(const char *text, size_t n);
+bool journal_volatile(void);
+size_t journal_npaths(void);
+const char *journal_path_at(size_t i);   /* absolute */
+size_t journal_nenv(void);
+const char *journal_env_at(size_t i);
+bool journal_had_output(void);
+#endif

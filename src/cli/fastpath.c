@@ -1,0 +1,388 @@
+/* fastpath.c - `cdbt parse` and `cdbt compile` on a project where nothing
+ * changed since the last identical command: reuse its outputs.
+ *
+ * A full run of an eligible command journals what it depends on (every
+ * file and directory it read, listed or probed, every env var a template
+ * read; src/base/journal.h) and, when it succeeded without printing
+ * anything from templates and without reading anything volatile
+ * (invocation_id, run_started_at, modules), stores a whole-project snapshot
+ * in target/cdbt.db (src/cache/cache_snap.c) with the stat() of each input
+ * and of each file it wrote.  The next run with the same command line,
+ * working directory, DBT_* environment and cdbt build stat()s those paths;
+ * when all are unchanged the outputs on disk are exactly what a full run
+ * would write, except for what names this invocation:
+ *   - manifest.json: metadata.generated_at and invocation_id are patched in
+ *     place (both have a fixed width);
+ *   - run_results.json (compile): rewritten with the new metadata, this
+ *     run's timing for every node and the new elapsed_time;
+ *   - compiled SQL files: left as they are.
+ * Anything else (a changed file, a new file in a model directory, a changed
+ * env var, an edited or deleted output, a different command line) takes the
+ * normal path, which itself reuses unchanged nodes (cache_parse.c).
+ *
+ * Eligible: parse and compile without --select/--exclude/--selector,
+ * --inline, --state, --resource-type, --exclude-resource-type,
+ * --indirect-selection, --no-partial-parse or --no-write-json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+#include "console.h"
+#include "../base/clock.h"
+#include "../base/fs.h"
+#include "../base/journal.h"
+#include "../base/json.h"
+#include "../cache/cache.h"
+
+extern char **environ;
+
+static double g_started;         /* epoch seconds at fastpath_begin() */
+
+static bool mentions_volatile(const char *s)
+{
+    return strstr(s, "invocation_id") || strstr(s, "run_started_at") || strstr(s, "modules");
+}
+
+static bool eligible(const Flags *f)
+{
+    if (!f->command || (strcmp(f->command, "parse") != 0 && strcmp(f->command, "compile") != 0))
+        return false;
+    if (f->nselect || f->nexclude || f->selector || f->inline_sql || f->state || f->nresource_types ||
+        f->nexclude_resource_types || f->indirect_selection || f->no_partial_parse || f->no_write_json)
+        return false;
+    for (int i = 1; i < f->argc; i++)
+        if (mentions_volatile(f->argv[i]))
+            return false;
+    return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* command line, working directory, DBT_* and HOME: what the key covers */
+static void snapshot_key(const Flags *f, uint8_t key[32])
+{
+    size_t nenv = 0;
+    for (char **e = environ; e && *e; e++)
+        nenv++;
+    const char **parts = xmalloc(sizeof *parts * ((size_t)f->argc + nenv + 4));
+    size_t n = 0;
+    char cwd[4096];
+    parts[n++] = getcwd(cwd, sizeof cwd) ? cwd : "?";
+    for (int i = 1; i < f->argc; i++)
+        parts[n++] = f->argv[i];
+    parts[n++] = "--env--";
+    size_t env0 = n;
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, "DBT_", 4) == 0 || strncmp(*e, "HOME=", 5) == 0)
+            parts[n++] = *e;
+    qsort(parts + env0, n - env0, sizeof *parts, cmp_str);
+    cache_snap_key(parts, n, key);
+    free(parts);
+}
+
+static ProjectOptions project_options(const Flags *f)
+{
+    ProjectOptions o = {0};
+    o.project_dir = f->project_dir;
+    o.profiles_dir = f->profiles_dir;
+    o.target_path = f->target_path;
+    return o;
+}
+
+void fastpath_begin(Flags *f)
+{
+    if (!eligible(f))
+        return;
+    g_started = clock_epoch();
+    journal_start();
+}
+
+/* ---------------------------------------------------------------- store */
+
+void fastpath_store(Session *s, const char *const *outputs, size_t nout, const char *info)
+{
+    Flags *f = s->flags;
+    if (!journal_active())
+        return;
+    bool ok = s->cache && !journal_had_output() && !journal_volatile();
+    if (ok) {
+        size_t np = journal_npaths(), ne = journal_nenv();
+        const char **paths = xmalloc(sizeof *paths * (np ? np : 1));
+        const char **envs = xmalloc(sizeof *envs * (ne ? ne : 1));
+        for (size_t i = 0; i < np; i++)
+            paths[i] = journal_path_at(i);
+        for (size_t i = 0; i < ne; i++)
+            envs[i] = journal_env_at(i);
+        uint8_t key[32];
+        snapshot_key(f, key);
+        char *w = NULL;
+        int rc = cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, outputs, nout, info,
+                                  strlen(info), &w);
+        if (rc < 0 && w && !f->quiet)
+            fprintf(stderr, "warning: %s\n", w);
+        if (f->debug)
+            fprintf(stderr, "cdbt cache: project snapshot %s%s (%zu inputs, %zu outputs)\n",
+                    rc == 1 ? "stored" : "not stored: ", rc == 1 ? "" : w ? w : "", np, nout);
+        free(w);
+        free(paths);
+        free(envs);
+    } else if (f->debug) {
+        fprintf(stderr, "cdbt cache: no project snapshot (%s)\n",
+                !s->cache ? "no cache" : journal_had_output() ? "templates printed" : "volatile inputs");
+    }
+    journal_stop();
+}
+
+/* ---------------------------------------------------------------- reuse */
+
+/* Overwrite the string value of "key":"…" in the first bytes of a JSON file
+ * with val (same length).  0, or -1 when not found or of another width. */
+static int patch_head(int fd, const char *head, size_t hlen, const char *key, const char *val)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    size_t pl = strlen(pat), vl = strlen(val);
+    for (size_t i = 0; i + pl <= hlen; i++) {
+        if (memcmp(head + i, pat, pl) != 0)
+            continue;
+        size_t v0 = i + pl, v1 = v0;
+        while (v1 < hlen && head[v1] != '"')
+            v1++;
+        if (v1 >= hlen || v1 - v0 != vl)
+            return -1;
+        return pwrite(fd, val, vl, (off_t)v0) == (ssize_t)vl ? 0 : -1;
+    }
+    return -1;
+}
+
+static int patch_manifest(const char *path, const char *ts, const char *invocation)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char head[1024];
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    int rc = -1;
+    if (n > 0 && memcmp(head, "{\"metadata\":{", 13) == 0)
+        rc = patch_head(fd, head, (size_t)n, "generated_at", ts) == 0 &&
+                     patch_head(fd, head, (size_t)n, "invocation_id", invocation) == 0
+                 ? 0 : -1;
+    if (close(fd) != 0)
+        rc = -1;
+    return rc;
+}
+
+static char *fmt_double(double v)
+{
+    Sb b = SB_INIT;
+    JsonW w;
+    json_init(&w, &b, false);
+    json_double(&w, v);
+    return sb_detach(&b);
+}
+
+/* JSON scanning over a document cdbt wrote itself (compact, keys quoted). */
+static const char *skip_string(const char *p, const char *end)
+{
+    /* p at the opening quote; returns the byte after the closing one */
+    p++;
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return end;
+        size_t bs = 0;
+        while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return q + 1;
+        p = q + 1;
+    }
+}
+
+static const char *skip_value(const char *p, const char *end)
+{
+    if (p >= end)
+        return end;
+    if (*p == '"')
+        return skip_string(p, end);
+    if (*p == '{' || *p == '[') {
+        int depth = 0;
+        while (p < end) {
+            char c = *p;
+            if (c == '"') {
+                p = skip_string(p, end);
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if (c == '}' || c == ']') {
+                if (--depth == 0)
+                    return p + 1;
+            }
+            p++;
+        }
+        return end;
+    }
+    while (p < end && *p != ',' && *p != '}' && *p != ']')
+        p++;
+    return p;
+}
+
+/* The offset of the top-level "elapsed_time" key of run_results.json
+ * ({"metadata":{…},"results":[…],"elapsed_time":x,"args":{…}}), found by
+ * walking the document's structure (keys inside args may be anything). */
+long fastpath_elapsed_offset(const char *doc, size_t len)
+{
+    const char *p = doc, *end = doc + len;
+    if (len < 2 || *p != '{')
+        return -1;
+    p++;
+    while (p < end && *p != '}') {
+        if (*p == ',')
+            p++;
+        if (p >= end || *p != '"')
+            return -1;
+        const char *k0 = p;
+        p = skip_string(p, end);
+        if (p >= end || *p != ':')
+            return -1;
+        if (p + 1 - k0 == 15 && memcmp(k0, "\"elapsed_time\":", 15) == 0)
+            return (long)(k0 - doc);
+        p = skip_value(p + 1, end);
+    }
+    return -1;
+}
+
+/* run_results.json: new metadata at the head, new elapsed_time at off.  The
+ * per-node results, timing included, stay those of the run that compiled
+ * the nodes: nothing was compiled again. */
+static int patch_results(const char *path, long off, const char *ts, const char *invocation, double t0)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = -1;
+    char head[1024];
+    struct stat st;
+    char *tail = NULL;
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    if (n <= 0 || memcmp(head, "{\"metadata\":{", 13) != 0 || fstat(fd, &st) != 0 || off <= 0 ||
+        off >= st.st_size || st.st_size - off > (1 << 20))
+        goto done;
+    size_t tl = (size_t)(st.st_size - off);
+    tail = xmalloc(tl + 1);
+    if (pread(fd, tail, tl, (off_t)off) != (ssize_t)tl || tl <= 15 || memcmp(tail, "\"elapsed_time\":", 15) != 0)
+        goto done;
+    if (patch_head(fd, head, (size_t)n, "generated_at", ts) != 0 ||
+        patch_head(fd, head, (size_t)n, "invocation_id", invocation) != 0)
+        goto done;
+    size_t v = 15;
+    while (v < tl && tail[v] != ',' && tail[v] != '}')
+        v++;
+    Sb nt = SB_INIT;
+    sb_puts(&nt, "\"elapsed_time\":");
+    char *el = fmt_double(clock_epoch() - t0);
+    sb_puts(&nt, el);
+    free(el);
+    sb_append(&nt, tail + v, tl - v);
+    if (pwrite(fd, nt.buf, nt.len, (off_t)off) == (ssize_t)nt.len && ftruncate(fd, (off_t)off + (off_t)nt.len) == 0)
+        rc = 0;
+    sb_free(&nt);
+done:
+    free(tail);
+    if (close(fd) != 0)
+        rc = -1;
+    return rc;
+}
+
+/* info: "<found text>\n<nodes>\n<ok>\n<offset of elapsed_time in run_results.json>" */
+static bool parse_info(const uint8_t *info, size_t n, char *found, size_t cap, int *nodes, int *ok, long *off)
+{
+    const char *nl = memchr(info, '\n', n);
+    if (!nl || (size_t)(nl - (const char *)info) >= cap)
+        return false;
+    memcpy(found, info, (size_t)(nl - (const char *)info));
+    found[nl - (const char *)info] = '\0';
+    char rest[64];
+    size_t rl = n - (size_t)(nl + 1 - (const char *)info);
+    if (rl >= sizeof rest)
+        return false;
+    memcpy(rest, nl + 1, rl);
+    rest[rl] = '\0';
+    return sscanf(rest, "%d\n%d\n%ld", nodes, ok, off) == 3;
+}
+
+int fastpath_try(Flags *f)
+{
+    if (!eligible(f))
+        return -1;
+    double t0 = clock_epoch();
+    ProjectOptions o = project_options(f);
+    char *root = NULL, *target = NULL;
+    if (project_locate(&o, &root, &target) != 0)
+        return -1;
+    int rc = -1;
+    Cache *c = NULL;
+    CacheSnap *snap = NULL;
+    Sb db = SB_INIT, manifest = SB_INIT, results = SB_INIT;
+    path_join(&db, target, "cdbt.db");
+    if (access(sb_cstr(&db), F_OK) != 0)
+        goto done;
+    c = cache_open_quiet(target);
+    if (!c)
+        goto done;
+    uint8_t key[32];
+    snapshot_key(f, key);
+    const char *why = NULL;
+    snap = cache_snap_lookup(c, key, &why);
+    if (!snap) {
+        if (f->debug)
+            fprintf(stderr, "cdbt cache: full parse (%s)\n", why);
+        goto done;
+    }
+    size_t ilen;
+    const uint8_t *info = cache_snap_info(snap, &ilen);
+    char found[512];
+    int nodes = 0, nok = 0;
+    long off = -1;
+    if (!parse_info(info, ilen, found, sizeof found, &nodes, &nok, &off))
+        goto done;
+    char invocation[37], ts[64];
+    dbt_uuid4(invocation);
+    clock_iso_utc(clock_epoch(), ts, sizeof ts);
+    path_join(&manifest, target, "manifest.json");
+    path_join(&results, target, "run_results.json");
+    bool compile = strcmp(f->command, "compile") == 0;
+    if (patch_manifest(sb_cstr(&manifest), ts, invocation) != 0)
+        goto done;
+    if (compile && patch_results(sb_cstr(&results), off, ts, invocation, t0) != 0) {
+        /* the manifest names an invocation with no results: redo it all */
+        goto done;
+    }
+    const char *changed[2] = {sb_cstr(&manifest), sb_cstr(&results)};
+    cache_snap_refresh(c, snap, changed, compile ? 2 : 1);
+    if (f->debug)
+        fprintf(stderr, "cdbt cache: project unchanged since the last identical command; outputs reused\n");
+    console_line(f, "Found %s", found);
+    if (compile)
+        console_line(f, "Compiled %d nodes in %.3fs (%d ok, 0 error, 0 skipped)", nodes, clock_epoch() - t0, nok);
+    else
+        console_line(f, "Performance info: parsed %d nodes in %.3fs", nodes, clock_epoch() - t0);
+    rc = EXIT_OK;
+done:
+    cache_snap_free(snap);
+    if (c)
+        cache_close(c);
+    sb_free(&db);
+    sb_free(&manifest);
+    sb_free(&results);
+    free(root);
+    free(target);
+    return rc;
+}

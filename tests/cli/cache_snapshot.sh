@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# cache_snapshot.sh - the whole-project snapshot (src/cli/fastpath.c,
+# src/cache/cache_snap.c): `parse`/`compile` with nothing changed reuse the
+# outputs of the previous identical command, and every kind of change
+# (file edited, touched, added, deleted, renamed; env var read by a
+# template; DBT_* env; command line; profiles.yml; an output edited or
+# deleted) takes the full path again and gives what a cold run gives.
+# Runs that print from templates or read the clock are never reused.
+set -u
+CDBT=$(realpath "${1:?usage: cache_snapshot.sh path/to/cdbt}")
+SRC=${CDBT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+cp -r "$SRC/tests/fixtures/projects/jaffle" "$W/p"
+rm -rf "$W/p/target"
+cd "$W/p"
+pass=0; fail=0
+ok()  { pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+expect() {  # expect <what> <expected> <actual>
+    if [ "$2" = "$3" ]; then ok; else bad "$1"; printf '  expected: %s\n  actual:   %s\n' "$2" "$3"; fi
+}
+C() { "$CDBT" "$@" --project-dir . --profiles-dir .; }
+# R <cmd> [args]: run with --debug; prints "reused" or "full"
+R() {
+    local out
+    out=$(C "$@" --debug 2>&1) || { echo "failed: $out"; return; }
+    case $out in *"outputs reused"*) echo reused ;; *) echo full ;; esac
+}
+settle() { sleep 0.15; }     # inputs changed within the racy margin are not snapshotted
+norm() { sed -E 's/"(generated_at|invocation_id)":"[^"]*"/"\1":""/g; s/"created_at":[0-9.e+-]+/"created_at":0/g' "$1"; }
+cold() {    # cold <cmd>: the manifest a cold run writes, normalized, into cold.json
+    C "$1" -q --no-partial-parse --target-path "$W/cold" >/dev/null 2>&1
+    norm "$W/cold/manifest.json" > "$W/cold.json"
+}
+
+printf "select '{{ env_var(\"SNAP_X\", \"dflt\") }}' as x\n" > models/marts/envy.sql
+settle
+
+# ---- parse
+expect "first parse: full" full "$(R parse)"
+expect "second parse: reused" reused "$(R parse)"
+out=$(C parse 2>&1)
+case $out in *"Found "*"models"*"Performance info: parsed"*) ok ;; *) bad "console of a reused parse: $out" ;; esac
+cold parse
+norm target/manifest.json > now.json
+cmp -s now.json "$W/cold.json" && ok || bad "reused parse manifest differs from a cold parse"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' target/manifest.json 2>/dev/null && ok ||
+    { command -v python3 >/dev/null && bad "reused manifest is not JSON" || ok; }
+i1=$(grep -o '"invocation_id":"[^"]*"' target/manifest.json | head -1)
+C parse -q; i2=$(grep -o '"invocation_id":"[^"]*"' target/manifest.json | head -1)
+[ "$i1" != "$i2" ] && ok || bad "a reused parse keeps the old invocation_id"
+
+# ---- compile
+expect "first compile: full (the parse snapshot is another command line)" full "$(R compile)"
+nres=$(grep -o '"unique_id":' target/run_results.json | wc -l)
+expect "second compile: reused" reused "$(R compile)"
+mi=$(grep -o '"invocation_id":"[^"]*"' target/manifest.json | head -1)
+ri=$(grep -o '"invocation_id":"[^"]*"' target/run_results.json | head -1)
+expect "run_results and manifest name the same invocation" "$mi" "$ri"
+if command -v python3 >/dev/null; then
+    n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["results"]), d["args"]["which"], d["elapsed_time"] >= 0)' target/run_results.json)
+    expect "reused run_results is whole" "$nres compile True" "$n"
+fi
+expect "compiled env_var default" "select 'dflt' as x" "$(cat target/compiled/jaffle/models/marts/envy.sql)"
+
+# ---- every kind of change takes the full path, then is reused again
+change() {  # change <what> <command...>: after the change, compile is full, then reused
+    local what=$1; shift
+    "$@"
+    settle
+    expect "$what: full" full "$(R compile)"
+    expect "$what: then reused" reused "$(R compile)"
+}
+change "model edited" sh -c 'echo "-- edit" >> models/staging/stg_orders.sql'
+grep -q -- "-- edit" target/compiled/jaffle/models/staging/stg_orders.sql && ok || bad "edit not compiled"
+change "model touched" touch models/staging/stg_orders.sql
+change "model added" sh -c 'printf "select 1 as a\n" > models/marts/added.sql'
+[ -f target/compiled/jaffle/models/marts/added.sql ] && ok || bad "added model not compiled"
+change "model renamed" mv models/marts/added.sql models/marts/renamed.sql
+grep -q '"model.jaffle.renamed"' target/manifest.json && ok || bad "renamed model not in manifest"
+grep -q '"model.jaffle.added"' target/manifest.json && bad "old name still in manifest" || ok
+change "model deleted" rm models/marts/renamed.sql
+change "macro edited" sh -c 'echo "{# edit #}" >> "$(ls macros/*.sql | head -1)"'
+change "properties edited" sh -c 'echo "# edit" >> models/marts/_marts.yml'
+change "profiles.yml edited" sh -c 'echo "# edit" >> profiles.yml'
+change "dbt_project.yml edited" sh -c 'echo "# edit" >> dbt_project.yml'
+
+export SNAP_X=one
+settle
+expect "env var read by a template changed: full" full "$(R compile)"
+expect "compiled env_var value" "select 'one' as x" "$(cat target/compiled/jaffle/models/marts/envy.sql)"
+expect "same env var value: reused" reused "$(R compile)"
+export SNAP_X=two
+expect "env var changed again: full" full "$(R compile)"
+expect "compiled new env_var value" "select 'two' as x" "$(cat target/compiled/jaffle/models/marts/envy.sql)"
+unset SNAP_X
+expect "env var unset: full" full "$(R compile)"
+expect "compiled env_var default again" "select 'dflt' as x" "$(cat target/compiled/jaffle/models/marts/envy.sql)"
+expect "DBT_* env is part of the key" full "$(DBT_SNAPSHOT_TEST=1 R compile)"
+expect "another command line" full "$(R compile --vars '{a: 1}')"
+expect "back to the first command line: full (--vars rewrote the outputs)" full "$(R compile)"
+expect "and reused after that" reused "$(R compile)"
+expect "--select never reuses" full "$(R compile -s orders)"
+
+# ---- outputs
+expect "after --select rewrote the manifest: full" full "$(R compile)"
+rm target/compiled/jaffle/models/marts/orders.sql
+expect "compiled file deleted: full" full "$(R compile)"
+[ -f target/compiled/jaffle/models/marts/orders.sql ] && ok || bad "deleted compiled file not restored"
+cp target/compiled/jaffle/models/marts/orders.sql orders.good
+echo "garbage" > target/compiled/jaffle/models/marts/orders.sql
+expect "compiled file edited: full" full "$(R compile)"
+cmp -s orders.good target/compiled/jaffle/models/marts/orders.sql && ok || bad "edited compiled file not restored"
+echo " " >> target/manifest.json
+expect "manifest.json edited: full" full "$(R compile)"
+C compile -q --no-partial-parse >/dev/null
+norm target/manifest.json > "$W/cold.json"
+cp target/run_results.json "$W/cold_rr.json"
+expect "after a cold compile: full" full "$(R compile)"
+expect "then reused" reused "$(R compile)"
+norm target/manifest.json > now.json
+cmp -s now.json "$W/cold.json" && ok || bad "reused compile manifest differs from a cold compile"
+strip_rr() { sed -E 's/"(generated_at|invocation_id|started_at|completed_at)":"[^"]*"/"\1":""/g; s/"(execution_time|elapsed_time)":[0-9.e+-]+/"\1":0/g' "$1"; }
+strip_rr "$W/cold_rr.json" > a.json; strip_rr target/run_results.json > b.json
+cmp -s a.json b.json && ok || bad "reused run_results differs from a cold compile's beyond timing"
+
+# ---- never reused
+printf "select '{{ run_started_at }}' as t\n" > models/marts/clock.sql
+settle
+R compile >/dev/null
+expect "a project reading the clock: never reused" full "$(R compile)"
+rm models/marts/clock.sql
+printf "{{ log('hello from a model', info=True) }}select 1 as a\n" > models/marts/chatty.sql
+settle
+R compile >/dev/null
+out=$(C compile 2>&1)
+case $out in *"hello from a model"*) ok ;; *) bad "a template's log line must print on every run: $out" ;; esac
+expect "a project printing from templates: never reused" full "$(R compile)"
+rm models/marts/chatty.sql
+settle
+R compile >/dev/null
+expect "--no-partial-parse never reuses" full "$(R compile --no-partial-parse)"
+
+echo "cache_snapshot: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
