@@ -173,7 +173,7 @@ static int mkdir_parent(const char *path)
 }
 
 /* Does path already hold exactly data?  Reads only when the size matches. */
-static bool same_content(const char *path, const char *data, size_t len)
+static bool same_content(const char *path, const char *data, size_t len, struct stat *st_out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -198,13 +198,20 @@ static bool same_content(const char *path, const char *data, size_t len)
                 free(buf);
         }
     }
+    if (same && st_out)
+        *st_out = st;
     close(fd);
     return same;
 }
 
 int fs_write_file_direct(const char *path, const char *data, size_t len)
 {
-    if (same_content(path, data, len))
+    return fs_write_file_direct_st(path, data, len, NULL);
+}
+
+int fs_write_file_direct_st(const char *path, const char *data, size_t len, struct stat *st)
+{
+    if (same_content(path, data, len, st))
         return 0;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0 && errno == ENOENT) {
@@ -215,6 +222,8 @@ int fs_write_file_direct(const char *path, const char *data, size_t len)
     if (fd < 0)
         return -1;
     int rc = write_all(fd, data, len);
+    if (rc == 0 && st && fstat(fd, st) != 0)
+        rc = -1;
     int saved = errno;
     if (close(fd) != 0 && rc == 0)
         return -1;

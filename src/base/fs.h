@@ -4,6 +4,7 @@
 #define CDBT_FS_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include "sb.h"
 
 /* Read a whole file into a malloc'd NUL-terminated buffer (*out, *len). */
@@ -15,8 +16,10 @@ int  fs_write_file(const char *path, const char *data, size_t len);
  * are rewritten (compiled SQL).  Creates parent dirs only when the open fails
  * with ENOENT.  A file that already holds exactly these bytes is left alone
  * (no write, mtime kept), so recompiling an unchanged project costs reads
- * only.  Not atomic: a reader may see a partial file. */
+ * only.  Not atomic: a reader may see a partial file.  The _st form also
+ * gives the file's stat once written (st may be NULL). */
 int  fs_write_file_direct(const char *path, const char *data, size_t len);
+int  fs_write_file_direct_st(const char *path, const char *data, size_t len, struct stat *st);
 /* Streaming atomic write: fs_atomic_open creates parent dirs and
  * <path>.tmp.<pid> (its name left in *tmpname) and returns its fd (-1 on
  * error); fs_atomic_write appends; fs_atomic_commit closes fd and renames the

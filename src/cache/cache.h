@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include "../project/project.h"
 
 typedef struct Cache Cache;
@@ -95,7 +96,8 @@ double cache_last_time(Cache *c, const char *unique_id);
  * cache_snap_refresh: after the caller rewrote some outputs (paths), record
  * their new stat so the snapshot stays valid.
  * cache_snap_store: record inputs (paths the run depended on), envs (names)
- * and outputs (files written).  Stores nothing (returns 0) when an input
+ * and outputs (files written; out_st, when not NULL, holds the stat taken
+ * right after each write, NULL entries are stat()ed now).  Stores nothing (returns 0) when an input
  * changed at or after `started` (epoch seconds): it may have been read
  * before that change (*warning then names it; not worth telling a user
  * unless debugging).  1 stored, -1 database error (*warning). */
@@ -107,5 +109,6 @@ int         cache_snap_refresh(Cache *c, CacheSnap *s, const char *const *paths,
 void        cache_snap_free(CacheSnap *s);
 int         cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
                              size_t nin, const char *const *envs, size_t nenv, const char *const *outputs,
-                             size_t nout, const void *info, size_t ninfo, char **warning);
+                             const struct stat *const *out_st, size_t nout, const void *info, size_t ninfo,
+                             char **warning);
 #endif

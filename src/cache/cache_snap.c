@@ -144,34 +144,45 @@ static SnapEnt *rd_ents(Rd *r, Arena *a, uint32_t *n)
     return v;
 }
 
+typedef struct PathSt { const char *path; const struct stat *st; } PathSt;
+
 static int cmp_path(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(((const PathSt *)a)->path, ((const PathSt *)b)->path);
 }
 
-/* Encode the current stat of each path (sorted, so directories group).
- * racy_after > 0: returns false when an entry changed at or after it. */
-static bool encode_paths(Sb *b, const char *const *paths, size_t n, double racy_after, char **racy)
+/* Encode the stat of each path (sorted, so directories group): the one given
+ * (st[i], when st and st[i] are not NULL; st_nlink == 0 means missing) or
+ * the current one.  racy_after > 0: returns false (and *racy, the first such
+ * path) when an entry changed at or after it. */
+static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
+                         double racy_after, char **racy)
 {
-    const char **sorted = xmalloc(sizeof *sorted * (n ? n : 1));
-    memcpy(sorted, paths, sizeof *sorted * n);
+    PathSt *sorted = xmalloc(sizeof *sorted * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        sorted[i].path = paths[i];
+        sorted[i].st = st ? st[i] : NULL;
+    }
     qsort(sorted, n, sizeof *sorted, cmp_path);
-    Statter st;
-    statter_init(&st);
+    Statter sr;
+    statter_init(&sr);
     bool ok = true;
     ser_u32(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
-        SnapEnt e = {.path = sorted[i]};
-        statter_stat(&st, sorted[i], &e);
+        SnapEnt e = {.path = sorted[i].path};
+        if (sorted[i].st)
+            ent_from_stat(&e, sorted[i].st->st_nlink ? sorted[i].st : NULL);
+        else
+            statter_stat(&sr, sorted[i].path, &e);
         if (racy_after > 0 && e.kind != 0 &&
             ((double)e.ms + (double)e.mns / 1e9 >= racy_after || (double)e.cs + (double)e.cns / 1e9 >= racy_after)) {
             if (ok && racy)
-                *racy = xstrdup(sorted[i]);
+                *racy = xstrdup(sorted[i].path);
             ok = false;
         }
         ser_ent(b, &e);
     }
-    statter_done(&st);
+    statter_done(&sr);
     free(sorted);
     return ok;
 }
@@ -365,22 +376,23 @@ int cache_snap_refresh(Cache *c, CacheSnap *s, const char *const *paths, size_t 
 }
 
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs, size_t nin,
-                     const char *const *envs, size_t nenv, const char *const *outputs, size_t nout,
-                     const void *info, size_t ninfo, char **warning)
+                     const char *const *envs, size_t nenv, const char *const *outputs,
+                     const struct stat *const *out_st, size_t nout, const void *info, size_t ninfo,
+                     char **warning)
 {
     if (!c || c->broken)
         return 0;
     Sb in = SB_INIT, ev = SB_INIT, out = SB_INIT;
     int rc = 0;
     char *racy = NULL;
-    if (!encode_paths(&in, inputs, nin, started - RACY_MARGIN, &racy)) {
+    if (!encode_paths(&in, inputs, NULL, nin, started - RACY_MARGIN, &racy)) {
         /* racy: an input may have changed while we read it */
         cache_set_warning(warning, "%s changed during the run", racy);
         free(racy);
         goto done;
     }
     encode_envs(&ev, envs, nenv);
-    encode_paths(&out, outputs, nout, 0, NULL);
+    encode_paths(&out, outputs, out_st, nout, 0, NULL);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     rc = -1;

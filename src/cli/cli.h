@@ -8,6 +8,7 @@
 #define CDBT_CLI_H
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include "../base/diag.h"
 #include "../project/project.h"
 #include "../graph/graph.h"
@@ -75,7 +76,8 @@ void cli_phase(const char *name);   /* CDBT_PHASES=1 timing line, see load.c */
 /* fastpath.c: whole-project snapshots for `parse` and `compile` (see there). */
 int  fastpath_try(Flags *f);                 /* exit code, or -1: not taken */
 void fastpath_begin(Flags *f);               /* before session_open() */
-void fastpath_store(Session *s, const char *const *outputs, size_t nout, const char *info);
+void fastpath_store(Session *s, const char *const *outputs, const struct stat *const *out_st, size_t nout,
+                    const char *info);   /* out_st: stat after writing, or NULL (stat now) */
 long fastpath_elapsed_offset(const char *run_results, size_t len);   /* -1 if not found */
 
 int cmd_parse(Flags *f);

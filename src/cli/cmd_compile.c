@@ -6,6 +6,7 @@
  * of every node whose name appears in --select, or of --inline SQL.  A node
  * that fails to compile is an error (exit 1) and its descendants are skipped;
  * project errors (YAML, template syntax, missing refs, cycles) exit 2. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "console.h"
 #include "results.h"
 #include "../base/fs.h"
+#include "../base/fswriter.h"
 #include "../base/journal.h"
 
 static const int kCompileTypes[] = {RT_MODEL, RT_TEST, RT_ANALYSIS, RT_SNAPSHOT, -1};
@@ -48,12 +50,30 @@ static int compile_inline(Session *s, Flags *f)
     return EXIT_OK;
 }
 
+typedef struct WriteFail { Session *s; RunResults *rr; } WriteFail;
+
+static void write_failed(void *ud, void *tag, const char *path, int e)
+{
+    WriteFail *wf = ud;
+    NodeResult *nr = &wf->rr->items[(intptr_t)tag];
+    Diag err = {0};
+    diag_set(&err, path, 0, 0, NULL, "cannot write compiled SQL: %s", strerror(e));
+    cli_print_diag(&err);
+    Sb msg = SB_INIT;
+    diag_format(&err, &msg);
+    nr->message = arena_strdup(&wf->s->arena, sb_cstr(&msg));
+    nr->status = "error";
+    sb_free(&msg);
+    diag_clear(&err);
+}
+
 /* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
  * run_results.json and every compiled file. */
-static void store_snapshot(Session *s, const RunResults *rr, int nok)
+static void store_snapshot(Session *s, const RunResults *rr, int nok, const struct stat *wst)
 {
     Project *p = s->project;
     const char **out = arena_zalloc(&s->arena, sizeof *out * ((size_t)rr->n + 2));
+    const struct stat **ost = arena_zalloc(&s->arena, sizeof *ost * ((size_t)rr->n + 2));
     size_t n = 0;
     const char *target = session_target_dir(s);
     out[n++] = arena_sprintf(&s->arena, "%s/manifest.json", target);
@@ -62,6 +82,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok)
         const Node *nd = rr->items[r].node;
         if (!nd->compiled || !nd->compiled_path)
             continue;
+        ost[n] = &wst[nd->index];
         out[n++] = nd->compiled_path[0] == '/' ? nd->compiled_path
                                                : arena_sprintf(&s->arena, "%s/%s", p->root, nd->compiled_path);
     }
@@ -82,7 +103,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok)
     char found[512], info[640];
     console_found_text(p, found, sizeof found);
     snprintf(info, sizeof info, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
-    fastpath_store(s, out, n, info);
+    fastpath_store(s, out, ost, n, info);
 }
 
 int cmd_compile(Flags *f)
@@ -114,6 +135,9 @@ int cmd_compile(Flags *f)
         return rc;
     }
     bool *failed = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
+    /* compiled files are written by a second thread while this one renders */
+    struct stat *wst = arena_zalloc(&s.arena, sizeof *wst * (size_t)(p->nnodes + 1));
+    FsWriter *fw = fs_writer_start();
     RunResults rr = {0};
     rr.started_at = results_wallclock();
     int nerr = 0, nok = 0, nskip = 0;
@@ -136,7 +160,7 @@ int cmd_compile(Flags *f)
             nskip++;
         } else {
             Diag err = {0};
-            if (dbt_compile_node(s.dbt, n, &err) != 0 || dbt_write_compiled(s.dbt, n, &err) != 0) {
+            if (dbt_compile_node(s.dbt, n, &err) != 0) {
                 cli_print_diag(&err);
                 Sb msg = SB_INIT;
                 diag_format(&err, &msg);
@@ -149,11 +173,21 @@ int cmd_compile(Flags *f)
             } else {
                 nr.status = "success";
                 nok++;
+                Sb path = SB_INIT;
+                if (dbt_compiled_file(s.dbt, n, &path))
+                    fs_writer_put(fw, sb_cstr(&path), n->compiled_code ? n->compiled_code : "",
+                                  n->compiled_code ? strlen(n->compiled_code) : 0, &wst[i],
+                                  (void *)(intptr_t)rr.n);
+                sb_free(&path);
             }
         }
         nr.compiled_at = nr.completed_at = results_wallclock();
         results_add(&rr, nr);
     }
+    WriteFail wf = {&s, &rr};
+    int nwerr = fs_writer_finish(fw, write_failed, &wf);
+    nerr += nwerr;
+    nok -= nwerr;
     cli_phase("compile+write");
     /* print the SQL of nodes named in --select */
     bool printed_header = false;
@@ -183,7 +217,7 @@ int cmd_compile(Flags *f)
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);
     if (wrc == EXIT_OK && !nerr && !nskip && !printed_header)
-        store_snapshot(&s, &rr, nok);
+        store_snapshot(&s, &rr, nok, wst);
     results_free(&rr);
     session_close(&s);
     if (nerr || nskip)

@@ -105,7 +105,8 @@ void fastpath_begin(Flags *f)
 
 /* ---------------------------------------------------------------- store */
 
-void fastpath_store(Session *s, const char *const *outputs, size_t nout, const char *info)
+void fastpath_store(Session *s, const char *const *outputs, const struct stat *const *out_st, size_t nout,
+                    const char *info)
 {
     Flags *f = s->flags;
     if (!journal_active())
@@ -122,7 +123,7 @@ void fastpath_store(Session *s, const char *const *outputs, size_t nout, const c
         uint8_t key[32];
         snapshot_key(f, key);
         char *w = NULL;
-        int rc = cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, outputs, nout, info,
+        int rc = cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, outputs, out_st, nout, info,
                                   strlen(info), &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);

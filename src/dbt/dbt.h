@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "../project/project.h"
+#include "../base/sb.h"
 
 typedef struct Dbt Dbt;
 
@@ -62,6 +63,8 @@ int   dbt_render_in_node(Dbt *d, Node *n, const char *text, const char **out, Di
 int   dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err);
 /* Write target/compiled/<pkg>/<original_file_path> for a compiled node. */
 int   dbt_write_compiled(Dbt *d, Node *n, Diag *err);
+/* The absolute path dbt_write_compiled() writes, into path; false when n has none. */
+bool  dbt_compiled_file(Dbt *d, const Node *n, Sb *path);
 /* manifest.json is written by manifest_write() (manifest.h), from the Project alone. */
 
 /* A live database for run-time introspection (§3.6-3.8), supplied by the

@@ -148,16 +148,22 @@ int dbt_compile_node(Dbt *d, Node *n, Diag *err)
     return compile_rec(d, n, 0, err);
 }
 
-int dbt_write_compiled(Dbt *d, Node *n, Diag *err)
+bool dbt_compiled_file(Dbt *d, const Node *n, Sb *path)
 {
     if (!n->compiled || !n->compiled_path)
-        return 0;
-    Project *p = d->p;
-    Sb path = SB_INIT;
+        return false;
     if (n->compiled_path[0] == '/')
-        sb_puts(&path, n->compiled_path);
+        sb_puts(path, n->compiled_path);
     else
-        path_join(&path, p->root ? p->root : ".", n->compiled_path);
+        path_join(path, d->p->root ? d->p->root : ".", n->compiled_path);
+    return true;
+}
+
+int dbt_write_compiled(Dbt *d, Node *n, Diag *err)
+{
+    Sb path = SB_INIT;
+    if (!dbt_compiled_file(d, n, &path))
+        return 0;
     const char *code = n->compiled_code ? n->compiled_code : "";
     int rc = fs_write_file_direct(sb_cstr(&path), code, strlen(code));
     if (rc != 0)

@@ -13,6 +13,8 @@
 #include "base/arena.h"
 #include "base/diag.h"
 #include "base/fs.h"
+#include "base/fswriter.h"
+#include "base/journal.h"
 #include "base/hash.h"
 #include "base/json.h"
 #include "base/sb.h"
@@ -383,6 +385,116 @@ START_TEST(fs_read_write_atomic)
 }
 END_TEST
 
+static void count_fail(void *ud, void *tag, const char *path, int err)
+{
+    int *n = ud;
+    ck_assert_int_eq((int)(intptr_t)tag, 7);
+    ck_assert(strstr(path, "blocker/x.sql") != NULL);
+    ck_assert_int_ne(err, 0);
+    (*n)++;
+}
+
+START_TEST(fs_writer_writes_skips_and_reports)
+{
+    make_tmpdir();
+    Sb a = SB_INIT, b = SB_INIT, bad = SB_INIT, blocker = SB_INIT;
+    path_join(&a, tmpdir, "c/a.sql");
+    path_join(&b, tmpdir, "c/d/b.sql");
+    path_join(&blocker, tmpdir, "blocker");
+    path_join(&bad, tmpdir, "blocker/x.sql");
+    ck_assert_int_eq(fs_write_file(blocker.buf, "file, not a dir", 15), 0);
+    struct stat st[3];
+    memset(st, 0, sizeof st);
+    FsWriter *w = fs_writer_start();
+    fs_writer_put(w, a.buf, "select 1", 8, &st[0], NULL);
+    fs_writer_put(w, b.buf, "select 2", 8, &st[1], NULL);
+    fs_writer_put(w, bad.buf, "x", 1, &st[2], (void *)(intptr_t)7);
+    int nfail = 0;
+    ck_assert_int_eq(fs_writer_finish(w, count_fail, &nfail), 1);
+    ck_assert_int_eq(nfail, 1);
+    ck_assert_int_eq((int)st[0].st_size, 8);
+    ck_assert_int_eq((int)st[1].st_size, 8);
+    ck_assert_int_eq((int)st[2].st_nlink, 0);
+    char *data = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(fs_read_file(b.buf, &data, &len), 0);
+    ck_assert_str_eq(data, "select 2");
+    free(data);
+    /* the same bytes again: the file is not rewritten (same inode and mtime) */
+    struct stat before, after;
+    ck_assert_int_eq(stat(a.buf, &before), 0);
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file_direct_st(a.buf, "select 1", 8, &after), 0);
+    ck_assert(before.st_mtim.tv_nsec == after.st_mtim.tv_nsec && before.st_mtim.tv_sec == after.st_mtim.tv_sec);
+    ck_assert_int_eq(fs_write_file_direct(a.buf, "select 11", 9), 0);
+    ck_assert_int_eq(stat(a.buf, &after), 0);
+    ck_assert_int_eq((int)after.st_size, 9);
+    sb_free(&a);
+    sb_free(&b);
+    sb_free(&bad);
+    sb_free(&blocker);
+    ck_assert_int_eq(fs_rm_rf(tmpdir), 0);
+}
+END_TEST
+
+static bool has_path(const char *suffix)
+{
+    for (size_t i = 0; i < journal_npaths(); i++) {
+        const char *p = journal_path_at(i);
+        size_t n = strlen(p), k = strlen(suffix);
+        if (n >= k && strcmp(p + n - k, suffix) == 0)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(journal_records_reads_listings_and_probes)
+{
+    make_tmpdir();
+    Sb f = SB_INIT, dir = SB_INIT, got = SB_INIT, missing = SB_INIT;
+    path_join(&dir, tmpdir, "m");
+    path_join(&f, tmpdir, "m/x.sql");
+    path_join(&missing, tmpdir, "nope.yml");
+    ck_assert_int_eq(fs_write_file(f.buf, "select {{ run_started_at }}", 27), 0);
+    ck_assert(!journal_active());
+    journal_start();
+    ck_assert_int_eq(fs_walk(dir.buf, NULL, collect, &got), 0);
+    ck_assert(!fs_is_file(missing.buf));
+    ck_assert(!journal_volatile());
+    char *data = NULL;
+    size_t len = 0;
+    journal_pause(true);
+    ck_assert_int_eq(fs_read_file(f.buf, &data, &len), 0);   /* paused: not content-scanned */
+    free(data);
+    ck_assert(!journal_volatile());
+    journal_pause(false);
+    ck_assert_int_eq(fs_read_file(f.buf, &data, &len), 0);
+    free(data);
+    ck_assert(journal_volatile());
+    ck_assert(has_path("/m"));
+    ck_assert(has_path("/m/x.sql"));
+    ck_assert(has_path("/nope.yml"));
+    size_t n = journal_npaths();
+    ck_assert_int_eq(fs_read_file(f.buf, &data, &len), 0);     /* no duplicates */
+    free(data);
+    ck_assert_uint_eq(journal_npaths(), n);
+    journal_env("SOME_VAR");
+    journal_env("SOME_VAR");
+    ck_assert_uint_eq(journal_nenv(), 1);
+    ck_assert(!journal_had_output());
+    journal_output();
+    ck_assert(journal_had_output());
+    journal_stop();
+    ck_assert(!journal_active());
+    ck_assert_uint_eq(journal_npaths(), 0);
+    sb_free(&f);
+    sb_free(&dir);
+    sb_free(&got);
+    sb_free(&missing);
+    ck_assert_int_eq(fs_rm_rf(tmpdir), 0);
+}
+END_TEST
+
 START_TEST(fs_paths)
 {
     Sb s = SB_INIT;
@@ -565,6 +677,8 @@ Suite *base_suite(void)
     tcase_add_test(tc, diag_format_unlocated);
     tcase_add_test(tc, fs_walk_sorted);
     tcase_add_test(tc, fs_read_write_atomic);
+    tcase_add_test(tc, fs_writer_writes_skips_and_reports);
+    tcase_add_test(tc, journal_records_reads_listings_and_probes);
     tcase_add_test(tc, fs_paths);
     tcase_add_test(tc, sha256_vectors);
     tcase_add_test(tc, md5_vectors);

@@ -1,0 +1,117 @@
+/* fswriter.c - see fswriter.h. */
+#include "fswriter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "fs.h"
+
+typedef struct Job {
+    char *path;
+    const char *data;
+    size_t len;
+    struct stat *st;
+    void *tag;
+    int err;                     /* errno of a failed write, 0 = written */
+} Job;
+
+struct FsWriter {
+    pthread_mutex_t mu;
+    pthread_cond_t more;
+    pthread_t thread;
+    bool threaded, closing;
+    Job *jobs;
+    size_t n, cap, next;         /* next: first job not taken by the thread */
+};
+
+static void run_job(Job *j)
+{
+    j->err = 0;
+    if (fs_write_file_direct_st(j->path, j->data, j->len, j->st) != 0) {
+        j->err = errno ? errno : EIO;
+        if (j->st)
+            memset(j->st, 0, sizeof *j->st);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    FsWriter *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->next == w->n && !w->closing)
+            pthread_cond_wait(&w->more, &w->mu);
+        if (w->next == w->n)
+            break;
+        size_t i = w->next++;
+        Job j = w->jobs[i];      /* the array may move while unlocked */
+        pthread_mutex_unlock(&w->mu);
+        run_job(&j);
+        pthread_mutex_lock(&w->mu);
+        w->jobs[i].err = j.err;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+FsWriter *fs_writer_start(void)
+{
+    FsWriter *w = xmalloc(sizeof *w);
+    memset(w, 0, sizeof *w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->more, NULL);
+    w->threaded = pthread_create(&w->thread, NULL, writer_main, w) == 0;
+    return w;
+}
+
+void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, struct stat *st, void *tag)
+{
+    Job j = {xstrdup(path), data, len, st, tag, 0};
+    pthread_mutex_lock(&w->mu);
+    if (w->n == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 256;
+        w->jobs = xrealloc(w->jobs, w->cap * sizeof *w->jobs);
+    }
+    w->jobs[w->n++] = j;
+    if (!w->threaded) {          /* no thread: write now */
+        w->next = w->n;
+        pthread_mutex_unlock(&w->mu);
+        run_job(&w->jobs[w->n - 1]);
+        return;
+    }
+    pthread_cond_signal(&w->more);
+    pthread_mutex_unlock(&w->mu);
+}
+
+int fs_writer_finish(FsWriter *w, void (*on_error)(void *ud, void *tag, const char *path, int err), void *ud)
+{
+    if (!w)
+        return 0;
+    if (w->threaded) {
+        pthread_mutex_lock(&w->mu);
+        w->closing = true;
+        pthread_cond_signal(&w->more);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->thread, NULL);
+    }
+    int nerr = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->jobs[i].err) {
+            nerr++;
+            if (on_error)
+                on_error(ud, w->jobs[i].tag, w->jobs[i].path, w->jobs[i].err);
+        }
+        free(w->jobs[i].path);
+    }
+    free(w->jobs);
+    pthread_cond_destroy(&w->more);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+    return nerr;
+}
