@@ -37,6 +37,8 @@ typedef struct SeedCtx {
     const char **coltype;      /* SQL type per column (user's for column_types) */
     SeedType *type;
     bool *staged;              /* loaded as text and cast by the insert-select */
+    SeedBin *bin;              /* binary COPY encoding per column (SEED_BIN_NONE: text only) */
+    bool binary_ok;            /* every column has one */
     bool quote;
     int64_t rows;
 } SeedCtx;
@@ -95,6 +97,7 @@ static int infer(SeedCtx *c, CsvReader *r)
     c->coltype = ARENA_ARRAY(m->a, const char *, ncols + 1);
     c->type = ARENA_ARRAY(m->a, SeedType, ncols + 1);
     c->staged = ARENA_ARRAY(m->a, bool, ncols + 1);
+    c->bin = ARENA_ARRAY(m->a, SeedBin, ncols + 1);
     bool *forced = ARENA_ARRAY(m->a, bool, ncols + 1);
     Value *ct = exec_cfg(m->n, "column_types");
     VDict *ctd = ct && ct->type == V_DICT ? ct->u.d : NULL;
@@ -123,11 +126,14 @@ static int infer(SeedCtx *c, CsvReader *r)
         c->rows++;
     }
     if (k == 0) {
+        c->binary_ok = ncols > 0;
         for (int i = 0; i < ncols; i++) {
             c->type[i] = seedtype_result(&ty, i);
             c->staged[i] = !forced[i] && c->type[i] == SEED_ISODATETIME && ty.cols[i].any_aware;
             if (!forced[i])
                 c->coltype[i] = seedtype_sql(&ty, i);
+            c->bin[i] = seedtype_bin_kind(&ty, i, c->staged[i]);
+            c->binary_ok &= c->bin[i] != SEED_BIN_NONE;
         }
     }
     seedtype_free(&ty);
@@ -155,7 +161,7 @@ static void copy_error(SeedCtx *c, CsvReader *r, const char *server_msg)
         size_t best = 0;
         for (int i = 0; i < c->ncols; i++) {
             size_t l = strlen(c->names[i]);
-            if (l > best && strncmp(cp, c->names[i], l) == 0 && cp[l] == ':') {
+            if (l > best && strncmp(cp, c->names[i], l) == 0 && (cp[l] == ':' || cp[l] == '\0' || cp[l] == '\n')) {
                 best = l;
                 field = i;
             }
@@ -189,12 +195,14 @@ static void copy_error(SeedCtx *c, CsvReader *r, const char *server_msg)
     free(detail_copy);
 }
 
-/* Pass 2: stream the normalised rows into `copy_sql`.  0 ok, -1 error (job->err). */
-static int load(SeedCtx *c, CsvReader *r, const char *target, int64_t *rows_out)
+/* Pass 2: stream the normalised rows into `copy <target> (cols) from stdin`,
+ * in binary format when `binary`.  0 ok, -1 error (job->err). */
+static int load(SeedCtx *c, CsvReader *r, const char *target, bool binary, int64_t *rows_out)
 {
     MatCtx *m = c->m;
     NodeJob *job = m->job;
-    const char *copy_sql = arena_sprintf(m->a, "copy %s (%s) from stdin", target, col_list(c));
+    const char *copy_sql = arena_sprintf(m->a, "copy %s (%s) from stdin%s", target, col_list(c),
+                                         binary ? " with (format binary)" : "");
     sb_puts(&job->sent, "-- dbt seed --\n");
     sb_puts(&job->sent, copy_sql);
     sb_puts(&job->sent, ";\n");
@@ -222,22 +230,29 @@ static int load(SeedCtx *c, CsvReader *r, const char *target, int64_t *rows_out)
     CsvRecord rec;
     int k;
     int64_t n = 0;
+    if (binary)
+        seedtype_bin_header(&buf);
     while ((k = csv_next(r, &rec, &job->err)) == 1) {
+        if (binary)
+            seedtype_bin_tuple(&buf, c->ncols);
         for (int i = 0; i < c->ncols; i++) {
-            if (i)
-                sb_putc(&buf, '\t');
             const char *why = NULL;
-            if (seedtype_copy_value(&buf, c->type[i], rec.f[i], rec.len[i], &why) < 0) {
+            int w = binary ? seedtype_bin_value(&buf, c->bin[i], c->type[i], rec.f[i], rec.len[i], &why)
+                           : seedtype_copy_value(&buf, c->type[i], rec.f[i], rec.len[i],
+                                                 i + 1 < c->ncols ? '\t' : '\n', &why);
+            if (w < 0) {
                 diag_clear(&job->err);
                 csv_field_error(r, &rec, i, &job->err, "cannot load value \"%s\" of column \"%s\": %s",
-                                rec.f[i] ? rec.f[i] : "", c->names[i], why ? why : "changed since type inference");
+                                rec.f[i] ? rec.f[i] : "", c->names[i],
+                                w == -1 && why ? why : "changed since type inference");
                 k = -1;
                 break;
             }
         }
         if (k < 0)
             break;
-        sb_putc(&buf, '\n');
+        if (c->ncols == 0 && !binary)
+            sb_putc(&buf, '\n');
         n++;
         if (buf.len >= SEED_COPY_CHUNK) {
             if (exec_cancelled(job->sh)) {
@@ -252,6 +267,8 @@ static int load(SeedCtx *c, CsvReader *r, const char *target, int64_t *rows_out)
             sb_reset(&buf);
         }
     }
+    if (k == 0 && binary)
+        seedtype_bin_trailer(&buf);
     if (k == 0 && buf.len && pg_copy_in_put(job->conn, buf.buf, buf.len, &d) != 0)
         k = -2;
     sb_free(&buf);
@@ -280,6 +297,61 @@ abort:
     return -1;
 }
 
+/* The SQL type a binary encoding is the wire format of, as format_type
+ * names it. */
+static const char *bin_sql_type(SeedBin k)
+{
+    switch (k) {
+    case SEED_BIN_INT4: return "integer";
+    case SEED_BIN_FLOAT8: return "double precision";
+    case SEED_BIN_DATE: return "date";
+    case SEED_BIN_TIMESTAMP: return "timestamp without time zone";
+    case SEED_BIN_BOOL: return "boolean";
+    case SEED_BIN_TEXT: return "text";
+    default: return NULL;
+    }
+}
+
+/* A kept (truncated) table: binary COPY only when each loaded column has
+ * exactly the type whose wire format we would send; anything else (other
+ * types, unquoted or over-long names that the server would fold or cut)
+ * keeps the text format, where the server converts as before.  The lookup
+ * is cdbt's own read of the catalog: logged, not part of target/run. */
+static bool kept_table_takes_binary(SeedCtx *c)
+{
+    MatCtx *m = c->m;
+    NodeJob *job = m->job;
+    if (!c->binary_ok || !c->quote)
+        return false;
+    for (int i = 0; i < c->ncols; i++)
+        if (strlen(c->names[i]) > 63)
+            return false;
+    if (matu_flush(m) != 0)
+        return false;
+    Sb q = SB_INIT;
+    sb_puts(&q, "select attname, format_type(atttypid, atttypmod) from pg_catalog.pg_attribute where attrelid = ");
+    pg_quote_literal(&q, m->T.sql);
+    sb_puts(&q, "::regclass and attnum > 0 and not attisdropped");
+    exec_log(job->sh, m->n->unique_id, "SQL:\n%s", sb_cstr(&q));
+    PgResult *res = NULL;
+    Diag d = {0};
+    int rc = pg_exec(job->conn, sb_cstr(&q), &res, NULL, 0, &d);
+    sb_free(&q);
+    diag_clear(&d);
+    bool ok = rc == 0 && res && res->ncols == 2;
+    for (int i = 0; ok && i < c->ncols; i++) {
+        bool found = false;
+        for (int k = 0; k < res->nrows && !found; k++)
+            if (res->rows[k][0] && strcmp(res->rows[k][0], c->names[i]) == 0) {
+                found = true;
+                ok = res->rows[k][1] && strcmp(res->rows[k][1], bin_sql_type(c->bin[i])) == 0;
+            }
+        ok &= found;
+    }
+    pg_result_free(res);
+    return ok;
+}
+
 /* Offset-bearing ISO columns: COPY into a temporary table, then cast. */
 static int load_staged(SeedCtx *c, CsvReader *r, int64_t *rows_out)
 {
@@ -287,7 +359,7 @@ static int load_staged(SeedCtx *c, CsvReader *r, int64_t *rows_out)
     const char *stage = arena_sprintf(m->a, "\"%s__dbt_seed_stage\"", m->T.identifier);
     if (matu_sql(m, create_sql(c, stage, true, true), NULL, NULL, 0) != 0)
         return -1;
-    if (load(c, r, stage, rows_out) != 0)
+    if (load(c, r, stage, c->binary_ok, rows_out) != 0)
         return -1;
     Sb s = SB_INIT;
     sb_printf(&s, "insert into %s (%s) select ", m->T.sql, col_list(c));
@@ -369,8 +441,15 @@ int mat_seed(NodeJob *job)
         matu_cache_set(&m, &m.T, REL_TABLE);
     }
     int64_t rows = 0;
-    if ((any_staged ? load_staged(&c, r, &rows) : load(&c, r, m.T.sql, &rows)) != 0)
-        goto fail;
+    bool created = !(E == REL_TABLE && !full_refresh);
+    if (any_staged) {
+        if (load_staged(&c, r, &rows) != 0)
+            goto fail;
+    } else {
+        bool binary = c.binary_ok && (created || kept_table_takes_binary(&c));
+        if (load(&c, r, m.T.sql, binary, &rows) != 0)
+            goto fail;
+    }
     bool kept = E == REL_TABLE && !full_refresh;
     if (matu_grants(&m, &m.T, kept) != 0 || matu_persist_docs(&m, &m.T, REL_TABLE) != 0)
         goto fail;

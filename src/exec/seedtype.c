@@ -21,6 +21,7 @@
  * Loading lives in mat_seed.c; tokenising in csvread.c. */
 #include "seedtype.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,8 @@ static bool ieq(const char *s, size_t n, const char *lit)
 
 bool seedtype_is_null(const char *s, size_t n)
 {
+    if (n && solid(s[0]) && solid(s[n - 1]))
+        return n == 4 && ieq(s, 4, "null");
     size_t b, e;
     seedtype_strip(s, n, &b, &e);
     return e == b || ieq(s + b, e - b, "null");
@@ -587,37 +590,45 @@ static long re_match(const El *els, int k, const char *s, size_t n, size_t i, in
     return -1;
 }
 
+/* The canonical zero-padded shapes YYYY-MM-DD / YYYY-MM-DD HH:MM:SS, where
+ * the regex can only take the two-digit alternatives (ranges checked as it
+ * would): 1 / -1 as strptime_like, -2 when p is not of that shape. */
+static int ymd_shape(const char *p, size_t m, bool want_time, SeedTime *out)
+{
+    if (m != (want_time ? 19u : 10u) || !dig(p[0]) || !dig(p[1]) || !dig(p[2]) || !dig(p[3]) || p[4] != '-' ||
+        !dig(p[5]) || !dig(p[6]) || p[7] != '-' || !dig(p[8]) || !dig(p[9]))
+        return -2;
+    if (want_time && (p[10] != ' ' || !dig(p[11]) || !dig(p[12]) || p[13] != ':' || !dig(p[14]) || !dig(p[15]) ||
+                      p[16] != ':' || !dig(p[17]) || !dig(p[18])))
+        return -2;
+    memset(out, 0, sizeof *out);
+    out->y = num(p, 4);
+    out->mo = num(p + 5, 2);
+    out->d = num(p + 8, 2);
+    if (want_time) {
+        out->h = num(p + 11, 2);
+        out->mi = num(p + 14, 2);
+        out->s = num(p + 17, 2);
+    }
+    if (out->h > 23 || out->mi > 59)
+        return -1;
+    if (!valid_date(out->y, out->mo, out->d) || out->s > 59)
+        return -1;
+    return 1;
+}
+
 static int strptime_like(const El *els, const char *s, size_t n, SeedTime *out)
 {
+    bool want_time = els[5].k == E_SPACES;
+    int r = ymd_shape(s, n, want_time, out);    /* nothing to strip: it starts and ends with digits */
+    if (r != -2)
+        return r;
     size_t b, e;
     seedtype_strip(s, n, &b, &e);
     if (e == b || ieq(s + b, e - b, "null"))
         return 0;
-    /* fast path: the canonical zero-padded shapes, where the regex can only
-     * take the two-digit alternatives (ranges checked below as it would) */
-    const char *p = s + b;
-    size_t m = e - b;
-    bool want_time = els[5].k == E_SPACES;
-    if ((m == 10 || (want_time && m == 19)) && dig(p[0]) && dig(p[1]) && dig(p[2]) && dig(p[3]) &&
-        p[4] == '-' && dig(p[5]) && dig(p[6]) && p[7] == '-' && dig(p[8]) && dig(p[9]) &&
-        (m == 10) != want_time &&
-        (m == 10 || (p[10] == ' ' && dig(p[11]) && dig(p[12]) && p[13] == ':' && dig(p[14]) &&
-                     dig(p[15]) && p[16] == ':' && dig(p[17]) && dig(p[18])))) {
-        memset(out, 0, sizeof *out);
-        out->y = num(p, 4);
-        out->mo = num(p + 5, 2);
-        out->d = num(p + 8, 2);
-        if (m == 19) {
-            out->h = num(p + 11, 2);
-            out->mi = num(p + 14, 2);
-            out->s = num(p + 17, 2);
-        }
-        if (out->h > 23 || out->mi > 59)
-            return -1;
-        if (!valid_date(out->y, out->mo, out->d) || out->s > 59)
-            return -1;
-        return 1;
-    }
+    if ((r = ymd_shape(s + b, e - b, want_time, out)) != -2)
+        return r;
     int vals[16] = {0};
     long end = re_match(els, 0, s + b, e - b, 0, vals);
     if (end < 0 || (size_t)end != e - b)
@@ -871,6 +882,14 @@ int seedtype_parse_isodatetime(const char *s, size_t n, SeedTime *out)
 
 static int bool_core(const char *t, size_t m, bool *out)
 {
+    if (m == 4 && memcmp(t, "true", 4) == 0) {
+        *out = true;
+        return 1;
+    }
+    if (m == 5 && memcmp(t, "false", 5) == 0) {
+        *out = false;
+        return 1;
+    }
     size_t b, e;
     seedtype_strip(t, m, &b, &e);
     if (e == b || ieq(t + b, e - b, "null"))
@@ -933,6 +952,34 @@ void seedtype_free(SeedTyper *t)
     t->ncols = 0;
 }
 
+/* v = the number when it is a finite whole number within int32. */
+static bool num_int4(const SeedNum *num, int64_t *v)
+{
+    if (num->kind != SNUM_FINITE || num->exp < 0 || num->ndigits + num->exp > 10)
+        return false;
+    int64_t x = 0;
+    for (int i = 0; i < num->ndigits; i++)
+        x = x * 10 + (num->digits[i] - '0');
+    for (int64_t k = 0; k < num->exp; k++)
+        x *= 10;
+    if (num->neg)
+        x = -x;
+    if (x < INT32_MIN || x > INT32_MAX)
+        return false;
+    *v = x;
+    return true;
+}
+
+/* A finite number strtod turns into a normal double, far from overflow and
+ * underflow (float8in raises errors there): zero, or 1e-300 <= |v| < 1e300. */
+static bool num_float8_safe(const SeedNum *num)
+{
+    if (num->ndigits == 1 && num->digits[0] == '0')
+        return true;
+    int64_t adj = num->ndigits + num->exp - 1;     /* decimal exponent of the leading digit */
+    return adj >= -300 && adj < 299;
+}
+
 static void test_value(SeedCol *c, const char *s, size_t n)
 {
     SeedNum num;
@@ -949,6 +996,13 @@ static void test_value(SeedCol *c, const char *s, size_t n)
                 c->max_whole = whole;
             if (places > c->max_dec)
                 c->max_dec = places;
+            int64_t v;
+            if (!c->not_int4 && !num_int4(&num, &v))
+                c->not_int4 = true;
+            if (!c->not_float8 && !num_float8_safe(&num))
+                c->not_float8 = true;
+        } else if (r == 1) {
+            c->not_int4 = true;                    /* NaN / Infinity: int4in rejects "NaN" */
         }
     }
     if ((c->cand & (1u << SEED_DATE)) && seedtype_parse_date(s, n, &tm) < 0)
@@ -1159,11 +1213,29 @@ int seedtype_value(Sb *out, SeedType t, bool as_integer, bool utc, const char *s
     }
 }
 
+/* No byte of w is a tab, newline, CR (or any byte below 0x0E) or a backslash. */
+static inline bool word_plain(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t low = (w - ones * 0x0E) & ~w & highs;
+    uint64_t bs = w ^ (ones * '\\');
+    bs = (bs - ones) & ~bs & highs;
+    return (low | bs) == 0;
+}
+
 void seedtype_copy_escape(Sb *out, const char *s, size_t n)
 {
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    size_t run = 0, i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (word_plain(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = (unsigned char)s[i++];
         if (c > '\r' && c != '\\')
             continue;
         const char *esc;
@@ -1174,28 +1246,255 @@ void seedtype_copy_escape(Sb *out, const char *s, size_t n)
         case '\t': esc = "\\t"; break;
         default: continue;
         }
-        sb_append(out, s + run, i - run);
+        sb_append(out, s + run, i - 1 - run);
         sb_append(out, esc, 2);
-        run = i + 1;
+        run = i;
     }
     sb_append(out, s + run, n - run);
 }
 
-int seedtype_copy_value(Sb *out, SeedType t, const char *s, size_t n, const char **why)
+/* A plain numeral whose normalised text (put_number) is itself: [-]digits
+ * [.digits], no leading zero (a single 0 before the point is fine), no
+ * trailing zero after the point, no point without digits after it, not -0,
+ * at most DEC_PREC digits. */
+static bool canonical_number(const char *s, size_t n)
 {
-    if (t == SEED_TEXT) {
-        if (!s || seedtype_is_null(s, n)) {
-            sb_append(out, "\\N", 2);
-            return 0;
-        }
-        seedtype_copy_escape(out, s, n);
-        return 1;
+    size_t i = s[0] == '-', ib = i;
+    while (i < n && dig(s[i]))
+        i++;
+    size_t in = i - ib, fn = 0;
+    if (in == 0 || (in > 1 && s[ib] == '0'))
+        return false;
+    if (i < n && s[i] == '.') {
+        size_t fb = ++i;
+        while (i < n && dig(s[i]))
+            i++;
+        fn = i - fb;
+        if (fn == 0 || s[i - 1] == '0')
+            return false;
     }
-    size_t mark = out->len;
-    int r = seedtype_value(out, t, false, false, s, n, why);
-    if (r < 0)
-        sb_truncate(out, mark);
-    else if (r == 0)
-        sb_append(out, "\\N", 2);
+    if (i != n || in + fn > DEC_PREC)
+        return false;
+    return !(ib == 1 && in == 1 && fn == 0 && s[1] == '0');
+}
+
+int seedtype_copy_value(Sb *out, SeedType t, const char *s, size_t n, char sep, const char **why)
+{
+    int r = 1;
+    if (!s) {
+        r = 0;
+    } else if (t == SEED_TEXT) {
+        if (seedtype_is_null(s, n))
+            r = 0;
+        else
+            seedtype_copy_escape(out, s, n);
+    } else {
+        /* values whose normalised text is the field itself go through as they are */
+        SeedTime tm;
+        bool same = n && ((t == SEED_NUMBER && canonical_number(s, n)) ||
+                          (t == SEED_DATE && ymd_shape(s, n, false, &tm) == 1) ||
+                          (t == SEED_DATETIME && ymd_shape(s, n, true, &tm) == 1) ||
+                          (t == SEED_BOOLEAN && ((n == 4 && memcmp(s, "true", 4) == 0) ||
+                                                 (n == 5 && memcmp(s, "false", 5) == 0))));
+        if (same) {
+            sb_append(out, s, n);
+        } else {
+            size_t mark = out->len;
+            r = seedtype_value(out, t, false, false, s, n, why);
+            if (r < 0) {
+                sb_truncate(out, mark);
+                return -1;
+            }
+        }
+    }
+    char tail[3] = {'\\', 'N', sep};
+    if (r == 0)
+        sb_append(out, tail, sep ? 3 : 2);
+    else if (sep)
+        sb_append(out, &sep, 1);
     return r;
+}
+
+/* ---- binary COPY ---- */
+
+SeedBin seedtype_bin_kind(const SeedTyper *t, int col, bool staged)
+{
+    const SeedCol *c = &t->cols[col];
+    if (c->forced)
+        return SEED_BIN_NONE;
+    switch (seedtype_result(t, col)) {
+    case SEED_NUMBER:
+        if (seedtype_is_integer(t, col))
+            return c->not_int4 ? SEED_BIN_NONE : SEED_BIN_INT4;
+        return c->not_float8 ? SEED_BIN_NONE : SEED_BIN_FLOAT8;
+    case SEED_DATE: return SEED_BIN_DATE;
+    case SEED_DATETIME: return SEED_BIN_TIMESTAMP;
+    case SEED_ISODATETIME: return staged ? SEED_BIN_TEXT : SEED_BIN_TIMESTAMP;
+    case SEED_BOOLEAN: return SEED_BIN_BOOL;
+    default: return SEED_BIN_TEXT;
+    }
+}
+
+static inline char *be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+    return p + 4;
+}
+
+static inline char *be64(char *p, uint64_t v)
+{
+    p = be32(p, (uint32_t)(v >> 32));
+    return be32(p, (uint32_t)v);
+}
+
+void seedtype_bin_header(Sb *out)
+{
+    static const char sig[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";   /* signature, flags 0, extension 0 */
+    sb_append(out, sig, sizeof sig);
+}
+
+void seedtype_bin_trailer(Sb *out)
+{
+    sb_append(out, "\377\377", 2);
+}
+
+void seedtype_bin_tuple(Sb *out, int nfields)
+{
+    char b[2] = {(char)(nfields >> 8), (char)nfields};
+    sb_append(out, b, 2);
+}
+
+/* The double float8in (strtod) makes of the normalised decimal: exact when
+ * the digits and the power of ten are both exact doubles (one rounding),
+ * else strtod itself on the same decimal. */
+static double num_double(const SeedNum *num)
+{
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    if (num->kind != SNUM_FINITE)
+        return NAN;                            /* psycopg2 sends every non-finite Decimal as NaN */
+    if (num->ndigits == 1 && num->digits[0] == '0')
+        return 0.0;
+    double v;
+    if (num->ndigits <= 15 && num->exp >= -22 && num->exp <= 22) {
+        int64_t m = 0;
+        for (int i = 0; i < num->ndigits; i++)
+            m = m * 10 + (num->digits[i] - '0');
+        v = num->exp >= 0 ? (double)m * p10[num->exp] : (double)m / p10[-num->exp];
+    } else {
+        char b[64];
+        snprintf(b, sizeof b, "%.*se%lld", num->ndigits, num->digits, (long long)num->exp);
+        v = strtod(b, NULL);
+    }
+    return num->neg ? -v : v;
+}
+
+static const int64_t PG_EPOCH_DAYS = 730119;   /* days_of(2000, 1, 1) */
+
+int seedtype_bin_value(Sb *out, SeedBin kind, SeedType t, const char *s, size_t n, const char **why)
+{
+    char b[16];
+    char *p = b + 4;
+    int r;
+    if (!s) {
+        r = 0;
+    } else if (kind == SEED_BIN_TEXT) {
+        Sb tmp = SB_INIT;
+        const char *v = s;
+        size_t vn = n;
+        if (t == SEED_TEXT) {
+            r = seedtype_is_null(s, n) ? 0 : 1;
+        } else {                                 /* a staged ISO column: its normalised text */
+            r = seedtype_value(&tmp, t, false, false, s, n, why);
+            v = tmp.buf;
+            vn = tmp.len;
+        }
+        if (r == 1) {
+            if (vn > INT32_MAX) {
+                sb_free(&tmp);
+                return -2;
+            }
+            be32(b, (uint32_t)vn);
+            sb_append(out, b, 4);
+            sb_append(out, v, vn);
+        }
+        sb_free(&tmp);
+        if (r < 0)
+            return -1;
+        if (r == 1)
+            return 1;
+    } else {
+        SeedNum num;
+        SeedTime tm;
+        bool bv;
+        switch (kind) {
+        case SEED_BIN_INT4:
+        case SEED_BIN_FLOAT8:
+            if (t != SEED_NUMBER)
+                return -2;
+            r = seedtype_parse_number(s, n, &num);
+            if (r == 1) {
+                if (kind == SEED_BIN_INT4) {
+                    int64_t v;
+                    if (!num_int4(&num, &v))
+                        return -2;
+                    p = be32(p, (uint32_t)(int32_t)v);
+                } else {
+                    if (num.kind == SNUM_FINITE && !num_float8_safe(&num))
+                        return -2;
+                    double d = num_double(&num);
+                    uint64_t bits;
+                    memcpy(&bits, &d, 8);
+                    p = be64(p, bits);
+                }
+            }
+            break;
+        case SEED_BIN_DATE:
+            if (t != SEED_DATE)
+                return -2;
+            if ((r = ymd_shape(s, n, false, &tm)) == -2)
+                r = seedtype_parse_date(s, n, &tm);
+            if (r == 1)
+                p = be32(p, (uint32_t)(int32_t)(days_of(tm.y, tm.mo, tm.d) - PG_EPOCH_DAYS));
+            break;
+        case SEED_BIN_TIMESTAMP:
+            if (t == SEED_DATETIME) {
+                if ((r = ymd_shape(s, n, true, &tm)) == -2)
+                    r = seedtype_parse_datetime(s, n, &tm);
+            } else if (t == SEED_ISODATETIME) {
+                r = seedtype_parse_isodatetime(s, n, &tm);
+                if (r == 1 && tm.aware)
+                    return -2;                   /* offsets go through the staging table */
+            } else {
+                return -2;
+            }
+            if (r == 1) {
+                int64_t days = days_of(tm.y, tm.mo, tm.d) - PG_EPOCH_DAYS;
+                int64_t us = ((days * 24 + tm.h) * 60 + tm.mi) * 60 + tm.s;
+                p = be64(p, (uint64_t)(us * 1000000 + tm.us));
+            }
+            break;
+        case SEED_BIN_BOOL:
+            if (t != SEED_BOOLEAN)
+                return -2;
+            r = seedtype_parse_bool(s, n, &bv);
+            if (r == 1)
+                *p++ = bv ? 1 : 0;
+            break;
+        default:
+            return -2;
+        }
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            be32(b, (uint32_t)(p - b - 4));
+            sb_append(out, b, (size_t)(p - b));
+            return 1;
+        }
+    }
+    sb_append(out, "\377\377\377\377", 4);             /* NULL */
+    return 0;
 }

@@ -74,6 +74,8 @@ typedef struct SeedCol {
     bool any_aware;            /* an ISO value with a UTC offset was seen */
     int64_t max_whole, max_dec;/* agate MaxPrecision state */
     bool seen_number;
+    bool not_int4;             /* a Number that is not a whole int32 (NaN, 1.5, 3e9) */
+    bool not_float8;           /* a Number whose magnitude nears double's limits */
 } SeedCol;
 
 typedef struct SeedTyper {
@@ -105,8 +107,48 @@ int seedtype_value(Sb *out, SeedType t, bool as_integer, bool utc, const char *s
 /* Append s to out escaped for COPY text format (backslash, newline, CR, tab). */
 void seedtype_copy_escape(Sb *out, const char *s, size_t n);
 /* The field as it goes into COPY text format: seedtype_value (utc = false)
- * escaped, or \N for SQL NULL, appended to out.  Returns as seedtype_value;
- * on -1 out is left as it was.  (Non-Text values are written unescaped: their
- * normalised text never holds a byte COPY escapes.) */
-int seedtype_copy_value(Sb *out, SeedType t, const char *s, size_t n, const char **why);
+ * escaped, or \N for SQL NULL (s NULL or a null token), then sep unless it is
+ * '\0', appended to out.  Returns as seedtype_value; on -1 out is left as it
+ * was.  Non-Text values are written unescaped (their normalised text never
+ * holds a byte COPY escapes), and as the field's own bytes when those are
+ * already the normalised text. */
+int seedtype_copy_value(Sb *out, SeedType t, const char *s, size_t n, char sep, const char **why);
+
+/* ---- binary COPY ----
+ *
+ * `COPY ... FROM STDIN (FORMAT binary)` spares the server its text parsing
+ * (float8in, date_in, line splitting), which is most of a text COPY's cost.
+ * Each value is sent as the datum the column type's input function would
+ * have made from seedtype_value's text: int4 and float8 (the correctly
+ * rounded double of the decimal, as strtod in float8in; non-finite as NaN),
+ * date (days from 2000-01-01), timestamp (microseconds from 2000-01-01),
+ * bool, text bytes.  A column qualifies only when the server's input
+ * function could not have failed on any of its values (pass 1 records the
+ * Numbers that are not whole int32 or are near double's range), so loaded
+ * tables and errors stay those of the text path. */
+typedef enum SeedBin {
+    SEED_BIN_NONE = 0,         /* not encodable: load in text format */
+    SEED_BIN_INT4,
+    SEED_BIN_FLOAT8,
+    SEED_BIN_DATE,
+    SEED_BIN_TIMESTAMP,
+    SEED_BIN_BOOL,
+    SEED_BIN_TEXT
+} SeedBin;
+
+/* The binary encoding of column col as inferred (staged: loaded as text into
+ * the staging table); SEED_BIN_NONE for forced columns and Numbers that do
+ * not all fit the SQL type. */
+SeedBin seedtype_bin_kind(const SeedTyper *t, int col, bool staged);
+/* The signature, flags and header extension that start a binary COPY stream
+ * (19 bytes), and the trailer (2 bytes). */
+void seedtype_bin_header(Sb *out);
+void seedtype_bin_trailer(Sb *out);
+/* A tuple header: the field count. */
+void seedtype_bin_tuple(Sb *out, int nfields);
+/* Field s (NULL = missing) of a column of type t encoded as kind: the int32
+ * length and the bytes, or length -1 for NULL.  Returns as seedtype_value (1,
+ * 0 for NULL, -1 with *why); -2 when the value cannot be encoded as kind
+ * (the file changed since inference).  Nothing is appended unless >= 0. */
+int seedtype_bin_value(Sb *out, SeedBin kind, SeedType t, const char *s, size_t n, const char **why);
 #endif

@@ -88,7 +88,7 @@ copy "postgres"."analytics"."codes" ("zip", "code", "n") from stdin;' \
 check "target/run unquoted columns" \
 'create table "postgres"."analytics"."plain_names" (first_name text,b integer,x integer,x_2 integer);
 -- dbt seed --
-copy "postgres"."analytics"."plain_names" (first_name, b, x, x_2) from stdin;' \
+copy "postgres"."analytics"."plain_names" (first_name, b, x, x_2) from stdin with (format binary);' \
 "$(cat target/run/e2e_seeds/seeds/plain_names.csv)"
 check "run_results message" "1" "$(grep -c '"message":"INSERT 3","unique_id":"seed.e2e_seeds.typed"\|"_message":"INSERT 3","code":"INSERT","rows_affected":3' target/run_results.json)"
 
@@ -165,6 +165,91 @@ check "view in the way exit code" "1" "$?"
 check "view in the way message" "1" "$(grep -c "Cannot seed to '\"postgres\".\"analytics\".\"viewed\"', it is a view" run8.out)"
 check "view untouched" "view" "$(q "select table_type from information_schema.tables where table_name = 'viewed'" | tr 'A-Z' 'a-z' | sed 's/^$/none/')"
 rm seeds/viewed.csv
+
+# ---------------------------------------------------------------- binary COPY = text COPY
+# A table cdbt creates (or keeps with the same column types) is loaded with
+# COPY (FORMAT binary) when every value encodes without the server's input
+# functions; vals_text holds the same values plus a column_types column, which
+# keeps the text format.  Both must hold identical datums (floats bit for bit).
+cat >> dbt_project.yml <<'EOF'
+    vals_text:
+      +column_types:
+        forced: text
+EOF
+TAB=$(printf '\t')
+cat > seeds/vals.csv <<EOF
+i,f,d,ts,iso,b,t
+1,0.1,2024-01-05,2024-01-05 10:11:12,2024-01-05T10:11:12.123456,true,plain
+2,-2.75,2024-1-5,2024-1-5 1:2:3,2024-01-05T10:11:12.1234567,False,"tab${TAB}and \\backslash"
+3,"\$1,234.50", 2024-02-29 ,0001-01-01 00:00:00,20240105T101112,TRUE,"multi
+line"
+4,1e-5,0001-01-01,9999-12-31 23:59:59,2024-W01-1T10,"t,rue",null
+5,1e22,9999-12-31,1999-12-31 23:59:59,2024-001T00:00,,
+6,1e23,1999-12-31,2000-01-01 00:00:00,2000-01-01T00:00:00.5,false,  spaced  
+7,9007199254740993,2000-01-01,,1999-12-31T23:59:59,true,üñí 😀
+8,0.30000000000000004,,2024-01-05 10:11:12,,false,NULL
+9,3.14159265358979323846264338327950288,1969-07-20,1969-07-20 20:17:40,1969-07-20T20:17:40,true,x
+10,NaN,2024-12-31,2024-12-31 23:59:59,2024-12-31T23:59:59.999999,true,"""quoted"""
+11,-Infinity,2024-01-01,2024-01-01 00:00:00,2024-01-01T00:00,false,back\\slash
+12,1e-300,2024-01-01,2024-01-01 00:00:00,2024-01-01T00,true,y
+13,9.99e298,2024-01-01,2024-01-01 00:00:00,2024-01-01T00:00:00,true,z
+14,-0,2024-01-01,2024-01-01 00:00:00,2024-01-01T00:00:00,true,z
+15,123456789012345e-22,2024-01-01,2024-01-01 00:00:00,2024-01-01T00:00:00,true,z
+16,50%,2024-01-01,2024-01-01 00:00:00,2024-01-01T00:00:00,true,z
+EOF
+# the same records with a last field "x" (record 3 spans two lines)
+awk 'NR == 1 { print $0 ",forced"; next } /^3,/ { print; next } { print $0 ",x" }' seeds/vals.csv > seeds/vals_text.csv
+"$CDBT" seed --profiles-dir . -s vals vals_text > run10.out 2>&1
+check "binary seed exit code" "0" "$?"
+check "binary: vals loaded in binary" "1" "$(grep -c 'from stdin with (format binary);' target/run/e2e_seeds/seeds/vals.csv)"
+check "binary: vals_text loaded as text" "0" "$(grep -c 'format binary' target/run/e2e_seeds/seeds/vals_text.csv)"
+check "binary: column types" \
+"i integer
+f double precision
+d date
+ts timestamp without time zone
+iso timestamp without time zone
+b boolean
+t text" "$(cols vals)"
+check "binary: vals_text column types" "$(cols vals)
+forced text" "$(cols vals_text)"
+same_vals() {
+  q "select count(*) from analytics.vals a full join analytics.vals_text b using (i)
+     where a.i is null or b.i is null or float8send(a.f) is distinct from float8send(b.f)
+        or (a.d, a.ts, a.iso, a.b, a.t) is distinct from (b.d, b.ts, b.iso, b.b, b.t)"
+}
+check "binary: identical datums" "0" "$(same_vals)"
+check "binary: 16 rows" "16" "$(q "select count(*) from analytics.vals")"
+check "binary: sample values" "3|1234.5|2024-02-29|0001-01-01 00:00:00|2024-01-05 10:11:12|t|multi
+line" "$(q "select i, f, d, ts, iso, b, t from analytics.vals where i = 3")"
+check "binary: text kept as bytes" "tab${TAB}and \\backslash|t" "$(q "select t, t like '%' || chr(9) || '%' from analytics.vals where i = 2")"
+check "binary: nulls" "0|1|1|1|1|3" \
+"$(q "select count(*) filter (where f is null), count(*) filter (where d is null), count(*) filter (where ts is null),
+            count(*) filter (where iso is null), count(*) filter (where b is null), count(*) filter (where t is null) from analytics.vals")"
+# a second run keeps the table and its types: binary again, same contents
+oid_vals=$(oid vals)
+"$CDBT" seed --profiles-dir . -s vals > run11.out 2>&1
+check "binary truncate exit code" "0" "$?"
+check "binary truncate keeps the table" "$oid_vals" "$(oid vals)"
+check "binary truncate target/run" 'truncate table "postgres"."analytics"."vals";
+-- dbt seed --
+copy "postgres"."analytics"."vals" ("i", "f", "d", "ts", "iso", "b", "t") from stdin with (format binary);' \
+"$(cat target/run/e2e_seeds/seeds/vals.csv)"
+check "binary truncate: identical datums" "0" "$(same_vals)"
+# a kept table whose column type differs gets text, which the server converts
+q "alter table analytics.vals alter column f type numeric using null" >/dev/null
+"$CDBT" seed --profiles-dir . -s vals > run12.out 2>&1
+check "changed type exit code" "0" "$?"
+check "changed type: text COPY" "0" "$(grep -c 'format binary' target/run/e2e_seeds/seeds/vals.csv)"
+check "changed type: values" "numeric|0.1|1234.5" \
+"$(q "select pg_typeof(f), f, (select f from analytics.vals where i = 3) from analytics.vals where i = 1")"
+# a whole-number column with a value beyond int32: text COPY, the server's error at the field
+printf 'n,label\n1,a\n3000000000,b\n' > seeds/ovf.csv
+"$CDBT" seed --profiles-dir . -s ovf > run13.out 2>&1
+check "int4 overflow exit code" "1" "$?"
+check "int4 overflow: server error at the field" "1" "$(grep -c 'seeds/ovf.csv:3:1: error: value "3000000000" is out of range for type integer' run13.out)"
+check "int4 overflow: no table left" "0" "$(q "select count(*) from pg_tables where tablename = 'ovf'")"
+rm seeds/ovf.csv
 
 # ---------------------------------------------------------------- 100,000 rows
 awk 'BEGIN { print "id,amount,day,label"; for (i = 1; i <= 100000; i++) printf "%d,%d.%02d,2024-%02d-%02d,\"row %d, \"\"q\"\"\"\n", i, i, i % 100, i % 12 + 1, i % 28 + 1, i }' > seeds/big.csv

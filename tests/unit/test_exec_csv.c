@@ -4,6 +4,8 @@
  * agate's Number / Date / DateTime / ISODateTime / Boolean / Text rules with
  * the integer-vs-float8 decision. */
 #include <check.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -660,11 +662,208 @@ START_TEST(copy_values)
         sb_puts(&out, "<");
         const char *why = NULL;
         const char *in = cases[i].in;
-        int rc = seedtype_copy_value(&out, cases[i].t, in, in ? strlen(in) : 0, &why);
+        int rc = seedtype_copy_value(&out, cases[i].t, in, in ? strlen(in) : 0, '\0', &why);
         ck_assert_msg(rc == cases[i].rc, "case %zu: rc %d", i, rc);
         ck_assert_str_eq(sb_cstr(&out) + 1, cases[i].want);
+        /* with a separator: appended after the value, not after a failure */
+        sb_reset(&out);
+        rc = seedtype_copy_value(&out, cases[i].t, in, in ? strlen(in) : 0, '\t', &why);
+        ck_assert_int_eq(rc, cases[i].rc);
+        ck_assert_str_eq(sb_cstr(&out), rc < 0 ? "" : sb_cstr(&out));
+        ck_assert(rc < 0 ? out.len == 0 : (out.len == strlen(cases[i].want) + 1 && out.buf[out.len - 1] == '\t'));
         sb_free(&out);
     }
+}
+END_TEST
+
+/* ---- binary COPY ---- */
+
+/* The bytes seedtype_bin_value appends for s as kind (type t): "" with
+ * *rc -1/-2 when it fails. */
+static Sb bin_of(SeedBin kind, SeedType t, const char *s, int *rc)
+{
+    Sb out = SB_INIT;
+    const char *why = NULL;
+    *rc = seedtype_bin_value(&out, kind, t, s, s ? strlen(s) : 0, &why);
+    ck_assert_msg(*rc >= 0 || out.len == 0, "'%s': bytes appended on failure", s ? s : "(missing)");
+    ck_assert_msg(*rc != -1 || why || kind != SEED_BIN_TEXT || t == SEED_TEXT, "'%s': no reason", s);
+    return out;
+}
+
+static uint64_t be_u64(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (unsigned char)p[i];
+    return v;
+}
+
+static int32_t be_i32(const char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v = v << 8 | (unsigned char)p[i];
+    return (int32_t)v;
+}
+
+/* A 4-byte value (int4, date): its length word and its value. */
+static void check_bin4(SeedBin kind, SeedType t, const char *s, int32_t want)
+{
+    int rc;
+    Sb b = bin_of(kind, t, s, &rc);
+    ck_assert_msg(rc == 1 && b.len == 8 && be_i32(b.buf) == 4, "'%s': rc %d len %zu", s, rc, b.len);
+    ck_assert_msg(be_i32(b.buf + 4) == want, "'%s': got %d, want %d", s, be_i32(b.buf + 4), want);
+    sb_free(&b);
+}
+
+/* A float8: the double strtod makes of `dec` (float8in's conversion). */
+static void check_float8(const char *s, const char *dec)
+{
+    int rc;
+    Sb b = bin_of(SEED_BIN_FLOAT8, SEED_NUMBER, s, &rc);
+    ck_assert_msg(rc == 1 && b.len == 12 && be_i32(b.buf) == 8, "'%s': rc %d len %zu", s, rc, b.len);
+    double want = strcmp(dec, "NaN") == 0 ? NAN : strtod(dec, NULL);
+    uint64_t wbits;
+    memcpy(&wbits, &want, 8);
+    ck_assert_msg(be_u64(b.buf + 4) == wbits, "'%s': got %016llx, want %016llx (%s)", s,
+                  (unsigned long long)be_u64(b.buf + 4), (unsigned long long)wbits, dec);
+    sb_free(&b);
+}
+
+static void check_bin_fails(SeedBin kind, SeedType t, const char *s, int want_rc)
+{
+    int rc;
+    Sb b = bin_of(kind, t, s, &rc);
+    ck_assert_msg(rc == want_rc, "'%s': rc %d, want %d", s, rc, want_rc);
+    sb_free(&b);
+}
+
+START_TEST(binary_values)
+{
+    Sb h = SB_INIT;
+    seedtype_bin_header(&h);
+    ck_assert_uint_eq(h.len, 19);
+    ck_assert_int_eq(memcmp(h.buf, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19), 0);
+    sb_reset(&h);
+    seedtype_bin_tuple(&h, 258);
+    seedtype_bin_trailer(&h);
+    ck_assert_int_eq(memcmp(h.buf, "\001\002\377\377", 4), 0);
+    sb_free(&h);
+
+    check_bin4(SEED_BIN_INT4, SEED_NUMBER, "1,000", 1000);
+    check_bin4(SEED_BIN_INT4, SEED_NUMBER, " -2147483648 ", INT32_MIN);
+    check_bin4(SEED_BIN_INT4, SEED_NUMBER, "2147483647", INT32_MAX);
+    check_bin4(SEED_BIN_INT4, SEED_NUMBER, "1e3", 1000);
+    check_bin4(SEED_BIN_INT4, SEED_NUMBER, "007", 7);
+    check_bin4(SEED_BIN_INT4, SEED_NUMBER, "-0", 0);
+    check_bin_fails(SEED_BIN_INT4, SEED_NUMBER, "2147483648", -2);
+    check_bin_fails(SEED_BIN_INT4, SEED_NUMBER, "1.5", -2);
+    check_bin_fails(SEED_BIN_INT4, SEED_NUMBER, "NaN", -2);
+    check_bin_fails(SEED_BIN_INT4, SEED_NUMBER, "abc", -1);
+
+    check_float8("0.1", "0.1");
+    check_float8("-2.75", "-2.75");
+    check_float8("$1,234.50", "1234.5");
+    check_float8("50%", "50");
+    check_float8("-0", "0");
+    check_float8("1e-5", "0.00001");
+    check_float8("1e22", "1e22");
+    check_float8("1e23", "1e23");
+    check_float8("9007199254740993", "9007199254740993");
+    check_float8("123456789012345e-22", "123456789012345e-22");
+    check_float8("0.30000000000000004", "0.30000000000000004");
+    check_float8("3.14159265358979323846264338327950288", "3.141592653589793238462643383");   /* 28 digits first */
+    check_float8("1e-300", "1e-300");
+    check_float8("9.99e298", "9.99e298");
+    check_float8("NaN", "NaN");
+    check_float8("-Infinity", "NaN");
+    check_bin_fails(SEED_BIN_FLOAT8, SEED_NUMBER, "1e300", -2);
+    check_bin_fails(SEED_BIN_FLOAT8, SEED_NUMBER, "1e-301", -2);
+
+    int rc;
+    Sb b = bin_of(SEED_BIN_FLOAT8, SEED_NUMBER, " null ", &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_uint_eq(b.len, 4);
+    ck_assert_int_eq(be_i32(b.buf), -1);
+    sb_free(&b);
+    b = bin_of(SEED_BIN_TEXT, SEED_TEXT, NULL, &rc);
+    ck_assert(rc == 0 && b.len == 4 && be_i32(b.buf) == -1);
+    sb_free(&b);
+
+    check_bin4(SEED_BIN_DATE, SEED_DATE, "2000-01-01", 0);
+    check_bin4(SEED_BIN_DATE, SEED_DATE, "1999-12-31", -1);
+    check_bin4(SEED_BIN_DATE, SEED_DATE, " 2024-1-5 ", 8770);
+    check_bin4(SEED_BIN_DATE, SEED_DATE, "0001-01-01", -730119);
+    check_bin_fails(SEED_BIN_DATE, SEED_DATE, "2023-02-29", -1);
+    check_bin_fails(SEED_BIN_DATE, SEED_NUMBER, "2023-02-28", -2);
+
+    static const struct { SeedType t; const char *s; int64_t us; } ts[] = {
+        {SEED_DATETIME, "2000-01-01 00:00:01", 1000000},
+        {SEED_DATETIME, "1999-12-31 23:59:59", -1000000},
+        {SEED_DATETIME, "2024-1-5 1:2:3", (8770LL * 86400 + 3723) * 1000000},
+        {SEED_ISODATETIME, "2000-01-01T00:00:00.5", 500000},
+        {SEED_ISODATETIME, "20000102T0030", (86400LL + 1800) * 1000000},
+    };
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
+        b = bin_of(SEED_BIN_TIMESTAMP, ts[i].t, ts[i].s, &rc);
+        ck_assert_msg(rc == 1 && b.len == 12 && be_i32(b.buf) == 8, "'%s'", ts[i].s);
+        ck_assert_msg((int64_t)be_u64(b.buf + 4) == ts[i].us, "'%s': got %lld", ts[i].s, (long long)be_u64(b.buf + 4));
+        sb_free(&b);
+    }
+    check_bin_fails(SEED_BIN_TIMESTAMP, SEED_ISODATETIME, "2024-01-05T10:11:12Z", -2);   /* offsets are staged */
+
+    b = bin_of(SEED_BIN_BOOL, SEED_BOOLEAN, " t,RUE ", &rc);
+    ck_assert(rc == 1 && b.len == 5 && be_i32(b.buf) == 1 && b.buf[4] == 1);
+    sb_free(&b);
+    b = bin_of(SEED_BIN_BOOL, SEED_BOOLEAN, "false", &rc);
+    ck_assert(rc == 1 && b.len == 5 && b.buf[4] == 0);
+    sb_free(&b);
+
+    /* text: the bytes as they are (no COPY escaping), null tokens NULL */
+    b = bin_of(SEED_BIN_TEXT, SEED_TEXT, "a\tb\\c\n", &rc);
+    ck_assert(rc == 1 && b.len == 10 && be_i32(b.buf) == 6 && memcmp(b.buf + 4, "a\tb\\c\n", 6) == 0);
+    sb_free(&b);
+    check_bin_fails(SEED_BIN_TEXT, SEED_TEXT, " NULL ", 0);
+    /* a staged ISO column: its normalised text, offset kept */
+    b = bin_of(SEED_BIN_TEXT, SEED_ISODATETIME, "2024-01-05T10:11:12+05:30", &rc);
+    ck_assert(rc == 1 && be_i32(b.buf) == 25 && memcmp(b.buf + 4, "2024-01-05 10:11:12+05:30", 25) == 0);
+    sb_free(&b);
+    check_bin_fails(SEED_BIN_TEXT, SEED_ISODATETIME, "2024-01-05T10:11:12+24:00", -1);
+}
+END_TEST
+
+/* Which columns can go in binary: Numbers only when every value fits the
+ * SQL type without the server's input function failing. */
+START_TEST(binary_kinds)
+{
+    const struct {
+        const char *const *vals;
+        bool staged;
+        SeedBin want;
+    } cases[] = {
+        {COL("1", "-2", "", "1e3"), false, SEED_BIN_INT4},
+        {COL("1", "3000000000"), false, SEED_BIN_NONE},          /* integer column, int4 overflow */
+        {COL("29051_00040"), false, SEED_BIN_NONE},
+        {COL("1", "NaN"), false, SEED_BIN_NONE},                 /* NaN in an integer column */
+        {COL("1.5", "2", "NaN", "1e-300"), false, SEED_BIN_FLOAT8},
+        {COL("1.5", "1e300"), false, SEED_BIN_NONE},
+        {COL("1.5", "1e-301"), false, SEED_BIN_NONE},
+        {COL("2024-01-02", "~"), false, SEED_BIN_DATE},
+        {COL("2024-01-02 03:04:05"), false, SEED_BIN_TIMESTAMP},
+        {COL("2024-01-02T03:04:05"), false, SEED_BIN_TIMESTAMP},
+        {COL("2024-01-02T03:04:05Z"), true, SEED_BIN_TEXT},
+        {COL("True"), false, SEED_BIN_BOOL},
+        {COL("x", "1"), false, SEED_BIN_TEXT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        SeedTyper t = infer_col(cases[i].vals, false);
+        ck_assert_msg(seedtype_bin_kind(&t, 0, cases[i].staged) == cases[i].want, "case %zu: got %d", i,
+                      seedtype_bin_kind(&t, 0, cases[i].staged));
+        seedtype_free(&t);
+    }
+    SeedTyper t = infer_col(COL("1"), true);                     /* column_types: the user's SQL type */
+    ck_assert_int_eq(seedtype_bin_kind(&t, 0, false), SEED_BIN_NONE);
+    seedtype_free(&t);
 }
 END_TEST
 
@@ -691,6 +890,8 @@ Suite *exec_csv_suite(void)
     tcase_add_test(ti, infer_booleans_and_text);
     tcase_add_test(ti, copy_escaping);
     tcase_add_test(ti, copy_values);
+    tcase_add_test(ti, binary_values);
+    tcase_add_test(ti, binary_kinds);
     suite_add_tcase(s, ti);
     return s;
 }
