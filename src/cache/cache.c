@@ -194,6 +194,8 @@ void cache_close(Cache *c)
 {
     if (!c)
         return;
+    if (c->db && c->in_batch)
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     if (c->db)
         sqlite3_close(c->db);
     for (int i = 0; i < c->nent; i++)
@@ -209,6 +211,23 @@ void cache_close(Cache *c)
 }
 
 /* ---------------------------------------------------------------- results */
+
+void cache_batch(Cache *c, bool begin)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (!c->broken && c->db) {
+        if (begin && !c->in_batch)
+            c->in_batch = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        else if (!begin && c->in_batch) {
+            if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+                sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+            c->in_batch = false;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+}
 
 int cache_record_result(Cache *c, const char *unique_id, const char *status,
                         double started_at, double execution_time, const char *message)

@@ -77,6 +77,10 @@ void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncachea
  * 0, or -1 (database error; the result is simply not recorded). */
 int  cache_record_result(Cache *c, const char *unique_id, const char *status,
                          double started_at, double execution_time, const char *message);
+/* cache_batch(c, true) ... cache_batch(c, false): the results recorded in
+ * between are written in one transaction (one commit instead of one per
+ * node).  No-op for a NULL cache. */
+void cache_batch(Cache *c, bool begin);
 /* The last recorded status of unique_id, or NULL.  The string is owned by
  * the cache and valid until cache_close(). */
 const char *cache_last_status(Cache *c, const char *unique_id);

@@ -31,6 +31,7 @@ struct Cache {
     char *path;
     pthread_mutex_t mu;
     bool broken;                 /* a database error happened: stop using it this run */
+    bool in_batch;               /* inside cache_batch(c, true) */
     /* parse cache state (cache_parse.c) */
     Arena arena;
     StrMap ents;                 /* unique_id -> CacheEnt* */

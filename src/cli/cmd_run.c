@@ -430,6 +430,7 @@ static void to_results(Session *s, RunnerResult *rr, RunResults *out)
 {
     memset(out, 0, sizeof *out);
     out->started_at = rr->started_at;
+    cache_batch(s->cache, true);         /* one transaction for all the results */
     for (int i = 0; i < rr->n; i++) {
         RunItem *it = &rr->items[i];
         NodeResult nr = {0};
@@ -453,6 +454,7 @@ static void to_results(Session *s, RunnerResult *rr, RunResults *out)
                                 nr.completed_at > nr.started_at ? nr.completed_at - nr.started_at : 0,
                                 nr.message);
     }
+    cache_batch(s->cache, false);
 }
 
 static const char *abs_under(Session *s, const char *path)
