@@ -11,6 +11,14 @@
  * persist_docs, indexes when the table was created; inside post-hooks; COMMIT; outside post-hooks.
  * Result: "INSERT <rows>" ("CREATE <rows>" under full refresh).
  *
+ * The COPY is binary (FORMAT binary: each value sent as the datum the
+ * column type's input function would make of its normalised text, so the
+ * server skips text parsing, about half its work) when every column has a
+ * binary encoding (seedtype.h: not for column_types, nor for Numbers the
+ * server would reject) and the target's column types are known: a table
+ * created here, the staging table, or a kept table whose columns read from
+ * pg_attribute have exactly those types.  Otherwise text, as before.
+ *
  * Values with a UTC offset in ISO timestamp columns are loaded the way
  * psycopg2 binds them (timestamptz cast to the session time zone): through
  * a temporary staging table whose offset-bearing columns are text, then

@@ -1402,30 +1402,30 @@ int seedtype_bin_value(Sb *out, SeedBin kind, SeedType t, const char *s, size_t 
     if (!s) {
         r = 0;
     } else if (kind == SEED_BIN_TEXT) {
-        Sb tmp = SB_INIT;
-        const char *v = s;
-        size_t vn = n;
-        if (t == SEED_TEXT) {
+        size_t mark = out->len;
+        if (t == SEED_TEXT) {                    /* the field's bytes */
             r = seedtype_is_null(s, n) ? 0 : 1;
-        } else {                                 /* a staged ISO column: its normalised text */
-            r = seedtype_value(&tmp, t, false, false, s, n, why);
-            v = tmp.buf;
-            vn = tmp.len;
-        }
-        if (r == 1) {
-            if (vn > INT32_MAX) {
-                sb_free(&tmp);
-                return -2;
+            if (r == 1) {
+                sb_append(out, "\0\0\0\0", 4);        /* length: set below */
+                sb_append(out, s, n);
             }
-            be32(b, (uint32_t)vn);
-            sb_append(out, b, 4);
-            sb_append(out, v, vn);
+        } else {                                 /* a staged ISO column: its normalised text */
+            sb_append(out, "\0\0\0\0", 4);
+            r = seedtype_value(out, t, false, false, s, n, why);
+            if (r != 1)
+                sb_truncate(out, mark);
         }
-        sb_free(&tmp);
         if (r < 0)
             return -1;
-        if (r == 1)
+        if (r == 1) {
+            size_t len = out->len - mark - 4;
+            if (len > INT32_MAX) {
+                sb_truncate(out, mark);
+                return -2;
+            }
+            be32(out->buf + mark, (uint32_t)len);
             return 1;
+        }
     } else {
         SeedNum num;
         SeedTime tm;
