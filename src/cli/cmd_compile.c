@@ -87,17 +87,9 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
                                                : arena_sprintf(&s->arena, "%s/%s", p->root, nd->compiled_path);
     }
     /* where the elapsed_time a reuse rewrites sits */
-    char *doc = NULL;
-    size_t len = 0;
     if (!journal_active())
         return;
-    journal_pause(true);
-    int rd = fs_read_file(out[1], &doc, &len);
-    journal_pause(false);
-    if (rd != 0)
-        return;
-    long off = fastpath_elapsed_offset(doc, len);
-    free(doc);
+    long off = fastpath_elapsed_offset(out[1]);
     if (off < 0)
         return;
     char found[512], info[640];

@@ -188,76 +188,79 @@ static char *fmt_double(double v)
     return sb_detach(&b);
 }
 
-/* JSON scanning over a document cdbt wrote itself (compact, keys quoted). */
-static const char *skip_string(const char *p, const char *end)
-{
-    /* p at the opening quote; returns the byte after the closing one */
-    p++;
-    for (;;) {
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (!q)
-            return end;
-        size_t bs = 0;
-        while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
-            bs++;
-        if (bs % 2 == 0)
-            return q + 1;
-        p = q + 1;
-    }
-}
-
-static const char *skip_value(const char *p, const char *end)
-{
-    if (p >= end)
-        return end;
-    if (*p == '"')
-        return skip_string(p, end);
-    if (*p == '{' || *p == '[') {
-        int depth = 0;
-        while (p < end) {
-            char c = *p;
-            if (c == '"') {
-                p = skip_string(p, end);
-                continue;
-            }
-            if (c == '{' || c == '[')
-                depth++;
-            else if (c == '}' || c == ']') {
-                if (--depth == 0)
-                    return p + 1;
-            }
-            p++;
-        }
-        return end;
-    }
-    while (p < end && *p != ',' && *p != '}' && *p != ']')
-        p++;
-    return p;
-}
-
 /* The offset of the top-level "elapsed_time" key of run_results.json
  * ({"metadata":{…},"results":[…],"elapsed_time":x,"args":{…}}), found by
- * walking the document's structure (keys inside args may be anything). */
-long fastpath_elapsed_offset(const char *doc, size_t len)
+ * streaming through the document's structure in chunks (keys inside args
+ * may be anything, so the structure is followed, not searched). */
+long fastpath_elapsed_offset(const char *path)
 {
-    const char *p = doc, *end = doc + len;
-    if (len < 2 || *p != '{')
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return -1;
-    p++;
-    while (p < end && *p != '}') {
-        if (*p == ',')
-            p++;
-        if (p >= end || *p != '"')
-            return -1;
-        const char *k0 = p;
-        p = skip_string(p, end);
-        if (p >= end || *p != ':')
-            return -1;
-        if (p + 1 - k0 == 15 && memcmp(k0, "\"elapsed_time\":", 15) == 0)
-            return (long)(k0 - doc);
-        p = skip_value(p + 1, end);
+    static const char want[] = "elapsed_time";
+    char buf[1 << 16];
+    long pos = 0, found = -1, key_at = -1;
+    int depth = 0;
+    bool in_str = false, esc = false;
+    size_t klen = 0;             /* chars of the current depth-1 string matched against want */
+    bool kmatch = false;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n && found < 0; i++, pos++) {
+            char c = buf[i];
+            if (in_str) {
+                if (esc) {
+                    esc = false;
+                    kmatch = false;
+                } else if (c == '\\') {
+                    esc = true;
+                } else if (c == '"') {
+                    in_str = false;
+                    if (depth == 1 && kmatch && klen == sizeof want - 1)
+                        key_at = pos - (long)klen - 1;   /* confirmed by the ':' that follows */
+                } else if (depth == 1 && kmatch) {
+                    kmatch = klen < sizeof want - 1 && want[klen] == c;
+                    klen++;
+                } else if (depth != 1 && i + 1 < n) {
+                    /* jump to the next quote or backslash of a long string */
+                    const char *q = buf + i + 1, *e = buf + n;
+                    while (q < e && *q != '"' && *q != '\\')
+                        q++;
+                    pos += (long)(q - (buf + i + 1));
+                    i = (ssize_t)(q - buf) - 1;
+                }
+                continue;
+            }
+            switch (c) {
+            case '"':
+                in_str = true;
+                klen = 0;
+                kmatch = true;
+                key_at = -1;
+                break;
+            case ':':
+                if (depth == 1 && key_at >= 0)
+                    found = key_at;
+                break;
+            case '{': case '[':
+                depth++;
+                break;
+            case '}': case ']':
+                depth--;
+                break;
+            default:
+                break;
+            }
+        }
+        if (found >= 0)
+            break;
     }
-    return -1;
+    close(fd);
+    return found;
 }
 
 /* run_results.json: new metadata at the head, new elapsed_time at off.  The

@@ -102,6 +102,14 @@ expect "another command line" full "$(R compile --vars '{a: 1}')"
 expect "back to the first command line: full (--vars rewrote the outputs)" full "$(R compile)"
 expect "and reused after that" reused "$(R compile)"
 expect "--select never reuses" full "$(R compile -s orders)"
+# a var named like the key a reuse rewrites, inside args at the end of run_results.json
+V='{elapsed_time: [{"a": "}],\"elapsed_time\":"}], x: 1}'
+R compile --vars "$V" >/dev/null
+expect "--vars with an elapsed_time key: reused" reused "$(R compile --vars "$V")"
+if command -v python3 >/dev/null; then
+    v=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["args"]["vars"]["elapsed_time"][0]["a"], d["elapsed_time"] < 60)' target/run_results.json)
+    expect "args survive the rewrite" '}],"elapsed_time": True' "$v"
+fi
 
 # ---- outputs
 expect "after --select rewrote the manifest: full" full "$(R compile)"
