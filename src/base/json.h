@@ -1,23 +1,27 @@
 /* json.h - streaming JSON writer into an Sb.
  *
- * Tracks nesting to place commas; optional pretty printing with 2-space
- * indent (dbt writes artifacts compact; tests may want pretty).  Strings are
- * escaped as Python's json.dumps does with ensure_ascii=False: ", \, \n, \r,
- * \t, \b, \f and other control chars as \u00XX; UTF-8 passes through. */
+ * Places commas itself; optional pretty printing with 2-space indent (dbt
+ * writes artifacts compact; tests may want pretty).  Strings are escaped as
+ * Python's json.dumps does with ensure_ascii=False: ", \, \n, \r, \t, \b, \f
+ * and other control chars as \u00XX; UTF-8 passes through.
+ *
+ * After every call out is a valid Sb (NUL-terminated, len exact), so callers
+ * may mix their own sb_* appends with the writer's. */
 #ifndef CDBT_JSON_H
 #define CDBT_JSON_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "sb.h"
 
 typedef struct JsonW {
     Sb *out;
+    size_t flush_at;    /* streaming: flush once out->len reaches this (SIZE_MAX: never) */
     int depth;
+    unsigned char sep;  /* what precedes the next value: JSON_SEP_* (json.c) */
     bool pretty;
     bool spaced;        /* compact but with Python's default ", " and ": " */
-    bool need_comma[64];
-    bool after_key;
     bool has_sink;      /* streaming: out is flushed to sink_fd as it fills */
     int sink_fd;
     int sink_errno;     /* first write error (sticky), 0 if none */
@@ -36,17 +40,26 @@ void json_obj_begin(JsonW *w);
 void json_obj_end(JsonW *w);
 void json_arr_begin(JsonW *w);
 void json_arr_end(JsonW *w);
-void json_key(JsonW *w, const char *k);                       /* next value belongs to key k */
-void json_keyn(JsonW *w, const char *k, size_t n);
+void json_keyn(JsonW *w, const char *k, size_t n);            /* next value belongs to key k */
+/* Inline so that the length of a literal key is known at compile time. */
+static inline void json_key(JsonW *w, const char *k) { json_keyn(w, k, strlen(k)); }
+/* A key already encoded as a JSON string, quotes included (e.g. from json_escape). */
+void json_key_raw(JsonW *w, const char *k, size_t n);
 /* json_key for a string literal: its length is known at compile time. */
 #define json_key_lit(w, lit) json_keyn((w), "" lit "", sizeof(lit) - 1)
-void json_str(JsonW *w, const char *s);                       /* NULL writes null */
 void json_strn(JsonW *w, const char *s, size_t n);
+/* NULL writes null. */
+static inline void json_str(JsonW *w, const char *s) { json_strn(w, s, s ? strlen(s) : 0); }
 void json_int(JsonW *w, int64_t v);
 void json_double(JsonW *w, double v);                         /* Python repr style; nan/inf as NaN/Infinity */
 void json_bool(JsonW *w, bool v);
 void json_null(JsonW *w);
 void json_raw(JsonW *w, const char *s);                       /* pre-encoded JSON value */
+void json_rawn(JsonW *w, const char *s, size_t n);
+/* json_rawn for a string literal. */
+#define json_raw_lit(w, lit) json_rawn((w), "" lit "", sizeof(lit) - 1)
 /* Escape s into out as a JSON string literal including the quotes. */
 void json_escape(Sb *out, const char *s, size_t n);
+/* The text json_double writes for v, into buf (at least 32 bytes); returns its length. */
+size_t json_format_double(char *buf, double v);
 #endif

@@ -36,19 +36,89 @@ void results_free(RunResults *r)
 
 static void iso(char *buf, size_t n, double t) { clock_iso_utc(t, buf, n); }
 
-static void write_timing(JsonW *w, const char *name, double start, double end)
+/* clock_iso_utc(t) for the timing entries, which mostly fall within a few
+ * whole seconds: "YYYY-MM-DDTHH:MM:SS" is formatted by clock_iso_utc once per
+ * distinct second and reused; the ".ffffffZ" tail is computed here with
+ * clock_iso_utc's own rounding (microseconds, half up, carrying into the
+ * second).  Returns the length written to buf (>= 28 bytes). */
+typedef struct IsoCache {
+    bool valid;
+    time_t sec;
+    char head[32];
+    size_t nhead;
+} IsoCache;
+
+static size_t iso_cached(IsoCache *c, double t, char *buf)
+{
+    time_t s = (time_t)t;
+    long us = (long)((t - (double)s) * 1e6 + 0.5);
+    if (us >= 1000000) {
+        s++;
+        us -= 1000000;
+    }
+    if (!(t >= 0 && t < 1e12) || us < 0) {   /* not a plain epoch: clock.c does it all */
+        clock_iso_utc(t, buf, 64);
+        return strlen(buf);
+    }
+    if (!c->valid || c->sec != s) {
+        char full[64];
+        clock_iso_utc((double)s, full, sizeof full);
+        const char *dot = strrchr(full, '.');
+        size_t nh = dot ? (size_t)(dot - full) : strlen(full);
+        if (nh >= sizeof c->head) {
+            clock_iso_utc(t, buf, 64);
+            return strlen(buf);
+        }
+        memcpy(c->head, full, nh);
+        c->nhead = nh;
+        c->sec = s;
+        c->valid = true;
+    }
+    char *p = buf;
+    memcpy(p, c->head, c->nhead);
+    p += c->nhead;
+    *p++ = '.';
+    for (int i = 5; i >= 0; i--) {
+        p[i] = (char)('0' + us % 10);
+        us /= 10;
+    }
+    p += 6;
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - buf);
+}
+
+static void write_timing(JsonW *w, IsoCache *c, const char *name, double start, double end)
 {
     char ts[64];
     json_obj_begin(w);
-    json_key(w, "name");
+    json_key_lit(w, "name");
     json_str(w, name);
-    iso(ts, sizeof ts, start);
-    json_key(w, "started_at");
-    json_str(w, ts);
-    iso(ts, sizeof ts, end);
-    json_key(w, "completed_at");
-    json_str(w, ts);
+    size_t n = iso_cached(c, start, ts);
+    json_key_lit(w, "started_at");
+    json_strn(w, ts, n);
+    n = iso_cached(c, end, ts);
+    json_key_lit(w, "completed_at");
+    json_strn(w, ts, n);
     json_obj_end(w);
+}
+
+/* "Thread-<n>" into buf; returns its length. */
+static size_t thread_name(char *buf, int n)
+{
+    memcpy(buf, "Thread-", 7);
+    char d[12];
+    int k = 0;
+    unsigned u = n > 0 ? (unsigned)n : 1u;
+    do {
+        d[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 7;
+    while (k)
+        buf[len++] = d[--k];
+    buf[len] = '\0';
+    return len;
 }
 
 static void write_flag_list(JsonW *w, const char *key, const char **v, int n)
@@ -98,6 +168,7 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
 
     json_key(&w, "results");
     json_arr_begin(&w);
+    IsoCache ic = {0};
     for (int i = 0; i < r->n; i++) {
         NodeResult *nr = &r->items[i];
         Node *n = nr->node;
@@ -107,13 +178,12 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
         json_key(&w, "timing");
         json_arr_begin(&w);
         if (nr->compiled_at > 0)
-            write_timing(&w, "compile", nr->started_at, nr->compiled_at);
+            write_timing(&w, &ic, "compile", nr->started_at, nr->compiled_at);
         if (nr->exec_completed_at > 0)
-            write_timing(&w, "execute", nr->exec_started_at, nr->exec_completed_at);
+            write_timing(&w, &ic, "execute", nr->exec_started_at, nr->exec_completed_at);
         json_arr_end(&w);
         json_key(&w, "thread_id");
-        snprintf(ts, sizeof ts, "Thread-%d", nr->thread > 0 ? nr->thread : 1);
-        json_str(&w, ts);
+        json_strn(&w, ts, thread_name(ts, nr->thread));
         json_key(&w, "execution_time");
         json_double(&w, nr->completed_at > nr->started_at ? nr->completed_at - nr->started_at : 0.0);
         json_key(&w, "adapter_response");

@@ -102,7 +102,131 @@ static void write_columns(JsonW *w, Node *n)
     kv_dict(w, "columns", n->columns);
 }
 
-static void write_node(JsonW *w, Node *n)
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* The nodes in unique_id order, with what the document needs about their
+ * ids computed once.  A node's rank is its position in that order, so ranks
+ * order unique_ids as strcmp does.  Each unique_id is written several times
+ * (object key, "unique_id", parent_map and child_map keys and values,
+ * depends_on.nodes), and the strings are scattered over the arena: they are
+ * escaped once, back to back, and copied from there. */
+typedef struct Uids {
+    Node **sorted;
+    int n;
+    Sb json;                /* every unique_id as a JSON string, in rank order */
+    size_t *off;            /* n + 1 offsets into json */
+    int *canon;             /* rank -> rank of the last node with an equal unique_id */
+    const char **pkey;      /* open addressing: unique_id pointer -> canonical rank */
+    int *pval;
+    size_t pmask;
+    StrMap byname;          /* unique_id text -> canonical rank + 1 (built on first need) */
+    bool byname_built;
+    int *dep;               /* ranks of each node's dep_nodes (-1: not a node), by node rank */
+    size_t *dep_off;        /* n + 1 offsets into dep */
+} Uids;
+
+static size_t ptr_slot(const Uids *u, const char *k)
+{
+    uint64_t h = (uint64_t)(uintptr_t)k * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & u->pmask;
+}
+
+/* The canonical rank of the node whose unique_id is s, or -1. */
+static int uids_rank(Uids *u, const char *s)
+{
+    for (size_t i = ptr_slot(u, s);; i = (i + 1) & u->pmask) {
+        if (!u->pkey[i])
+            break;
+        if (u->pkey[i] == s)
+            return u->pval[i];
+    }
+    if (!u->byname_built) {
+        for (int i = 0; i < u->n; i++)
+            strmap_put(&u->byname, u->sorted[i]->unique_id, strlen(u->sorted[i]->unique_id),
+                       (void *)(intptr_t)(u->canon[i] + 1));
+        u->byname_built = true;
+    }
+    return (int)(intptr_t)strmap_get(&u->byname, s, strlen(s)) - 1;
+}
+
+static void uids_build(Uids *u, Node **sorted, int n)
+{
+    memset(u, 0, sizeof *u);
+    u->sorted = sorted;
+    u->n = n;
+    strmap_init(&u->byname);
+    u->off = xmalloc(sizeof(size_t) * ((size_t)n + 1));
+    for (int i = 0; i < n; i++) {
+        u->off[i] = u->json.len;
+        json_escape(&u->json, sorted[i]->unique_id, strlen(sorted[i]->unique_id));
+    }
+    u->off[n] = u->json.len;
+    /* equal unique_ids are adjacent; each maps to the last one, as a map
+     * filled in rank order would */
+    u->canon = xmalloc(sizeof(int) * ((size_t)n + 1));
+    for (int i = n - 1; i >= 0; i--) {
+        size_t l = u->off[i + 1] - u->off[i];
+        bool same = i + 1 < n && u->off[i + 2] - u->off[i + 1] == l &&
+                    !memcmp(u->json.buf + u->off[i], u->json.buf + u->off[i + 1], l);
+        u->canon[i] = same ? u->canon[i + 1] : i;
+    }
+    size_t cap = 16;
+    while (cap < 2 * (size_t)n)
+        cap *= 2;
+    u->pmask = cap - 1;
+    u->pkey = xcalloc(cap, sizeof(char *));
+    u->pval = xcalloc(cap, sizeof(int));
+    for (int i = 0; i < n; i++) {
+        const char *k = sorted[i]->unique_id;
+        size_t j = ptr_slot(u, k);
+        while (u->pkey[j] && u->pkey[j] != k)
+            j = (j + 1) & u->pmask;
+        u->pkey[j] = k;
+        u->pval[j] = u->canon[i];
+    }
+    u->dep_off = xmalloc(sizeof(size_t) * ((size_t)n + 1));
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        u->dep_off[i] = total;
+        total += (size_t)(sorted[i]->ndep_nodes > 0 ? sorted[i]->ndep_nodes : 0);
+    }
+    u->dep_off[n] = total;
+    u->dep = xmalloc(sizeof(int) * (total + 1));
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < sorted[i]->ndep_nodes; k++)
+            u->dep[u->dep_off[i] + (size_t)k] = uids_rank(u, sorted[i]->dep_nodes[k]);
+}
+
+static void uids_free(Uids *u)
+{
+    sb_free(&u->json);
+    free(u->off);
+    free(u->canon);
+    free(u->pkey);
+    free(u->pval);
+    strmap_free(&u->byname);
+    free(u->dep);
+    free(u->dep_off);
+}
+
+static inline void uid_value(JsonW *w, const Uids *u, int r)
+{
+    json_rawn(w, u->json.buf + u->off[r], u->off[r + 1] - u->off[r]);
+}
+
+static inline void uid_key(JsonW *w, const Uids *u, int r)
+{
+    json_key_raw(w, u->json.buf + u->off[r], u->off[r + 1] - u->off[r]);
+}
+
+/* u and rank: the node's place in the Uids (NULL, -1 for disabled nodes). */
+static void write_node(JsonW *w, Node *n, const Uids *u, int rank)
 {
     json_obj_begin(w);
     kv_str(w, "database", n->database);
@@ -112,7 +236,11 @@ static void write_node(JsonW *w, Node *n)
     kv_str(w, "package_name", n->package_name);
     kv_str(w, "path", n->path);
     kv_str(w, "original_file_path", n->original_file_path);
-    kv_str(w, "unique_id", n->unique_id);
+    json_key_lit(w, "unique_id");
+    if (u)
+        uid_value(w, u, rank);
+    else
+        json_str(w, n->unique_id);
     kv_strs(w, "fqn", n->fqn, n->nfqn);
     kv_str(w, "alias", n->alias ? n->alias : n->name);
     write_checksum(w, n);
@@ -166,7 +294,16 @@ static void write_node(JsonW *w, Node *n)
     json_key_lit(w, "depends_on");
     json_obj_begin(w);
     kv_strs(w, "macros", n->dep_macros, n->ndep_macros);
-    kv_strs(w, "nodes", n->dep_nodes, n->ndep_nodes);
+    json_key_lit(w, "nodes");
+    json_arr_begin(w);
+    for (int i = 0; i < n->ndep_nodes; i++) {
+        int r = u ? u->dep[u->dep_off[rank] + (size_t)i] : -1;
+        if (r >= 0)
+            uid_value(w, u, r);
+        else
+            json_str(w, n->dep_nodes[i]);
+    }
+    json_arr_end(w);
     json_obj_end(w);
     kv_str(w, "compiled_path", n->compiled ? n->compiled_path : NULL);
     json_key_lit(w, "compiled");
@@ -299,61 +436,85 @@ static void write_macro(JsonW *w, MacroDef *m)
     json_obj_end(w);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+typedef struct RankList { int *v; int n, cap; } RankList;
 
-typedef struct UidList { const char **v; int n, cap; } UidList;
-
-static void uid_push(UidList *l, const char *s)
+static void rank_push(RankList *l, int r)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 4;
-        l->v = xrealloc(l->v, sizeof(char *) * (size_t)l->cap);
+        l->v = xrealloc(l->v, sizeof(int) * (size_t)l->cap);
     }
-    l->v[l->n++] = s;
+    l->v[l->n++] = r;
 }
 
-/* parent_map and child_map: every node and source is a key; values sorted. */
-static void write_maps(JsonW *w, Project *p, Node **sorted, int nsorted)
+/* parent_map and child_map: every node and source is a key; values sorted.
+ * A node's distinct parents that are nodes sort by rank; a list with any
+ * other id sorts by strcmp.  Child lists are filled in rank order, so they
+ * come out sorted. */
+static void write_maps(JsonW *w, Uids *u)
 {
-    StrMap idx;
-    strmap_init(&idx);
-    UidList *children = xcalloc((size_t)nsorted + 1, sizeof(UidList));
-    for (int i = 0; i < nsorted; i++)
-        strmap_put(&idx, sorted[i]->unique_id, strlen(sorted[i]->unique_id), (void *)(intptr_t)(i + 1));
+    int n = u->n;
+    RankList *children = xcalloc((size_t)n + 1, sizeof(RankList));
+    int *ranks = NULL, cap = 0;
+    const char **strs = NULL;
     json_key_lit(w, "parent_map");
     json_obj_begin(w);
-    for (int i = 0; i < nsorted; i++) {
-        Node *n = sorted[i];
-        const char **deps = xmalloc(sizeof(char *) * (size_t)(n->ndep_nodes + 1));
-        int nd = 0;
-        for (int k = 0; k < n->ndep_nodes; k++) {
-            bool dup = false;
-            for (int j = 0; j < nd; j++)
-                dup |= !strcmp(deps[j], n->dep_nodes[k]);
-            if (dup)
-                continue;
-            deps[nd++] = n->dep_nodes[k];
-            intptr_t pi = (intptr_t)strmap_get(&idx, n->dep_nodes[k], strlen(n->dep_nodes[k]));
-            if (pi)
-                uid_push(&children[pi - 1], n->unique_id);
+    for (int i = 0; i < n; i++) {
+        Node *nd = u->sorted[i];
+        if (nd->ndep_nodes + 1 > cap) {
+            cap = nd->ndep_nodes + 16;
+            ranks = xrealloc(ranks, sizeof(int) * (size_t)cap);
+            strs = xrealloc(strs, sizeof(char *) * (size_t)cap);
         }
-        qsort(deps, (size_t)nd, sizeof(char *), cmp_str);
-        kv_strs(w, n->unique_id, deps, nd);
-        free(deps);
+        const int *dr = u->dep + u->dep_off[i];
+        int nr = 0, ns = 0;
+        for (int k = 0; k < nd->ndep_nodes; k++) {
+            bool dup = false;
+            if (dr[k] >= 0) {
+                for (int j = 0; j < nr && !dup; j++)
+                    dup = ranks[j] == dr[k];
+                if (!dup) {
+                    ranks[nr++] = dr[k];
+                    rank_push(&children[dr[k]], i);
+                }
+            } else {
+                for (int j = 0; j < ns && !dup; j++)
+                    dup = !strcmp(strs[j], nd->dep_nodes[k]);
+                if (!dup)
+                    strs[ns++] = nd->dep_nodes[k];
+            }
+        }
+        uid_key(w, u, i);
+        json_arr_begin(w);
+        if (!ns) {
+            if (nr > 1)
+                qsort(ranks, (size_t)nr, sizeof(int), cmp_int);
+            for (int k = 0; k < nr; k++)
+                uid_value(w, u, ranks[k]);
+        } else {
+            for (int k = 0; k < nr; k++)
+                strs[ns + k] = u->sorted[ranks[k]]->unique_id;
+            qsort(strs, (size_t)(ns + nr), sizeof(char *), cmp_str);
+            for (int k = 0; k < ns + nr; k++)
+                json_str(w, strs[k]);
+        }
+        json_arr_end(w);
     }
     json_obj_end(w);
+    free(ranks);
+    free(strs);
     json_key_lit(w, "child_map");
     json_obj_begin(w);
-    for (int i = 0; i < nsorted; i++) {
-        if (children[i].n > 1)
-            qsort(children[i].v, (size_t)children[i].n, sizeof(char *), cmp_str);
-        kv_strs(w, sorted[i]->unique_id, children[i].v, children[i].n);
+    for (int i = 0; i < n; i++) {
+        uid_key(w, u, i);
+        json_arr_begin(w);
+        for (int k = 0; k < children[i].n; k++)
+            uid_value(w, u, children[i].v[k]);
+        json_arr_end(w);
         free(children[i].v);
     }
     json_obj_end(w);
     free(children);
-    strmap_free(&idx);
-    (void)p;
 }
 
 static int cmp_node(const void *a, const void *b)
@@ -395,14 +556,16 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
     for (int i = 0; i < p->nnodes; i++)
         sorted[i] = p->nodes[i];
     qsort(sorted, (size_t)p->nnodes, sizeof(Node *), cmp_node);
+    Uids u;
+    uids_build(&u, sorted, p->nnodes);
 
     json_key_lit(w, "nodes");
     json_obj_begin(w);
     for (int i = 0; i < p->nnodes; i++) {
         if (sorted[i]->rt == RT_SOURCE)
             continue;
-        json_key(w, sorted[i]->unique_id);
-        write_node(w, sorted[i]);
+        uid_key(w, &u, i);
+        write_node(w, sorted[i], &u, i);
     }
     json_obj_end(w);
     json_key_lit(w, "sources");
@@ -410,7 +573,7 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
     for (int i = 0; i < p->nnodes; i++) {
         if (sorted[i]->rt != RT_SOURCE)
             continue;
-        json_key(w, sorted[i]->unique_id);
+        uid_key(w, &u, i);
         write_source(w, sorted[i]);
     }
     json_obj_end(w);
@@ -434,11 +597,12 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
         if (p->disabled[i]->rt == RT_SOURCE)
             write_source(w, p->disabled[i]);
         else
-            write_node(w, p->disabled[i]);
+            write_node(w, p->disabled[i], NULL, -1);
         json_arr_end(w);
     }
     json_obj_end(w);
-    write_maps(w, p, sorted, p->nnodes);
+    write_maps(w, &u);
+    uids_free(&u);
     static const char *const kEmpty2[] = {"group_map", "saved_queries", "semantic_models", "unit_tests"};
     for (size_t k = 0; k < sizeof kEmpty2 / sizeof kEmpty2[0]; k++) {
         json_key(w, kEmpty2[k]);

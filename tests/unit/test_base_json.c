@@ -1,0 +1,405 @@
+/* test_base_json.c - src/base/json.c against straightforward reference
+ * implementations: doubles (Python repr via printf/strtod, the writer's
+ * original algorithm), string escaping at every length and alignment, Sb
+ * coherence between calls, streaming to a file descriptor, deep nesting and
+ * the spaced/pretty layouts. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "base/json.h"
+#include "base/fs.h"
+
+/* ---------------------------------------------------------------- doubles */
+
+/* The reference: the shortest %.*e precision (binary search over 0..16, as
+ * json.c did before its integer fast path) that strtod reads back as v, then
+ * Python repr's layout. */
+static void ref_double(double v, char *out)
+{
+    if (isnan(v)) { strcpy(out, "NaN"); return; }
+    if (isinf(v)) { strcpy(out, v < 0 ? "-Infinity" : "Infinity"); return; }
+    if (v == 0) { strcpy(out, signbit(v) ? "-0.0" : "0.0"); return; }
+    char buf[40];
+    int lo = 0, hi = 16;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(buf, sizeof buf, "%.*e", mid, v);
+        if (strtod(buf, NULL) == v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    snprintf(buf, sizeof buf, "%.*e", lo, v);
+    const char *p = buf;
+    char *o = out;
+    if (*p == '-') {
+        *o++ = '-';
+        p++;
+    }
+    char digits[24];
+    int nd = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[nd++] = *p;
+    int exp10 = atoi(p + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    int decpt = exp10 + 1;
+    if (decpt > -4 && decpt <= 16) {
+        if (decpt <= 0) {
+            o += sprintf(o, "0.");
+            for (int i = 0; i < -decpt; i++)
+                *o++ = '0';
+            memcpy(o, digits, (size_t)nd);
+            o += nd;
+        } else if (decpt >= nd) {
+            memcpy(o, digits, (size_t)nd);
+            o += nd;
+            for (int i = nd; i < decpt; i++)
+                *o++ = '0';
+            o += sprintf(o, ".0");
+        } else {
+            memcpy(o, digits, (size_t)decpt);
+            o += decpt;
+            *o++ = '.';
+            memcpy(o, digits + decpt, (size_t)(nd - decpt));
+            o += nd - decpt;
+        }
+        *o = '\0';
+    } else {
+        *o++ = digits[0];
+        if (nd > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, (size_t)(nd - 1));
+            o += nd - 1;
+        }
+        sprintf(o, "e%c%02d", exp10 < 0 ? '-' : '+', exp10 < 0 ? -exp10 : exp10);
+    }
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint64_t rnd(void)
+{
+    /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+static double rnd_unit(void) { return (double)(rnd() >> 11) / 9007199254740992.0; }
+
+static int check_double(double v)
+{
+    char want[64], got[64];
+    ref_double(v, want);
+    size_t n = json_format_double(got, v);
+    ck_assert_msg(strcmp(got, want) == 0 && n == strlen(want), "%a: got %s, want %s", v, got, want);
+    Sb s = SB_INIT;
+    JsonW w;
+    json_init(&w, &s, false);
+    json_double(&w, v);
+    ck_assert_str_eq(s.buf, want);
+    sb_free(&s);
+    return 0;
+}
+
+START_TEST(doubles_match_reference)
+{
+    static const double fixed[] = {
+        1.0, 0.1, -2.5, 0.0, -0.0, 1e16, 1e15, 123456789012345678.0, 1.5e-07, 0.0001, 0.00001,
+        0.1 + 0.2, 1.0 / 3.0, 100.0, 1e100, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+        9007199254740992.0, 9007199254740993.0, 9007199254740994.0, 4503599627370496.5,
+        1e17, 1e-11, 1e-12, 99999999999999999.0, 0.30000000000000004, 2.5, 0.125, 1.0625,
+        1764577954.123456, 1796113949.021312, 1796113949.0, 0.001234, 1e22, 1e23, 5e-5,
+        123.456, 0.5, 0.25, 0.75, 1e-4, 9.999999999999999e-5, 1e21, 12345678901234567890.0,
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        check_double(fixed[i]);
+        check_double(-fixed[i]);
+        check_double(nextafter(fixed[i], INFINITY));
+        check_double(nextafter(fixed[i], 0));
+    }
+    check_double(NAN);
+    check_double(INFINITY);
+    check_double(-INFINITY);
+    /* powers of two and ten and their neighbours (asymmetric rounding intervals) */
+    for (int e = -1074; e <= 1023; e++) {
+        double v = ldexp(1.0, e);
+        check_double(v);
+        check_double(nextafter(v, INFINITY));
+        check_double(nextafter(v, 0));
+    }
+    for (int e = -320; e <= 308; e++) {
+        char b[32];
+        snprintf(b, sizeof b, "1e%d", e);
+        double v = strtod(b, NULL);
+        check_double(v);
+        check_double(nextafter(v, INFINITY));
+        check_double(nextafter(v, 0));
+    }
+    /* what artifacts hold: epoch seconds with microseconds, and durations */
+    for (int i = 0; i < 40000; i++) {
+        double t = (double)(1700000000 + (long)(rnd() % 200000000)) + (double)(rnd() % 1000000) / 1e6;
+        check_double(t);
+        check_double(rnd_unit() * 10.0);
+        check_double(rnd_unit() * 1e-3);
+        check_double((double)(rnd() % 100000000) / 1000.0);
+        check_double((double)(int64_t)(rnd() >> 12));
+    }
+    /* any bit pattern, and values spread evenly over the exponent range */
+    for (int i = 0; i < 40000; i++) {
+        uint64_t b = rnd();
+        double v;
+        memcpy(&v, &b, sizeof v);
+        check_double(v);
+        check_double(ldexp(1.0 + rnd_unit(), (int)(rnd() % 160) - 80));
+    }
+}
+END_TEST
+
+/* ---------------------------------------------------------------- strings */
+
+static void ref_escape(Sb *out, const char *s, size_t n)
+{
+    sb_putc(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '"': sb_puts(out, "\\\""); break;
+        case '\\': sb_puts(out, "\\\\"); break;
+        case '\n': sb_puts(out, "\\n"); break;
+        case '\r': sb_puts(out, "\\r"); break;
+        case '\t': sb_puts(out, "\\t"); break;
+        case '\b': sb_puts(out, "\\b"); break;
+        case '\f': sb_puts(out, "\\f"); break;
+        default:
+            if (c < 0x20)
+                sb_printf(out, "\\u%04x", c);
+            else
+                sb_putc(out, (char)c);
+        }
+    }
+    sb_putc(out, '"');
+}
+
+START_TEST(escape_matches_reference)
+{
+    /* bytes around every class boundary: controls, '"' (0x22) and '\\' (0x5c)
+     * and their neighbours, DEL, UTF-8 lead/continuation bytes */
+    static const unsigned char alpha[] = {
+        0x00, 0x01, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d,
+        'a', 'z', '0', 0x7f, 0x80, 0xa0, 0xa2, 0xdc, 0xc3, 0xe9, 0xff,
+    };
+    char src[80];
+    Sb got = SB_INIT, want = SB_INIT;
+    for (int iter = 0; iter < 200000; iter++) {
+        size_t n = rnd() % 40;
+        /* mostly clean text with the odd special, or anything */
+        bool dense = rnd() % 4 == 0;
+        size_t off = rnd() % 8;           /* every alignment */
+        for (size_t i = 0; i < n; i++)
+            src[off + i] = dense || rnd() % 8 == 0 ? (char)alpha[rnd() % sizeof alpha] : (char)('a' + rnd() % 26);
+        sb_reset(&want);
+        ref_escape(&want, src + off, n);
+        /* through json_escape, appended after existing text */
+        sb_reset(&got);
+        sb_puts(&got, "x");
+        json_escape(&got, src + off, n);
+        ck_assert_uint_eq(got.len, want.len + 1);
+        ck_assert_msg(memcmp(got.buf + 1, want.buf, want.len) == 0 && got.buf[got.len] == '\0',
+                      "escape differs at iteration %d", iter);
+        /* and as a value and a key */
+        JsonW w;
+        Sb doc = SB_INIT;
+        json_init(&w, &doc, false);
+        json_obj_begin(&w);
+        json_keyn(&w, src + off, n);
+        json_strn(&w, src + off, n);
+        json_obj_end(&w);
+        ck_assert_uint_eq(doc.len, 2 * want.len + 3);
+        ck_assert(memcmp(doc.buf + 1, want.buf, want.len) == 0);
+        ck_assert(memcmp(doc.buf + 2 + want.len, want.buf, want.len) == 0);
+        ck_assert_int_eq(doc.buf[doc.len], '\0');
+        sb_free(&doc);
+    }
+    /* growth while escaping: every byte becomes six */
+    char ctl[5000];
+    for (size_t i = 0; i < sizeof ctl; i++)
+        ctl[i] = (char)(1 + i % 7);
+    sb_free(&got);
+    sb_reset(&want);
+    ref_escape(&want, ctl, sizeof ctl);
+    JsonW w;
+    json_init(&w, &got, false);
+    json_arr_begin(&w);
+    json_strn(&w, ctl, sizeof ctl);
+    json_strn(&w, ctl, 3);
+    json_arr_end(&w);
+    ck_assert_uint_eq(got.len, want.len + 2 + 1 + 20);
+    ck_assert(memcmp(got.buf + 1, want.buf, want.len) == 0);
+    ck_assert_str_eq(got.buf + 1 + want.len, ",\"\\u0001\\u0002\\u0003\"]");
+    sb_free(&got);
+    sb_free(&want);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- structure */
+
+START_TEST(raw_keys_and_values)
+{
+    Sb s = SB_INIT;
+    JsonW w;
+    json_init(&w, &s, false);
+    json_obj_begin(&w);
+    json_key_raw(&w, "\"a\\\"b\"", 6);
+    json_raw_lit(&w, "{\"x\":1}");
+    json_key_lit(&w, "n");
+    json_int(&w, 42);
+    json_key(&w, "d");
+    json_double(&w, 0.5);
+    json_key(&w, "s");
+    json_str(&w, NULL);
+    json_obj_end(&w);
+    ck_assert_str_eq(s.buf, "{\"a\\\"b\":{\"x\":1},\"n\":42,\"d\":0.5,\"s\":null}");
+    /* callers may append to the Sb between writer calls */
+    sb_reset(&s);
+    json_init(&w, &s, false);
+    json_arr_begin(&w);
+    json_int(&w, 1);
+    ck_assert_str_eq(s.buf, "[1");
+    sb_puts(&s, "/**/");
+    json_int(&w, 2);
+    json_arr_end(&w);
+    ck_assert_str_eq(s.buf, "[1/**/,2]");
+    sb_free(&s);
+}
+END_TEST
+
+START_TEST(spaced_and_pretty_layouts)
+{
+    Sb s = SB_INIT;
+    JsonW w;
+    json_init_spaced(&w, &s);
+    json_obj_begin(&w);
+    json_key(&w, "a");
+    json_int(&w, 1);
+    json_key_raw(&w, "\"b\"", 3);
+    json_arr_begin(&w);
+    json_int(&w, 1);
+    json_str(&w, "x");
+    json_obj_begin(&w);
+    json_obj_end(&w);
+    json_arr_end(&w);
+    json_obj_end(&w);
+    ck_assert_str_eq(s.buf, "{\"a\": 1, \"b\": [1, \"x\", {}]}");
+    sb_reset(&s);
+    json_init(&w, &s, true);
+    json_arr_begin(&w);
+    json_obj_begin(&w);
+    json_key(&w, "k");
+    json_arr_begin(&w);
+    json_arr_end(&w);
+    json_obj_end(&w);
+    json_null(&w);
+    json_arr_end(&w);
+    ck_assert_str_eq(s.buf, "[\n  {\n    \"k\": []\n  },\n  null\n]");
+    sb_free(&s);
+}
+END_TEST
+
+/* Nesting deeper than 64 levels: the writer once kept its comma state in a
+ * 64-entry array shared by the deepest levels and dropped commas there. */
+START_TEST(deep_nesting_keeps_commas)
+{
+    Sb s = SB_INIT, want = SB_INIT;
+    JsonW w;
+    json_init(&w, &s, false);
+    for (int i = 0; i < 100; i++) {
+        json_arr_begin(&w);
+        sb_putc(&want, '[');
+    }
+    for (int i = 0; i < 3; i++) {
+        json_arr_begin(&w);
+        json_int(&w, i);
+        json_arr_end(&w);
+        sb_printf(&want, "%s[%d]", i ? "," : "", i);
+    }
+    for (int i = 0; i < 100; i++) {
+        json_arr_end(&w);
+        sb_putc(&want, ']');
+        if (i < 99) {                     /* not after the top-level value */
+            json_int(&w, i);
+            sb_printf(&want, ",%d", i);
+        }
+    }
+    ck_assert_str_eq(s.buf, want.buf);
+    sb_free(&s);
+    sb_free(&want);
+}
+END_TEST
+
+START_TEST(sink_streams_the_same_bytes)
+{
+    char path[] = "/tmp/cdbt_test_json_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    Sb mem = SB_INIT, buf = SB_INIT;
+    JsonW a, b;
+    json_init(&a, &mem, false);
+    json_init(&b, &buf, false);
+    json_set_sink(&b, fd);
+    char text[3000];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)(i % 97 == 0 ? '\n' : 'a' + i % 23);
+    JsonW *ws[2] = {&a, &b};
+    for (int k = 0; k < 2; k++) {
+        JsonW *w = ws[k];
+        json_obj_begin(w);
+        for (int i = 0; i < 1000; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "k%d", i);
+            json_key(w, key);
+            json_arr_begin(w);
+            json_strn(w, text, (size_t)(i * 7) % sizeof text);
+            json_double(w, i / 7.0);
+            json_int(w, -i);
+            json_bool(w, i & 1);
+            json_arr_end(w);
+        }
+        json_obj_end(w);
+    }
+    ck_assert_int_eq(json_flush(&b), 0);
+    ck_assert_uint_eq(buf.len, 0);
+    close(fd);
+    char *got = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(fs_read_file(path, &got, &n), 0);
+    ck_assert_uint_gt(n, 1000000);
+    ck_assert_uint_eq(n, mem.len);
+    ck_assert(memcmp(got, mem.buf, n) == 0);
+    free(got);
+    unlink(path);
+    sb_free(&mem);
+    sb_free(&buf);
+}
+END_TEST
+
+Suite *base_json_suite(void)
+{
+    Suite *s = suite_create("base_json");
+    TCase *tc = tcase_create("json");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, doubles_match_reference);
+    tcase_add_test(tc, escape_matches_reference);
+    tcase_add_test(tc, raw_keys_and_values);
+    tcase_add_test(tc, spaced_and_pretty_layouts);
+    tcase_add_test(tc, deep_nesting_keeps_commas);
+    tcase_add_test(tc, sink_streams_the_same_bytes);
+    suite_add_tcase(s, tc);
+    return s;
+}
