@@ -93,6 +93,9 @@ typedef struct DbtDb {
     const char *(*relation_type)(void *ud, const char *database, const char *schema, const char *identifier);
     /* adapter.commit(): commit the open transaction, if any. */
     int  (*commit)(void *ud, Diag *err);
+    /* Optional: adapter.drop_relation / rename_relation changed schema.ident
+     * (new_ident NULL: dropped), so the relation cache can follow. */
+    void (*relation_changed)(void *ud, const char *schema, const char *ident, const char *new_ident);
 } DbtDb;
 /* Bind (or, with NULL, unbind) the database; db must outlive its use. */
 void  dbt_set_db(Dbt *d, const DbtDb *db);

@@ -550,6 +550,121 @@ int dbt_a_commit(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     return 0;
 }
 
+/* ---------------------------------------------------------------- drop / rename / truncate */
+
+/* The relation's type: as given, else from the relation cache (NULL when it
+ * does not exist). */
+static const char *rel_type(Interp *I, const DbtRel *r)
+{
+    if (r->type && strcmp(r->type, "cte") != 0)
+        return r->type;
+    const DbtDb *db = ctx_of(I)->d->db;
+    return r->schema && r->identifier ? db->relation_type(db->ud, r->database, r->schema, r->identifier) : NULL;
+}
+
+static int want_rel(Interp *I, const char *fn, Value v, const DbtRel **out)
+{
+    if (!dbt_is_rel(v))
+        return interp_error(I, "%s expects a Relation, got %s", fn, value_type_name(v));
+    *out = v.u.o->data;
+    return 0;
+}
+
+static void rel_changed(Interp *I, const DbtRel *r, const char *new_ident)
+{
+    const DbtDb *db = ctx_of(I)->d->db;
+    if (db->relation_changed && r->schema && r->identifier)
+        db->relation_changed(db->ud, r->schema, r->identifier, new_ident);
+}
+
+/* adapter.drop_relation(relation): postgres__drop_relation, `drop <type> if
+ * exists <relation> cascade`; nothing when the relation does not exist. */
+int dbt_a_drop_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
+{
+    static const char *const params[] = {"relation"};
+    Value slots[1];
+    const DbtRel *r = NULL;
+    *out = v_str(interp_arena(I), "", 0);
+    if (callargs_bind(I, "drop_relation", args, params, 1, 1, slots) != 0 ||
+        want_rel(I, "drop_relation", slots[0], &r) != 0)
+        return -1;
+    if (!db_live(I))
+        return 0;
+    const char *type = rel_type(I, r);
+    if (!type)
+        return 0;
+    Sb sql = SB_INIT;
+    sb_printf(&sql, "drop %s if exists ", strcmp(type, "materialized_view") == 0 ? "materialized view" : type);
+    dbt_rel_render(r, &sql);
+    sb_puts(&sql, " cascade");
+    Value resp, table;
+    int rc = run_sql(I, sb_cstr(&sql), false, false, &resp, &table);
+    sb_free(&sql);
+    if (rc == 0)
+        rel_changed(I, r, NULL);
+    return rc;
+}
+
+/* adapter.truncate_relation(relation): `truncate table <relation>`. */
+int dbt_a_truncate_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
+{
+    static const char *const params[] = {"relation"};
+    Value slots[1];
+    const DbtRel *r = NULL;
+    *out = v_str(interp_arena(I), "", 0);
+    if (callargs_bind(I, "truncate_relation", args, params, 1, 1, slots) != 0 ||
+        want_rel(I, "truncate_relation", slots[0], &r) != 0)
+        return -1;
+    if (!db_live(I))
+        return 0;
+    Sb sql = SB_INIT;
+    sb_puts(&sql, "truncate table ");
+    dbt_rel_render(r, &sql);
+    Value resp, table;
+    int rc = run_sql(I, sb_cstr(&sql), true, false, &resp, &table);
+    sb_free(&sql);
+    return rc;
+}
+
+/* adapter.rename_relation(from_relation, to_relation): postgres__rename_relation,
+ * `alter <type> <from> rename to <to.identifier>` (quoted as configured). */
+int dbt_a_rename_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
+{
+    static const char *const params[] = {"from_relation", "to_relation"};
+    Value slots[2];
+    const DbtRel *from = NULL, *to = NULL;
+    *out = v_str(interp_arena(I), "", 0);
+    if (callargs_bind(I, "rename_relation", args, params, 2, 2, slots) != 0 ||
+        want_rel(I, "rename_relation", slots[0], &from) != 0 || want_rel(I, "rename_relation", slots[1], &to) != 0)
+        return -1;
+    if (!db_live(I))
+        return 0;
+    if (!to->identifier)
+        return interp_error(I, "rename_relation: the target relation has no identifier");
+    const char *type = rel_type(I, from);
+    Sb sql = SB_INIT;
+    sb_printf(&sql, "alter %s ", !type ? "table" : strcmp(type, "materialized_view") == 0 ? "materialized view" : type);
+    dbt_rel_render(from, &sql);
+    sb_puts(&sql, " rename to ");
+    if (to->quote[2]) {
+        sb_putc(&sql, '"');
+        for (const char *p = to->identifier; *p; p++) {
+            if (*p == '"')
+                sb_putc(&sql, '"');
+            sb_putc(&sql, *p);
+        }
+        sb_putc(&sql, '"');
+    } else {
+        sb_puts(&sql, to->identifier);
+    }
+    Value resp, table;
+    int rc = run_sql(I, sb_cstr(&sql), true, false, &resp, &table);
+    sb_free(&sql);
+    if (rc == 0)
+        rel_changed(I, from, to->identifier);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- relations */
 
 static const char *opt_cstr(Value v) { return v.type == V_STR ? v.u.s->s : NULL; }

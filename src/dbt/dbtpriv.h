@@ -112,6 +112,9 @@ int   dbt_a_get_relation(Interp *I, void *ud, Value self, CallArgs *args, Value 
 int   dbt_a_load_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
 int   dbt_a_get_columns(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
 int   dbt_a_commit(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
+int   dbt_a_drop_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
+int   dbt_a_truncate_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
+int   dbt_a_rename_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
 
 /* ---- dbt_macros.c */
 int   dbt_macros_init(Dbt *d, Diag *err);           /* parse builtins, index root macros */

@@ -266,6 +266,15 @@ static const char *db_relation_type(void *ud, const char *database, const char *
     return relcache_type_name(relcache_get(r->rc, schema, ident));
 }
 
+static void db_relation_changed(void *ud, const char *schema, const char *ident, const char *new_ident)
+{
+    Runner *r = ud;
+    if (new_ident)
+        relcache_rename(r->rc, schema, ident, new_ident);
+    else
+        relcache_set(r->rc, schema, ident, REL_NONE);
+}
+
 static int db_commit(void *ud, Diag *err)
 {
     Runner *r = ud;
@@ -1357,6 +1366,7 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
     r->db.release = db_release;
     r->db.relation_type = db_relation_type;
     r->db.commit = db_commit;
+    r->db.relation_changed = db_relation_changed;
     dbt_set_db(o->dbt, &r->db);
 
     info(r, "Concurrency: %d threads (target='%s')", o->threads > 0 ? o->threads : 1,
