@@ -154,6 +154,7 @@ int session_open(Session *s, Flags *f, bool need_profile)
     dopt.full_refresh = f->full_refresh;
     dopt.out = stdout;
     dopt.no_print = f->no_print;
+    dopt.log_json = f->log_format && strcmp(f->log_format, "json") == 0;
     dopt.parse_skip = hook_parse_skip;
     dopt.env_read = hook_env_read;
     dopt.hook_ud = s;

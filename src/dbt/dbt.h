@@ -31,6 +31,7 @@ typedef struct DbtOptions {
     bool full_refresh;
     FILE *out;                  /* where print()/log(info=True) write; NULL = stdout */
     bool no_print;
+    bool log_json;              /* --log-format json: log(info=True) writes a JinjaLogInfo JSON line */
     /* Optional hooks for the parse cache (src/cache); NULL = none.
      * parse_skip(hook_ud, n): true when the caller already restored n's
      *   parse outputs (config, unrendered_config, tags, meta, refs, sources,

@@ -13,9 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "dbtpriv.h"
 #include "../base/hash.h"
 #include "../base/journal.h"
+#include "../base/clock.h"
+#include "../base/json.h"
 #include "../yaml/yaml.h"
 
 #define JSON_MAX_DEPTH 100
@@ -730,11 +733,46 @@ static int f_log(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     if (slots[1].type != V_UNDEF && value_truthy(slots[1])) {
         Sb s = SB_INIT;
         value_str(&s, slots[0]);
-        time_t now = time(NULL);
-        struct tm tmv;
-        localtime_r(&now, &tmv);
         journal_output();
-        fprintf(out_of(c->d), "%02d:%02d:%02d  %s\n", tmv.tm_hour, tmv.tm_min, tmv.tm_sec, sb_cstr(&s));
+        if (c->d->opt.log_json) {
+            /* the shape of the console's other JSON lines (src/cli/cmd_run.c) */
+            Sb line = SB_INIT;
+            JsonW w;
+            char ts[64];
+            clock_iso_now(ts, sizeof ts);
+            json_init(&w, &line, false);
+            json_obj_begin(&w);
+            json_key(&w, "info");
+            json_obj_begin(&w);
+            json_key(&w, "name");
+            json_str(&w, "JinjaLogInfo");
+            json_key(&w, "level");
+            json_str(&w, "info");
+            json_key(&w, "msg");
+            json_str(&w, sb_cstr(&s));
+            json_key(&w, "ts");
+            json_str(&w, ts);
+            json_key(&w, "invocation_id");
+            json_str(&w, c->d->invocation_id);
+            json_key(&w, "thread");
+            json_str(&w, "MainThread");
+            json_key(&w, "pid");
+            json_int(&w, (int64_t)getpid());
+            json_obj_end(&w);
+            json_key(&w, "data");
+            json_obj_begin(&w);
+            json_key(&w, "msg");
+            json_str(&w, sb_cstr(&s));
+            json_obj_end(&w);
+            json_obj_end(&w);
+            fprintf(out_of(c->d), "%s\n", sb_cstr(&line));
+            sb_free(&line);
+        } else {
+            time_t now = time(NULL);
+            struct tm tmv;
+            localtime_r(&now, &tmv);
+            fprintf(out_of(c->d), "%02d:%02d:%02d  %s\n", tmv.tm_hour, tmv.tm_min, tmv.tm_sec, sb_cstr(&s));
+        }
         sb_free(&s);
     }
     *out = empty_str();

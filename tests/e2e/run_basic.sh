@@ -175,6 +175,17 @@ import json
 for l in open('json.out'):
     o=json.loads(l)
     if o['info']['name']=='LogModelResult': print(o['data']['status'], o['data']['node_info']['unique_id'])")"
+# log(info=True) from a model is a JinjaLogInfo object too, not a text line
+# (printed at parse time and at run time, as dbt does)
+printf "{{ log('hello from jinja', info=True) }}select 1 as a\n" > models/logger.sql
+"$CDBT" run -s logger --log-format json > json2.out 2>&1
+check "json log exit code" 0 $?
+check "log() under --log-format json" "JinjaLogInfo hello from jinja" "$(python3 -c "
+import json
+for l in open('json2.out'):
+    o=json.loads(l)
+    if o['info']['name']=='JinjaLogInfo': print(o['info']['name'], o['data']['msg'])" 2>&1 | sort -u)"
+rm models/logger.sql
 
 # ---- 6. a compilation error at run time: error with file:line:col, child skipped
 echo "select {{ nope() }} as x" > models/cerr.sql
