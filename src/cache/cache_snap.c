@@ -10,14 +10,17 @@
  * directory, DBT_* variables and HOME (the CLI builds the key parts).
  *
  * Racy files (git's term): an input whose mtime or ctime is not older than
- * the start of the storing run (less a clock tick) may have changed after
- * it was read without changing its stat, so such a run stores nothing.
+ * the start of the storing run (less a clock tick; on a file system with
+ * whole-second stamps, not older than the second it started in) may have
+ * changed after it was read without changing its stat, so such a run stores
+ * nothing.
  *
  * Entry encoding (inputs, outputs): u32 count, then per entry str path, u8
  * kind (0 missing, 1 file, 2 directory, 3 other), u64 size, ino, dev,
  * mtime_s, mtime_ns, ctime_s, ctime_ns. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -174,8 +177,11 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
             ent_from_stat(&e, sorted[i].st->st_nlink ? sorted[i].st : NULL);
         else
             statter_stat(&sr, sorted[i].path, &e);
+        /* a file system with whole-second stamps: anything stamped in the
+         * second the run started in may have changed after it was read */
+        double lim = e.mns == 0 && e.cns == 0 ? floor(racy_after + RACY_MARGIN) : racy_after;
         if (racy_after > 0 && e.kind != 0 &&
-            ((double)e.ms + (double)e.mns / 1e9 >= racy_after || (double)e.cs + (double)e.cns / 1e9 >= racy_after)) {
+            ((double)e.ms + (double)e.mns / 1e9 >= lim || (double)e.cs + (double)e.cns / 1e9 >= lim)) {
             if (ok && racy)
                 *racy = xstrdup(sorted[i].path);
             ok = false;
