@@ -69,6 +69,7 @@ int  session_select(Session *s, const int *default_rts, bool *out);
 /* Write manifest.json unless --no-write-json; returns exit code. */
 int  session_write_manifest(Session *s);
 const char *session_target_dir(Session *s);   /* absolute target path */
+bool session_warned(void);                    /* session_select printed a warning */
 void cli_print_diag(const Diag *d);
 double cli_now(void);
 void cli_phase(const char *name);   /* CDBT_PHASES=1 timing line, see load.c */

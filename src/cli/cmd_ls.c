@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "console.h"
 #include "../base/json.h"
+#include "../base/journal.h"
 
 static int cmp_uid(const void *a, const void *b)
 {
@@ -37,7 +38,7 @@ static void str_array(JsonW *w, const char **v, int n)
     json_arr_end(w);
 }
 
-static void print_json(const Flags *f, Node *n)
+static void print_json(const Flags *f, Node *n, Sb *listing)
 {
     Sb out = SB_INIT;
     JsonW w;
@@ -72,7 +73,8 @@ static void print_json(const Flags *f, Node *n)
     }
     if (n->rt == RT_SOURCE && want_key(f, "source_name")) { json_key(&w, "source_name"); json_str(&w, n->source_name); }
     json_obj_end(&w);
-    puts(sb_cstr(&out));
+    sb_append(listing, out.buf, out.len);
+    sb_putc(listing, '\n');
     sb_free(&out);
 }
 
@@ -85,7 +87,11 @@ int cmd_ls(Flags *f)
     }
     Session s;
     console_line(f, "Running with cdbt=%s", CDBT_VERSION);
-    int rc = session_open(&s, f, true);
+    int rc = fastpath_try(f);
+    if (rc >= 0)
+        return rc;
+    fastpath_begin(f);
+    rc = session_open(&s, f, true);
     if (rc != EXIT_OK) {
         session_close(&s);
         return rc;
@@ -103,28 +109,44 @@ int cmd_ls(Flags *f)
         qsort(list, (size_t)n, sizeof(Node *), cmp_uid);
         if (n == 0 && !f->quiet)
             console_line(f, "No nodes selected!");
+        Sb out = SB_INIT;
         for (int i = 0; i < n; i++) {
             Node *nd = list[i];
             if (!strcmp(fmt, "name")) {
-                puts(nd->rt == RT_SOURCE ? arena_sprintf(&s.arena, "%s.%s", nd->source_name, nd->name) : nd->name);
-            } else if (!strcmp(fmt, "path")) {
-                puts(nd->original_file_path);
-            } else if (!strcmp(fmt, "json")) {
-                print_json(f, nd);
-            } else {
-                Sb line = SB_INIT;
                 if (nd->rt == RT_SOURCE)
-                    sb_puts(&line, "source:");
+                    sb_printf(&out, "%s.%s", nd->source_name, nd->name);
+                else
+                    sb_puts(&out, nd->name);
+            } else if (!strcmp(fmt, "path")) {
+                sb_puts(&out, nd->original_file_path);
+            } else if (!strcmp(fmt, "json")) {
+                print_json(f, nd, &out);
+                continue;
+            } else {
+                if (nd->rt == RT_SOURCE)
+                    sb_puts(&out, "source:");
                 for (int k = 0; k < nd->nfqn; k++) {
                     if (k)
-                        sb_putc(&line, '.');
-                    sb_puts(&line, nd->fqn[k]);
+                        sb_putc(&out, '.');
+                    sb_puts(&out, nd->fqn[k]);
                 }
-                puts(sb_cstr(&line));
-                sb_free(&line);
             }
+            sb_putc(&out, '\n');
         }
+        fwrite(out.buf ? out.buf : "", 1, out.len, stdout);
         rc = session_write_manifest(&s);
+        /* the project snapshot (fastpath.c) keeps the listing to print it again */
+        if (rc == EXIT_OK && n > 0 && !session_warned()) {
+            char found[512];
+            console_found_text(p, found, sizeof found);
+            Sb info = SB_INIT;
+            sb_printf(&info, "%s\n%d\n%d\n0\n", found, n, n);
+            sb_append(&info, out.buf ? out.buf : "", out.len);
+            const char *manifest = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
+            fastpath_store(&s, &manifest, NULL, 1, sb_cstr(&info));
+            sb_free(&info);
+        }
+        sb_free(&out);
     }
     session_close(&s);
     return rc;

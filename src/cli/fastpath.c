@@ -20,9 +20,13 @@
  * env var, an edited or deleted output, a different command line) takes the
  * normal path, which itself reuses unchanged nodes (cache_parse.c).
  *
- * Eligible: parse and compile without --select/--exclude/--selector,
- * --inline, --state, --resource-type, --exclude-resource-type,
- * --indirect-selection, --no-partial-parse or --no-write-json. */
+ * `ls` is reused the same way: its listing is stored with the snapshot and
+ * printed again.
+ *
+ * Eligible: parse and compile without --select/--exclude/--resource-type/
+ * --exclude-resource-type; ls with any of those; none of them with
+ * --selector, --inline, --state, --indirect-selection, --no-partial-parse,
+ * --no-write-json, or a `result:` / `state:` selector. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -48,14 +52,21 @@ static bool mentions_volatile(const char *s)
 
 static bool eligible(const Flags *f)
 {
-    if (!f->command || (strcmp(f->command, "parse") != 0 && strcmp(f->command, "compile") != 0))
+    if (!f->command)
         return false;
-    if (f->nselect || f->nexclude || f->selector || f->inline_sql || f->state || f->nresource_types ||
-        f->nexclude_resource_types || f->indirect_selection || f->no_partial_parse || f->no_write_json)
+    bool ls = strcmp(f->command, "ls") == 0 || strcmp(f->command, "list") == 0;
+    if (!ls && strcmp(f->command, "parse") != 0 && strcmp(f->command, "compile") != 0)
+        return false;
+    /* ls prints only what the key (the command line) and the inputs decide;
+     * compile's --select would also print SQL, so it is left out */
+    if (!ls && (f->nselect || f->nexclude || f->nresource_types || f->nexclude_resource_types))
+        return false;
+    if (f->selector || f->inline_sql || f->state || f->indirect_selection || f->no_partial_parse ||
+        f->no_write_json)
         return false;
     for (int i = 1; i < f->argc; i++)
-        if (mentions_volatile(f->argv[i]))
-            return false;
+        if (mentions_volatile(f->argv[i]) || strstr(f->argv[i], "result:") || strstr(f->argv[i], "state:"))
+            return false;                  /* result: reads the last run, state: another manifest */
     return true;
 }
 
@@ -305,21 +316,37 @@ done:
     return rc;
 }
 
-/* info: "<found text>\n<nodes>\n<ok>\n<offset of elapsed_time in run_results.json>" */
-static bool parse_info(const uint8_t *info, size_t n, char *found, size_t cap, int *nodes, int *ok, long *off)
+/* info: "<found text>\n<nodes>\n<ok>\n<offset of elapsed_time in run_results.json>\n[<ls output>]" */
+static bool parse_info(const uint8_t *info, size_t n, char *found, size_t cap, int *nodes, int *ok, long *off,
+                       const char **listing, size_t *nlisting)
 {
     const char *nl = memchr(info, '\n', n);
     if (!nl || (size_t)(nl - (const char *)info) >= cap)
         return false;
     memcpy(found, info, (size_t)(nl - (const char *)info));
     found[nl - (const char *)info] = '\0';
-    char rest[64];
-    size_t rl = n - (size_t)(nl + 1 - (const char *)info);
-    if (rl >= sizeof rest)
-        return false;
-    memcpy(rest, nl + 1, rl);
-    rest[rl] = '\0';
-    return sscanf(rest, "%d\n%d\n%ld", nodes, ok, off) == 3;
+    /* three numbers, each ended by a newline (the last one optionally) */
+    const char *p = nl + 1, *end = (const char *)info + n;
+    long v[3];
+    for (int k = 0; k < 3; k++) {
+        char num[32];
+        size_t i = 0;
+        while (p < end && *p != '\n' && i + 1 < sizeof num)
+            num[i++] = *p++;
+        num[i] = '\0';
+        char *e;
+        v[k] = strtol(num, &e, 10);
+        if (!i || *e)
+            return false;
+        if (p < end)
+            p++;
+    }
+    *nodes = (int)v[0];
+    *ok = (int)v[1];
+    *off = v[2];
+    *listing = p;
+    *nlisting = (size_t)(end - p);
+    return true;
 }
 
 int fastpath_try(Flags *f)
@@ -355,7 +382,9 @@ int fastpath_try(Flags *f)
     char found[512];
     int nodes = 0, nok = 0;
     long off = -1;
-    if (!parse_info(info, ilen, found, sizeof found, &nodes, &nok, &off))
+    const char *listing = NULL;
+    size_t nlisting = 0;
+    if (!parse_info(info, ilen, found, sizeof found, &nodes, &nok, &off, &listing, &nlisting))
         goto done;
     char invocation[37], ts[64];
     dbt_uuid4(invocation);
@@ -376,8 +405,10 @@ int fastpath_try(Flags *f)
     console_line(f, "Found %s", found);
     if (compile)
         console_line(f, "Compiled %d nodes in %.3fs (%d ok, 0 error, 0 skipped)", nodes, clock_epoch() - t0, nok);
-    else
+    else if (strcmp(f->command, "parse") == 0)
         console_line(f, "Performance info: parsed %d nodes in %.3fs", nodes, clock_epoch() - t0);
+    else
+        fwrite(listing, 1, nlisting, stdout);
     rc = EXIT_OK;
 done:
     cache_snap_free(snap);

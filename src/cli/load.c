@@ -249,9 +249,14 @@ static const char *last_status(void *ud, const char *unique_id)
     return cache_last_status(s->cache, unique_id);
 }
 
+static bool g_warned;           /* a selection warning was printed */
+
+bool session_warned(void) { return g_warned; }
+
 static void warn_unmatched(void *ud, const char *expr)
 {
     const Flags *f = ud;
+    g_warned = true;
     if (!f->quiet)
         fprintf(stderr, "warning: The selection criterion '%s' does not match any enabled nodes\n", expr);
 }

@@ -133,6 +133,34 @@ strip_rr() { sed -E 's/"(generated_at|invocation_id|started_at|completed_at)":"[
 strip_rr "$W/cold_rr.json" > a.json; strip_rr target/run_results.json > b.json
 cmp -s a.json b.json && ok || bad "reused run_results differs from a cold compile's beyond timing"
 
+# ---- ls: the listing is kept with the snapshot and printed again
+# LS <args>: ls -q --debug into warm_ls.txt; prints "reused" or "full"
+LS() {
+    C ls -q --debug "$@" > warm_ls.txt 2> ls_err.txt
+    grep -q "outputs reused" ls_err.txt && echo reused || echo full
+}
+for args in "" "-s +orders" "--output json --resource-type model" "--output path -s tag:staging"; do
+    # shellcheck disable=SC2086
+    C ls -q --no-partial-parse $args > cold_ls.txt 2>&1
+    # shellcheck disable=SC2086
+    expect "ls $args: full after a cold ls rewrote the manifest" full "$(LS $args)"
+    # shellcheck disable=SC2086
+    expect "ls $args: reused" reused "$(LS $args)"
+    [ -s warm_ls.txt ] && cmp -s cold_ls.txt warm_ls.txt && ok || { bad "ls $args: reused listing differs"; diff cold_ls.txt warm_ls.txt | head -5; }
+done
+printf "select 1 as a\n" > models/marts/zz_new.sql
+settle
+expect "ls after a model was added: full" full "$(LS)"
+grep -q "zz_new" warm_ls.txt && ok || bad "ls misses the new model"
+expect "then reused" reused "$(LS)"
+grep -q "zz_new" warm_ls.txt && ok || bad "reused ls misses the new model"
+rm models/marts/zz_new.sql
+settle
+C ls -q -s no_such_model >/dev/null 2>&1
+out=$(C ls -s no_such_model 2>&1)
+case $out in *"does not match any enabled nodes"*) ok ;; *) bad "a selection warning must print every time: $out" ;; esac
+expect "ls with a result: selector is never reused" full "$(R ls -s result:error)"
+
 # ---- never reused
 printf "select '{{ run_started_at }}' as t\n" > models/marts/clock.sql
 settle
