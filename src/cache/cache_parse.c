@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "cache_priv.h"
+#include "../base/journal.h"
 #include "../base/hash.h"
 #include "../base/vec.h"
 #ifdef CDBT_HAVE_LIBCRYPTO
@@ -431,6 +432,7 @@ static bool envs_match(const void *blob, size_t len)
         if (r.bad || !name)
             break;
         const char *now = getenv(name);
+        journal_env(name);       /* the render is skipped: the project snapshot must still know */
         ok = set ? (now && val && strcmp(now, val) == 0) : !now;
     }
     arena_free(&tmp);

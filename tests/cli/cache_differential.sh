@@ -9,7 +9,8 @@
 # text, and the same manifest.json once generated_at, invocation_id and
 # created_at are blanked.  Also checks that the cache is really used (a
 # second run restores every node), that volatile values are not cached, and
-# that `cdbt ls`/`compile` agree.
+# that `cdbt ls`/`compile` agree.  A last phase does the same for the
+# whole-project snapshot (a parse that reuses the previous run's outputs).
 #   STEPS=200 SEED=7 tests/cli/cache_differential.sh build/cdbt
 set -u
 CDBT=$(realpath "${1:?usage: cache_differential.sh path/to/cdbt}")
@@ -287,6 +288,46 @@ for cmd in (["ls", "--output", "json"],):
     check(f"{cmd[0]} agrees with --no-partial-parse",
           (a.returncode, UUID.sub("<uuid>", a.stdout)) == (b.returncode, UUID.sub("<uuid>", b.stdout)),
           a.stdout[:300] + a.stderr[:300] + "\n---\n" + b.stdout[:300] + b.stderr[:300])
+
+# The whole-project snapshot under random edits: without the volatile model
+# a run may reuse the previous identical run's outputs.  After each edit (and
+# a pause past the racy margin) the first parse must see the edit (the
+# previous step's snapshot is stale), the second one reuses the first one's
+# outputs; both must give exactly what a cold parse (into another target
+# directory, so the snapshot's outputs stay untouched) gives.
+import time
+os.remove("models/extra/volatile.sql")
+reused = 0
+SNAP_STEPS = max(10, STEPS // 3)
+
+def cold_parse():
+    cmd = [CDBT, "parse", "--project-dir", ".", "--profiles-dir", ".", "-q", "--no-partial-parse",
+           "--target-path", "tcold"]
+    if cli_vars is not None:
+        cmd += ["--vars", cli_vars]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    return p.returncode, p.stderr, read("tcold/manifest.json") if p.returncode == 0 else None
+
+for step in range(1, SNAP_STEPS + 1):
+    while pending:
+        write(*pending.pop())
+    desc = rng.choice(edits)()
+    while pending:
+        write(*pending.pop())
+    time.sleep(0.12)
+    rc2, err2, m2 = cold_parse()
+    for attempt in ("after the edit", "again"):
+        rc1, err1, m1 = run("parse", extra=["--debug"])
+        if attempt == "again" and "outputs reused" in err1:
+            reused += 1
+        err1 = "\n".join(l for l in err1.splitlines() if not l.startswith("cdbt cache:"))
+        what = f"snapshot step {step} ({desc}, {attempt})"
+        check(f"{what}: exit code {rc1} vs cold {rc2}", rc1 == rc2, err1 + err2)
+        if rc1 == 0 and rc2 == 0:
+            check(f"{what}: manifest equal", norm(m1) == norm(m2))
+        elif rc1 == rc2:
+            check(f"{what}: same error", err1 == err2, f"\nsnapshot: {err1}\ncold:     {err2}")
+check("the snapshot was reused under random edits", reused > 0, str(reused))
 
 print(f"cache_differential: {checks - fails}/{checks} checks passed")
 sys.exit(1 if fails else 0)
