@@ -200,6 +200,95 @@ static void fake_parse(Project *p, Cache *c, const char *envval)
     cache_env_read(c, n, "CDBT_TEST_CACHE_ENV", envval);
 }
 
+/* Snapshots: stored, found while nothing changed, refused after an input,
+ * output or env var changed, racy inputs not stored, garbage rows refused. */
+START_TEST(snapshot_store_lookup_invalidate)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    char in1[512], in2[512], out1[512], missing[512];
+    snprintf(in1, sizeof in1, "%s/in1.sql", d);
+    snprintf(in2, sizeof in2, "%s", d);                 /* a directory */
+    snprintf(out1, sizeof out1, "%s/t/out1.json", d);     /* not under an input directory */
+    snprintf(missing, sizeof missing, "%s/not_there.yml", d);
+    ck_assert_int_eq(fs_write_file(in1, "select 1", 8), 0);
+    ck_assert_int_eq(fs_write_file(out1, "{}", 2), 0);
+    setenv("CDBT_SNAP_TEST", "a", 1);
+    const char *parts[] = {"compile", "--x"};
+    uint8_t key[32], other[32];
+    cache_snap_key(parts, 2, key);
+    cache_snap_key(parts, 1, other);
+    ck_assert(memcmp(key, other, 32) != 0);
+    const char *ins[] = {in1, in2, missing};
+    const char *envs[] = {"CDBT_SNAP_TEST"};
+    const char *outs[] = {out1};
+    const char *why = NULL;
+    /* racy: the inputs changed after a run that started in 1970 */
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, outs, NULL, 1, "info", 4, &w), 0);
+    ck_assert_ptr_nonnull(w);
+    ck_assert(strstr(w, "changed during the run") != NULL);
+    free(w);
+    w = NULL;
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 1, "info", 4, &w), 1);
+    free(w);
+    w = NULL;
+    CacheSnap *s = cache_snap_lookup(c, key, &why);
+    ck_assert_ptr_nonnull(s);
+    size_t n = 0;
+    const uint8_t *info = cache_snap_info(s, &n);
+    ck_assert_uint_eq(n, 4);
+    ck_assert(memcmp(info, "info", 4) == 0);
+    cache_snap_free(s);
+    ck_assert_ptr_null(cache_snap_lookup(c, other, &why));
+    /* an env var */
+    setenv("CDBT_SNAP_TEST", "b", 1);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert(strstr(why, "environment") != NULL);
+    setenv("CDBT_SNAP_TEST", "a", 1);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    cache_snap_free(s);
+    /* a missing path that appears */
+    ck_assert_int_eq(fs_write_file(missing, "x", 1), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert(strstr(why, "project file") != NULL);
+    unlink(missing);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));   /* the directory changed meanwhile */
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 1, "info", 4, &w), 1);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    /* an output rewritten: refused until refreshed */
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file(out1, "{ }", 3), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert(strstr(why, "output") != NULL);
+    ck_assert_int_eq(cache_snap_refresh(c, s, outs, 1), 0);
+    cache_snap_free(s);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    cache_snap_free(s);
+    /* an input edited in place */
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file_direct(in1, "select 2", 8), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    cache_close(c);
+    /* garbage in the row: refused, no crash */
+    char db[600];
+    snprintf(db, sizeof db, "%s/cdbt.db", d);
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h, "UPDATE snapshots SET inputs = x'ffffffff00', outputs = x'02', envs = x''",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    cache_close(c);
+    unsetenv("CDBT_SNAP_TEST");
+    rmdir_all(d);
+}
+END_TEST
+
 START_TEST(parse_store_restore_invalidate)
 {
     char *d = tmpdir();
@@ -316,6 +405,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, foreign_version_is_rebuilt);
     tcase_add_test(tc, concurrent_writers);
     tcase_add_test(tc, parse_store_restore_invalidate);
+    tcase_add_test(tc, snapshot_store_lookup_invalidate);
     suite_add_tcase(s, tc);
     return s;
 }
