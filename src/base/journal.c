@@ -84,14 +84,19 @@ static bool mentions(const char *s, size_t n, const char *w)
     return false;
 }
 
-void journal_content(const char *text, size_t n)
+bool journal_text_volatile(const char *text, size_t n)
 {
     static const char *const words[] = {"invocation_id", "run_started_at", "modules"};
-    if (!J.on || J.paused || J.volatile_ || !text)
-        return;
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+    for (size_t i = 0; text && i < sizeof words / sizeof words[0]; i++)
         if (mentions(text, n, words[i]))
-            J.volatile_ = true;
+            return true;
+    return false;
+}
+
+void journal_content(const char *text, size_t n)
+{
+    if (J.on && !J.paused && !J.volatile_ && journal_text_volatile(text, n))
+        J.volatile_ = true;
 }
 
 bool journal_volatile(void) { return J.volatile_; }

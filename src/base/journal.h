@@ -28,6 +28,9 @@ void journal_output(void);               /* a template printed (log/print) */
  * volatile, and a volatile run's outputs are never reused. */
 void journal_content(const char *text, size_t n);
 bool journal_volatile(void);
+/* Does text mention invocation_id, run_started_at or modules?  (Also the
+ * parse cache's test for renders it must never reuse.) */
+bool journal_text_volatile(const char *text, size_t n);
 size_t journal_npaths(void);
 const char *journal_path_at(size_t i);   /* absolute */
 size_t journal_nenv(void);

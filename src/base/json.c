@@ -50,6 +50,7 @@ int json_flush(JsonW *w)
         return 0;
     if (w->out->len && !w->sink_errno && fs_atomic_write(w->sink_fd, w->out->buf, w->out->len) != 0)
         w->sink_errno = errno ? errno : EIO;
+    w->flushed += w->out->len;
     sb_reset(w->out);
     if (w->sink_errno) {
         errno = w->sink_errno;

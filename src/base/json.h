@@ -25,6 +25,7 @@ typedef struct JsonW {
     bool has_sink;      /* streaming: out is flushed to sink_fd as it fills */
     int sink_fd;
     int sink_errno;     /* first write error (sticky), 0 if none */
+    size_t flushed;     /* streaming: bytes already written to sink_fd */
 } JsonW;
 
 void json_init(JsonW *w, Sb *out, bool pretty);
@@ -36,6 +37,8 @@ void json_init_spaced(JsonW *w, Sb *out);
  * error's errno (also kept in sink_errno). */
 void json_set_sink(JsonW *w, int fd);
 int  json_flush(JsonW *w);
+/* Offset in the whole document of the next byte written (flushed + buffered). */
+static inline size_t json_offset(const JsonW *w) { return w->flushed + w->out->len; }
 void json_obj_begin(JsonW *w);
 void json_obj_end(JsonW *w);
 void json_arr_begin(JsonW *w);

@@ -91,7 +91,8 @@ double cache_last_time(Cache *c, const char *unique_id);
  * are all unchanged reuses the outputs of the run that stored the snapshot.
  *
  * cache_snap_key: the key over cdbt's build and the caller's parts (the
- * command line, working directory, DBT_* env, ...).
+ * command line, working directory, DBT_* env, ...); false when the build
+ * cannot be told (no snapshot may be used then).
  * cache_snap_lookup: the snapshot stored under key if every input path has
  * the same stat() (kind, size, inode, device, mtime, ctime), every env var
  * read by a template the same value, and every output file the same stat as
@@ -106,7 +107,7 @@ double cache_last_time(Cache *c, const char *unique_id);
  * before that change (*warning then names it; not worth telling a user
  * unless debugging).  1 stored, -1 database error (*warning). */
 typedef struct CacheSnap CacheSnap;
-void        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
+bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
 CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why);
 const uint8_t *cache_snap_info(const CacheSnap *s, size_t *len);
 int         cache_snap_refresh(Cache *c, CacheSnap *s, const char *const *paths, size_t n);

@@ -59,16 +59,7 @@ static bool cheap_to_parse(const Node *n)
 
 /* Inputs that change on every invocation: a render that may read them is
  * never cached (dbt-core #4364). */
-static bool volatile_text(const char *s, size_t n)
-{
-    static const char *const words[] = {"invocation_id", "run_started_at", "modules"};
-    if (!s)
-        return false;
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (contains(s, n, words[i]))
-            return true;
-    return false;
-}
+static bool volatile_text(const char *s, size_t n) { return journal_text_volatile(s, n); }
 
 /* `flags` (flags.WHICH, flags.FULL_REFRESH, ...) differ between commands: a
  * render that may read them is keyed on the command too. */
@@ -104,16 +95,8 @@ static bool global_key(Project *p, uint8_t out[32], bool *vol, bool *flags)
     Sb b = SB_INIT;
     bool ok = true;
     ser_str(&b, "cdbt-parse-global-v1");
-    ser_str(&b, CDBT_VERSION);
-    struct stat st;
-    if (stat("/proc/self/exe", &st) == 0) {
-        ser_u64(&b, (uint64_t)st.st_size);
-        ser_u64(&b, (uint64_t)st.st_mtim.tv_sec);
-        ser_u64(&b, (uint64_t)st.st_mtim.tv_nsec);
-        ser_u64(&b, (uint64_t)st.st_ino);
-    } else {
+    if (!ser_build(&b))
         ok = false;              /* cannot tell one build from another */
-    }
     ser_str(&b, p->root);
     ser_str(&b, p->name);
     ser_str(&b, p->version);

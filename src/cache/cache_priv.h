@@ -58,6 +58,9 @@ void ser_strn(Sb *b, const char *s, size_t n);
 bool ser_value(Sb *b, Value v, bool strict);
 void ser_dict_ptr(Sb *b, VDict *d, bool strict, bool *ok);
 void ser_list_ptr(Sb *b, VList *l, bool strict, bool *ok);
+/* cdbt's version and this executable's size, mtime and inode (a rebuilt
+ * binary is another build); false when the executable cannot be stat()ed. */
+bool ser_build(Sb *b);
 
 typedef struct Rd { const uint8_t *p, *end; bool bad; } Rd;
 uint8_t  rd_u8(Rd *r);

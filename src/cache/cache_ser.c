@@ -7,6 +7,7 @@
  * their length (they may hold NULs) and, for values, the VF_* flags byte so
  * that as_text/as_native marks survive a round trip. */
 #include <string.h>
+#include <sys/stat.h>
 #include "cache_priv.h"
 
 #define MAX_DEPTH 200
@@ -319,4 +320,17 @@ bool rd_skip(Rd *r, int depth)
         r->bad = true;
     }
     return !r->bad;
+}
+
+bool ser_build(Sb *b)
+{
+    ser_str(b, CDBT_VERSION);
+    struct stat st;
+    if (stat("/proc/self/exe", &st) != 0)
+        return false;
+    ser_u64(b, (uint64_t)st.st_size);
+    ser_u64(b, (uint64_t)st.st_mtim.tv_sec);
+    ser_u64(b, (uint64_t)st.st_mtim.tv_nsec);
+    ser_u64(b, (uint64_t)st.st_ino);
+    return true;
 }

@@ -205,23 +205,17 @@ static void encode_envs(Sb *b, const char *const *names, size_t n)
 
 /* ---------------------------------------------------------------- API */
 
-void cache_snap_key(const char *const *parts, size_t n, uint8_t key[32])
+bool cache_snap_key(const char *const *parts, size_t n, uint8_t key[32])
 {
     Sb b = SB_INIT;
     ser_str(&b, "cdbt-snapshot-v1");
-    ser_str(&b, CDBT_VERSION);
-    struct stat st;
-    if (stat("/proc/self/exe", &st) == 0) {
-        ser_u64(&b, (uint64_t)st.st_size);
-        ser_u64(&b, (uint64_t)st.st_mtim.tv_sec);
-        ser_u64(&b, (uint64_t)st.st_mtim.tv_nsec);
-        ser_u64(&b, (uint64_t)st.st_ino);
-    }
+    bool ok = ser_build(&b);
     ser_u32(&b, (uint32_t)n);
     for (size_t i = 0; i < n; i++)
         ser_str(&b, parts[i]);
     sha256(b.buf ? b.buf : "", b.len, key);
     sb_free(&b);
+    return ok;
 }
 
 typedef struct CheckJob { const SnapEnt *v; uint32_t n; bool same; } CheckJob;

@@ -79,7 +79,6 @@ int  fastpath_try(Flags *f);                 /* exit code, or -1: not taken */
 void fastpath_begin(Flags *f);               /* before session_open() */
 void fastpath_store(Session *s, const char *const *outputs, const struct stat *const *out_st, size_t nout,
                     const char *info);   /* out_st: stat after writing, or NULL (stat now) */
-long fastpath_elapsed_offset(const char *run_results_path);   /* -1 if not found */
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

@@ -8,12 +8,10 @@
  * project errors (YAML, template syntax, missing refs, cycles) exit 2. */
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "console.h"
 #include "results.h"
-#include "../base/fs.h"
 #include "../base/fswriter.h"
 #include "../base/journal.h"
 
@@ -86,11 +84,9 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
         out[n++] = nd->compiled_path[0] == '/' ? nd->compiled_path
                                                : arena_sprintf(&s->arena, "%s/%s", p->root, nd->compiled_path);
     }
-    /* where the elapsed_time a reuse rewrites sits */
-    if (!journal_active())
-        return;
-    long off = fastpath_elapsed_offset(out[1]);
-    if (off < 0)
+    /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
+    long off = rr->elapsed_offset;
+    if (!journal_active() || off <= 0)
         return;
     char found[512], info[640];
     console_found_text(p, found, sizeof found);

@@ -7,7 +7,6 @@
 #include "cli.h"
 #include "console.h"
 #include "../base/json.h"
-#include "../base/journal.h"
 
 static int cmp_uid(const void *a, const void *b)
 {

@@ -54,34 +54,15 @@ static void now_hms(char *buf, size_t n)
     snprintf(buf, n, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void iso_now(char *buf, size_t n) { clock_iso_now(buf, n); }
 
 /* One JSON log line: {"info": {name, level, msg, ts, invocation_id, thread}, "data": {...}}. */
 static void json_line(Out *o, const char *name, const char *level, const char *msg, const RunItem *it, int total)
 {
     Sb sb = SB_INIT;
     JsonW w;
-    char ts[64];
     json_init(&w, &sb, false);
     json_obj_begin(&w);
-    json_key(&w, "info");
-    json_obj_begin(&w);
-    json_key(&w, "name");
-    json_str(&w, name);
-    json_key(&w, "level");
-    json_str(&w, level);
-    json_key(&w, "msg");
-    json_str(&w, msg);
-    iso_now(ts, sizeof ts);
-    json_key(&w, "ts");
-    json_str(&w, ts);
-    json_key(&w, "invocation_id");
-    json_str(&w, o->s && o->s->dbt ? dbt_invocation_id(o->s->dbt) : NULL);
-    json_key(&w, "thread");
-    json_str(&w, "MainThread");
-    json_key(&w, "pid");
-    json_int(&w, (int64_t)getpid());
-    json_obj_end(&w);
+    dbt_json_log_info(&w, name, level, msg, o->s && o->s->dbt ? dbt_invocation_id(o->s->dbt) : NULL);
     json_key(&w, "data");
     json_obj_begin(&w);
     if (it) {

@@ -13,8 +13,9 @@
  * would write, except for what names this invocation:
  *   - manifest.json: metadata.generated_at and invocation_id are patched in
  *     place (both have a fixed width);
- *   - run_results.json (compile): rewritten with the new metadata, this
- *     run's timing for every node and the new elapsed_time;
+ *   - run_results.json (compile): the same metadata patched in place and
+ *     the tail from elapsed_time (whose offset results_write noted) written
+ *     again; each node's timing stays that of the run that compiled it;
  *   - compiled SQL files: left as they are.
  * Anything else (a changed file, a new file in a model directory, a changed
  * env var, an edited or deleted output, a different command line) takes the
@@ -45,11 +46,6 @@ extern char **environ;
 
 static double g_started;         /* epoch seconds at fastpath_begin() */
 
-static bool mentions_volatile(const char *s)
-{
-    return strstr(s, "invocation_id") || strstr(s, "run_started_at") || strstr(s, "modules");
-}
-
 static bool eligible(const Flags *f)
 {
     if (!f->command)
@@ -65,7 +61,7 @@ static bool eligible(const Flags *f)
         f->no_write_json)
         return false;
     for (int i = 1; i < f->argc; i++)
-        if (mentions_volatile(f->argv[i]) || strstr(f->argv[i], "result:") || strstr(f->argv[i], "state:"))
+        if (journal_text_volatile(f->argv[i], strlen(f->argv[i])) || strstr(f->argv[i], "result:") || strstr(f->argv[i], "state:"))
             return false;                  /* result: reads the last run, state: another manifest */
     return true;
 }
@@ -75,8 +71,9 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* command line, working directory, DBT_* and HOME: what the key covers */
-static void snapshot_key(const Flags *f, uint8_t key[32])
+/* command line, working directory, DBT_* and HOME: what the key covers;
+ * false when cdbt's own build cannot be told */
+static bool snapshot_key(const Flags *f, uint8_t key[32])
 {
     size_t nenv = 0;
     for (char **e = environ; e && *e; e++)
@@ -93,8 +90,9 @@ static void snapshot_key(const Flags *f, uint8_t key[32])
         if (strncmp(*e, "DBT_", 4) == 0 || strncmp(*e, "HOME=", 5) == 0)
             parts[n++] = *e;
     qsort(parts + env0, n - env0, sizeof *parts, cmp_str);
-    cache_snap_key(parts, n, key);
+    bool ok = cache_snap_key(parts, n, key);
     free(parts);
+    return ok;
 }
 
 static ProjectOptions project_options(const Flags *f)
@@ -132,9 +130,8 @@ void fastpath_store(Session *s, const char *const *outputs, const struct stat *c
         for (size_t i = 0; i < ne; i++)
             envs[i] = journal_env_at(i);
         uint8_t key[32];
-        snapshot_key(f, key);
         char *w = NULL;
-        int rc = cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, outputs, out_st, nout, info,
+        int rc = !snapshot_key(f, key) ? 0 : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, outputs, out_st, nout, info,
                                   strlen(info), &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
@@ -197,81 +194,6 @@ static char *fmt_double(double v)
     json_init(&w, &b, false);
     json_double(&w, v);
     return sb_detach(&b);
-}
-
-/* The offset of the top-level "elapsed_time" key of run_results.json
- * ({"metadata":{…},"results":[…],"elapsed_time":x,"args":{…}}), found by
- * streaming through the document's structure in chunks (keys inside args
- * may be anything, so the structure is followed, not searched). */
-long fastpath_elapsed_offset(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    static const char want[] = "elapsed_time";
-    char buf[1 << 16];
-    long pos = 0, found = -1, key_at = -1;
-    int depth = 0;
-    bool in_str = false, esc = false;
-    size_t klen = 0;             /* chars of the current depth-1 string matched against want */
-    bool kmatch = false;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        for (ssize_t i = 0; i < n && found < 0; i++, pos++) {
-            char c = buf[i];
-            if (in_str) {
-                if (esc) {
-                    esc = false;
-                    kmatch = false;
-                } else if (c == '\\') {
-                    esc = true;
-                } else if (c == '"') {
-                    in_str = false;
-                    if (depth == 1 && kmatch && klen == sizeof want - 1)
-                        key_at = pos - (long)klen - 1;   /* confirmed by the ':' that follows */
-                } else if (depth == 1 && kmatch) {
-                    kmatch = klen < sizeof want - 1 && want[klen] == c;
-                    klen++;
-                } else if (depth != 1 && i + 1 < n) {
-                    /* jump to the next quote or backslash of a long string */
-                    const char *q = buf + i + 1, *e = buf + n;
-                    while (q < e && *q != '"' && *q != '\\')
-                        q++;
-                    pos += (long)(q - (buf + i + 1));
-                    i = (ssize_t)(q - buf) - 1;
-                }
-                continue;
-            }
-            switch (c) {
-            case '"':
-                in_str = true;
-                klen = 0;
-                kmatch = true;
-                key_at = -1;
-                break;
-            case ':':
-                if (depth == 1 && key_at >= 0)
-                    found = key_at;
-                break;
-            case '{': case '[':
-                depth++;
-                break;
-            case '}': case ']':
-                depth--;
-                break;
-            default:
-                break;
-            }
-        }
-        if (found >= 0)
-            break;
-    }
-    close(fd);
-    return found;
 }
 
 /* run_results.json: new metadata at the head, new elapsed_time at off.  The
@@ -369,9 +291,8 @@ int fastpath_try(Flags *f)
     if (!c)
         goto done;
     uint8_t key[32];
-    snapshot_key(f, key);
-    const char *why = NULL;
-    snap = cache_snap_lookup(c, key, &why);
+    const char *why = "cdbt's own executable cannot be stat()ed";
+    snap = snapshot_key(f, key) ? cache_snap_lookup(c, key, &why) : NULL;
     if (!snap) {
         if (f->debug)
             fprintf(stderr, "cdbt cache: full parse (%s)\n", why);

@@ -218,6 +218,7 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
     }
     json_arr_end(&w);
     json_key(&w, "elapsed_time");
+    r->elapsed_offset = (long)json_offset(&w) - (long)strlen("\"elapsed_time\":");
     json_double(&w, results_wallclock() - r->started_at);
 
     Flags *f = s->flags;

@@ -21,6 +21,7 @@ typedef struct RunResults {
     NodeResult *items;
     int n, cap;
     double started_at;            /* epoch */
+    long elapsed_offset;          /* set by results_write: where the top-level "elapsed_time" key starts */
 } RunResults;
 
 void   results_add(RunResults *r, NodeResult nr);

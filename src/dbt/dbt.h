@@ -45,6 +45,11 @@ typedef struct DbtOptions {
 
 Dbt  *dbt_new(const DbtOptions *opt);
 void  dbt_uuid4(char out[37]);     /* a fresh random invocation id */
+/* The "info" member of a --log-format json console line (name, level, msg,
+ * ts, invocation_id, thread, pid), written into an object w has open. */
+struct JsonW;
+void  dbt_json_log_info(struct JsonW *w, const char *name, const char *level, const char *msg,
+                        const char *invocation_id);
 void  dbt_free(Dbt *d);
 const ProjectRenderer *dbt_renderer(Dbt *d);
 int   dbt_attach(Dbt *d, Project *p, Diag *err);

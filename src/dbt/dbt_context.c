@@ -723,6 +723,29 @@ static int f_env_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out
 
 static FILE *out_of(Dbt *d) { return d->opt.out ? d->opt.out : stdout; }
 
+void dbt_json_log_info(JsonW *w, const char *name, const char *level, const char *msg, const char *invocation_id)
+{
+    char ts[64];
+    clock_iso_now(ts, sizeof ts);
+    json_key(w, "info");
+    json_obj_begin(w);
+    json_key(w, "name");
+    json_str(w, name);
+    json_key(w, "level");
+    json_str(w, level);
+    json_key(w, "msg");
+    json_str(w, msg);
+    json_key(w, "ts");
+    json_str(w, ts);
+    json_key(w, "invocation_id");
+    json_str(w, invocation_id);
+    json_key(w, "thread");
+    json_str(w, "MainThread");
+    json_key(w, "pid");
+    json_int(w, (int64_t)getpid());
+    json_obj_end(w);
+}
+
 static int f_log(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     static const char *const params[] = {"msg", "info"};
@@ -735,30 +758,12 @@ static int f_log(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
         value_str(&s, slots[0]);
         journal_output();
         if (c->d->opt.log_json) {
-            /* the shape of the console's other JSON lines (src/cli/cmd_run.c) */
+            /* the shape of the console's other JSON lines */
             Sb line = SB_INIT;
             JsonW w;
-            char ts[64];
-            clock_iso_now(ts, sizeof ts);
             json_init(&w, &line, false);
             json_obj_begin(&w);
-            json_key(&w, "info");
-            json_obj_begin(&w);
-            json_key(&w, "name");
-            json_str(&w, "JinjaLogInfo");
-            json_key(&w, "level");
-            json_str(&w, "info");
-            json_key(&w, "msg");
-            json_str(&w, sb_cstr(&s));
-            json_key(&w, "ts");
-            json_str(&w, ts);
-            json_key(&w, "invocation_id");
-            json_str(&w, c->d->invocation_id);
-            json_key(&w, "thread");
-            json_str(&w, "MainThread");
-            json_key(&w, "pid");
-            json_int(&w, (int64_t)getpid());
-            json_obj_end(&w);
+            dbt_json_log_info(&w, "JinjaLogInfo", "info", sb_cstr(&s), c->d->invocation_id);
             json_key(&w, "data");
             json_obj_begin(&w);
             json_key(&w, "msg");

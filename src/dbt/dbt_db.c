@@ -562,6 +562,12 @@ static const char *rel_type(Interp *I, const DbtRel *r)
     return r->schema && r->identifier ? db->relation_type(db->ud, r->database, r->schema, r->identifier) : NULL;
 }
 
+/* The relation kind as SQL writes it after drop / alter. */
+static const char *sql_kind(const char *type)
+{
+    return strcmp(type, "materialized_view") == 0 ? "materialized view" : type;
+}
+
 static int want_rel(Interp *I, const char *fn, Value v, const DbtRel **out)
 {
     if (!dbt_is_rel(v))
@@ -594,7 +600,7 @@ int dbt_a_drop_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *
     if (!type)
         return 0;
     Sb sql = SB_INIT;
-    sb_printf(&sql, "drop %s if exists ", strcmp(type, "materialized_view") == 0 ? "materialized view" : type);
+    sb_printf(&sql, "drop %s if exists ", sql_kind(type));
     dbt_rel_render(r, &sql);
     sb_puts(&sql, " cascade");
     Value resp, table;
@@ -643,20 +649,10 @@ int dbt_a_rename_relation(Interp *I, void *ud, Value self, CallArgs *args, Value
         return interp_error(I, "rename_relation: the target relation has no identifier");
     const char *type = rel_type(I, from);
     Sb sql = SB_INIT;
-    sb_printf(&sql, "alter %s ", !type ? "table" : strcmp(type, "materialized_view") == 0 ? "materialized view" : type);
+    sb_printf(&sql, "alter %s ", sql_kind(type ? type : "table"));
     dbt_rel_render(from, &sql);
     sb_puts(&sql, " rename to ");
-    if (to->quote[2]) {
-        sb_putc(&sql, '"');
-        for (const char *p = to->identifier; *p; p++) {
-            if (*p == '"')
-                sb_putc(&sql, '"');
-            sb_putc(&sql, *p);
-        }
-        sb_putc(&sql, '"');
-    } else {
-        sb_puts(&sql, to->identifier);
-    }
+    dbt_rel_put_part(&sql, to->identifier, to->quote[2]);
     Value resp, table;
     int rc = run_sql(I, sb_cstr(&sql), true, false, &resp, &table);
     sb_free(&sql);

@@ -25,7 +25,7 @@ Value dbt_rel_value(Arena *a, const DbtRel *r)
     return v_obj(a, &dbt_relation_class, c);
 }
 
-static void put_part(Sb *out, const char *s, bool quote)
+void dbt_rel_put_part(Sb *out, const char *s, bool quote)
 {
     if (!quote) {
         sb_puts(out, s);
@@ -49,7 +49,7 @@ void dbt_rel_render(const DbtRel *r, Sb *out)
             continue;
         if (!first)
             sb_putc(out, '.');
-        put_part(out, parts[i], r->quote[i]);
+        dbt_rel_put_part(out, parts[i], r->quote[i]);
         first = false;
     }
 }

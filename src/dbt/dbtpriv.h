@@ -86,6 +86,7 @@ extern const ObjClass dbt_relation_class;
 Value dbt_rel_value(Arena *a, const DbtRel *r);
 bool  dbt_is_rel(Value v);
 void  dbt_rel_render(const DbtRel *r, Sb *out);
+void  dbt_rel_put_part(Sb *out, const char *part, bool quote);   /* one name, quoted or not */
 /* The relation of a node (models/seeds/snapshots/tests: db.schema.alias with
  * project+node quoting; sources: their own quoting; ephemerals: CTE name). */
 void  dbt_node_rel(Dbt *d, Node *n, bool as_cte, DbtRel *out);

@@ -31,6 +31,7 @@
 
 #include "../base/arena.h"
 #include "../base/sb.h"
+#include "../base/utf8.h"
 
 #define CSV_BUF (1024 * 1024)
 #define CSV_SRC_LINE_MAX 4096          /* bytes of an offending line shown */
@@ -251,23 +252,9 @@ static void save_field(CsvReader *r, size_t fstart, CsvPos fp)
  * just read at offset at; append the whole sequence to the record. */
 static int take_utf8(CsvReader *r, int c, uint64_t at, Diag *err)
 {
-    int need;
-    int lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
+    unsigned lo, hi;
+    int need = utf8_lead((unsigned)c, &lo, &hi);
+    if (!need) {
         csv_error_at(r, err, pos_of(r, at), "invalid UTF-8: can't decode byte 0x%02x (invalid start byte)", c);
         return -1;
     }
@@ -281,7 +268,7 @@ static int take_utf8(CsvReader *r, int c, uint64_t at, Diag *err)
             csv_error_at(r, err, pos_of(r, at), "invalid UTF-8: can't decode byte 0x%02x (unexpected end of data)", c);
             return -1;
         }
-        if (d < lo || d > hi) {
+        if ((unsigned)d < lo || (unsigned)d > hi) {
             csv_error_at(r, err, pos_of(r, at), "invalid UTF-8: can't decode byte 0x%02x (invalid continuation byte)", c);
             return -1;
         }
@@ -296,29 +283,13 @@ static int take_utf8(CsvReader *r, int c, uint64_t at, Diag *err)
 
 /* Length of the valid UTF-8 sequence at p (lead byte >= 0x80) in [p, end):
  * > 0 valid, 0 invalid, -1 valid so far but cut by end.  Same rules as
- * take_utf8. */
+ * take_utf8 (utf8_lead). */
 static int utf8_len(const unsigned char *p, const unsigned char *end)
 {
-    unsigned c = p[0];
-    int need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
+    unsigned lo, hi;
+    int need = utf8_lead(p[0], &lo, &hi);
+    if (!need)
         return 0;
-    }
     for (int k = 1; k <= need; k++) {
         if (p + k >= end)
             return -1;
@@ -362,6 +333,19 @@ typedef enum { FAST_OK, FAST_SLOW, FAST_MORE } FastRes;
  * in place, NUL-terminated, bpos past it); FAST_SLOW = leave this record to
  * the slow path; FAST_MORE = the record runs past the buffer (not at end of
  * input).  Nothing is changed unless FAST_OK. */
+/* Step i over the UTF-8 sequence at b[i] (lead byte >= 0x80): FAST_OK, or
+ * FAST_SLOW for an invalid one, FAST_MORE when the buffer cuts it. */
+static inline FastRes step_utf8(const unsigned char *b, size_t *i, size_t n, bool eof)
+{
+    int k = utf8_len(b + *i, b + n);
+    if (k == 0 || (k < 0 && eof))
+        return FAST_SLOW;
+    if (k < 0)
+        return FAST_MORE;
+    *i += (size_t)k;
+    return FAST_OK;
+}
+
 static FastRes fast_scan(CsvReader *r)
 {
     unsigned char *b = (unsigned char *)r->buf;
@@ -398,12 +382,9 @@ static FastRes fast_scan(CsvReader *r)
                     break;
                 if (x < 0x80)
                     return FAST_SLOW;                  /* NUL, or a newline inside quotes */
-                int k = utf8_len(b + i, b + n);
-                if (k == 0 || (k < 0 && eof))
-                    return FAST_SLOW;
-                if (k < 0)
-                    return FAST_MORE;
-                i += (size_t)k;
+                FastRes u = step_utf8(b, &i, n, eof);
+                if (u != FAST_OK)
+                    return u;
             }
             e = i++;
             if (i == n) {
@@ -430,12 +411,9 @@ static FastRes fast_scan(CsvReader *r)
                     break;
                 if (x < 0x80)
                     return FAST_SLOW;                  /* NUL */
-                int k = utf8_len(b + i, b + n);
-                if (k == 0 || (k < 0 && eof))
-                    return FAST_SLOW;
-                if (k < 0)
-                    return FAST_MORE;
-                i += (size_t)k;
+                FastRes u = step_utf8(b, &i, n, eof);
+                if (u != FAST_OK)
+                    return u;
             }
             e = i;
         }

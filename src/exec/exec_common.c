@@ -181,6 +181,18 @@ static const char *job_who(const NodeJob *job)
 }
 
 /* Fill job->err from the failed statement. */
+/* A statement that failed because of Ctrl-C says so in its message. */
+static void mark_cancelled(NodeJob *job)
+{
+    if (!exec_cancelled(job->sh) || !job->err.message)
+        return;
+    char *m = job->err.message;
+    Sb s = SB_INIT;
+    sb_printf(&s, "cancelled: %s", m);
+    free(m);
+    job->err.message = sb_detach(&s);
+}
+
 static void sql_error(NodeJob *job, const char *stmt, int prefix_chars, const Diag *pgd)
 {
     const PgError *pe = job->conn ? pg_last_error(job->conn) : NULL;
@@ -297,13 +309,7 @@ int exec_sql(NodeJob *job, const char *sql, PgResult **res, char *tag, size_t ta
         sql_error(job, sql, prefix_chars, &d);
         exec_log(job->sh, job_who(job), "ERROR in %.3fs: %s", secs,
                  job->err.message ? job->err.message : "?");
-        if (exec_cancelled(job->sh) && job->err.message) {
-            char *m = job->err.message;
-            Sb s = SB_INIT;
-            sb_printf(&s, "cancelled: %s", m);
-            free(m);
-            job->err.message = sb_detach(&s);
-        }
+        mark_cancelled(job);
     } else {
         exec_log(job->sh, job_who(job), "OK %s in %.3fs", tcap ? tb : "", secs);
     }
@@ -380,13 +386,7 @@ int exec_sql_pipeline(NodeJob *job, ExecPipeItem *items, int n, int *failed)
         sql_error(job, it->sql, it->record ? prefix_chars : 0, &d);
         exec_log(job->sh, who, "ERROR in %.3fs [pipeline %d/%d]: %s", secs, i + 1, n,
                  job->err.message ? job->err.message : "?");
-        if (exec_cancelled(job->sh) && job->err.message) {
-            char *m = job->err.message;
-            Sb s = SB_INIT;
-            sb_printf(&s, "cancelled: %s", m);
-            free(m);
-            job->err.message = sb_detach(&s);
-        }
+        mark_cancelled(job);
     }
     /* rc != 0 with every statement answered (the connection died before
      * the Sync): *failed stays n, nothing is known to have failed */

@@ -291,79 +291,55 @@ for cmd in (["ls", "--output", "json"],):
 
 # The whole-project snapshot under random edits: without the volatile model
 # a run may reuse the previous identical run's outputs.  After each edit (and
-# a pause past the racy margin) the first parse must see the edit (the
+# a pause past the racy margin) the first run must see the edit (the
 # previous step's snapshot is stale), the second one reuses the first one's
-# outputs; both must give exactly what a cold parse (into another target
-# directory, so the snapshot's outputs stay untouched) gives.
+# outputs; both must give exactly what a cold run (into another target
+# directory, so the snapshot's outputs stay untouched) gives: for parse the
+# manifest (or the same error), for compile the manifest (compiled paths
+# named relative to the target directory) and the compiled files.
 import time
 os.remove("models/extra/volatile.sql")
-reused = 0
-SNAP_STEPS = max(10, STEPS // 3)
 
-def cold_parse():
-    cmd = [CDBT, "parse", "--project-dir", ".", "--profiles-dir", ".", "-q", "--no-partial-parse",
-           "--target-path", "tcold"]
+def run_in(cmd, target, extra):
+    argv = [CDBT, cmd, "--project-dir", ".", "--profiles-dir", ".", "-q", "--target-path", target, *extra]
     if cli_vars is not None:
-        cmd += ["--vars", cli_vars]
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    return p.returncode, p.stderr, read("tcold/manifest.json") if p.returncode == 0 else None
-
-for step in range(1, SNAP_STEPS + 1):
-    while pending:
-        write(*pending.pop())
-    desc = rng.choice(edits)()
-    while pending:
-        write(*pending.pop())
-    time.sleep(0.12)
-    rc2, err2, m2 = cold_parse()
-    for attempt in ("after the edit", "again"):
-        rc1, err1, m1 = run("parse", extra=["--debug"])
-        if attempt == "again" and "outputs reused" in err1:
-            reused += 1
-        err1 = "\n".join(l for l in err1.splitlines() if not l.startswith("cdbt cache:"))
-        what = f"snapshot step {step} ({desc}, {attempt})"
-        check(f"{what}: exit code {rc1} vs cold {rc2}", rc1 == rc2, err1 + err2)
-        if rc1 == 0 and rc2 == 0:
-            check(f"{what}: manifest equal", norm(m1) == norm(m2))
-        elif rc1 == rc2:
-            check(f"{what}: same error", err1 == err2, f"\nsnapshot: {err1}\ncold:     {err2}")
-check("the snapshot was reused under random edits", reused > 0, str(reused))
-
-# The same for compile: manifest (compiled paths named relative to the target
-# directory) and the compiled files.
-def compile_in(target, extra):
-    cmd = [CDBT, "compile", "--project-dir", ".", "--profiles-dir", ".", "-q", "--target-path", target, *extra]
-    if cli_vars is not None:
-        cmd += ["--vars", cli_vars]
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        argv += ["--vars", cli_vars]
+    p = subprocess.run(argv, env=env, capture_output=True, text=True)
     if p.returncode != 0:
         return p.returncode, p.stderr, None, None
     man = norm(read(f"{target}/manifest.json")).replace(f'"{target}/', '"T/')
-    return 0, p.stderr, man, tree(f"{target}/compiled")
+    return 0, p.stderr, man, tree(f"{target}/compiled") if cmd == "compile" else None
 
-creused = 0
-for step in range(1, max(5, STEPS // 6) + 1):
-    while pending:
-        write(*pending.pop())
-    desc = rng.choice(edits)()
-    while pending:
-        write(*pending.pop())
-    time.sleep(0.12)
-    shutil.rmtree("ccold", ignore_errors=True)
-    rc2, err2, m2, t2 = compile_in("ccold", ["--no-partial-parse"])
-    for attempt in ("after the edit", "again"):
-        rc1, err1, m1, t1 = compile_in("target", ["--debug"])
-        if attempt == "again" and "outputs reused" in err1:
-            creused += 1
-        err1 = "\n".join(l for l in err1.splitlines() if not l.startswith("cdbt cache:"))
-        what = f"compile snapshot step {step} ({desc}, {attempt})"
-        check(f"{what}: exit code {rc1} vs cold {rc2}", rc1 == rc2, err1 + err2)
-        if rc1 == 0 and rc2 == 0:
-            check(f"{what}: manifest equal", m1 == m2)
-            # target/ may also hold files of nodes deleted earlier (dbt leaves them too)
-            bad = [k for k in t2 if t1.get(k) != t2[k]]
-            check(f"{what}: compiled files equal", not bad, str(bad[:5]))
-check("the compile snapshot was reused under random edits", creused > 0, str(creused))
+def snapshot_phase(cmd, steps):
+    reused = 0
+    for step in range(1, steps + 1):
+        while pending:
+            write(*pending.pop())
+        desc = rng.choice(edits)()
+        while pending:
+            write(*pending.pop())
+        time.sleep(0.12)
+        shutil.rmtree("tcold", ignore_errors=True)
+        rc2, err2, m2, t2 = run_in(cmd, "tcold", ["--no-partial-parse"])
+        for attempt in ("after the edit", "again"):
+            rc1, err1, m1, t1 = run_in(cmd, "target", ["--debug"])
+            if attempt == "again" and "outputs reused" in err1:
+                reused += 1
+            err1 = "\n".join(l for l in err1.splitlines() if not l.startswith("cdbt cache:"))
+            what = f"{cmd} snapshot step {step} ({desc}, {attempt})"
+            check(f"{what}: exit code {rc1} vs cold {rc2}", rc1 == rc2, err1 + err2)
+            if rc1 == 0 and rc2 == 0:
+                check(f"{what}: manifest equal", m1 == m2)
+                if t2 is not None:
+                    # target/ may also hold files of nodes deleted earlier (dbt leaves them too)
+                    bad = [k for k in t2 if t1.get(k) != t2[k]]
+                    check(f"{what}: compiled files equal", not bad, str(bad[:5]))
+            elif rc1 == rc2 and cmd == "parse":
+                check(f"{what}: same error", err1 == err2, f"\nsnapshot: {err1}\ncold:     {err2}")
+    check(f"the {cmd} snapshot was reused under random edits", reused > 0, str(reused))
+
+snapshot_phase("parse", max(10, STEPS // 3))
+snapshot_phase("compile", max(5, STEPS // 6))
 
 print(f"cache_differential: {checks - fails}/{checks} checks passed")
 sys.exit(1 if fails else 0)
