@@ -103,7 +103,7 @@ static int try_open(Cache *c, char **warning)
     } else {
         /* a quick sanity read of the tables this build expects */
         rc = sqlite3_exec(c->db, "SELECT count(*) FROM parse_nodes WHERE 0; SELECT count(*) FROM results WHERE 0; "
-                          "SELECT count(*) FROM snapshots WHERE 0",
+                          "SELECT count(*) FROM snapshots WHERE 0; SELECT count(*) FROM snapshot_heads WHERE 0",
                           NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)

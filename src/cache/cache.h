@@ -98,11 +98,13 @@ double cache_last_time(Cache *c, const char *unique_id);
  * read by a template the same value, and every output file the same stat as
  * when it was written; NULL otherwise, with *why saying which check failed.
  * cache_snap_info: the opaque bytes the caller stored with it.
- * cache_snap_refresh: after the caller rewrote some outputs (paths), record
+ * cache_snap_refresh: after the caller rewrote the heads (see below), record
  * their new stat so the snapshot stays valid.
  * cache_snap_store: record inputs (paths the run depended on), envs (names)
  * and outputs (files written; out_st, when not NULL, holds the stat taken
- * right after each write, NULL entries are stat()ed now).  Stores nothing (returns 0) when an input
+ * right after each write, NULL entries are stat()ed now); the first nheads
+ * outputs are the heads, the files a reuse rewrites (manifest.json,
+ * run_results.json), kept apart so that refreshing them is cheap.  Stores nothing (returns 0) when an input
  * changed at or after `started` (epoch seconds): it may have been read
  * before that change (*warning then names it; not worth telling a user
  * unless debugging).  1 stored, -1 database error (*warning). */
@@ -110,10 +112,10 @@ typedef struct CacheSnap CacheSnap;
 bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
 CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why);
 const uint8_t *cache_snap_info(const CacheSnap *s, size_t *len);
-int         cache_snap_refresh(Cache *c, CacheSnap *s, const char *const *paths, size_t n);
+int         cache_snap_refresh(Cache *c, CacheSnap *s);
 void        cache_snap_free(CacheSnap *s);
 int         cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
                              size_t nin, const char *const *envs, size_t nenv, const char *const *outputs,
-                             const struct stat *const *out_st, size_t nout, const void *info, size_t ninfo,
-                             char **warning);
+                             const struct stat *const *out_st, size_t nout, size_t nheads, const void *info,
+                             size_t ninfo, char **warning);
 #endif

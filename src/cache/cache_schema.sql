@@ -38,3 +38,10 @@ CREATE TABLE IF NOT EXISTS snapshots (
     info      BLOB NOT NULL,      -- what the command needs to repeat its console output
     stored_at REAL NOT NULL       -- epoch seconds
 );
+
+-- the outputs a reuse rewrites (manifest.json, run_results.json) of each
+-- snapshot, apart so that recording their new stat rewrites a small row
+CREATE TABLE IF NOT EXISTS snapshot_heads (
+    key  BLOB PRIMARY KEY,        -- = snapshots.key
+    ents BLOB NOT NULL            -- the same encoding as snapshots.outputs
+);

@@ -15,15 +15,19 @@
  * changed after it was read without changing its stat, so such a run stores
  * nothing.
  *
- * Entry encoding (inputs, outputs): u32 count, then per entry str path, u8
- * kind (0 missing, 1 file, 2 directory, 3 other), u64 size, ino, dev,
- * mtime_s, mtime_ns, ctime_s, ctime_ns. */
+ * The outputs a reuse rewrites (manifest.json, run_results.json: the
+ * "heads") live in their own small table, so recording their new stat after
+ * a reuse does not rewrite the big rows.  Entry lists are grouped by
+ * directory (see "encoding" below); kinds: 0 missing, 1 file, 2 directory,
+ * 3 other. */
+#define _GNU_SOURCE            /* statx() */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include "cache_priv.h"
@@ -42,7 +46,7 @@ typedef struct SnapEnt {
 struct CacheSnap {
     Arena a;
     uint8_t key[32];
-    SnapEnt *out; uint32_t nout;
+    SnapEnt *heads; uint32_t nheads;   /* the outputs a reuse rewrites */
     const uint8_t *info; size_t ninfo;
 };
 
@@ -66,85 +70,144 @@ static void ent_from_stat(SnapEnt *e, const struct stat *st)
     e->cns = st->st_ctim.tv_nsec;
 }
 
+/* The same fields from statx(), asking only for what is compared (cheaper
+ * than a full stat on this kernel path); falls back to fstatat(). */
+static void ent_stat_at(int dfd, const char *name, SnapEnt *e)
+{
+#ifdef STATX_BASIC_STATS
+    static int no_statx;
+    if (!no_statx) {
+        struct statx x;
+        if (statx(dfd, name, 0, STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME, &x) == 0 &&
+            (x.stx_mask & (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)) ==
+                (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)) {
+            e->kind = S_ISREG(x.stx_mode) ? 1 : S_ISDIR(x.stx_mode) ? 2 : 3;
+            e->size = e->kind == 2 ? 0 : x.stx_size;
+            e->ino = x.stx_ino;
+            e->dev = (uint64_t)makedev(x.stx_dev_major, x.stx_dev_minor);
+            e->ms = x.stx_mtime.tv_sec;
+            e->mns = x.stx_mtime.tv_nsec;
+            e->cs = x.stx_ctime.tv_sec;
+            e->cns = x.stx_ctime.tv_nsec;
+            return;
+        }
+        if (errno != ENOSYS) {
+            ent_from_stat(e, NULL);
+            return;
+        }
+        no_statx = 1;
+    }
+#endif
+    struct stat st;
+    ent_from_stat(e, fstatat(dfd, name, &st, 0) == 0 ? &st : NULL);
+}
+
 static bool ent_equal(const SnapEnt *a, const SnapEnt *b)
 {
     return a->kind == b->kind && a->size == b->size && a->ino == b->ino && a->dev == b->dev &&
            a->ms == b->ms && a->mns == b->mns && a->cs == b->cs && a->cns == b->cns;
 }
 
-/* stat() many absolute paths; consecutive paths in one directory share a
- * directory fd (fstatat on a short name is much cheaper than a full walk). */
-typedef struct Statter { int dfd; char dir[4096]; size_t dlen; } Statter;
+/* ---------------------------------------------------------------- encoding
+ *
+ * An entry list is grouped by directory (paths sorted, so each directory's
+ * entries are adjacent): u32 ngroups, then per group the directory (varint
+ * length, bytes, NUL; "" when the names are whole paths), varint count,
+ * varint byte length of its entries and per entry the name (varint length, bytes, NUL), u8 kind and varints size,
+ * ino, dev, mtime s (zigzag), mtime ns, ctime s (zigzag), ctime ns.  The
+ * checker stats each name relative to one directory fd, straight from the
+ * stored bytes. */
 
-static void statter_init(Statter *s) { s->dfd = -1; s->dlen = (size_t)-1; }
-static void statter_done(Statter *s)
+static void put_var(Sb *b, uint64_t v)
 {
-    if (s->dfd >= 0)
-        close(s->dfd);
+    uint8_t t[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    t[n++] = (uint8_t)v;
+    sb_append(b, (const char *)t, n);
 }
 
-static void statter_stat(Statter *s, const char *path, SnapEnt *e)
+static uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+static uint64_t get_var(Rd *r)
 {
-    struct stat st;
-    const char *slash = strrchr(path, '/');
-    size_t dl = slash ? (size_t)(slash - path) : 0;
-    if (!slash || dl == 0 || dl >= sizeof s->dir || !slash[1]) {
-        ent_from_stat(e, stat(path, &st) == 0 ? &st : NULL);
-        return;
+    uint64_t v = 0;
+    for (int sh = 0; sh < 64; sh += 7) {
+        if (r->p >= r->end) {
+            r->bad = true;
+            return 0;
+        }
+        uint8_t c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << sh;
+        if (!(c & 0x80))
+            return v;
     }
-    if (dl != s->dlen || memcmp(s->dir, path, dl) != 0) {
-        if (s->dfd >= 0)
-            close(s->dfd);
-        memcpy(s->dir, path, dl);
-        s->dir[dl] = '\0';
-        s->dlen = dl;
-        s->dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (s->dfd < 0) {
-        ent_from_stat(e, stat(path, &st) == 0 ? &st : NULL);
-        return;
-    }
-    ent_from_stat(e, fstatat(s->dfd, slash + 1, &st, 0) == 0 ? &st : NULL);
+    r->bad = true;
+    return 0;
 }
 
-/* ---------------------------------------------------------------- encoding */
-
-static void ser_ent(Sb *b, const SnapEnt *e)
+static void put_name(Sb *b, const char *s, size_t n)
 {
-    ser_str(b, e->path);
-    ser_u8(b, e->kind);
-    ser_u64(b, e->size);
-    ser_u64(b, e->ino);
-    ser_u64(b, e->dev);
-    ser_u64(b, (uint64_t)e->ms);
-    ser_u64(b, (uint64_t)e->mns);
-    ser_u64(b, (uint64_t)e->cs);
-    ser_u64(b, (uint64_t)e->cns);
+    put_var(b, n);
+    sb_append(b, s, n);
+    sb_putc(b, '\0');
 }
 
-static SnapEnt *rd_ents(Rd *r, Arena *a, uint32_t *n)
+/* the NUL-terminated name in the blob, or NULL */
+static const char *get_name(Rd *r, size_t *len)
 {
-    *n = rd_u32(r);
-    if (r->bad || *n > (uint32_t)((r->end - r->p) / 8 + 1)) {
+    uint64_t n = get_var(r);
+    if (r->bad || n >= (uint64_t)(r->end - r->p) || r->p[n] != '\0') {
         r->bad = true;
-        *n = 0;
         return NULL;
     }
-    SnapEnt *v = ARENA_ARRAY(a, SnapEnt, *n ? *n : 1);
-    for (uint32_t i = 0; i < *n && !r->bad; i++) {
-        v[i].path = rd_str(r, a);
-        v[i].kind = rd_u8(r);
-        v[i].size = rd_u64(r);
-        v[i].ino = rd_u64(r);
-        v[i].dev = rd_u64(r);
-        v[i].ms = (int64_t)rd_u64(r);
-        v[i].mns = (int64_t)rd_u64(r);
-        v[i].cs = (int64_t)rd_u64(r);
-        v[i].cns = (int64_t)rd_u64(r);
-        if (!v[i].path)
-            r->bad = true;
+    const char *s = (const char *)r->p;
+    r->p += n + 1;
+    if (len)
+        *len = (size_t)n;
+    return s;
+}
+
+static void put_ent(Sb *b, const SnapEnt *e)
+{
+    sb_putc(b, (char)e->kind);
+    put_var(b, e->size);
+    put_var(b, e->ino);
+    put_var(b, e->dev);
+    put_var(b, zz(e->ms));
+    put_var(b, (uint64_t)e->mns);
+    put_var(b, zz(e->cs));
+    put_var(b, (uint64_t)e->cns);
+}
+
+static void get_ent(Rd *r, SnapEnt *e)
+{
+    if (r->p >= r->end) {
+        r->bad = true;
+        return;
     }
-    return v;
+    e->kind = *r->p++;
+    e->size = get_var(r);
+    e->ino = get_var(r);
+    e->dev = get_var(r);
+    e->ms = unzz(get_var(r));
+    e->mns = (int64_t)get_var(r);
+    e->cs = unzz(get_var(r));
+    e->cns = (int64_t)get_var(r);
+}
+
+/* where a path's directory part ends: the index of the last '/', or 0 when
+ * the path is its own name (no '/', a root-level path, a trailing '/') */
+static size_t dir_len(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path || !slash[1])
+        return 0;
+    return (size_t)(slash - path);
 }
 
 typedef struct PathSt { const char *path; const struct stat *st; } PathSt;
@@ -154,10 +217,10 @@ static int cmp_path(const void *a, const void *b)
     return strcmp(((const PathSt *)a)->path, ((const PathSt *)b)->path);
 }
 
-/* Encode the stat of each path (sorted, so directories group): the one given
- * (st[i], when st and st[i] are not NULL; st_nlink == 0 means missing) or
- * the current one.  racy_after > 0: returns false (and *racy, the first such
- * path) when an entry changed at or after it. */
+/* Encode the stat of each path: the one given (st[i], when st and st[i] are
+ * not NULL; st_nlink == 0 means missing) or the current one.  racy_after >
+ * 0: returns false (and *racy, the first such path) when an entry changed at
+ * or after it. */
 static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
                          double racy_after, char **racy)
 {
@@ -167,28 +230,62 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
         sorted[i].st = st ? st[i] : NULL;
     }
     qsort(sorted, n, sizeof *sorted, cmp_path);
-    Statter sr;
-    statter_init(&sr);
-    bool ok = true;
-    ser_u32(b, (uint32_t)n);
+    /* drop repeats: each path is checked once */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || strcmp(sorted[m - 1].path, sorted[i].path) != 0)
+            sorted[m++] = sorted[i];
+    n = m;
+    size_t ngroups = 0;
     for (size_t i = 0; i < n; i++) {
-        SnapEnt e = {.path = sorted[i].path};
-        if (sorted[i].st)
-            ent_from_stat(&e, sorted[i].st->st_nlink ? sorted[i].st : NULL);
-        else
-            statter_stat(&sr, sorted[i].path, &e);
-        /* a file system with whole-second stamps: anything stamped in the
-         * second the run started in may have changed after it was read */
-        double lim = e.mns == 0 && e.cns == 0 ? floor(racy_after + RACY_MARGIN) : racy_after;
-        if (racy_after > 0 && e.kind != 0 &&
-            ((double)e.ms + (double)e.mns / 1e9 >= lim || (double)e.cs + (double)e.cns / 1e9 >= lim)) {
-            if (ok && racy)
-                *racy = xstrdup(sorted[i].path);
-            ok = false;
-        }
-        ser_ent(b, &e);
+        size_t dl = dir_len(sorted[i].path);
+        if (i == 0 || dl != dir_len(sorted[i - 1].path) || memcmp(sorted[i].path, sorted[i - 1].path, dl) != 0)
+            ngroups++;
     }
-    statter_done(&sr);
+    ser_u32(b, (uint32_t)ngroups);
+    bool ok = true;
+    for (size_t i = 0; i < n;) {
+        const char *p0 = sorted[i].path;
+        size_t dl = dir_len(p0), j = i + 1;
+        while (j < n && dir_len(sorted[j].path) == dl && memcmp(sorted[j].path, p0, dl) == 0)
+            j++;
+        put_name(b, p0, dl);
+        put_var(b, j - i);
+        Sb g = SB_INIT;
+        int dfd = AT_FDCWD;
+        if (dl) {
+            char *dir = xstrndup(p0, dl);
+            dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            free(dir);
+        }
+        for (size_t k = i; k < j; k++) {
+            const char *path = sorted[k].path, *name = dl ? path + dl + 1 : path;
+            SnapEnt e = {.path = path};
+            if (sorted[k].st)
+                ent_from_stat(&e, sorted[k].st->st_nlink ? sorted[k].st : NULL);
+            else if (dl && dfd < 0)
+                ent_from_stat(&e, NULL);
+            else
+                ent_stat_at(dfd, name, &e);
+            /* a file system with whole-second stamps: anything stamped in the
+             * second the run started in may have changed after it was read */
+            double lim = e.mns == 0 && e.cns == 0 ? floor(racy_after + RACY_MARGIN) : racy_after;
+            if (racy_after > 0 && e.kind != 0 &&
+                ((double)e.ms + (double)e.mns / 1e9 >= lim || (double)e.cs + (double)e.cns / 1e9 >= lim)) {
+                if (ok && racy)
+                    *racy = xstrdup(path);
+                ok = false;
+            }
+            put_name(&g, name, strlen(name));
+            put_ent(&g, &e);
+        }
+        if (dfd >= 0)
+            close(dfd);
+        put_var(b, g.len);
+        sb_append(b, g.buf ? g.buf : "", g.len);
+        sb_free(&g);
+        i = j;
+    }
     free(sorted);
     return ok;
 }
@@ -218,42 +315,90 @@ bool cache_snap_key(const char *const *parts, size_t n, uint8_t key[32])
     return ok;
 }
 
-typedef struct CheckJob { const SnapEnt *v; uint32_t n; bool same; } CheckJob;
+/* One directory's entries in a stored list. */
+typedef struct Group { const char *dir; size_t dlen; uint32_t n; bool output; Rd ents; } Group;
+typedef struct Groups { Group *v; size_t n, cap, nents; } Groups;
+
+static bool read_groups(const uint8_t *p, size_t len, bool output, Groups *gs)
+{
+    Rd r = {p, p + len, false};
+    uint32_t ng = rd_u32(&r);
+    for (uint32_t i = 0; i < ng && !r.bad; i++) {
+        Group g;
+        g.dir = get_name(&r, &g.dlen);
+        uint64_t n = get_var(&r), bytes = get_var(&r);
+        if (r.bad || n > UINT32_MAX || bytes > (uint64_t)(r.end - r.p))
+            return false;
+        g.n = (uint32_t)n;
+        g.output = output;
+        g.ents = (Rd){r.p, r.p + bytes, false};
+        r.p += bytes;
+        if (gs->n == gs->cap) {
+            gs->cap = gs->cap ? gs->cap * 2 : 64;
+            gs->v = xrealloc(gs->v, sizeof *gs->v * gs->cap);
+        }
+        gs->v[gs->n++] = g;
+        gs->nents += g.n;
+    }
+    return !r.bad;
+}
+
+typedef struct CheckJob { const Group *g; size_t n; bool same, output; } CheckJob;
 
 static void *check_range(void *arg)
 {
     CheckJob *j = arg;
-    Statter st;
-    statter_init(&st);
     j->same = true;
-    for (uint32_t i = 0; i < j->n && j->same; i++) {
-        SnapEnt now = {.path = j->v[i].path};
-        statter_stat(&st, j->v[i].path, &now);
-        j->same = ent_equal(&now, &j->v[i]);
+    for (size_t gi = 0; gi < j->n && j->same; gi++) {
+        Group g = j->g[gi];
+        int dfd = g.dlen ? open(g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+        for (uint32_t i = 0; i < g.n && j->same; i++) {
+            const char *name = get_name(&g.ents, NULL);
+            SnapEnt was = {0}, now = {0};
+            get_ent(&g.ents, &was);
+            if (g.ents.bad)
+                j->same = false;
+            else if (g.dlen && dfd < 0)
+                j->same = was.kind == 0;         /* the directory is gone: so is the entry */
+            else {
+                ent_stat_at(dfd, name, &now);
+                j->same = ent_equal(&now, &was);
+            }
+        }
+        if (dfd >= 0)
+            close(dfd);
+        j->output = !j->same && g.output;
     }
-    statter_done(&st);
     return NULL;
 }
 
-/* Large lists are checked by two threads (stat() is mostly path lookup in
- * the kernel, which runs in parallel). */
-static bool all_unchanged(const SnapEnt *v, uint32_t n)
+/* Every entry of every group still stat()s the same.  Large lists are
+ * checked by two threads (stat() is mostly path lookup in the kernel, which
+ * runs in parallel), split at half the entries. */
+static bool all_unchanged(const Groups *gs, bool *output)
 {
-    CheckJob a = {v, n, true}, b = {NULL, 0, true};
+    CheckJob a = {gs->v, gs->n, true, false}, b = {NULL, 0, true, false};
     pthread_t t;
-    bool two = n >= 4096;
+    bool two = gs->nents >= 4096 && gs->n > 1;
     if (two) {
-        a.n = n / 2;
-        b.v = v + a.n;
-        b.n = n - a.n;
+        size_t acc = 0, k = 0;
+        while (k < gs->n - 1 && acc + gs->v[k].n <= gs->nents / 2)
+            acc += gs->v[k++].n;
+        if (k == 0)
+            k = 1;
+        a.n = k;
+        b.g = gs->v + k;
+        b.n = gs->n - k;
         if (pthread_create(&t, NULL, check_range, &b) != 0) {
             two = false;
-            a.n = n;
+            a.n = gs->n;
+            b.n = 0;
         }
     }
     check_range(&a);
     if (two)
         pthread_join(t, NULL);
+    *output = a.output || b.output;
     return a.same && b.same;
 }
 
@@ -272,6 +417,26 @@ static bool envs_unchanged(Rd *r, Arena *a)
     return !r->bad;
 }
 
+/* the heads (outputs a reuse rewrites) as whole entries, for refreshing */
+static bool read_heads(const Groups *gs, Arena *a, SnapEnt **out, uint32_t *n)
+{
+    *out = ARENA_ARRAY(a, SnapEnt, gs->nents ? gs->nents : 1);
+    *n = 0;
+    for (size_t gi = 0; gi < gs->n; gi++) {
+        Rd r = gs->v[gi].ents;
+        for (uint32_t i = 0; i < gs->v[gi].n; i++) {
+            size_t nl;
+            const char *name = get_name(&r, &nl);
+            SnapEnt *e = &(*out)[(*n)++];
+            get_ent(&r, e);
+            if (r.bad)
+                return false;
+            e->path = gs->v[gi].dlen ? arena_sprintf(a, "%s/%s", gs->v[gi].dir, name) : arena_strdup(a, name);
+        }
+    }
+    return true;
+}
+
 CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why)
 {
     *why = "no snapshot for this command line";
@@ -280,8 +445,11 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why)
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     CacheSnap *s = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT inputs, envs, outputs, info FROM snapshots WHERE key = ?1", -1, &q,
-                           NULL) != SQLITE_OK)
+    Groups gs = {0}, heads = {0};
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT s.inputs, s.envs, s.outputs, s.info, h.ents FROM snapshots s "
+                           "JOIN snapshot_heads h ON h.key = s.key WHERE s.key = ?1",
+                           -1, &q, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_ROW)
@@ -289,37 +457,40 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why)
     s = calloc(1, sizeof *s);
     arena_init(&s->a, 0);
     memcpy(s->key, key, 32);
-    const uint8_t *blob[4];
-    size_t len[4];
-    for (int i = 0; i < 4; i++) {
+    /* the blobs are read in place: valid until q is finalized */
+    const uint8_t *blob[5];
+    size_t len[5];
+    for (int i = 0; i < 5; i++) {
+        blob[i] = sqlite3_column_blob(q, i);
         len[i] = (size_t)sqlite3_column_bytes(q, i);
-        uint8_t *copy = arena_alloc(&s->a, len[i] + 1);
-        if (len[i])
-            memcpy(copy, sqlite3_column_blob(q, i), len[i]);
-        blob[i] = copy;
     }
-    Rd r = {blob[0], blob[0] + len[0], false};
-    uint32_t nin = 0;
-    SnapEnt *in = rd_ents(&r, &s->a, &nin);
-    Rd re = {blob[1], blob[1] + len[1], false};
-    Rd ro = {blob[2], blob[2] + len[2], false};
-    s->out = rd_ents(&ro, &s->a, &s->nout);
-    s->info = blob[3];
-    s->ninfo = len[3];
-    if (r.bad || ro.bad) {
+    if (!blob[0] || !blob[2] || !blob[4] ||
+        !read_groups(blob[0], len[0], false, &gs) || !read_groups(blob[2], len[2], true, &gs) ||
+        !read_groups(blob[4], len[4], true, &heads) || !read_heads(&heads, &s->a, &s->heads, &s->nheads)) {
         *why = "snapshot unreadable";
         goto bad;
     }
-    if (!envs_unchanged(&re, &s->a)) {
+    uint8_t *info = arena_alloc(&s->a, len[3] + 1);
+    if (len[3])
+        memcpy(info, blob[3], len[3]);
+    s->info = info;
+    s->ninfo = len[3];
+    Rd re = {blob[1], blob[1] + len[1], false};
+    if (!blob[1] || !envs_unchanged(&re, &s->a)) {
         *why = "an environment variable read by a template changed";
         goto bad;
     }
-    if (!all_unchanged(in, nin)) {
-        *why = "a project file changed";
-        goto bad;
+    for (size_t i = 0; i < heads.n; i++) {    /* checked with the rest */
+        if (gs.n == gs.cap) {
+            gs.cap = gs.cap ? gs.cap * 2 : 64;
+            gs.v = xrealloc(gs.v, sizeof *gs.v * gs.cap);
+        }
+        gs.v[gs.n++] = heads.v[i];
+        gs.nents += heads.v[i].n;
     }
-    if (!all_unchanged(s->out, s->nout)) {
-        *why = "an output file (target/) changed";
+    bool output = false;
+    if (!all_unchanged(&gs, &output)) {
+        *why = output ? "an output file (target/) changed" : "a project file changed";
         goto bad;
     }
     *why = NULL;
@@ -328,6 +499,8 @@ bad:
     cache_snap_free(s);
     s = NULL;
 out:
+    free(gs.v);
+    free(heads.v);
     sqlite3_finalize(q);
     pthread_mutex_unlock(&c->mu);
     return s;
@@ -347,24 +520,19 @@ void cache_snap_free(CacheSnap *s)
     free(s);
 }
 
-int cache_snap_refresh(Cache *c, CacheSnap *s, const char *const *paths, size_t n)
+int cache_snap_refresh(Cache *c, CacheSnap *s)
 {
-    Statter st;
-    statter_init(&st);
-    for (uint32_t i = 0; i < s->nout; i++)
-        for (size_t k = 0; k < n; k++)
-            if (strcmp(s->out[i].path, paths[k]) == 0)
-                statter_stat(&st, s->out[i].path, &s->out[i]);
-    statter_done(&st);
+    const char **hp = xmalloc(sizeof *hp * (s->nheads ? s->nheads : 1));
+    for (uint32_t i = 0; i < s->nheads; i++)
+        hp[i] = s->heads[i].path;
     Sb b = SB_INIT;
-    ser_u32(&b, s->nout);
-    for (uint32_t i = 0; i < s->nout; i++)
-        ser_ent(&b, &s->out[i]);
+    encode_paths(&b, hp, NULL, s->nheads, 0, NULL);
+    free(hp);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     int rc = -1;
     if (!c->broken &&
-        sqlite3_prepare_v2(c->db, "UPDATE snapshots SET outputs = ?2 WHERE key = ?1", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_prepare_v2(c->db, "UPDATE snapshot_heads SET ents = ?2 WHERE key = ?1", -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
         sqlite3_bind_blob(q, 2, b.buf ? b.buf : "", (int)b.len, SQLITE_STATIC);
         rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
@@ -377,12 +545,12 @@ int cache_snap_refresh(Cache *c, CacheSnap *s, const char *const *paths, size_t 
 
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs, size_t nin,
                      const char *const *envs, size_t nenv, const char *const *outputs,
-                     const struct stat *const *out_st, size_t nout, const void *info, size_t ninfo,
-                     char **warning)
+                     const struct stat *const *out_st, size_t nout, size_t nheads, const void *info,
+                     size_t ninfo, char **warning)
 {
     if (!c || c->broken)
         return 0;
-    Sb in = SB_INIT, ev = SB_INIT, out = SB_INIT;
+    Sb in = SB_INIT, ev = SB_INIT, out = SB_INIT, hd = SB_INIT;
     int rc = 0;
     char *racy = NULL;
     if (!encode_paths(&in, inputs, NULL, nin, started - RACY_MARGIN, &racy)) {
@@ -392,7 +560,10 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         goto done;
     }
     encode_envs(&ev, envs, nenv);
-    encode_paths(&out, outputs, out_st, nout, 0, NULL);
+    if (nheads > nout)
+        nheads = nout;
+    encode_paths(&hd, outputs, out_st, nheads, 0, NULL);
+    encode_paths(&out, outputs + nheads, out_st ? out_st + nheads : NULL, nout - nheads, 0, NULL);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     rc = -1;
@@ -400,7 +571,8 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         /* keep the few most recent command lines */
         sqlite3_exec(c->db,
                      "DELETE FROM snapshots WHERE key NOT IN "
-                     "(SELECT key FROM snapshots ORDER BY stored_at DESC LIMIT 7)",
+                     "(SELECT key FROM snapshots ORDER BY stored_at DESC LIMIT 7); "
+                     "DELETE FROM snapshot_heads WHERE key NOT IN (SELECT key FROM snapshots)",
                      NULL, NULL, NULL);
         if (sqlite3_prepare_v2(c->db,
                                "INSERT OR REPLACE INTO snapshots(key, inputs, envs, outputs, info, stored_at) "
@@ -418,6 +590,17 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                 rc = 1;
         }
         sqlite3_finalize(q);
+        q = NULL;
+        if (rc == 1 && sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO snapshot_heads(key, ents) VALUES (?1, ?2)",
+                                          -1, &q, NULL) == SQLITE_OK) {
+            sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+            sqlite3_bind_blob(q, 2, hd.buf ? hd.buf : "", (int)hd.len, SQLITE_STATIC);
+            if (sqlite3_step(q) != SQLITE_DONE)
+                rc = -1;
+        } else if (rc == 1) {
+            rc = -1;
+        }
+        sqlite3_finalize(q);
         if (sqlite3_exec(c->db, rc == 1 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
             rc = -1;
     }
@@ -428,5 +611,6 @@ done:
     sb_free(&in);
     sb_free(&ev);
     sb_free(&out);
+    sb_free(&hd);
     return rc;
 }

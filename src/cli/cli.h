@@ -77,7 +77,8 @@ void cli_phase(const char *name);   /* CDBT_PHASES=1 timing line, see load.c */
 /* fastpath.c: whole-project snapshots for `parse` and `compile` (see there). */
 int  fastpath_try(Flags *f);                 /* exit code, or -1: not taken */
 void fastpath_begin(Flags *f);               /* before session_open() */
-void fastpath_store(Session *s, const char *const *outputs, const struct stat *const *out_st, size_t nout,
+/* outputs[0..nheads) are the artifacts a reuse rewrites (manifest.json, run_results.json) */
+void fastpath_store(Session *s, const char *const *outputs, const struct stat *const *out_st, size_t nout, size_t nheads,
                     const char *info);   /* out_st: stat after writing, or NULL (stat now) */
 
 int cmd_parse(Flags *f);

@@ -91,7 +91,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
     char found[512], info[640];
     console_found_text(p, found, sizeof found);
     snprintf(info, sizeof info, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
-    fastpath_store(s, out, ost, n, info);
+    fastpath_store(s, out, ost, n, 2, info);
 }
 
 int cmd_compile(Flags *f)

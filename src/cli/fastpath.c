@@ -115,7 +115,7 @@ void fastpath_begin(Flags *f)
 /* ---------------------------------------------------------------- store */
 
 void fastpath_store(Session *s, const char *const *outputs, const struct stat *const *out_st, size_t nout,
-                    const char *info)
+                    size_t nheads, const char *info)
 {
     Flags *f = s->flags;
     if (!journal_active())
@@ -131,8 +131,8 @@ void fastpath_store(Session *s, const char *const *outputs, const struct stat *c
             envs[i] = journal_env_at(i);
         uint8_t key[32];
         char *w = NULL;
-        int rc = !snapshot_key(f, key) ? 0 : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, outputs, out_st, nout, info,
-                                  strlen(info), &w);
+        int rc = !snapshot_key(f, key) ? 0 : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, outputs, out_st, nout, nheads,
+                                  info, strlen(info), &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)
@@ -319,8 +319,7 @@ int fastpath_try(Flags *f)
         /* the manifest names an invocation with no results: redo it all */
         goto done;
     }
-    const char *changed[2] = {sb_cstr(&manifest), sb_cstr(&results)};
-    cache_snap_refresh(c, snap, changed, compile ? 2 : 1);
+    cache_snap_refresh(c, snap);
     if (f->debug)
         fprintf(stderr, "cdbt cache: project unchanged since the last identical command; outputs reused\n");
     console_line(f, "Found %s", found);

@@ -90,7 +90,7 @@ START_TEST(foreign_version_is_rebuilt)
     Cache *c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
     ck_assert_ptr_nonnull(w);
-    ck_assert_msg(strstr(w, "schema version 99 is not 2; rebuilding it") != NULL, "warning: %s", w);
+    ck_assert_msg(strstr(w, "schema version 99 is not 3; rebuilding it") != NULL, "warning: %s", w);
     free(w);
     ck_assert_int_eq(cache_record_result(c, "model.p.a", "pass", 0, 0, NULL), 0);
     cache_close(c);
@@ -98,7 +98,7 @@ START_TEST(foreign_version_is_rebuilt)
     sqlite3_stmt *st;
     ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
     sqlite3_finalize(st);
     sqlite3_close(db);
     rmdir_all(d);
@@ -208,13 +208,15 @@ START_TEST(snapshot_store_lookup_invalidate)
     char *w = NULL;
     Cache *c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
-    char in1[512], in2[512], out1[512], missing[512];
+    char in1[512], in2[512], out1[512], out2[512], missing[512];
     snprintf(in1, sizeof in1, "%s/in1.sql", d);
     snprintf(in2, sizeof in2, "%s", d);                 /* a directory */
     snprintf(out1, sizeof out1, "%s/t/out1.json", d);     /* not under an input directory */
+    snprintf(out2, sizeof out2, "%s/t/c/out2.sql", d);
     snprintf(missing, sizeof missing, "%s/not_there.yml", d);
     ck_assert_int_eq(fs_write_file(in1, "select 1", 8), 0);
     ck_assert_int_eq(fs_write_file(out1, "{}", 2), 0);
+    ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
     setenv("CDBT_SNAP_TEST", "a", 1);
     const char *parts[] = {"compile", "--x"};
     uint8_t key[32], other[32];
@@ -223,16 +225,16 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(memcmp(key, other, 32) != 0);
     const char *ins[] = {in1, in2, missing};
     const char *envs[] = {"CDBT_SNAP_TEST"};
-    const char *outs[] = {out1};
+    const char *outs[] = {out1, out2};     /* out1 is a head: a reuse rewrites it */
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, outs, NULL, 1, "info", 4, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
     ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 1, "info", 4, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 1);
     free(w);
     w = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, &why);
@@ -256,15 +258,32 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
     ck_assert_ptr_null(cache_snap_lookup(c, key, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 1, "info", 4, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
     ck_assert_int_eq(fs_write_file(out1, "{ }", 3), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
     ck_assert(strstr(why, "output") != NULL);
-    ck_assert_int_eq(cache_snap_refresh(c, s, outs, 1), 0);
+    ck_assert_int_eq(cache_snap_refresh(c, s), 0);
     cache_snap_free(s);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    /* any other output rewritten: refused, and refreshing does not cover it */
+    ck_assert_int_eq(fs_write_file_direct(out2, "select 2", 8), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert(strstr(why, "output") != NULL);
+    ck_assert_int_eq(cache_snap_refresh(c, s), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    cache_snap_free(s);
+    /* deleted: refused */
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 1);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    cache_snap_free(s);
+    unlink(out2);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert(strstr(why, "output") != NULL);
+    ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
     cache_snap_free(s);
     /* an input edited in place */
@@ -277,7 +296,8 @@ START_TEST(snapshot_store_lookup_invalidate)
     snprintf(db, sizeof db, "%s/cdbt.db", d);
     sqlite3 *h;
     ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(h, "UPDATE snapshots SET inputs = x'ffffffff00', outputs = x'02', envs = x''",
+    ck_assert_int_eq(sqlite3_exec(h, "UPDATE snapshots SET inputs = x'ffffffff00', outputs = x'02', envs = x''; "
+                                  "UPDATE snapshot_heads SET ents = x'0100000005'",
                                   NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
     c = cache_open(d, &w);
