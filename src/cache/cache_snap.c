@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -343,16 +344,19 @@ static bool read_groups(const uint8_t *p, size_t len, bool output, Groups *gs)
     return !r.bad;
 }
 
-typedef struct CheckJob { const Group *g; size_t n; bool same, output; } CheckJob;
+/* A job's groups; the first difference found by either job stops both. */
+typedef struct CheckJob { const Group *g; size_t n; bool same, output; atomic_bool *stop; } CheckJob;
 
 static void *check_range(void *arg)
 {
     CheckJob *j = arg;
     j->same = true;
-    for (size_t gi = 0; gi < j->n && j->same; gi++) {
+    for (size_t gi = 0; gi < j->n && j->same && !atomic_load_explicit(j->stop, memory_order_relaxed); gi++) {
         Group g = j->g[gi];
         int dfd = g.dlen ? open(g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
         for (uint32_t i = 0; i < g.n && j->same; i++) {
+            if ((i & 63) == 63 && atomic_load_explicit(j->stop, memory_order_relaxed))
+                break;
             const char *name = get_name(&g.ents, NULL);
             SnapEnt was = {0}, now = {0};
             get_ent(&g.ents, &was);
@@ -369,6 +373,8 @@ static void *check_range(void *arg)
             close(dfd);
         j->output = !j->same && g.output;
     }
+    if (!j->same)
+        atomic_store(j->stop, true);
     return NULL;
 }
 
@@ -377,7 +383,8 @@ static void *check_range(void *arg)
  * runs in parallel), split at half the entries. */
 static bool all_unchanged(const Groups *gs, bool *output)
 {
-    CheckJob a = {gs->v, gs->n, true, false}, b = {NULL, 0, true, false};
+    atomic_bool stop = false;
+    CheckJob a = {gs->v, gs->n, true, false, &stop}, b = {NULL, 0, true, false, &stop};
     pthread_t t;
     bool two = gs->nents >= 4096 && gs->n > 1;
     if (two) {
