@@ -345,34 +345,8 @@ static VDict *level_configs(Arena *a, VDict *level)
 typedef struct CfgMemo {
     VDict *folded, *folded_raw;   /* levels root..prefix merged (from empty) */
     VDict *level, *level_raw;     /* the tree dict at the prefix, NULL once the walk stopped */
-    VDict *base;                  /* defaults + folded, built on first use (cloned per node) */
+    VDict *base;                  /* defaults + folded, built on first use (shared copy on write by the nodes) */
 } CfgMemo;
-
-/* Shallow copy of a dict built without deletions: entries and index are
- * copied as blocks (no rehashing, no key copies); containers inside are
- * shared, which is safe because config_merge never mutates them in place. */
-static VDict *dict_clone(Arena *a, const VDict *src)
-{
-    VDict *d = ARENA_NEW(a, VDict);
-    if (src->len != src->n) {          /* tombstones: rebuild */
-        VDictEntry *e;
-        for (size_t it = 0; dict_next((VDict *)src, &it, &e);)
-            dict_set(a, d, e->key, e->val);
-        return d;
-    }
-    size_t cap = src->n + 2;
-    d->entries = ARENA_ARRAY(a, VDictEntry, cap);
-    if (src->n)
-        memcpy(d->entries, src->entries, src->n * sizeof(VDictEntry));
-    d->n = d->len = src->n;
-    d->cap = cap;
-    if (src->index) {
-        d->index = arena_alloc(a, src->nindex * sizeof(uint32_t));
-        memcpy(d->index, src->index, src->nindex * sizeof(uint32_t));
-        d->nindex = src->nindex;
-    }
-    return d;
-}
 
 static VDict *child_dict(VDict *level, const char *name)
 {
@@ -489,8 +463,8 @@ void pl_config_fold(Loader *L, Node *n, VDict *patch, VDict *patch_raw)
             m->base = config_defaults(a, n->rt);
             config_merge(a, m->base, m->folded);
         }
-        cfg = dict_clone(a, m->base);
-        raw = dict_clone(a, m->folded_raw);
+        cfg = dict_cow(a, m->base);
+        raw = dict_cow(a, m->folded_raw);
         apply_last(L->p, m, n->fqn, n->nfqn, cfg, raw);
     } else {
         cfg = config_defaults(a, n->rt);

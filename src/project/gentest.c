@@ -483,11 +483,8 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
         add_tags(a, tags, ft->u.l);
     n->tags = tags;
 
-    if (t->node && t->node->disabled) {
-        Value *en = dict_getz(n->config, "enabled");
-        if (en)
-            *en = v_bool(false);
-    }
+    if (t->node && t->node->disabled && dict_getz(n->config, "enabled"))
+        dict_setz(a, n->config, "enabled", v_bool(false));
     return pl_add_node(L, n);
 }
 

@@ -484,8 +484,74 @@ static long dict_find_str(VDict *d, const char *k, size_t n, uint64_t h)
     return -1;
 }
 
+/* dict_cow: a VDict whose entries and index are another dict's (cap 0 with
+ * entries marks them borrowed) until dict_own copies them into the arena the
+ * dict was made in. */
+typedef struct VDictCow {
+    VDict d;
+    Arena *a;
+} VDictCow;
+
+static bool dict_borrowed(const VDict *d) { return d->cap == 0 && d->entries; }
+
+static void dict_own(VDict *d)
+{
+    if (!dict_borrowed(d))
+        return;
+    Arena *a = ((VDictCow *)d)->a;
+    size_t cap = d->n + 2;
+    VDictEntry *e = ARENA_ARRAY(a, VDictEntry, cap);
+    memcpy(e, d->entries, d->n * sizeof *e);
+    d->entries = e;
+    d->cap = cap;
+    if (d->index) {
+        uint32_t *ix = arena_alloc(a, d->nindex * sizeof *ix);
+        memcpy(ix, d->index, d->nindex * sizeof *ix);
+        d->index = ix;
+    }
+}
+
+VDict *dict_cow(Arena *a, VDict *src)
+{
+    if (!src->n)
+        return v_dict(a).u.d;
+    VDictCow *c = ARENA_NEW(a, VDictCow);
+    c->d = *src;
+    c->d.cap = 0;
+    c->a = a;
+    return &c->d;
+}
+
+/* The same value for every observer (the same string bytes, the same container). */
+static bool value_same(Value x, Value y)
+{
+    if (x.type != y.type || x.flags != y.flags)
+        return false;
+    switch (x.type) {
+    case V_NONE: return true;
+    case V_BOOL: return x.u.b == y.u.b;
+    case V_INT: return x.u.i == y.u.i;
+    case V_FLOAT: return memcmp(&x.u.f, &y.u.f, sizeof x.u.f) == 0;
+    case V_STR:
+        return x.u.s == y.u.s || (x.u.s->len == y.u.s->len && memcmp(x.u.s->s, y.u.s->s, x.u.s->len) == 0);
+    default: return x.u.d == y.u.d;
+    }
+}
+
+/* Overwrite the value of entry i. */
+static void dict_put_at(VDict *d, long i, Value val)
+{
+    if (dict_borrowed(d)) {
+        if (value_same(d->entries[i].val, val))
+            return;
+        dict_own(d);
+    }
+    d->entries[i].val = val;
+}
+
 static void dict_add_entry(Arena *a, VDict *d, Value key, Value val, uint64_t h)
 {
+    dict_own(d);
     if (d->n == d->cap) {
         /* Compact tombstones when they make up half the table. */
         if (d->n - d->len >= d->n / 2 && d->n > 0 && d->len < d->n) {
@@ -529,7 +595,7 @@ void dict_set(Arena *a, VDict *d, Value key, Value val)
     uint64_t h = value_hash(key);
     long i = dict_find(d, key, h);
     if (i >= 0) {
-        d->entries[i].val = val;
+        dict_put_at(d, i, val);
         return;
     }
     dict_add_entry(a, d, key, val, h);
@@ -541,7 +607,7 @@ void dict_setz(Arena *a, VDict *d, const char *key, Value val)
     uint64_t h = hash_bytes(key, n);
     long i = dict_find_str(d, key, n, h);
     if (i >= 0) {
-        d->entries[i].val = val;
+        dict_put_at(d, i, val);
         return;
     }
     VStr *s = vstr_new(a, key, n);
@@ -578,6 +644,7 @@ bool dict_del(VDict *d, Value key, Value *old)
         return false;
     if (old)
         *old = d->entries[i].val;
+    dict_own(d);
     d->entries[i].deleted = true;
     d->len--;
     /* Trailing tombstones can be dropped when there is no index to keep in sync. */

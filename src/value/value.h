@@ -171,6 +171,12 @@ Value *dict_get(VDict *d, Value key);                                 /* NULL if
 Value *dict_getz(VDict *d, const char *key);                          /* NULL if absent */
 Value *dict_getn(VDict *d, const char *key, size_t n);
 bool  dict_del(VDict *d, Value key, Value *old);                      /* true if removed */
+/* A dict that reads src's entries until its first change (copy on write:
+ * dict_set/dict_setz/dict_del then copy them into a).  src must not change
+ * afterwards.  Writing through a pointer from dict_get() is a change the
+ * dict cannot see: change such a dict with dict_set/dict_setz only.  Setting
+ * a key to the very value it holds copies nothing. */
+VDict *dict_cow(Arena *a, VDict *src);
 /* Iterate live entries in order: for (size_t i = 0; dict_next(d, &i, &e);) */
 bool  dict_next(VDict *d, size_t *it, VDictEntry **e);
 
