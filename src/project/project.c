@@ -178,6 +178,7 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     L.opt = opt ? opt : &none;
     L.r = r;
     L.err = err;
+    arena_init(&L.tree, 0);
     for (int i = 0; i < RT__COUNT; i++) {
         strmap_init(&L.by_name[i]);
         strmap_init(&L.patched[i]);
@@ -208,6 +209,7 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     rc = 0;
 done:
     free(root);
+    arena_free(&L.tree);
     for (int i = 0; i < RT__COUNT; i++) {
         strmap_free(&L.by_name[i]);
         strmap_free(&L.patched[i]);

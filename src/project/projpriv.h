@@ -39,6 +39,7 @@ typedef struct Patch {
 typedef struct Loader {
     Project *p;
     Arena *a;
+    Arena tree;                  /* YAML texts and trees (pl_yaml_file): dropped when loading ends */
     const ProjectOptions *opt;
     const ProjectRenderer *r;
     Diag *err;
@@ -63,7 +64,8 @@ int  pl_err(Loader *L, const YFile *f, const YNode *n, const char *fmt, ...) __a
 void pl_warn(Loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Read a file into the arena as strict UTF-8 (errors located at the bad byte). */
 int  pl_read_utf8(Loader *L, const char *abs, const char *rel, char **text, size_t *len);
-/* Load a YAML file; *f->root NULL for an empty document. */
+/* Load a YAML file; *f->root NULL for an empty document.  The text and the
+ * tree live in L->tree (gone after project_load), the scalars' values in L->a. */
 int  pl_yaml_file(Loader *L, const char *abs, const char *rel, YFile *f);
 /* Convert a subtree to Values, rendering strings per flags in the given scope. */
 int  pl_conv(Loader *L, const YFile *f, const YNode *n, RenderScope scope, unsigned flags, Value *out);

@@ -86,7 +86,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
     return len;
 }
 
-int pl_read_utf8(Loader *L, const char *abs, const char *rel, char **text, size_t *len)
+/* Read abs as strict UTF-8 into a. */
+static int read_utf8(Loader *L, Arena *a, const char *abs, const char *rel, char **text, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
@@ -123,10 +124,15 @@ int pl_read_utf8(Loader *L, const char *abs, const char *rel, char **text, size_
         }
         i += k;
     }
-    *text = arena_strndup(L->a, buf, n);
+    *text = arena_strndup(a, buf, n);
     *len = n;
     free(buf);
     return 0;
+}
+
+int pl_read_utf8(Loader *L, const char *abs, const char *rel, char **text, size_t *len)
+{
+    return read_utf8(L, L->a, abs, rel, text, len);
 }
 
 int pl_yaml_file(Loader *L, const char *abs, const char *rel, YFile *f)
@@ -135,11 +141,11 @@ int pl_yaml_file(Loader *L, const char *abs, const char *rel, YFile *f)
     size_t n;
     memset(f, 0, sizeof *f);
     f->rel = rel;
-    if (pl_read_utf8(L, abs, rel, &text, &n) != 0)
+    if (read_utf8(L, &L->tree, abs, rel, &text, &n) != 0)
         return -1;
     f->text = text;
     f->len = n;
-    if (yaml_load(L->a, rel, text, n, &f->root, L->err) != 0)
+    if (yaml_load_split(&L->tree, L->a, rel, text, n, &f->root, L->err) != 0)
         return -1;
     return 0;
 }

@@ -8,7 +8,8 @@
  * merge keys and duplicate keys in the order PyYAML's flatten_mapping and
  * dict construction give, tag checks on collections, source marks (byte
  * offsets, 1-based line/column in bytes) and located error messages.
- * Scalar typing is resolve.c's; conversion to Values is convert.c's.
+ * Equal short string scalars share one VStr.  Scalar typing is resolve.c's;
+ * conversion to Values is convert.c's.
  *
  * Deliberate difference: a recursive alias (a node containing itself) is
  * rejected, where PyYAML would build a cyclic structure. */
@@ -37,7 +38,8 @@ typedef struct Frame {
 } Frame;
 
 typedef struct Loader {
-    Arena *a;
+    Arena *a;              /* the tree: nodes, child arrays, anchors, non-string texts */
+    Arena *va;             /* resolved scalar values */
     Diag *err;
     SrcFile src;
     const char *text;
@@ -55,6 +57,8 @@ typedef struct Loader {
     size_t aidx_cap;
     uint32_t *kidx;        /* scratch table for duplicate keys of large maps */
     size_t kidx_cap;
+    VStr **strs;           /* string scalars seen so far (open addressing), shared by equal scalars */
+    size_t nstrs, strs_cap;
     YNode *root;
     bool have_root;
 } Loader;
@@ -250,6 +254,60 @@ static int add_anchor(Loader *L, const char *name, YNode *n, bool open)
     return (int)k;
 }
 
+/* ------------------------------------------------------------ string scalars */
+
+#define INTERN_MAX 64          /* longer strings are rarely repeated: not looked up */
+
+static uint64_t hash_text(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void intern_put(VStr **tab, size_t cap, VStr *v, uint64_t h)
+{
+    size_t i = (size_t)h & (cap - 1);
+    while (tab[i])
+        i = (i + 1) & (cap - 1);
+    tab[i] = v;
+}
+
+/* The value of a string scalar: short strings equal to one seen before in
+ * this document share its VStr (strings are immutable), so the keys and
+ * repeated words of a large properties file cost their bytes once. */
+static VStr *scalar_str(Loader *L, const char *s, size_t len)
+{
+    if (len > INTERN_MAX)
+        return vstr_new(L->va, s, len);
+    uint64_t h = hash_text(s, len);
+    if (L->strs_cap) {
+        size_t mask = L->strs_cap - 1;
+        for (size_t i = (size_t)h & mask; L->strs[i]; i = (i + 1) & mask) {
+            VStr *v = L->strs[i];
+            if (v->len == len && memcmp(v->s, s, len) == 0)
+                return v;
+        }
+    }
+    if ((L->nstrs + 1) * 2 > L->strs_cap) {
+        size_t cap = L->strs_cap ? L->strs_cap * 2 : 256;
+        VStr **tab = xcalloc(cap, sizeof *tab);
+        for (size_t i = 0; i < L->strs_cap; i++)
+            if (L->strs[i])
+                intern_put(tab, cap, L->strs[i], hash_text(L->strs[i]->s, L->strs[i]->len));
+        free(L->strs);
+        L->strs = tab;
+        L->strs_cap = cap;
+    }
+    VStr *v = vstr_new(L->va, s, len);
+    intern_put(L->strs, L->strs_cap, v, h);
+    L->nstrs++;
+    return v;
+}
+
 /* ------------------------------------------------------------ tree building */
 
 static void push(Loader *L, YNode *n)
@@ -295,7 +353,7 @@ static int add_child(Loader *L, YNode *n, int height)
     if (n->kind == YN_SCALAR && n->value.type == V_UNDEF) {
         bool eq = is_special(n, YS_EQUALS);
         if (key_pos && eq)
-            n->value = v_str(L->a, n->text, n->text_len);     /* flatten_mapping makes it a str */
+            n->value = v_str(L->va, n->text, n->text_len);    /* flatten_mapping makes it a str */
         else if (!key_pos)
             return fail_at(L, n->offset, "could not determine a constructor for the tag '%s%s'",
                            YAML_TAG_PREFIX, eq ? "value" : "merge");
@@ -474,15 +532,15 @@ static int on_scalar(Loader *L, const yaml_event_t *ev)
     n->text_len = len;
     YScalarKind k;
     if (!tag || !strcmp(tag, "!"))
-        k = ev->data.scalar.plain_implicit ? yaml_resolve_plain(L->a, s, len, &n->value, errbuf) : YS_STR;
+        k = ev->data.scalar.plain_implicit ? yaml_resolve_plain(L->va, s, len, &n->value, errbuf) : YS_STR;
     else if (!strcmp(tag, YAML_TAG_PREFIX "map") || !strcmp(tag, YAML_TAG_PREFIX "seq"))
         return fail_at(L, n->offset, "expected a %s node, but found scalar",
                        tag[strlen(YAML_TAG_PREFIX)] == 'm' ? "mapping" : "sequence");
     else
-        k = yaml_construct_tagged(L->a, tag, s, len, &n->value, errbuf);
+        k = yaml_construct_tagged(L->va, tag, s, len, &n->value, errbuf);
     switch (k) {
     case YS_STR: {
-        VStr *vs = vstr_new(L->a, s, len);
+        VStr *vs = scalar_str(L, s, len);
         n->value = v_vstr(vs);
         n->text = vs->s;
         break;
@@ -561,6 +619,12 @@ static int on_alias(Loader *L, const yaml_event_t *ev)
 
 int yaml_load(Arena *a, const char *path, const char *text, size_t len, YNode **root, Diag *err)
 {
+    return yaml_load_split(a, a, path, text, len, root, err);
+}
+
+int yaml_load_split(Arena *tree, Arena *values, const char *path, const char *text, size_t len,
+                    YNode **root, Diag *err)
+{
     Loader L;
     yaml_parser_t p;
     yaml_event_t ev;
@@ -573,7 +637,8 @@ int yaml_load(Arena *a, const char *path, const char *text, size_t len, YNode **
         len = 0;
     }
     memset(&L, 0, sizeof L);
-    L.a = a;
+    L.a = tree;
+    L.va = values;
     L.err = err;
     L.text = text;
     L.len = len;
@@ -622,6 +687,7 @@ out:
     free(L.anchors);
     free(L.aidx);
     free(L.kidx);
+    free(L.strs);
     free(L.lines);
     srcfile_free(&L.src);
     return rc;

@@ -11,7 +11,8 @@
  * document of a stream is loaded.  Nesting is limited to YAML_MAX_DEPTH.
  *
  * Errors: libyaml's problem with file:line:col, the offending line and a caret.
- * Everything is allocated in the arena given to yaml_load(). */
+ * Everything is allocated in the arena given to yaml_load() (or in the two
+ * given to yaml_load_split()). */
 #ifndef CDBT_YAML_H
 #define CDBT_YAML_H
 #include <stdbool.h>
@@ -45,6 +46,11 @@ typedef struct YNode {
  * *root is NULL for an empty document.  path is used in diagnostics.
  * Returns 0, or -1 with err filled. */
 int    yaml_load(Arena *a, const char *path, const char *text, size_t len, YNode **root, Diag *err);
+/* The same, with the tree (nodes, child arrays, anchors, texts of non-string
+ * scalars) in tree and the scalars' values (YNode.value: strings, dates) in
+ * values, so that the tree can be dropped while values taken from it live on. */
+int    yaml_load_split(Arena *tree, Arena *values, const char *path, const char *text, size_t len,
+                       YNode **root, Diag *err);
 /* Convert a subtree to plain Values (maps -> V_DICT, seqs -> V_LIST). NULL -> V_NONE. */
 Value  ynode_to_value(Arena *a, const YNode *n);
 /* Mapping lookup by string key (NULL if n is not a map or key absent). */
