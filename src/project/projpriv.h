@@ -12,6 +12,7 @@
 #include "../base/vec.h"
 
 #define PL_MAX_DEPTH 64          /* recursion bound for config trees and value walks */
+#define PL_NCOLUMN_KEYS 7        /* name, description, meta, data_type, constraints, quote, tags */
 
 struct ProjectPriv {
     VDict *raw_yml;              /* dbt_project.yml as written (no rendering) */
@@ -51,6 +52,7 @@ typedef struct Loader {
     VEC(MacroDef *) macros;
     VEC(const char *) warnings;
     VEC(struct TestJob *) jobs;  /* generic tests to build once targets are folded */
+    Value column_keys[PL_NCOLUMN_KEYS]; /* the keys of a column dict, shared by every column (props.c) */
 } Loader;
 
 /* ---- yutil.c */

@@ -30,8 +30,14 @@ static int render(PatchCtx *c, const YNode *n, unsigned flags, Value *out)
     return pl_conv(c->L, c->f, n, PR_PROPERTIES, flags, out);
 }
 
-/* name: a required scalar, returned as str(). */
-static int entry_name(PatchCtx *c, const YNode *entry, const char **out)
+/* A string value of str(v) (v itself when it is one). */
+static Value str_value(Arena *a, Value v)
+{
+    return v.type == V_STR ? v : v_strz(a, pl_fmt_value(a, v));
+}
+
+/* name: a required scalar, as str(). */
+static int entry_name_value(PatchCtx *c, const YNode *entry, Value *out)
 {
     if (entry->kind != YN_MAP)
         return shape_err(c, entry, arena_sprintf(c->L->a, "expected each entry to be a mapping, got %s", pl_kind(entry)));
@@ -41,18 +47,38 @@ static int entry_name(PatchCtx *c, const YNode *entry, const char **out)
     Value v;
     if (render(c, nn, PL_RENDER, &v) != 0)
         return -1;
-    *out = pl_fmt_value(c->L->a, v);
+    *out = str_value(c->L->a, v);
     return 0;
 }
 
-static int opt_description(PatchCtx *c, const YNode *entry, const char **out)
+static int entry_name(PatchCtx *c, const YNode *entry, const char **out)
+{
+    Value v;
+    if (entry_name_value(c, entry, &v) != 0)
+        return -1;
+    *out = v.u.s->s;
+    return 0;
+}
+
+/* description: an optional scalar, as str() (None: ""); *out is left alone when absent. */
+static int opt_description_value(PatchCtx *c, const YNode *entry, Value *out)
 {
     const YNode *d = ynode_get(entry, "description");
     if (!d)
         return 0;
     if (d->kind != YN_SCALAR)
         return shape_err(c, d, arena_sprintf(c->L->a, "'description' must be a string, got %s", pl_kind(d)));
-    *out = d->value.type == V_NONE ? "" : pl_fmt_value(c->L->a, d->value);
+    *out = d->value.type == V_NONE ? v_strz(c->L->a, "") : str_value(c->L->a, d->value);
+    return 0;
+}
+
+static int opt_description(PatchCtx *c, const YNode *entry, const char **out)
+{
+    Value v = v_none();
+    if (opt_description_value(c, entry, &v) != 0)
+        return -1;
+    if (v.type == V_STR)
+        *out = v.u.s->s;
     return 0;
 }
 
@@ -112,6 +138,10 @@ static const YNode *tests_node(PatchCtx *c, const YNode *entry, int *rc)
     return r;
 }
 
+static const char *const column_keys[PL_NCOLUMN_KEYS] = {
+    "name", "description", "meta", "data_type", "constraints", "quote", "tags",
+};
+
 /* columns -> dict name -> {name, description, meta, data_type, constraints, quote, tags};
  * column tests are queued against t (when t->node or a source is known). */
 static int read_columns(PatchCtx *c, const YNode *entry, VDict *cols, const TestTarget *t)
@@ -122,15 +152,18 @@ static int read_columns(PatchCtx *c, const YNode *entry, VDict *cols, const Test
         return 0;
     if (cn->kind != YN_SEQ)
         return shape_err(c, cn, arena_sprintf(L->a, "'columns' must be a list, got %s", pl_kind(cn)));
+    if (!L->column_keys[0].u.s)
+        for (int k = 0; k < PL_NCOLUMN_KEYS; k++)
+            L->column_keys[k] = v_strz(L->a, column_keys[k]);
     for (size_t i = 0; i < cn->n; i++) {
         const YNode *col = cn->items[i];
-        const char *name;
-        if (entry_name(c, col, &name) != 0)
+        Value name;
+        if (entry_name_value(c, col, &name) != 0)
             return -1;
-        const char *desc = "";
+        Value desc = v_none();
         VDict *meta = NULL;
         VList *tags;
-        if (opt_description(c, col, &desc) != 0 || opt_dict(c, col, "meta", PL_RENDER, &meta) != 0 ||
+        if (opt_description_value(c, col, &desc) != 0 || opt_dict(c, col, "meta", PL_RENDER, &meta) != 0 ||
             opt_tags(c, col, &tags) != 0)
             return -1;
         Value dtype = v_none(), quote = v_none(), constraints = v_list(L->a, 0);
@@ -142,23 +175,23 @@ static int read_columns(PatchCtx *c, const YNode *entry, VDict *cols, const Test
         if ((x = ynode_get(col, "constraints")) && x->kind != YN_SCALAR &&
             render(c, x, PL_RENDER, &constraints) != 0)
             return -1;
-        Value cd = v_dict(L->a);
-        dict_setz(L->a, cd.u.d, "name", v_strz(L->a, name));
-        dict_setz(L->a, cd.u.d, "description", v_strz(L->a, desc));
-        dict_setz(L->a, cd.u.d, "meta", meta ? (Value){.type = V_DICT, .u.d = meta} : v_dict(L->a));
-        dict_setz(L->a, cd.u.d, "data_type", dtype);
-        dict_setz(L->a, cd.u.d, "constraints", constraints);
-        dict_setz(L->a, cd.u.d, "quote", quote);
-        dict_setz(L->a, cd.u.d, "tags", (Value){.type = V_LIST, .u.l = tags});
-        dict_setz(L->a, cols, name, cd);
+        const Value vals[PL_NCOLUMN_KEYS] = {
+            name, desc.type == V_STR ? desc : v_strz(L->a, ""),
+            meta ? (Value){.type = V_DICT, .u.d = meta} : v_dict(L->a),
+            dtype, constraints, quote, (Value){.type = V_LIST, .u.l = tags},
+        };
+        Value cd = v_dict_cap(L->a, PL_NCOLUMN_KEYS);
+        for (int k = 0; k < PL_NCOLUMN_KEYS; k++)
+            dict_set(L->a, cd.u.d, L->column_keys[k], vals[k]);
+        dict_set(L->a, cols, name, cd);
         int rc;
         const YNode *tn = tests_node(c, col, &rc);
         if (rc)
             return -1;
         if (tn && t) {
-            const char *colname = name;
+            const char *colname = name.u.s->s;
             if (quote.type == V_BOOL && quote.u.b)
-                colname = arena_sprintf(L->a, "\"%s\"", name);
+                colname = arena_sprintf(L->a, "\"%s\"", colname);
             if (pl_queue_tests(L, c->f, tn, t, colname, tags) != 0)
                 return -1;
         }

@@ -109,6 +109,16 @@ Value v_dict(Arena *a)
     return v;
 }
 
+Value v_dict_cap(Arena *a, size_t cap)
+{
+    Value v = v_dict(a);
+    if (cap) {
+        v.u.d->entries = ARENA_ARRAY(a, VDictEntry, cap);
+        v.u.d->cap = cap;
+    }
+    return v;
+}
+
 Value v_bound(Arena *a, const char *name, NativeFn fn, void *ud, Value self)
 {
     VFunc *f = ARENA_NEW(a, VFunc);

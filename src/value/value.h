@@ -157,6 +157,7 @@ uint64_t vstr_hash(VStr *s);
 Value v_list(Arena *a, size_t cap);                          /* empty list */
 Value v_tuple(Arena *a, size_t n);                           /* tuple of n slots, all V_NONE; fill u.l->items */
 Value v_dict(Arena *a);                                      /* empty dict */
+Value v_dict_cap(Arena *a, size_t cap);                      /* empty dict with room for cap entries */
 Value v_func(Arena *a, const char *name, NativeFn fn, void *ud);
 Value v_bound(Arena *a, const char *name, NativeFn fn, void *ud, Value self);
 Value v_obj(Arena *a, const ObjClass *cls, void *data);
