@@ -178,14 +178,12 @@ static void apply_capture(Dbt *d, Node *n, DbtCtx *c)
     Project *p = d->p;
     Arena *pa = &p->arena;
     for (size_t i = 0; i < c->config_calls->len; i++) {
-        Value cp = value_deep_copy(pa, c->config_calls->items[i]);
+        VDict *call = c->config_calls->items[i].u.d;
         if (!n->config)
             n->config = v_dict(pa).u.d;
-        config_merge(pa, n->config, cp.u.d);
-        if (n->unrendered_config) {
-            Value cp2 = value_deep_copy(pa, c->config_calls->items[i]);
-            config_merge(pa, n->unrendered_config, cp2.u.d);
-        }
+        n->config = config_merge_call(p, n->config, call);
+        if (n->unrendered_config)
+            n->unrendered_config = config_merge_call(p, n->unrendered_config, call);
     }
     if (c->config_calls->len && n->config) {
         Value *t = dict_getz(n->config, "tags");

@@ -169,6 +169,7 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     strmap_init(&p->macro_by_name);
     p->priv = ARENA_NEW(&p->arena, struct ProjectPriv);
     strmap_init(&p->priv->memo);
+    strmap_init(&p->priv->calls);
     strmap_init(&p->priv->warn_seen);
 
     Loader L;

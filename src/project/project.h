@@ -181,6 +181,11 @@ VDict *config_defaults(Arena *a, ResourceType rt);
  * shallow-update meta/quoting/column_types/docs/contract, grants key-append,
  * pre_hook/post_hook normalised to pre-hook/post-hook, '+' prefixes removed). */
 void   config_merge(Arena *a, VDict *dst, VDict *src);
+/* dst merged with the dict of an in-file config() call (layer 4), src's
+ * values copied into p's arena; returns the merged dict (dst itself, or a
+ * copy-on-write view of a result shared by every equal merge: dst viewing
+ * the same config and src of the same plain values). */
+VDict *config_merge_call(Project *p, VDict *dst, VDict *src);
 /* The dbt_project.yml tree for rt walked along fqn (§1.4 layer 2), merged into dst. */
 void   config_apply_project(Project *p, ResourceType rt, const char **fqn, int nfqn, VDict *dst);
 #endif

@@ -17,6 +17,7 @@
 struct ProjectPriv {
     VDict *raw_yml;              /* dbt_project.yml as written (no rendering) */
     StrMap memo;                 /* "<rt>/<fqn prefix>" -> CfgMemo* (config.c) */
+    StrMap calls;                /* "<storage>/<repr of a config() dict>" -> merged VDict* (config.c) */
     StrMap warn_seen;            /* de-duplicates identical warnings */
 };
 

@@ -532,6 +532,11 @@ VDict *dict_cow(Arena *a, VDict *src)
     return &c->d;
 }
 
+const void *dict_cow_source(const VDict *d)
+{
+    return dict_borrowed(d) ? d->entries : NULL;
+}
+
 /* The same value for every observer (the same string bytes, the same container). */
 static bool value_same(Value x, Value y)
 {

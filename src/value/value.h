@@ -178,6 +178,9 @@ bool  dict_del(VDict *d, Value key, Value *old);                      /* true if
  * dict cannot see: change such a dict with dict_set/dict_setz only.  Setting
  * a key to the very value it holds copies nothing. */
 VDict *dict_cow(Arena *a, VDict *src);
+/* The storage a dict_cow dict still reads (NULL once it has its own): equal
+ * pointers mean equal contents. */
+const void *dict_cow_source(const VDict *d);
 /* Iterate live entries in order: for (size_t i = 0; dict_next(d, &i, &e);) */
 bool  dict_next(VDict *d, size_t *it, VDictEntry **e);
 
