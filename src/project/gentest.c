@@ -324,13 +324,19 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     } else {
         return pl_err(L, f, item, "test definition must be a string or a dictionary, got %s", pl_kind(item));
     }
+    /* working strings and the config layer's dicts live in L->tree (gone
+     * after loading): only what the node keeps is in the project arena */
+    Arena *tmp = &L->tree;
     const char *ns, *tname;
-    if (!split_test_name(a, full_test, &ns, &tname))
+    if (!split_test_name(tmp, full_test, &ns, &tname))
         return pl_err(L, f, item, "Test name string did not match expected pattern: %s", full_test);
+    tname = pl_intern(L, tname, strlen(tname));
+    if (ns)
+        ns = pl_intern(L, ns, strlen(ns));
 
     /* arguments (unrendered), legacy config keys, nested config */
-    VDict *args = v_dict(a).u.d;
-    VDict *cfg = v_dict(a).u.d, *cfg_raw = v_dict(a).u.d;
+    VDict *args = v_dict_cap(a, (argmap ? argmap->n : 0) + 2).u.d;
+    VDict *cfg = v_dict(tmp).u.d, *cfg_raw = v_dict(tmp).u.d;
     const YNode *nested = NULL, *user_name = NULL, *desc = NULL;
     const YNode *legacy[32] = {0};
     for (size_t i = 0; argmap && i < argmap->n; i++) {
@@ -362,12 +368,20 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
         }
         dict_set(a, args, k->value, ynode_to_value(a, v));
     }
-    if (j->column_name)
-        dict_setz(a, args, "column_name", v_strz(a, j->column_name));
-    const char *model_str = t->rt == RT_SOURCE
-        ? arena_sprintf(a, "{{ get_where_subquery(source('%s', '%s')) }}", t->source_name, t->name)
-        : arena_sprintf(a, "{{ get_where_subquery(ref('%s')) }}", t->name);
-    dict_setz(a, args, "model", v_strz(a, model_str));
+    if (!L->kwarg_keys[0].u.s) {
+        L->kwarg_keys[0] = v_strz(a, "column_name");
+        L->kwarg_keys[1] = v_strz(a, "model");
+    }
+    if (j->column_name) {
+        if (j->column_value.type != V_STR)
+            j->column_value = v_strz(a, j->column_name);
+        dict_set(a, args, L->kwarg_keys[0], j->column_value);
+    }
+    if (j->model_value.type != V_STR)
+        j->model_value = v_strz(a, t->rt == RT_SOURCE
+            ? arena_sprintf(tmp, "{{ get_where_subquery(source('%s', '%s')) }}", t->source_name, t->name)
+            : arena_sprintf(tmp, "{{ get_where_subquery(ref('%s')) }}", t->name));
+    dict_set(a, args, L->kwarg_keys[1], j->model_value);
 
     for (int c = 0; config_args[c]; c++) {
         const YNode *v = legacy[c];
@@ -380,28 +394,28 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
         Value rv = raw;
         if (v->kind == YN_SCALAR && pl_render_scalar(L, f, v, PR_PROPERTIES, &rv) != 0)
             return -1;
-        dict_setz(a, cfg, config_args[c], rv);
-        dict_setz(a, cfg_raw, config_args[c], raw);
+        dict_setz(tmp, cfg, config_args[c], rv);
+        dict_setz(tmp, cfg_raw, config_args[c], raw);
     }
     for (size_t i = 0; nested && i < nested->n; i++) {
         const YNode *v = nested->items[i];
         Value raw = ynode_to_value(a, v), rv = raw;
         if (v->kind == YN_SCALAR && pl_render_scalar(L, f, v, PR_PROPERTIES, &rv) != 0)
             return -1;
-        dict_set(a, cfg, nested->keys[i]->value, rv);
-        dict_set(a, cfg_raw, nested->keys[i]->value, raw);
+        dict_set(tmp, cfg, nested->keys[i]->value, rv);
+        dict_set(tmp, cfg_raw, nested->keys[i]->value, raw);
     }
 
     /* names */
-    const char *target_name = t->rt == RT_SOURCE ? arena_sprintf(a, "%s_%s", t->source_name, t->name) : t->name;
+    const char *target_name = t->rt == RT_SOURCE ? arena_sprintf(tmp, "%s_%s", t->source_name, t->name) : t->name;
     const char *short_name, *full_name;
     if (user_name) {
         full_name = short_name = pl_fmt_value(a, ynode_to_value(a, user_name));
     } else {
-        const char *test_type = ns ? arena_sprintf(a, "%s_%s", ns, tname) : tname;
+        const char *test_type = ns ? arena_sprintf(tmp, "%s_%s", ns, tname) : tname;
         if (t->rt == RT_SOURCE)
-            test_type = arena_sprintf(a, "source_%s", test_type);
-        const char *ident = arena_sprintf(a, "%s_%s", test_type, target_name);
+            test_type = arena_sprintf(tmp, "source_%s", test_type);
+        const char *ident = arena_sprintf(tmp, "%s_%s", test_type, target_name);
         Sb unique = SB_INIT;
         synth_unique(args, &unique);
         full_name = arena_sprintf(a, "%s_%s", ident, sb_cstr(&unique));
@@ -409,12 +423,12 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
         if (py_len(full_name) >= 64) {
             char hex[33];
             md5_hex(full_name, strlen(full_name), hex);
-            short_name = arena_sprintf(a, "%s_%s", py_prefix(a, ident, 30), hex);
+            short_name = arena_sprintf(tmp, "%s_%s", py_prefix(tmp, ident, 30), hex);
         } else {
             short_name = full_name;
         }
         if (strcmp(short_name, full_name) != 0 && !dict_getz(cfg, "alias"))
-            dict_setz(a, cfg, "alias", v_strz(a, short_name));
+            dict_setz(tmp, cfg, "alias", v_strz(a, short_name));
     }
 
     /* unique_id: md5(name + repr(hashable metadata))[-10:] */
@@ -455,7 +469,7 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     sb_printf(&raw, "{{ %s%stest_%s(**_dbt_generic_test_kwargs) }}", ns ? ns : "", ns ? "." : "", tname);
     config_call(cfg, &raw);
     n->raw_len = raw.len;
-    n->raw_code = arena_strndup(a, sb_cstr(&raw), raw.len);
+    n->raw_code = pl_intern(L, sb_cstr(&raw), raw.len);
     sb_free(&raw);
     memcpy(n->checksum_name, "none", 5);
     n->checksum = "";
@@ -466,7 +480,7 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     pl_config_fold(L, n, cfg, cfg_raw);
 
     /* tags: sorted set of target/column tags and the test's tags, then folded config tags */
-    VList *tags = v_list(a, 4).u.l;
+    VList *tags = v_list(a, 0).u.l;
     add_tags(a, tags, t->extra_tags);
     add_tags(a, tags, j->column_tags);
     Value *ct = dict_getz(cfg, "tags");
@@ -477,7 +491,8 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     for (size_t i = 0; i < tags->len; i++)
         if (tags->items[i].type != V_STR)
             return pl_err(L, f, item, "test tags must be strings, got %s", value_type_name(tags->items[i]));
-    qsort(tags->items, tags->len, sizeof *tags->items, cmp_str_values);
+    if (tags->len > 1)
+        qsort(tags->items, tags->len, sizeof *tags->items, cmp_str_values);
     Value *ft = dict_getz(n->config, "tags");
     if (ft && ft->type == V_LIST)
         add_tags(a, tags, ft->u.l);

@@ -50,6 +50,16 @@ Node *pl_new_node(Loader *L, ResourceType rt)
     return n;
 }
 
+const char *pl_intern(Loader *L, const char *s, size_t n)
+{
+    const char *c = strmap_get(&L->interned, s, n);
+    if (!c) {
+        c = arena_strndup(L->a, s, n);
+        strmap_put(&L->interned, s, n, (void *)c);
+    }
+    return c;
+}
+
 VDict *pl_empty_dict(Loader *L) { return v_dict(L->a).u.d; }
 
 bool pl_enabled(VDict *config)
@@ -71,8 +81,9 @@ int pl_add_node(Loader *L, Node *n)
         vec_push(&L->disabled, n);
         return 0;
     }
-    Node *old = strmap_getz(&L->p->by_id, n->unique_id);
+    Node *old = strmap_putz(&L->p->by_id, n->unique_id, n);
     if (old) {
+        strmap_putz(&L->p->by_id, n->unique_id, old);
         diag_set(L->err, NULL, 0, 0, NULL,
                  "dbt found two %ss with the name \"%s\" (%s and %s)",
                  rt_name(n->rt), n->name, old->original_file_path, n->original_file_path);
@@ -80,7 +91,6 @@ int pl_add_node(Loader *L, Node *n)
     }
     n->index = (int)L->nodes.len;
     vec_push(&L->nodes, n);
-    strmap_putz(&L->p->by_id, n->unique_id, n);
     return 0;
 }
 
@@ -97,7 +107,7 @@ const char **pl_fqn(Loader *L, const char *dirs_path, const char *name, int *nou
     for (int i = 0; i < ndirs; i++) {
         const char *slash = strchr(s, '/');
         if (slash > s)
-            fqn[k++] = arena_strndup(L->a, s, (size_t)(slash - s));
+            fqn[k++] = pl_intern(L, s, (size_t)(slash - s));
         s = slash + 1;
     }
     fqn[k++] = name;
@@ -180,6 +190,7 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     L.r = r;
     L.err = err;
     arena_init(&L.tree, 0);
+    strmap_init(&L.interned);
     for (int i = 0; i < RT__COUNT; i++) {
         strmap_init(&L.by_name[i]);
         strmap_init(&L.patched[i]);
@@ -211,6 +222,7 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
 done:
     free(root);
     arena_free(&L.tree);
+    strmap_free(&L.interned);
     for (int i = 0; i < RT__COUNT; i++) {
         strmap_free(&L.by_name[i]);
         strmap_free(&L.patched[i]);

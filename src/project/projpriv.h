@@ -54,6 +54,8 @@ typedef struct Loader {
     VEC(const char *) warnings;
     VEC(struct TestJob *) jobs;  /* generic tests to build once targets are folded */
     Value column_keys[PL_NCOLUMN_KEYS]; /* the keys of a column dict, shared by every column (props.c) */
+    Value kwarg_keys[2];         /* "column_name", "model": generic test kwargs keys (gentest.c) */
+    StrMap interned;             /* pl_intern: text -> its one copy in the project arena */
 } Loader;
 
 /* ---- yutil.c */
@@ -84,6 +86,8 @@ const char *pl_fmt_value(Arena *a, Value v);             /* str() */
 
 /* ---- project.c */
 Node *pl_new_node(Loader *L, ResourceType rt);
+/* One copy in the project arena of each distinct text (names, fqn parts, generated code). */
+const char *pl_intern(Loader *L, const char *s, size_t n);
 int   pl_add_node(Loader *L, Node *n);                  /* after folding: enabled -> nodes, else disabled */
 const char **pl_fqn(Loader *L, const char *dirs_path, const char *name, int *n); /* [pkg, dirs..., name] */
 bool  pl_enabled(VDict *config);
@@ -116,6 +120,7 @@ typedef struct TestJob {
     TestTarget t;
     const char *column_name;      /* NULL for target-level tests (already quoted when quote: true) */
     VList *column_tags;
+    Value column_value, model_value; /* kwargs column_name and model, shared by the job's tests (V_UNDEF until made) */
 } TestJob;
 /* Queue a test list; checks its shape now (located errors). */
 int pl_queue_tests(Loader *L, YFile *f, const YNode *tests, const TestTarget *t,
