@@ -36,7 +36,7 @@ static bool is_config_arg(const char *k)
 int pl_queue_tests(Loader *L, YFile *f, const YNode *tests, const TestTarget *t,
                    const char *column_name, VList *column_tags)
 {
-    TestJob *j = ARENA_NEW(L->a, TestJob);
+    TestJob *j = ARENA_NEW(&L->tree, TestJob);
     j->f = f;
     j->tests = tests;
     j->t = *t;

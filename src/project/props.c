@@ -219,13 +219,14 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
                       "dbt found two schema.yml entries for the same resource named %s. Resources and their "
                       "associated columns may only be described a single time. To fix this, remove one of the "
                       "resource entries for %s in this file:\n - %s", name, name, c->f->rel);
-    Patch *pt = ARENA_NEW(L->a, Patch);
+    Patch *pt = ARENA_NEW(&L->tree, Patch);
     pt->file = c->f;
     pt->entry = entry;
     pt->yaml_key = c->key;
     strmap_putz(&L->patched[rt], name, pt);
 
-    n->patch_path = arena_sprintf(L->a, "%s://%s", L->p->name, c->f->rel);
+    const char *pp = arena_sprintf(&L->tree, "%s://%s", L->p->name, c->f->rel);
+    n->patch_path = pl_intern(L, pp, strlen(pp));
     if (opt_description(c, entry, &n->description) != 0)
         return -1;
     VDict *cfg = NULL;
