@@ -429,6 +429,46 @@ START_TEST(config_precedence)
 }
 END_TEST
 
+/* Nodes with the same folded config (and the same config() call) share it
+ * copy on write: a change to one node's config is that node's alone. */
+START_TEST(shared_configs_stay_separate)
+{
+    mini_project("models:\n  p:\n    +tags: [proj]\n");
+    write_file("models/props.yml", "version: 2\nmodels:\n  - name: c\n    columns:\n      - name: id\n"
+                                   "        data_tests: [unique, not_null]\n");
+    write_file("models/c.sql", "{{ config(materialized='table', tags=['t']) }}\nselect 1 as id");
+    write_file("models/d.sql", "{{ config(materialized='table', tags=['t']) }}\nselect 1 as id");
+    write_file("models/e.sql", "select 1 as id");
+    Loaded L;
+    ck_assert_msg(load_dir(&L, tmp_root, NULL) == 0, "%s", errtext(&L));
+    Arena *a = &L.p->arena;
+    Node *c = by_name(L.p, RT_MODEL, "c"), *d = by_name(L.p, RT_MODEL, "d"), *e = by_name(L.p, RT_MODEL, "e");
+    ck_assert_str_eq(cfg_str(c, "materialized"), "table");
+    ck_assert_int_eq((int)c->tags->len, 2);
+    ck_assert_str_eq(value_cstr(*dict_getz(d->unrendered_config, "materialized")), "table");
+    ck_assert_str_eq(cfg_str(e, "materialized"), "view");
+    ck_assert_ptr_nonnull(dict_cow_source(c->config));
+    ck_assert_ptr_eq(dict_cow_source(c->config), dict_cow_source(d->config));
+    dict_setz(a, c->config, "materialized", v_strz(a, "incremental"));
+    dict_setz(a, e->config, "alias", v_strz(a, "e2"));
+    ck_assert_str_eq(cfg_str(c, "materialized"), "incremental");
+    ck_assert_str_eq(cfg_str(d, "materialized"), "table");
+    ck_assert_ptr_null(cfg_str(d, "alias"));
+    ck_assert_str_eq(cfg_str(e, "alias"), "e2");
+    Node *tests[2];
+    int nt = 0;
+    for (int i = 0; i < L.p->nnodes && nt < 2; i++)
+        if (L.p->nodes[i]->rt == RT_TEST)
+            tests[nt++] = L.p->nodes[i];
+    ck_assert_int_eq(nt, 2);
+    dict_setz(a, tests[0]->config, "severity", v_strz(a, "warn"));
+    ck_assert_str_eq(cfg_str(tests[0], "severity"), "warn");
+    ck_assert_str_eq(cfg_str(tests[1], "severity"), "ERROR");
+    unload(&L);
+    fs_rm_rf(tmp_root);
+}
+END_TEST
+
 START_TEST(schema_override_and_dispatch)
 {
     mini_project(NULL);
@@ -626,6 +666,7 @@ Suite *dbt_suite(void)
     tcase_add_test(tc, var_precedence);
     tcase_add_test(tc, env_var_rules);
     tcase_add_test(tc, config_precedence);
+    tcase_add_test(tc, shared_configs_stay_separate);
     tcase_add_test(tc, schema_override_and_dispatch);
     tcase_add_test(tc, error_location);
     tcase_add_test(tc, context_members);

@@ -209,6 +209,53 @@ START_TEST(t_dict)
 }
 END_TEST
 
+START_TEST(t_dict_cow)
+{
+    for (int size = 3; size <= 12; size += 9) {     /* linear scan and index */
+        Value src = v_dict(&A);
+        char k[16];
+        for (int i = 0; i < size; i++) {
+            snprintf(k, sizeof k, "k%d", i);
+            dict_setz(&A, src.u.d, k, S(k));
+        }
+        const char *before = repr(src);
+        /* reads see the source; the same value again copies nothing */
+        VDict *v = dict_cow(&A, src.u.d);
+        ck_assert_ptr_nonnull(dict_cow_source(v));
+        ck_assert_ptr_null(dict_cow_source(src.u.d));
+        ck_assert_str_eq(repr((Value){.type = V_DICT, .u.d = v}), before);
+        dict_setz(&A, v, "k1", S("k1"));
+        ck_assert_ptr_nonnull(dict_cow_source(v));
+        /* a change copies: the source and other views stay as they were */
+        VDict *w = dict_cow(&A, src.u.d);
+        dict_setz(&A, v, "k1", v_int(1));
+        ck_assert_ptr_null(dict_cow_source(v));
+        ck_assert_int_eq(dict_getz(v, "k1")->u.i, 1);
+        dict_setz(&A, w, "new", v_none());
+        ck_assert_int_eq(w->len, (size_t)size + 1);
+        VDict *x = dict_cow(&A, src.u.d);
+        ck_assert(dict_del(x, S("k0"), NULL));
+        ck_assert_ptr_null(dict_getz(x, "k0"));
+        ck_assert_str_eq(repr(src), before);
+        ck_assert_str_eq(repr((Value){.type = V_DICT, .u.d = dict_cow(&A, src.u.d)}), before);
+        /* a view of a view reads the same storage */
+        VDict *y = dict_cow(&A, dict_cow(&A, src.u.d));
+        ck_assert_ptr_eq(dict_cow_source(y), dict_cow_source(dict_cow(&A, src.u.d)));
+    }
+    /* a view of an empty dict is a plain empty dict */
+    Value empty = v_dict(&A);
+    VDict *e = dict_cow(&A, empty.u.d);
+    dict_setz(&A, e, "a", v_int(1));
+    ck_assert_int_eq(empty.u.d->len, 0);
+    /* a presized dict grows past its size */
+    Value c = v_dict_cap(&A, 2);
+    for (int i = 0; i < 20; i++)
+        dict_set(&A, c.u.d, v_int(i), v_int(i * i));
+    ck_assert_int_eq(c.u.d->len, 20);
+    ck_assert_int_eq(dict_get(c.u.d, v_int(19))->u.i, 361);
+}
+END_TEST
+
 START_TEST(t_eq_cmp_truthy)
 {
     ck_assert(value_eq(v_int(1), v_float(1.0)));
@@ -659,6 +706,7 @@ Suite *value_suite(void)
     tcase_add_test(tc, t_float_repr);
     tcase_add_test(tc, t_repr);
     tcase_add_test(tc, t_dict);
+    tcase_add_test(tc, t_dict_cow);
     tcase_add_test(tc, t_eq_cmp_truthy);
     tcase_add_test(tc, t_ops);
     tcase_add_test(tc, t_slice_index);
