@@ -450,6 +450,19 @@ void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncachea
     *uncacheable = c ? c->uncacheable : 0;
 }
 
+/* One copy in c's arena of each distinct encoding (nodes sharing a config
+ * encode it alike). */
+static const uint8_t *blob_once(Cache *c, StrMap *seen, const char *p, size_t n)
+{
+    uint8_t *cp = strmap_get(seen, p, n);
+    if (!cp) {
+        cp = arena_alloc(&c->arena, n + 1);
+        memcpy(cp, p, n);
+        strmap_put(seen, p, n, cp);
+    }
+    return cp;
+}
+
 int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **warning)
 {
     if (!c || c->broken || !c->db)
@@ -464,6 +477,8 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     c->nent = 0;
     Sb b = SB_INIT;
     sb_reserve(&b, 1 << 16);
+    StrMap seen;
+    strmap_init(&seen);
     for (int i = 0; i < p->nnodes; i++) {
         Node *n = p->nodes[i];
         if (!renders(n->rt) || !n->unique_id || cheap_to_parse(n))
@@ -485,11 +500,9 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         node_inputs(n, &b, &ok, span);
         if (ok) {
             size_t l1 = span[1] - span[0], l2 = span[4] - span[1];
-            uint8_t *cp = arena_alloc(&c->arena, l1 + l2 + 1);
-            memcpy(cp, b.buf + span[0], l1 + l2);
-            e->pre_cfg = cp;
+            e->pre_cfg = blob_once(c, &seen, b.buf + span[0], l1);
             e->pre_cfg_len = l1;
-            e->pre_unr = cp + l1;
+            e->pre_unr = blob_once(c, &seen, b.buf + span[1], l2);
             e->pre_unr_len = l2;
         }
         int hs = hooks_scan(n);
@@ -506,6 +519,7 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         key_hash(b.buf, b.len, e->key);
     }
     sb_free(&b);
+    strmap_free(&seen);
 
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(c->db, "SELECT uid, key, envs, out FROM parse_nodes", -1, &st, NULL);
