@@ -25,21 +25,21 @@
 
 typedef enum { YN_SCALAR, YN_SEQ, YN_MAP } YNodeKind;
 
-typedef struct YNode {
-    YNodeKind kind;
-    int line, col;            /* 1-based position of the node's first character */
-    size_t offset;            /* byte offset in the file */
+typedef struct YNode {      /* fields ordered so that a node takes 80 bytes */
     /* scalars */
     Value value;              /* resolved value (V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, date objects) */
     const char *text;         /* raw scalar text (NUL-terminated, arena) */
     size_t text_len;
-    bool quoted;              /* written with quotes or a block style (|, >) */
-    bool shared;              /* reachable from several parents (alias or merge key):
-                                 ynode_to_value converts it once and shares the result */
+    size_t offset;            /* byte offset in the file */
     /* sequences: items[0..n); mappings: keys[i] -> items[i] (after merge keys) */
     size_t n;
     struct YNode **items;
     struct YNode **keys;
+    YNodeKind kind;
+    int line, col;            /* 1-based position of the node's first character */
+    bool quoted;              /* written with quotes or a block style (|, >) */
+    bool shared;              /* reachable from several parents (alias or merge key):
+                                 ynode_to_value converts it once and shares the result */
 } YNode;
 
 /* Load the first document of text (len bytes; need not be NUL-terminated).
