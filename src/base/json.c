@@ -325,6 +325,33 @@ void json_rawn(JsonW *w, const char *s, size_t n)
     item_end(w, p + n, after_value(w));
 }
 
+void json_fork(JsonW *f, Sb *out, const JsonW *w, bool after_item)
+{
+    json_init(f, out, w->pretty);
+    f->spaced = w->spaced;
+    f->depth = w->depth;
+    f->sep = after_item ? JSON_SEP_COMMA : JSON_SEP_FIRST;
+}
+
+void json_splice(JsonW *w, const char *s, size_t n)
+{
+    if (!n)
+        return;
+    Sb *o = w->out;
+    if (w->has_sink && o->len + n >= w->flush_at) {
+        json_flush(w);
+        if (n >= w->flush_at) {         /* large: straight to the sink */
+            if (!w->sink_errno && fs_atomic_write(w->sink_fd, s, n) != 0)
+                w->sink_errno = errno ? errno : EIO;
+            w->flushed += n;
+            w->sep = JSON_SEP_COMMA;
+            return;
+        }
+    }
+    sb_append(o, s, n);
+    w->sep = JSON_SEP_COMMA;
+}
+
 void json_raw(JsonW *w, const char *s)
 {
     json_rawn(w, s, strlen(s));

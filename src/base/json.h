@@ -61,6 +61,13 @@ void json_raw(JsonW *w, const char *s);                       /* pre-encoded JSO
 void json_rawn(JsonW *w, const char *s, size_t n);
 /* json_rawn for a string literal. */
 #define json_raw_lit(w, lit) json_rawn((w), "" lit "", sizeof(lit) - 1)
+/* Items of one container written by several threads: json_fork makes f a
+ * writer into out that continues at w's position (inside a container;
+ * after_item: the container already holds an item, so f's first item gets
+ * its comma); json_splice appends what such a fork wrote to w verbatim and
+ * leaves w after an item.  Forks never stream; w may. */
+void json_fork(JsonW *f, Sb *out, const JsonW *w, bool after_item);
+void json_splice(JsonW *w, const char *s, size_t n);
 /* Escape s into out as a JSON string literal including the quotes. */
 void json_escape(Sb *out, const char *s, size_t n);
 /* The text json_double writes for v, into buf (at least 32 bytes); returns its length. */

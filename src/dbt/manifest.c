@@ -5,6 +5,7 @@
  * Owns no state; rendering and resolution are src/dbt's and src/project's. */
 #include "manifest.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -517,6 +518,115 @@ static void write_maps(JsonW *w, Uids *u)
     free(children);
 }
 
+/* The "nodes" object's entries.  On large projects two threads serialise
+ * them: the entries are cut into blocks of kBlockNodes; the helper thread
+ * writes the blocks it claims into one of kSlots buffers, the main thread
+ * writes the blocks it claims straight into w and splices the helper's in
+ * order.  The helper claims a block only while its buffer is free, so at
+ * most kSlots blocks sit in memory.  Serialising only reads the project. */
+enum { kBlockNodes = 64, kSlots = 4 };
+
+typedef struct NodeSlot { Sb buf; int block; bool done; } NodeSlot;
+
+typedef struct NodeBlocks {
+    const Uids *u;
+    const JsonW *w;                 /* for json_fork: the position in the object */
+    int *ranks;                     /* the entries: ranks of the non-source nodes */
+    int n, nblocks;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int next;                       /* first block nobody has claimed */
+    int spliced;                    /* blocks [0, spliced) are in w */
+    NodeSlot slot[kSlots];
+} NodeBlocks;
+
+static void write_block(JsonW *w, const NodeBlocks *nb, int b)
+{
+    int end = (b + 1) * kBlockNodes < nb->n ? (b + 1) * kBlockNodes : nb->n;
+    for (int k = b * kBlockNodes; k < end; k++) {
+        int r = nb->ranks[k];
+        uid_key(w, nb->u, r);
+        write_node(w, nb->u->sorted[r], nb->u, r);
+    }
+}
+
+static void *nodes_helper(void *arg)
+{
+    NodeBlocks *nb = arg;
+    pthread_mutex_lock(&nb->mu);
+    for (;;) {
+        while (nb->next < nb->nblocks && nb->next >= nb->spliced + kSlots)
+            pthread_cond_wait(&nb->cv, &nb->mu);
+        if (nb->next >= nb->nblocks)
+            break;
+        int b = nb->next++;
+        NodeSlot *s = &nb->slot[b % kSlots];
+        pthread_mutex_unlock(&nb->mu);
+        JsonW f;
+        sb_reset(&s->buf);
+        json_fork(&f, &s->buf, nb->w, b > 0);
+        write_block(&f, nb, b);
+        pthread_mutex_lock(&nb->mu);
+        s->block = b;
+        s->done = true;
+        pthread_cond_broadcast(&nb->cv);
+    }
+    pthread_mutex_unlock(&nb->mu);
+    return NULL;
+}
+
+static void write_nodes(JsonW *w, const Uids *u)
+{
+    NodeBlocks nb = {.u = u, .w = w};
+    nb.ranks = xmalloc(sizeof(int) * ((size_t)u->n + 1));
+    for (int i = 0; i < u->n; i++)
+        if (u->sorted[i]->rt != RT_SOURCE)
+            nb.ranks[nb.n++] = i;
+    nb.nblocks = (nb.n + kBlockNodes - 1) / kBlockNodes;
+    pthread_t th;
+    bool threaded = false;
+    if (nb.nblocks > 2 * kSlots) {
+        pthread_mutex_init(&nb.mu, NULL);
+        pthread_cond_init(&nb.cv, NULL);
+        threaded = pthread_create(&th, NULL, nodes_helper, &nb) == 0;
+        if (!threaded) {
+            pthread_cond_destroy(&nb.cv);
+            pthread_mutex_destroy(&nb.mu);
+        }
+    }
+    if (!threaded) {
+        for (int b = 0; b < nb.nblocks; b++)
+            write_block(w, &nb, b);
+        free(nb.ranks);
+        return;
+    }
+    for (int b = 0; b < nb.nblocks; b++) {
+        pthread_mutex_lock(&nb.mu);
+        bool mine = nb.next == b;
+        if (mine)
+            nb.next++;
+        NodeSlot *s = &nb.slot[b % kSlots];
+        while (!mine && !(s->done && s->block == b))
+            pthread_cond_wait(&nb.cv, &nb.mu);
+        pthread_mutex_unlock(&nb.mu);
+        if (mine)
+            write_block(w, &nb, b);
+        else
+            json_splice(w, s->buf.buf, s->buf.len);
+        pthread_mutex_lock(&nb.mu);
+        s->done = false;
+        nb.spliced = b + 1;
+        pthread_cond_broadcast(&nb.cv);
+        pthread_mutex_unlock(&nb.mu);
+    }
+    pthread_join(th, NULL);
+    for (int k = 0; k < kSlots; k++)
+        sb_free(&nb.slot[k].buf);
+    pthread_cond_destroy(&nb.cv);
+    pthread_mutex_destroy(&nb.mu);
+    free(nb.ranks);
+}
+
 static int cmp_node(const void *a, const void *b)
 {
     return strcmp((*(Node *const *)a)->unique_id, (*(Node *const *)b)->unique_id);
@@ -561,12 +671,7 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
 
     json_key_lit(w, "nodes");
     json_obj_begin(w);
-    for (int i = 0; i < p->nnodes; i++) {
-        if (sorted[i]->rt == RT_SOURCE)
-            continue;
-        uid_key(w, &u, i);
-        write_node(w, sorted[i], &u, i);
-    }
+    write_nodes(w, &u);
     json_obj_end(w);
     json_key_lit(w, "sources");
     json_obj_begin(w);

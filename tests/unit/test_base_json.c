@@ -389,6 +389,95 @@ START_TEST(sink_streams_the_same_bytes)
 }
 END_TEST
 
+/* Items written by forks and spliced in order give the bytes one writer
+ * would: compact and pretty, first item from a fork or from the writer,
+ * and (streamed) a splice larger than a chunk. */
+static void fork_items(JsonW *w, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "k%d", i);
+        json_key(w, key);
+        json_arr_begin(w);
+        json_int(w, i);
+        json_str(w, i % 3 ? "x" : "line\n");
+        json_arr_end(w);
+    }
+}
+
+START_TEST(forks_splice_like_one_writer)
+{
+    for (int pretty = 0; pretty < 2; pretty++)
+        for (int first_forked = 0; first_forked < 2; first_forked++) {
+            Sb want = SB_INIT, got = SB_INIT, part = SB_INIT;
+            JsonW a, b, f;
+            json_init(&a, &want, pretty);
+            json_init(&b, &got, pretty);
+            JsonW *ws[2] = {&a, &b};
+            for (int k = 0; k < 2; k++) {
+                json_obj_begin(ws[k]);
+                json_key(ws[k], "items");
+                json_obj_begin(ws[k]);
+            }
+            fork_items(&a, 0, 30);
+            for (int blk = 0; blk < 3; blk++) {
+                if (blk == 1 || (blk == 0 && !first_forked)) {
+                    fork_items(&b, blk * 10, blk * 10 + 10);
+                    continue;
+                }
+                sb_reset(&part);
+                json_fork(&f, &part, &b, blk > 0);
+                fork_items(&f, blk * 10, blk * 10 + 10);
+                json_splice(&b, part.buf, part.len);
+            }
+            for (int k = 0; k < 2; k++) {
+                json_obj_end(ws[k]);
+                json_key(ws[k], "after");
+                json_null(ws[k]);
+                json_obj_end(ws[k]);
+            }
+            ck_assert_str_eq(got.buf, want.buf);
+            sb_free(&want);
+            sb_free(&got);
+            sb_free(&part);
+        }
+    char path[] = "/tmp/cdbt_test_json_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    Sb mem = SB_INIT, buf = SB_INIT, part = SB_INIT;
+    JsonW a, b, f;
+    json_init(&a, &mem, false);
+    json_init(&b, &buf, false);
+    json_set_sink(&b, fd);
+    json_arr_begin(&a);
+    json_arr_begin(&b);
+    for (int blk = 0; blk < 4; blk++) {
+        sb_reset(&part);
+        json_fork(&f, &part, &b, blk > 0);
+        for (int i = 0; i < 20000 * (blk + 1); i++) {
+            json_int(&a, i);
+            json_int(&f, i);
+        }
+        json_splice(&b, part.buf, part.len);
+    }
+    json_arr_end(&a);
+    json_arr_end(&b);
+    ck_assert_int_eq(json_flush(&b), 0);
+    close(fd);
+    char *got = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(fs_read_file(path, &got, &n), 0);
+    ck_assert_uint_gt(n, 1000000);
+    ck_assert_uint_eq(n, mem.len);
+    ck_assert(memcmp(got, mem.buf, n) == 0);
+    free(got);
+    unlink(path);
+    sb_free(&mem);
+    sb_free(&buf);
+    sb_free(&part);
+}
+END_TEST
+
 Suite *base_json_suite(void)
 {
     Suite *s = suite_create("base_json");
@@ -400,6 +489,7 @@ Suite *base_json_suite(void)
     tcase_add_test(tc, spaced_and_pretty_layouts);
     tcase_add_test(tc, deep_nesting_keeps_commas);
     tcase_add_test(tc, sink_streams_the_same_bytes);
+    tcase_add_test(tc, forks_splice_like_one_writer);
     suite_add_tcase(s, tc);
     return s;
 }

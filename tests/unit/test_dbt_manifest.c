@@ -42,6 +42,11 @@ static void deps(Arena *a, Node *n, int k, ...)
     va_end(ap);
 }
 
+static int cmp_uid(const void *x, const void *y)
+{
+    return strcmp((*(Node *const *)x)->unique_id, (*(Node *const *)y)->unique_id);
+}
+
 /* The document with metadata.generated_at blanked. */
 static char *render(Project *p)
 {
@@ -138,6 +143,63 @@ START_TEST(maps_and_depends_on)
 }
 END_TEST
 
+/* The "nodes" object of a project large enough to be written by two
+ * threads: every node's entry exactly as a project holding only that node
+ * writes it, in unique_id order, commas between. */
+START_TEST(many_nodes_in_order)
+{
+    Project p;
+    memset(&p, 0, sizeof p);
+    arena_init(&p.arena, 0);
+    Arena *a = &p.arena;
+    p.name = "p";
+    enum { N = 3001 };
+    Node **nodes = arena_alloc(a, sizeof(Node *) * N);
+    for (int i = 0; i < N; i++) {
+        /* an order of creation unlike the unique_id order */
+        int k = (i * 7919) % N;
+        nodes[i] = mk(a, i % 3 ? RT_MODEL : RT_TEST, arena_sprintf(a, "%s.p.n%05d", i % 3 ? "model" : "test", k),
+                      arena_sprintf(a, "n%05d", k));
+        nodes[i]->raw_code = arena_sprintf(a, "select %d -- %.*s", k, k % 500, "\"quoted\"\n" "0123456789"
+                                           "0123456789012345678901234567890123456789012345678901234567890123456789"
+                                           "0123456789012345678901234567890123456789012345678901234567890123456789"
+                                           "0123456789012345678901234567890123456789012345678901234567890123456789"
+                                           "0123456789012345678901234567890123456789012345678901234567890123456789"
+                                           "0123456789012345678901234567890123456789012345678901234567890123456789"
+                                           "0123456789012345678901234567890123456789012345678901234567890123456789"
+                                           "0123456789012345678901234567890123456789012345678901234567890123456789");
+    }
+    p.nodes = nodes;
+    p.nnodes = N;
+    char *got = render(&p);
+    Sb want = SB_INIT;
+    sb_puts(&want, "\"nodes\":{");
+    Node **sorted = arena_alloc(a, sizeof(Node *) * N);
+    memcpy(sorted, nodes, sizeof(Node *) * N);
+    qsort(sorted, N, sizeof(Node *), cmp_uid);
+    for (int i = 0; i < N; i++) {
+        Project one;
+        memset(&one, 0, sizeof one);
+        one.name = "p";
+        one.nodes = &sorted[i];
+        one.nnodes = 1;
+        char *doc = render(&one);
+        const char *from = strstr(doc, "\"nodes\":{") + strlen("\"nodes\":{");
+        const char *to = strstr(from, "},\"sources\":{");
+        ck_assert_ptr_nonnull(to);
+        if (i)
+            sb_putc(&want, ',');
+        sb_append(&want, from, (size_t)(to - from));
+        free(doc);
+    }
+    sb_puts(&want, "},\"sources\":{");
+    ck_assert_ptr_nonnull(strstr(got, sb_cstr(&want)));
+    sb_free(&want);
+    free(got);
+    arena_free(&p.arena);
+}
+END_TEST
+
 Suite *dbt_manifest_suite(void)
 {
     /* libcdbt_value needs the template library's interp_error; static
@@ -147,6 +209,7 @@ Suite *dbt_manifest_suite(void)
     Suite *s = suite_create("dbt_manifest");
     TCase *tc = tcase_create("manifest");
     tcase_add_test(tc, maps_and_depends_on);
+    tcase_add_test(tc, many_nodes_in_order);
     suite_add_tcase(s, tc);
     return s;
 }
