@@ -21,11 +21,16 @@ typedef struct Job {
     int err;                     /* errno of a failed write, 0 = written */
 } Job;
 
+/* The thread is woken only when this many jobs wait (or at the end): a
+ * wake-up per file would cost the renderer more than the write check. */
+#define FSW_BATCH 32
+
 struct FsWriter {
     pthread_mutex_t mu;
     pthread_cond_t more;
     pthread_t thread;
     bool threaded, closing;
+    bool idle;                   /* the thread waits for work */
     Job *jobs;
     size_t n, cap, next;         /* next: first job not taken by the thread */
 };
@@ -45,8 +50,11 @@ static void *writer_main(void *arg)
     FsWriter *w = arg;
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (w->next == w->n && !w->closing)
+        while (w->next == w->n && !w->closing) {
+            w->idle = true;
             pthread_cond_wait(&w->more, &w->mu);
+        }
+        w->idle = false;
         if (w->next == w->n)
             break;
         size_t i = w->next++;
@@ -85,7 +93,10 @@ void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, 
         run_job(&w->jobs[w->n - 1]);
         return;
     }
-    pthread_cond_signal(&w->more);
+    if (w->idle && w->n - w->next >= FSW_BATCH) {
+        w->idle = false;
+        pthread_cond_signal(&w->more);
+    }
     pthread_mutex_unlock(&w->mu);
 }
 
