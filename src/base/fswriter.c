@@ -126,3 +126,54 @@ int fs_writer_finish(FsWriter *w, void (*on_error)(void *ud, void *tag, const ch
     free(w);
     return nerr;
 }
+
+/* ---------------------------------------------------------------- closer */
+
+#define FSC_MAX 4
+
+struct FsCloser {
+    pthread_t thread[FSC_MAX];
+    int fd[FSC_MAX];
+    int n;
+};
+
+int fs_hold(const char *path)
+{
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+FsCloser *fs_closer_start(void)
+{
+    FsCloser *c = xmalloc(sizeof *c);
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static void *closer_main(void *arg)
+{
+    close(*(int *)arg);
+    return NULL;
+}
+
+void fs_closer_add(FsCloser *c, int fd)
+{
+    if (fd < 0)
+        return;
+    if (c->n == FSC_MAX) {
+        close(fd);
+        return;
+    }
+    c->fd[c->n] = fd;
+    if (pthread_create(&c->thread[c->n], NULL, closer_main, &c->fd[c->n]) != 0) {
+        close(fd);
+        return;
+    }
+    c->n++;
+}
+
+void fs_closer_finish(FsCloser *c)
+{
+    for (int i = 0; i < c->n; i++)
+        pthread_join(c->thread[i], NULL);
+    free(c);
+}

@@ -14,6 +14,7 @@
 #include "results.h"
 #include "../base/fswriter.h"
 #include "../base/journal.h"
+#include "../dbt/manifest.h"
 
 static const int kCompileTypes[] = {RT_MODEL, RT_TEST, RT_ANALYSIS, RT_SNAPSHOT, -1};
 
@@ -172,11 +173,27 @@ int cmd_compile(Flags *f)
         nr.compiled_at = nr.completed_at = results_wallclock();
         results_add(&rr, nr);
     }
+    cli_phase("compile");
+    /* manifest.json does not depend on the compiled files being on disk:
+     * it is written while the writer thread finishes (creating 30,000 new
+     * files takes longer than rendering them); its error, if any, is
+     * printed where it was before, after the write errors */
+    int wrc = EXIT_OK;
+    Diag merr = {0};
+    FsCloser *closer = fs_closer_start();
+    if (!f->no_write_json) {
+        const char *mpath = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
+        int old = fs_hold(mpath);
+        if (manifest_write(p, dbt_invocation_id(s.dbt), mpath, &merr) != 0)
+            wrc = EXIT_PROJECT_ERROR;
+        fs_closer_add(closer, old);
+        cli_phase("manifest.json");
+    }
     WriteFail wf = {&s, &rr};
     int nwerr = fs_writer_finish(fw, write_failed, &wf);
     nerr += nwerr;
     nok -= nwerr;
-    cli_phase("compile+write");
+    cli_phase("write (rest)");
     /* print the SQL of nodes named in --select */
     bool printed_header = false;
     for (int r = 0; r < rr.n; r++) {
@@ -191,11 +208,17 @@ int cmd_compile(Flags *f)
         printf("%s\n", n->compiled_code);
         printed_header = true;
     }
-    int wrc = session_write_manifest(&s);
+    if (wrc != EXIT_OK) {
+        cli_print_diag(&merr);
+        diag_clear(&merr);
+    }
     if (!f->no_write_json) {
         Diag err = {0};
         const char *path = arena_sprintf(&s.arena, "%s/run_results.json", session_target_dir(&s));
-        if (results_write(&s, &rr, path, &err) != 0) {
+        int old = fs_hold(path);
+        int rrc = results_write(&s, &rr, path, &err);
+        fs_closer_add(closer, old);
+        if (rrc != 0) {
             cli_print_diag(&err);
             diag_clear(&err);
             wrc = EXIT_PROJECT_ERROR;
@@ -208,6 +231,7 @@ int cmd_compile(Flags *f)
         store_snapshot(&s, &rr, nok, wst);
     results_free(&rr);
     session_close(&s);
+    fs_closer_finish(closer);
     if (nerr || nskip)
         return EXIT_NODE_FAILURE;
     return wrc;
