@@ -128,6 +128,7 @@ void dbt_free(Dbt *d)
         srcfile_free(tpl_srcfile(t));
     }
     strmap_free(&d->tpl_cache);
+    free(d->tpl_seen);
     srcfile_free(&d->builtins_src);
     arena_free(&d->arena);
     arena_free(&d->scratch);

@@ -65,6 +65,17 @@ static int build_ctes(Dbt *d, Node **eph, size_t neph, int depth, CteVec *out, D
     return 0;
 }
 
+/* Generic tests of one kind have the same code ("{{ test_unique(**...) }}"):
+ * one parse serves them all, each reporting positions in its own SrcFile.
+ * NULL (parse the node's own text) when the shared parse fails. */
+static Template *shared_tpl(Dbt *d, Node *n, Arena *ra)
+{
+    Diag e = {0};
+    Template *t = dbt_cached_tpl(d, n->src.text, n->src.len, "<string>", &e);
+    diag_clear(&e);
+    return t ? tpl_rebind(ra, t, &n->src) : NULL;
+}
+
 static int compile_rec(Dbt *d, Node *n, int depth, Diag *err)
 {
     Project *p = d->p;
@@ -81,9 +92,11 @@ static int compile_rec(Dbt *d, Node *n, int depth, Diag *err)
     Arena ra;
     arena_init(&ra, 0);
     Template *tpl = n->tpl;
+    if (!tpl && !n->src.text)
+        srcfile_init(&n->src, n->original_file_path, n->raw_code ? n->raw_code : "", n->raw_len);
+    if (!tpl && n->is_generic_test)
+        tpl = shared_tpl(d, n, &ra);
     if (!tpl) {
-        if (!n->src.text)
-            srcfile_init(&n->src, n->original_file_path, n->raw_code ? n->raw_code : "", n->raw_len);
         tpl = tpl_parse(&ra, &n->src, err);
         if (!tpl) {
             dbt_error_prefix(err, n);

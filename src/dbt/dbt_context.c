@@ -81,9 +81,9 @@ static bool has_jinja(const char *s, size_t n)
     return false;
 }
 
-/* Parsed templates of strings rendered again and again (var values, test
- * kwargs), keyed by text; they live in the Dbt arena. */
-static Template *cached_tpl(Dbt *d, const char *s, size_t n, const char *what, Diag *err)
+/* Parsed templates of strings rendered again and again (var values), keyed
+ * by text; they live in the Dbt arena. */
+Template *dbt_cached_tpl(Dbt *d, const char *s, size_t n, const char *what, Diag *err)
 {
     Template *t = (Template *)strmap_get(&d->tpl_cache, s, n);
     if (t)
@@ -95,6 +95,66 @@ static Template *cached_tpl(Dbt *d, const char *s, size_t n, const char *what, D
     if (t)
         strmap_put(&d->tpl_cache, s, n, t);
     return t;
+}
+
+/* How many times a string with this text was rendered before (0, 1, or 2
+ * for two or more); counts this render.  The table keeps a hash per text
+ * with the count in its low two bits; a hash collision only makes a text
+ * cached sooner. */
+static int renders_before(Dbt *d, const char *s, size_t n)
+{
+    uint64_t h = strmap_hash(s, n) & ~(uint64_t)3;
+    if (2 * (d->tpl_seen_n + 1) > d->tpl_seen_cap) {
+        size_t cap = d->tpl_seen_cap ? 2 * d->tpl_seen_cap : 1024;
+        uint64_t *t = xcalloc(cap, sizeof *t);
+        for (size_t i = 0; i < d->tpl_seen_cap; i++) {
+            uint64_t x = d->tpl_seen[i];
+            if (!x)
+                continue;
+            size_t j = (size_t)(x >> 7) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = x;
+        }
+        free(d->tpl_seen);
+        d->tpl_seen = t;
+        d->tpl_seen_cap = cap;
+    }
+    size_t mask = d->tpl_seen_cap - 1;
+    for (size_t j = (size_t)(h >> 7) & mask;; j = (j + 1) & mask) {
+        uint64_t x = d->tpl_seen[j];
+        if (!x) {
+            d->tpl_seen[j] = h | 1;
+            d->tpl_seen_n++;
+            return 0;
+        }
+        if ((x & ~(uint64_t)3) == h) {
+            int before = (int)(x & 3);
+            if (before < 3)
+                d->tpl_seen[j] = x + 1;
+            return before;
+        }
+    }
+}
+
+/* The template of a rendered string: parsed into the render arena the first
+ * two times its text is rendered, then cached (var values are rendered per
+ * node).  Test kwargs are rendered once or twice (not_null and unique of
+ * one model share their `model` text): caching them would keep a tree per
+ * model, ~20 MB at 10,000 models, for no time saved. */
+static Template *string_tpl(DbtCtx *c, const char *s, size_t n, SrcFile **own, Diag *err)
+{
+    Dbt *d = c->d;
+    *own = NULL;
+    Template *t = (Template *)strmap_get(&d->tpl_cache, s, n);
+    if (t)
+        return t;
+    if (renders_before(d, s, n) >= 2)
+        return dbt_cached_tpl(d, s, n, "<string>", err);
+    SrcFile *f = ARENA_NEW(c->a, SrcFile);
+    srcfile_init(f, "<string>", arena_strndup(c->a, s, n), n);
+    *own = f;
+    return tpl_parse(c->a, f, err);
 }
 
 int dbt_render_string(DbtCtx *c, Interp *outer, const char *s, size_t n, bool native, Value *out)
@@ -109,7 +169,8 @@ int dbt_render_string(DbtCtx *c, Interp *outer, const char *s, size_t n, bool na
     Diag err = {0};
     int rc = -1;
     Sb sb = SB_INIT;
-    Template *t = cached_tpl(c->d, s, n, "<string>", &err);
+    SrcFile *own;
+    Template *t = string_tpl(c, s, n, &own, &err);
     if (!t)
         goto done;
     Interp *I = dbt_interp(c, &err);
@@ -128,6 +189,8 @@ done:
     }
     sb_free(&sb);
     diag_clear(&err);
+    if (own)
+        srcfile_free(own);     /* its line index, if an error built one */
     return rc;
 }
 

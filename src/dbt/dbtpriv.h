@@ -68,7 +68,9 @@ struct Dbt {
     StrMap refable;              /* name -> Node* (enabled models/seeds/snapshots) */
     StrMap refable_disabled;     /* name -> Node* */
     StrMap sources;              /* "src.tbl" -> Node* */
-    StrMap tpl_cache;            /* rendered-string text -> Template* (var values, test kwargs) */
+    StrMap tpl_cache;            /* rendered-string text -> Template* (var values, test code) */
+    uint64_t *tpl_seen;          /* hash|count of strings rendered (open addressing, 0 = empty) */
+    size_t tpl_seen_n, tpl_seen_cap;
     bool native_schema, native_alias, native_database;   /* no user override of generate_*_name */
     bool parsed;
     const DbtDb *db;             /* live database (dbt_set_db) or NULL */
@@ -104,6 +106,9 @@ Value dbt_model_dict(DbtCtx *c);                    /* the `model`/`node` dict o
 Interp *dbt_interp(DbtCtx *c, Diag *err);
 /* Render a string value as a var()/kwarg would: text or native mode. */
 int   dbt_render_string(DbtCtx *c, Interp *outer, const char *s, size_t n, bool native, Value *out);
+/* The parsed template of text s (what: its SrcFile name), parsed once per
+ * Dbt and kept in d->tpl_cache; NULL on a syntax error (err filled). */
+Template *dbt_cached_tpl(Dbt *d, const char *s, size_t n, const char *what, Diag *err);
 /* Lookup of a key in a config dict, accepting pre_hook/pre-hook spellings. */
 Value *dbt_config_get(VDict *cfg, const char *key);
 

@@ -794,6 +794,7 @@ static MacroDef *new_macro(Builder *B, const char *fullname, size_t off, Node *p
     m->off = off;
     m->start = B->tag_start;
     m->tpl = B->t;
+    B->t->has_defs = true;
     if (params) {
         m->params = params->list.items;
         m->nparams = params->list.n;

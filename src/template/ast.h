@@ -121,6 +121,7 @@ struct Template {
     const char **called;
     int ncalled, calledcap;
     bool plain;               /* only text */
+    bool has_defs;            /* a MacroDef points here (macro, test, call block...) */
     const char *plain_text;
     size_t plain_len;
     /* name interning (parse time only) */

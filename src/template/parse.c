@@ -42,6 +42,16 @@ cleanup:
     return result;
 }
 
+Template *tpl_rebind(Arena *a, const Template *t, SrcFile *src)
+{
+    if (t->has_defs || t->nmacros)
+        return NULL;
+    Template *r = ARENA_NEW(a, Template);
+    *r = *t;
+    r->src = src;
+    return r;
+}
+
 bool tpl_is_plain(const Template *t, const char **text, size_t *len)
 {
     if (!t->plain)

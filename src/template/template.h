@@ -38,6 +38,12 @@ typedef struct TplMacro TplMacro;
  * Returns NULL on a syntax error (err filled). */
 Template *tpl_parse(Arena *a, SrcFile *f, Diag *err);
 
+/* The same tree reporting positions in src, which must hold the same text
+ * (one parse shared by many nodes with identical code: generic tests).
+ * Allocated in a; NULL when the tree defines macros or call blocks (those
+ * keep a pointer to the template they were parsed into). */
+Template *tpl_rebind(Arena *a, const Template *t, SrcFile *src);
+
 /* True and the text when the template has no tags at all (fast path for
  * rendering YAML strings: no Interp needed). */
 bool tpl_is_plain(const Template *t, const char **text, size_t *len);
