@@ -127,6 +127,16 @@ int cmd_compile(Flags *f)
     /* compiled files are written by a second thread while this one renders */
     struct stat *wst = arena_zalloc(&s.arena, sizeof *wst * (size_t)(p->nnodes + 1));
     FsWriter *fw = fs_writer_start();
+    /* With every node selected, nodes change only while the loop below
+     * compiles them (an unselected ephemeral could be compiled later, by a
+     * child): manifest.json is then written beside the compile, each block
+     * of nodes as soon as the loop is past all of them. */
+    const char *mpath = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
+    bool all_selected = !f->no_write_json;
+    for (int i = 0; i < p->nnodes && all_selected; i++)
+        for (const int *t = kCompileTypes; *t >= 0 && all_selected; t++)
+            all_selected = (int)p->nodes[i]->rt != *t || sel[i];
+    ManifestWriter *mw = all_selected ? manifest_begin(p, dbt_invocation_id(s.dbt), mpath) : NULL;
     RunResults rr = {0};
     rr.started_at = results_wallclock();
     int nerr = 0, nok = 0, nskip = 0;
@@ -139,8 +149,10 @@ int cmd_compile(Flags *f)
             upstream_failed |= failed[s.graph->parents[i][j]];
         if (upstream_failed)
             failed[i] = true;
-        if (!sel[i])
+        if (!sel[i]) {
+            manifest_node_done(mw, n);
             continue;
+        }
         NodeResult nr = {.node = n, .failures = -1};
         nr.started_at = results_wallclock();
         if (upstream_failed) {
@@ -172,19 +184,19 @@ int cmd_compile(Flags *f)
         }
         nr.compiled_at = nr.completed_at = results_wallclock();
         results_add(&rr, nr);
+        manifest_node_done(mw, n);
     }
     cli_phase("compile");
     /* manifest.json does not depend on the compiled files being on disk:
-     * it is written while the writer thread finishes (creating 30,000 new
+     * it is finished while the writer thread finishes (creating 30,000 new
      * files takes longer than rendering them); its error, if any, is
      * printed where it was before, after the write errors */
     int wrc = EXIT_OK;
     Diag merr = {0};
     FsCloser *closer = fs_closer_start();
     if (!f->no_write_json) {
-        const char *mpath = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
         int old = fs_hold(mpath);
-        if (manifest_write(p, dbt_invocation_id(s.dbt), mpath, &merr) != 0)
+        if ((mw ? manifest_finish(mw, &merr) : manifest_write(p, dbt_invocation_id(s.dbt), mpath, &merr)) != 0)
             wrc = EXIT_PROJECT_ERROR;
         fs_closer_add(closer, old);
         cli_phase("manifest.json");

@@ -518,12 +518,13 @@ static void write_maps(JsonW *w, Uids *u)
     free(children);
 }
 
-/* The "nodes" object's entries.  On large projects two threads serialise
- * them: the entries are cut into blocks of kBlockNodes; the helper thread
- * writes the blocks it claims into one of kSlots buffers, the main thread
- * writes the blocks it claims straight into w and splices the helper's in
- * order.  The helper claims a block only while its buffer is free, so at
- * most kSlots blocks sit in memory.  Serialising only reads the project. */
+/* The "nodes" object's entries, from block `first` on.  On large projects
+ * two threads serialise them: the entries are cut into blocks of
+ * kBlockNodes; the helper thread writes the blocks it claims into one of
+ * kSlots buffers, the main thread writes the blocks it claims straight into
+ * w and splices the helper's in order.  The helper claims a block only
+ * while its buffer is free, so at most kSlots blocks sit in memory.
+ * Serialising only reads the project. */
 enum { kBlockNodes = 64, kSlots = 4 };
 
 typedef struct NodeSlot { Sb buf; int block; bool done; } NodeSlot;
@@ -531,22 +532,22 @@ typedef struct NodeSlot { Sb buf; int block; bool done; } NodeSlot;
 typedef struct NodeBlocks {
     const Uids *u;
     const JsonW *w;                 /* for json_fork: the position in the object */
-    int *ranks;                     /* the entries: ranks of the non-source nodes */
+    const int *ranks;               /* the entries: ranks of the non-source nodes */
     int n, nblocks;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int next;                       /* first block nobody has claimed */
-    int spliced;                    /* blocks [0, spliced) are in w */
+    int spliced;                    /* blocks before this one are in w */
     NodeSlot slot[kSlots];
 } NodeBlocks;
 
-static void write_block(JsonW *w, const NodeBlocks *nb, int b)
+static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b)
 {
-    int end = (b + 1) * kBlockNodes < nb->n ? (b + 1) * kBlockNodes : nb->n;
+    int end = (b + 1) * kBlockNodes < n ? (b + 1) * kBlockNodes : n;
     for (int k = b * kBlockNodes; k < end; k++) {
-        int r = nb->ranks[k];
-        uid_key(w, nb->u, r);
-        write_node(w, nb->u->sorted[r], nb->u, r);
+        int r = ranks[k];
+        uid_key(w, u, r);
+        write_node(w, u->sorted[r], u, r);
     }
 }
 
@@ -565,7 +566,7 @@ static void *nodes_helper(void *arg)
         JsonW f;
         sb_reset(&s->buf);
         json_fork(&f, &s->buf, nb->w, b > 0);
-        write_block(&f, nb, b);
+        write_block(&f, nb->u, nb->ranks, nb->n, b);
         pthread_mutex_lock(&nb->mu);
         s->block = b;
         s->done = true;
@@ -575,17 +576,15 @@ static void *nodes_helper(void *arg)
     return NULL;
 }
 
-static void write_nodes(JsonW *w, const Uids *u)
+static int nblocks_of(int n) { return (n + kBlockNodes - 1) / kBlockNodes; }
+
+static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int first)
 {
-    NodeBlocks nb = {.u = u, .w = w};
-    nb.ranks = xmalloc(sizeof(int) * ((size_t)u->n + 1));
-    for (int i = 0; i < u->n; i++)
-        if (u->sorted[i]->rt != RT_SOURCE)
-            nb.ranks[nb.n++] = i;
-    nb.nblocks = (nb.n + kBlockNodes - 1) / kBlockNodes;
+    NodeBlocks nb = {.u = u, .w = w, .ranks = ranks, .n = n, .nblocks = nblocks_of(n)};
+    nb.next = nb.spliced = first;
     pthread_t th;
     bool threaded = false;
-    if (nb.nblocks > 2 * kSlots) {
+    if (nb.nblocks - first > 2 * kSlots) {
         pthread_mutex_init(&nb.mu, NULL);
         pthread_cond_init(&nb.cv, NULL);
         threaded = pthread_create(&th, NULL, nodes_helper, &nb) == 0;
@@ -595,12 +594,11 @@ static void write_nodes(JsonW *w, const Uids *u)
         }
     }
     if (!threaded) {
-        for (int b = 0; b < nb.nblocks; b++)
-            write_block(w, &nb, b);
-        free(nb.ranks);
+        for (int b = first; b < nb.nblocks; b++)
+            write_block(w, u, ranks, n, b);
         return;
     }
-    for (int b = 0; b < nb.nblocks; b++) {
+    for (int b = first; b < nb.nblocks; b++) {
         pthread_mutex_lock(&nb.mu);
         bool mine = nb.next == b;
         if (mine)
@@ -610,7 +608,7 @@ static void write_nodes(JsonW *w, const Uids *u)
             pthread_cond_wait(&nb.cv, &nb.mu);
         pthread_mutex_unlock(&nb.mu);
         if (mine)
-            write_block(w, &nb, b);
+            write_block(w, u, ranks, n, b);
         else
             json_splice(w, s->buf.buf, s->buf.len);
         pthread_mutex_lock(&nb.mu);
@@ -624,7 +622,17 @@ static void write_nodes(JsonW *w, const Uids *u)
         sb_free(&nb.slot[k].buf);
     pthread_cond_destroy(&nb.cv);
     pthread_mutex_destroy(&nb.mu);
-    free(nb.ranks);
+}
+
+/* The ranks of the nodes that go into the "nodes" object (not sources). */
+static int *entry_ranks(const Uids *u, int *n)
+{
+    int *r = xmalloc(sizeof(int) * ((size_t)u->n + 1));
+    *n = 0;
+    for (int i = 0; i < u->n; i++)
+        if (u->sorted[i]->rt != RT_SOURCE)
+            r[(*n)++] = i;
+    return r;
 }
 
 static int cmp_node(const void *a, const void *b)
@@ -634,13 +642,11 @@ static int cmp_node(const void *a, const void *b)
 
 static void iso_now(char *buf, size_t n) { clock_iso_now(buf, n); }
 
-/* The document into w (over out; streamed to sink_fd when >= 0). */
-static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int sink_fd)
+/* Everything before the "nodes" object's entries; the nodes sorted by
+ * unique_id and their Uids into sorted/u. */
+static void write_head(Project *p, const char *invocation_id, JsonW *w, Node ***sorted, Uids *u)
 {
     char ts[64], pid[33];
-    json_init(w, out, false);
-    if (sink_fd >= 0)
-        json_set_sink(w, sink_fd);
     json_obj_begin(w);
 
     json_key_lit(w, "metadata");
@@ -662,23 +668,27 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
     kv_str(w, "adapter_type", "postgres");
     json_obj_end(w);
 
-    Node **sorted = xmalloc(sizeof(Node *) * (size_t)(p->nnodes + 1));
+    Node **s = xmalloc(sizeof(Node *) * (size_t)(p->nnodes + 1));
     for (int i = 0; i < p->nnodes; i++)
-        sorted[i] = p->nodes[i];
-    qsort(sorted, (size_t)p->nnodes, sizeof(Node *), cmp_node);
-    Uids u;
-    uids_build(&u, sorted, p->nnodes);
+        s[i] = p->nodes[i];
+    qsort(s, (size_t)p->nnodes, sizeof(Node *), cmp_node);
+    uids_build(u, s, p->nnodes);
+    *sorted = s;
 
     json_key_lit(w, "nodes");
     json_obj_begin(w);
-    write_nodes(w, &u);
+}
+
+/* Everything after the "nodes" object's entries; frees sorted and u. */
+static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u)
+{
     json_obj_end(w);
     json_key_lit(w, "sources");
     json_obj_begin(w);
     for (int i = 0; i < p->nnodes; i++) {
         if (sorted[i]->rt != RT_SOURCE)
             continue;
-        uid_key(w, &u, i);
+        uid_key(w, u, i);
         write_source(w, sorted[i]);
     }
     json_obj_end(w);
@@ -706,8 +716,8 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
         json_arr_end(w);
     }
     json_obj_end(w);
-    write_maps(w, &u);
-    uids_free(&u);
+    write_maps(w, u);
+    uids_free(u);
     static const char *const kEmpty2[] = {"group_map", "saved_queries", "semantic_models", "unit_tests"};
     for (size_t k = 0; k < sizeof kEmpty2 / sizeof kEmpty2[0]; k++) {
         json_key(w, kEmpty2[k]);
@@ -717,10 +727,147 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
     free(sorted);
 }
 
+/* The document into w (over out; streamed to sink_fd when >= 0). */
+static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int sink_fd)
+{
+    json_init(w, out, false);
+    if (sink_fd >= 0)
+        json_set_sink(w, sink_fd);
+    Node **sorted;
+    Uids u;
+    write_head(p, invocation_id, w, &sorted, &u);
+    int n;
+    int *ranks = entry_ranks(&u, &n);
+    write_nodes(w, &u, ranks, n, 0);
+    free(ranks);
+    write_tail(p, w, sorted, &u);
+}
+
 void manifest_render(Project *p, const char *invocation_id, Sb *out)
 {
     JsonW w;
     render(p, invocation_id, &w, out, -1);
+}
+
+/* ---------------------------------------------------------------- written during compile */
+
+struct ManifestWriter {
+    Project *p;
+    const char *path;
+    Sb out, tmp;
+    int fd;
+    JsonW w;
+    Node **sorted;
+    Uids u;
+    int *ranks, n, nblocks;         /* the "nodes" entries */
+    unsigned char *final;           /* by Node.index: the node will not change */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    bool threaded;
+    bool all_final;                 /* manifest_finish: stop after the current block */
+    bool waiting;                   /* the thread waits for a block to become final */
+    int written;                    /* blocks before this one are in w */
+    int pending;                    /* manifest_node_done calls since the last wake-up */
+};
+
+static bool block_final(const ManifestWriter *m, int b)
+{
+    int end = (b + 1) * kBlockNodes < m->n ? (b + 1) * kBlockNodes : m->n;
+    for (int k = b * kBlockNodes; k < end; k++) {
+        int i = m->u.sorted[m->ranks[k]]->index;
+        if (i < 0 || i >= m->p->nnodes || !__atomic_load_n(&m->final[i], __ATOMIC_ACQUIRE))
+            return false;
+    }
+    return true;
+}
+
+/* Writes the blocks whose nodes are all final, in order, until every block
+ * is written or manifest_finish takes over. */
+static void *early_main(void *arg)
+{
+    ManifestWriter *m = arg;
+    pthread_mutex_lock(&m->mu);
+    while (m->written < m->nblocks && !m->all_final) {
+        if (!block_final(m, m->written)) {
+            m->waiting = true;
+            pthread_cond_wait(&m->cv, &m->mu);
+            m->waiting = false;
+            continue;
+        }
+        pthread_mutex_unlock(&m->mu);
+        write_block(&m->w, &m->u, m->ranks, m->n, m->written);
+        pthread_mutex_lock(&m->mu);
+        m->written++;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return NULL;
+}
+
+ManifestWriter *manifest_begin(Project *p, const char *invocation_id, const char *path)
+{
+    ManifestWriter *m = xcalloc(1, sizeof *m);
+    m->p = p;
+    m->path = path;
+    m->fd = fs_atomic_open(path, &m->tmp);
+    if (m->fd < 0) {
+        sb_free(&m->tmp);
+        free(m);
+        return NULL;
+    }
+    json_init(&m->w, &m->out, false);
+    json_set_sink(&m->w, m->fd);
+    write_head(p, invocation_id, &m->w, &m->sorted, &m->u);
+    m->ranks = entry_ranks(&m->u, &m->n);
+    m->nblocks = nblocks_of(m->n);
+    m->final = xcalloc((size_t)p->nnodes + 1, 1);
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    m->threaded = pthread_create(&m->th, NULL, early_main, m) == 0;
+    return m;
+}
+
+void manifest_node_done(ManifestWriter *m, const Node *n)
+{
+    if (!m || n->index < 0 || n->index >= m->p->nnodes)
+        return;
+    __atomic_store_n(&m->final[n->index], 1, __ATOMIC_RELEASE);
+    /* the thread is woken per 64 nodes, not per node */
+    if (++m->pending < kBlockNodes)
+        return;
+    m->pending = 0;
+    pthread_mutex_lock(&m->mu);
+    if (m->waiting)
+        pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
+int manifest_finish(ManifestWriter *m, Diag *err)
+{
+    if (m->threaded) {
+        pthread_mutex_lock(&m->mu);
+        m->all_final = true;
+        pthread_cond_signal(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+        pthread_join(m->th, NULL);
+    }
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+    write_nodes(&m->w, &m->u, m->ranks, m->n, m->written);
+    write_tail(m->p, &m->w, m->sorted, &m->u);
+    bool ok = json_flush(&m->w) == 0;
+    int saved = errno;
+    int rc = fs_atomic_commit(m->fd, sb_cstr(&m->tmp), m->path, ok);
+    if (!ok)
+        errno = saved;
+    if (rc != 0)
+        diag_set(err, m->path, 0, 0, NULL, "could not write manifest: %s", strerror(errno));
+    free(m->ranks);
+    free(m->final);
+    sb_free(&m->out);
+    sb_free(&m->tmp);
+    free(m);
+    return rc;
 }
 
 int manifest_write(Project *p, const char *invocation_id, const char *path, Diag *err)

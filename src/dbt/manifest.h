@@ -7,6 +7,17 @@
 /* Write the manifest atomically to path (parent dirs created).
  * Returns 0, or -1 with err set. */
 int manifest_write(Project *p, const char *invocation_id, const char *path, Diag *err);
+/* The same, begun while the nodes are still being compiled: the document
+ * is streamed to a temporary file and a thread writes the "nodes" entries,
+ * in unique_id order, as soon as every node of a block of them is final
+ * (manifest_node_done: the node will not change any more).
+ * manifest_finish treats every node as final, writes the rest and renames
+ * the file over path.  NULL when the temporary file cannot be opened (use
+ * manifest_write, which reports the error).  Nodes are only read. */
+typedef struct ManifestWriter ManifestWriter;
+ManifestWriter *manifest_begin(Project *p, const char *invocation_id, const char *path);
+void manifest_node_done(ManifestWriter *m, const Node *n);
+int  manifest_finish(ManifestWriter *m, Diag *err);
 /* The same JSON into out (for tests). */
 void manifest_render(Project *p, const char *invocation_id, Sb *out);
 #endif

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "base/fs.h"
 #include "dbt/manifest.h"
 
 static Node *mk(Arena *a, ResourceType rt, const char *uid, const char *name)
@@ -200,6 +202,65 @@ START_TEST(many_nodes_in_order)
 }
 END_TEST
 
+/* manifest_begin / manifest_node_done / manifest_finish: the nodes marked
+ * done in an order unlike the document's (some never), the file holds what
+ * manifest_render gives. */
+START_TEST(written_during_compile_same_document)
+{
+    Project p;
+    memset(&p, 0, sizeof p);
+    arena_init(&p.arena, 0);
+    Arena *a = &p.arena;
+    p.name = "p";
+    enum { N = 2500 };
+    Node **nodes = arena_alloc(a, sizeof(Node *) * N);
+    for (int i = 0; i < N; i++) {
+        int k = (i * 7919) % N;
+        nodes[i] = mk(a, i % 5 ? RT_MODEL : RT_SOURCE, arena_sprintf(a, "%s.p.n%05d", i % 5 ? "model" : "source", k),
+                      arena_sprintf(a, "n%05d", k));
+        nodes[i]->index = i;
+    }
+    p.nodes = nodes;
+    p.nnodes = N;
+    char dir[] = "/tmp/cdbt_test_manifest_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    ManifestWriter *m = manifest_begin(&p, "inv-1", path);
+    ck_assert_ptr_nonnull(m);
+    Node *late = nodes[N / 2 + 1];      /* a model: changes after the others are done */
+    ck_assert_int_eq(late->rt, RT_MODEL);
+    for (int i = 0; i < N; i++) {
+        Node *n = nodes[(i * 13) % N];
+        if (i % 97 != 0 && n != late)
+            manifest_node_done(m, n);
+    }
+    usleep(100000);                     /* time for the thread to write what it may */
+    late->compiled = true;
+    late->compiled_code = "select 2";
+    late->compiled_path = "target/compiled/p/x.sql";
+    manifest_node_done(m, late);
+    Diag err = {0};
+    ck_assert_int_eq(manifest_finish(m, &err), 0);
+    char *got = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(fs_read_file(path, &got, &len), 0);
+    char *want = render(&p);
+    char *g = strstr(got, "\"generated_at\":\"");
+    ck_assert_ptr_nonnull(g);
+    g += strlen("\"generated_at\":\"");
+    char *e = strchr(g, '"');
+    memmove(g, e, strlen(e) + 1);
+    ck_assert_str_eq(got, want);
+    ck_assert_ptr_nonnull(strstr(got, "\"compiled_code\":\"select 2\""));
+    free(got);
+    free(want);
+    unlink(path);
+    rmdir(dir);
+    arena_free(&p.arena);
+}
+END_TEST
+
 Suite *dbt_manifest_suite(void)
 {
     /* libcdbt_value needs the template library's interp_error; static
@@ -210,6 +271,7 @@ Suite *dbt_manifest_suite(void)
     TCase *tc = tcase_create("manifest");
     tcase_add_test(tc, maps_and_depends_on);
     tcase_add_test(tc, many_nodes_in_order);
+    tcase_add_test(tc, written_during_compile_same_document);
     suite_add_tcase(s, tc);
     return s;
 }
