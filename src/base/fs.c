@@ -173,9 +173,9 @@ static int mkdir_parent(const char *path)
 }
 
 /* Does path already hold exactly data?  Reads only when the size matches. */
-static bool same_content(const char *path, const char *data, size_t len, struct stat *st_out)
+static bool same_content(int dirfd, const char *path, const char *data, size_t len, struct stat *st_out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
     struct stat st;
@@ -211,10 +211,15 @@ int fs_write_file_direct(const char *path, const char *data, size_t len)
 
 int fs_write_file_direct_st(const char *path, const char *data, size_t len, struct stat *st)
 {
-    if (same_content(path, data, len, st))
+    return fs_write_file_direct_at(AT_FDCWD, path, data, len, st);
+}
+
+int fs_write_file_direct_at(int dirfd, const char *path, const char *data, size_t len, struct stat *st)
+{
+    if (same_content(dirfd, path, data, len, st))
         return 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0 && errno == ENOENT) {
+    int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == ENOENT && dirfd == AT_FDCWD) {
         if (mkdir_parent(path) != 0)
             return -1;
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);

@@ -20,6 +20,9 @@ int  fs_write_file(const char *path, const char *data, size_t len);
  * gives the file's stat once written (st may be NULL). */
 int  fs_write_file_direct(const char *path, const char *data, size_t len);
 int  fs_write_file_direct_st(const char *path, const char *data, size_t len, struct stat *st);
+/* The same for path relative to the directory open as dirfd (AT_FDCWD:
+ * the _st form); with a dirfd, no directory is created. */
+int  fs_write_file_direct_at(int dirfd, const char *name, const char *data, size_t len, struct stat *st);
 /* Streaming atomic write: fs_atomic_open creates parent dirs and
  * <path>.tmp.<pid> (its name left in *tmpname) and returns its fd (-1 on
  * error); fs_atomic_write appends; fs_atomic_commit closes fd and renames the

@@ -2,6 +2,7 @@
  * exact rendered shape other suites' golden text depends on), fs, sha256,
  * md5 and the JSON writer. */
 #include <check.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -437,6 +438,58 @@ START_TEST(fs_writer_writes_skips_and_reports)
 }
 END_TEST
 
+/* Files spread over more directories than the writer keeps open, in an
+ * order that revisits them; a second round changes every third file and
+ * the unchanged ones keep their inode. */
+START_TEST(fs_writer_many_directories)
+{
+    make_tmpdir();
+    enum { NDIR = 40, NFILE = 3 };
+    Sb path[NDIR * NFILE];
+    char text[NDIR * NFILE][32];
+    struct stat st[NDIR * NFILE], st2[NDIR * NFILE];
+    for (int round = 0; round < 2; round++) {
+        FsWriter *w = fs_writer_start();
+        for (int k = 0; k < NDIR * NFILE; k++) {
+            int d = k % NDIR, f = k / NDIR;
+            if (round == 0) {
+                path[k] = (Sb)SB_INIT;
+                sb_printf(&path[k], "%s/d%02d/sub/f%d.sql", tmpdir, d, f);
+            }
+            snprintf(text[k], sizeof text[k], "select %d%s", k, round && k % 3 == 0 ? " -- changed" : "");
+            fs_writer_put(w, path[k].buf, text[k], strlen(text[k]), round ? &st2[k] : &st[k], NULL);
+        }
+        ck_assert_int_eq(fs_writer_finish(w, NULL, NULL), 0);
+    }
+    for (int k = 0; k < NDIR * NFILE; k++) {
+        char *data = NULL;
+        size_t len = 0;
+        ck_assert_int_eq(fs_read_file(path[k].buf, &data, &len), 0);
+        ck_assert_str_eq(data, text[k]);
+        free(data);
+        ck_assert_int_eq((int)st2[k].st_size, (int)strlen(text[k]));
+        if (k % 3)
+            ck_assert(st[k].st_ino == st2[k].st_ino && st[k].st_mtim.tv_nsec == st2[k].st_mtim.tv_nsec);
+        sb_free(&path[k]);
+    }
+    /* relative to a directory fd: written there, no directory created */
+    Sb dir = SB_INIT;
+    path_join(&dir, tmpdir, "d00");
+    int dfd = open(dir.buf, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(dfd, 0);
+    struct stat one;
+    ck_assert_int_eq(fs_write_file_direct_at(dfd, "top.sql", "select 9", 8, &one), 0);
+    ck_assert_int_eq((int)one.st_size, 8);
+    ck_assert_int_ne(fs_write_file_direct_at(dfd, "missing/x.sql", "x", 1, NULL), 0);
+    close(dfd);
+    sb_reset(&dir);
+    path_join(&dir, tmpdir, "d00/missing");
+    ck_assert(!fs_exists(dir.buf));
+    sb_free(&dir);
+    ck_assert_int_eq(fs_rm_rf(tmpdir), 0);
+}
+END_TEST
+
 static bool has_path(const char *suffix)
 {
     for (size_t i = 0; i < journal_npaths(); i++) {
@@ -678,6 +731,7 @@ Suite *base_suite(void)
     tcase_add_test(tc, fs_walk_sorted);
     tcase_add_test(tc, fs_read_write_atomic);
     tcase_add_test(tc, fs_writer_writes_skips_and_reports);
+    tcase_add_test(tc, fs_writer_many_directories);
     tcase_add_test(tc, journal_records_reads_listings_and_probes);
     tcase_add_test(tc, fs_paths);
     tcase_add_test(tc, sha256_vectors);
