@@ -6,6 +6,7 @@
  * of every node whose name appears in --select, or of --inline SQL.  A node
  * that fails to compile is an error (exit 1) and its descendants are skipped;
  * project errors (YAML, template syntax, missing refs, cycles) exit 2. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +65,23 @@ static void write_failed(void *ud, void *tag, const char *path, int e)
     nr->status = "error";
     sb_free(&msg);
     diag_clear(&err);
+}
+
+/* manifest.json, on a thread of its own while run_results.json is written. */
+typedef struct ManifestJob {
+    ManifestWriter *mw;          /* begun during the compile, or NULL */
+    Project *p;
+    const char *invocation_id, *path;
+    int old;                     /* the replaced file, held open (fs_hold) */
+    int rc;
+    Diag err;
+} ManifestJob;
+
+static void *manifest_job(void *arg)
+{
+    ManifestJob *j = arg;
+    j->rc = j->mw ? manifest_finish(j->mw, &j->err) : manifest_write(j->p, j->invocation_id, j->path, &j->err);
+    return NULL;
 }
 
 /* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
@@ -187,19 +205,21 @@ int cmd_compile(Flags *f)
         manifest_node_done(mw, n);
     }
     cli_phase("compile");
-    /* manifest.json does not depend on the compiled files being on disk:
-     * it is finished while the writer thread finishes (creating 30,000 new
-     * files takes longer than rendering them); its error, if any, is
-     * printed where it was before, after the write errors */
+    /* manifest.json depends neither on the compiled files being on disk nor
+     * on run_results.json: it is finished on a thread while this one waits
+     * for the writer (creating 30,000 new files takes longer than rendering
+     * them) and writes run_results.json.  The errors are printed in the
+     * order they always were: write errors, manifest, run results. */
     int wrc = EXIT_OK;
-    Diag merr = {0};
     FsCloser *closer = fs_closer_start();
+    ManifestJob mj = {.mw = mw, .p = p, .invocation_id = dbt_invocation_id(s.dbt), .path = mpath, .old = -1};
+    pthread_t mth;
+    bool mthread = false;
     if (!f->no_write_json) {
-        int old = fs_hold(mpath);
-        if ((mw ? manifest_finish(mw, &merr) : manifest_write(p, dbt_invocation_id(s.dbt), mpath, &merr)) != 0)
-            wrc = EXIT_PROJECT_ERROR;
-        fs_closer_add(closer, old);
-        cli_phase("manifest.json");
+        mj.old = fs_hold(mpath);
+        mthread = pthread_create(&mth, NULL, manifest_job, &mj) == 0;
+        if (!mthread)
+            manifest_job(&mj);
     }
     WriteFail wf = {&s, &rr};
     int nwerr = fs_writer_finish(fw, write_failed, &wf);
@@ -220,22 +240,27 @@ int cmd_compile(Flags *f)
         printf("%s\n", n->compiled_code);
         printed_header = true;
     }
-    if (wrc != EXIT_OK) {
-        cli_print_diag(&merr);
-        diag_clear(&merr);
-    }
+    Diag rerr = {0};
+    int rrc = 0;
     if (!f->no_write_json) {
-        Diag err = {0};
         const char *path = arena_sprintf(&s.arena, "%s/run_results.json", session_target_dir(&s));
         int old = fs_hold(path);
-        int rrc = results_write(&s, &rr, path, &err);
+        rrc = results_write(&s, &rr, path, &rerr);
         fs_closer_add(closer, old);
-        if (rrc != 0) {
-            cli_print_diag(&err);
-            diag_clear(&err);
-            wrc = EXIT_PROJECT_ERROR;
-        }
-        cli_phase("run_results.json");
+        if (mthread)
+            pthread_join(mth, NULL);
+        fs_closer_add(closer, mj.old);
+        cli_phase("manifest.json + run_results.json");
+    }
+    if (mj.rc != 0) {
+        cli_print_diag(&mj.err);
+        diag_clear(&mj.err);
+        wrc = EXIT_PROJECT_ERROR;
+    }
+    if (rrc != 0) {
+        cli_print_diag(&rerr);
+        diag_clear(&rerr);
+        wrc = EXIT_PROJECT_ERROR;
     }
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);
