@@ -531,7 +531,8 @@ typedef struct NodeSlot { Sb buf; int block; bool done; } NodeSlot;
 
 typedef struct NodeBlocks {
     const Uids *u;
-    const JsonW *w;                 /* for json_fork: the position in the object */
+    JsonW at;                       /* for json_fork: w as the entries began (w itself
+                                     * changes under the helper's feet) */
     const int *ranks;               /* the entries: ranks of the non-source nodes */
     int n, nblocks;
     pthread_mutex_t mu;
@@ -565,7 +566,7 @@ static void *nodes_helper(void *arg)
         pthread_mutex_unlock(&nb->mu);
         JsonW f;
         sb_reset(&s->buf);
-        json_fork(&f, &s->buf, nb->w, b > 0);
+        json_fork(&f, &s->buf, &nb->at, b > 0);
         write_block(&f, nb->u, nb->ranks, nb->n, b);
         pthread_mutex_lock(&nb->mu);
         s->block = b;
@@ -580,7 +581,7 @@ static int nblocks_of(int n) { return (n + kBlockNodes - 1) / kBlockNodes; }
 
 static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int first)
 {
-    NodeBlocks nb = {.u = u, .w = w, .ranks = ranks, .n = n, .nblocks = nblocks_of(n)};
+    NodeBlocks nb = {.u = u, .at = *w, .ranks = ranks, .n = n, .nblocks = nblocks_of(n)};
     nb.next = nb.spliced = first;
     pthread_t th;
     bool threaded = false;
