@@ -199,7 +199,7 @@ struct FsCloser {
 
 int fs_hold(const char *path)
 {
-    return open(path, O_RDONLY | O_CLOEXEC);
+    return open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);   /* a FIFO there must not block */
 }
 
 FsCloser *fs_closer_start(void)
