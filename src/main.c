@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "base/fs.h"
 
 typedef struct Command {
     const char *name;
@@ -23,6 +24,7 @@ static int run(Flags *f, int argc, char **argv);
 int main(int argc, char **argv)
 {
     Flags f = {0};
+    fs_cleanup_on_signal();      /* an interrupted write leaves no temporary behind */
     int rc = run(&f, argc, argv);
     cli_free_flags(&f);
     return rc;

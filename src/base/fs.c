@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,13 +238,62 @@ int fs_write_file_direct_at(int dirfd, const char *path, const char *data, size_
     return rc;
 }
 
+/* Temporaries of streamed atomic writes still open: a SIGINT/SIGTERM
+ * (fs_cleanup_on_signal) unlinks them, so an interrupted compile leaves no
+ * 80 MB manifest.json.tmp.<pid> behind.  The handler reads only slots whose
+ * flag is set, after their path was written. */
+#define TMP_SLOTS 8
+static char g_tmp_path[TMP_SLOTS][4096];
+static volatile sig_atomic_t g_tmp_used[TMP_SLOTS];
+static pthread_mutex_t g_tmp_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void tmp_track(const char *path, bool on)
+{
+    pthread_mutex_lock(&g_tmp_mu);
+    for (int i = 0; i < TMP_SLOTS; i++) {
+        if (on && !g_tmp_used[i] && strlen(path) < sizeof g_tmp_path[i]) {
+            strcpy(g_tmp_path[i], path);
+            g_tmp_used[i] = 1;
+            break;
+        }
+        if (!on && g_tmp_used[i] && strcmp(g_tmp_path[i], path) == 0) {
+            g_tmp_used[i] = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_tmp_mu);
+}
+
+static void on_signal(int sig)
+{
+    for (int i = 0; i < TMP_SLOTS; i++)
+        if (g_tmp_used[i])
+            unlink(g_tmp_path[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void fs_cleanup_on_signal(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 int fs_atomic_open(const char *path, Sb *tmpname)
 {
     if (mkdir_parent(path) != 0)
         return -1;
     sb_reset(tmpname);
     sb_printf(tmpname, "%s.tmp.%ld", path, (long)getpid());
-    return open(tmpname->buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    tmp_track(tmpname->buf, true);
+    int fd = open(tmpname->buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        tmp_track(tmpname->buf, false);
+    return fd;
 }
 
 int fs_atomic_write(int fd, const char *data, size_t len)
@@ -260,6 +311,7 @@ int fs_atomic_commit(int fd, const char *tmpname, const char *path, bool ok)
     saved = errno;
     if (rc != 0)
         unlink(tmpname);
+    tmp_track(tmpname, false);
     errno = saved;
     return rc;
 }

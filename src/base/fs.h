@@ -30,6 +30,9 @@ int  fs_write_file_direct_at(int dirfd, const char *name, const char *data, size
 int  fs_atomic_open(const char *path, Sb *tmpname);
 int  fs_atomic_write(int fd, const char *data, size_t len);
 int  fs_atomic_commit(int fd, const char *tmpname, const char *path, bool ok);
+/* Make SIGINT/SIGTERM unlink the temporaries of streamed atomic writes
+ * still open, then die of the signal as before. */
+void fs_cleanup_on_signal(void);
 int  fs_mkdir_p(const char *path);
 bool fs_exists(const char *path);
 bool fs_is_dir(const char *path);

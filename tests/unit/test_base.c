@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -314,6 +316,43 @@ static void put(const char *rel, const char *text)
     ck_assert_int_eq(fs_write_file(p.buf, text, strlen(text)), 0);
     sb_free(&p);
 }
+
+/* A SIGINT while a streamed atomic write is open removes its temporary; the
+ * process still dies of the signal, and a finished write is kept. */
+START_TEST(fs_atomic_tmp_removed_on_signal)
+{
+    make_tmpdir();
+    Sb done = SB_INIT, open_path = SB_INIT;
+    path_join(&done, tmpdir, "done.json");
+    path_join(&open_path, tmpdir, "t/manifest.json");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        fs_cleanup_on_signal();
+        Sb tmp = SB_INIT;
+        int fd = fs_atomic_open(done.buf, &tmp);
+        if (fd < 0 || fs_atomic_write(fd, "{}", 2) != 0 || fs_atomic_commit(fd, tmp.buf, done.buf, true) != 0)
+            _exit(3);
+        fd = fs_atomic_open(open_path.buf, &tmp);
+        if (fd < 0 || fs_atomic_write(fd, "{\"partial\":", 11) != 0 || access(tmp.buf, F_OK) != 0)
+            _exit(4);
+        raise(SIGINT);
+        _exit(5);
+    }
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT, "child status %d", st);
+    ck_assert(fs_is_file(done.buf));
+    ck_assert(!fs_exists(open_path.buf));
+    Sb tmp = SB_INIT;
+    sb_printf(&tmp, "%s.tmp.%ld", open_path.buf, (long)pid);
+    ck_assert_msg(!fs_exists(tmp.buf), "%s left behind", tmp.buf);
+    sb_free(&tmp);
+    sb_free(&done);
+    sb_free(&open_path);
+    fs_rm_rf(tmpdir);
+}
+END_TEST
 
 START_TEST(fs_walk_sorted)
 {
@@ -730,6 +769,7 @@ Suite *base_suite(void)
     tcase_add_test(tc, diag_format_unlocated);
     tcase_add_test(tc, fs_walk_sorted);
     tcase_add_test(tc, fs_read_write_atomic);
+    tcase_add_test(tc, fs_atomic_tmp_removed_on_signal);
     tcase_add_test(tc, fs_writer_writes_skips_and_reports);
     tcase_add_test(tc, fs_writer_many_directories);
     tcase_add_test(tc, journal_records_reads_listings_and_probes);
