@@ -9,7 +9,9 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
+#include <stdatomic.h>
 #define SHA256_NI 1
 #endif
 
@@ -94,12 +96,21 @@ static void compress_ni(uint32_t h[8], const uint8_t *p, size_t nblk)
     _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(s1, t, 8));                  /* HGFE */
 }
 
+/* CPUID: leaf 7 EBX bit 29 (SHA), leaf 1 ECX bits 19 (SSE4.1) and 9
+ * (SSSE3).  Asked once (CPUID exits to the hypervisor on a VM); clang has
+ * no "sha" for __builtin_cpu_supports, so it is read directly. */
 static bool have_ni(void)
 {
-    static int have = -1;
-    if (have < 0)
-        have = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1");
-    return have;
+    static atomic_int have = -1;
+    int h = atomic_load_explicit(&have, memory_order_relaxed);
+    if (h < 0) {
+        unsigned a, b, c, d;
+        bool sse = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9));
+        bool sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+        h = sse && sha;
+        atomic_store_explicit(&have, h, memory_order_relaxed);
+    }
+    return h;
 }
 #endif
 
