@@ -81,6 +81,9 @@ static int try_open(Cache *c, char **warning)
     if (rc != SQLITE_OK)
         goto classify;
     sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    /* 512 KiB of page cache (default 2 MB): the big rows are read and
+     * written once, and this memory would sit on top of the compile's peak */
+    sqlite3_exec(c->db, "PRAGMA cache_size=-512", NULL, NULL, NULL);
     if (ver == 0) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version=%d", CACHE_SCHEMA_VERSION);

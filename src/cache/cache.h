@@ -69,6 +69,10 @@ void cache_env_read(Cache *c, const Node *n, const char *name, const char *value
 /* After a successful dbt_parse(): store the outputs of re-parsed nodes and
  * drop entries of nodes that no longer exist.  0, or -1 with *warning. */
 int  cache_parse_end(Cache *c, Project *p, char **warning);
+/* Free the per-node state of the parse (keys, env reads) once it is stored,
+ * so it does not add to the compile's peak memory.  Afterwards
+ * cache_parse_skip is false and cache_env_read records nothing. */
+void cache_parse_release(Cache *c);
 /* Counters of the last cache_parse_begin/end (for --debug and tests). */
 void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable);
 

@@ -443,6 +443,21 @@ bool cache_parse_skip(Cache *c, const Node *n)
     return e && e->n == n && e->hit;
 }
 
+void cache_parse_release(Cache *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->nent; i++)
+        sb_free(&c->entv[i]->envs);
+    free(c->entv);
+    c->entv = NULL;
+    c->nent = 0;
+    strmap_free(&c->ents);
+    strmap_init(&c->ents);
+    arena_free(&c->arena);
+    arena_init(&c->arena, 0);
+}
+
 void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable)
 {
     *restored = c ? c->restored : 0;

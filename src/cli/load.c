@@ -135,6 +135,7 @@ static void cache_end(Session *s)
         cache_parse_stats(s->cache, &r, &p, &u);
         fprintf(stderr, "cdbt cache: %d nodes restored, %d parsed (%d not cacheable)\n", r, p, u);
     }
+    cache_parse_release(s->cache);
 }
 
 int session_open(Session *s, Flags *f, bool need_profile)

@@ -340,6 +340,13 @@ START_TEST(parse_store_restore_invalidate)
     ck_assert_ptr_null(n->refs[0].package);
     ck_assert_int_eq((int)n->tags->len, 1);
     cache_parse_end(c, p, &w);
+    /* released: the per-node state is gone, the counters and hooks stay safe */
+    cache_parse_release(c);
+    ck_assert(!cache_parse_skip(c, n));
+    cache_env_read(c, n, "CDBT_TEST_CACHE_ENV", "x");
+    int nrest = 0, npar = 0, nunc = 0;
+    cache_parse_stats(c, &nrest, &npar, &nunc);
+    ck_assert_int_eq(nrest, 1);
     cache_close(c);
     mini_free(p);
 
