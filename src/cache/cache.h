@@ -108,7 +108,8 @@ double cache_last_time(Cache *c, const char *unique_id);
  * and outputs (files written; out_st, when not NULL, holds the stat taken
  * right after each write, NULL entries are stat()ed now); the first nheads
  * outputs are the heads, the files a reuse rewrites (manifest.json,
- * run_results.json), kept apart so that refreshing them is cheap.  Stores nothing (returns 0) when an input
+ * run_results.json), kept apart so that refreshing them is cheap.  Relative
+ * outputs are under out_root (absolute; NULL: the working directory).  Stores nothing (returns 0) when an input
  * changed at or after `started` (epoch seconds): it may have been read
  * before that change (*warning then names it; not worth telling a user
  * unless debugging).  1 stored, -1 database error (*warning). */
@@ -119,7 +120,8 @@ const uint8_t *cache_snap_info(const CacheSnap *s, size_t *len);
 int         cache_snap_refresh(Cache *c, CacheSnap *s);
 void        cache_snap_free(CacheSnap *s);
 int         cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
-                             size_t nin, const char *const *envs, size_t nenv, const char *const *outputs,
+                             size_t nin, const char *const *envs, size_t nenv, const char *out_root,
+                             const char *const *outputs,
                              const struct stat *const *out_st, size_t nout, size_t nheads, const void *info,
                              size_t ninfo, char **warning);
 #endif

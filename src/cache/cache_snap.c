@@ -223,7 +223,7 @@ static int cmp_path(const void *a, const void *b)
  * 0: returns false (and *racy, the first such path) when an entry changed at
  * or after it. */
 static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
-                         double racy_after, char **racy)
+                         const char *root, double racy_after, char **racy)
 {
     PathSt *sorted = xmalloc(sizeof *sorted * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
@@ -250,21 +250,27 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
         size_t dl = dir_len(p0), j = i + 1;
         while (j < n && dir_len(sorted[j].path) == dl && memcmp(sorted[j].path, p0, dl) == 0)
             j++;
-        put_name(b, p0, dl);
+        /* a relative path is under root: its group's directory is root/dir */
+        Sb dir = SB_INIT;
+        if (root && p0[0] != '/') {
+            sb_puts(&dir, root);
+            if (dl) {
+                sb_putc(&dir, '/');
+                sb_append(&dir, p0, dl);
+            }
+        } else {
+            sb_append(&dir, p0, dl);
+        }
+        put_name(b, sb_cstr(&dir), dir.len);
         put_var(b, j - i);
         Sb g = SB_INIT;
-        int dfd = AT_FDCWD;
-        if (dl) {
-            char *dir = xstrndup(p0, dl);
-            dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            free(dir);
-        }
+        int dfd = dir.len ? open(sb_cstr(&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
         for (size_t k = i; k < j; k++) {
             const char *path = sorted[k].path, *name = dl ? path + dl + 1 : path;
             SnapEnt e = {.path = path};
             if (sorted[k].st)
                 ent_from_stat(&e, sorted[k].st->st_nlink ? sorted[k].st : NULL);
-            else if (dl && dfd < 0)
+            else if (dir.len && dfd < 0)
                 ent_from_stat(&e, NULL);
             else
                 ent_stat_at(dfd, name, &e);
@@ -285,6 +291,7 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
         put_var(b, g.len);
         sb_append(b, g.buf ? g.buf : "", g.len);
         sb_free(&g);
+        sb_free(&dir);
         i = j;
     }
     free(sorted);
@@ -533,7 +540,7 @@ int cache_snap_refresh(Cache *c, CacheSnap *s)
     for (uint32_t i = 0; i < s->nheads; i++)
         hp[i] = s->heads[i].path;
     Sb b = SB_INIT;
-    encode_paths(&b, hp, NULL, s->nheads, 0, NULL);
+    encode_paths(&b, hp, NULL, s->nheads, NULL, 0, NULL);
     free(hp);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
@@ -551,7 +558,7 @@ int cache_snap_refresh(Cache *c, CacheSnap *s)
 }
 
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs, size_t nin,
-                     const char *const *envs, size_t nenv, const char *const *outputs,
+                     const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
                      const struct stat *const *out_st, size_t nout, size_t nheads, const void *info,
                      size_t ninfo, char **warning)
 {
@@ -560,7 +567,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     Sb in = SB_INIT, ev = SB_INIT, out = SB_INIT, hd = SB_INIT;
     int rc = 0;
     char *racy = NULL;
-    if (!encode_paths(&in, inputs, NULL, nin, started - RACY_MARGIN, &racy)) {
+    if (!encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy)) {
         /* racy: an input may have changed while we read it */
         cache_set_warning(warning, "%s changed during the run", racy);
         free(racy);
@@ -569,8 +576,8 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     encode_envs(&ev, envs, nenv);
     if (nheads > nout)
         nheads = nout;
-    encode_paths(&hd, outputs, out_st, nheads, 0, NULL);
-    encode_paths(&out, outputs + nheads, out_st ? out_st + nheads : NULL, nout - nheads, 0, NULL);
+    encode_paths(&hd, outputs, out_st, nheads, out_root, 0, NULL);
+    encode_paths(&out, outputs + nheads, out_st ? out_st + nheads : NULL, nout - nheads, out_root, 0, NULL);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     rc = -1;

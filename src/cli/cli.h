@@ -77,9 +77,11 @@ void cli_phase(const char *name);   /* CDBT_PHASES=1 timing line, see load.c */
 /* fastpath.c: whole-project snapshots for `parse` and `compile` (see there). */
 int  fastpath_try(Flags *f);                 /* exit code, or -1: not taken */
 void fastpath_begin(Flags *f);               /* before session_open() */
-/* outputs[0..nheads) are the artifacts a reuse rewrites (manifest.json, run_results.json) */
-void fastpath_store(Session *s, const char *const *outputs, const struct stat *const *out_st, size_t nout, size_t nheads,
-                    const char *info);   /* out_st: stat after writing, or NULL (stat now) */
+/* outputs[0..nheads) are the artifacts a reuse rewrites (manifest.json,
+ * run_results.json); relative outputs are under out_root; out_st: stat after
+ * writing, or NULL (stat now) */
+void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
+                    size_t nout, size_t nheads, const char *info);
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

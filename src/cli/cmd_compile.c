@@ -100,8 +100,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
         if (!nd->compiled || !nd->compiled_path)
             continue;
         ost[n] = &wst[nd->index];
-        out[n++] = nd->compiled_path[0] == '/' ? nd->compiled_path
-                                               : arena_sprintf(&s->arena, "%s/%s", p->root, nd->compiled_path);
+        out[n++] = nd->compiled_path;      /* absolute, or relative to the project root */
     }
     /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
     long off = rr->elapsed_offset;
@@ -110,7 +109,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
     char found[512], info[640];
     console_found_text(p, found, sizeof found);
     snprintf(info, sizeof info, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
-    fastpath_store(s, out, ost, n, 2, info);
+    fastpath_store(s, p->root, out, ost, n, 2, info);
 }
 
 int cmd_compile(Flags *f)

@@ -114,8 +114,8 @@ void fastpath_begin(Flags *f)
 
 /* ---------------------------------------------------------------- store */
 
-void fastpath_store(Session *s, const char *const *outputs, const struct stat *const *out_st, size_t nout,
-                    size_t nheads, const char *info)
+void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
+                    size_t nout, size_t nheads, const char *info)
 {
     Flags *f = s->flags;
     if (!journal_active())
@@ -131,7 +131,7 @@ void fastpath_store(Session *s, const char *const *outputs, const struct stat *c
             envs[i] = journal_env_at(i);
         uint8_t key[32];
         char *w = NULL;
-        int rc = !snapshot_key(f, key) ? 0 : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, outputs, out_st, nout, nheads,
+        int rc = !snapshot_key(f, key) ? 0 : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st, nout, nheads,
                                   info, strlen(info), &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);

@@ -225,16 +225,17 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(memcmp(key, other, 32) != 0);
     const char *ins[] = {in1, in2, missing};
     const char *envs[] = {"CDBT_SNAP_TEST"};
-    const char *outs[] = {out1, out2};     /* out1 is a head: a reuse rewrites it */
+    /* out1 is a head (a reuse rewrites it); out2 is given relative to d */
+    const char *outs[] = {out1, "t/c/out2.sql"};
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
     ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 1);
     free(w);
     w = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, &why);
@@ -258,7 +259,7 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
     ck_assert_ptr_null(cache_snap_lookup(c, key, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
@@ -276,14 +277,14 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
     cache_snap_free(s);
     /* deleted: refused */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
     cache_snap_free(s);
     unlink(out2);
     ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, outs, NULL, 2, 1, "info", 4, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
     cache_snap_free(s);
     /* an input edited in place */
