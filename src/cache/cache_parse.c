@@ -3,6 +3,7 @@
  * before dbt_parse(), and storing what was re-parsed afterwards.  See the
  * contract in cache.h for what a key covers.  Opening the database and the
  * run results are cache.c; the byte format is cache_ser.c. */
+#define _GNU_SOURCE              /* memmem() */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,21 +35,6 @@ static void key_hash(const void *data, size_t len, uint8_t out[32])
     sha256(data, len, out);
 }
 
-static bool contains(const char *s, size_t n, const char *w)
-{
-    size_t wl = strlen(w);
-    const char *p = s, *end = s + n;
-    while ((size_t)(end - p) >= wl) {
-        const char *q = memchr(p, w[0], (size_t)(end - p) - wl + 1);
-        if (!q)
-            return false;
-        if (memcmp(q, w, wl) == 0)
-            return true;
-        p = q + 1;
-    }
-    return false;
-}
-
 /* dbt records unique / not_null tests without rendering them: looking
  * them up would cost more than parsing them, so they are always parsed. */
 static bool cheap_to_parse(const Node *n)
@@ -63,7 +49,7 @@ static bool volatile_text(const char *s, size_t n) { return journal_text_volatil
 
 /* `flags` (flags.WHICH, flags.FULL_REFRESH, ...) differ between commands: a
  * render that may read them is keyed on the command too. */
-static bool flags_text(const char *s, size_t n) { return s && contains(s, n, "flags"); }
+static bool flags_text(const char *s, size_t n) { return s && memmem(s, n, "flags", 5); }
 
 /* What a parse renders besides the code: test kwargs (scanned from the key
  * material) and the pre/post hooks of the config.  Other values in a node's

@@ -47,7 +47,7 @@ typedef struct SnapEnt {
 struct CacheSnap {
     Arena a;
     uint8_t key[32];
-    SnapEnt *heads; uint32_t nheads;   /* the outputs a reuse rewrites */
+    const char **heads; uint32_t nheads;   /* paths of the outputs a reuse rewrites */
     const uint8_t *info; size_t ninfo;
 };
 
@@ -237,15 +237,11 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
         if (m == 0 || strcmp(sorted[m - 1].path, sorted[i].path) != 0)
             sorted[m++] = sorted[i];
     n = m;
-    size_t ngroups = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t dl = dir_len(sorted[i].path);
-        if (i == 0 || dl != dir_len(sorted[i - 1].path) || memcmp(sorted[i].path, sorted[i - 1].path, dl) != 0)
-            ngroups++;
-    }
-    ser_u32(b, (uint32_t)ngroups);
+    size_t count_at = b->len;         /* the group count, written once known */
+    uint32_t ngroups = 0;
+    ser_u32(b, 0);
     bool ok = true;
-    for (size_t i = 0; i < n;) {
+    for (size_t i = 0; i < n; ngroups++) {
         const char *p0 = sorted[i].path;
         size_t dl = dir_len(p0), j = i + 1;
         while (j < n && dir_len(sorted[j].path) == dl && memcmp(sorted[j].path, p0, dl) == 0)
@@ -294,6 +290,10 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
         sb_free(&dir);
         i = j;
     }
+    Sb cnt = SB_INIT;
+    ser_u32(&cnt, ngroups);
+    memcpy(b->buf + count_at, cnt.buf, cnt.len);
+    sb_free(&cnt);
     free(sorted);
     return ok;
 }
@@ -431,21 +431,20 @@ static bool envs_unchanged(Rd *r, Arena *a)
     return !r->bad;
 }
 
-/* the heads (outputs a reuse rewrites) as whole entries, for refreshing */
-static bool read_heads(const Groups *gs, Arena *a, SnapEnt **out, uint32_t *n)
+/* The paths of the entries in groups g[0..n) (the heads, for refreshing). */
+static bool group_paths(const Group *g, size_t n, size_t nents, Arena *a, const char ***out, uint32_t *count)
 {
-    *out = ARENA_ARRAY(a, SnapEnt, gs->nents ? gs->nents : 1);
-    *n = 0;
-    for (size_t gi = 0; gi < gs->n; gi++) {
-        Rd r = gs->v[gi].ents;
-        for (uint32_t i = 0; i < gs->v[gi].n; i++) {
-            size_t nl;
-            const char *name = get_name(&r, &nl);
-            SnapEnt *e = &(*out)[(*n)++];
-            get_ent(&r, e);
+    *out = ARENA_ARRAY(a, const char *, nents ? nents : 1);
+    *count = 0;
+    for (size_t gi = 0; gi < n; gi++) {
+        Rd r = g[gi].ents;
+        for (uint32_t i = 0; i < g[gi].n; i++) {
+            const char *name = get_name(&r, NULL);
+            SnapEnt e;
+            get_ent(&r, &e);
             if (r.bad)
                 return false;
-            e->path = gs->v[gi].dlen ? arena_sprintf(a, "%s/%s", gs->v[gi].dir, name) : arena_strdup(a, name);
+            (*out)[(*count)++] = g[gi].dlen ? arena_sprintf(a, "%s/%s", g[gi].dir, name) : arena_strdup(a, name);
         }
     }
     return true;
@@ -459,7 +458,7 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why)
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     CacheSnap *s = NULL;
-    Groups gs = {0}, heads = {0};
+    Groups gs = {0};
     if (sqlite3_prepare_v2(c->db,
                            "SELECT s.inputs, s.envs, s.outputs, s.info, h.ents FROM snapshots s "
                            "JOIN snapshot_heads h ON h.key = s.key WHERE s.key = ?1",
@@ -478,9 +477,13 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why)
         blob[i] = sqlite3_column_blob(q, i);
         len[i] = (size_t)sqlite3_column_bytes(q, i);
     }
-    if (!blob[0] || !blob[2] || !blob[4] ||
-        !read_groups(blob[0], len[0], false, &gs) || !read_groups(blob[2], len[2], true, &gs) ||
-        !read_groups(blob[4], len[4], true, &heads) || !read_heads(&heads, &s->a, &s->heads, &s->nheads)) {
+    /* inputs, outputs and heads are checked together; the heads come last */
+    bool ok = blob[0] && blob[2] && blob[4] && read_groups(blob[0], len[0], false, &gs) &&
+              read_groups(blob[2], len[2], true, &gs);
+    size_t h0 = gs.n, hents = gs.nents;
+    ok = ok && read_groups(blob[4], len[4], true, &gs) &&
+         group_paths(gs.v + h0, gs.n - h0, gs.nents - hents, &s->a, &s->heads, &s->nheads);
+    if (!ok) {
         *why = "snapshot unreadable";
         goto bad;
     }
@@ -494,14 +497,6 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why)
         *why = "an environment variable read by a template changed";
         goto bad;
     }
-    for (size_t i = 0; i < heads.n; i++) {    /* checked with the rest */
-        if (gs.n == gs.cap) {
-            gs.cap = gs.cap ? gs.cap * 2 : 64;
-            gs.v = xrealloc(gs.v, sizeof *gs.v * gs.cap);
-        }
-        gs.v[gs.n++] = heads.v[i];
-        gs.nents += heads.v[i].n;
-    }
     bool output = false;
     if (!all_unchanged(&gs, &output)) {
         *why = output ? "an output file (target/) changed" : "a project file changed";
@@ -514,7 +509,6 @@ bad:
     s = NULL;
 out:
     free(gs.v);
-    free(heads.v);
     sqlite3_finalize(q);
     pthread_mutex_unlock(&c->mu);
     return s;
@@ -536,12 +530,8 @@ void cache_snap_free(CacheSnap *s)
 
 int cache_snap_refresh(Cache *c, CacheSnap *s)
 {
-    const char **hp = xmalloc(sizeof *hp * (s->nheads ? s->nheads : 1));
-    for (uint32_t i = 0; i < s->nheads; i++)
-        hp[i] = s->heads[i].path;
     Sb b = SB_INIT;
-    encode_paths(&b, hp, NULL, s->nheads, NULL, 0, NULL);
-    free(hp);
+    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     int rc = -1;

@@ -88,6 +88,10 @@ static void *manifest_job(void *arg)
  * run_results.json and every compiled file. */
 static void store_snapshot(Session *s, const RunResults *rr, int nok, const struct stat *wst)
 {
+    /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
+    long off = rr->elapsed_offset;
+    if (!journal_active() || off <= 0)
+        return;
     Project *p = s->project;
     const char **out = arena_zalloc(&s->arena, sizeof *out * ((size_t)rr->n + 2));
     const struct stat **ost = arena_zalloc(&s->arena, sizeof *ost * ((size_t)rr->n + 2));
@@ -102,10 +106,6 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
         ost[n] = &wst[nd->index];
         out[n++] = nd->compiled_path;      /* absolute, or relative to the project root */
     }
-    /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
-    long off = rr->elapsed_offset;
-    if (!journal_active() || off <= 0)
-        return;
     char found[512], info[640];
     console_found_text(p, found, sizeof found);
     snprintf(info, sizeof info, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
@@ -141,8 +141,9 @@ int cmd_compile(Flags *f)
         return rc;
     }
     bool *failed = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
-    /* compiled files are written by a second thread while this one renders */
-    struct stat *wst = arena_zalloc(&s.arena, sizeof *wst * (size_t)(p->nnodes + 1));
+    /* compiled files are written by a second thread while this one renders;
+     * their stat is kept only for a run that may store a snapshot */
+    struct stat *wst = journal_active() ? arena_zalloc(&s.arena, sizeof *wst * (size_t)(p->nnodes + 1)) : NULL;
     FsWriter *fw = fs_writer_start();
     /* With every node selected, nodes change only while the loop below
      * compiles them (an unselected ephemeral could be compiled later, by a
@@ -194,7 +195,7 @@ int cmd_compile(Flags *f)
                 Sb path = SB_INIT;
                 if (dbt_compiled_file(s.dbt, n, &path))
                     fs_writer_put(fw, sb_cstr(&path), n->compiled_code ? n->compiled_code : "",
-                                  n->compiled_code ? strlen(n->compiled_code) : 0, &wst[i],
+                                  n->compiled_code ? strlen(n->compiled_code) : 0, wst ? &wst[i] : NULL,
                                   (void *)(intptr_t)rr.n);
                 sb_free(&path);
             }

@@ -131,8 +131,9 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
             envs[i] = journal_env_at(i);
         uint8_t key[32];
         char *w = NULL;
-        int rc = !snapshot_key(f, key) ? 0 : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st, nout, nheads,
-                                  info, strlen(info), &w);
+        int rc = !snapshot_key(f, key) ? 0
+                 : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st,
+                                    nout, nheads, info, strlen(info), &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)
@@ -170,18 +171,25 @@ static int patch_head(int fd, const char *head, size_t hlen, const char *key, co
     return -1;
 }
 
+/* Stamp the metadata (generated_at, invocation_id) at the head of an
+ * artifact open as fd. */
+static int patch_metadata(int fd, const char *ts, const char *invocation)
+{
+    char head[1024];
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    if (n <= 0 || memcmp(head, "{\"metadata\":{", 13) != 0)
+        return -1;
+    return patch_head(fd, head, (size_t)n, "generated_at", ts) == 0 &&
+                   patch_head(fd, head, (size_t)n, "invocation_id", invocation) == 0
+               ? 0 : -1;
+}
+
 static int patch_manifest(const char *path, const char *ts, const char *invocation)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    char head[1024];
-    ssize_t n = pread(fd, head, sizeof head, 0);
-    int rc = -1;
-    if (n > 0 && memcmp(head, "{\"metadata\":{", 13) == 0)
-        rc = patch_head(fd, head, (size_t)n, "generated_at", ts) == 0 &&
-                     patch_head(fd, head, (size_t)n, "invocation_id", invocation) == 0
-                 ? 0 : -1;
+    int rc = patch_metadata(fd, ts, invocation);
     if (close(fd) != 0)
         rc = -1;
     return rc;
@@ -205,19 +213,15 @@ static int patch_results(const char *path, long off, const char *ts, const char 
     if (fd < 0)
         return -1;
     int rc = -1;
-    char head[1024];
     struct stat st;
     char *tail = NULL;
-    ssize_t n = pread(fd, head, sizeof head, 0);
-    if (n <= 0 || memcmp(head, "{\"metadata\":{", 13) != 0 || fstat(fd, &st) != 0 || off <= 0 ||
-        off >= st.st_size || st.st_size - off > (1 << 20))
+    if (fstat(fd, &st) != 0 || off <= 0 || off >= st.st_size || st.st_size - off > (1 << 20))
         goto done;
     size_t tl = (size_t)(st.st_size - off);
     tail = xmalloc(tl + 1);
     if (pread(fd, tail, tl, (off_t)off) != (ssize_t)tl || tl <= 15 || memcmp(tail, "\"elapsed_time\":", 15) != 0)
         goto done;
-    if (patch_head(fd, head, (size_t)n, "generated_at", ts) != 0 ||
-        patch_head(fd, head, (size_t)n, "invocation_id", invocation) != 0)
+    if (patch_metadata(fd, ts, invocation) != 0)
         goto done;
     size_t v = 15;
     while (v < tl && tail[v] != ',' && tail[v] != '}')

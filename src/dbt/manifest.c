@@ -542,9 +542,12 @@ typedef struct NodeBlocks {
     NodeSlot slot[kSlots];
 } NodeBlocks;
 
+/* One past the last entry of block b (of n entries). */
+static int block_end(int b, int n) { return (b + 1) * kBlockNodes < n ? (b + 1) * kBlockNodes : n; }
+
 static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b)
 {
-    int end = (b + 1) * kBlockNodes < n ? (b + 1) * kBlockNodes : n;
+    int end = block_end(b, n);
     for (int k = b * kBlockNodes; k < end; k++) {
         int r = ranks[k];
         uid_key(w, u, r);
@@ -774,7 +777,7 @@ struct ManifestWriter {
 
 static bool block_final(const ManifestWriter *m, int b)
 {
-    int end = (b + 1) * kBlockNodes < m->n ? (b + 1) * kBlockNodes : m->n;
+    int end = block_end(b, m->n);
     for (int k = b * kBlockNodes; k < end; k++) {
         int i = m->u.sorted[m->ranks[k]]->index;
         if (i < 0 || i >= m->p->nnodes || !__atomic_load_n(&m->final[i], __ATOMIC_ACQUIRE))

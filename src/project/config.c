@@ -287,40 +287,12 @@ void config_merge(Arena *a, VDict *dst, VDict *src)
     }
 }
 
-/* Plain data (None, bools, numbers, unmarked strings, lists, tuples, dicts):
- * values whose repr() tells them apart. */
-static bool plain_value(Value v, int depth)
-{
-    if (depth > PL_MAX_DEPTH)
-        return false;
-    switch (v.type) {
-    case V_NONE: case V_BOOL: case V_INT: case V_FLOAT:
-        return true;
-    case V_STR:
-        return v.flags == 0;
-    case V_LIST: case V_TUPLE:
-        for (size_t i = 0; i < v.u.l->len; i++)
-            if (!plain_value(v.u.l->items[i], depth + 1))
-                return false;
-        return true;
-    case V_DICT: {
-        VDictEntry *e;
-        for (size_t it = 0; dict_next(v.u.d, &it, &e);)
-            if (!plain_value(e->key, depth + 1) || !plain_value(e->val, depth + 1))
-                return false;
-        return true;
-    }
-    default:
-        return false;
-    }
-}
-
 VDict *config_merge_call(Project *p, VDict *dst, VDict *src)
 {
     Arena *a = &p->arena;
     const void *base = dict_cow_source(dst);
     Value sv = {.type = V_DICT, .u.d = src};
-    if (!p->priv || !base || !plain_value(sv, 0)) {
+    if (!p->priv || !base || !value_plain(sv)) {
         config_merge(a, dst, value_deep_copy(a, sv).u.d);
         return dst;
     }

@@ -1103,33 +1103,6 @@ static bool is_const(const Node *n, int depth)
     }
 }
 
-/* Jinja2's has_safe_repr: values it is willing to fold. */
-static bool safe_repr(Value v, int depth)
-{
-    if (depth > 64)
-        return false;
-    switch (v.type) {
-    case V_NONE: case V_BOOL: case V_INT: case V_FLOAT:
-        return true;
-    case V_STR:
-        return v.flags == 0;
-    case V_LIST: case V_TUPLE:
-        for (size_t i = 0; i < v.u.l->len; i++)
-            if (!safe_repr(v.u.l->items[i], depth + 1))
-                return false;
-        return true;
-    case V_DICT: {
-        VDictEntry *e;
-        for (size_t it = 0; dict_next(v.u.d, &it, &e);)
-            if (!safe_repr(e->key, depth + 1) || !safe_repr(e->val, depth + 1))
-                return false;
-        return true;
-    }
-    default:
-        return false;
-    }
-}
-
 static int exec_stmt(Interp *I, const Node *n)
 {
     Value v;
@@ -1141,7 +1114,7 @@ static int exec_stmt(Interp *I, const Node *n)
     case S_OUTPUT:
         if ((rc = eval(I, n->a, &v)) != 0)
             return rc;
-        if (I->chunks && is_const(n->a, 0) && safe_repr(v, 0)) {
+        if (I->chunks && is_const(n->a, 0) && value_plain(v)) {
             /* native mode: Jinja2 folds constant output into template data */
             Sb sb = SB_INIT;
             value_str(&sb, v);

@@ -988,6 +988,34 @@ static Value copy_depth(Arena *a, Value v, int depth)
 
 Value value_deep_copy(Arena *a, Value v) { return copy_depth(a, v, 0); }
 
+static bool plain_depth(Value v, int depth)
+{
+    if (depth > 64)
+        return false;
+    switch (v.type) {
+    case V_NONE: case V_BOOL: case V_INT: case V_FLOAT:
+        return true;
+    case V_STR:
+        return v.flags == 0;
+    case V_LIST: case V_TUPLE:
+        for (size_t i = 0; i < v.u.l->len; i++)
+            if (!plain_depth(v.u.l->items[i], depth + 1))
+                return false;
+        return true;
+    case V_DICT: {
+        VDictEntry *e;
+        for (size_t it = 0; dict_next(v.u.d, &it, &e);)
+            if (!plain_depth(e->key, depth + 1) || !plain_depth(e->val, depth + 1))
+                return false;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+bool value_plain(Value v) { return plain_depth(v, 0); }
+
 /* ------------------------------------------------------------ float repr
  * (declared under pyfmt.c in value.h; lives here because value.c needs it
  * and must stay free of engine calls) */

@@ -197,6 +197,10 @@ const char *value_type_name(Value v);                     /* 'str', 'int', 'None
  * objects -> their to_json hook or str()). */
 void  value_to_json(JsonW *w, Value v);
 Value value_deep_copy(Arena *a, Value v);                  /* strings, lists, dicts copied; funcs/objs shallow */
+/* Plain data (None, bools, numbers, unmarked strings, lists, tuples, dicts
+ * of plain data, at most 64 levels deep): what Jinja2 folds as a constant
+ * (has_safe_repr), and values whose repr() tells them apart. */
+bool  value_plain(Value v);
 /* Convenience: C string of a V_STR (NULL otherwise). */
 static inline const char *value_cstr(Value v) { return v.type == V_STR ? v.u.s->s : NULL; }
 /* str(v) into the arena as a NUL-terminated string. */

@@ -14,6 +14,7 @@
  * Deliberate difference: a recursive alias (a node containing itself) is
  * rejected, where PyYAML would build a cyclic structure. */
 #include "ypriv.h"
+#include "../base/strmap.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -57,8 +58,7 @@ typedef struct Loader {
     size_t aidx_cap;
     uint32_t *kidx;        /* scratch table for duplicate keys of large maps */
     size_t kidx_cap;
-    VStr **strs;           /* string scalars seen so far (open addressing), shared by equal scalars */
-    size_t nstrs, strs_cap;
+    StrMap strs;           /* short string scalars seen so far -> their shared VStr */
     YNode *root;
     bool have_root;
 } Loader;
@@ -258,24 +258,6 @@ static int add_anchor(Loader *L, const char *name, YNode *n, bool open)
 
 #define INTERN_MAX 64          /* longer strings are rarely repeated: not looked up */
 
-static uint64_t hash_text(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
-static void intern_put(VStr **tab, size_t cap, VStr *v, uint64_t h)
-{
-    size_t i = (size_t)h & (cap - 1);
-    while (tab[i])
-        i = (i + 1) & (cap - 1);
-    tab[i] = v;
-}
-
 /* The value of a string scalar: short strings equal to one seen before in
  * this document share its VStr (strings are immutable), so the keys and
  * repeated words of a large properties file cost their bytes once. */
@@ -283,28 +265,11 @@ static VStr *scalar_str(Loader *L, const char *s, size_t len)
 {
     if (len > INTERN_MAX)
         return vstr_new(L->va, s, len);
-    uint64_t h = hash_text(s, len);
-    if (L->strs_cap) {
-        size_t mask = L->strs_cap - 1;
-        for (size_t i = (size_t)h & mask; L->strs[i]; i = (i + 1) & mask) {
-            VStr *v = L->strs[i];
-            if (v->len == len && memcmp(v->s, s, len) == 0)
-                return v;
-        }
+    VStr *v = strmap_get(&L->strs, s, len);
+    if (!v) {
+        v = vstr_new(L->va, s, len);
+        strmap_put(&L->strs, s, len, v);
     }
-    if ((L->nstrs + 1) * 2 > L->strs_cap) {
-        size_t cap = L->strs_cap ? L->strs_cap * 2 : 256;
-        VStr **tab = xcalloc(cap, sizeof *tab);
-        for (size_t i = 0; i < L->strs_cap; i++)
-            if (L->strs[i])
-                intern_put(tab, cap, L->strs[i], hash_text(L->strs[i]->s, L->strs[i]->len));
-        free(L->strs);
-        L->strs = tab;
-        L->strs_cap = cap;
-    }
-    VStr *v = vstr_new(L->va, s, len);
-    intern_put(L->strs, L->strs_cap, v, h);
-    L->nstrs++;
     return v;
 }
 
@@ -637,6 +602,7 @@ int yaml_load_split(Arena *tree, Arena *values, const char *path, const char *te
         len = 0;
     }
     memset(&L, 0, sizeof L);
+    strmap_init(&L.strs);
     L.a = tree;
     L.va = values;
     L.err = err;
@@ -687,7 +653,7 @@ out:
     free(L.anchors);
     free(L.aidx);
     free(L.kidx);
-    free(L.strs);
+    strmap_free(&L.strs);
     free(L.lines);
     srcfile_free(&L.src);
     return rc;
