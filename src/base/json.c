@@ -325,6 +325,18 @@ void json_rawn(JsonW *w, const char *s, size_t n)
     item_end(w, p + n, after_value(w));
 }
 
+size_t json_pad_slot(JsonW *w, size_t start)
+{
+    static const char spaces[64] = "                                                                ";
+    size_t len = json_offset(w) - start, slot = json_slot_len(len);
+    for (size_t left = slot - len; left;) {
+        size_t k = left < sizeof spaces ? left : sizeof spaces;
+        sb_append(w->out, spaces, k);
+        left -= k;
+    }
+    return slot;
+}
+
 void json_fork(JsonW *f, Sb *out, const JsonW *w, bool after_item)
 {
     json_init(f, out, w->pretty);

@@ -68,6 +68,19 @@ void json_rawn(JsonW *w, const char *s, size_t n);
  * leaves w after an item.  Forks never stream; w may. */
 void json_fork(JsonW *f, Sb *out, const JsonW *w, bool after_item);
 void json_splice(JsonW *w, const char *s, size_t n);
+/* Slots: compile artifacts pad each model's value with spaces up to the next
+ * multiple of JSON_SLOT bytes, so that a later run that recompiles only that
+ * model can rewrite its value in place when the new one rounds to the same
+ * slot (src/cli/delta.c).  The padding depends only on the value's length,
+ * so a cold run and an in-place rewrite give the same bytes. */
+#define JSON_SLOT 512
+static inline size_t json_slot_len(size_t n) { return (n + JSON_SLOT - 1) / JSON_SLOT * JSON_SLOT; }
+/* Pad the value just written, which began at offset start (json_offset), to
+ * its slot; returns the slot's length.  Whitespace outside strings: the
+ * document means the same. */
+size_t json_pad_slot(JsonW *w, size_t start);
+/* Where a padded value sits in its file: byte offset and slot length (0: none). */
+typedef struct JsonSlot { int64_t off; uint32_t len; } JsonSlot;
 /* Escape s into out as a JSON string literal including the quotes. */
 void json_escape(Sb *out, const char *s, size_t n);
 /* The text json_double writes for v, into buf (at least 32 bytes); returns its length. */

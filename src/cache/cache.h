@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include "../project/project.h"
+#include "../base/sb.h"
 
 typedef struct Cache Cache;
 
@@ -115,7 +116,26 @@ double cache_last_time(Cache *c, const char *unique_id);
  * unless debugging).  1 stored, -1 database error (*warning). */
 typedef struct CacheSnap CacheSnap;
 bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
-CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why);
+CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why);
+/* With changes: inputs that are regular files before and after but whose
+ * stat differs (at most 8; any other difference still fails the lookup)
+ * are listed here (absolute paths) instead of failing it.  The caller then
+ * either handles them (src/cli/delta.c) or does a full run. */
+size_t      cache_snap_changed(const CacheSnap *s, const char *const **paths);
+/* Was path (absolute) an input / name an env var read by templates of the
+ * run that stored the snapshot?  (Known only when something changed.) */
+bool        cache_snap_has_input(const CacheSnap *s, const char *path);
+bool        cache_snap_has_env(const CacheSnap *s, const char *name);
+/* The entry of the node table stored with the snapshot for the model file
+ * ofp (malloc'ed; cache_delta_find reads it), or NULL. */
+uint8_t    *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *len);
+/* A run that handled the changes records the stat of the files it read or
+ * rewrote (st[i], or stat() now when st or st[i] is NULL); it supersedes the
+ * snapshot's.  Of the first ninputs (files read), one changed at or after
+ * `started` is recorded as always changed (it may have changed again
+ * unseen).  0, or -1 on a database error. */
+int         cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const *paths,
+                              const struct stat *const *st, size_t n, size_t ninputs);
 const uint8_t *cache_snap_info(const CacheSnap *s, size_t *len);
 int         cache_snap_refresh(Cache *c, CacheSnap *s);
 void        cache_snap_free(CacheSnap *s);
@@ -123,5 +143,25 @@ int         cache_snap_store(Cache *c, const uint8_t key[32], double started, co
                              size_t nin, const char *const *envs, size_t nenv, const char *out_root,
                              const char *const *outputs,
                              const struct stat *const *out_st, size_t nout, size_t nheads, const void *info,
-                             size_t ninfo, char **warning);
+                             size_t ninfo, const void *nodes, size_t nnodes, char **warning);
+
+/* The node table of a compile's snapshot (cache_delta.c): what recompiling
+ * one model alone needs (src/cli/delta.c). */
+typedef struct CacheDeltaDep {
+    int rt;                                    /* ResourceType */
+    const char *unique_id, *name, *package, *database, *schema, *alias;
+    const char *identifier, *source_name;      /* sources */
+    const char *materialized;                  /* models, seeds, snapshots */
+    Value quoting;                             /* config.quoting (sources: quoting), or None */
+} CacheDeltaDep;
+typedef struct CacheDeltaNode {
+    const char *ofp, *unique_id;               /* original_file_path: the key */
+    int64_t moff; uint32_t mlen;               /* manifest.json slot */
+    int64_t roff; uint32_t rlen;               /* run_results.json slot */
+    const char *compiled_path;                 /* relative to the project root */
+    const char *patch_file;                    /* the properties file that patches it, or NULL */
+    CacheDeltaDep *deps; int ndeps;
+} CacheDeltaNode;
+void cache_delta_add(Sb *b, const CacheDeltaNode *n);
+bool cache_delta_find(const uint8_t *blob, size_t len, const char *ofp, Arena *a, CacheDeltaNode *out);
 #endif

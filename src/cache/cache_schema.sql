@@ -39,6 +39,23 @@ CREATE TABLE IF NOT EXISTS snapshots (
     stored_at REAL NOT NULL       -- epoch seconds
 );
 
+-- per snapshot, what recompiling one model alone needs (src/cache/cache_delta.c)
+CREATE TABLE IF NOT EXISTS snapshot_nodes (
+    key  BLOB NOT NULL,           -- = snapshots.key
+    ofp  TEXT NOT NULL,           -- the model's original_file_path
+    ent  BLOB NOT NULL,           -- one entry of the node table
+    PRIMARY KEY (key, ofp)
+) WITHOUT ROWID;
+
+-- files a run that recompiled only some models rewrote or read again since
+-- the snapshot was stored: their stat now (it supersedes the stored one)
+CREATE TABLE IF NOT EXISTS snapshot_over (
+    key  BLOB NOT NULL,           -- = snapshots.key
+    path TEXT NOT NULL,           -- absolute
+    ent  BLOB NOT NULL,           -- one entry in the encoding of snapshots.inputs (kind 255: always changed)
+    PRIMARY KEY (key, path)
+) WITHOUT ROWID;
+
 -- the outputs a reuse rewrites (manifest.json, run_results.json) of each
 -- snapshot, apart so that recording their new stat rewrites a small row
 CREATE TABLE IF NOT EXISTS snapshot_heads (

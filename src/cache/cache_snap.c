@@ -36,6 +36,7 @@
 #include "../base/hash.h"
 
 #define RACY_MARGIN 0.05       /* seconds: more than a kernel clock tick */
+#define KIND_CHANGED 255       /* an override that never matches (racy when recorded) */
 
 typedef struct SnapEnt {
     const char *path;
@@ -44,11 +45,21 @@ typedef struct SnapEnt {
     int64_t ms, mns, cs, cns;
 } SnapEnt;
 
+/* A file whose stat a delta run recorded after the snapshot (snapshot_over). */
+typedef struct Over { const char *path; SnapEnt ent; } Over;
+
+#define MAX_CHANGED 8          /* more changed inputs than this: not a delta */
+
 struct CacheSnap {
     Arena a;
     uint8_t key[32];
     const char **heads; uint32_t nheads;   /* paths of the outputs a reuse rewrites */
     const uint8_t *info; size_t ninfo;
+    Over *over; size_t nover;
+    /* lookups that accept changed inputs (cache_snap_lookup(..., true, ...)) */
+    const char *changed[MAX_CHANGED]; size_t nchanged;
+    const uint8_t *inputs; size_t ninputs; /* copies, kept only when something changed */
+    const uint8_t *envs; size_t nenvs;
 };
 
 /* ---------------------------------------------------------------- stat */
@@ -105,7 +116,7 @@ static void ent_stat_at(int dfd, const char *name, SnapEnt *e)
 
 static bool ent_equal(const SnapEnt *a, const SnapEnt *b)
 {
-    return a->kind == b->kind && a->size == b->size && a->ino == b->ino && a->dev == b->dev &&
+    return a->kind != KIND_CHANGED && a->kind == b->kind && a->size == b->size && a->ino == b->ino && a->dev == b->dev &&
            a->ms == b->ms && a->mns == b->mns && a->cs == b->cs && a->cns == b->cns;
 }
 
@@ -351,8 +362,36 @@ static bool read_groups(const uint8_t *p, size_t len, bool output, Groups *gs)
     return !r.bad;
 }
 
-/* A job's groups; the first difference found by either job stops both. */
-typedef struct CheckJob { const Group *g; size_t n; bool same, output; atomic_bool *stop; } CheckJob;
+/* A job's groups; the first difference found by either job stops both.
+ * With changes != NULL, an input that is a regular file before and after
+ * is a change (noted, up to MAX_CHANGED) rather than a difference. */
+typedef struct CheckJob {
+    const Group *g; size_t n; bool same, output; atomic_bool *stop;
+    const Over *over; size_t nover;
+    Arena *a; const char **changes; size_t nchanges;
+} CheckJob;
+
+/* The override recorded for dir/name, or NULL. */
+static const Over *find_over(const CheckJob *j, const Group *g, const char *name)
+{
+    for (size_t k = 0; k < j->nover; k++) {
+        const char *p = j->over[k].path;
+        if (strncmp(p, g->dir, g->dlen) == 0 && p[g->dlen] == '/' && strcmp(p + g->dlen + 1, name) == 0)
+            return &j->over[k];
+    }
+    return NULL;
+}
+
+/* Does any override lie in g's directory? */
+static bool group_has_over(const CheckJob *j, const Group *g)
+{
+    for (size_t k = 0; k < j->nover; k++) {
+        const char *p = j->over[k].path;
+        if (g->dlen && strncmp(p, g->dir, g->dlen) == 0 && p[g->dlen] == '/' && !strchr(p + g->dlen + 1, '/'))
+            return true;
+    }
+    return false;
+}
 
 static void *check_range(void *arg)
 {
@@ -361,19 +400,30 @@ static void *check_range(void *arg)
     for (size_t gi = 0; gi < j->n && j->same && !atomic_load_explicit(j->stop, memory_order_relaxed); gi++) {
         Group g = j->g[gi];
         int dfd = g.dlen ? open(g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+        bool over = j->nover && group_has_over(j, &g);
         for (uint32_t i = 0; i < g.n && j->same; i++) {
             if ((i & 63) == 63 && atomic_load_explicit(j->stop, memory_order_relaxed))
                 break;
             const char *name = get_name(&g.ents, NULL);
             SnapEnt was = {0}, now = {0};
             get_ent(&g.ents, &was);
-            if (g.ents.bad)
+            if (over) {
+                const Over *o = find_over(j, &g, name);
+                if (o)
+                    was = o->ent;
+            }
+            if (g.ents.bad) {
                 j->same = false;
-            else if (g.dlen && dfd < 0)
+            } else if (g.dlen && dfd < 0) {
                 j->same = was.kind == 0;         /* the directory is gone: so is the entry */
-            else {
+            } else {
                 ent_stat_at(dfd, name, &now);
                 j->same = ent_equal(&now, &was);
+                if (!j->same && j->changes && !g.output && now.kind == 1 &&
+                    (was.kind == 1 || was.kind == KIND_CHANGED) && j->nchanges < MAX_CHANGED && g.dlen) {
+                    j->changes[j->nchanges++] = arena_sprintf(j->a, "%s/%s", g.dir, name);
+                    j->same = true;
+                }
             }
         }
         if (dfd >= 0)
@@ -388,10 +438,20 @@ static void *check_range(void *arg)
 /* Every entry of every group still stat()s the same.  Large lists are
  * checked by two threads (stat() is mostly path lookup in the kernel, which
  * runs in parallel), split at half the entries. */
-static bool all_unchanged(const Groups *gs, bool *output)
+static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool changes)
 {
     atomic_bool stop = false;
-    CheckJob a = {gs->v, gs->n, true, false, &stop}, b = {NULL, 0, true, false, &stop};
+    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, NULL, NULL, 0},
+             b = {NULL, 0, true, false, &stop, s->over, s->nover, NULL, NULL, 0};
+    const char *cb[MAX_CHANGED];
+    Arena ab;
+    arena_init(&ab, 0);
+    if (changes) {
+        a.a = &s->a;
+        a.changes = s->changed;
+        b.a = &ab;
+        b.changes = cb;
+    }
     pthread_t t;
     bool two = gs->nents >= 4096 && gs->n > 1;
     if (two) {
@@ -413,7 +473,17 @@ static bool all_unchanged(const Groups *gs, bool *output)
     if (two)
         pthread_join(t, NULL);
     *output = a.output || b.output;
-    return a.same && b.same;
+    bool same = a.same && b.same;
+    s->nchanged = a.nchanges;
+    for (size_t k = 0; k < b.nchanges; k++) {
+        if (s->nchanged == MAX_CHANGED) {
+            same = false;
+            break;
+        }
+        s->changed[s->nchanged++] = arena_strdup(&s->a, cb[k]);
+    }
+    arena_free(&ab);
+    return same;
 }
 
 static bool envs_unchanged(Rd *r, Arena *a)
@@ -450,7 +520,41 @@ static bool group_paths(const Group *g, size_t n, size_t nents, Arena *a, const 
     return true;
 }
 
-CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why)
+/* The overrides of s's key (locked by the caller). */
+static bool load_over(Cache *c, CacheSnap *s)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT path, ent FROM snapshot_over WHERE key = ?1", -1, &q, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
+    size_t cap = 0;
+    bool ok = true;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(q, 0);
+        const uint8_t *e = sqlite3_column_blob(q, 1);
+        Rd r = {e, e + sqlite3_column_bytes(q, 1), false};
+        if (!path || !e) {
+            ok = false;
+            break;
+        }
+        if (s->nover == cap) {
+            cap = cap ? cap * 2 : 8;
+            Over *nv = ARENA_ARRAY(&s->a, Over, cap);
+            if (s->nover)
+                memcpy(nv, s->over, sizeof *nv * s->nover);
+            s->over = nv;
+        }
+        Over *o = &s->over[s->nover++];
+        o->path = arena_strdup(&s->a, path);
+        get_ent(&r, &o->ent);
+        ok = ok && !r.bad;
+    }
+    sqlite3_finalize(q);
+    return ok && rc == SQLITE_DONE;
+}
+
+CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why)
 {
     *why = "no snapshot for this command line";
     if (!c || c->broken)
@@ -497,10 +601,25 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], const char **why)
         *why = "an environment variable read by a template changed";
         goto bad;
     }
+    if (!load_over(c, s)) {
+        *why = "snapshot unreadable";
+        goto bad;
+    }
     bool output = false;
-    if (!all_unchanged(&gs, &output)) {
+    if (!all_unchanged(&gs, &output, s, changes)) {
         *why = output ? "an output file (target/) changed" : "a project file changed";
         goto bad;
+    }
+    if (s->nchanged) {
+        /* kept for cache_snap_has_input / _has_env */
+        uint8_t *in = arena_alloc(&s->a, len[0] + 1), *ev = arena_alloc(&s->a, len[1] + 1);
+        memcpy(in, blob[0], len[0]);
+        if (len[1])
+            memcpy(ev, blob[1], len[1]);
+        s->inputs = in;
+        s->ninputs = len[0];
+        s->envs = ev;
+        s->nenvs = len[1];
     }
     *why = NULL;
     goto out;
@@ -512,6 +631,119 @@ out:
     sqlite3_finalize(q);
     pthread_mutex_unlock(&c->mu);
     return s;
+}
+
+size_t cache_snap_changed(const CacheSnap *s, const char *const **paths)
+{
+    *paths = s->changed;
+    return s->nchanged;
+}
+
+bool cache_snap_has_input(const CacheSnap *s, const char *path)
+{
+    if (!s->inputs)
+        return false;
+    Groups gs = {0};
+    bool found = false;
+    if (read_groups(s->inputs, s->ninputs, false, &gs)) {
+        size_t dl = dir_len(path);
+        for (size_t gi = 0; gi < gs.n && !found; gi++) {
+            Group g = gs.v[gi];
+            if (g.dlen != dl || memcmp(g.dir, path, dl) != 0)
+                continue;
+            for (uint32_t i = 0; i < g.n && !found; i++) {
+                const char *name = get_name(&g.ents, NULL);
+                SnapEnt e;
+                get_ent(&g.ents, &e);
+                if (g.ents.bad)
+                    break;
+                found = strcmp(name, path + dl + (dl ? 1 : 0)) == 0;
+            }
+        }
+    }
+    free(gs.v);
+    return found;
+}
+
+bool cache_snap_has_env(const CacheSnap *s, const char *name)
+{
+    if (!s->envs)
+        return false;
+    Arena a;
+    arena_init(&a, 0);
+    Rd r = {s->envs, s->envs + s->nenvs, false};
+    uint32_t n = rd_u32(&r);
+    bool found = false;
+    for (uint32_t i = 0; i < n && !r.bad && !found; i++) {
+        const char *k = rd_str(&r, &a);
+        rd_str(&r, &a);
+        found = k && strcmp(k, name) == 0;
+    }
+    arena_free(&a);
+    return found;
+}
+
+uint8_t *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *len)
+{
+    uint8_t *out = NULL;
+    *len = 0;
+    pthread_mutex_lock(&c->mu);
+    sqlite3_stmt *q = NULL;
+    if (!c->broken &&
+        sqlite3_prepare_v2(c->db, "SELECT ent FROM snapshot_nodes WHERE key = ?1 AND ofp = ?2", -1, &q, NULL) ==
+            SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, ofp, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
+            const void *b = sqlite3_column_blob(q, 0);
+            *len = (size_t)sqlite3_column_bytes(q, 0);
+            out = xmalloc(*len + 1);
+            memcpy(out, b, *len);
+        }
+    }
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&c->mu);
+    return out;
+}
+
+int cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const *paths, const struct stat *const *st,
+                      size_t n, size_t ninputs)
+{
+    int rc = -1;
+    pthread_mutex_lock(&c->mu);
+    sqlite3_stmt *q = NULL;
+    if (!c->broken && sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO snapshot_over(key, path, ent) VALUES (?1, ?2, ?3)",
+                                -1, &q, NULL) == SQLITE_OK ? 0 : -1;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            SnapEnt e = {.path = paths[i]};
+            if (st && st[i])
+                ent_from_stat(&e, st[i]);
+            else {
+                struct stat now;
+                ent_from_stat(&e, stat(paths[i], &now) == 0 ? &now : NULL);
+            }
+            /* racy (see encode_paths): never taken as unchanged */
+            double lim = e.mns == 0 && e.cns == 0 ? floor(started) : started - RACY_MARGIN;
+            if (i < ninputs && started > 0 && e.kind != 0 &&
+                ((double)e.ms + (double)e.mns / 1e9 >= lim || (double)e.cs + (double)e.cns / 1e9 >= lim))
+                e.kind = KIND_CHANGED;
+            Sb b = SB_INIT;
+            put_ent(&b, &e);
+            sqlite3_reset(q);
+            sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, paths[i], -1, SQLITE_STATIC);
+            sqlite3_bind_blob(q, 3, b.buf, (int)b.len, SQLITE_STATIC);
+            if (sqlite3_step(q) != SQLITE_DONE)
+                rc = -1;
+            sb_free(&b);
+        }
+        sqlite3_finalize(q);
+        if (sqlite3_exec(c->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+            rc = -1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
 }
 
 const uint8_t *cache_snap_info(const CacheSnap *s, size_t *len)
@@ -550,7 +782,7 @@ int cache_snap_refresh(Cache *c, CacheSnap *s)
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
                      const struct stat *const *out_st, size_t nout, size_t nheads, const void *info,
-                     size_t ninfo, char **warning)
+                     size_t ninfo, const void *nodes, size_t nnodes, char **warning)
 {
     if (!c || c->broken)
         return 0;
@@ -576,8 +808,20 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         sqlite3_exec(c->db,
                      "DELETE FROM snapshots WHERE key NOT IN "
                      "(SELECT key FROM snapshots ORDER BY stored_at DESC LIMIT 7); "
-                     "DELETE FROM snapshot_heads WHERE key NOT IN (SELECT key FROM snapshots)",
+                     "DELETE FROM snapshot_heads WHERE key NOT IN (SELECT key FROM snapshots); "
+                     "DELETE FROM snapshot_over WHERE key NOT IN (SELECT key FROM snapshots); "
+                     "DELETE FROM snapshot_nodes WHERE key NOT IN (SELECT key FROM snapshots)",
                      NULL, NULL, NULL);
+        static const char *const clear[] = {"DELETE FROM snapshot_over WHERE key = ?1",
+                                            "DELETE FROM snapshot_nodes WHERE key = ?1"};
+        for (size_t k = 0; k < 2; k++) {
+            sqlite3_stmt *d = NULL;
+            if (sqlite3_prepare_v2(c->db, clear[k], -1, &d, NULL) == SQLITE_OK) {
+                sqlite3_bind_blob(d, 1, key, 32, SQLITE_STATIC);
+                sqlite3_step(d);
+            }
+            sqlite3_finalize(d);
+        }
         if (sqlite3_prepare_v2(c->db,
                                "INSERT OR REPLACE INTO snapshots(key, inputs, envs, outputs, info, stored_at) "
                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -590,6 +834,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
             sqlite3_bind_blob(q, 4, out.buf ? out.buf : "", (int)out.len, SQLITE_STATIC);
             sqlite3_bind_blob(q, 5, ninfo ? info : "", (int)ninfo, SQLITE_STATIC);
             sqlite3_bind_double(q, 6, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+
             if (sqlite3_step(q) == SQLITE_DONE)
                 rc = 1;
         }
@@ -605,6 +850,36 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
             rc = -1;
         }
         sqlite3_finalize(q);
+        q = NULL;
+        /* the node table, one row per entry (u32 length, then the entry
+         * starting with its key) */
+        if (rc == 1 && nodes && nnodes) {
+            if (sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_nodes(key, ofp, ent) VALUES (?1, ?2, ?3)", -1, &q,
+                                   NULL) != SQLITE_OK)
+                rc = -1;
+            Rd r = {(const uint8_t *)nodes, (const uint8_t *)nodes + nnodes, false};
+            Arena ka;
+            arena_init(&ka, 0);
+            while (rc == 1 && r.p < r.end) {
+                uint32_t n = rd_u32(&r);
+                if (r.bad || n > (size_t)(r.end - r.p))
+                    break;
+                Rd e = {r.p, r.p + n, false};
+                const char *ofp = rd_str(&e, &ka);
+                if (ofp) {
+                    sqlite3_reset(q);
+                    sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+                    sqlite3_bind_text(q, 2, ofp, -1, SQLITE_STATIC);
+                    sqlite3_bind_blob(q, 3, r.p - 4, (int)n + 4, SQLITE_STATIC);
+                    if (sqlite3_step(q) != SQLITE_DONE)
+                        rc = -1;
+                }
+                r.p += n;
+                arena_reset(&ka);
+            }
+            arena_free(&ka);
+            sqlite3_finalize(q);
+        }
         if (sqlite3_exec(c->db, rc == 1 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
             rc = -1;
     }

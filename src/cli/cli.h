@@ -62,6 +62,21 @@ typedef struct Session {
 /* Load + parse + graph.  On error prints the diagnostic and returns an exit code != 0. */
 int  session_open(Session *s, Flags *f, bool need_profile);
 void session_close(Session *s);
+/* delta.c: the project with only the given model files and properties file
+ * loaded (ProjectOptions.only_models), attached but not parsed; prints
+ * nothing (-1 with err set). */
+int  session_open_delta(Session *s, Flags *f, const char *const *models, int nmodels, const char *props,
+                        Diag *err);
+/* delta.c: recompile the models whose files alone changed since the
+ * snapshot, rewriting their slots in place; exit code, or -1 (nothing
+ * printed or written that a full run would not redo): take the full path. */
+struct Cache;
+struct CacheSnap;
+int  delta_compile(Flags *f, struct Cache *c, struct CacheSnap *snap, const char *root, const char *found,
+                   int nodes, int nok, long elapsed_off, double t0);
+/* fastpath.c: stamp this invocation in the artifacts a reuse keeps. */
+int  fastpath_patch_manifest(const char *path, const char *ts, const char *invocation);
+int  fastpath_patch_results(const char *path, long off, const char *ts, const char *invocation, double t0);
 /* Select nodes per --select/--exclude/--resource-type with the command's default
  * resource types (NULL-terminated list of RT values, or NULL = all).  out has
  * Project.nnodes entries.  Prints errors; returns exit code. */
@@ -81,7 +96,7 @@ void fastpath_begin(Flags *f);               /* before session_open() */
  * run_results.json); relative outputs are under out_root; out_st: stat after
  * writing, or NULL (stat now) */
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
-                    size_t nout, size_t nheads, const char *info);
+                    size_t nout, size_t nheads, const char *info, const Sb *nodes);
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

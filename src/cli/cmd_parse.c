@@ -21,7 +21,7 @@ int cmd_parse(Flags *f)
             console_found_text(s.project, found, sizeof found);
             snprintf(info, sizeof info, "%s\n%d\n%d\n0", found, s.project->nnodes, s.project->nnodes);
             const char *manifest = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
-            fastpath_store(&s, NULL, &manifest, NULL, 1, 1, info);
+            fastpath_store(&s, NULL, &manifest, NULL, 1, 1, info, NULL);
         }
     }
     session_close(&s);

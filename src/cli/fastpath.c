@@ -115,7 +115,7 @@ void fastpath_begin(Flags *f)
 /* ---------------------------------------------------------------- store */
 
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
-                    size_t nout, size_t nheads, const char *info)
+                    size_t nout, size_t nheads, const char *info, const Sb *nodes)
 {
     Flags *f = s->flags;
     if (!journal_active())
@@ -133,7 +133,8 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
         char *w = NULL;
         int rc = !snapshot_key(f, key) ? 0
                  : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st,
-                                    nout, nheads, info, strlen(info), &w);
+                                    nout, nheads, info, strlen(info), nodes ? (nodes->buf ? nodes->buf : "") : NULL,
+                                    nodes ? nodes->len : 0, &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)
@@ -184,7 +185,7 @@ static int patch_metadata(int fd, const char *ts, const char *invocation)
                ? 0 : -1;
 }
 
-static int patch_manifest(const char *path, const char *ts, const char *invocation)
+int fastpath_patch_manifest(const char *path, const char *ts, const char *invocation)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
@@ -207,7 +208,7 @@ static char *fmt_double(double v)
 /* run_results.json: new metadata at the head, new elapsed_time at off.  The
  * per-node results, timing included, stay those of the run that compiled
  * the nodes: nothing was compiled again. */
-static int patch_results(const char *path, long off, const char *ts, const char *invocation, double t0)
+int fastpath_patch_results(const char *path, long off, const char *ts, const char *invocation, double t0)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
@@ -296,7 +297,8 @@ int fastpath_try(Flags *f)
         goto done;
     uint8_t key[32];
     const char *why = "cdbt's own executable cannot be stat()ed";
-    snap = snapshot_key(f, key) ? cache_snap_lookup(c, key, &why) : NULL;
+    bool compile = strcmp(f->command, "compile") == 0;
+    snap = snapshot_key(f, key) ? cache_snap_lookup(c, key, compile, &why) : NULL;
     if (!snap) {
         if (f->debug)
             fprintf(stderr, "cdbt cache: full parse (%s)\n", why);
@@ -311,15 +313,23 @@ int fastpath_try(Flags *f)
     size_t nlisting = 0;
     if (!parse_info(info, ilen, found, sizeof found, &nodes, &nok, &off, &listing, &nlisting))
         goto done;
+    const char *const *changed;
+    if (cache_snap_changed(snap, &changed)) {
+        /* only model files changed: recompile them alone when that is sure to
+         * give what a full run would (delta.c) */
+        rc = delta_compile(f, c, snap, root, found, nodes, nok, off, t0);
+        if (rc < 0 && f->debug)
+            fprintf(stderr, "cdbt cache: full parse (%s changed)\n", changed[0]);
+        goto done;
+    }
     char invocation[37], ts[64];
     dbt_uuid4(invocation);
     clock_iso_utc(clock_epoch(), ts, sizeof ts);
     path_join(&manifest, target, "manifest.json");
     path_join(&results, target, "run_results.json");
-    bool compile = strcmp(f->command, "compile") == 0;
-    if (patch_manifest(sb_cstr(&manifest), ts, invocation) != 0)
+    if (fastpath_patch_manifest(sb_cstr(&manifest), ts, invocation) != 0)
         goto done;
-    if (compile && patch_results(sb_cstr(&results), off, ts, invocation, t0) != 0) {
+    if (compile && fastpath_patch_results(sb_cstr(&results), off, ts, invocation, t0) != 0) {
         /* the manifest names an invocation with no results: redo it all */
         goto done;
     }

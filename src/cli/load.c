@@ -199,6 +199,41 @@ int session_open(Session *s, Flags *f, bool need_profile)
     return EXIT_OK;
 }
 
+int session_open_delta(Session *s, Flags *f, const char *const *models, int nmodels, const char *props,
+                       Diag *err)
+{
+    memset(s, 0, sizeof *s);
+    s->flags = f;
+    s->t_start = cli_now();
+    arena_init(&s->arena, 0);
+    if (parse_cli_vars(s, err) != 0)
+        return -1;
+    DbtOptions dopt = {0};
+    dopt.which = f->command;
+    dopt.cli_vars = s->cli_vars;
+    dopt.full_refresh = f->full_refresh;
+    dopt.out = stdout;
+    dopt.no_print = f->no_print;
+    dopt.log_json = f->log_format && strcmp(f->log_format, "json") == 0;
+    s->dbt = dbt_new(&dopt);
+    ProjectOptions popt = {0};
+    popt.project_dir = f->project_dir;
+    popt.profiles_dir = f->profiles_dir;
+    popt.profile = f->profile;
+    popt.target = f->target;
+    popt.target_path = f->target_path;
+    popt.cli_vars = s->cli_vars;
+    popt.need_profile = true;
+    popt.threads = f->threads;
+    popt.only_models = models;
+    popt.nonly_models = nmodels;
+    popt.only_props = props;
+    s->project = project_load(&popt, dbt_renderer(s->dbt), err);
+    if (!s->project)
+        return -1;
+    return dbt_attach(s->dbt, s->project, err);
+}
+
 void session_close(Session *s)
 {
     if (s->cache)

@@ -135,6 +135,64 @@ static void write_flag_list(JsonW *w, const char *key, const char **v, int n)
     json_arr_end(w);
 }
 
+/* One entry of "results". */
+static void write_result(JsonW *w, IsoCache *ic, const NodeResult *nr)
+{
+    char ts[64];
+    Node *n = nr->node;
+    json_obj_begin(w);
+    json_key(w, "status");
+    json_str(w, nr->status);
+    json_key(w, "timing");
+    json_arr_begin(w);
+    if (nr->compiled_at > 0)
+        write_timing(w, ic, "compile", nr->started_at, nr->compiled_at);
+    if (nr->exec_completed_at > 0)
+        write_timing(w, ic, "execute", nr->exec_started_at, nr->exec_completed_at);
+    json_arr_end(w);
+    json_key(w, "thread_id");
+    json_strn(w, ts, thread_name(ts, nr->thread));
+    json_key(w, "execution_time");
+    json_double(w, nr->completed_at > nr->started_at ? nr->completed_at - nr->started_at : 0.0);
+    json_key(w, "adapter_response");
+    json_obj_begin(w);
+    if (nr->adapter_message) {
+        json_key(w, "_message");
+        json_str(w, nr->adapter_message);
+        json_key(w, "code");
+        json_str(w, nr->adapter_code ? nr->adapter_code : "");
+        json_key(w, "rows_affected");
+        json_int(w, nr->rows_affected);
+    }
+    json_obj_end(w);
+    json_key(w, "message");
+    json_str(w, nr->message);
+    json_key(w, "failures");
+    if (nr->failures < 0)
+        json_null(w);
+    else
+        json_int(w, nr->failures);
+    json_key(w, "unique_id");
+    json_str(w, n->unique_id);
+    json_key(w, "compiled");
+    json_bool(w, n->compiled);
+    json_key(w, "compiled_code");
+    json_str(w, n->compiled ? n->compiled_code : NULL);
+    json_key(w, "relation_name");
+    json_str(w, n->relation_name);
+    json_key(w, "batch_results");
+    json_null(w);
+    json_obj_end(w);
+}
+
+void results_entry_json(const NodeResult *nr, Sb *out)
+{
+    JsonW w;
+    IsoCache ic = {0};
+    json_init(&w, out, false);
+    write_result(&w, &ic, nr);
+}
+
 int results_write(Session *s, RunResults *r, const char *path, Diag *err)
 {
     Sb out = SB_INIT, tmp = SB_INIT;
@@ -170,51 +228,16 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
     json_arr_begin(&w);
     IsoCache ic = {0};
     for (int i = 0; i < r->n; i++) {
-        NodeResult *nr = &r->items[i];
-        Node *n = nr->node;
-        json_obj_begin(&w);
-        json_key(&w, "status");
-        json_str(&w, nr->status);
-        json_key(&w, "timing");
-        json_arr_begin(&w);
-        if (nr->compiled_at > 0)
-            write_timing(&w, &ic, "compile", nr->started_at, nr->compiled_at);
-        if (nr->exec_completed_at > 0)
-            write_timing(&w, &ic, "execute", nr->exec_started_at, nr->exec_completed_at);
-        json_arr_end(&w);
-        json_key(&w, "thread_id");
-        json_strn(&w, ts, thread_name(ts, nr->thread));
-        json_key(&w, "execution_time");
-        json_double(&w, nr->completed_at > nr->started_at ? nr->completed_at - nr->started_at : 0.0);
-        json_key(&w, "adapter_response");
-        json_obj_begin(&w);
-        if (nr->adapter_message) {
-            json_key(&w, "_message");
-            json_str(&w, nr->adapter_message);
-            json_key(&w, "code");
-            json_str(&w, nr->adapter_code ? nr->adapter_code : "");
-            json_key(&w, "rows_affected");
-            json_int(&w, nr->rows_affected);
+        /* the entry starts after the comma the writer puts before it */
+        size_t at = json_offset(&w) + (i > 0);
+        write_result(&w, &ic, &r->items[i]);
+        /* compile pads each model's entry to its slot (json.h), where a
+         * later compile of that model alone can rewrite it */
+        if (r->pad_models && r->items[i].node->rt == RT_MODEL) {
+            size_t len = json_pad_slot(&w, at);
+            if (r->slots)
+                r->slots[i] = (JsonSlot){(int64_t)at, (uint32_t)len};
         }
-        json_obj_end(&w);
-        json_key(&w, "message");
-        json_str(&w, nr->message);
-        json_key(&w, "failures");
-        if (nr->failures < 0)
-            json_null(&w);
-        else
-            json_int(&w, nr->failures);
-        json_key(&w, "unique_id");
-        json_str(&w, n->unique_id);
-        json_key(&w, "compiled");
-        json_bool(&w, n->compiled);
-        json_key(&w, "compiled_code");
-        json_str(&w, n->compiled ? n->compiled_code : NULL);
-        json_key(&w, "relation_name");
-        json_str(&w, n->relation_name);
-        json_key(&w, "batch_results");
-        json_null(&w);
-        json_obj_end(&w);
     }
     json_arr_end(&w);
     json_key(&w, "elapsed_time");

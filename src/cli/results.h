@@ -2,6 +2,7 @@
 #ifndef CDBT_RESULTS_H
 #define CDBT_RESULTS_H
 #include "cli.h"
+#include "../base/json.h"
 
 typedef struct NodeResult {
     Node *node;
@@ -22,6 +23,8 @@ typedef struct RunResults {
     int n, cap;
     double started_at;            /* epoch */
     long elapsed_offset;          /* set by results_write: where the top-level "elapsed_time" key starts */
+    bool pad_models;              /* compile: each model's entry padded to its slot (json.h) */
+    JsonSlot *slots;              /* with pad_models, or NULL: filled by results_write, by entry */
 } RunResults;
 
 void   results_add(RunResults *r, NodeResult nr);
@@ -29,4 +32,6 @@ void   results_free(RunResults *r);
 double results_wallclock(void);
 /* Write <target>/run_results.json; returns 0 / -1 (err set). */
 int    results_write(Session *s, RunResults *r, const char *path, Diag *err);
+/* One entry of "results", unpadded, as results_write writes it. */
+void   results_entry_json(const NodeResult *nr, Sb *out);
 #endif

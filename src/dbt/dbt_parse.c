@@ -674,13 +674,13 @@ int dbt_parse(Dbt *d, Diag *err)
     }
     for (int i = 0; i < p->nnodes; i++) {
         Node *n = p->nodes[i];
-        if (renders(n->rt) && !(d->opt.parse_skip && d->opt.parse_skip(d->opt.hook_ud, n)) &&
+        if (renders(n->rt) && !n->stub && !(d->opt.parse_skip && d->opt.parse_skip(d->opt.hook_ud, n)) &&
             dbt_parse_node(d, n, err) != 0)
             return -1;
     }
     move_disabled(p);
     for (int i = 0; i < p->nnodes; i++)
-        if (set_identity(d, p->nodes[i], err) != 0)
+        if (!p->nodes[i]->stub && set_identity(d, p->nodes[i], err) != 0)
             return -1;
     build_maps(d);
     bool any = false;

@@ -535,6 +535,7 @@ typedef struct NodeBlocks {
                                      * changes under the helper's feet) */
     const int *ranks;               /* the entries: ranks of the non-source nodes */
     int n, nblocks;
+    JsonSlot *slots;                /* by Node.index, or NULL */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int next;                       /* first block nobody has claimed */
@@ -545,13 +546,39 @@ typedef struct NodeBlocks {
 /* One past the last entry of block b (of n entries). */
 static int block_end(int b, int n) { return (b + 1) * kBlockNodes < n ? (b + 1) * kBlockNodes : n; }
 
-static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b)
+/* A model's value is padded to its slot (json_pad_slot), and where it sits
+ * is noted in slots[Node.index] when slots is not NULL: offsets relative to
+ * w's document (a fork's offsets are made absolute when it is spliced). */
+static void write_entry(JsonW *w, const Uids *u, int r, JsonSlot *slots)
+{
+    Node *n = u->sorted[r];
+    uid_key(w, u, r);
+    size_t start = json_offset(w);
+    write_node(w, n, u, r);
+    if (n->rt != RT_MODEL)
+        return;
+    size_t len = json_pad_slot(w, start);
+    if (slots && n->index >= 0)
+        slots[n->index] = (JsonSlot){(int64_t)start, (uint32_t)len};
+}
+
+static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b, JsonSlot *slots)
 {
     int end = block_end(b, n);
+    for (int k = b * kBlockNodes; k < end; k++)
+        write_entry(w, u, ranks[k], slots);
+}
+
+/* A block written by a fork was spliced at base: its slots become absolute. */
+static void rebase_block(const Uids *u, const int *ranks, int n, int b, JsonSlot *slots, size_t base)
+{
+    if (!slots)
+        return;
+    int end = block_end(b, n);
     for (int k = b * kBlockNodes; k < end; k++) {
-        int r = ranks[k];
-        uid_key(w, u, r);
-        write_node(w, u->sorted[r], u, r);
+        Node *nd = u->sorted[ranks[k]];
+        if (nd->rt == RT_MODEL && nd->index >= 0)
+            slots[nd->index].off += (int64_t)base;
     }
 }
 
@@ -570,7 +597,7 @@ static void *nodes_helper(void *arg)
         JsonW f;
         sb_reset(&s->buf);
         json_fork(&f, &s->buf, &nb->at, b > 0);
-        write_block(&f, nb->u, nb->ranks, nb->n, b);
+        write_block(&f, nb->u, nb->ranks, nb->n, b, nb->slots);
         pthread_mutex_lock(&nb->mu);
         s->block = b;
         s->done = true;
@@ -582,9 +609,9 @@ static void *nodes_helper(void *arg)
 
 static int nblocks_of(int n) { return (n + kBlockNodes - 1) / kBlockNodes; }
 
-static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int first)
+static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int first, JsonSlot *slots)
 {
-    NodeBlocks nb = {.u = u, .at = *w, .ranks = ranks, .n = n, .nblocks = nblocks_of(n)};
+    NodeBlocks nb = {.u = u, .at = *w, .ranks = ranks, .n = n, .nblocks = nblocks_of(n), .slots = slots};
     nb.next = nb.spliced = first;
     pthread_t th;
     bool threaded = false;
@@ -599,7 +626,7 @@ static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int fi
     }
     if (!threaded) {
         for (int b = first; b < nb.nblocks; b++)
-            write_block(w, u, ranks, n, b);
+            write_block(w, u, ranks, n, b, slots);
         return;
     }
     for (int b = first; b < nb.nblocks; b++) {
@@ -611,10 +638,12 @@ static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int fi
         while (!mine && !(s->done && s->block == b))
             pthread_cond_wait(&nb.cv, &nb.mu);
         pthread_mutex_unlock(&nb.mu);
-        if (mine)
-            write_block(w, u, ranks, n, b);
-        else
+        if (mine) {
+            write_block(w, u, ranks, n, b, slots);
+        } else {
+            rebase_block(u, ranks, n, b, slots, json_offset(w));
             json_splice(w, s->buf.buf, s->buf.len);
+        }
         pthread_mutex_lock(&nb.mu);
         s->done = false;
         nb.spliced = b + 1;
@@ -742,9 +771,16 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
     write_head(p, invocation_id, w, &sorted, &u);
     int n;
     int *ranks = entry_ranks(&u, &n);
-    write_nodes(w, &u, ranks, n, 0);
+    write_nodes(w, &u, ranks, n, 0, NULL);
     free(ranks);
     write_tail(p, w, sorted, &u);
+}
+
+void manifest_node_json(Node *n, Sb *out)
+{
+    JsonW w;
+    json_init(&w, out, false);
+    write_node(&w, n, NULL, -1);
 }
 
 void manifest_render(Project *p, const char *invocation_id, Sb *out)
@@ -764,6 +800,7 @@ struct ManifestWriter {
     Node **sorted;
     Uids u;
     int *ranks, n, nblocks;         /* the "nodes" entries */
+    JsonSlot *slots;                /* by Node.index, or NULL */
     unsigned char *final;           /* by Node.index: the node will not change */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -800,7 +837,7 @@ static void *early_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&m->mu);
-        write_block(&m->w, &m->u, m->ranks, m->n, m->written);
+        write_block(&m->w, &m->u, m->ranks, m->n, m->written, m->slots);
         pthread_mutex_lock(&m->mu);
         m->written++;
     }
@@ -808,10 +845,11 @@ static void *early_main(void *arg)
     return NULL;
 }
 
-ManifestWriter *manifest_begin(Project *p, const char *invocation_id, const char *path)
+ManifestWriter *manifest_begin(Project *p, const char *invocation_id, const char *path, JsonSlot *slots)
 {
     ManifestWriter *m = xcalloc(1, sizeof *m);
     m->p = p;
+    m->slots = slots;
     m->path = path;
     m->fd = fs_atomic_open(path, &m->tmp);
     if (m->fd < 0) {
@@ -857,7 +895,7 @@ int manifest_finish(ManifestWriter *m, Diag *err)
     }
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);
-    write_nodes(&m->w, &m->u, m->ranks, m->n, m->written);
+    write_nodes(&m->w, &m->u, m->ranks, m->n, m->written, m->slots);
     write_tail(m->p, &m->w, m->sorted, &m->u);
     bool ok = json_flush(&m->w) == 0;
     int saved = errno;

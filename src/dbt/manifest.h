@@ -3,6 +3,7 @@
 #ifndef CDBT_MANIFEST_H
 #define CDBT_MANIFEST_H
 #include "../project/project.h"
+#include "../base/json.h"
 
 /* Write the manifest atomically to path (parent dirs created).
  * Returns 0, or -1 with err set. */
@@ -15,9 +16,13 @@ int manifest_write(Project *p, const char *invocation_id, const char *path, Diag
  * the file over path.  NULL when the temporary file cannot be opened (use
  * manifest_write, which reports the error).  Nodes are only read. */
 typedef struct ManifestWriter ManifestWriter;
-ManifestWriter *manifest_begin(Project *p, const char *invocation_id, const char *path);
+/* slots (NULL, or p->nnodes entries): where each model's padded value ends
+ * up in the file, by Node.index, once manifest_finish returns 0. */
+ManifestWriter *manifest_begin(Project *p, const char *invocation_id, const char *path, JsonSlot *slots);
 void manifest_node_done(ManifestWriter *m, const Node *n);
 int  manifest_finish(ManifestWriter *m, Diag *err);
+/* One node's value as the "nodes" object holds it, unpadded. */
+void manifest_node_json(Node *n, Sb *out);
 /* The same JSON into out (for tests). */
 void manifest_render(Project *p, const char *invocation_id, Sb *out);
 #endif

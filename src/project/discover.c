@@ -344,9 +344,38 @@ static int walk_paths(Loader *L, const char **paths, const char *suffix_dir, con
     return 0;
 }
 
+/* Delta mode: the listed model files only, each under the model path that holds it. */
+static int only_models(Loader *L)
+{
+    Project *p = L->p;
+    for (int k = 0; k < L->opt->nonly_models; k++) {
+        const char *ofp = L->opt->only_models[k];
+        int done = 0;
+        for (int i = 0; p->model_paths && p->model_paths[i] && !done; i++) {
+            const char *search = join_rel(L, p->model_paths[i], "");
+            size_t sl = strlen(search);
+            if (strncmp(ofp, search, sl) != 0 || ofp[sl] != '/')
+                continue;
+            Walk w = {L, search, abs_of(L, search), RT_MODEL, W_SQL_NODE, 0};
+            if (sql_node(&w, ofp + sl + 1) != 0)
+                return -1;
+            done = 1;
+        }
+        if (!done) {
+            diag_set(L->err, ofp, 0, 0, NULL, "not under a model path");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int pl_discover(Loader *L)
 {
     Project *p = L->p;
+    if (L->opt->nonly_models)
+        return walk_paths(L, p->macro_paths, NULL, ".sql", W_MACRO, RT_MACRO) ||
+               walk_paths(L, p->test_paths, "generic", ".sql", W_MACRO, RT_MACRO) || only_models(L)
+                   ? -1 : 0;
     if (walk_paths(L, p->macro_paths, NULL, ".sql", W_MACRO, RT_MACRO) ||
         walk_paths(L, p->test_paths, "generic", ".sql", W_MACRO, RT_MACRO) ||
         walk_paths(L, p->model_paths, NULL, ".sql", W_SQL_NODE, RT_MODEL) ||

@@ -505,6 +505,8 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
 
 int pl_build_tests(Loader *L)
 {
+    if (L->opt->nonly_models)
+        return 0;                  /* delta mode: tests are not recompiled */
     for (size_t i = 0; i < L->jobs.len; i++) {
         TestJob *j = L->jobs.items[i];
         for (size_t k = 0; k < j->tests->n; k++)

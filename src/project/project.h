@@ -94,6 +94,7 @@ typedef struct Node {
     const char *compiled_path;
     double created_at;
     bool disabled;
+    bool stub;                      /* delta compile: stands for a node not loaded (identity preset, not rendered) */
 
     /* added by src/project */
     VDict *source_meta;             /* sources: the source-level meta (Node.meta is the table's) */
@@ -134,6 +135,12 @@ typedef struct ProjectOptions {
     VDict *cli_vars;                /* parsed --vars (may be NULL) */
     bool need_profile;              /* false: a missing profiles.yml is not an error (ls, parse, compile) */
     int threads;                    /* --threads, 0 = unset */
+    /* Delta compile (src/cli/delta.c): load only these model files (paths
+     * relative to the project root) and the one properties file only_props
+     * (may be NULL), patching only those models; no other nodes, sources or
+     * tests.  nonly_models == 0: the whole project. */
+    const char *const *only_models; int nonly_models;
+    const char *only_props;
 } ProjectOptions;
 
 typedef struct Project {

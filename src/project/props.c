@@ -208,6 +208,8 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
     if (entry_name(c, entry, &name) != 0)
         return -1;
     Node *n = strmap_getz(&L->by_name[rt], name);
+    if (!n && L->opt->nonly_models)
+        return 0;                  /* delta mode: a model not loaded */
     if (!n) {
         pl_warn(L, "Did not find matching node for patch with name '%s' in the '%s' section of file '%s'",
                 name, c->key, c->f->rel);
@@ -590,6 +592,8 @@ static int props_file(Loader *L, YFile *f)
         bool is_src = !strcmp(k, "sources"), is_macro = !strcmp(k, "macros");
         if (which < 0 && !is_src && !is_macro)
             continue;
+        if (L->opt->nonly_models && which != 0)
+            continue;              /* delta mode: models only */
         PatchCtx c = {L, f, k};
         if (list && list->kind == YN_SCALAR && list->value.type == V_NONE)
             continue;
@@ -643,6 +647,28 @@ static int prop_cb(void *ud, const char *rel)
 int pl_read_properties(Loader *L)
 {
     Project *p = L->p;
+    if (L->opt->nonly_models) {
+        /* delta mode: the one properties file, under the search path that holds it */
+        const char *ofp = L->opt->only_props;
+        if (!ofp)
+            return 0;
+        const char **sets[] = {p->model_paths, p->seed_paths, p->snapshot_paths, p->analysis_paths,
+                               p->macro_paths, p->test_paths};
+        for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++)
+            for (int i = 0; sets[k] && sets[k][i]; i++) {
+                size_t sl = strlen(sets[k][i]);
+                if (strncmp(ofp, sets[k][i], sl) != 0 || ofp[sl] != '/')
+                    continue;
+                StrMap seen;
+                strmap_init(&seen);
+                PropWalk w = {L, sets[k][i], &seen, 0};
+                prop_cb(&w, ofp + sl + 1);
+                strmap_free(&seen);
+                return w.rc;
+            }
+        diag_set(L->err, ofp, 0, 0, NULL, "not under a search path");
+        return -1;
+    }
     const char **sets[] = {p->model_paths, p->seed_paths, p->snapshot_paths, p->analysis_paths,
                            p->macro_paths, p->test_paths};
     const char *const suffixes[] = {".yml", ".yaml", NULL};

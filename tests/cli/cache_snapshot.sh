@@ -28,7 +28,7 @@ R() {
     case $out in *"outputs reused"*) echo reused ;; *) echo full ;; esac
 }
 settle() { sleep 0.15; }     # inputs changed within the racy margin are not snapshotted
-norm() { sed -E 's/"(generated_at|invocation_id)":"[^"]*"/"\1":""/g; s/"created_at":[0-9.e+-]+/"created_at":0/g' "$1"; }
+norm() { sed -E 's/"(generated_at|invocation_id)":"[^"]*"/"\1":""/g; s/"created_at":[0-9.e+-]+/"created_at":0/g; s/\} +([],}])/}\1/g' "$1"; }
 cold() {    # cold <cmd>: the manifest a cold run writes, normalized, into cold.json
     C "$1" -q --no-partial-parse --target-path "$W/cold" >/dev/null 2>&1
     norm "$W/cold/manifest.json" > "$W/cold.json"
@@ -129,7 +129,7 @@ expect "after a cold compile: full" full "$(R compile)"
 expect "then reused" reused "$(R compile)"
 norm target/manifest.json > now.json
 cmp -s now.json "$W/cold.json" && ok || bad "reused compile manifest differs from a cold compile"
-strip_rr() { sed -E 's/"(generated_at|invocation_id|started_at|completed_at)":"[^"]*"/"\1":""/g; s/"(execution_time|elapsed_time)":[0-9.e+-]+/"\1":0/g' "$1"; }
+strip_rr() { sed -E 's/"(generated_at|invocation_id|started_at|completed_at)":"[^"]*"/"\1":""/g; s/"(execution_time|elapsed_time)":[0-9.e+-]+/"\1":0/g; s/\} +([],}])/}\1/g' "$1"; }
 strip_rr "$W/cold_rr.json" > a.json; strip_rr target/run_results.json > b.json
 cmp -s a.json b.json && ok || bad "reused run_results differs from a cold compile's beyond timing"
 

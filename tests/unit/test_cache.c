@@ -90,7 +90,7 @@ START_TEST(foreign_version_is_rebuilt)
     Cache *c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
     ck_assert_ptr_nonnull(w);
-    ck_assert_msg(strstr(w, "schema version 99 is not 3; rebuilding it") != NULL, "warning: %s", w);
+    ck_assert_msg(strstr(w, "schema version 99 is not 4; rebuilding it") != NULL, "warning: %s", w);
     free(w);
     ck_assert_int_eq(cache_record_result(c, "model.p.a", "pass", 0, 0, NULL), 0);
     cache_close(c);
@@ -98,7 +98,7 @@ START_TEST(foreign_version_is_rebuilt)
     sqlite3_stmt *st;
     ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(st, 0), 3);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
     sqlite3_finalize(st);
     sqlite3_close(db);
     rmdir_all(d);
@@ -229,68 +229,68 @@ START_TEST(snapshot_store_lookup_invalidate)
     const char *outs[] = {out1, "t/c/out2.sql"};
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 1);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 1);
     free(w);
     w = NULL;
-    CacheSnap *s = cache_snap_lookup(c, key, &why);
+    CacheSnap *s = cache_snap_lookup(c, key, false, &why);
     ck_assert_ptr_nonnull(s);
     size_t n = 0;
     const uint8_t *info = cache_snap_info(s, &n);
     ck_assert_uint_eq(n, 4);
     ck_assert(memcmp(info, "info", 4) == 0);
     cache_snap_free(s);
-    ck_assert_ptr_null(cache_snap_lookup(c, other, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, other, false, &why));
     /* an env var */
     setenv("CDBT_SNAP_TEST", "b", 1);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "environment") != NULL);
     setenv("CDBT_SNAP_TEST", "a", 1);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* a missing path that appears */
     ck_assert_int_eq(fs_write_file(missing, "x", 1), 0);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 1);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));   /* the directory changed meanwhile */
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 1);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
     ck_assert_int_eq(fs_write_file(out1, "{ }", 3), 0);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(cache_snap_refresh(c, s), 0);
     cache_snap_free(s);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     /* any other output rewritten: refused, and refreshing does not cover it */
     ck_assert_int_eq(fs_write_file_direct(out2, "select 2", 8), 0);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(cache_snap_refresh(c, s), 0);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* deleted: refused */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 1);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 1);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     unlink(out2);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, &w), 1);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, &why));
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 1);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* an input edited in place */
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(in1, "select 2", 8), 0);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_close(c);
     /* garbage in the row: refused, no crash */
     char db[600];
@@ -303,7 +303,7 @@ START_TEST(snapshot_store_lookup_invalidate)
     sqlite3_close(h);
     c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
-    ck_assert_ptr_null(cache_snap_lookup(c, key, &why));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_close(c);
     unsetenv("CDBT_SNAP_TEST");
     rmdir_all(d);

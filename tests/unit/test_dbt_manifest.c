@@ -226,7 +226,7 @@ START_TEST(written_during_compile_same_document)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char path[128];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
-    ManifestWriter *m = manifest_begin(&p, "inv-1", path);
+    ManifestWriter *m = manifest_begin(&p, "inv-1", path, NULL);
     ck_assert_ptr_nonnull(m);
     Node *late = nodes[N / 2 + 1];      /* a model: changes after the others are done */
     ck_assert_int_eq(late->rt, RT_MODEL);

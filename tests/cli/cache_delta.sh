@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# cache_delta.sh - `cdbt compile` after only model files were edited in place
+# (src/cli/delta.c): the edited models are recompiled alone and their entries
+# rewritten in place in manifest.json and run_results.json, and the result is
+# what a cold compile writes (timings aside).  Everything a model's body can
+# change beyond its own code (config, refs, env vars read, ephemeral
+# parents, a value outgrowing its slot, an error) takes the full path.
+set -u
+CDBT=$(realpath "${1:?usage: cache_delta.sh path/to/cdbt}")
+SRC=${CDBT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+cp -r "$SRC/tests/fixtures/projects/jaffle" "$W/p"
+rm -rf "$W/p/target"
+cd "$W/p"
+pass=0; fail=0
+ok()  { pass=$((pass+1)); }
+bad() { echo "FAIL: $*"; fail=$((fail+1)); }
+expect() {  # expect <what> <expected> <actual>
+    if [ "$2" = "$3" ]; then ok; else bad "$1"; printf '  expected: %s\n  actual:   %s\n' "$2" "$3"; fi
+}
+C() { "$CDBT" "$@" --project-dir . --profiles-dir .; }
+# R: compile with --debug; prints reused, delta or full (and why, for a delta refused)
+R() {
+    local out
+    out=$(C compile --debug 2>&1) || { echo "failed: $out"; return; }
+    case $out in
+    *"outputs reused"*) echo reused ;;
+    *"recompiled alone"*) echo delta ;;
+    *"no delta compile ("*) echo "full: $(printf '%s\n' "$out" | sed -n 's/.*no delta compile (\(.*\))/\1/p')" ;;
+    *) echo full ;;
+    esac
+}
+settle() { sleep 0.15; }     # inputs changed within the racy margin are not snapshotted
+# run-specific values and the slot padding that follows their length
+norm() { sed -E 's/"(generated_at|invocation_id|started_at|completed_at)":"[^"]*"/"\1":""/g; s/"(created_at|execution_time|elapsed_time)":[0-9.e+-]+/"\1":0/g; s/\} +([],}])/}\1/g' "$1"; }
+# same_as_cold <what>: the artifacts and compiled files equal a cold compile's
+same_as_cold() {
+    norm target/manifest.json > "$W/m.delta"; norm target/run_results.json > "$W/r.delta"
+    rm -rf "$W/c.delta"; cp -r target/compiled "$W/c.delta"
+    C compile -q --no-partial-parse >/dev/null 2>&1
+    norm target/manifest.json > "$W/m.cold"; norm target/run_results.json > "$W/r.cold"
+    cmp -s "$W/m.delta" "$W/m.cold" && ok || bad "$1: manifest.json differs from a cold compile's"
+    cmp -s "$W/r.delta" "$W/r.cold" && ok || bad "$1: run_results.json differs from a cold compile's"
+    diff -r "$W/c.delta" target/compiled >/dev/null && ok || bad "$1: compiled files differ from a cold compile's"
+    settle
+    R >/dev/null                   # the cold run rewrote the outputs: store a snapshot again
+    settle
+}
+start() { settle; R >/dev/null; settle; expect "start: reused" reused "$(R)"; }
+
+start
+# ---- an edit to a model's body: recompiled alone
+echo "-- edited" >> models/staging/stg_customers.sql
+expect "body edited (edit within the racy margin)" delta "$(R)"
+grep -q -- "-- edited" target/compiled/jaffle/models/staging/stg_customers.sql && ok || bad "edit not in the compiled file"
+grep -q -- "-- edited" target/manifest.json && ok || bad "edit not in manifest.json"
+python3 -c 'import json,sys; [json.load(open(f)) for f in sys.argv[1:]]' target/manifest.json target/run_results.json \
+    && ok || bad "artifacts are not JSON after a delta"
+mi=$(grep -o '"invocation_id":"[^"]*"' target/manifest.json | head -1)
+ri=$(grep -o '"invocation_id":"[^"]*"' target/run_results.json | head -1)
+expect "run_results and manifest name the same invocation" "$mi" "$ri"
+# the edited file was racy when read: the next run reads it again, then it is settled
+settle
+expect "after a racy delta: recompiled once more" delta "$(R)"
+expect "then reused" reused "$(R)"
+same_as_cold "body edit"
+
+start
+echo "-- two" >> models/staging/stg_customers.sql; echo "-- two" >> models/staging/stg_orders.sql
+expect "two models edited" delta "$(R)"
+same_as_cold "two models"
+
+# ---- what takes the full path
+refuse() {  # refuse <what> <expected why> <command...>
+    local what=$1 why=$2; shift 2
+    start
+    "$@"
+    expect "$what" "full: $why" "$(R)"
+    settle
+    R >/dev/null                   # the full run above read a racy file: it stored nothing
+    settle
+    expect "$what: then reused" reused "$(R)"
+}
+refuse "config() changed" "more than the code of a model changed" \
+    sh -c 'printf "{{ config(materialized=\"table\") }}\n" | cat - models/staging/stg_customers.sql > x && cat x > models/staging/stg_customers.sql'
+m=$(python3 -c 'import json; print(json.load(open("target/manifest.json"))["nodes"]["model.jaffle.stg_customers"]["config"]["materialized"])')
+expect "config change in the manifest" table "$m"
+refuse "a new ref()" "the models do not parse alone" \
+    sh -c 'echo "-- {{ ref(\"stg_orders\") }}" >> models/staging/stg_customers.sql'
+refuse "a new env var read" "a template read a new env var" \
+    sh -c 'echo "-- {{ env_var(\"DELTA_NEW\", \"x\") }}" >> models/staging/stg_customers.sql'
+refuse "an ephemeral model edited" "a model is disabled, renamed or not a view, table or incremental" \
+    sh -c 'echo "-- e" >> models/marts/int_order_totals.sql'
+refuse "a model with an ephemeral parent" "a parent is ephemeral" \
+    sh -c 'echo "-- e" >> models/marts/customers.sql'
+refuse "a value outgrowing its slot" "a new value does not fit its slot" \
+    sh -c 'for i in $(seq 60); do echo "-- a longer comment line to outgrow the slot $i"; done >> models/staging/stg_customers.sql'
+start
+echo '{{ log("hi", info=True) }}' >> models/staging/stg_customers.sql
+expect "a template printing (never reused)" "full: templates printed" "$(R)"
+sed -i '/log(/d' models/staging/stg_customers.sql
+start
+echo "-- {{ undefined_macro() }}" >> models/staging/stg_customers.sql
+out=$(C compile 2>&1); rc=$?
+expect "a compile error: exit 1 as in a full run" 1 "$rc"
+case $out in *"undefined_macro"*) ok ;; *) bad "compile error not reported: $out" ;; esac
+sed -i '/undefined_macro/d' models/staging/stg_customers.sql
+start
+mv models/staging/stg_customers.sql x.sql; cp x.sql models/staging/stg_customers.sql; echo "-- renamed" >> models/staging/stg_customers.sql
+case $(R) in full*) ok ;; *) bad "a file replaced (new inode, directory changed) must take the full path" ;; esac
+same_as_cold "after the refusals"
+
+echo "cache_delta: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
