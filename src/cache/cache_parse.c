@@ -12,9 +12,6 @@
 #include "../base/journal.h"
 #include "../base/hash.h"
 #include "../base/vec.h"
-#ifdef CDBT_HAVE_LIBCRYPTO
-#include <openssl/evp.h>
-#endif
 
 #define OUT_FORMAT 2
 
@@ -23,15 +20,10 @@ static bool renders(ResourceType rt)
     return rt == RT_MODEL || rt == RT_TEST || rt == RT_ANALYSIS || rt == RT_SNAPSHOT;
 }
 
-/* SHA-256 of the key material: OpenSSL's (SHA-NI when the CPU has it) when
- * available, else src/base's portable one. */
+/* SHA-256 of the key material (src/base: the CPU's SHA instructions when it
+ * has them; OpenSSL is not linked, as loading it would cost every process). */
 static void key_hash(const void *data, size_t len, uint8_t out[32])
 {
-#ifdef CDBT_HAVE_LIBCRYPTO
-    unsigned int n = 32;
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32)
-        return;
-#endif
     sha256(data, len, out);
 }
 

@@ -230,6 +230,12 @@ PgConn *pg_connect(const PgParams *p, Diag *err)
     Sb options = SB_INIT;
     PgConn *c = NULL;
     PGconn *conn = NULL;
+    const char *why;
+    if (pq_load(&why) != 0) {
+        if (err)
+            diag_set(err, NULL, 0, 0, NULL, "Could not connect to PostgreSQL: %s", why);
+        return NULL;
+    }
 
 #define KV(k, v) kv_add(keys, vals, &n, (k), (v))
     KV("host", p->host);

@@ -39,6 +39,9 @@ void pg_params_from_profile(PgParams *p, VDict *output, const char *profile, con
 
 /* Connect (with `retries` attempts).  On failure *err says profile, target,
  * host, port and libpq's reason; returns NULL. Sets role/search_path if given. */
+/* Load libpq (pqdl.c: the binary does not link it, so commands that never
+ * connect do not pay for its libraries).  0, or -1 with *why set. */
+int pq_load(const char **why);
 PgConn *pg_connect(const PgParams *p, Diag *err);
 void    pg_close(PgConn *c);                 /* rolls back an open transaction */
 

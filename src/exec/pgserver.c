@@ -11,6 +11,7 @@
  * file opens is close-on-exec, so the long-lived postmaster never inherits
  * our lock file or a caller's pipe. */
 #include "pgserver.h"
+#include "pg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -531,6 +532,8 @@ static PGPing ping(const char *sock_dir, int port, const char *user)
     snprintf(portbuf, sizeof portbuf, "%d", port);
     const char *k[] = {"host", "port", "user", "dbname", "connect_timeout", NULL};
     const char *v[] = {sock_dir, portbuf, user, "postgres", "3", NULL};
+    if (pq_load(NULL) != 0)
+        return PQPING_NO_ATTEMPT;
     return PQpingParams(k, v, 0);
 }
 
@@ -595,6 +598,8 @@ static int probe(PgServerInfo *info, int wait_ms)
 
 static void fetch_version(PgServerInfo *info)
 {
+    if (pq_load(NULL) != 0)
+        return;
     char portbuf[16];
     snprintf(portbuf, sizeof portbuf, "%d", info->port);
     const char *k[] = {"host", "port", "user", "dbname", "connect_timeout", "application_name", NULL};
@@ -792,6 +797,11 @@ static int create_database(PgServerInfo *info, Diag *err)
     snprintf(portbuf, sizeof portbuf, "%d", info->port);
     const char *k[] = {"host", "port", "user", "dbname", "connect_timeout", "application_name", NULL};
     const char *v[] = {info->sock_dir, portbuf, info->superuser, "postgres", "10", "cdbt", NULL};
+    const char *why;
+    if (pq_load(&why) != 0) {
+        diag_set(err, NULL, 0, 0, NULL, "%s", why);
+        return -1;
+    }
     int ret = -1;
     Sb q = SB_INIT;
     PGresult *r = NULL;
