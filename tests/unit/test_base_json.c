@@ -314,6 +314,57 @@ END_TEST
 
 /* Nesting deeper than 64 levels: the writer once kept its comma state in a
  * 64-entry array shared by the deepest levels and dropped commas there. */
+START_TEST(slot_padding)
+{
+    ck_assert_uint_eq(json_slot_len(1), JSON_SLOT);
+    ck_assert_uint_eq(json_slot_len(JSON_SLOT), JSON_SLOT);
+    ck_assert_uint_eq(json_slot_len(JSON_SLOT + 1), 2 * JSON_SLOT);
+    /* a streamed writer: values padded to their slots, commas after the padding */
+    char path[] = "/tmp/cdbt_json_slot_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    Sb s = SB_INIT;
+    JsonW w;
+    json_init(&w, &s, false);
+    json_set_sink(&w, fd);
+    json_obj_begin(&w);
+    size_t start[3], len[3];
+    for (int i = 0; i < 3; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "k%d", i);
+        json_key(&w, k);
+        start[i] = json_offset(&w);
+        json_obj_begin(&w);
+        json_key(&w, "v");
+        Sb big = SB_INIT;
+        for (int j = 0; j < 200 * i + 3; j++)
+            sb_putc(&big, 'a' + j % 26);
+        json_str(&w, big.buf);
+        sb_free(&big);
+        json_obj_end(&w);
+        len[i] = json_pad_slot(&w, start[i]);
+        ck_assert_uint_eq(len[i] % JSON_SLOT, 0);
+    }
+    json_obj_end(&w);
+    ck_assert_int_eq(json_flush(&w), 0);
+    close(fd);
+    char *text = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(fs_read_file(path, &text, &n), 0);
+    unlink(path);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(text[start[i]], '{');
+        const char *end = memchr(text + start[i], '}', len[i]);
+        ck_assert_ptr_nonnull(end);
+        for (const char *p = end + 1; p < text + start[i] + len[i]; p++)
+            ck_assert_int_eq(*p, ' ');
+        ck_assert_int_eq(text[start[i] + len[i]], i < 2 ? ',' : '}');
+    }
+    free(text);
+    sb_free(&s);
+}
+END_TEST
+
 START_TEST(deep_nesting_keeps_commas)
 {
     Sb s = SB_INIT, want = SB_INIT;
@@ -490,6 +541,7 @@ Suite *base_json_suite(void)
     tcase_add_test(tc, deep_nesting_keeps_commas);
     tcase_add_test(tc, sink_streams_the_same_bytes);
     tcase_add_test(tc, forks_splice_like_one_writer);
+    tcase_add_test(tc, slot_padding);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -310,6 +310,148 @@ START_TEST(snapshot_store_lookup_invalidate)
 }
 END_TEST
 
+/* Snapshot lookups that accept changed inputs (the delta compile of
+ * src/cli/delta.c): which differences count as changes, the node table,
+ * and the overrides a delta run records. */
+START_TEST(snapshot_changes_nodes_overrides)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    char ins[10][512], out1[512], out2[512];
+    const char *inp[10];
+    for (int i = 0; i < 10; i++) {
+        snprintf(ins[i], sizeof ins[i], "%s/m%d.sql", d, i);
+        ck_assert_int_eq(fs_write_file(ins[i], "select 1", 8), 0);
+        inp[i] = ins[i];
+    }
+    snprintf(out1, sizeof out1, "%s/t/manifest.json", d);
+    snprintf(out2, sizeof out2, "%s/t/c/m0.sql", d);
+    ck_assert_int_eq(fs_write_file(out1, "{}", 2), 0);
+    ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
+    setenv("CDBT_SNAP_TEST", "a", 1);
+    const char *parts[] = {"compile"};
+    uint8_t key[32];
+    cache_snap_key(parts, 1, key);
+    const char *envs[] = {"CDBT_SNAP_TEST"};
+    const char *outs[] = {out1, "t/c/m0.sql"};
+    /* the node table: one entry with a model stub and a source stub */
+    Arena a;
+    arena_init(&a, 0);
+    Sb nodes = SB_INIT;
+    CacheDeltaDep deps[2] = {
+        {.rt = RT_MODEL, .unique_id = "model.p.up", .name = "up", .package = "p", .database = "db",
+         .schema = "s", .alias = "up_alias", .materialized = "view", .quoting = v_none()},
+        {.rt = RT_SOURCE, .unique_id = "source.p.raw.t", .name = "t", .package = "p", .database = "db",
+         .schema = "raw", .identifier = "t_ident", .source_name = "raw", .quoting = v_dict(&a)},
+    };
+    dict_setz(&a, deps[1].quoting.u.d, "identifier", v_bool(false));
+    CacheDeltaNode e = {.ofp = "m0.sql", .unique_id = "model.p.m0", .moff = 1234, .mlen = 512, .roff = 99,
+                        .rlen = 1024, .compiled_path = "t/c/m0.sql", .patch_file = NULL, .deps = deps, .ndeps = 2};
+    cache_delta_add(&nodes, &e);
+    CacheDeltaNode e2 = {.ofp = "m1.sql", .unique_id = "model.p.m1", .compiled_path = "t/c/m1.sql",
+                         .patch_file = "models/_p.yml"};
+    cache_delta_add(&nodes, &e2);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, nodes.buf,
+                                      nodes.len, &w), 1);
+    sb_free(&nodes);
+    const char *why = NULL;
+    CacheSnap *s = cache_snap_lookup(c, key, true, &why);
+    ck_assert_ptr_nonnull(s);
+    const char *const *ch;
+    ck_assert_uint_eq(cache_snap_changed(s, &ch), 0);
+    cache_snap_free(s);
+
+    /* one input edited in place: a change (not a failure) only when asked */
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file_direct(ins[0], "select 22", 9), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
+    ck_assert_uint_eq(cache_snap_changed(s, &ch), 1);
+    ck_assert_str_eq(ch[0], ins[0]);
+    ck_assert(cache_snap_has_input(s, ins[3]));
+    ck_assert(!cache_snap_has_input(s, out2));
+    ck_assert(cache_snap_has_env(s, "CDBT_SNAP_TEST"));
+    ck_assert(!cache_snap_has_env(s, "CDBT_OTHER"));
+    /* the node table entry, whole */
+    size_t n = 0;
+    uint8_t *ent = cache_snap_node(c, s, "m0.sql", &n);
+    ck_assert_ptr_nonnull(ent);
+    CacheDeltaNode got;
+    ck_assert(cache_delta_find(ent, n, "m0.sql", &a, &got));
+    ck_assert(!cache_delta_find(ent, n, "m1.sql", &a, &got) || strcmp(got.unique_id, "model.p.m1") == 0);
+    ck_assert(cache_delta_find(ent, n, "m0.sql", &a, &got));
+    free(ent);
+    ck_assert_str_eq(got.unique_id, "model.p.m0");
+    ck_assert_int_eq(got.moff, 1234);
+    ck_assert_uint_eq(got.mlen, 512);
+    ck_assert_int_eq(got.roff, 99);
+    ck_assert_uint_eq(got.rlen, 1024);
+    ck_assert_str_eq(got.compiled_path, "t/c/m0.sql");
+    ck_assert_ptr_null(got.patch_file);
+    ck_assert_int_eq(got.ndeps, 2);
+    ck_assert_str_eq(got.deps[0].alias, "up_alias");
+    ck_assert_str_eq(got.deps[0].materialized, "view");
+    ck_assert_int_eq(got.deps[0].quoting.type, V_NONE);
+    ck_assert_int_eq(got.deps[1].rt, RT_SOURCE);
+    ck_assert_str_eq(got.deps[1].identifier, "t_ident");
+    ck_assert_str_eq(got.deps[1].source_name, "raw");
+    ck_assert_int_eq(got.deps[1].quoting.type, V_DICT);
+    ck_assert_ptr_null(cache_snap_node(c, s, "nope.sql", &n));
+    ent = cache_snap_node(c, s, "m1.sql", &n);
+    ck_assert(ent && cache_delta_find(ent, n, "m1.sql", &a, &got));
+    free(ent);
+    ck_assert_str_eq(got.patch_file, "models/_p.yml");
+
+    /* recorded by a run that started after the change: the new stat supersedes */
+    ck_assert_int_eq(fs_write_file_direct(out2, "select 22", 9), 0);
+    const char *rec[] = {ins[0], out2};
+    ck_assert_int_eq(cache_snap_record(c, s, 4.0e9, rec, NULL, 2, 1), 0);
+    cache_snap_free(s);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    cache_snap_free(s);
+    /* recorded while racy (changed at or after the run started): always a change */
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
+    ck_assert_int_eq(cache_snap_record(c, s, 1.0, rec, NULL, 2, 1), 0);
+    cache_snap_free(s);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
+    ck_assert_uint_eq(cache_snap_changed(s, &ch), 1);
+    ck_assert_int_eq(cache_snap_record(c, s, 4.0e9, rec, NULL, 2, 1), 0);
+    cache_snap_free(s);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    cache_snap_free(s);
+
+    /* an output edited is never a change; nor is a deleted input */
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file_direct(out2, "select 3", 8), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
+    ck_assert(strstr(why, "output") != NULL);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0,
+                                      &w), 1);
+    unlink(ins[5]);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
+    ck_assert_int_eq(fs_write_file(ins[5], "select 1", 8), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0,
+                                      &w), 1);
+    /* a store drops the node table and the overrides of its key */
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
+    ck_assert_ptr_null(cache_snap_node(c, s, "m0.sql", &n));
+    cache_snap_free(s);
+    /* more than eight inputs changed: not a delta */
+    usleep(20000);
+    for (int i = 0; i < 9; i++)
+        ck_assert_int_eq(fs_write_file_direct(ins[i], "select 9", 8), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
+    ck_assert_int_eq(fs_write_file_direct(ins[0], "select 1", 8), 0);
+    arena_free(&a);
+    cache_close(c);
+    unsetenv("CDBT_SNAP_TEST");
+    rmdir_all(d);
+}
+END_TEST
+
 START_TEST(parse_store_restore_invalidate)
 {
     char *d = tmpdir();
@@ -434,6 +576,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, concurrent_writers);
     tcase_add_test(tc, parse_store_restore_invalidate);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
+    tcase_add_test(tc, snapshot_changes_nodes_overrides);
     suite_add_tcase(s, tc);
     return s;
 }

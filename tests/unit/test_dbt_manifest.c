@@ -226,7 +226,8 @@ START_TEST(written_during_compile_same_document)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char path[128];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
-    ManifestWriter *m = manifest_begin(&p, "inv-1", path, NULL);
+    JsonSlot *slots = arena_zalloc(a, sizeof *slots * N);
+    ManifestWriter *m = manifest_begin(&p, "inv-1", path, slots);
     ck_assert_ptr_nonnull(m);
     Node *late = nodes[N / 2 + 1];      /* a model: changes after the others are done */
     ck_assert_int_eq(late->rt, RT_MODEL);
@@ -245,6 +246,24 @@ START_TEST(written_during_compile_same_document)
     char *got = NULL;
     size_t len = 0;
     ck_assert_int_eq(fs_read_file(path, &got, &len), 0);
+    /* each model's value sits in its slot, padded with spaces (the node
+     * blocks were written by two threads: offsets must be the file's) */
+    for (int i = 0; i < N; i++) {
+        if (nodes[i]->rt != RT_MODEL) {
+            ck_assert_uint_eq(slots[i].len, 0);
+            continue;
+        }
+        ck_assert_uint_gt(slots[i].len, 0);
+        ck_assert_uint_eq(slots[i].len % JSON_SLOT, 0);
+        ck_assert((size_t)slots[i].off + slots[i].len < len);
+        Sb one = SB_INIT;
+        manifest_node_json(nodes[i], &one);
+        ck_assert_uint_le(one.len, slots[i].len);
+        ck_assert(memcmp(got + slots[i].off, one.buf, one.len) == 0);
+        for (size_t k = one.len; k < slots[i].len; k++)
+            ck_assert_int_eq(got[slots[i].off + (int64_t)k], ' ');
+        sb_free(&one);
+    }
     char *want = render(&p);
     char *g = strstr(got, "\"generated_at\":\"");
     ck_assert_ptr_nonnull(g);
