@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include "../base/diag.h"
+#include "../base/json.h"
 #include "../project/project.h"
 #include "../graph/graph.h"
 #include "../dbt/dbt.h"
@@ -67,13 +68,18 @@ void session_close(Session *s);
  * nothing (-1 with err set). */
 int  session_open_delta(Session *s, Flags *f, const char *const *models, int nmodels, const char *props,
                         Diag *err);
-/* delta.c: recompile the models whose files alone changed since the
- * snapshot, rewriting their slots in place; exit code, or -1 (nothing
- * printed or written that a full run would not redo): take the full path. */
+/* delta.c: `compile` or `parse` after only model files changed since the
+ * snapshot: render those models alone and rewrite their slots in place;
+ * exit code, or -1 (nothing printed or written that a full run would not
+ * redo): take the full path. */
 struct Cache;
 struct CacheSnap;
 int  delta_compile(Flags *f, struct Cache *c, struct CacheSnap *snap, const char *root, const char *found,
                    int nodes, int nok, long elapsed_off, double t0);
+/* delta.c: the snapshot's node table (src/cache/cache_delta.c) for every
+ * model with a manifest slot (mslots, by Node.index); rslots (run_results
+ * slots by Node.index) for a compile, NULL for a parse. */
+void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, Sb *out);
 /* fastpath.c: stamp this invocation in the artifacts a reuse keeps. */
 int  fastpath_patch_manifest(const char *path, const char *ts, const char *invocation);
 int  fastpath_patch_results(const char *path, long off, const char *ts, const char *invocation, double t0);
@@ -83,6 +89,8 @@ int  fastpath_patch_results(const char *path, long off, const char *ts, const ch
 int  session_select(Session *s, const int *default_rts, bool *out);
 /* Write manifest.json unless --no-write-json; returns exit code. */
 int  session_write_manifest(Session *s);
+/* The same, noting each model's slot (manifest_write_slots). */
+int  session_write_manifest_slots(Session *s, JsonSlot *slots);
 const char *session_target_dir(Session *s);   /* absolute target path */
 bool session_warned(void);                    /* session_select printed a warning */
 void cli_print_diag(const Diag *d);

@@ -87,63 +87,6 @@ static void *manifest_job(void *arg)
 
 /* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
  * run_results.json and every compiled file. */
-static const char *cfg_str(const Node *n, const char *k)
-{
-    Value *v = n->config ? dict_getz(n->config, k) : NULL;
-    return v && v->type == V_STR ? v->u.s->s : NULL;
-}
-
-/* The snapshot's node table (src/cache/cache_delta.c): for each compiled
- * model whose slots are known, what recompiling it alone needs. */
-static void node_table(Session *s, const RunResults *rr, const JsonSlot *mslots, Sb *out)
-{
-    Project *p = s->project;
-    Arena a;
-    arena_init(&a, 0);
-    for (int r = 0; r < rr->n; r++) {
-        Node *nd = rr->items[r].node;
-        if (nd->rt != RT_MODEL || !nd->compiled || !nd->compiled_path || nd->index < 0 ||
-            !mslots[nd->index].len || !rr->slots[r].len)
-            continue;
-        CacheDeltaNode e = {0};
-        e.ofp = nd->original_file_path;
-        e.unique_id = nd->unique_id;
-        e.moff = mslots[nd->index].off;
-        e.mlen = mslots[nd->index].len;
-        e.roff = rr->slots[r].off;
-        e.rlen = rr->slots[r].len;
-        e.compiled_path = nd->compiled_path;
-        const char *pp = nd->patch_path ? strstr(nd->patch_path, "://") : NULL;
-        e.patch_file = pp ? pp + 3 : NULL;
-        e.deps = ARENA_ARRAY(&a, CacheDeltaDep, nd->ndep_nodes + 1);
-        for (int k = 0; k < nd->ndep_nodes; k++) {
-            Node *t = project_node(p, nd->dep_nodes[k]);
-            if (!t)
-                continue;
-            CacheDeltaDep *d = &e.deps[e.ndeps++];
-            d->rt = (int)t->rt;
-            d->unique_id = t->unique_id;
-            d->name = t->name;
-            d->package = t->package_name;
-            d->database = t->database;
-            d->schema = t->schema;
-            d->alias = t->alias;
-            d->identifier = t->identifier;
-            d->source_name = t->source_name;
-            d->materialized = cfg_str(t, "materialized");
-            d->quoting = v_none();
-            Value *q = t->rt == RT_SOURCE ? NULL : t->config ? dict_getz(t->config, "quoting") : NULL;
-            if (t->rt == RT_SOURCE && t->quoting)
-                d->quoting = (Value){.type = V_DICT, .u.d = t->quoting};
-            else if (q && q->type == V_DICT)
-                d->quoting = *q;
-        }
-        cache_delta_add(out, &e);
-        arena_reset(&a);
-    }
-    arena_free(&a);
-}
-
 static void store_snapshot(Session *s, const RunResults *rr, int nok, const struct stat *wst, const JsonSlot *mslots)
 {
     /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
@@ -168,8 +111,13 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
     console_found_text(p, found, sizeof found);
     snprintf(info, sizeof info, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
     Sb nodes = SB_INIT;
-    if (mslots && rr->slots)
-        node_table(s, rr, mslots, &nodes);
+    if (mslots && rr->slots) {
+        JsonSlot *rslots = arena_zalloc(&s->arena, sizeof *rslots * (size_t)(p->nnodes + 1));
+        for (int r = 0; r < rr->n; r++)
+            if (rr->items[r].node->index >= 0)
+                rslots[rr->items[r].node->index] = rr->slots[r];
+        delta_node_table(p, mslots, rslots, &nodes);
+    }
     fastpath_store(s, p->root, out, ost, n, 2, info, mslots && rr->slots ? &nodes : NULL);
     sb_free(&nodes);
 }

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "console.h"
 #include <stdio.h>
+#include "../base/journal.h"
 
 int cmd_parse(Flags *f)
 {
@@ -14,14 +15,21 @@ int cmd_parse(Flags *f)
     rc = session_open(&s, f, true);
     if (rc == EXIT_OK) {
         console_found(f, s.project);
-        rc = session_write_manifest(&s);
+        /* where each model's value sits: a snapshot keeps it (delta.c) */
+        JsonSlot *slots = journal_active() ? arena_zalloc(&s.arena, sizeof *slots * (size_t)(s.project->nnodes + 1))
+                                           : NULL;
+        rc = session_write_manifest_slots(&s, slots);
         if (rc == EXIT_OK) {
             console_line(f, "Performance info: parsed %d nodes in %.3fs", s.project->nnodes, cli_now() - s.t_start);
             char found[512], info[600];
             console_found_text(s.project, found, sizeof found);
             snprintf(info, sizeof info, "%s\n%d\n%d\n0", found, s.project->nnodes, s.project->nnodes);
             const char *manifest = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
-            fastpath_store(&s, NULL, &manifest, NULL, 1, 1, info, NULL);
+            Sb nodes = SB_INIT;
+            if (slots)
+                delta_node_table(s.project, slots, NULL, &nodes);
+            fastpath_store(&s, NULL, &manifest, NULL, 1, 1, info, slots ? &nodes : NULL);
+            sb_free(&nodes);
         }
     }
     session_close(&s);

@@ -1,7 +1,7 @@
-/* delta.c - `cdbt compile` after only some model files changed: recompile
- * those models alone and rewrite their entries in place.
+/* delta.c - `cdbt compile` (and `cdbt parse`) after only some model files
+ * changed: recompile those models alone and rewrite their entries in place.
  *
- * A full compile that stores a snapshot (fastpath.c) also stores a node
+ * A full compile or parse that stores a snapshot (fastpath.c) also stores a node
  * table (src/cache/cache_delta.c): for each model, where its value sits in
  * manifest.json and run_results.json (both pad each model's value with
  * spaces to a multiple of JSON_SLOT bytes, json.h), its compiled file, its
@@ -270,6 +270,65 @@ static bool journal_within(const CacheSnap *snap, const char *why[1])
     return true;
 }
 
+/* ---------------------------------------------------------------- the node table */
+
+static const char *cfg_str(const Node *n, const char *k)
+{
+    Value *v = n->config ? dict_getz(n->config, k) : NULL;
+    return v && v->type == V_STR ? v->u.s->s : NULL;
+}
+
+void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, Sb *out)
+{
+    Arena a;
+    arena_init(&a, 0);
+    for (int i = 0; i < p->nnodes; i++) {
+        Node *nd = p->nodes[i];
+        if (nd->rt != RT_MODEL || nd->index < 0 || !mslots[nd->index].len)
+            continue;
+        if (rslots && (!nd->compiled || !nd->compiled_path || !rslots[nd->index].len))
+            continue;
+        CacheDeltaNode e = {0};
+        e.ofp = nd->original_file_path;
+        e.unique_id = nd->unique_id;
+        e.moff = mslots[nd->index].off;
+        e.mlen = mslots[nd->index].len;
+        if (rslots) {
+            e.roff = rslots[nd->index].off;
+            e.rlen = rslots[nd->index].len;
+            e.compiled_path = nd->compiled_path;
+        }
+        const char *pp = nd->patch_path ? strstr(nd->patch_path, "://") : NULL;
+        e.patch_file = pp ? pp + 3 : NULL;
+        e.deps = ARENA_ARRAY(&a, CacheDeltaDep, nd->ndep_nodes + 1);
+        for (int k = 0; k < nd->ndep_nodes; k++) {
+            Node *t = project_node(p, nd->dep_nodes[k]);
+            if (!t)
+                continue;
+            CacheDeltaDep *d = &e.deps[e.ndeps++];
+            d->rt = (int)t->rt;
+            d->unique_id = t->unique_id;
+            d->name = t->name;
+            d->package = t->package_name;
+            d->database = t->database;
+            d->schema = t->schema;
+            d->alias = t->alias;
+            d->identifier = t->identifier;
+            d->source_name = t->source_name;
+            d->materialized = cfg_str(t, "materialized");
+            d->quoting = v_none();
+            Value *q = t->rt == RT_SOURCE ? NULL : t->config ? dict_getz(t->config, "quoting") : NULL;
+            if (t->rt == RT_SOURCE && t->quoting)
+                d->quoting = (Value){.type = V_DICT, .u.d = t->quoting};
+            else if (q && q->type == V_DICT)
+                d->quoting = *q;
+        }
+        cache_delta_add(out, &e);
+        arena_reset(&a);
+    }
+    arena_free(&a);
+}
+
 /* ---------------------------------------------------------------- the delta */
 
 typedef struct Item {
@@ -288,6 +347,7 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     if (!nch || nch > DELTA_MAX || !root)
         return -1;
     double started = clock_epoch();
+    bool compile = strcmp(f->command, "compile") == 0;
     size_t rl = strlen(root);
     Arena a;
     arena_init(&a, 0);
@@ -341,8 +401,8 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
         if (!it->n || it->n->stub || it->n->rt != RT_MODEL || !plain_materialization(it->n))
             goto out;
         why = "a model does not compile alone";
-        if (dbt_compile_node(s.dbt, it->n, &err) != 0 || !it->n->compiled || !it->n->compiled_path ||
-            strcmp(it->n->compiled_path, it->e.compiled_path) != 0)
+        if (compile && (dbt_compile_node(s.dbt, it->n, &err) != 0 || !it->n->compiled || !it->n->compiled_path ||
+                        !it->e.compiled_path || strcmp(it->n->compiled_path, it->e.compiled_path) != 0))
             goto out;
     }
     why = "the run read more than the last one";
@@ -355,26 +415,32 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     path_join(&rpath, target, "run_results.json");
     why = "the artifacts cannot be opened";
     mfd = open(sb_cstr(&mpath), O_RDWR | O_CLOEXEC);
-    rfd = open(sb_cstr(&rpath), O_RDWR | O_CLOEXEC);
-    if (mfd < 0 || rfd < 0)
+    rfd = compile ? open(sb_cstr(&rpath), O_RDWR | O_CLOEXEC) : -1;
+    if (mfd < 0 || (compile && rfd < 0))
         goto out;
     double now = results_wallclock();
     for (size_t k = 0; k < nch; k++) {
         Item *it = &items[k];
         manifest_node_json(it->n, &it->mjson);
-        NodeResult nr = {.node = it->n, .status = "success", .failures = -1};
-        nr.started_at = now;
-        nr.compiled_at = nr.completed_at = results_wallclock();
-        results_entry_json(&nr, &it->rjson);
         why = "a new value does not fit its slot";
-        if (json_slot_len(it->mjson.len) != it->e.mlen || json_slot_len(it->rjson.len) != it->e.rlen)
+        if (json_slot_len(it->mjson.len) != it->e.mlen)
             goto out;
+        if (compile) {
+            NodeResult nr = {.node = it->n, .status = "success", .failures = -1};
+            nr.started_at = now;
+            nr.compiled_at = nr.completed_at = results_wallclock();
+            results_entry_json(&nr, &it->rjson);
+            if (json_slot_len(it->rjson.len) != it->e.rlen)
+                goto out;
+        }
         char *old = read_slot(mfd, it->e.moff, it->e.mlen);
         bool same = old && same_but_code(old, it->e.mlen, it->mjson.buf, it->mjson.len);
         free(old);
         why = "more than the code of a model changed";
         if (!same)
             goto out;
+        if (!compile)
+            continue;
         old = read_slot(rfd, it->e.roff, it->e.rlen);
         char uid[600];
         snprintf(uid, sizeof uid, "\"unique_id\":\"%s\"", it->n->unique_id);
@@ -390,33 +456,38 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     /* write: compiled files, then the slots, then the stamps */
     journal_stop();
     for (size_t k = 0; k < nch; k++) {
-        if (dbt_write_compiled(s.dbt, items[k].n, &err) != 0)
+        if (compile && (dbt_write_compiled(s.dbt, items[k].n, &err) != 0 ||
+                        write_slot(rfd, items[k].e.roff, items[k].e.rlen, &items[k].rjson) != 0))
             goto written;
-        if (write_slot(rfd, items[k].e.roff, items[k].e.rlen, &items[k].rjson) != 0 ||
-            write_slot(mfd, items[k].e.moff, items[k].e.mlen, &items[k].mjson) != 0)
+        if (write_slot(mfd, items[k].e.moff, items[k].e.mlen, &items[k].mjson) != 0)
             goto written;
     }
     close(mfd);
-    close(rfd);
+    if (rfd >= 0)
+        close(rfd);
     mfd = rfd = -1;
     char ts[64];
     clock_iso_utc(clock_epoch(), ts, sizeof ts);
     const char *inv = dbt_invocation_id(s.dbt);
     if (fastpath_patch_manifest(sb_cstr(&mpath), ts, inv) != 0 ||
-        fastpath_patch_results(sb_cstr(&rpath), elapsed_off, ts, inv, t0) != 0)
+        (compile && fastpath_patch_results(sb_cstr(&rpath), elapsed_off, ts, inv, t0) != 0))
         goto written;
     const char *paths[2 * DELTA_MAX];
     for (size_t k = 0; k < nch; k++) {
         paths[k] = items[k].abs;
         paths[nch + k] = items[k].out_abs;
     }
-    if (cache_snap_record(c, snap, started, paths, NULL, 2 * nch, nch) != 0 || cache_snap_refresh(c, snap) != 0)
+    if (cache_snap_record(c, snap, started, paths, NULL, compile ? 2 * nch : nch, nch) != 0 ||
+        cache_snap_refresh(c, snap) != 0)
         goto written;
     if (f->debug)
         fprintf(stderr, "cdbt cache: %zu model file(s) changed; recompiled alone, their entries rewritten in place\n",
                 nch);
     console_line(f, "Found %s", found);
-    console_line(f, "Compiled %d nodes in %.3fs (%d ok, 0 error, 0 skipped)", nodes, clock_epoch() - t0, nok);
+    if (compile)
+        console_line(f, "Compiled %d nodes in %.3fs (%d ok, 0 error, 0 skipped)", nodes, clock_epoch() - t0, nok);
+    else
+        console_line(f, "Performance info: parsed %d nodes in %.3fs", nodes, clock_epoch() - t0);
     rc = EXIT_OK;
     goto out;
 written:

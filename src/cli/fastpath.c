@@ -298,7 +298,8 @@ int fastpath_try(Flags *f)
     uint8_t key[32];
     const char *why = "cdbt's own executable cannot be stat()ed";
     bool compile = strcmp(f->command, "compile") == 0;
-    snap = snapshot_key(f, key) ? cache_snap_lookup(c, key, compile, &why) : NULL;
+    bool delta_ok = compile || strcmp(f->command, "parse") == 0;
+    snap = snapshot_key(f, key) ? cache_snap_lookup(c, key, delta_ok, &why) : NULL;
     if (!snap) {
         if (f->debug)
             fprintf(stderr, "cdbt cache: full parse (%s)\n", why);

@@ -356,11 +356,16 @@ int session_select(Session *s, const int *default_rts, bool *out)
 
 int session_write_manifest(Session *s)
 {
+    return session_write_manifest_slots(s, NULL);
+}
+
+int session_write_manifest_slots(Session *s, JsonSlot *slots)
+{
     if (s->flags->no_write_json)
         return EXIT_OK;
     Diag err = {0};
     const char *path = arena_sprintf(&s->arena, "%s/manifest.json", session_target_dir(s));
-    if (manifest_write(s->project, dbt_invocation_id(s->dbt), path, &err) != 0)
+    if (manifest_write_slots(s->project, dbt_invocation_id(s->dbt), path, slots, &err) != 0)
         return fail(&err);
     cli_phase("manifest.json");
     return EXIT_OK;

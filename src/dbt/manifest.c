@@ -761,7 +761,7 @@ static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u)
 }
 
 /* The document into w (over out; streamed to sink_fd when >= 0). */
-static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int sink_fd)
+static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int sink_fd, JsonSlot *slots)
 {
     json_init(w, out, false);
     if (sink_fd >= 0)
@@ -771,7 +771,7 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
     write_head(p, invocation_id, w, &sorted, &u);
     int n;
     int *ranks = entry_ranks(&u, &n);
-    write_nodes(w, &u, ranks, n, 0, NULL);
+    write_nodes(w, &u, ranks, n, 0, slots);
     free(ranks);
     write_tail(p, w, sorted, &u);
 }
@@ -786,7 +786,7 @@ void manifest_node_json(Node *n, Sb *out)
 void manifest_render(Project *p, const char *invocation_id, Sb *out)
 {
     JsonW w;
-    render(p, invocation_id, &w, out, -1);
+    render(p, invocation_id, &w, out, -1, NULL);
 }
 
 /* ---------------------------------------------------------------- written during compile */
@@ -914,6 +914,11 @@ int manifest_finish(ManifestWriter *m, Diag *err)
 
 int manifest_write(Project *p, const char *invocation_id, const char *path, Diag *err)
 {
+    return manifest_write_slots(p, invocation_id, path, NULL, err);
+}
+
+int manifest_write_slots(Project *p, const char *invocation_id, const char *path, JsonSlot *slots, Diag *err)
+{
     /* Streamed to a temporary file in chunks (the document is tens of MB
      * for large projects), then renamed over path. */
     Sb out = SB_INIT, tmp = SB_INIT;
@@ -921,7 +926,7 @@ int manifest_write(Project *p, const char *invocation_id, const char *path, Diag
     int fd = fs_atomic_open(path, &tmp);
     if (fd >= 0) {
         JsonW w;
-        render(p, invocation_id, &w, &out, fd);
+        render(p, invocation_id, &w, &out, fd, slots);
         bool ok = json_flush(&w) == 0;
         int saved = errno;
         rc = fs_atomic_commit(fd, sb_cstr(&tmp), path, ok);

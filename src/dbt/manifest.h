@@ -8,6 +8,9 @@
 /* Write the manifest atomically to path (parent dirs created).
  * Returns 0, or -1 with err set. */
 int manifest_write(Project *p, const char *invocation_id, const char *path, Diag *err);
+/* The same, noting where each model's padded value is (slots: p->nnodes
+ * entries by Node.index, or NULL). */
+int manifest_write_slots(Project *p, const char *invocation_id, const char *path, JsonSlot *slots, Diag *err);
 /* The same, begun while the nodes are still being compiled: the document
  * is streamed to a temporary file and a thread writes the "nodes" entries,
  * in unique_id order, as soon as every node of a block of them is final

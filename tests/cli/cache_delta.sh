@@ -111,5 +111,24 @@ mv models/staging/stg_customers.sql x.sql; cp x.sql models/staging/stg_customers
 case $(R) in full*) ok ;; *) bad "a file replaced (new inode, directory changed) must take the full path" ;; esac
 same_as_cold "after the refusals"
 
+# ---- parse: the same for manifest.json alone
+P() {
+    local out
+    out=$(C parse --debug 2>&1) || { echo "failed: $out"; return; }
+    case $out in *"outputs reused"*) echo reused ;; *"recompiled alone"*) echo delta ;; *) echo full ;; esac
+}
+settle; P >/dev/null; settle
+expect "parse: reused" reused "$(P)"
+echo "-- parse edit" >> models/staging/stg_orders.sql
+expect "parse after a body edit" delta "$(P)"
+echo "-- parse edit 2" >> models/staging/stg_orders.sql
+out=$(C parse --debug 2>&1)
+case $out in *"recompiled alone"*"Performance info: parsed "*) ok ;; *) bad "parse console after a delta: $out" ;; esac
+norm target/manifest.json > "$W/m.delta"
+C parse -q --no-partial-parse >/dev/null 2>&1
+norm target/manifest.json > "$W/m.cold"
+cmp -s "$W/m.delta" "$W/m.cold" && ok || bad "parse delta: manifest.json differs from a cold parse's"
+grep -q '"compiled":false' target/manifest.json && ok || bad "a parse manifest holds no compiled code"
+
 echo "cache_delta: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
