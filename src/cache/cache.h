@@ -126,6 +126,10 @@ size_t      cache_snap_changed(const CacheSnap *s, const char *const **paths);
  * run that stored the snapshot?  (Known only when something changed.) */
 bool        cache_snap_has_input(const CacheSnap *s, const char *path);
 bool        cache_snap_has_env(const CacheSnap *s, const char *name);
+/* Is the file open as fd still the head (manifest.json, run_results.json)
+ * path whose stat the snapshot holds?  (A concurrent run may have replaced
+ * it since the lookup.) */
+bool        cache_snap_head_same(const CacheSnap *s, const char *path, int fd);
 /* The entry of the node table stored with the snapshot for the model file
  * ofp (malloc'ed; cache_delta_find reads it), or NULL. */
 uint8_t    *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *len);

@@ -54,6 +54,7 @@ struct CacheSnap {
     Arena a;
     uint8_t key[32];
     const char **heads; uint32_t nheads;   /* paths of the outputs a reuse rewrites */
+    SnapEnt *head_ents;                    /* their stored stat */
     const uint8_t *info; size_t ninfo;
     Over *over; size_t nover;
     /* lookups that accept changed inputs (cache_snap_lookup(..., true, ...)) */
@@ -501,10 +502,12 @@ static bool envs_unchanged(Rd *r, Arena *a)
     return !r->bad;
 }
 
-/* The paths of the entries in groups g[0..n) (the heads, for refreshing). */
-static bool group_paths(const Group *g, size_t n, size_t nents, Arena *a, const char ***out, uint32_t *count)
+/* The paths and stored stats of the entries in groups g[0..n) (the heads). */
+static bool group_paths(const Group *g, size_t n, size_t nents, Arena *a, const char ***out, SnapEnt **ents,
+                        uint32_t *count)
 {
     *out = ARENA_ARRAY(a, const char *, nents ? nents : 1);
+    *ents = ARENA_ARRAY(a, SnapEnt, nents ? nents : 1);
     *count = 0;
     for (size_t gi = 0; gi < n; gi++) {
         Rd r = g[gi].ents;
@@ -514,6 +517,7 @@ static bool group_paths(const Group *g, size_t n, size_t nents, Arena *a, const 
             get_ent(&r, &e);
             if (r.bad)
                 return false;
+            (*ents)[*count] = e;
             (*out)[(*count)++] = g[gi].dlen ? arena_sprintf(a, "%s/%s", g[gi].dir, name) : arena_strdup(a, name);
         }
     }
@@ -586,7 +590,7 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
               read_groups(blob[2], len[2], true, &gs);
     size_t h0 = gs.n, hents = gs.nents;
     ok = ok && read_groups(blob[4], len[4], true, &gs) &&
-         group_paths(gs.v + h0, gs.n - h0, gs.nents - hents, &s->a, &s->heads, &s->nheads);
+         group_paths(gs.v + h0, gs.n - h0, gs.nents - hents, &s->a, &s->heads, &s->head_ents, &s->nheads);
     if (!ok) {
         *why = "snapshot unreadable";
         goto bad;
@@ -631,6 +635,19 @@ out:
     sqlite3_finalize(q);
     pthread_mutex_unlock(&c->mu);
     return s;
+}
+
+bool cache_snap_head_same(const CacheSnap *s, const char *path, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return false;
+    SnapEnt now;
+    ent_from_stat(&now, &st);
+    for (uint32_t i = 0; i < s->nheads; i++)
+        if (strcmp(s->heads[i], path) == 0)
+            return ent_equal(&s->head_ents[i], &now);
+    return false;
 }
 
 size_t cache_snap_changed(const CacheSnap *s, const char *const **paths)

@@ -418,6 +418,10 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     rfd = compile ? open(sb_cstr(&rpath), O_RDWR | O_CLOEXEC) : -1;
     if (mfd < 0 || (compile && rfd < 0))
         goto out;
+    why = "the artifacts changed since the snapshot check (a concurrent run?)";
+    if (!cache_snap_head_same(snap, sb_cstr(&mpath), mfd) ||
+        (compile && !cache_snap_head_same(snap, sb_cstr(&rpath), rfd)))
+        goto out;
     double now = results_wallclock();
     for (size_t k = 0; k < nch; k++) {
         Item *it = &items[k];
