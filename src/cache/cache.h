@@ -130,8 +130,10 @@ bool        cache_snap_has_env(const CacheSnap *s, const char *name);
  * path whose stat the snapshot holds?  (A concurrent run may have replaced
  * it since the lookup.) */
 bool        cache_snap_head_same(const CacheSnap *s, const char *path, int fd);
-/* The entry of the node table stored with the snapshot for the model file
- * ofp (malloc'ed; cache_delta_find reads it), or NULL. */
+/* The part of the node table stored with the snapshot that holds the entry
+ * of the model file ofp, if any (malloc'ed; cache_delta_find finds it), or
+ * NULL.  The table is kept in 256 rows by a hash of ofp: a lookup reads
+ * one small row, a store writes a few hundred. */
 uint8_t    *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *len);
 /* A run that handled the changes records the stat of the files it read or
  * rewrote (st[i], or stat() now when st or st[i] is NULL); it supersedes the
@@ -167,5 +169,9 @@ typedef struct CacheDeltaNode {
     CacheDeltaDep *deps; int ndeps;
 } CacheDeltaNode;
 void cache_delta_add(Sb *b, const CacheDeltaNode *n);
+/* The same with n->ndeps stubs already encoded one after the other by
+ * cache_delta_dep (a node that is the parent of many is encoded once). */
+void cache_delta_dep(Sb *b, const CacheDeltaDep *d);
+void cache_delta_add_raw(Sb *b, const CacheDeltaNode *n, const void *deps, size_t len);
 bool cache_delta_find(const uint8_t *blob, size_t len, const char *ofp, Arena *a, CacheDeltaNode *out);
 #endif

@@ -12,7 +12,7 @@
 #include <string.h>
 #include "cache_priv.h"
 
-static void put_dep(Sb *b, const CacheDeltaDep *d)
+void cache_delta_dep(Sb *b, const CacheDeltaDep *d)
 {
     ser_u8(b, (uint8_t)d->rt);
     ser_str(b, d->unique_id);
@@ -29,6 +29,15 @@ static void put_dep(Sb *b, const CacheDeltaDep *d)
 
 void cache_delta_add(Sb *b, const CacheDeltaNode *n)
 {
+    Sb deps = SB_INIT;
+    for (int i = 0; i < n->ndeps; i++)
+        cache_delta_dep(&deps, &n->deps[i]);
+    cache_delta_add_raw(b, n, deps.buf, deps.len);
+    sb_free(&deps);
+}
+
+void cache_delta_add_raw(Sb *b, const CacheDeltaNode *n, const void *deps, size_t len)
+{
     size_t at = b->len;
     ser_u32(b, 0);
     ser_str(b, n->ofp);
@@ -40,10 +49,10 @@ void cache_delta_add(Sb *b, const CacheDeltaNode *n)
     ser_str(b, n->compiled_path);
     ser_str(b, n->patch_file);
     ser_u32(b, (uint32_t)n->ndeps);
-    for (int i = 0; i < n->ndeps; i++)
-        put_dep(b, &n->deps[i]);
-    uint32_t len = (uint32_t)(b->len - at - 4);
-    uint8_t h[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
+    if (len)
+        sb_append(b, deps, len);
+    uint32_t el = (uint32_t)(b->len - at - 4);
+    uint8_t h[4] = {(uint8_t)el, (uint8_t)(el >> 8), (uint8_t)(el >> 16), (uint8_t)(el >> 24)};
     memcpy(b->buf + at, h, 4);
 }
 

@@ -39,13 +39,14 @@ CREATE TABLE IF NOT EXISTS snapshots (
     stored_at REAL NOT NULL       -- epoch seconds
 );
 
--- per snapshot, what recompiling one model alone needs (src/cache/cache_delta.c)
+-- per snapshot, what recompiling one model alone needs (src/cache/cache_delta.c):
+-- the entries of the node table in 256 buckets by a hash of the model's path
 CREATE TABLE IF NOT EXISTS snapshot_nodes (
-    key  BLOB NOT NULL,           -- = snapshots.key
-    ofp  TEXT NOT NULL,           -- the model's original_file_path
-    ent  BLOB NOT NULL,           -- one entry of the node table
-    PRIMARY KEY (key, ofp)
-) WITHOUT ROWID;
+    key    BLOB NOT NULL,         -- = snapshots.key
+    bucket INTEGER NOT NULL,      -- FNV-1a of original_file_path, mod 256
+    ents   BLOB NOT NULL,         -- the node table entries of that bucket
+    PRIMARY KEY (key, bucket)
+);
 
 -- files a run that recompiled only some models rewrote or read again since
 -- the snapshot was stored: their stat now (it supersedes the stored one)

@@ -700,6 +700,16 @@ bool cache_snap_has_env(const CacheSnap *s, const char *name)
     return found;
 }
 
+#define NODE_BUCKETS 256
+
+static unsigned node_bucket(const char *ofp, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)ofp[i]) * 16777619u;
+    return h % NODE_BUCKETS;
+}
+
 uint8_t *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *len)
 {
     uint8_t *out = NULL;
@@ -707,10 +717,10 @@ uint8_t *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     if (!c->broken &&
-        sqlite3_prepare_v2(c->db, "SELECT ent FROM snapshot_nodes WHERE key = ?1 AND ofp = ?2", -1, &q, NULL) ==
+        sqlite3_prepare_v2(c->db, "SELECT ents FROM snapshot_nodes WHERE key = ?1 AND bucket = ?2", -1, &q, NULL) ==
             SQLITE_OK) {
         sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, ofp, -1, SQLITE_STATIC);
+        sqlite3_bind_int(q, 2, (int)node_bucket(ofp, strlen(ofp)));
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
             const void *b = sqlite3_column_blob(q, 0);
             *len = (size_t)sqlite3_column_bytes(q, 0);
@@ -868,34 +878,41 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         }
         sqlite3_finalize(q);
         q = NULL;
-        /* the node table, one row per entry (u32 length, then the entry
-         * starting with its key) */
+        /* the node table in buckets (entries: u32 length, then the entry,
+         * which starts with its key) */
         if (rc == 1 && nodes && nnodes) {
-            if (sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_nodes(key, ofp, ent) VALUES (?1, ?2, ?3)", -1, &q,
-                                   NULL) != SQLITE_OK)
-                rc = -1;
+            Sb *bk = xcalloc(NODE_BUCKETS, sizeof *bk);
             Rd r = {(const uint8_t *)nodes, (const uint8_t *)nodes + nnodes, false};
-            Arena ka;
-            arena_init(&ka, 0);
-            while (rc == 1 && r.p < r.end) {
+            while (r.p < r.end) {
+                const uint8_t *at = r.p;
                 uint32_t n = rd_u32(&r);
                 if (r.bad || n > (size_t)(r.end - r.p))
                     break;
+                /* the key: a string (tag, u32 length, bytes) */
                 Rd e = {r.p, r.p + n, false};
-                const char *ofp = rd_str(&e, &ka);
-                if (ofp) {
-                    sqlite3_reset(q);
-                    sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
-                    sqlite3_bind_text(q, 2, ofp, -1, SQLITE_STATIC);
-                    sqlite3_bind_blob(q, 3, r.p - 4, (int)n + 4, SQLITE_STATIC);
-                    if (sqlite3_step(q) != SQLITE_DONE)
-                        rc = -1;
-                }
+                uint8_t tag = rd_u8(&e);
+                uint32_t kl = rd_u32(&e);
+                if (!e.bad && tag == 's' && kl <= (size_t)(e.end - e.p))
+                    sb_append(&bk[node_bucket((const char *)e.p, kl)], (const char *)at, n + 4);
                 r.p += n;
-                arena_reset(&ka);
             }
-            arena_free(&ka);
+            if (sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_nodes(key, bucket, ents) VALUES (?1, ?2, ?3)", -1, &q,
+                                   NULL) != SQLITE_OK)
+                rc = -1;
+            for (int b = 0; b < NODE_BUCKETS && rc == 1; b++) {
+                if (!bk[b].len)
+                    continue;
+                sqlite3_reset(q);
+                sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+                sqlite3_bind_int(q, 2, b);
+                sqlite3_bind_blob(q, 3, bk[b].buf, (int)bk[b].len, SQLITE_STATIC);
+                if (sqlite3_step(q) != SQLITE_DONE)
+                    rc = -1;
+            }
             sqlite3_finalize(q);
+            for (int b = 0; b < NODE_BUCKETS; b++)
+                sb_free(&bk[b]);
+            free(bk);
         }
         if (sqlite3_exec(c->db, rc == 1 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
             rc = -1;

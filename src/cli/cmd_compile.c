@@ -281,6 +281,7 @@ int cmd_compile(Flags *f)
                  nok, nerr, nskip);
     if (wrc == EXIT_OK && !nerr && !nskip && !printed_header)
         store_snapshot(&s, &rr, nok, wst, mw ? mslots : NULL);
+    cli_phase("snapshot store");
     results_free(&rr);
     session_close(&s);
     fs_closer_finish(closer);

@@ -278,10 +278,38 @@ static const char *cfg_str(const Node *n, const char *k)
     return v && v->type == V_STR ? v->u.s->s : NULL;
 }
 
+/* The stub of parent t, encoded once into stubs (its place in off/len). */
+static void stub_of(const Node *t, Sb *stubs, size_t *off, uint32_t *len)
+{
+    if (len[t->index])
+        return;
+    CacheDeltaDep d = {0};
+    d.rt = (int)t->rt;
+    d.unique_id = t->unique_id;
+    d.name = t->name;
+    d.package = t->package_name;
+    d.database = t->database;
+    d.schema = t->schema;
+    d.alias = t->alias;
+    d.identifier = t->identifier;
+    d.source_name = t->source_name;
+    d.materialized = cfg_str(t, "materialized");
+    d.quoting = v_none();
+    Value *q = t->rt == RT_SOURCE ? NULL : t->config ? dict_getz(t->config, "quoting") : NULL;
+    if (t->rt == RT_SOURCE && t->quoting)
+        d.quoting = (Value){.type = V_DICT, .u.d = t->quoting};
+    else if (q && q->type == V_DICT)
+        d.quoting = *q;
+    off[t->index] = stubs->len;
+    cache_delta_dep(stubs, &d);
+    len[t->index] = (uint32_t)(stubs->len - off[t->index]);
+}
+
 void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, Sb *out)
 {
-    Arena a;
-    arena_init(&a, 0);
+    Sb stubs = SB_INIT, deps = SB_INIT;
+    size_t *soff = xcalloc((size_t)p->nnodes + 1, sizeof *soff);
+    uint32_t *slen = xcalloc((size_t)p->nnodes + 1, sizeof *slen);
     for (int i = 0; i < p->nnodes; i++) {
         Node *nd = p->nodes[i];
         if (nd->rt != RT_MODEL || nd->index < 0 || !mslots[nd->index].len)
@@ -300,33 +328,20 @@ void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots
         }
         const char *pp = nd->patch_path ? strstr(nd->patch_path, "://") : NULL;
         e.patch_file = pp ? pp + 3 : NULL;
-        e.deps = ARENA_ARRAY(&a, CacheDeltaDep, nd->ndep_nodes + 1);
-        for (int k = 0; k < nd->ndep_nodes; k++) {
-            Node *t = project_node(p, nd->dep_nodes[k]);
-            if (!t)
-                continue;
-            CacheDeltaDep *d = &e.deps[e.ndeps++];
-            d->rt = (int)t->rt;
-            d->unique_id = t->unique_id;
-            d->name = t->name;
-            d->package = t->package_name;
-            d->database = t->database;
-            d->schema = t->schema;
-            d->alias = t->alias;
-            d->identifier = t->identifier;
-            d->source_name = t->source_name;
-            d->materialized = cfg_str(t, "materialized");
-            d->quoting = v_none();
-            Value *q = t->rt == RT_SOURCE ? NULL : t->config ? dict_getz(t->config, "quoting") : NULL;
-            if (t->rt == RT_SOURCE && t->quoting)
-                d->quoting = (Value){.type = V_DICT, .u.d = t->quoting};
-            else if (q && q->type == V_DICT)
-                d->quoting = *q;
+        /* parents: the dep_nodes that are nodes, by index (dbt_parse) */
+        sb_reset(&deps);
+        for (int k = 0; k < nd->nparents; k++) {
+            const Node *t = p->nodes[nd->parents[k]];
+            stub_of(t, &stubs, soff, slen);
+            sb_append(&deps, stubs.buf + soff[t->index], slen[t->index]);
+            e.ndeps++;
         }
-        cache_delta_add(out, &e);
-        arena_reset(&a);
+        cache_delta_add_raw(out, &e, deps.buf, deps.len);
     }
-    arena_free(&a);
+    free(soff);
+    free(slen);
+    sb_free(&stubs);
+    sb_free(&deps);
 }
 
 /* ---------------------------------------------------------------- the delta */
