@@ -138,6 +138,41 @@ static void cache_end(Session *s)
     cache_parse_release(s->cache);
 }
 
+/* The dbt layer's options for this command line (with or without the
+ * parse cache's hooks) and the loader's. */
+static DbtOptions dbt_options(Session *s, bool hooks)
+{
+    Flags *f = s->flags;
+    DbtOptions dopt = {0};
+    dopt.which = f->command;
+    dopt.cli_vars = s->cli_vars;
+    dopt.full_refresh = f->full_refresh;
+    dopt.out = stdout;
+    dopt.no_print = f->no_print;
+    dopt.log_json = f->log_format && strcmp(f->log_format, "json") == 0;
+    if (hooks) {
+        dopt.parse_skip = hook_parse_skip;
+        dopt.env_read = hook_env_read;
+        dopt.hook_ud = s;
+    }
+    return dopt;
+}
+
+static ProjectOptions project_options(Session *s, bool need_profile)
+{
+    Flags *f = s->flags;
+    ProjectOptions popt = {0};
+    popt.project_dir = f->project_dir;
+    popt.profiles_dir = f->profiles_dir;
+    popt.profile = f->profile;
+    popt.target = f->target;
+    popt.target_path = f->target_path;
+    popt.cli_vars = s->cli_vars;
+    popt.need_profile = need_profile;
+    popt.threads = f->threads;
+    return popt;
+}
+
 int session_open(Session *s, Flags *f, bool need_profile)
 {
     Diag err = {0};
@@ -148,28 +183,9 @@ int session_open(Session *s, Flags *f, bool need_profile)
     arena_init(&s->arena, 0);
     if (parse_cli_vars(s, &err) != 0)
         return fail(&err);
-
-    DbtOptions dopt = {0};
-    dopt.which = f->command;
-    dopt.cli_vars = s->cli_vars;
-    dopt.full_refresh = f->full_refresh;
-    dopt.out = stdout;
-    dopt.no_print = f->no_print;
-    dopt.log_json = f->log_format && strcmp(f->log_format, "json") == 0;
-    dopt.parse_skip = hook_parse_skip;
-    dopt.env_read = hook_env_read;
-    dopt.hook_ud = s;
+    DbtOptions dopt = dbt_options(s, true);
     s->dbt = dbt_new(&dopt);
-
-    ProjectOptions popt = {0};
-    popt.project_dir = f->project_dir;
-    popt.profiles_dir = f->profiles_dir;
-    popt.profile = f->profile;
-    popt.target = f->target;
-    popt.target_path = f->target_path;
-    popt.cli_vars = s->cli_vars;
-    popt.need_profile = need_profile;
-    popt.threads = f->threads;
+    ProjectOptions popt = project_options(s, need_profile);
     double t0 = cpu_now();
     s->project = project_load(&popt, dbt_renderer(s->dbt), &err);
     if (!s->project)
@@ -208,23 +224,9 @@ int session_open_delta(Session *s, Flags *f, const char *const *models, int nmod
     arena_init(&s->arena, 0);
     if (parse_cli_vars(s, err) != 0)
         return -1;
-    DbtOptions dopt = {0};
-    dopt.which = f->command;
-    dopt.cli_vars = s->cli_vars;
-    dopt.full_refresh = f->full_refresh;
-    dopt.out = stdout;
-    dopt.no_print = f->no_print;
-    dopt.log_json = f->log_format && strcmp(f->log_format, "json") == 0;
+    DbtOptions dopt = dbt_options(s, false);
     s->dbt = dbt_new(&dopt);
-    ProjectOptions popt = {0};
-    popt.project_dir = f->project_dir;
-    popt.profiles_dir = f->profiles_dir;
-    popt.profile = f->profile;
-    popt.target = f->target;
-    popt.target_path = f->target_path;
-    popt.cli_vars = s->cli_vars;
-    popt.need_profile = true;
-    popt.threads = f->threads;
+    ProjectOptions popt = project_options(s, true);
     popt.only_models = models;
     popt.nonly_models = nmodels;
     popt.only_props = props;
