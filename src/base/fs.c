@@ -457,6 +457,36 @@ static int walk_rec(Sb *abs, Sb *rel, const char *const *suffixes, PathVec *out,
     return rc;
 }
 
+int fs_walk_names(const char *dir, const char *const *suffixes, fs_walk_cb cb, void *ud)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    Sb abs = SB_INIT;
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        /* the same tests as walk_rec, without descending or journaling */
+        bool isdir = de->d_type == DT_DIR, isreg = de->d_type == DT_REG;
+        if (!isdir && !isreg) {
+            struct stat st;
+            sb_reset(&abs);
+            path_join(&abs, dir, de->d_name);
+            if (stat(sb_cstr(&abs), &st) == 0) {
+                isdir = S_ISDIR(st.st_mode);
+                isreg = S_ISREG(st.st_mode);
+            }
+        }
+        if (isdir || (isreg && has_suffix(de->d_name, suffixes)))
+            rc = cb(ud, de->d_name) != 0;
+    }
+    closedir(d);
+    sb_free(&abs);
+    return 0;
+}
+
 int fs_walk(const char *dir, const char *const *suffixes, fs_walk_cb cb, void *ud)
 {
     Sb abs = SB_INIT, rel = SB_INIT;

@@ -44,6 +44,10 @@ int  fs_rm_rf(const char *path);
  * entries (starting with '.') are skipped.  cb returns non-zero to stop. */
 typedef int (*fs_walk_cb)(void *ud, const char *relpath);
 int  fs_walk(const char *dir, const char *const *suffixes, fs_walk_cb cb, void *ud);
+/* The names directly in dir that fs_walk would take (a regular file with one
+ * of the suffixes) or descend into (a directory), in directory order,
+ * without recording anything in the journal.  -1 when dir cannot be opened. */
+int  fs_walk_names(const char *dir, const char *const *suffixes, fs_walk_cb cb, void *ud);
 /* path_join into sb: "a" + "b" -> "a/b" (no duplicate slashes; "" parts skipped). */
 void path_join(Sb *out, const char *a, const char *b);
 /* Lexically normalise: collapse "//", "/./", "x/../"; keeps a leading "/". Result malloc'd. */

@@ -117,15 +117,19 @@ double cache_last_time(Cache *c, const char *unique_id);
 typedef struct CacheSnap CacheSnap;
 bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
 CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why);
-/* With changes: inputs that are regular files before and after but whose
- * stat differs (at most 8; any other difference still fails the lookup)
- * are listed here (absolute paths) instead of failing it.  The caller then
- * either handles them (src/cli/delta.c) or does a full run. */
+/* With changes: inputs that are regular files (or directories) before and
+ * after but whose stat differs (at most 8; any other difference still fails
+ * the lookup) are listed here (absolute paths) instead of failing it.  The
+ * caller then either handles them (src/cli/delta.c) or does a full run. */
 size_t      cache_snap_changed(const CacheSnap *s, const char *const **paths);
 /* Was path (absolute) an input / name an env var read by templates of the
  * run that stored the snapshot?  (Known only when something changed.) */
 bool        cache_snap_has_input(const CacheSnap *s, const char *path);
 bool        cache_snap_has_env(const CacheSnap *s, const char *name);
+/* The names under directory dir (absolute) that the snapshot's run found
+ * there (files and directories, not paths probed missing), into *names
+ * (in a); their count.  Known only when something changed. */
+size_t      cache_snap_dir_names(const CacheSnap *s, const char *dir, Arena *a, const char ***names);
 /* Is the file open as fd still the head (manifest.json, run_results.json)
  * path whose stat the snapshot holds?  (A concurrent run may have replaced
  * it since the lookup.) */

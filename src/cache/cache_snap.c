@@ -420,8 +420,11 @@ static void *check_range(void *arg)
             } else {
                 ent_stat_at(dfd, name, &now);
                 j->same = ent_equal(&now, &was);
-                if (!j->same && j->changes && !g.output && now.kind == 1 &&
-                    (was.kind == 1 || was.kind == KIND_CHANGED) && j->nchanges < MAX_CHANGED && g.dlen) {
+                /* a file edited, or a directory whose listing may have
+                 * changed (an editor that saves by renaming): the caller
+                 * looks at them */
+                if (!j->same && j->changes && !g.output && (now.kind == 1 || now.kind == 2) &&
+                    (was.kind == now.kind || was.kind == KIND_CHANGED) && j->nchanges < MAX_CHANGED && g.dlen) {
                     j->changes[j->nchanges++] = arena_sprintf(j->a, "%s/%s", g.dir, name);
                     j->same = true;
                 }
@@ -680,6 +683,35 @@ bool cache_snap_has_input(const CacheSnap *s, const char *path)
     }
     free(gs.v);
     return found;
+}
+
+size_t cache_snap_dir_names(const CacheSnap *s, const char *dir, Arena *a, const char ***names)
+{
+    *names = NULL;
+    if (!s->inputs)
+        return 0;
+    Groups gs = {0};
+    size_t n = 0, dl = strlen(dir);
+    if (read_groups(s->inputs, s->ninputs, false, &gs)) {
+        for (size_t gi = 0; gi < gs.n; gi++) {
+            Group g = gs.v[gi];
+            if (g.dlen != dl || memcmp(g.dir, dir, dl) != 0)
+                continue;
+            *names = ARENA_ARRAY(a, const char *, g.n + 1);
+            for (uint32_t i = 0; i < g.n; i++) {
+                const char *name = get_name(&g.ents, NULL);
+                SnapEnt e;
+                get_ent(&g.ents, &e);
+                if (g.ents.bad)
+                    break;
+                if (e.kind == 1 || e.kind == 2 || e.kind == KIND_CHANGED)
+                    (*names)[n++] = arena_strdup(a, name);
+            }
+            break;
+        }
+    }
+    free(gs.v);
+    return n;
 }
 
 bool cache_snap_has_env(const CacheSnap *s, const char *name)

@@ -31,6 +31,7 @@
  * created_at aside, as with any two runs). */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -344,6 +345,96 @@ void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots
     sb_free(&deps);
 }
 
+/* ---------------------------------------------------------------- slots */
+
+/* The times in an entry print with as many digits as they need
+ * (1796130118.45661 and 1796130118.456617 alike), so an entry whose content
+ * did not change length can still round to another slot.  These try the
+ * time at microsecond precision, then rounded to 10 and 100 microseconds
+ * (still the time the node was parsed or compiled), and keep the first
+ * that fits. */
+static double rounded(double t, double unit) { return floor(t / unit + 0.5) * unit; }
+
+static bool fit_manifest(Node *n, uint32_t slot, Sb *out)
+{
+    static const double units[] = {0, 1e-5, 1e-4, 1e-3};
+    double t = n->created_at;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        n->created_at = units[i] > 0 ? rounded(t, units[i]) : t;
+        sb_reset(out);
+        manifest_node_json(n, out);
+        if (json_slot_len(out->len) == slot)
+            return true;
+    }
+    return false;
+}
+
+static bool fit_result(Node *n, double started, uint32_t slot, Sb *out)
+{
+    static const double units[] = {0, 1e-5, 1e-4, 1e-3};
+    double took = results_wallclock() - started;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        NodeResult nr = {.node = n, .status = "success", .failures = -1};
+        nr.started_at = started;
+        nr.compiled_at = nr.completed_at = started + (units[i] > 0 ? rounded(took, units[i]) : took);
+        sb_reset(out);
+        results_entry_json(&nr, out);
+        if (json_slot_len(out->len) == slot)
+            return true;
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- directories */
+
+typedef struct Names { const char **v; size_t n, cap; Arena *a; } Names;
+
+static int add_name(void *ud, const char *name)
+{
+    Names *ns = ud;
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? ns->cap * 2 : 64;
+        const char **v = ARENA_ARRAY(ns->a, const char *, cap);
+        if (ns->n)
+            memcpy(v, ns->v, sizeof *v * ns->n);
+        ns->v = v;
+        ns->cap = cap;
+    }
+    ns->v[ns->n++] = arena_strdup(ns->a, name);
+    return 0;
+}
+
+static int cmp_name(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* A directory whose stat changed (an editor saved a file in it by writing a
+ * new one and renaming it, or made and removed a temporary file): does
+ * discovery still find what the snapshot's run found there?  Every walk
+ * looks for one of these suffixes and descends into every directory; the
+ * comparison errs on the side of a full run (a new .csv in a model
+ * directory, say, counts as a change). */
+static bool same_listing(const CacheSnap *snap, const char *dir, Arena *a)
+{
+    static const char *const suffixes[] = {".sql", ".yml", ".yaml", ".csv", NULL};
+    Names now = {.a = a};
+    if (fs_walk_names(dir, suffixes, add_name, &now) != 0)
+        return false;
+    const char **then;
+    size_t nthen = cache_snap_dir_names(snap, dir, a, &then);
+    if (nthen != now.n)
+        return false;
+    if (!nthen)
+        return true;
+    qsort(now.v, now.n, sizeof *now.v, cmp_name);
+    qsort(then, nthen, sizeof *then, cmp_name);
+    for (size_t i = 0; i < nthen; i++)
+        if (strcmp(now.v[i], then[i]) != 0)
+            return false;
+    return true;
+}
+
 /* ---------------------------------------------------------------- the delta */
 
 typedef struct Item {
@@ -375,6 +466,26 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     bool opened = false;
     Diag err = {0};
     Sb mpath = SB_INIT, rpath = SB_INIT;
+    /* directories first: each must still list the same names */
+    const char *dirs[DELTA_MAX];
+    size_t ndirs = 0, nfiles = 0;
+    const char *files[DELTA_MAX];
+    for (size_t k = 0; k < nch; k++) {
+        struct stat st;
+        if (stat(changed[k], &st) == 0 && S_ISDIR(st.st_mode))
+            dirs[ndirs++] = changed[k];
+        else
+            files[nfiles++] = changed[k];
+    }
+    why = "a directory lists other files";
+    for (size_t k = 0; k < ndirs; k++)
+        if (!same_listing(snap, dirs[k], &a))
+            goto out;
+    why = "not a model of the last compile";
+    changed = files;
+    nch = nfiles;
+    if (!nch)
+        goto out;
     for (size_t k = 0; k < nch; k++) {
         Item *it = &items[k];
         if (strncmp(changed[k], root, rl) != 0 || changed[k][rl] != '/')
@@ -440,18 +551,11 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     double now = results_wallclock();
     for (size_t k = 0; k < nch; k++) {
         Item *it = &items[k];
-        manifest_node_json(it->n, &it->mjson);
         why = "a new value does not fit its slot";
-        if (json_slot_len(it->mjson.len) != it->e.mlen)
+        if (!fit_manifest(it->n, it->e.mlen, &it->mjson))
             goto out;
-        if (compile) {
-            NodeResult nr = {.node = it->n, .status = "success", .failures = -1};
-            nr.started_at = now;
-            nr.compiled_at = nr.completed_at = results_wallclock();
-            results_entry_json(&nr, &it->rjson);
-            if (json_slot_len(it->rjson.len) != it->e.rlen)
-                goto out;
-        }
+        if (compile && !fit_result(it->n, now, it->e.rlen, &it->rjson))
+            goto out;
         char *old = read_slot(mfd, it->e.moff, it->e.mlen);
         bool same = old && same_but_code(old, it->e.mlen, it->mjson.buf, it->mjson.len);
         free(old);
@@ -491,13 +595,17 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     if (fastpath_patch_manifest(sb_cstr(&mpath), ts, inv) != 0 ||
         (compile && fastpath_patch_results(sb_cstr(&rpath), elapsed_off, ts, inv, t0) != 0))
         goto written;
-    const char *paths[2 * DELTA_MAX];
-    for (size_t k = 0; k < nch; k++) {
-        paths[k] = items[k].abs;
-        paths[nch + k] = items[k].out_abs;
-    }
-    if (cache_snap_record(c, snap, started, paths, NULL, compile ? 2 * nch : nch, nch) != 0 ||
-        cache_snap_refresh(c, snap) != 0)
+    /* inputs first (the model files, the directories), then outputs */
+    const char *paths[3 * DELTA_MAX];
+    size_t np = 0;
+    for (size_t k = 0; k < nch; k++)
+        paths[np++] = items[k].abs;
+    for (size_t k = 0; k < ndirs; k++)
+        paths[np++] = dirs[k];
+    size_t nin = np;
+    for (size_t k = 0; k < nch && compile; k++)
+        paths[np++] = items[k].out_abs;
+    if (cache_snap_record(c, snap, started, paths, NULL, np, nin) != 0 || cache_snap_refresh(c, snap) != 0)
         goto written;
     if (f->debug)
         fprintf(stderr, "cdbt cache: %zu model file(s) changed; recompiled alone, their entries rewritten in place\n",

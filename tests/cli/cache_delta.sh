@@ -106,9 +106,27 @@ out=$(C compile 2>&1); rc=$?
 expect "a compile error: exit 1 as in a full run" 1 "$rc"
 case $out in *"undefined_macro"*) ok ;; *) bad "compile error not reported: $out" ;; esac
 sed -i '/undefined_macro/d' models/staging/stg_customers.sql
+# ---- editors that save by writing a new file and renaming it over the old one
 start
-mv models/staging/stg_customers.sql x.sql; cp x.sql models/staging/stg_customers.sql; echo "-- renamed" >> models/staging/stg_customers.sql
-case $(R) in full*) ok ;; *) bad "a file replaced (new inode, directory changed) must take the full path" ;; esac
+# (an edit of the same length: entries stay in their slots)
+sed 's/last_name from/last_nam2 from/' models/staging/stg_customers.sql > models/staging/.stg_customers.sql.tmp
+touch models/staging/notes.txt models/staging/.stg_customers.sql.swp
+mv models/staging/.stg_customers.sql.tmp models/staging/stg_customers.sql
+expect "saved by rename (new inode; the directory changed, its .sql/.yml files did not)" delta "$(R)"
+grep -q -- "last_nam2" target/compiled/jaffle/models/staging/stg_customers.sql && ok || bad "rename-save not compiled"
+rm -f models/staging/notes.txt models/staging/.stg_customers.sql.swp
+same_as_cold "after a rename-save"
+start
+echo "-- e" >> models/staging/stg_customers.sql
+printf "select 1 as a\n" > models/staging/new_model.sql
+case $(R) in full*) ok ;; *) bad "a new model in the directory must take the full path" ;; esac
+grep -q '"model.jaffle.new_model"' target/manifest.json && ok || bad "new model not in the manifest"
+rm models/staging/new_model.sql
+start
+echo "-- e" >> models/staging/stg_customers.sql
+mkdir models/staging/sub
+expect "a new subdirectory" "full: a directory lists other files" "$(R)"
+rmdir models/staging/sub
 same_as_cold "after the refusals"
 
 # ---- parse: the same for manifest.json alone
