@@ -375,6 +375,25 @@ START_TEST(fs_walk_sorted)
     ck_assert_int_eq(fs_walk(tmpdir, NULL, collect, &got), 0);
     ck_assert_str_eq(got.buf,
         "models/A.sql;models/a-x.sql;models/a/y.yml;models/a/z.sql;models/b.sql;models/notes.txt;top.sql;");
+    /* fs_walk_names: what a walk takes or descends into in one directory */
+    Sb lk = SB_INIT;
+    path_join(&lk, p.buf, "ln.sql");
+    ck_assert_int_eq(symlink("b.sql", lk.buf), 0);               /* a link to a file: taken */
+    sb_reset(&lk);
+    path_join(&lk, p.buf, "dangling.sql");
+    ck_assert_int_eq(symlink("nowhere.sql", lk.buf), 0);         /* a dangling link: not */
+    sb_free(&lk);
+    Sb names = SB_INIT;
+    ck_assert_int_eq(fs_walk_names(p.buf, sufs, collect, &names), 0);
+    const char *want[] = {"A.sql;", "a-x.sql;", "a;", "b.sql;", "ln.sql;"};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        ck_assert_msg(strstr(names.buf, want[i]) != NULL, "%s not in %s", want[i], names.buf);
+        total += strlen(want[i]);
+    }
+    ck_assert_uint_eq(names.len, total);                         /* nothing else: no .hidden, notes.txt */
+    sb_free(&names);
+    ck_assert_int_eq(fs_walk_names("/nonexistent/dir", sufs, collect, &names), -1);
     /* Symlinked directory cycle terminates. */
     Sb link = SB_INIT;
     path_join(&link, p.buf, "loop");
