@@ -134,6 +134,15 @@ size_t      cache_snap_dir_names(const CacheSnap *s, const char *dir, Arena *a, 
  * path whose stat the snapshot holds?  (A concurrent run may have replaced
  * it since the lookup.) */
 bool        cache_snap_head_same(const CacheSnap *s, const char *path, int fd);
+/* Offsets stored with a snapshot (the node table's slots, the place of
+ * run_results.json's elapsed_time) are those of the run that stored it;
+ * a delta run that rewrote an entry at another length (cache_snap_shift:
+ * the entry at `at` of file 0 manifest.json / 1 run_results.json grew by
+ * delta bytes) moved what follows.  cache_snap_offset maps a stored offset
+ * to where it is now, and *len (when not NULL), the stored length of the
+ * entry there, to its length now. */
+int64_t     cache_snap_offset(const CacheSnap *s, int file, int64_t base, uint32_t *len);
+int         cache_snap_shift(Cache *c, CacheSnap *s, int file, int64_t at, int64_t delta);
 /* The part of the node table stored with the snapshot that holds the entry
  * of the model file ofp, if any (malloc'ed; cache_delta_find finds it), or
  * NULL.  The table is kept in 256 rows by a hash of ofp: a lookup reads

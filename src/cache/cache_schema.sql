@@ -63,3 +63,15 @@ CREATE TABLE IF NOT EXISTS snapshot_heads (
     key  BLOB PRIMARY KEY,        -- = snapshots.key
     ents BLOB NOT NULL            -- the same encoding as snapshots.outputs
 );
+
+-- entries a delta run rewrote at another length (a new file, spliced):
+-- offsets stored with the snapshot that lie after `at` moved by `delta`
+-- bytes, in this order (seq)
+CREATE TABLE IF NOT EXISTS snapshot_shift (
+    key   BLOB NOT NULL,          -- = snapshots.key
+    seq   INTEGER NOT NULL,
+    file  INTEGER NOT NULL,       -- 0 manifest.json, 1 run_results.json
+    at    INTEGER NOT NULL,
+    delta INTEGER NOT NULL,
+    PRIMARY KEY (key, seq)
+);

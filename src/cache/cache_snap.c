@@ -57,6 +57,7 @@ struct CacheSnap {
     SnapEnt *head_ents;                    /* their stored stat */
     const uint8_t *info; size_t ninfo;
     Over *over; size_t nover;
+    struct Shift { int file; int64_t at, delta; } *shift; size_t nshift;
     /* lookups that accept changed inputs (cache_snap_lookup(..., true, ...)) */
     const char *changed[MAX_CHANGED]; size_t nchanged;
     const uint8_t *inputs; size_t ninputs; /* copies, kept only when something changed */
@@ -527,6 +528,74 @@ static bool group_paths(const Group *g, size_t n, size_t nents, Arena *a, const 
     return true;
 }
 
+/* The shifts of s's key, in order (locked by the caller). */
+static bool load_shifts(Cache *c, CacheSnap *s)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT file, at, delta FROM snapshot_shift WHERE key = ?1 ORDER BY seq", -1, &q,
+                           NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (s->nshift == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct Shift *nv = ARENA_ARRAY(&s->a, struct Shift, cap);
+            if (s->nshift)
+                memcpy(nv, s->shift, sizeof *nv * s->nshift);
+            s->shift = nv;
+        }
+        s->shift[s->nshift++] = (struct Shift){sqlite3_column_int(q, 0), sqlite3_column_int64(q, 1),
+                                               sqlite3_column_int64(q, 2)};
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE;
+}
+
+int64_t cache_snap_offset(const CacheSnap *s, int file, int64_t base, uint32_t *len)
+{
+    int64_t off = base;
+    for (size_t i = 0; i < s->nshift; i++) {
+        if (s->shift[i].file != file)
+            continue;
+        if (off > s->shift[i].at)
+            off += s->shift[i].delta;
+        else if (off == s->shift[i].at && len)
+            *len = (uint32_t)((int64_t)*len + s->shift[i].delta);   /* the entry rewritten itself */
+    }
+    return off;
+}
+
+int cache_snap_shift(Cache *c, CacheSnap *s, int file, int64_t at, int64_t delta)
+{
+    pthread_mutex_lock(&c->mu);
+    sqlite3_stmt *q = NULL;
+    int rc = -1;
+    if (!c->broken &&
+        sqlite3_prepare_v2(c->db,
+                           "INSERT INTO snapshot_shift(key, seq, file, at, delta) VALUES (?1, "
+                           "(SELECT coalesce(max(seq), 0) + 1 FROM snapshot_shift WHERE key = ?1), ?2, ?3, ?4)",
+                           -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
+        sqlite3_bind_int(q, 2, file);
+        sqlite3_bind_int64(q, 3, at);
+        sqlite3_bind_int64(q, 4, delta);
+        rc = sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&c->mu);
+    if (rc == 0) {
+        /* later offsets computed from this snapshot see the shift too */
+        struct Shift *nv = ARENA_ARRAY(&s->a, struct Shift, s->nshift + 1);
+        if (s->nshift)
+            memcpy(nv, s->shift, sizeof *nv * s->nshift);
+        nv[s->nshift++] = (struct Shift){file, at, delta};
+        s->shift = nv;
+    }
+    return rc;
+}
+
 /* The overrides of s's key (locked by the caller). */
 static bool load_over(Cache *c, CacheSnap *s)
 {
@@ -608,7 +677,7 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
         *why = "an environment variable read by a template changed";
         goto bad;
     }
-    if (!load_over(c, s)) {
+    if (!load_over(c, s) || !load_shifts(c, s)) {
         *why = "snapshot unreadable";
         goto bad;
     }
@@ -869,11 +938,13 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                      "(SELECT key FROM snapshots ORDER BY stored_at DESC LIMIT 7); "
                      "DELETE FROM snapshot_heads WHERE key NOT IN (SELECT key FROM snapshots); "
                      "DELETE FROM snapshot_over WHERE key NOT IN (SELECT key FROM snapshots); "
-                     "DELETE FROM snapshot_nodes WHERE key NOT IN (SELECT key FROM snapshots)",
+                     "DELETE FROM snapshot_nodes WHERE key NOT IN (SELECT key FROM snapshots); "
+                     "DELETE FROM snapshot_shift WHERE key NOT IN (SELECT key FROM snapshots)",
                      NULL, NULL, NULL);
         static const char *const clear[] = {"DELETE FROM snapshot_over WHERE key = ?1",
-                                            "DELETE FROM snapshot_nodes WHERE key = ?1"};
-        for (size_t k = 0; k < 2; k++) {
+                                            "DELETE FROM snapshot_nodes WHERE key = ?1",
+                                            "DELETE FROM snapshot_shift WHERE key = ?1"};
+        for (size_t k = 0; k < 3; k++) {
             sqlite3_stmt *d = NULL;
             if (sqlite3_prepare_v2(c->db, clear[k], -1, &d, NULL) == SQLITE_OK) {
                 sqlite3_bind_blob(d, 1, key, 32, SQLITE_STATIC);

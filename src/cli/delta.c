@@ -29,6 +29,7 @@
  * Since the padding depends only on a value's length, the files are then
  * byte for byte what a full compile writes (timings and the nodes'
  * created_at aside, as with any two runs). */
+#define _GNU_SOURCE            /* copy_file_range() */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -176,6 +177,55 @@ static char *read_slot(int fd, int64_t off, uint32_t len)
     }
     b[len] = '\0';
     return b;
+}
+
+/* n bytes of in from offset from, appended to out */
+static bool copy_range(int in, off_t from, int out, off_t n)
+{
+    while (n > 0) {
+        ssize_t k = copy_file_range(in, &from, out, NULL, (size_t)n, 0);
+        if (k <= 0) {
+            if (k < 0 && errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+                return false;
+            /* not offered here: plain reads and writes */
+            char buf[1 << 16];
+            while (n > 0) {
+                ssize_t r = pread(in, buf, n < (off_t)sizeof buf ? (size_t)n : sizeof buf, from);
+                if (r <= 0 || fs_atomic_write(out, buf, (size_t)r) != 0)
+                    return false;
+                from += r;
+                n -= r;
+            }
+            return true;
+        }
+        n -= k;
+    }
+    return true;
+}
+
+/* path (open as in) written again with the value at [off, off + len)
+ * replaced by v padded to its own slot; renamed over path. */
+static int splice_file(const char *path, int in, int64_t off, uint32_t len, const Sb *v)
+{
+    struct stat st;
+    if (fstat(in, &st) != 0 || off + len > st.st_size)
+        return -1;
+    Sb tmp = SB_INIT;
+    int out = fs_atomic_open(path, &tmp);
+    if (out < 0) {
+        sb_free(&tmp);
+        return -1;
+    }
+    size_t slot = json_slot_len(v->len);
+    char *pad = xmalloc(slot - v->len + 1);
+    memset(pad, ' ', slot - v->len);
+    bool ok = copy_range(in, 0, out, (off_t)off) && fs_atomic_write(out, v->buf, v->len) == 0 &&
+              fs_atomic_write(out, pad, slot - v->len) == 0 &&
+              copy_range(in, (off_t)(off + len), out, st.st_size - (off_t)(off + len));
+    free(pad);
+    int rc = fs_atomic_commit(out, sb_cstr(&tmp), path, ok);
+    sb_free(&tmp);
+    return ok && rc == 0 ? 0 : -1;
 }
 
 /* value padded with spaces to exactly len bytes, at off */
@@ -439,6 +489,7 @@ static bool same_listing(const CacheSnap *snap, const char *dir, Arena *a)
 
 typedef struct Item {
     CacheDeltaNode e;
+    bool msplice, rsplice;     /* the new value needs another slot length */
     Node *n;
     const char *abs;           /* the model file */
     const char *out_abs;       /* its compiled file */
@@ -503,6 +554,8 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
         props = it->e.patch_file;
         models[k] = it->e.ofp;
         it->abs = changed[k];
+        it->e.moff = cache_snap_offset(snap, 0, it->e.moff, &it->e.mlen);
+        it->e.roff = cache_snap_offset(snap, 1, it->e.roff, &it->e.rlen);
     }
 
     journal_start();
@@ -551,10 +604,12 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     double now = results_wallclock();
     for (size_t k = 0; k < nch; k++) {
         Item *it = &items[k];
-        why = "a new value does not fit its slot";
-        if (!fit_manifest(it->n, it->e.mlen, &it->mjson))
-            goto out;
-        if (compile && !fit_result(it->n, now, it->e.rlen, &it->rjson))
+        /* a value that no longer rounds to its slot: the file is written
+         * again around it (one model only; the shift is recorded) */
+        why = "new values do not fit their slots (more than one model)";
+        it->msplice = !fit_manifest(it->n, it->e.mlen, &it->mjson);
+        it->rsplice = compile && !fit_result(it->n, now, it->e.rlen, &it->rjson);
+        if ((it->msplice || it->rsplice) && nch != 1)
             goto out;
         char *old = read_slot(mfd, it->e.moff, it->e.mlen);
         bool same = old && same_but_code(old, it->e.mlen, it->mjson.buf, it->mjson.len);
@@ -578,13 +633,27 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
 
     /* write: compiled files, then the slots, then the stamps */
     journal_stop();
+    int64_t rgrow = 0;
     for (size_t k = 0; k < nch; k++) {
-        if (compile && (dbt_write_compiled(s.dbt, items[k].n, &err) != 0 ||
-                        write_slot(rfd, items[k].e.roff, items[k].e.rlen, &items[k].rjson) != 0))
+        Item *it = &items[k];
+        if (compile && dbt_write_compiled(s.dbt, it->n, &err) != 0)
             goto written;
-        if (write_slot(mfd, items[k].e.moff, items[k].e.mlen, &items[k].mjson) != 0)
+        if (compile && (it->rsplice ? splice_file(sb_cstr(&rpath), rfd, it->e.roff, it->e.rlen, &it->rjson)
+                                    : write_slot(rfd, it->e.roff, it->e.rlen, &it->rjson)) != 0)
+            goto written;
+        if ((it->msplice ? splice_file(sb_cstr(&mpath), mfd, it->e.moff, it->e.mlen, &it->mjson)
+                         : write_slot(mfd, it->e.moff, it->e.mlen, &it->mjson)) != 0)
+            goto written;
+        if (it->rsplice) {
+            rgrow = (int64_t)json_slot_len(it->rjson.len) - it->e.rlen;
+            if (cache_snap_shift(c, snap, 1, it->e.roff, rgrow) != 0)
+                goto written;
+        }
+        if (it->msplice &&
+            cache_snap_shift(c, snap, 0, it->e.moff, (int64_t)json_slot_len(it->mjson.len) - it->e.mlen) != 0)
             goto written;
     }
+    elapsed_off += (long)rgrow;
     close(mfd);
     if (rfd >= 0)
         close(rfd);

@@ -314,6 +314,9 @@ int fastpath_try(Flags *f)
     size_t nlisting = 0;
     if (!parse_info(info, ilen, found, sizeof found, &nodes, &nok, &off, &listing, &nlisting))
         goto done;
+    /* the elapsed_time of run_results.json, where it is now (a delta run may
+     * have rewritten an entry at another length) */
+    off = (long)cache_snap_offset(snap, 1, off, NULL);
     const char *const *changed;
     if (cache_snap_changed(snap, &changed)) {
         /* only model files changed: recompile them alone when that is sure to

@@ -94,8 +94,25 @@ refuse "an ephemeral model edited" "a model is disabled, renamed or not a view, 
     sh -c 'echo "-- e" >> models/marts/int_order_totals.sql'
 refuse "a model with an ephemeral parent" "a parent is ephemeral" \
     sh -c 'echo "-- e" >> models/marts/customers.sql'
-refuse "a value outgrowing its slot" "a new value does not fit its slot" \
-    sh -c 'for i in $(seq 60); do echo "-- a longer comment line to outgrow the slot $i"; done >> models/staging/stg_customers.sql'
+# ---- an entry that outgrows its slot: the artifacts are written again around it
+start
+for i in $(seq 60); do echo "-- a longer comment line to outgrow the slot $i"; done >> models/staging/stg_customers.sql
+expect "a value outgrowing its slot" delta "$(R)"
+settle
+expect "the racy edit read once more, from its grown slot" delta "$(R)"
+settle
+for i in $(seq 40); do echo "-- and again $i"; done >> models/staging/stg_orders.sql
+expect "a second model outgrowing its slot (the first shift applies)" delta "$(R)"
+settle
+expect "read once more" delta "$(R)"
+expect "then reused (run_results' elapsed_time found where it moved)" reused "$(R)"
+python3 -c 'import json,sys; [json.load(open(f)) for f in sys.argv[1:]]' target/manifest.json target/run_results.json \
+    && ok || bad "artifacts are not JSON after splicing"
+echo "-- small" >> models/staging/stg_customers.sql
+expect "a small edit after the splices" delta "$(R)"
+same_as_cold "after entries outgrew their slots"
+echo "-- two" >> models/staging/stg_customers.sql; for i in $(seq 60); do echo "-- grow $i"; done >> models/staging/stg_orders.sql
+expect "two models, one outgrowing its slot" "full: new values do not fit their slots (more than one model)" "$(R)"
 start
 echo '{{ log("hi", info=True) }}' >> models/staging/stg_customers.sql
 expect "a template printing (never reused)" "full: templates printed" "$(R)"

@@ -90,7 +90,7 @@ START_TEST(foreign_version_is_rebuilt)
     Cache *c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
     ck_assert_ptr_nonnull(w);
-    ck_assert_msg(strstr(w, "schema version 99 is not 4; rebuilding it") != NULL, "warning: %s", w);
+    ck_assert_msg(strstr(w, "schema version 99 is not 5; rebuilding it") != NULL, "warning: %s", w);
     free(w);
     ck_assert_int_eq(cache_record_result(c, "model.p.a", "pass", 0, 0, NULL), 0);
     cache_close(c);
@@ -98,7 +98,7 @@ START_TEST(foreign_version_is_rebuilt)
     sqlite3_stmt *st;
     ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     sqlite3_close(db);
     rmdir_all(d);
