@@ -435,9 +435,28 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert_int_eq(fs_write_file(ins[5], "select 1", 8), 0);
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0,
                                       &w), 1);
-    /* a store drops the node table and the overrides of its key */
+    /* shifts: an entry rewritten at another length moves what follows it */
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
+    ck_assert_int_eq(cache_snap_shift(c, s, 0, 100, 512), 0);
+    ck_assert_int_eq(cache_snap_shift(c, s, 0, 1000, -512), 0);   /* in the moved file's terms */
+    uint32_t l = 512;
+    ck_assert_int_eq(cache_snap_offset(s, 0, 50, &l), 50);
+    ck_assert_uint_eq(l, 512);
+    ck_assert_int_eq(cache_snap_offset(s, 0, 100, &l), 100);
+    ck_assert_uint_eq(l, 1024);                                   /* the rewritten entry itself */
+    ck_assert_int_eq(cache_snap_offset(s, 0, 488, NULL), 1000);   /* moved to 1000: itself rewritten there */
+    ck_assert_int_eq(cache_snap_offset(s, 0, 2000, NULL), 2000);  /* +512 -512 */
+    ck_assert_int_eq(cache_snap_offset(s, 1, 2000, NULL), 2000);  /* another file */
+    cache_snap_free(s);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));   /* read back from the database */
+    ck_assert_int_eq(cache_snap_offset(s, 0, 200, NULL), 712);
+    cache_snap_free(s);
+    /* a store drops the node table, the overrides and the shifts of its key */
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0,
+                                      &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
     ck_assert_ptr_null(cache_snap_node(c, s, "m0.sql", &n));
+    ck_assert_int_eq(cache_snap_offset(s, 0, 200, NULL), 200);
     cache_snap_free(s);
     /* more than eight inputs changed: not a delta */
     usleep(20000);
