@@ -100,6 +100,27 @@ void arena_free(Arena *a)
     a->total = 0;
 }
 
+void arena_adopt(Arena *dst, Arena *src)
+{
+    ArenaBlock *first = src->head;
+    if (!first)
+        return;
+    ArenaBlock *last = first;
+    while (last->next)
+        last = last->next;
+    /* Behind dst's current block, like an oversized request: that block
+     * keeps serving small allocations. */
+    if (dst->head) {
+        last->next = dst->head->next;
+        dst->head->next = first;
+    } else {
+        dst->head = first;
+    }
+    dst->total += src->total;
+    src->head = NULL;
+    src->total = 0;
+}
+
 static ArenaBlock *block_new(size_t size)
 {
     if (size > SIZE_MAX - sizeof(ArenaBlock))

@@ -25,6 +25,10 @@ void  arena_destroy(Arena *a);
 void  arena_free(Arena *a);
 /* Forget all allocations but keep the first block for reuse. */
 void  arena_reset(Arena *a);
+/* Move every block of src into dst (src ends empty): what was allocated
+ * from src now lives as long as dst.  Lets a thread fill an arena of its
+ * own that the owner of dst takes over once the thread is joined. */
+void  arena_adopt(Arena *dst, Arena *src);
 /* 16-byte aligned, uninitialised / zeroed memory.  Never returns NULL. */
 void *arena_alloc(Arena *a, size_t n);
 void *arena_zalloc(Arena *a, size_t n);

@@ -83,6 +83,71 @@ done:
     return rc;
 }
 
+int fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *len)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = -1, saved;
+    char *buf = NULL, *grown = NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        goto done;
+    if (S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        goto done;
+    }
+    /* The size fstat gives, plus the NUL, straight from the arena: one read
+     * fills it and a second (returning 0) confirms the end.  A file that grew
+     * since the fstat continues in a heap buffer copied to the arena. */
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+    buf = arena_alloc(a, cap);
+    for (;;) {
+        if (n + 1 >= cap) {
+            char probe;
+            ssize_t pr = read(fd, &probe, 1);
+            if (pr < 0) {
+                if (errno == EINTR)
+                    continue;
+                goto done;
+            }
+            if (pr == 0)
+                break;
+            char *g = xmalloc(cap * 2);
+            memcpy(g, buf, n);
+            free(grown);
+            grown = buf = g;
+            cap *= 2;
+            buf[n++] = probe;
+            continue;
+        }
+        ssize_t r = read(fd, buf + n, cap - n - 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            goto done;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (grown) {
+        buf = arena_alloc(a, n + 1);
+        memcpy(buf, grown, n);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    rc = 0;
+done:
+    saved = errno;
+    free(grown);
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
 int fs_mkdir_p(const char *path)
 {
     if (!path || !*path)

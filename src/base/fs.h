@@ -5,10 +5,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include "arena.h"
 #include "sb.h"
 
 /* Read a whole file into a malloc'd NUL-terminated buffer (*out, *len). */
 int  fs_read_file(const char *path, char **out, size_t *len);
+/* Read path (relative to the directory open as dirfd, or AT_FDCWD) into
+ * memory from arena a, NUL-terminated.  Unlike fs_read_file it records
+ * nothing in the journal and touches no shared state, so a thread may call
+ * it with an arena of its own. */
+int  fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *len);
 /* Write atomically: write <path>.tmp.<pid> then rename over path.  Creates parent dirs. */
 int  fs_write_file(const char *path, const char *data, size_t len);
 /* Write in place (open with O_TRUNC, no temporary file): an existing file keeps
