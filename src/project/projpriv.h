@@ -69,6 +69,11 @@ int  pl_err(Loader *L, const YFile *f, const YNode *n, const char *fmt, ...) __a
 void pl_warn(Loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Read a file into the arena as strict UTF-8 (errors located at the bad byte). */
 int  pl_read_utf8(Loader *L, const char *abs, const char *rel, char **text, size_t *len);
+/* Offset of the first byte of text that is not strict UTF-8, n if none.
+ * Pure: safe on any thread. */
+size_t pl_utf8_check(const char *text, size_t n);
+/* The error pl_read_utf8 reports for the bad byte at offset i.  Returns -1. */
+int  pl_utf8_error(Loader *L, const char *rel, const char *text, size_t n, size_t i);
 /* Load a YAML file; *f->root NULL for an empty document.  The text and the
  * tree live in L->tree (gone after project_load), the scalars' values in L->a. */
 int  pl_yaml_file(Loader *L, const char *abs, const char *rel, YFile *f);

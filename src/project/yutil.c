@@ -9,6 +9,7 @@
 #include "projpriv.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,52 @@ static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
     return len;
 }
 
+size_t pl_utf8_check(const char *text, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII eight bytes at a time: most files hold nothing else */
+        for (; i + 8 <= n; i += 8) {
+            uint64_t w;
+            memcpy(&w, u + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+        }
+        while (i < n && u[i] < 0x80)
+            i++;
+        if (i == n)
+            break;
+        unsigned cp;
+        size_t k = utf8_seq(u + i, n - i, &cp);
+        if (!k)
+            return i;
+        i += k;
+    }
+    return n;
+}
+
+int pl_utf8_error(Loader *L, const char *rel, const char *buf, size_t n, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)buf;
+    int line = 1, col = 1;
+    size_t ls = 0;
+    for (size_t j = 0; j < i; j++)
+        if (buf[j] == '\n') {
+            line++;
+            ls = j + 1;
+        }
+    col = (int)(i - ls) + 1;
+    size_t le = i;
+    while (le < n && buf[le] != '\n')
+        le++;
+    char *src = arena_strndup(L->a, buf + ls, le - ls);
+    diag_set(L->err, rel, line, col, src,
+             "'utf-8' codec can't decode byte 0x%02x in position %zu: invalid %s",
+             u[i], i, (u[i] & 0xC0) == 0x80 ? "start byte" : "continuation byte");
+    return -1;
+}
+
 /* Read abs as strict UTF-8 into a. */
 static int read_utf8(Loader *L, Arena *a, const char *abs, const char *rel, char **text, size_t *len)
 {
@@ -95,34 +142,11 @@ static int read_utf8(Loader *L, Arena *a, const char *abs, const char *rel, char
         diag_set(L->err, rel, 0, 0, NULL, "Could not read file: %s", strerror(errno));
         return -1;
     }
-    const unsigned char *u = (const unsigned char *)buf;
-    size_t i = 0;
-    /* fast ASCII scan */
-    while (i < n && u[i] < 0x80)
-        i++;
-    while (i < n) {
-        unsigned cp;
-        size_t k = utf8_seq(u + i, n - i, &cp);
-        if (!k) {
-            int line = 1, col = 1;
-            size_t ls = 0;
-            for (size_t j = 0; j < i; j++)
-                if (buf[j] == '\n') {
-                    line++;
-                    ls = j + 1;
-                }
-            col = (int)(i - ls) + 1;
-            size_t le = i;
-            while (le < n && buf[le] != '\n')
-                le++;
-            char *src = arena_strndup(L->a, buf + ls, le - ls);
-            diag_set(L->err, rel, line, col, src,
-                     "'utf-8' codec can't decode byte 0x%02x in position %zu: invalid %s",
-                     u[i], i, (u[i] & 0xC0) == 0x80 ? "start byte" : "continuation byte");
-            free(buf);
-            return -1;
-        }
-        i += k;
+    size_t bad = pl_utf8_check(buf, n);
+    if (bad < n) {
+        pl_utf8_error(L, rel, buf, n, bad);
+        free(buf);
+        return -1;
     }
     *text = arena_strndup(a, buf, n);
     *len = n;
