@@ -213,6 +213,8 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
         goto done;
     if (check_names(&L) != 0)
         goto done;
+    if (pl_discover_finish(&L, true) != 0)
+        goto done;
 
     COPY_VEC(p->nodes, p->nnodes, L.nodes, Node *);
     COPY_VEC(p->disabled, p->ndisabled, L.disabled, Node *);
@@ -220,6 +222,8 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     COPY_VEC(p->warnings, p->nwarnings, L.warnings, const char *);
     rc = 0;
 done:
+    if (L.reader)
+        pl_discover_finish(&L, false);    /* reports a file read before the failing step */
     free(root);
     arena_free(&L.tree);
     strmap_free(&L.interned);

@@ -56,6 +56,7 @@ typedef struct Loader {
     Value column_keys[PL_NCOLUMN_KEYS]; /* the keys of a column dict, shared by every column (props.c) */
     Value kwarg_keys[2];         /* "column_name", "model": generic test kwargs keys (gentest.c) */
     StrMap interned;             /* pl_intern: text -> its one copy in the project arena */
+    struct Reader *reader;       /* files whose text a thread is reading (discover.c) */
 } Loader;
 
 /* ---- yutil.c */
@@ -105,6 +106,12 @@ int pl_read_profile(Loader *L, const char *project_profile);
 
 /* ---- discover.c */
 int pl_discover(Loader *L);           /* models, seeds, snapshots, analyses, singular tests, macros */
+/* Wait for the texts of the model, analysis and singular test files (read
+ * by a thread while the load goes on) and set the nodes' raw_code, src and
+ * checksum.  ok: the steps since pl_discover succeeded.  A file that could
+ * not be read replaces any later error in L->err.  Returns 0 when ok and
+ * every file was read. */
+int pl_discover_finish(Loader *L, bool ok);
 
 /* ---- props.c */
 int pl_read_properties(Loader *L);    /* collects patches, sources, macro patches; builds sources */
