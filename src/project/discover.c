@@ -53,7 +53,7 @@ static const char *abs_of(Loader *L, const char *ofp)
 {
     if (ofp[0] == '/')
         return ofp;
-    return arena_sprintf(L->a, "%s/%s", L->p->root, ofp);
+    return pl_cat(L->a, L->p->root, "/", ofp, NULL);
 }
 
 static const char *stem(Loader *L, const char *rel)
@@ -261,9 +261,9 @@ static int sql_node(Walk *w, const char *rel)
     n->original_file_path = join_rel(L, w->search, rel);
     n->abs_path = abs_of(L, n->original_file_path);
     n->name = stem(L, rel);
-    n->path = w->rt == RT_ANALYSIS ? arena_sprintf(L->a, "analysis/%s", rel) : arena_strdup(L->a, rel);
+    n->path = w->rt == RT_ANALYSIS ? pl_cat(L->a, "analysis/", rel, NULL) : arena_strdup(L->a, rel);
     n->fqn = pl_fqn(L, rel, n->name, &n->nfqn);
-    n->unique_id = arena_sprintf(L->a, "%s.%s.%s", rt_name(w->rt), L->p->name, n->name);
+    n->unique_id = pl_cat(L->a, rt_name(w->rt), ".", L->p->name, ".", n->name, NULL);
     struct Reader *r = reader_of(L);
     if (w->dir < 0) {
         w->dir = (int)r->dirs.len;

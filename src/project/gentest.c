@@ -407,23 +407,23 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     }
 
     /* names */
-    const char *target_name = t->rt == RT_SOURCE ? arena_sprintf(tmp, "%s_%s", t->source_name, t->name) : t->name;
+    const char *target_name = t->rt == RT_SOURCE ? pl_cat(tmp, t->source_name, "_", t->name, NULL) : t->name;
     const char *short_name, *full_name;
     if (user_name) {
         full_name = short_name = pl_fmt_value(a, ynode_to_value(a, user_name));
     } else {
-        const char *test_type = ns ? arena_sprintf(tmp, "%s_%s", ns, tname) : tname;
+        const char *test_type = ns ? pl_cat(tmp, ns, "_", tname, NULL) : tname;
         if (t->rt == RT_SOURCE)
-            test_type = arena_sprintf(tmp, "source_%s", test_type);
-        const char *ident = arena_sprintf(tmp, "%s_%s", test_type, target_name);
+            test_type = pl_cat(tmp, "source_", test_type, NULL);
+        const char *ident = pl_cat(tmp, test_type, "_", target_name, NULL);
         Sb unique = SB_INIT;
         synth_unique(args, &unique);
-        full_name = arena_sprintf(a, "%s_%s", ident, sb_cstr(&unique));
+        full_name = pl_cat(a, ident, "_", sb_cstr(&unique), NULL);
         sb_free(&unique);
         if (py_len(full_name) >= 64) {
             char hex[33];
             md5_hex(full_name, strlen(full_name), hex);
-            short_name = arena_sprintf(tmp, "%s_%s", py_prefix(tmp, ident, 30), hex);
+            short_name = pl_cat(tmp, py_prefix(tmp, ident, 30), "_", hex, NULL);
         } else {
             short_name = full_name;
         }
@@ -451,8 +451,8 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     Node *n = pl_new_node(L, RT_TEST);
     n->is_generic_test = true;
     n->name = full_name;
-    n->unique_id = arena_sprintf(a, "test.%s.%s.%s", L->p->name, full_name, hex + 22);
-    n->path = arena_sprintf(a, "%s.sql", short_name);
+    n->unique_id = pl_cat(a, "test.", L->p->name, ".", full_name, ".", hex + 22, NULL);
+    n->path = pl_cat(a, short_name, ".sql", NULL);
     n->original_file_path = f->rel;
     n->yml_path = f->rel;
     const char *slash = strchr(f->rel, '/');
@@ -466,7 +466,14 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     if (desc && desc->kind == YN_SCALAR && desc->value.type != V_NONE)
         n->description = pl_fmt_value(a, desc->value);
     Sb raw = SB_INIT;
-    sb_printf(&raw, "{{ %s%stest_%s(**_dbt_generic_test_kwargs) }}", ns ? ns : "", ns ? "." : "", tname);
+    sb_puts(&raw, "{{ ");
+    if (ns) {
+        sb_puts(&raw, ns);
+        sb_putc(&raw, '.');
+    }
+    sb_puts(&raw, "test_");
+    sb_puts(&raw, tname);
+    sb_puts(&raw, "(**_dbt_generic_test_kwargs) }}");
     config_call(cfg, &raw);
     n->raw_len = raw.len;
     n->raw_code = pl_intern(L, sb_cstr(&raw), raw.len);

@@ -8,6 +8,7 @@
  * config.c (config folding).  Nothing here renders SQL. */
 #include "projpriv.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,6 +59,26 @@ const char *pl_intern(Loader *L, const char *s, size_t n)
         strmap_put(&L->interned, s, n, (void *)c);
     }
     return c;
+}
+
+char *pl_cat(Arena *a, ...)
+{
+    va_list ap;
+    size_t n = 0;
+    va_start(ap, a);
+    for (const char *s; (s = va_arg(ap, const char *));)
+        n += strlen(s);
+    va_end(ap);
+    char *out = arena_alloc(a, n + 1), *p = out;
+    va_start(ap, a);
+    for (const char *s; (s = va_arg(ap, const char *));) {
+        size_t k = strlen(s);
+        memcpy(p, s, k);
+        p += k;
+    }
+    va_end(ap);
+    *p = '\0';
+    return out;
 }
 
 VDict *pl_empty_dict(Loader *L) { return v_dict(L->a).u.d; }
