@@ -179,6 +179,15 @@ static void py_repr_str(Sb *out, const char *s, size_t n)
     char q = sq && !dq ? '"' : '\'';
     sb_putc(out, q);
     for (size_t i = 0; i < n; i++) {
+        /* a run of bytes that stand for themselves goes in at once */
+        size_t run = i;
+        while (run < n && (unsigned char)s[run] >= 0x20 && s[run] != 0x7f && s[run] != '\\' && s[run] != q)
+            run++;
+        if (run > i) {
+            sb_append(out, s + i, run - i);
+            i = run - 1;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         if (c == '\\' || c == (unsigned char)q) {
             sb_putc(out, '\\');
