@@ -379,14 +379,22 @@ static VDict *child_dict(VDict *level, const char *name)
     return v && v->type == V_DICT ? v->u.d : NULL;
 }
 
-static CfgMemo *memo_get(Project *p, ResourceType rt, const char **fqn, int k, Sb *key)
+/* "<rt>" + "\x1f<fqn[i]>" for i < k: looked up once per node folded, so
+ * no printf ("%d" of rt: one digit, RT__COUNT <= 10). */
+static void memo_key(Sb *key, ResourceType rt, const char **fqn, int k)
 {
+    _Static_assert(RT__COUNT <= 10, "memo keys hold rt as one digit");
     sb_reset(key);
-    sb_printf(key, "%d", (int)rt);
+    sb_putc(key, (char)('0' + (int)rt));
     for (int i = 0; i < k; i++) {
         sb_putc(key, '\x1f');
         sb_puts(key, fqn[i]);
     }
+}
+
+static CfgMemo *memo_get(Project *p, ResourceType rt, const char **fqn, int k, Sb *key)
+{
+    memo_key(key, rt, fqn, k);
     CfgMemo *m = strmap_get(&p->priv->memo, key->buf, key->len);
     if (m)
         return m;
@@ -419,12 +427,7 @@ static CfgMemo *memo_get(Project *p, ResourceType rt, const char **fqn, int k, S
                 plain_update(a, m->folded_raw, level_configs(a, m->level_raw));
         }
         /* rebuild the key of this prefix (the recursive call reused the buffer) */
-        sb_reset(key);
-        sb_printf(key, "%d", (int)rt);
-        for (int i = 0; i < k; i++) {
-            sb_putc(key, '\x1f');
-            sb_puts(key, fqn[i]);
-        }
+        memo_key(key, rt, fqn, k);
     }
     strmap_put(&p->priv->memo, key->buf, key->len, m);
     return m;

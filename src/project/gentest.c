@@ -388,8 +388,8 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     }
     if (j->model_value.type != V_STR)
         j->model_value = v_strz(a, t->rt == RT_SOURCE
-            ? arena_sprintf(tmp, "{{ get_where_subquery(source('%s', '%s')) }}", t->source_name, t->name)
-            : arena_sprintf(tmp, "{{ get_where_subquery(ref('%s')) }}", t->name));
+            ? pl_cat(tmp, "{{ get_where_subquery(source('", t->source_name, "', '", t->name, "')) }}", NULL)
+            : pl_cat(tmp, "{{ get_where_subquery(ref('", t->name, "')) }}", NULL));
     dict_set(a, args, L->kwarg_keys[1], j->model_value);
 
     for (int c = 0; config_args[c]; c++) {

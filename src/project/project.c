@@ -63,18 +63,23 @@ const char *pl_intern(Loader *L, const char *s, size_t n)
 
 char *pl_cat(Arena *a, ...)
 {
+    size_t lens[8], n = 0, k = 0;    /* lengths of the first parts, not measured twice */
     va_list ap;
-    size_t n = 0;
     va_start(ap, a);
-    for (const char *s; (s = va_arg(ap, const char *));)
-        n += strlen(s);
+    for (const char *s; (s = va_arg(ap, const char *)); k++) {
+        size_t l = strlen(s);
+        if (k < sizeof lens / sizeof *lens)
+            lens[k] = l;
+        n += l;
+    }
     va_end(ap);
     char *out = arena_alloc(a, n + 1), *p = out;
     va_start(ap, a);
-    for (const char *s; (s = va_arg(ap, const char *));) {
-        size_t k = strlen(s);
-        memcpy(p, s, k);
-        p += k;
+    k = 0;
+    for (const char *s; (s = va_arg(ap, const char *)); k++) {
+        size_t l = k < sizeof lens / sizeof *lens ? lens[k] : strlen(s);
+        memcpy(p, s, l);
+        p += l;
     }
     va_end(ap);
     *p = '\0';

@@ -94,9 +94,10 @@ const char *pl_fmt_value(Arena *a, Value v);             /* str() */
 Node *pl_new_node(Loader *L, ResourceType rt);
 /* One copy in the project arena of each distinct text (names, fqn parts, generated code). */
 const char *pl_intern(Loader *L, const char *s, size_t n);
-/* The strings given (NULL ends the list) one after the other, in a: the
- * names and ids of tens of thousands of nodes are put together this way
- * for a fraction of what arena_sprintf's format parsing costs. */
+/* The strings given (NULL ends the list, so none may be NULL) one after
+ * the other, in a: the names and ids of tens of thousands of nodes are put
+ * together this way for a fraction of what arena_sprintf's format parsing
+ * costs. */
 char *pl_cat(Arena *a, ...) __attribute__((sentinel));
 int   pl_add_node(Loader *L, Node *n);                  /* after folding: enabled -> nodes, else disabled */
 const char **pl_fqn(Loader *L, const char *dirs_path, const char *name, int *n); /* [pkg, dirs..., name] */

@@ -227,7 +227,7 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
     pt->yaml_key = c->key;
     strmap_putz(&L->patched[rt], name, pt);
 
-    const char *pp = arena_sprintf(&L->tree, "%s://%s", L->p->name, c->f->rel);
+    const char *pp = pl_cat(&L->tree, L->p->name, "://", c->f->rel, NULL);
     n->patch_path = pl_intern(L, pp, strlen(pp));
     if (opt_description(c, entry, &n->description) != 0)
         return -1;
@@ -273,7 +273,7 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
     t.rt = rt;
     t.name = n->name;
     t.node = n;
-    t.file_key_name = arena_sprintf(L->a, "%s.%s", c->key, n->name);
+    t.file_key_name = pl_cat(L->a, c->key, ".", n->name, NULL);
     n->columns = v_dict(L->a).u.d;
     if (read_columns(c, entry, n->columns, &t) != 0)
         return -1;
