@@ -23,73 +23,15 @@
 
 #define FS_MAX_DEPTH 64
 
-int fs_read_file(const char *path, char **out, size_t *len)
+/* All of fd into *out (NUL-terminated), from the arena a or, when a is
+ * NULL, malloc'ed.  The size fstat gives, plus the NUL, is allocated at
+ * once: one read fills it and a second (returning 0) confirms the end; a
+ * file that grew since the fstat continues in a growing heap buffer (copied
+ * to the arena at the end).  Closes fd.  0, or -1 with errno. */
+static int read_fd(int fd, Arena *a, char **out, size_t *len)
 {
-    int rc = -1, saved = 0;
-    char *buf = NULL;
-    journal_path(path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) != 0)
-        goto done;
-    if (S_ISDIR(st.st_mode)) {
-        errno = EISDIR;
-        goto done;
-    }
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-    size_t n = 0;
-    buf = xmalloc(cap);
-    for (;;) {
-        if (n + 1 >= cap) {
-            /* Full at the size fstat promised: probe for EOF before growing. */
-            char probe;
-            ssize_t pr = read(fd, &probe, 1);
-            if (pr < 0) {
-                if (errno == EINTR)
-                    continue;
-                goto done;
-            }
-            if (pr == 0)
-                break;
-            cap *= 2;
-            buf = xrealloc(buf, cap);
-            buf[n++] = probe;
-            continue;
-        }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            goto done;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
-    journal_content(buf, n);
-    *out = buf;
-    if (len)
-        *len = n;
-    buf = NULL;
-    rc = 0;
-done:
-    saved = errno;
-    free(buf);
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
-int fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *len)
-{
-    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     int rc = -1, saved;
-    char *buf = NULL, *grown = NULL;
+    char *buf = NULL, *heap = NULL;
     struct stat st;
     if (fstat(fd, &st) != 0)
         goto done;
@@ -97,13 +39,11 @@ int fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *l
         errno = EISDIR;
         goto done;
     }
-    /* The size fstat gives, plus the NUL, straight from the arena: one read
-     * fills it and a second (returning 0) confirms the end.  A file that grew
-     * since the fstat continues in a heap buffer copied to the arena. */
     size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
-    buf = arena_alloc(a, cap);
+    buf = a ? arena_alloc(a, cap) : (heap = xmalloc(cap));
     for (;;) {
         if (n + 1 >= cap) {
+            /* full at the size fstat promised: probe for EOF before growing */
             char probe;
             ssize_t pr = read(fd, &probe, 1);
             if (pr < 0) {
@@ -115,8 +55,8 @@ int fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *l
                 break;
             char *g = xmalloc(cap * 2);
             memcpy(g, buf, n);
-            free(grown);
-            grown = buf = g;
+            free(heap);
+            heap = buf = g;
             cap *= 2;
             buf[n++] = probe;
             continue;
@@ -131,21 +71,46 @@ int fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *l
             break;
         n += (size_t)r;
     }
-    if (grown) {
+    if (a && heap) {
         buf = arena_alloc(a, n + 1);
-        memcpy(buf, grown, n);
+        memcpy(buf, heap, n);
     }
     buf[n] = '\0';
     *out = buf;
     if (len)
         *len = n;
+    if (!a)
+        heap = NULL;              /* the caller's now */
     rc = 0;
 done:
     saved = errno;
-    free(grown);
+    free(heap);
     close(fd);
     errno = saved;
     return rc;
+}
+
+int fs_read_file(const char *path, char **out, size_t *len)
+{
+    journal_path(path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = 0;
+    if (read_fd(fd, NULL, out, &n) != 0)
+        return -1;
+    journal_content(*out, n);
+    if (len)
+        *len = n;
+    return 0;
+}
+
+int fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *len)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    return read_fd(fd, a, out, len);
 }
 
 int fs_mkdir_p(const char *path)
