@@ -400,7 +400,7 @@ void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots
 /* The times in an entry print with as many digits as they need
  * (1796130118.45661 and 1796130118.456617 alike), so an entry whose content
  * did not change length can still round to another slot.  These try the
- * time at microsecond precision, then rounded to 10 and 100 microseconds
+ * time at microsecond precision, then rounded to 10 µs, 100 µs and 1 ms
  * (still the time the node was parsed or compiled), and keep the first
  * that fits. */
 static double rounded(double t, double unit) { return floor(t / unit + 0.5) * unit; }
