@@ -59,12 +59,9 @@ void cache_delta_add_raw(Sb *b, const CacheDeltaNode *n, const void *deps, size_
 /* Is the string encoded at r->p equal to s?  Steps over it either way. */
 static bool str_is(Rd *r, const char *s)
 {
-    Arena a;
-    arena_init(&a, 256);
-    const char *v = rd_str(r, &a);
-    bool eq = v && strcmp(v, s) == 0;
-    arena_free(&a);
-    return eq;
+    const char *v;
+    size_t n;
+    return rd_str_view(r, &v, &n) && v && n == strlen(s) && memcmp(v, s, n) == 0;
 }
 
 bool cache_delta_find(const uint8_t *blob, size_t len, const char *ofp, Arena *a, CacheDeltaNode *out)

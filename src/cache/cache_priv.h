@@ -67,6 +67,8 @@ uint8_t  rd_u8(Rd *r);
 uint32_t rd_u32(Rd *r);
 uint64_t rd_u64(Rd *r);
 const char *rd_str(Rd *r, Arena *a);               /* NULL for an encoded NULL */
+/* The same in place (not NUL-terminated): *s NULL for an encoded NULL; false when malformed. */
+bool rd_str_view(Rd *r, const char **s, size_t *n);
 bool rd_value(Rd *r, Arena *a, Value *out, int depth);
 bool rd_skip(Rd *r, int depth);                    /* step over one encoded value */
 #endif

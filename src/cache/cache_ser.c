@@ -186,21 +186,33 @@ uint64_t rd_u64(Rd *r)
     return lo | hi << 32;
 }
 
-const char *rd_str(Rd *r, Arena *a)
+bool rd_str_view(Rd *r, const char **s, size_t *n)
 {
+    *s = NULL;
+    *n = 0;
     uint8_t t = rd_u8(r);
     if (t == T_NULL)
-        return NULL;
+        return true;
     if (t != T_STRP) {
         r->bad = true;
-        return NULL;
+        return false;
     }
-    uint32_t n = rd_u32(r);
-    if (!need(r, n))
+    uint32_t len = rd_u32(r);
+    if (!need(r, len))
+        return false;
+    *s = (const char *)r->p;
+    *n = len;
+    r->p += len;
+    return true;
+}
+
+const char *rd_str(Rd *r, Arena *a)
+{
+    const char *s;
+    size_t n;
+    if (!rd_str_view(r, &s, &n) || !s)
         return NULL;
-    const char *s = arena_strndup(a, (const char *)r->p, n);
-    r->p += n;
-    return s;
+    return arena_strndup(a, s, n);
 }
 
 bool rd_value(Rd *r, Arena *a, Value *out, int depth)

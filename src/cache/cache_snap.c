@@ -116,6 +116,17 @@ static void ent_stat_at(int dfd, const char *name, SnapEnt *e)
     ent_from_stat(e, fstatat(dfd, name, &st, 0) == 0 ? &st : NULL);
 }
 
+/* Might e have changed after a run that started at `started` read it,
+ * without its stat showing it?  Changed at or after the start (less a clock
+ * tick); on a file system with whole-second stamps, in the second the run
+ * started in. */
+static bool is_racy(const SnapEnt *e, double started)
+{
+    double lim = e->mns == 0 && e->cns == 0 ? floor(started) : started - RACY_MARGIN;
+    return e->kind != 0 &&
+           ((double)e->ms + (double)e->mns / 1e9 >= lim || (double)e->cs + (double)e->cns / 1e9 >= lim);
+}
+
 static bool ent_equal(const SnapEnt *a, const SnapEnt *b)
 {
     return a->kind != KIND_CHANGED && a->kind == b->kind && a->size == b->size && a->ino == b->ino && a->dev == b->dev &&
@@ -283,11 +294,7 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
                 ent_from_stat(&e, NULL);
             else
                 ent_stat_at(dfd, name, &e);
-            /* a file system with whole-second stamps: anything stamped in the
-             * second the run started in may have changed after it was read */
-            double lim = e.mns == 0 && e.cns == 0 ? floor(racy_after + RACY_MARGIN) : racy_after;
-            if (racy_after > 0 && e.kind != 0 &&
-                ((double)e.ms + (double)e.mns / 1e9 >= lim || (double)e.cs + (double)e.cns / 1e9 >= lim)) {
+            if (racy_after > 0 && is_racy(&e, racy_after + RACY_MARGIN)) {
                 if (ok && racy)
                     *racy = xstrdup(path);
                 ok = false;
@@ -851,10 +858,8 @@ int cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const 
                 struct stat now;
                 ent_from_stat(&e, stat(paths[i], &now) == 0 ? &now : NULL);
             }
-            /* racy (see encode_paths): never taken as unchanged */
-            double lim = e.mns == 0 && e.cns == 0 ? floor(started) : started - RACY_MARGIN;
-            if (i < ninputs && started > 0 && e.kind != 0 &&
-                ((double)e.ms + (double)e.mns / 1e9 >= lim || (double)e.cs + (double)e.cns / 1e9 >= lim))
+            /* racy: never taken as unchanged */
+            if (i < ninputs && started > 0 && is_racy(&e, started))
                 e.kind = KIND_CHANGED;
             Sb b = SB_INIT;
             put_ent(&b, &e);
@@ -991,12 +996,11 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                 uint32_t n = rd_u32(&r);
                 if (r.bad || n > (size_t)(r.end - r.p))
                     break;
-                /* the key: a string (tag, u32 length, bytes) */
                 Rd e = {r.p, r.p + n, false};
-                uint8_t tag = rd_u8(&e);
-                uint32_t kl = rd_u32(&e);
-                if (!e.bad && tag == 's' && kl <= (size_t)(e.end - e.p))
-                    sb_append(&bk[node_bucket((const char *)e.p, kl)], (const char *)at, n + 4);
+                const char *ofp;
+                size_t kl;
+                if (rd_str_view(&e, &ofp, &kl) && ofp)
+                    sb_append(&bk[node_bucket(ofp, kl)], (const char *)at, n + 4);
                 r.p += n;
             }
             if (sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_nodes(key, bucket, ents) VALUES (?1, ?2, ?3)", -1, &q,

@@ -403,14 +403,15 @@ void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots
  * time at microsecond precision, then rounded to 10 µs, 100 µs and 1 ms
  * (still the time the node was parsed or compiled), and keep the first
  * that fits. */
-static double rounded(double t, double unit) { return floor(t / unit + 0.5) * unit; }
+static const double kUnits[] = {0, 1e-5, 1e-4, 1e-3};    /* 0: as it is */
+
+static double rounded(double t, double unit) { return unit > 0 ? floor(t / unit + 0.5) * unit : t; }
 
 static bool fit_manifest(Node *n, uint32_t slot, Sb *out)
 {
-    static const double units[] = {0, 1e-5, 1e-4, 1e-3};
     double t = n->created_at;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        n->created_at = units[i] > 0 ? rounded(t, units[i]) : t;
+    for (size_t i = 0; i < sizeof kUnits / sizeof kUnits[0]; i++) {
+        n->created_at = rounded(t, kUnits[i]);
         sb_reset(out);
         manifest_node_json(n, out);
         if (json_slot_len(out->len) == slot)
@@ -421,12 +422,11 @@ static bool fit_manifest(Node *n, uint32_t slot, Sb *out)
 
 static bool fit_result(Node *n, double started, uint32_t slot, Sb *out)
 {
-    static const double units[] = {0, 1e-5, 1e-4, 1e-3};
     double took = results_wallclock() - started;
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    for (size_t i = 0; i < sizeof kUnits / sizeof kUnits[0]; i++) {
         NodeResult nr = {.node = n, .status = "success", .failures = -1};
         nr.started_at = started;
-        nr.compiled_at = nr.completed_at = started + (units[i] > 0 ? rounded(took, units[i]) : took);
+        nr.compiled_at = nr.completed_at = started + rounded(took, kUnits[i]);
         sb_reset(out);
         results_entry_json(&nr, out);
         if (json_slot_len(out->len) == slot)

@@ -394,6 +394,20 @@ START_TEST(deep_nesting_keeps_commas)
 }
 END_TEST
 
+/* The file a streamed writer wrote at path holds what one in memory wrote
+ * (more than a chunk of it); the file is removed. */
+static void assert_streamed(const char *path, const Sb *mem)
+{
+    char *got = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(fs_read_file(path, &got, &n), 0);
+    ck_assert_uint_gt(n, 1000000);
+    ck_assert_uint_eq(n, mem->len);
+    ck_assert(memcmp(got, mem->buf, n) == 0);
+    free(got);
+    unlink(path);
+}
+
 START_TEST(sink_streams_the_same_bytes)
 {
     char path[] = "/tmp/cdbt_test_json_XXXXXX";
@@ -427,14 +441,7 @@ START_TEST(sink_streams_the_same_bytes)
     ck_assert_int_eq(json_flush(&b), 0);
     ck_assert_uint_eq(buf.len, 0);
     close(fd);
-    char *got = NULL;
-    size_t n = 0;
-    ck_assert_int_eq(fs_read_file(path, &got, &n), 0);
-    ck_assert_uint_gt(n, 1000000);
-    ck_assert_uint_eq(n, mem.len);
-    ck_assert(memcmp(got, mem.buf, n) == 0);
-    free(got);
-    unlink(path);
+    assert_streamed(path, &mem);
     sb_free(&mem);
     sb_free(&buf);
 }
@@ -515,14 +522,7 @@ START_TEST(forks_splice_like_one_writer)
     json_arr_end(&b);
     ck_assert_int_eq(json_flush(&b), 0);
     close(fd);
-    char *got = NULL;
-    size_t n = 0;
-    ck_assert_int_eq(fs_read_file(path, &got, &n), 0);
-    ck_assert_uint_gt(n, 1000000);
-    ck_assert_uint_eq(n, mem.len);
-    ck_assert(memcmp(got, mem.buf, n) == 0);
-    free(got);
-    unlink(path);
+    assert_streamed(path, &mem);
     sb_free(&mem);
     sb_free(&buf);
     sb_free(&part);

@@ -336,6 +336,8 @@ START_TEST(snapshot_changes_nodes_overrides)
     cache_snap_key(parts, 1, key);
     const char *envs[] = {"CDBT_SNAP_TEST"};
     const char *outs[] = {out1, "t/c/m0.sql"};
+    /* a store of this fixture, with a node table or none */
+#define STORE(nodes, n) cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, nodes, n, &w)
     /* the node table: one entry with a model stub and a source stub */
     Arena a;
     arena_init(&a, 0);
@@ -353,8 +355,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     CacheDeltaNode e2 = {.ofp = "m1.sql", .unique_id = "model.p.m1", .compiled_path = "t/c/m1.sql",
                          .patch_file = "models/_p.yml"};
     cache_delta_add(&nodes, &e2);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, nodes.buf,
-                                      nodes.len, &w), 1);
+    ck_assert_int_eq(STORE(nodes.buf, nodes.len), 1);
     sb_free(&nodes);
     const char *why = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, true, &why);
@@ -428,13 +429,11 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert_int_eq(fs_write_file_direct(out2, "select 3", 8), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
     ck_assert(strstr(why, "output") != NULL);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0,
-                                      &w), 1);
+    ck_assert_int_eq(STORE(NULL, 0), 1);
     unlink(ins[5]);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
     ck_assert_int_eq(fs_write_file(ins[5], "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0,
-                                      &w), 1);
+    ck_assert_int_eq(STORE(NULL, 0), 1);
     /* shifts: an entry rewritten at another length moves what follows it */
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
     ck_assert_int_eq(cache_snap_shift(c, s, 0, 100, 512), 0);
@@ -452,8 +451,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert_int_eq(cache_snap_offset(s, 0, 200, NULL), 712);
     cache_snap_free(s);
     /* a store drops the node table, the overrides and the shifts of its key */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0,
-                                      &w), 1);
+    ck_assert_int_eq(STORE(NULL, 0), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
     ck_assert_ptr_null(cache_snap_node(c, s, "m0.sql", &n));
     ck_assert_int_eq(cache_snap_offset(s, 0, 200, NULL), 200);
@@ -468,6 +466,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     cache_close(c);
     unsetenv("CDBT_SNAP_TEST");
     rmdir_all(d);
+#undef STORE
 }
 END_TEST
 
