@@ -735,59 +735,71 @@ size_t cache_snap_changed(const CacheSnap *s, const char *const **paths)
     return s->nchanged;
 }
 
-bool cache_snap_has_input(const CacheSnap *s, const char *path)
+/* Calls visit for each input stored directly in directory dir[0..dl) (a
+ * directory's entries may sit in several groups: paths are sorted whole, so
+ * "d/a.sql", "d/sub/x.sql", "d/z.sql" make three), until visit returns
+ * true; whether one did.  Known only when something changed. */
+static bool each_input_in(const CacheSnap *s, const char *dir, size_t dl,
+                          bool (*visit)(void *ud, const char *name, const SnapEnt *e), void *ud)
 {
     if (!s->inputs)
         return false;
     Groups gs = {0};
-    bool found = false;
-    if (read_groups(s->inputs, s->ninputs, false, &gs)) {
-        size_t dl = dir_len(path);
-        for (size_t gi = 0; gi < gs.n && !found; gi++) {
+    bool stop = false;
+    if (read_groups(s->inputs, s->ninputs, false, &gs))
+        for (size_t gi = 0; gi < gs.n && !stop; gi++) {
             Group g = gs.v[gi];
-            if (g.dlen != dl || memcmp(g.dir, path, dl) != 0)
+            if (g.dlen != dl || memcmp(g.dir, dir, dl) != 0)
                 continue;
-            for (uint32_t i = 0; i < g.n && !found; i++) {
+            for (uint32_t i = 0; i < g.n && !stop; i++) {
                 const char *name = get_name(&g.ents, NULL);
                 SnapEnt e;
                 get_ent(&g.ents, &e);
                 if (g.ents.bad)
                     break;
-                found = strcmp(name, path + dl + (dl ? 1 : 0)) == 0;
+                stop = visit(ud, name, &e);
             }
         }
-    }
     free(gs.v);
-    return found;
+    return stop;
+}
+
+static bool is_name(void *ud, const char *name, const SnapEnt *e)
+{
+    (void)e;
+    return strcmp(name, ud) == 0;
+}
+
+bool cache_snap_has_input(const CacheSnap *s, const char *path)
+{
+    size_t dl = dir_len(path);
+    return each_input_in(s, path, dl, is_name, (void *)(path + dl + (dl ? 1 : 0)));
+}
+
+typedef struct DirNames { Arena *a; const char **v; size_t n, cap; } DirNames;
+
+static bool add_dir_name(void *ud, const char *name, const SnapEnt *e)
+{
+    DirNames *d = ud;
+    if (e->kind != 1 && e->kind != 2 && e->kind != KIND_CHANGED)
+        return false;                  /* a path probed missing */
+    if (d->n == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 64;
+        const char **v = ARENA_ARRAY(d->a, const char *, d->cap);
+        if (d->n)
+            memcpy(v, d->v, sizeof *v * d->n);
+        d->v = v;
+    }
+    d->v[d->n++] = arena_strdup(d->a, name);
+    return false;
 }
 
 size_t cache_snap_dir_names(const CacheSnap *s, const char *dir, Arena *a, const char ***names)
 {
-    *names = NULL;
-    if (!s->inputs)
-        return 0;
-    Groups gs = {0};
-    size_t n = 0, dl = strlen(dir);
-    if (read_groups(s->inputs, s->ninputs, false, &gs)) {
-        for (size_t gi = 0; gi < gs.n; gi++) {
-            Group g = gs.v[gi];
-            if (g.dlen != dl || memcmp(g.dir, dir, dl) != 0)
-                continue;
-            *names = ARENA_ARRAY(a, const char *, g.n + 1);
-            for (uint32_t i = 0; i < g.n; i++) {
-                const char *name = get_name(&g.ents, NULL);
-                SnapEnt e;
-                get_ent(&g.ents, &e);
-                if (g.ents.bad)
-                    break;
-                if (e.kind == 1 || e.kind == 2 || e.kind == KIND_CHANGED)
-                    (*names)[n++] = arena_strdup(a, name);
-            }
-            break;
-        }
-    }
-    free(gs.v);
-    return n;
+    DirNames d = {.a = a};
+    each_input_in(s, dir, strlen(dir), add_dir_name, &d);
+    *names = d.v;
+    return d.n;
 }
 
 bool cache_snap_has_env(const CacheSnap *s, const char *name)

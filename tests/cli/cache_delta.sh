@@ -133,6 +133,13 @@ expect "saved by rename (new inode; the directory changed, its .sql/.yml files d
 grep -q -- "last_nam2" target/compiled/jaffle/models/staging/stg_customers.sql && ok || bad "rename-save not compiled"
 rm -f models/staging/notes.txt models/staging/.stg_customers.sql.swp
 same_as_cold "after a rename-save"
+# the same in a directory that holds a subdirectory too (its paths sort between the files')
+mkdir -p models/staging/more && printf "select 1 as a\n" > models/staging/more/stg_extra.sql
+start
+sed 's/last_nam2 from/last_nam3 from/' models/staging/stg_customers.sql > models/staging/.stg_customers.sql.tmp
+mv models/staging/.stg_customers.sql.tmp models/staging/stg_customers.sql
+expect "saved by rename beside a subdirectory" delta "$(R)"
+rm -r models/staging/more
 start
 echo "-- e" >> models/staging/stg_customers.sql
 printf "select 1 as a\n" > models/staging/new_model.sql
