@@ -161,8 +161,26 @@ void        cache_snap_free(CacheSnap *s);
 int         cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
                              size_t nin, const char *const *envs, size_t nenv, const char *out_root,
                              const char *const *outputs,
-                             const struct stat *const *out_st, size_t nout, size_t nheads, const void *info,
+                             const struct stat *const *out_st, size_t nout, size_t nheads,
+                             const char *stamp_dir, const char *stamp, const void *info,
                              size_t ninfo, const void *nodes, size_t nnodes, char **warning);
+/* Output directories: besides each output, the stat of its directory is
+ * stored (when, at store time, it lists every output with the inode
+ * recorded for it and is not racy); a lookup that finds a directory
+ * unchanged does not stat its outputs.  That sees an output deleted,
+ * renamed, replaced or added beside, not one rewritten in place by another
+ * program (see README: "A compile with nothing changed").  cdbt's own runs
+ * that may write outputs first write a token of theirs into
+ * <target>/CACHE_STAMP_FILE (cache_stamp_write); a snapshot stored with
+ * stamp (the token its run wrote to stamp_dir; NULL: none) is valid only
+ * while that file still holds it.
+ * cache_snap_settle: after a lookup that found an output directory changed
+ * but every output in it as written, record the directory's stat (once it
+ * is no longer racy) so that the next lookup skips it.  How many were
+ * recorded, or -1. */
+#define CACHE_STAMP_FILE "cdbt.stamp"
+int         cache_stamp_write(const char *target_dir, const char *token);
+int         cache_snap_settle(Cache *c, CacheSnap *s);
 
 /* The node table of a compile's snapshot (cache_delta.c): what recompiling
  * one model alone needs (src/cli/delta.c). */

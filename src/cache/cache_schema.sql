@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     envs      BLOB NOT NULL,      -- env vars templates read: name, set?, value
     outputs   BLOB NOT NULL,      -- files written, with what stat() said after writing
     info      BLOB NOT NULL,      -- what the command needs to repeat its console output
-    stored_at REAL NOT NULL       -- epoch seconds
+    stored_at REAL NOT NULL,      -- epoch seconds
+    stamp     BLOB NOT NULL       -- "<target>/cdbt.stamp" NUL token: what that run wrote there (or empty)
 );
 
 -- per snapshot, what recompiling one model alone needs (src/cache/cache_delta.c):

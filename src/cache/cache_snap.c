@@ -21,6 +21,7 @@
  * directory (see "encoding" below); kinds: 0 missing, 1 file, 2 directory,
  * 3 other. */
 #define _GNU_SOURCE            /* statx() */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -33,6 +34,8 @@
 #include <unistd.h>
 #include "cache_priv.h"
 #include "../base/arena.h"
+#include "../base/clock.h"
+#include "../base/fs.h"
 #include "../base/hash.h"
 
 #define RACY_MARGIN 0.05       /* seconds: more than a kernel clock tick */
@@ -49,6 +52,7 @@ typedef struct SnapEnt {
 typedef struct Over { const char *path; SnapEnt ent; } Over;
 
 #define MAX_CHANGED 8          /* more changed inputs than this: not a delta */
+#define MAX_SETTLE 64          /* output directories settled per job and run */
 
 struct CacheSnap {
     Arena a;
@@ -62,6 +66,9 @@ struct CacheSnap {
     const char *changed[MAX_CHANGED]; size_t nchanged;
     const uint8_t *inputs; size_t ninputs; /* copies, kept only when something changed */
     const uint8_t *envs; size_t nenvs;
+    /* output directories whose "." entry did not vouch but whose outputs
+     * were all as written: their stat now (cache_snap_settle) */
+    Over *settle; size_t nsettle;
 };
 
 /* ---------------------------------------------------------------- stat */
@@ -242,12 +249,91 @@ static int cmp_path(const void *a, const void *b)
     return strcmp(((const PathSt *)a)->path, ((const PathSt *)b)->path);
 }
 
+static int cmp_name_ino(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The "." entry of an output directory (open as dfd) whose outputs are
+ * ps[0..n) (sorted; names after dl + 1 bytes): its stat, when that stat
+ * vouches for the entries, else kind KIND_CHANGED (each file is checked).
+ *
+ * Why: a reuse stat()s every output, 30,000 at 10k models, most of the time
+ * of a compile with nothing changed.  An output directory whose stat is
+ * unchanged lists the same names with the same inodes, so a deleted,
+ * renamed or replaced output is still seen; an output rewritten in place
+ * (the same inode) is not -- cdbt's own runs that do that without
+ * rewriting manifest.json (--no-write-json) change the outputs stamp
+ * instead (cache_stamp_write).  The stat vouches when the directory lists
+ * every output present with the inode recorded for it and lacks every
+ * output recorded missing (so nothing changed between the writes and now),
+ * it is the same before and after that listing, and it is not racy (a
+ * change in the same clock tick would not show). */
+static void dir_entry(int dfd, const PathSt *ps, size_t n, size_t dl, SnapEnt *d)
+{
+    SnapEnt d1;
+    ent_stat_at(dfd, ".", d);
+    if (d->kind != 2) {
+        d->kind = KIND_CHANGED;
+        return;
+    }
+    bool ok = false;
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dh = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dh && fd >= 0)
+        close(fd);
+    if (dh) {
+        /* the listing, sorted by name: "name\0" then the inode, in an Sb */
+        Sb names = SB_INIT;
+        size_t cnt = 0;
+        struct dirent *de;
+        while ((de = readdir(dh)) != NULL) {
+            if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+                continue;
+            uint64_t ino = de->d_ino;
+            sb_append(&names, de->d_name, strlen(de->d_name) + 1);
+            sb_append(&names, (const char *)&ino, sizeof ino);
+            cnt++;
+        }
+        closedir(dh);
+        const char **v = xmalloc(sizeof *v * (cnt ? cnt : 1));
+        for (size_t k = 0, off = 0; k < cnt; k++) {
+            v[k] = names.buf + off;
+            off += strlen(v[k]) + 1 + sizeof(uint64_t);
+        }
+        qsort(v, cnt, sizeof *v, cmp_name_ino);
+        ok = true;
+        for (size_t k = 0; k < n && ok; k++) {
+            const char *name = dl ? ps[k].path + dl + 1 : ps[k].path;
+            SnapEnt e = {0};
+            if (ps[k].st)
+                ent_from_stat(&e, ps[k].st->st_nlink ? ps[k].st : NULL);
+            else
+                ent_stat_at(dfd, name, &e);
+            const char **hit = bsearch(&name, v, cnt, sizeof *v, cmp_name_ino);
+            if (e.kind == 0) {
+                ok = hit == NULL;
+            } else {
+                uint64_t ino = 0;
+                if (hit)
+                    memcpy(&ino, *hit + strlen(*hit) + 1, sizeof ino);
+                ok = hit && ino == e.ino;
+            }
+        }
+        free(v);
+        sb_free(&names);
+    }
+    ent_stat_at(dfd, ".", &d1);
+    if (!ok || !ent_equal(d, &d1) || is_racy(d, clock_epoch()))
+        d->kind = KIND_CHANGED;
+}
+
 /* Encode the stat of each path: the one given (st[i], when st and st[i] are
  * not NULL; st_nlink == 0 means missing) or the current one.  racy_after >
  * 0: returns false (and *racy, the first such path) when an entry changed at
  * or after it. */
 static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
-                         const char *root, double racy_after, char **racy)
+                         const char *root, double racy_after, char **racy, bool dirs)
 {
     PathSt *sorted = xmalloc(sizeof *sorted * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
@@ -282,9 +368,18 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
             sb_append(&dir, p0, dl);
         }
         put_name(b, sb_cstr(&dir), dir.len);
-        put_var(b, j - i);
         Sb g = SB_INIT;
         int dfd = dir.len ? open(sb_cstr(&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+        if (dirs && dir.len) {
+            /* the directory itself first, as "." (see dir_entry) */
+            put_var(b, j - i + 1);
+            SnapEnt d;
+            dir_entry(dfd, sorted + i, j - i, dl, &d);
+            put_name(&g, ".", 1);
+            put_ent(&g, &d);
+        } else {
+            put_var(b, j - i);
+        }
         for (size_t k = i; k < j; k++) {
             const char *path = sorted[k].path, *name = dl ? path + dl + 1 : path;
             SnapEnt e = {.path = path};
@@ -378,6 +473,7 @@ typedef struct CheckJob {
     const Group *g; size_t n; bool same, output; atomic_bool *stop;
     const Over *over; size_t nover;
     Arena *a; const char **changes; size_t nchanges;
+    Over *settle; size_t nsettle;     /* "." entries to record (cache_snap_settle) */
 } CheckJob;
 
 /* The override recorded for dir/name, or NULL. */
@@ -410,7 +506,34 @@ static void *check_range(void *arg)
         Group g = j->g[gi];
         int dfd = g.dlen ? open(g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
         bool over = j->nover && group_has_over(j, &g);
-        for (uint32_t i = 0; i < g.n && j->same; i++) {
+        uint32_t i = 0;
+        SnapEnt dot = {0};
+        bool has_dot = false;
+        if (g.output && g.n && dfd >= 0) {
+            /* an output directory's "." entry (dir_entry): when the
+             * directory stat()s the same, its outputs are as written */
+            Rd peek = g.ents;
+            size_t nl;
+            const char *name = get_name(&peek, &nl);
+            if (name && nl == 1 && name[0] == '.') {
+                SnapEnt was = {0};
+                get_ent(&peek, &was);
+                if (over) {
+                    const Over *o = find_over(j, &g, ".");
+                    if (o)
+                        was = o->ent;
+                }
+                g.ents = peek;
+                i = 1;
+                has_dot = true;
+                ent_stat_at(dfd, ".", &dot);
+                if (!peek.bad && ent_equal(&dot, &was)) {
+                    close(dfd);
+                    continue;
+                }
+            }
+        }
+        for (; i < g.n && j->same; i++) {
             if ((i & 63) == 63 && atomic_load_explicit(j->stop, memory_order_relaxed))
                 break;
             const char *name = get_name(&g.ents, NULL);
@@ -438,6 +561,18 @@ static void *check_range(void *arg)
                 }
             }
         }
+        /* every output as written, the "." entry not vouching: record the
+         * directory's stat now for the next run, if it holds still and is
+         * not racy (cache_snap_settle) */
+        if (has_dot && j->same && j->settle && j->nsettle < MAX_SETTLE) {
+            SnapEnt d1;
+            ent_stat_at(dfd, ".", &d1);
+            if (dot.kind == 2 && ent_equal(&dot, &d1) && !is_racy(&dot, clock_epoch())) {
+                Over *o = &j->settle[j->nsettle++];
+                o->path = arena_sprintf(j->a, "%.*s/.", (int)g.dlen, g.dir);
+                o->ent = dot;
+            }
+        }
         if (dfd >= 0)
             close(dfd);
         j->output = !j->same && g.output;
@@ -453,15 +588,15 @@ static void *check_range(void *arg)
 static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool changes)
 {
     atomic_bool stop = false;
-    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, NULL, NULL, 0},
-             b = {NULL, 0, true, false, &stop, s->over, s->nover, NULL, NULL, 0};
-    const char *cb[MAX_CHANGED];
     Arena ab;
     arena_init(&ab, 0);
+    Over sb[MAX_SETTLE];
+    s->settle = ARENA_ARRAY(&s->a, Over, MAX_SETTLE);
+    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, s->settle, 0},
+             b = {NULL, 0, true, false, &stop, s->over, s->nover, &ab, NULL, 0, sb, 0};
+    const char *cb[MAX_CHANGED];
     if (changes) {
-        a.a = &s->a;
         a.changes = s->changed;
-        b.a = &ab;
         b.changes = cb;
     }
     pthread_t t;
@@ -493,6 +628,11 @@ static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool cha
             break;
         }
         s->changed[s->nchanged++] = arena_strdup(&s->a, cb[k]);
+    }
+    s->nsettle = a.nsettle;
+    for (size_t k = 0; k < b.nsettle && s->nsettle < MAX_SETTLE; k++) {
+        s->settle[s->nsettle] = b.settle[k];
+        s->settle[s->nsettle++].path = arena_strdup(&s->a, b.settle[k].path);
     }
     arena_free(&ab);
     return same;
@@ -637,6 +777,49 @@ static bool load_over(Cache *c, CacheSnap *s)
     return ok && rc == SQLITE_DONE;
 }
 
+/* ---------------------------------------------------------------- stamp
+ *
+ * Outputs rewritten in place keep their directory's stat, so the "."
+ * entries (dir_entry) do not see them.  Every cdbt run that may write
+ * outputs writes a token of its own into <target>/cdbt.stamp first, and a
+ * snapshot keeps the token its run wrote: a later run that wrote outputs
+ * without rewriting manifest.json (--no-write-json, a failed run) has
+ * replaced the token.  Read by content: a stat could repeat. */
+
+#define STAMP_MAX 128
+
+int cache_stamp_write(const char *target_dir, const char *token)
+{
+    if (fs_mkdir_p(target_dir) != 0)
+        return -1;
+    Sb path = SB_INIT;
+    sb_printf(&path, "%s/%s", target_dir, CACHE_STAMP_FILE);
+    int rc = strlen(token) < STAMP_MAX ? fs_write_file_direct(sb_cstr(&path), token, strlen(token)) : -1;
+    sb_free(&path);
+    return rc;
+}
+
+/* The stamp stored with a snapshot ("path\0token", or empty: none) is
+ * still the file's content. */
+static bool stamp_same(const uint8_t *b, size_t n)
+{
+    if (!b || n == 0)
+        return true;
+    const char *path = (const char *)b;
+    size_t pl = strnlen(path, n);
+    if (pl + 1 >= n)
+        return false;
+    const char *token = path + pl + 1;
+    size_t tl = n - pl - 1;
+    char buf[STAMP_MAX];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t got = read(fd, buf, sizeof buf);
+    close(fd);
+    return got >= 0 && (size_t)got == tl && memcmp(buf, token, tl) == 0;
+}
+
 CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why)
 {
     *why = "no snapshot for this command line";
@@ -647,7 +830,7 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
     CacheSnap *s = NULL;
     Groups gs = {0};
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT s.inputs, s.envs, s.outputs, s.info, h.ents FROM snapshots s "
+                           "SELECT s.inputs, s.envs, s.outputs, s.info, h.ents, s.stamp FROM snapshots s "
                            "JOIN snapshot_heads h ON h.key = s.key WHERE s.key = ?1",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
@@ -658,9 +841,9 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
     arena_init(&s->a, 0);
     memcpy(s->key, key, 32);
     /* the blobs are read in place: valid until q is finalized */
-    const uint8_t *blob[5];
-    size_t len[5];
-    for (int i = 0; i < 5; i++) {
+    const uint8_t *blob[6];
+    size_t len[6];
+    for (int i = 0; i < 6; i++) {
         blob[i] = sqlite3_column_blob(q, i);
         len[i] = (size_t)sqlite3_column_bytes(q, i);
     }
@@ -686,6 +869,10 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
     }
     if (!load_over(c, s) || !load_shifts(c, s)) {
         *why = "snapshot unreadable";
+        goto bad;
+    }
+    if (!stamp_same(blob[5], len[5])) {
+        *why = "another cdbt run wrote outputs (target/) since";
         goto bad;
     }
     bool output = false;
@@ -853,8 +1040,9 @@ uint8_t *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *
     return out;
 }
 
-int cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const *paths, const struct stat *const *st,
-                      size_t n, size_t ninputs)
+/* Store overrides v[0..n) of s's snapshot (snapshot_over) in one
+ * transaction: 0, or -1. */
+static int record_over(Cache *c, const CacheSnap *s, const Over *v, size_t n)
 {
     int rc = -1;
     pthread_mutex_lock(&c->mu);
@@ -863,21 +1051,11 @@ int cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const 
         rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO snapshot_over(key, path, ent) VALUES (?1, ?2, ?3)",
                                 -1, &q, NULL) == SQLITE_OK ? 0 : -1;
         for (size_t i = 0; i < n && rc == 0; i++) {
-            SnapEnt e = {.path = paths[i]};
-            if (st && st[i])
-                ent_from_stat(&e, st[i]);
-            else {
-                struct stat now;
-                ent_from_stat(&e, stat(paths[i], &now) == 0 ? &now : NULL);
-            }
-            /* racy: never taken as unchanged */
-            if (i < ninputs && started > 0 && is_racy(&e, started))
-                e.kind = KIND_CHANGED;
             Sb b = SB_INIT;
-            put_ent(&b, &e);
+            put_ent(&b, &v[i].ent);
             sqlite3_reset(q);
             sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
-            sqlite3_bind_text(q, 2, paths[i], -1, SQLITE_STATIC);
+            sqlite3_bind_text(q, 2, v[i].path, -1, SQLITE_STATIC);
             sqlite3_bind_blob(q, 3, b.buf, (int)b.len, SQLITE_STATIC);
             if (sqlite3_step(q) != SQLITE_DONE)
                 rc = -1;
@@ -888,6 +1066,38 @@ int cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const 
             rc = -1;
     }
     pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const *paths, const struct stat *const *st,
+                      size_t n, size_t ninputs)
+{
+    Over *v = xmalloc(sizeof *v * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        SnapEnt e = {.path = paths[i]};
+        if (st && st[i])
+            ent_from_stat(&e, st[i]);
+        else {
+            struct stat now;
+            ent_from_stat(&e, stat(paths[i], &now) == 0 ? &now : NULL);
+        }
+        /* racy: never taken as unchanged */
+        if (i < ninputs && started > 0 && is_racy(&e, started))
+            e.kind = KIND_CHANGED;
+        v[i] = (Over){paths[i], e};
+    }
+    int rc = record_over(c, s, v, n);
+    free(v);
+    return rc;
+}
+
+int cache_snap_settle(Cache *c, CacheSnap *s)
+{
+    if (!s->nsettle)
+        return 0;
+    int rc = record_over(c, s, s->settle, s->nsettle);
+    rc = rc == 0 ? (int)s->nsettle : -1;
+    s->nsettle = 0;
     return rc;
 }
 
@@ -908,7 +1118,7 @@ void cache_snap_free(CacheSnap *s)
 int cache_snap_refresh(Cache *c, CacheSnap *s)
 {
     Sb b = SB_INIT;
-    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL);
+    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL, false);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     int rc = -1;
@@ -926,15 +1136,16 @@ int cache_snap_refresh(Cache *c, CacheSnap *s)
 
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
-                     const struct stat *const *out_st, size_t nout, size_t nheads, const void *info,
-                     size_t ninfo, const void *nodes, size_t nnodes, char **warning)
+                     const struct stat *const *out_st, size_t nout, size_t nheads, const char *stamp_dir,
+                     const char *stamp, const void *info, size_t ninfo, const void *nodes, size_t nnodes,
+                     char **warning)
 {
     if (!c || c->broken)
         return 0;
-    Sb in = SB_INIT, ev = SB_INIT, out = SB_INIT, hd = SB_INIT;
+    Sb in = SB_INIT, ev = SB_INIT, out = SB_INIT, hd = SB_INIT, sp = SB_INIT;
     int rc = 0;
     char *racy = NULL;
-    if (!encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy)) {
+    if (!encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false)) {
         /* racy: an input may have changed while we read it */
         cache_set_warning(warning, "%s changed during the run", racy);
         free(racy);
@@ -943,8 +1154,13 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     encode_envs(&ev, envs, nenv);
     if (nheads > nout)
         nheads = nout;
-    encode_paths(&hd, outputs, out_st, nheads, out_root, 0, NULL);
-    encode_paths(&out, outputs + nheads, out_st ? out_st + nheads : NULL, nout - nheads, out_root, 0, NULL);
+    encode_paths(&hd, outputs, out_st, nheads, out_root, 0, NULL, false);
+    encode_paths(&out, outputs + nheads, out_st ? out_st + nheads : NULL, nout - nheads, out_root, 0, NULL, true);
+    if (stamp_dir && stamp) {
+        sb_printf(&sp, "%s/%s", stamp_dir, CACHE_STAMP_FILE);
+        sb_append(&sp, "", 1);
+        sb_puts(&sp, stamp);
+    }
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     rc = -1;
@@ -970,8 +1186,8 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
             sqlite3_finalize(d);
         }
         if (sqlite3_prepare_v2(c->db,
-                               "INSERT OR REPLACE INTO snapshots(key, inputs, envs, outputs, info, stored_at) "
-                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                               "INSERT OR REPLACE INTO snapshots(key, inputs, envs, outputs, info, stored_at, stamp) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                                -1, &q, NULL) == SQLITE_OK) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -981,6 +1197,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
             sqlite3_bind_blob(q, 4, out.buf ? out.buf : "", (int)out.len, SQLITE_STATIC);
             sqlite3_bind_blob(q, 5, ninfo ? info : "", (int)ninfo, SQLITE_STATIC);
             sqlite3_bind_double(q, 6, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+            sqlite3_bind_blob(q, 7, sp.buf ? sp.buf : "", (int)sp.len, SQLITE_STATIC);
 
             if (sqlite3_step(q) == SQLITE_DONE)
                 rc = 1;
@@ -1044,5 +1261,6 @@ done:
     sb_free(&ev);
     sb_free(&out);
     sb_free(&hd);
+    sb_free(&sp);
     return rc;
 }

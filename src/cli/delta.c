@@ -676,6 +676,7 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
         paths[np++] = items[k].out_abs;
     if (cache_snap_record(c, snap, started, paths, NULL, np, nin) != 0 || cache_snap_refresh(c, snap) != 0)
         goto written;
+    cache_snap_settle(c, snap);
     if (f->debug)
         fprintf(stderr, "cdbt cache: %zu model file(s) changed; recompiled alone, their entries rewritten in place\n",
                 nch);

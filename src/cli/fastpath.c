@@ -18,8 +18,11 @@
  *     again; each node's timing stays that of the run that compiled it;
  *   - compiled SQL files: left as they are.
  * Anything else (a changed file, a new file in a model directory, a changed
- * env var, an edited or deleted output, a different command line) takes the
- * normal path, which itself reuses unchanged nodes (cache_parse.c).
+ * env var, an artifact edited, a compiled file deleted or replaced, another
+ * cdbt run's token in target/cdbt.stamp, a different command line) takes
+ * the normal path, which itself reuses unchanged nodes (cache_parse.c).
+ * Compiled files are checked by their directories (cache.h: "Output
+ * directories"), so one edited in place by another program is kept.
  *
  * `ls` is reused the same way: its listing is stored with the snapshot and
  * printed again.
@@ -133,7 +136,8 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
         char *w = NULL;
         int rc = !snapshot_key(f, key) ? 0
                  : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st,
-                                    nout, nheads, info, strlen(info), nodes ? (nodes->buf ? nodes->buf : "") : NULL,
+                                    nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
+                                    strlen(info), nodes ? (nodes->buf ? nodes->buf : "") : NULL,
                                     nodes ? nodes->len : 0, &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
@@ -338,8 +342,13 @@ int fastpath_try(Flags *f)
         goto done;
     }
     cache_snap_refresh(c, snap);
-    if (f->debug)
+    int settled = cache_snap_settle(c, snap);
+    if (f->debug) {
         fprintf(stderr, "cdbt cache: project unchanged since the last identical command; outputs reused\n");
+        if (settled > 0)
+            fprintf(stderr, "cdbt cache: %d output director%s checked file by file, recorded for the next run\n",
+                    settled, settled == 1 ? "y" : "ies");
+    }
     console_line(f, "Found %s", found);
     if (compile)
         console_line(f, "Compiled %d nodes in %.3fs (%d ok, 0 error, 0 skipped)", nodes, clock_epoch() - t0, nok);

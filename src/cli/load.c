@@ -190,6 +190,10 @@ int session_open(Session *s, Flags *f, bool need_profile)
     s->project = project_load(&popt, dbt_renderer(s->dbt), &err);
     if (!s->project)
         return fail(&err);
+    /* this run may write outputs: snapshots stored before it no longer
+     * vouch for them (cache_stamp_write); its own snapshot keeps its token */
+    if (cache_stamp_write(session_target_dir(s), dbt_invocation_id(s->dbt)) == 0)
+        s->stamp = dbt_invocation_id(s->dbt);
     if (dbt_attach(s->dbt, s->project, &err) != 0)
         return fail(&err);
     double t1 = cpu_now();

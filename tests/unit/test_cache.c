@@ -90,7 +90,7 @@ START_TEST(foreign_version_is_rebuilt)
     Cache *c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
     ck_assert_ptr_nonnull(w);
-    ck_assert_msg(strstr(w, "schema version 99 is not 5; rebuilding it") != NULL, "warning: %s", w);
+    ck_assert_msg(strstr(w, "schema version 99 is not 6; rebuilding it") != NULL, "warning: %s", w);
     free(w);
     ck_assert_int_eq(cache_record_result(c, "model.p.a", "pass", 0, 0, NULL), 0);
     cache_close(c);
@@ -98,7 +98,7 @@ START_TEST(foreign_version_is_rebuilt)
     sqlite3_stmt *st;
     ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(st, 0), 5);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 6);
     sqlite3_finalize(st);
     sqlite3_close(db);
     rmdir_all(d);
@@ -229,13 +229,13 @@ START_TEST(snapshot_store_lookup_invalidate)
     const char *outs[] = {out1, "t/c/out2.sql"};
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 1);
     free(w);
     w = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -259,7 +259,7 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
@@ -277,14 +277,14 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* deleted: refused */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     unlink(out2);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, "info", 4, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* an input edited in place */
@@ -306,6 +306,115 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_close(c);
     unsetenv("CDBT_SNAP_TEST");
+    rmdir_all(d);
+}
+END_TEST
+
+/* Output directories (dir_entry in cache_snap.c): a directory written
+ * within the racy margin is checked file by file and then recorded
+ * (cache_snap_settle); once recorded, its outputs are not stat()ed but a
+ * deletion, a replacement by rename or the outputs stamp still refuse the
+ * snapshot, while an in-place edit by another program is not seen. */
+START_TEST(snapshot_output_dirs_and_stamp)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    char in1[512], head[512], o1[512], o2[512], tmp[512];
+    snprintf(in1, sizeof in1, "%s/m.sql", d);
+    snprintf(head, sizeof head, "%s/t/manifest.json", d);
+    snprintf(o1, sizeof o1, "%s/t/c/a.sql", d);
+    snprintf(o2, sizeof o2, "%s/t/c/b.sql", d);
+    snprintf(tmp, sizeof tmp, "%s/t/x.tmp", d);
+    ck_assert_int_eq(fs_write_file(in1, "select 1", 8), 0);
+    ck_assert_int_eq(fs_write_file(head, "{}", 2), 0);
+    ck_assert_int_eq(fs_write_file(o1, "a", 1), 0);
+    ck_assert_int_eq(fs_write_file(o2, "b", 1), 0);
+    char target[512];
+    snprintf(target, sizeof target, "%s/t", d);
+    ck_assert_int_eq(cache_stamp_write(target, "token-1"), 0);
+    const char *parts[] = {"compile"};
+    uint8_t key[32];
+    cache_snap_key(parts, 1, key);
+    const char *ins[] = {in1}, *outs[] = {head, o1, o2};
+    const char *why = NULL;
+    CacheSnap *s;
+#define STORE_STAMPED() \
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 1, NULL, 0, NULL, outs, NULL, 3, 1, target, "token-1", \
+                                      "info", 4, NULL, 0, &w), 1)
+    STORE_STAMPED();
+    /* just written: racy, so checked file by file; an in-place edit shows */
+    ck_assert_int_eq(fs_write_file_direct(o1, "A", 1), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert(strstr(why, "output") != NULL);
+    ck_assert_int_eq(fs_write_file_direct(o1, "a", 1), 0);
+    STORE_STAMPED();
+    /* past the margin: the first lookup records the directory, the next skips it */
+    usleep(80000);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_settle(c, s), 1);
+    cache_snap_free(s);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_settle(c, s), 0);
+    cache_snap_free(s);
+    /* a stray file beside the outputs: every output checked, still the same;
+     * recorded again once settled */
+    char stray[600];
+    snprintf(stray, sizeof stray, "%s/t/c/stray.txt", d);
+    ck_assert_int_eq(fs_write_file_direct(stray, "x", 1), 0);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    cache_snap_free(s);
+    usleep(80000);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_settle(c, s), 1);
+    cache_snap_free(s);
+    /* an in-place edit by another program: not seen (documented) */
+    ck_assert_int_eq(fs_write_file_direct(o2, "B", 1), 0);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    cache_snap_free(s);
+    /* another cdbt run that may have rewritten outputs: its stamp refuses */
+    ck_assert_int_eq(cache_stamp_write(target, "token-2"), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert(strstr(why, "another cdbt run") != NULL);
+    ck_assert_int_eq(cache_stamp_write(target, "token-1"), 0);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    cache_snap_free(s);
+    /* replaced by rename, then deleted (each once settled): refused */
+    ck_assert_int_eq(fs_write_file_direct(o2, "b", 1), 0);
+    STORE_STAMPED();
+    /* the directory last changed long before the store: vouched at once */
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_settle(c, s), 0);
+    cache_snap_free(s);
+    ck_assert_int_eq(fs_write_file_direct(tmp, "a", 1), 0);
+    ck_assert_int_eq(rename(tmp, o1), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert(strstr(why, "output") != NULL);
+    STORE_STAMPED();
+    usleep(80000);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_settle(c, s), 1);
+    cache_snap_free(s);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_settle(c, s), 0);
+    cache_snap_free(s);
+    unlink(o2);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert(strstr(why, "output") != NULL);
+    /* the directory gone */
+    ck_assert_int_eq(fs_write_file(o2, "b", 1), 0);
+    STORE_STAMPED();
+    unlink(o1);
+    unlink(o2);
+    unlink(stray);
+    char cdir[600];
+    snprintf(cdir, sizeof cdir, "%s/t/c", d);
+    ck_assert_int_eq(rmdir(cdir), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+#undef STORE_STAMPED
+    free(w);
+    cache_close(c);
     rmdir_all(d);
 }
 END_TEST
@@ -337,7 +446,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     const char *envs[] = {"CDBT_SNAP_TEST"};
     const char *outs[] = {out1, "t/c/m0.sql"};
     /* a store of this fixture, with a node table or none */
-#define STORE(nodes, n) cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, "info", 4, nodes, n, &w)
+#define STORE(nodes, n) cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, nodes, n, &w)
     /* the node table: one entry with a model stub and a source stub */
     Arena a;
     arena_init(&a, 0);
@@ -595,6 +704,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, parse_store_restore_invalidate);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
+    tcase_add_test(tc, snapshot_output_dirs_and_stamp);
     suite_add_tcase(s, tc);
     return s;
 }
