@@ -48,6 +48,18 @@ same_as_cold() {
     settle
 }
 start() { settle; R >/dev/null; settle; expect "start: reused" reused "$(R)"; }
+# after_racy <what>: after a delta that read an edit made just before it.
+# If the run started within the racy margin of the edit (the usual case) it
+# recorded the file as "always changed" and the next run reads it once more
+# (delta); on a loaded machine (a sanitizer build) it may have started
+# later, and then the next run reuses at once.  Either way the one after
+# that reuses.
+after_racy() {
+    local r
+    r=$(R)
+    case $r in delta|reused) ok ;; *) bad "$1: expected delta or reused, got $r" ;; esac
+    expect "$1: then reused" reused "$(R)"
+}
 
 start
 # ---- an edit to a model's body: recompiled alone
@@ -62,8 +74,7 @@ ri=$(grep -o '"invocation_id":"[^"]*"' target/run_results.json | head -1)
 expect "run_results and manifest name the same invocation" "$mi" "$ri"
 # the edited file was racy when read: the next run reads it again, then it is settled
 settle
-expect "after a racy delta: recompiled once more" delta "$(R)"
-expect "then reused" reused "$(R)"
+after_racy "after a racy delta"
 same_as_cold "body edit"
 
 start
@@ -99,13 +110,13 @@ start
 for i in $(seq 60); do echo "-- a longer comment line to outgrow the slot $i"; done >> models/staging/stg_customers.sql
 expect "a value outgrowing its slot" delta "$(R)"
 settle
-expect "the racy edit read once more, from its grown slot" delta "$(R)"
+r=$(R)   # the racy edit read once more from its grown slot, or reused
+case $r in delta|reused) ok ;; *) bad "after the grown slot: expected delta or reused, got $r" ;; esac
 settle
 for i in $(seq 40); do echo "-- and again $i"; done >> models/staging/stg_orders.sql
 expect "a second model outgrowing its slot (the first shift applies)" delta "$(R)"
 settle
-expect "read once more" delta "$(R)"
-expect "then reused (run_results' elapsed_time found where it moved)" reused "$(R)"
+after_racy "after the second shift (run_results' elapsed_time found where it moved)"
 python3 -c 'import json,sys; [json.load(open(f)) for f in sys.argv[1:]]' target/manifest.json target/run_results.json \
     && ok || bad "artifacts are not JSON after splicing"
 echo "-- small" >> models/staging/stg_customers.sql
