@@ -123,7 +123,9 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
     Flags *f = s->flags;
     if (!journal_active())
         return;
-    bool ok = s->cache && !journal_had_output() && !journal_volatile();
+    /* without its stamp in target/, a snapshot could not tell another run's
+     * in-place rewrites of the compiled files (cache.h) */
+    bool ok = s->cache && s->stamp && !journal_had_output() && !journal_volatile();
     if (ok) {
         size_t np = journal_npaths(), ne = journal_nenv();
         const char **paths = xmalloc(sizeof *paths * (np ? np : 1));
@@ -149,7 +151,8 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
         free(envs);
     } else if (f->debug) {
         fprintf(stderr, "cdbt cache: no project snapshot (%s)\n",
-                !s->cache ? "no cache" : journal_had_output() ? "templates printed" : "volatile inputs");
+                !s->cache ? "no cache" : !s->stamp ? "cannot write target/cdbt.stamp"
+                : journal_had_output() ? "templates printed" : "volatile inputs");
     }
     journal_stop();
 }

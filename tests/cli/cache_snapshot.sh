@@ -211,5 +211,16 @@ settle
 R compile >/dev/null
 expect "--no-partial-parse never reuses" full "$(R compile --no-partial-parse)"
 
+# a target/cdbt.stamp that cannot be written: no snapshot (it could not
+# tell another run's rewrites), and the compile itself still works
+rm -f target/cdbt.stamp; mkdir target/cdbt.stamp
+out=$(C compile --debug 2>&1); rc=$?
+expect "compile with an unwritable stamp: exit 0" 0 "$rc"
+case $out in *"no project snapshot (cannot write target/cdbt.stamp)"*) ok ;; *) bad "unwritable stamp: $out" ;; esac
+expect "and not reused after" full "$(R compile)"
+rmdir target/cdbt.stamp
+settle; R compile >/dev/null; settle
+expect "stamp writable again: reused" reused "$(R compile)"
+
 echo "cache_snapshot: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
