@@ -57,6 +57,39 @@ START_TEST(arena_growth_and_alignment)
 }
 END_TEST
 
+/* Past 8 MiB an arena's blocks are 2 MiB huge-page mappings: allocations
+ * stay aligned and distinct across them, survive a reset of the arena's
+ * other blocks, and an adopted arena's mapped blocks are freed by the
+ * adopter. */
+START_TEST(arena_big_blocks)
+{
+    Arena a, b;
+    arena_init(&a, 0);
+    arena_init(&b, 0);
+    enum { N = 24 * 1024, SZ = 1000 };          /* ~24 MB in 1000-byte pieces */
+    unsigned char **p = malloc(sizeof *p * N);
+    for (int i = 0; i < N; i++) {
+        p[i] = arena_alloc(i & 1 ? &a : &b, SZ);
+        ck_assert_uint_eq((uintptr_t)p[i] % 16, 0);
+        memset(p[i], i & 0xff, SZ);
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert(p[i][0] == (i & 0xff) && p[i][SZ - 1] == (i & 0xff));
+    ck_assert_uint_ge(a.total, (size_t)N / 2 * SZ);
+    arena_adopt(&a, &b);
+    ck_assert_uint_ge(a.total, (size_t)N * SZ);
+    char *s = arena_strdup(&a, "after adopt");
+    ck_assert_str_eq(s, "after adopt");
+    arena_reset(&a);
+    ck_assert_uint_eq(a.total, 0);
+    for (int i = 0; i < 4096; i++)
+        memset(arena_alloc(&a, SZ), 1, SZ);
+    arena_free(&a);
+    arena_free(&b);
+    free(p);
+}
+END_TEST
+
 START_TEST(arena_strings_and_realloc)
 {
     Arena *a = arena_new(0);
@@ -779,6 +812,7 @@ Suite *base_suite(void)
     TCase *tc = tcase_create("base");
     tcase_add_test(tc, arena_growth_and_alignment);
     tcase_add_test(tc, arena_strings_and_realloc);
+    tcase_add_test(tc, arena_big_blocks);
     tcase_add_test(tc, sb_basics);
     tcase_add_test(tc, vec_push_pop);
     tcase_add_test(tc, strmap_many_keys_in_order);
