@@ -310,6 +310,16 @@ START_TEST(snapshot_store_lookup_invalidate)
 }
 END_TEST
 
+/* The snapshot under key is reused, and settling records n directories. */
+static void reuse_settles(Cache *c, const uint8_t key[32], int n)
+{
+    const char *why = NULL;
+    CacheSnap *s = cache_snap_lookup(c, key, false, &why);
+    ck_assert_msg(s != NULL, "not reused: %s", why ? why : "?");
+    ck_assert_int_eq(cache_snap_settle(c, s), n);
+    cache_snap_free(s);
+}
+
 /* Output directories (dir_entry in cache_snap.c): a directory written
  * within the racy margin is checked file by file and then recorded
  * (cache_snap_settle); once recorded, its outputs are not stat()ed but a
@@ -352,12 +362,8 @@ START_TEST(snapshot_output_dirs_and_stamp)
     STORE_STAMPED();
     /* past the margin: the first lookup records the directory, the next skips it */
     usleep(80000);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_settle(c, s), 1);
-    cache_snap_free(s);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_settle(c, s), 0);
-    cache_snap_free(s);
+    reuse_settles(c, key, 1);
+    reuse_settles(c, key, 0);
     /* a stray file beside the outputs: every output checked, still the same;
      * recorded again once settled */
     char stray[600];
@@ -366,9 +372,7 @@ START_TEST(snapshot_output_dirs_and_stamp)
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     usleep(80000);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_settle(c, s), 1);
-    cache_snap_free(s);
+    reuse_settles(c, key, 1);
     /* an in-place edit by another program: not seen (documented) */
     ck_assert_int_eq(fs_write_file_direct(o2, "B", 1), 0);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
@@ -384,21 +388,15 @@ START_TEST(snapshot_output_dirs_and_stamp)
     ck_assert_int_eq(fs_write_file_direct(o2, "b", 1), 0);
     STORE_STAMPED();
     /* the directory last changed long before the store: vouched at once */
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_settle(c, s), 0);
-    cache_snap_free(s);
+    reuse_settles(c, key, 0);
     ck_assert_int_eq(fs_write_file_direct(tmp, "a", 1), 0);
     ck_assert_int_eq(rename(tmp, o1), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     STORE_STAMPED();
     usleep(80000);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_settle(c, s), 1);
-    cache_snap_free(s);
-    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_settle(c, s), 0);
-    cache_snap_free(s);
+    reuse_settles(c, key, 1);
+    reuse_settles(c, key, 0);
     unlink(o2);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
