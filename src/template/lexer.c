@@ -8,6 +8,7 @@
  * keywords.def, Python string literals with escapes, ints with `_`/0x/0o/0b,
  * floats, operators; `}}`/`%}` only end a tag when brackets are balanced).
  * Leaves to others: grammar (grammar/template.y) and tree building (ast.c). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,47 @@ static const Keyword keywords[] = {
 #undef KW
 };
 
+enum { NKEYWORDS = sizeof keywords / sizeof keywords[0], KW_BUCKETS = 64 };
+
+/* Every name in a tag is looked up among the keywords; comparing it with
+ * each entry in turn was a tenth of the lexer's time.  The entries are
+ * chained by a hash of (length, first byte, last byte) instead, built once. */
+static signed char kw_head[KW_BUCKETS];
+static signed char kw_next[NKEYWORDS];
+static size_t kw_maxlen;
+static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
+
+static unsigned kw_bucket(const char *s, size_t n)
+{
+    return ((unsigned)n * 7u + (unsigned char)s[0] * 3u + (unsigned char)s[n - 1]) & (KW_BUCKETS - 1);
+}
+
+static void kw_build(void)
+{
+    memset(kw_head, -1, sizeof kw_head);
+    for (int i = NKEYWORDS - 1; i >= 0; i--) {      /* chains keep table order */
+        unsigned b = kw_bucket(keywords[i].text, keywords[i].len);
+        kw_next[i] = kw_head[b];
+        kw_head[b] = (signed char)i;
+        if (keywords[i].len > kw_maxlen)
+            kw_maxlen = keywords[i].len;
+    }
+}
+
+/* The keyword spelled s[0, n) (n > 0), or NULL. */
+static const Keyword *kw_find(const char *s, size_t n)
+{
+    if (n > kw_maxlen)
+        return NULL;
+    for (int i = kw_head[kw_bucket(s, n)]; i >= 0; i = kw_next[i])
+        if (keywords[i].len == n && memcmp(keywords[i].text, s, n) == 0)
+            return &keywords[i];
+    return NULL;
+}
+
 void lex_init(Lexer *L, Builder *B, const char *src, size_t len)
 {
+    pthread_once(&kw_once, kw_build);
     memset(L, 0, sizeof *L);
     L->B = B;
     L->src = src;
@@ -493,19 +533,36 @@ static int lex_number(Lexer *L, Tok *t)
     return 1;
 }
 
-typedef struct Op {
-    const char *s;
-    size_t n;
-    int code;
-} Op;
-
-static const Op ops[] = {
-    {"//", 2, TK_FLOORDIV}, {"**", 2, TK_POW}, {"==", 2, TK_EQ}, {"!=", 2, TK_NE}, {"<=", 2, TK_LE}, {">=", 2, TK_GE},
-    {"+", 1, TK_PLUS}, {"-", 1, TK_MINUS}, {"*", 1, TK_MUL}, {"/", 1, TK_DIV}, {"%", 1, TK_MOD}, {"~", 1, TK_TILDE},
-    {"<", 1, TK_LT}, {">", 1, TK_GT}, {"=", 1, TK_ASSIGN}, {".", 1, TK_DOT}, {",", 1, TK_COMMA}, {":", 1, TK_COLON},
-    {"|", 1, TK_PIPE}, {"(", 1, TK_LP}, {")", 1, TK_RP}, {"[", 1, TK_LB}, {"]", 1, TK_RB}, {"{", 1, TK_LBRACE},
-    {"}", 1, TK_RBRACE},
-};
+/* The operator token at s (rem > 0 bytes left) and its length, or 0.  Two-
+ * character operators win over their one-character prefixes. */
+static int op_code(const char *s, size_t rem, size_t *n)
+{
+    char c1 = rem >= 2 ? s[1] : '\0';
+    *n = 1;
+    switch (s[0]) {
+    case '/': if (c1 == '/') { *n = 2; return TK_FLOORDIV; } return TK_DIV;
+    case '*': if (c1 == '*') { *n = 2; return TK_POW; } return TK_MUL;
+    case '=': if (c1 == '=') { *n = 2; return TK_EQ; } return TK_ASSIGN;
+    case '!': if (c1 == '=') { *n = 2; return TK_NE; } return 0;
+    case '<': if (c1 == '=') { *n = 2; return TK_LE; } return TK_LT;
+    case '>': if (c1 == '=') { *n = 2; return TK_GE; } return TK_GT;
+    case '+': return TK_PLUS;
+    case '-': return TK_MINUS;
+    case '%': return TK_MOD;
+    case '~': return TK_TILDE;
+    case '.': return TK_DOT;
+    case ',': return TK_COMMA;
+    case ':': return TK_COLON;
+    case '|': return TK_PIPE;
+    case '(': return TK_LP;
+    case ')': return TK_RP;
+    case '[': return TK_LB;
+    case ']': return TK_RB;
+    case '{': return TK_LBRACE;
+    case '}': return TK_RBRACE;
+    default: return 0;
+    }
+}
 
 /* Inside {{ }} / {% %}. */
 static int lex_tag(Lexer *L, Tok *t)
@@ -558,16 +615,11 @@ static int lex_tag(Lexer *L, Tok *t)
         L->tag_first = false;
         if (L->prev == TK_DOT)
             return 1;
-        for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++) {
-            const Keyword *k = &keywords[i];
-            if (k->len == t->slen && k->text[0] == s[0] && memcmp(k->text, s, t->slen) == 0) {
-                if (k->where == TAG && !first)
-                    break;
-                if (first && k->where == EXPR && k->code != TK_IF && k->code != TK_ELSE)
-                    break;
-                t->code = k->code;
-                return 1;
-            }
+        const Keyword *k = kw_find(s, t->slen);
+        if (k && !(k->where == TAG && !first) &&
+            !(first && k->where == EXPR && k->code != TK_IF && k->code != TK_ELSE)) {
+            t->code = k->code;
+            return 1;
         }
         if (first) {
             ast_fail(L->B, p, "Encountered unknown tag '%.*s'.", (int)t->slen, s);
@@ -583,24 +635,23 @@ static int lex_tag(Lexer *L, Tok *t)
         return lex_string(L, t);
     if (c >= '0' && c <= '9')
         return lex_number(L, t);
-    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
-        size_t n = ops[i].n;
-        if (rem >= n && s[0] == ops[i].s[0] && (n == 1 || s[1] == ops[i].s[1])) {
-            t->code = ops[i].code;
-            t->len = n;
-            L->pos = p + n;
-            if (t->code == TK_LP || t->code == TK_LB || t->code == TK_LBRACE) {
-                if (L->nest >= TPL_MAX_NESTING) {
-                    ast_fail(L->B, p, "expression nested too deeply (limit %d)", TPL_MAX_NESTING);
-                    return -1;
-                }
-                L->brackets[L->nest++] = s[0];
-            } else if (t->code == TK_RP || t->code == TK_RB || t->code == TK_RBRACE) {
-                if (L->nest > 0)
-                    L->nest--;
+    size_t n;
+    int code = op_code(s, rem, &n);
+    if (code) {
+        t->code = code;
+        t->len = n;
+        L->pos = p + n;
+        if (code == TK_LP || code == TK_LB || code == TK_LBRACE) {
+            if (L->nest >= TPL_MAX_NESTING) {
+                ast_fail(L->B, p, "expression nested too deeply (limit %d)", TPL_MAX_NESTING);
+                return -1;
             }
-            return 1;
+            L->brackets[L->nest++] = s[0];
+        } else if (code == TK_RP || code == TK_RB || code == TK_RBRACE) {
+            if (L->nest > 0)
+                L->nest--;
         }
+        return 1;
     }
     if (c == '\\')
         ast_fail(L->B, p, "unexpected char '\\\\' at %zu", p);
