@@ -175,6 +175,20 @@ static inline uint64_t special_bytes(uint64_t x)
 #define JSON_SWAR 1
 #endif
 
+#if defined(__SSE2__) && defined(JSON_SWAR)
+#include <emmintrin.h>
+/* One bit per byte of x that is < 0x20, '"' or '\\' (exact: SIMD
+ * compares have no borrows between bytes). */
+static inline unsigned special16(__m128i x)
+{
+    __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+    __m128i q = _mm_cmpeq_epi8(x, _mm_set1_epi8('"'));
+    __m128i b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(q, b)));
+}
+#define JSON_SSE2 1
+#endif
+
 /* Copies the bytes of [*sp, end) that need no escaping to *pp, up to the
  * first one that does (or end); advances both.  The destination has room
  * for end - *sp bytes. */
@@ -182,6 +196,23 @@ static inline void copy_clean(char **pp, const char **sp, const char *end)
 {
     char *p = *pp;
     const char *s = *sp;
+#ifdef JSON_SSE2
+    /* SQL text has a newline every few dozen bytes: 16 at a time takes
+     * half the instructions of the word loop below on such runs */
+    while (end - s >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        _mm_storeu_si128((__m128i *)(void *)p, x);   /* bytes from the hit on are rewritten */
+        unsigned hit = special16(x);
+        if (hit) {
+            size_t k = (size_t)__builtin_ctz(hit);
+            *pp = p + k;
+            *sp = s + k;
+            return;
+        }
+        s += 16;
+        p += 16;
+    }
+#endif
 #ifdef JSON_SWAR
     while (end - s >= 8) {
         uint64_t x;
@@ -266,6 +297,19 @@ void json_keyn(JsonW *w, const char *k, size_t n)
     } else {
         *p++ = ':';
     }
+    item_end(w, p, JSON_SEP_NONE);
+}
+
+void json_key_plain(JsonW *w, const char *k, size_t n)
+{
+    char *p = item(w, n + 4);
+    *p++ = '"';
+    memcpy(p, k, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    if (w->pretty || w->spaced)
+        *p++ = ' ';
     item_end(w, p, JSON_SEP_NONE);
 }
 

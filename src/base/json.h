@@ -48,8 +48,12 @@ void json_keyn(JsonW *w, const char *k, size_t n);            /* next value belo
 static inline void json_key(JsonW *w, const char *k) { json_keyn(w, k, strlen(k)); }
 /* A key already encoded as a JSON string, quotes included (e.g. from json_escape). */
 void json_key_raw(JsonW *w, const char *k, size_t n);
-/* json_key for a string literal: its length is known at compile time. */
-#define json_key_lit(w, lit) json_keyn((w), "" lit "", sizeof(lit) - 1)
+/* A key that needs no escaping (no '"', '\\' or control characters): copied
+ * as is, without json_keyn's scan.  Most keys of an artifact are literals. */
+void json_key_plain(JsonW *w, const char *k, size_t n);
+/* json_key for a string literal (which must need no escaping): its length
+ * is known at compile time. */
+#define json_key_lit(w, lit) json_key_plain((w), "" lit "", sizeof(lit) - 1)
 void json_strn(JsonW *w, const char *s, size_t n);
 /* NULL writes null. */
 static inline void json_str(JsonW *w, const char *s) { json_strn(w, s, s ? strlen(s) : 0); }

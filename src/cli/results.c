@@ -141,46 +141,46 @@ static void write_result(JsonW *w, IsoCache *ic, const NodeResult *nr)
     char ts[64];
     Node *n = nr->node;
     json_obj_begin(w);
-    json_key(w, "status");
+    json_key_lit(w, "status");
     json_str(w, nr->status);
-    json_key(w, "timing");
+    json_key_lit(w, "timing");
     json_arr_begin(w);
     if (nr->compiled_at > 0)
         write_timing(w, ic, "compile", nr->started_at, nr->compiled_at);
     if (nr->exec_completed_at > 0)
         write_timing(w, ic, "execute", nr->exec_started_at, nr->exec_completed_at);
     json_arr_end(w);
-    json_key(w, "thread_id");
+    json_key_lit(w, "thread_id");
     json_strn(w, ts, thread_name(ts, nr->thread));
-    json_key(w, "execution_time");
+    json_key_lit(w, "execution_time");
     json_double(w, nr->completed_at > nr->started_at ? nr->completed_at - nr->started_at : 0.0);
-    json_key(w, "adapter_response");
+    json_key_lit(w, "adapter_response");
     json_obj_begin(w);
     if (nr->adapter_message) {
-        json_key(w, "_message");
+        json_key_lit(w, "_message");
         json_str(w, nr->adapter_message);
-        json_key(w, "code");
+        json_key_lit(w, "code");
         json_str(w, nr->adapter_code ? nr->adapter_code : "");
-        json_key(w, "rows_affected");
+        json_key_lit(w, "rows_affected");
         json_int(w, nr->rows_affected);
     }
     json_obj_end(w);
-    json_key(w, "message");
+    json_key_lit(w, "message");
     json_str(w, nr->message);
-    json_key(w, "failures");
+    json_key_lit(w, "failures");
     if (nr->failures < 0)
         json_null(w);
     else
         json_int(w, nr->failures);
-    json_key(w, "unique_id");
+    json_key_lit(w, "unique_id");
     json_str(w, n->unique_id);
-    json_key(w, "compiled");
+    json_key_lit(w, "compiled");
     json_bool(w, n->compiled);
-    json_key(w, "compiled_code");
+    json_key_lit(w, "compiled_code");
     json_str(w, n->compiled ? n->compiled_code : NULL);
-    json_key(w, "relation_name");
+    json_key_lit(w, "relation_name");
     json_str(w, n->relation_name);
-    json_key(w, "batch_results");
+    json_key_lit(w, "batch_results");
     json_null(w);
     json_obj_end(w);
 }
@@ -208,23 +208,23 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
     json_init(&w, &out, false);
     json_set_sink(&w, fd);
     json_obj_begin(&w);
-    json_key(&w, "metadata");
+    json_key_lit(&w, "metadata");
     json_obj_begin(&w);
-    json_key(&w, "dbt_schema_version");
+    json_key_lit(&w, "dbt_schema_version");
     json_str(&w, "https://schemas.getdbt.com/dbt/run-results/v6.json");
-    json_key(&w, "dbt_version");
+    json_key_lit(&w, "dbt_version");
     json_str(&w, "1.9.0");
     iso(ts, sizeof ts, results_wallclock());
-    json_key(&w, "generated_at");
+    json_key_lit(&w, "generated_at");
     json_str(&w, ts);
-    json_key(&w, "invocation_id");
+    json_key_lit(&w, "invocation_id");
     json_str(&w, dbt_invocation_id(s->dbt));
-    json_key(&w, "env");
+    json_key_lit(&w, "env");
     json_obj_begin(&w);
     json_obj_end(&w);
     json_obj_end(&w);
 
-    json_key(&w, "results");
+    json_key_lit(&w, "results");
     json_arr_begin(&w);
     IsoCache ic = {0};
     for (int i = 0; i < r->n; i++) {
@@ -240,18 +240,18 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
         }
     }
     json_arr_end(&w);
-    json_key(&w, "elapsed_time");
+    json_key_lit(&w, "elapsed_time");
     r->elapsed_offset = (long)json_offset(&w) - (long)strlen("\"elapsed_time\":");
     json_double(&w, results_wallclock() - r->started_at);
 
     Flags *f = s->flags;
-    json_key(&w, "args");
+    json_key_lit(&w, "args");
     json_obj_begin(&w);
-    json_key(&w, "which");
+    json_key_lit(&w, "which");
     json_str(&w, f->command);
     write_flag_list(&w, "select", f->select, f->nselect);
     write_flag_list(&w, "exclude", f->exclude, f->nexclude);
-    json_key(&w, "vars");
+    json_key_lit(&w, "vars");
     if (s->cli_vars) {
         Value v = {.type = V_DICT};
         v.u.d = s->cli_vars;
@@ -260,29 +260,29 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
         json_obj_begin(&w);
         json_obj_end(&w);
     }
-    json_key(&w, "full_refresh");
+    json_key_lit(&w, "full_refresh");
     json_bool(&w, f->full_refresh);
-    json_key(&w, "fail_fast");
+    json_key_lit(&w, "fail_fast");
     json_bool(&w, f->fail_fast);
-    json_key(&w, "store_failures");
+    json_key_lit(&w, "store_failures");
     json_bool(&w, f->store_failures);
-    json_key(&w, "warn_error");
+    json_key_lit(&w, "warn_error");
     json_bool(&w, f->warn_error);
-    json_key(&w, "log_format");
+    json_key_lit(&w, "log_format");
     json_str(&w, f->log_format ? f->log_format : "default");
-    json_key(&w, "profiles_dir");
+    json_key_lit(&w, "profiles_dir");
     json_str(&w, s->project->profiles_dir);
-    json_key(&w, "target_path");
+    json_key_lit(&w, "target_path");
     json_str(&w, s->project->target_path);
-    json_key(&w, "log_path");
+    json_key_lit(&w, "log_path");
     json_str(&w, s->project->log_path);
-    json_key(&w, "threads");
+    json_key_lit(&w, "threads");
     json_int(&w, s->project->threads);
-    json_key(&w, "target");
+    json_key_lit(&w, "target");
     json_str(&w, s->project->target_name);
-    json_key(&w, "project_dir");
+    json_key_lit(&w, "project_dir");
     json_str(&w, s->project->root);
-    json_key(&w, "invocation_command");
+    json_key_lit(&w, "invocation_command");
     json_str(&w, f->command);
     json_obj_end(&w);
     json_obj_end(&w);

@@ -20,11 +20,12 @@
 static void empty_obj(JsonW *w) { json_obj_begin(w); json_obj_end(w); }
 static void empty_arr(JsonW *w) { json_arr_begin(w); json_arr_end(w); }
 
-static inline void kv_str(JsonW *w, const char *k, const char *v) { json_keyn(w, k, strlen(k)); json_str(w, v); }
+/* The kv_* helpers are called with literal keys only, which need no escaping. */
+static inline void kv_str(JsonW *w, const char *k, const char *v) { json_key_plain(w, k, strlen(k)); json_str(w, v); }
 
 static inline void kv_dict(JsonW *w, const char *k, VDict *d)
 {
-    json_keyn(w, k, strlen(k));
+    json_key_plain(w, k, strlen(k));
     if (!d) {
         empty_obj(w);
         return;
@@ -36,7 +37,7 @@ static inline void kv_dict(JsonW *w, const char *k, VDict *d)
 
 static inline void kv_list(JsonW *w, const char *k, VList *l)
 {
-    json_keyn(w, k, strlen(k));
+    json_key_plain(w, k, strlen(k));
     if (!l) {
         empty_arr(w);
         return;
@@ -48,7 +49,7 @@ static inline void kv_list(JsonW *w, const char *k, VList *l)
 
 static inline void kv_strs(JsonW *w, const char *k, const char **v, int n)
 {
-    json_keyn(w, k, strlen(k));
+    json_key_plain(w, k, strlen(k));
     json_arr_begin(w);
     for (int i = 0; i < n; i++)
         json_str(w, v[i]);
@@ -60,7 +61,7 @@ static Value *cfg(Node *n, const char *k) { return n->config ? dict_getz(n->conf
 static inline void kv_cfg_or(JsonW *w, Node *n, const char *k, const char *cfgkey, void (*dflt)(JsonW *))
 {
     Value *v = cfg(n, cfgkey);
-    json_keyn(w, k, strlen(k));
+    json_key_plain(w, k, strlen(k));
     if (v)
         value_to_json(w, *v);
     else
