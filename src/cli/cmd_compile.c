@@ -210,7 +210,7 @@ int cmd_compile(Flags *f)
                 Sb path = SB_INIT;
                 if (dbt_compiled_file(s.dbt, n, &path))
                     fs_writer_put(fw, sb_cstr(&path), n->compiled_code ? n->compiled_code : "",
-                                  n->compiled_code ? strlen(n->compiled_code) : 0, wst ? &wst[i] : NULL,
+                                  node_compiled_len(n), wst ? &wst[i] : NULL,
                                   (void *)(intptr_t)rr.n);
                 sb_free(&path);
             }

@@ -177,7 +177,7 @@ static void write_result(JsonW *w, IsoCache *ic, const NodeResult *nr)
     json_key_lit(w, "compiled");
     json_bool(w, n->compiled);
     json_key_lit(w, "compiled_code");
-    json_str(w, n->compiled ? n->compiled_code : NULL);
+    json_strn(w, n->compiled ? n->compiled_code : NULL, n->compiled ? node_compiled_len(n) : 0);
     json_key_lit(w, "relation_name");
     json_str(w, n->relation_name);
     json_key_lit(w, "batch_results");

@@ -130,10 +130,10 @@ static int compile_rec(Dbt *d, Node *n, int depth, Diag *err)
             sb_puts(&joined, ctes.items[i].sql);
         }
         dbt_inject_ctes(n->compiled_pre, sb.len, sb_cstr(&joined), joined.len, &inj);
-        n->compiled_code = arena_strndup(&p->arena, sb_cstr(&inj), inj.len);
+        node_set_compiled_code(n, arena_strndup(&p->arena, sb_cstr(&inj), inj.len));
         sb_free(&joined);
     } else {
-        n->compiled_code = n->compiled_pre;
+        node_set_compiled_code(n, n->compiled_pre);
     }
     n->compiled = true;
     n->compiled_path = compiled_path(d, n);

@@ -311,7 +311,8 @@ static void write_node(JsonW *w, Node *n, const Uids *u, int rank)
     json_key_lit(w, "compiled");
     json_bool(w, n->compiled);
     if (n->compiled) {
-        kv_str(w, "compiled_code", n->compiled_code);
+        json_key_lit(w, "compiled_code");
+        json_strn(w, n->compiled_code, node_compiled_len(n));
         json_key_lit(w, "extra_ctes_injected");
         json_bool(w, true);
         kv_list(w, "extra_ctes", n->extra_ctes);

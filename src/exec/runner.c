@@ -961,7 +961,7 @@ static Node *hook_node(Runner *r, const char *which, int k, const char *sql)
     n->path = arena_sprintf(r->a, "hooks/%s.sql", n->name);
     n->original_file_path = "./dbt_project.yml";
     n->compiled = sql != NULL;
-    n->compiled_code = sql;
+    node_set_compiled_code(n, sql);
     return n;
 }
 
@@ -1077,7 +1077,7 @@ static int run_hooks(Runner *r, const char *which, bool end)
         if (rc == 0) {
             sql = trimmed(r->a, sql);
             it->node->compiled = true;
-            it->node->compiled_code = sql;
+            node_set_compiled_code(it->node, sql);
             if (*sql)
                 rc = main_exec(r, sql, NULL, tag, sizeof tag, &err);
             if (rc == 0 && pg_in_transaction(r->main))

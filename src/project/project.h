@@ -18,6 +18,7 @@
 #ifndef CDBT_PROJECT_H
 #define CDBT_PROJECT_H
 #include <stdbool.h>
+#include <string.h>
 #include "../base/arena.h"
 #include "../base/diag.h"
 #include "../base/strmap.h"
@@ -89,6 +90,11 @@ typedef struct Node {
     /* compile results (src/dbt) */
     bool compiled;
     const char *compiled_code;      /* with ephemeral CTEs injected */
+    /* strlen(compiled_code), measured once where it is set (it is written to
+     * the compiled file, manifest.json and run_results.json), valid while
+     * compiled_len_of == compiled_code: use node_compiled_len() */
+    const char *compiled_len_of;
+    size_t compiled_len;
     const char *compiled_pre;       /* before injection */
     VList *extra_ctes;              /* [{id, sql}] */
     const char *compiled_path;
@@ -100,6 +106,23 @@ typedef struct Node {
     VDict *source_meta;             /* sources: the source-level meta (Node.meta is the table's) */
     const char *yml_path;           /* generic tests/sources: the properties file (= original_file_path) */
 } Node;
+
+/* Set n->compiled_code to code (may be NULL) and note its length. */
+static inline void node_set_compiled_code(Node *n, const char *code)
+{
+    n->compiled_code = code;
+    n->compiled_len_of = code;
+    n->compiled_len = code ? strlen(code) : 0;
+}
+
+/* strlen(n->compiled_code) (0 for NULL), without measuring it again when
+ * node_set_compiled_code() already did. */
+static inline size_t node_compiled_len(const Node *n)
+{
+    if (!n->compiled_code)
+        return 0;
+    return n->compiled_len_of == n->compiled_code ? n->compiled_len : strlen(n->compiled_code);
+}
 
 typedef struct MacroDef {
     const char *unique_id;          /* macro.<pkg>.<name> */
