@@ -3,6 +3,7 @@
  * Owns: the token loop (lexer.c -> generated TplParse), the Template's public
  * accessors (plain text fast path, macro list, spans, called names).
  * Leaves to others: tokens (lexer.c), tree building (ast.c), rendering (eval.c). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ast.h"
@@ -10,18 +11,72 @@
 
 /* lemon-generated (grammar/template.y, %extra_context Builder *B) */
 void *TplParseAlloc(void *(*alloc)(size_t), Builder *B);
+void  TplParseInit(void *p, Builder *B);
 void  TplParse(void *p, int major, Tok minor);
+void  TplParseFinalize(void *p);
 void  TplParseFree(void *p, void (*dealloc)(void *));
+
+/* The lemon parser (a 400-entry stack, ~26 KB) and the Builder (~6.5 KB)
+ * were malloc'd and freed for every template, which showed in parsing the
+ * many small ones.  Each thread keeps one pair for its next parse; a parse
+ * started while that pair is in use (none does today) gets its own.  The
+ * pthread key frees a thread's pair when the thread exits. */
+typedef struct ParseMem {
+    Builder B;
+    void *parser;           /* NULL until the first parse */
+    bool busy;
+} ParseMem;
+
+static pthread_key_t pm_key;
+static pthread_once_t pm_once = PTHREAD_ONCE_INIT;
+
+static void pm_free(void *arg)
+{
+    ParseMem *m = arg;
+    free(m->parser);
+    free(m);
+}
+
+static void pm_init(void)
+{
+    if (pthread_key_create(&pm_key, pm_free) != 0)
+        abort();
+}
+
+static ParseMem *pm_get(void)
+{
+    pthread_once(&pm_once, pm_init);
+    ParseMem *m = pthread_getspecific(pm_key);
+    if (!m) {
+        m = xmalloc(sizeof *m);
+        m->parser = NULL;
+        m->busy = false;
+        if (pthread_setspecific(pm_key, m) != 0)
+            abort();
+    }
+    return m;
+}
 
 Template *tpl_parse(Arena *a, SrcFile *f, Diag *err)
 {
-    Builder *B = xmalloc(sizeof *B);
+    ParseMem *m = pm_get();
+    bool own = m->busy;
+    Builder *B = own ? xmalloc(sizeof *B) : &m->B;
     Template *result = NULL;
     void *p = NULL;
     Lexer L;
     ast_init(B, a, f, err);
     lex_init(&L, B, f->text, f->len);
-    p = TplParseAlloc(xmalloc, B);
+    if (own || !m->parser) {
+        p = TplParseAlloc(xmalloc, B);
+        if (!own)
+            m->parser = p;
+    } else {
+        p = m->parser;
+        TplParseInit(p, B);
+    }
+    if (!own)
+        m->busy = true;
     for (;;) {
         Tok t;
         if (lex_next(&L, &t) < 0)
@@ -36,9 +91,13 @@ Template *tpl_parse(Arena *a, SrcFile *f, Diag *err)
         goto cleanup;
     result = B->t;
 cleanup:
-    if (p)
+    if (own) {
         TplParseFree(p, free);
-    free(B);
+        free(B);
+    } else {
+        TplParseFinalize(p);
+        m->busy = false;
+    }
     return result;
 }
 
