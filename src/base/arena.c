@@ -138,6 +138,15 @@ void arena_adopt(Arena *dst, Arena *src)
     src->total = 0;
 }
 
+bool arena_owns(const Arena *a, const void *p)
+{
+    uintptr_t q = (uintptr_t)p;
+    for (const ArenaBlock *b = a->head; b; b = b->next)
+        if (q >= (uintptr_t)b->data && q - (uintptr_t)b->data < b->used)
+            return true;
+    return false;
+}
+
 static ArenaBlock *block_new(size_t size)
 {
     if (size > SIZE_MAX - sizeof(ArenaBlock))

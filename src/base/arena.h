@@ -7,6 +7,7 @@
  * failure is not a recoverable condition for a compiler). */
 #ifndef CDBT_ARENA_H
 #define CDBT_ARENA_H
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct ArenaBlock ArenaBlock;
@@ -29,6 +30,9 @@ void  arena_reset(Arena *a);
  * from src now lives as long as dst.  Lets a thread fill an arena of its
  * own that the owner of dst takes over once the thread is joined. */
 void  arena_adopt(Arena *dst, Arena *src);
+/* Was p handed out by a (and not released since)?  A walk of a's blocks:
+ * meant for arenas of a few blocks (a render's), not the project's. */
+bool  arena_owns(const Arena *a, const void *p);
 /* 16-byte aligned, uninitialised / zeroed memory.  Never returns NULL. */
 void *arena_alloc(Arena *a, size_t n);
 void *arena_zalloc(Arena *a, size_t n);

@@ -146,10 +146,14 @@ static Template *string_tpl(DbtCtx *c, const char *s, size_t n, SrcFile **own, D
 {
     Dbt *d = c->d;
     *own = NULL;
-    Template *t = (Template *)strmap_get(&d->tpl_cache, s, n);
+    Template *t = NULL;
+    /* The cache is the main thread's (it grows while the helper renders):
+     * the helper parses every string it renders. */
+    if (!c->lane)
+        t = (Template *)strmap_get(&d->tpl_cache, s, n);
     if (t)
         return t;
-    if (renders_before(d, s, n) >= 2)
+    if (!c->lane && renders_before(d, s, n) >= 2)
         return dbt_cached_tpl(d, s, n, "<string>", err);
     SrcFile *f = ARENA_NEW(c->a, SrcFile);
     srcfile_init(f, "<string>", arena_strndup(c->a, s, n), n);
@@ -767,6 +771,8 @@ static int f_env_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out
     if (strncmp(name, "DBT_ENV_SECRET", 14) == 0 && !(c->pass == DBT_YAML && c->scope == PR_PROFILE))
         return interp_error(I, "Secret env vars are allowed only in profiles.yml or packages.yml. "
                                "Found '%s' referenced elsewhere.", name);
+    if (c->lane)
+        return dbt_lane_refuse(I, c->lane, "env_var");   /* journal, parse-cache hook */
     const char *e = getenv(name);
     journal_env(name);
     if (c->n && c->d->opt.env_read)
@@ -817,6 +823,8 @@ static int f_log(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
         return -1;
     DbtCtx *c = ctx_of(I);
     if (slots[1].type != V_UNDEF && value_truthy(slots[1])) {
+        if (c->lane)
+            return dbt_lane_refuse(I, c->lane, "log");
         Sb s = SB_INIT;
         value_str(&s, slots[0]);
         journal_output();
@@ -855,6 +863,8 @@ static int f_print(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
         return -1;
     DbtCtx *c = ctx_of(I);
     if (!c->d->opt.no_print) {
+        if (c->lane)
+            return dbt_lane_refuse(I, c->lane, "print");
         journal_output();
         Sb s = SB_INIT;
         value_str(&s, slots[0]);
@@ -895,6 +905,8 @@ static int f_raise_not_implemented(Interp *I, void *ud, Value self, CallArgs *ar
 static int f_warn(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     DbtCtx *c = ctx_of(I);
+    if (c->lane)
+        return dbt_lane_refuse(I, c->lane, "exceptions.warn");
     Sb s = SB_INIT;
     if (args->npos > 0)
         value_str(&s, args->pos[0]);

@@ -9,8 +9,10 @@
  * The loader (src/project) has already created the nodes and folded layers
  * 1-3; compiling real SQL is dbt_compile.c. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "dbtpriv.h"
 
 #define KWARG_MAX_DEPTH 20
@@ -173,17 +175,147 @@ static void add_dep_macro(Arena *a, Node *n, const char *uid)
 
 static const char *dup_opt(Arena *a, const char *s) { return s ? arena_strdup(a, s) : NULL; }
 
-static void apply_capture(Dbt *d, Node *n, DbtCtx *c)
+/* ---------------------------------------------------------------- the helper thread */
+
+/* What a parse render changes on its node: saved before the helper renders
+ * one, put back when that render must be done again on the main thread (or
+ * must not have happened: a node after the first error). */
+typedef struct NodeParsed {
+    VDict *config, *unrendered_config, *meta;
+    VList *tags;
+    NodeRef *refs;
+    NodeSrcRef *sources;
+    const char **dep_macros;
+    int nrefs, nsources, ndep_macros;
+    bool src_unset;              /* n->src was initialised by the render */
+} NodeParsed;
+
+enum { LANE_NONE, LANE_DONE, LANE_REDO };
+
+struct ParseLane {
+    Dbt *d;
+    Arena scratch;               /* the helper's d->scratch */
+    Arena keep;                  /* the helper's project arena: adopted by it after the join */
+    StrMap calls;                /* the helper's config_merge_call memo */
+    bool refused;                /* the render in progress did what only the main thread does */
+    /* The work: todo[lo..hi) is unclaimed.  The main thread renders from the
+     * front, in node order, exactly as the one-thread pass does; the helper
+     * from the back.  Under mu. */
+    pthread_mutex_t mu;
+    Node **todo;
+    int lo, hi;
+    bool stop;
+    /* The helper's results by todo index: written by it, read after the join. */
+    unsigned char *state;        /* LANE_* */
+    NodeParsed *before;
+    pthread_t th;
+    bool running;                /* started, not yet joined */
+    bool aborted;                /* the main thread changed a shared value: no helper result stands */
+};
+
+static void node_save(const Node *n, NodeParsed *s)
+{
+    s->config = n->config;
+    s->unrendered_config = n->unrendered_config;
+    s->meta = n->meta;
+    s->tags = n->tags;
+    s->refs = n->refs;
+    s->sources = n->sources;
+    s->dep_macros = n->dep_macros;
+    s->nrefs = n->nrefs;
+    s->nsources = n->nsources;
+    s->ndep_macros = n->ndep_macros;
+    s->src_unset = !n->src.text;
+}
+
+static void node_restore(Node *n, const NodeParsed *s)
+{
+    n->config = s->config;
+    n->unrendered_config = s->unrendered_config;
+    n->meta = s->meta;
+    n->tags = s->tags;
+    n->refs = s->refs;
+    n->sources = s->sources;
+    n->dep_macros = s->dep_macros;
+    n->nrefs = s->nrefs;
+    n->nsources = s->nsources;
+    n->ndep_macros = s->ndep_macros;
+    if (s->src_unset) {
+        srcfile_free(&n->src);
+        memset(&n->src, 0, sizeof n->src);
+    }
+}
+
+int dbt_lane_refuse(Interp *I, ParseLane *ln, const char *what)
+{
+    ln->refused = true;
+    return interp_error(I, "%s() runs on the main thread only", what);
+}
+
+/* The helper's value fence: a change of a shared value is refused (the node
+ * is rendered again on the main thread, after the join). */
+static int lane_fence(void *ud)
+{
+    ((ParseLane *)ud)->refused = true;
+    return -1;
+}
+
+static void lane_join(ParseLane *ln)
+{
+    if (!ln->running)
+        return;
+    pthread_mutex_lock(&ln->mu);
+    ln->stop = true;
+    pthread_mutex_unlock(&ln->mu);
+    pthread_join(ln->th, NULL);
+    ln->running = false;
+}
+
+/* The main thread's value fence: it is about to change a value the helper
+ * may be reading (a var, a global, a config).  The one-thread pass lets
+ * later nodes see that change, so the helper stops here and none of its
+ * results is kept: every node after this one is rendered on the main thread. */
+static int main_fence(void *ud)
+{
+    ParseLane *ln = ud;
+    lane_join(ln);
+    ln->aborted = true;
+    value_fence_set(NULL, NULL, NULL);
+    return 0;
+}
+
+/* A config() argument that is not plain data (a relation, a macro, a
+ * namespace) keeps pointers into the render arena; the helper's is freed
+ * at the end rather than reused, so such nodes are left to the main thread. */
+static bool capture_plain(const DbtCtx *c)
+{
+    for (size_t i = 0; i < c->config_calls->len; i++)
+        if (!value_plain(c->config_calls->items[i]))
+            return false;
+    return true;
+}
+
+static void apply_capture(Dbt *d, ParseLane *ln, Node *n, DbtCtx *c)
 {
     Project *p = d->p;
-    Arena *pa = &p->arena;
+    Arena *pa = ln ? &ln->keep : &p->arena;
+    if (ln && c->config_calls->len) {
+        /* a merge may change the node's dicts in place: the helper merges
+         * into views of them, so that node_restore() undoes everything */
+        if (n->config)
+            n->config = dict_cow(pa, n->config);
+        if (n->unrendered_config)
+            n->unrendered_config = dict_cow(pa, n->unrendered_config);
+    }
     for (size_t i = 0; i < c->config_calls->len; i++) {
         VDict *call = c->config_calls->items[i].u.d;
         if (!n->config)
             n->config = v_dict(pa).u.d;
-        n->config = config_merge_call(p, n->config, call);
+        n->config = ln ? config_merge_call_in(pa, &ln->calls, n->config, call)
+                       : config_merge_call(p, n->config, call);
         if (n->unrendered_config)
-            n->unrendered_config = config_merge_call(p, n->unrendered_config, call);
+            n->unrendered_config = ln ? config_merge_call_in(pa, &ln->calls, n->unrendered_config, call)
+                                      : config_merge_call(p, n->unrendered_config, call);
     }
     if (c->config_calls->len && n->config) {
         Value *t = dict_getz(n->config, "tags");
@@ -229,13 +361,15 @@ static bool has_jinja(const char *s, size_t n)
 
 /* Hooks' ref()/source() calls are dependencies too (§2.6): render each hook
  * text of the folded config at parse time to record them. */
-static int parse_hooks(Dbt *d, Node *n, Diag *err)
+static int parse_hooks(Dbt *d, ParseLane *ln, Node *n, Diag *err)
 {
     static const char *const keys[] = {"pre-hook", "post-hook"};
+    Arena *sa = ln ? &ln->scratch : &d->scratch;
     DbtCtx c;
     int rc = 0;
     bool any = false;
-    dbt_ctx_init(&c, d, n, DBT_PARSE, &d->scratch);
+    dbt_ctx_init(&c, d, n, DBT_PARSE, sa);
+    c.lane = ln;
     for (int k = 0; k < 2 && rc == 0; k++) {
         Value *h = n->config ? dict_getz(n->config, keys[k]) : NULL;
         if (!h || (h->type != V_LIST && h->type != V_STR))
@@ -249,9 +383,9 @@ static int parse_hooks(Dbt *d, Node *n, Diag *err)
             }
             if (x.type != V_STR || !has_jinja(x.u.s->s, x.u.s->len))
                 continue;
-            SrcFile *f = ARENA_NEW(&d->scratch, SrcFile);
+            SrcFile *f = ARENA_NEW(sa, SrcFile);
             srcfile_init(f, n->original_file_path, x.u.s->s, x.u.s->len);
-            Template *t = tpl_parse(&d->scratch, f, err);
+            Template *t = tpl_parse(sa, f, err);
             Sb sb = SB_INIT;
             if (!t)
                 rc = -1;
@@ -264,20 +398,23 @@ static int parse_hooks(Dbt *d, Node *n, Diag *err)
     }
     c.config_calls->len = 0;              /* config() inside hooks has no effect */
     if (rc == 0 && any)
-        apply_capture(d, n, &c);
+        apply_capture(d, ln, n, &c);
     dbt_ctx_fini(&c);
     return rc;
 }
 
-/* Parse-time render of one node (also used for inline SQL). */
-int dbt_parse_node(Dbt *d, Node *n, Diag *err)
+/* Parse-time render of one node, on the main thread (ln NULL) or the helper. */
+static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
 {
     Project *p = d->p;
+    Arena *sa = ln ? &ln->scratch : &d->scratch;
+    Arena *keep = ln ? &ln->keep : &p->arena;
     int rc = -1;
     Sb sb = SB_INIT;
-    arena_reset(&d->scratch);
+    arena_reset(sa);
     DbtCtx c;
-    dbt_ctx_init(&c, d, n, DBT_PARSE, &d->scratch);
+    dbt_ctx_init(&c, d, n, DBT_PARSE, sa);
+    c.lane = ln;
     n->nrefs = n->nsources = n->ndep_macros = 0;
     /* The tree is parsed into the scratch arena and dropped with it: keeping
      * every node's tree alive costs several KB per node (most of the memory
@@ -286,7 +423,7 @@ int dbt_parse_node(Dbt *d, Node *n, Diag *err)
     if (!tpl) {
         if (!n->src.text)
             srcfile_init(&n->src, n->original_file_path, n->raw_code ? n->raw_code : "", n->raw_len);
-        tpl = tpl_parse(&d->scratch, &n->src, err);
+        tpl = tpl_parse(sa, &n->src, err);
         if (!tpl)
             goto fail;
     }
@@ -297,10 +434,10 @@ int dbt_parse_node(Dbt *d, Node *n, Diag *err)
                     (strcmp(n->test_name, "not_null") == 0 || strcmp(n->test_name, "unique") == 0) &&
                     target;
         if (tm)
-            add_dep_macro(&p->arena, n, tm->unique_id);
+            add_dep_macro(keep, n, tm->unique_id);
         DbtMacro *gws = dbt_macro_lookup(d, "get_where_subquery");
         if (gws)
-            add_dep_macro(&p->arena, n, gws->unique_id);
+            add_dep_macro(keep, n, gws->unique_id);
         if (fast) {
             /* dbt skips rendering these two and records the tested node directly */
             if (target->rt == RT_SOURCE) {
@@ -321,10 +458,14 @@ int dbt_parse_node(Dbt *d, Node *n, Diag *err)
             goto fail;
         const char **names = NULL;
         size_t nn = tpl_called_names(tpl, &names);
-        dbt_macro_deps(d, names, nn, &p->arena, &n->dep_macros, &n->ndep_macros);
+        dbt_macro_deps(d, names, nn, keep, &n->dep_macros, &n->ndep_macros);
     }
-    apply_capture(d, n, &c);
-    if (parse_hooks(d, n, err) != 0)
+    if (ln && !capture_plain(&c)) {
+        ln->refused = true;
+        goto fail;
+    }
+    apply_capture(d, ln, n, &c);
+    if (parse_hooks(d, ln, n, err) != 0)
         goto fail;
     rc = 0;
     goto done;
@@ -333,6 +474,150 @@ fail:
 done:
     sb_free(&sb);
     dbt_ctx_fini(&c);
+    return rc;
+}
+
+/* Parse-time render of one node (also used for inline SQL). */
+int dbt_parse_node(Dbt *d, Node *n, Diag *err) { return parse_node(d, NULL, n, err); }
+
+/* ---------------------------------------------------------------- rendering every node */
+
+/* Below this many renders a second thread costs more than it saves. */
+#define PARSE_LANE_MIN_NODES 200
+
+static void *lane_main(void *arg)
+{
+    ParseLane *ln = arg;
+    value_fence_set(&ln->scratch, lane_fence, ln);
+    for (;;) {
+        pthread_mutex_lock(&ln->mu);
+        int k = !ln->stop && ln->hi > ln->lo ? --ln->hi : -1;
+        pthread_mutex_unlock(&ln->mu);
+        if (k < 0)
+            break;
+        Node *n = ln->todo[k];
+        node_save(n, &ln->before[k]);
+        ln->refused = false;
+        Diag e = {0};
+        bool ok = parse_node(ln->d, ln, n, &e) == 0 && !ln->refused;
+        diag_clear(&e);
+        if (!ok)
+            node_restore(n, &ln->before[k]);   /* any error, too: its message is the main thread's to make */
+        ln->state[k] = ok ? LANE_DONE : LANE_REDO;
+    }
+    value_fence_set(NULL, NULL, NULL);
+    return NULL;
+}
+
+/* Two threads?  CDBT_PARSE_THREADS=1 forces one, =2 two for any project;
+ * =helper (tests) has the helper try every node before the main thread
+ * starts, which small projects otherwise never let it do.  By default: two
+ * for projects big enough, on a machine with two cores. */
+static bool want_lane(int ntodo, bool *helper_first)
+{
+    const char *e = getenv("CDBT_PARSE_THREADS");
+    *helper_first = false;
+    if (e && strcmp(e, "helper") == 0) {
+        *helper_first = true;
+        return ntodo >= 1;
+    }
+    if (e && *e)
+        return atoi(e) >= 2 && ntodo >= 2;
+    return ntodo >= PARSE_LANE_MIN_NODES && sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+}
+
+/* Render todo[0..nt) as the one-thread loop does, with the same outputs,
+ * console lines, journal entries and first error; a helper thread renders
+ * from the back the nodes whose render is self-contained.
+ *
+ * What keeps the result that of one thread:
+ * - the main thread renders its nodes in order with everything it would
+ *   do alone; afterwards it renders, in order, every node the helper gave
+ *   back, so side effects (log/print, env_var's journal and cache hook) and
+ *   the first error come in node order;
+ * - the helper renders into arenas of its own (its scratch, its keep that
+ *   the project arena adopts), with a memo of its own for config merges,
+ *   no string-template cache, and gives back (node_restore, LANE_REDO) any
+ *   node whose render fails, prints, reads the environment, changes a value
+ *   it did not make (value_fence) or configures non-plain values;
+ * - renders of different nodes share only values nobody changes; when the
+ *   main thread is about to change one (value_fence), the helper is joined
+ *   and every later node is rendered on the main thread. */
+static int parse_nodes(Dbt *d, Node **todo, int nt, Diag *err)
+{
+    bool helper_first;
+    if (!want_lane(nt, &helper_first)) {
+        for (int i = 0; i < nt; i++)
+            if (dbt_parse_node(d, todo[i], err) != 0)
+                return -1;
+        return 0;
+    }
+    ParseLane ln;
+    memset(&ln, 0, sizeof ln);
+    ln.d = d;
+    arena_init(&ln.scratch, 0);
+    arena_init(&ln.keep, 0);
+    strmap_init(&ln.calls);
+    pthread_mutex_init(&ln.mu, NULL);
+    ln.todo = todo;
+    ln.hi = nt;
+    ln.state = xcalloc((size_t)nt, 1);
+    ln.before = xcalloc((size_t)nt, sizeof *ln.before);
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, (size_t)64 << 20);   /* deep templates: at least the main thread's */
+    ln.running = pthread_create(&ln.th, &at, lane_main, &ln) == 0;
+    pthread_attr_destroy(&at);
+    if (ln.running && helper_first) {
+        pthread_join(ln.th, NULL);          /* it has claimed every node */
+        ln.running = false;
+    }
+    if (ln.running || helper_first)
+        value_fence_set(&d->scratch, main_fence, &ln);
+    int rc = 0, i = 0;
+    for (;;) {
+        pthread_mutex_lock(&ln.mu);
+        bool mine = ln.lo < ln.hi;
+        if (mine)
+            ln.lo++;
+        pthread_mutex_unlock(&ln.mu);
+        if (!mine)
+            break;
+        if (dbt_parse_node(d, todo[i++], err) != 0) {
+            rc = -1;
+            break;
+        }
+        if (ln.aborted)
+            break;
+    }
+    lane_join(&ln);
+    /* One thread from here on: the helper's share, in order. */
+    for (int k = i; rc == 0 && k < nt; k++) {
+        if (ln.state[k] == LANE_DONE && !ln.aborted)
+            continue;
+        if (ln.state[k] == LANE_DONE)
+            node_restore(todo[k], &ln.before[k]);
+        ln.state[k] = LANE_NONE;
+        if (dbt_parse_node(d, todo[k], err) != 0)
+            rc = -1;
+    }
+    for (int k = i; k < nt; k++) {
+        if (ln.state[k] != LANE_DONE)
+            continue;
+        if (rc != 0) {          /* the nodes after the error: untouched, as one thread leaves them */
+            node_restore(todo[k], &ln.before[k]);
+        } else {                /* the copy-on-write configs it made copy into the project arena */
+            dict_cow_rehome(todo[k]->config, &ln.keep, &d->p->arena);
+            dict_cow_rehome(todo[k]->unrendered_config, &ln.keep, &d->p->arena);
+        }
+    }
+    value_fence_set(NULL, NULL, NULL);
+    arena_adopt(&d->p->arena, &ln.keep);
+    arena_free(&ln.scratch);
+    strmap_free(&ln.calls);
+    pthread_mutex_destroy(&ln.mu);
+    free(ln.state);
+    free(ln.before);
     return rc;
 }
 
@@ -672,12 +957,18 @@ int dbt_parse(Dbt *d, Diag *err)
         diag_set(err, NULL, 0, 0, NULL, "dbt_parse called before dbt_attach");
         return -1;
     }
+    /* parse_skip depends on no render (the cache decided before the pass) */
+    Node **todo = p->nnodes ? xmalloc(sizeof *todo * (size_t)p->nnodes) : NULL;
+    int nt = 0;
     for (int i = 0; i < p->nnodes; i++) {
         Node *n = p->nodes[i];
-        if (renders(n->rt) && !n->stub && !(d->opt.parse_skip && d->opt.parse_skip(d->opt.hook_ud, n)) &&
-            dbt_parse_node(d, n, err) != 0)
-            return -1;
+        if (renders(n->rt) && !n->stub && !(d->opt.parse_skip && d->opt.parse_skip(d->opt.hook_ud, n)))
+            todo[nt++] = n;
     }
+    int rc = parse_nodes(d, todo, nt, err);
+    free(todo);
+    if (rc != 0)
+        return -1;
     move_disabled(p);
     for (int i = 0; i < p->nnodes; i++)
         if (!p->nodes[i]->stub && set_identity(d, p->nodes[i], err) != 0)

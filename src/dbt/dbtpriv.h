@@ -27,6 +27,11 @@ enum { DBT_PKG_ROOT = 0, DBT_PKG_DBT = 1, DBT_NPKG = 2 };
 
 typedef enum DbtPass { DBT_YAML, DBT_PARSE, DBT_COMPILE } DbtPass;
 
+/* A helper thread of the parse pass (dbt_parse.c): its own arenas and memo.
+ * Renders that carry one must not touch what the main thread owns (console,
+ * journal, parse-cache hooks, the Dbt's template cache, the project arena). */
+typedef struct ParseLane ParseLane;
+
 /* Per-render state: interp userdata of every render. */
 typedef struct DbtCtx {
     struct Dbt *d;
@@ -49,6 +54,7 @@ typedef struct DbtCtx {
     Value test_kwargs;           /* _dbt_generic_test_kwargs (dict) or undefined */
     int var_depth;
     VDict *extra;                /* extra members (run hooks: schemas, results, ...) or NULL */
+    ParseLane *lane;             /* parse render on the helper thread, or NULL */
 } DbtCtx;
 
 struct Dbt {
@@ -141,4 +147,8 @@ void  dbt_inject_ctes(const char *sql, size_t n, const char *ctes, size_t cn, Sb
 void  dbt_error_prefix(Diag *err, Node *n);
 int   dbt_parse_node(Dbt *d, Node *n, Diag *err);      /* parse-time render + capture */
 int   dbt_test_kwargs(DbtCtx *c, Interp *I);           /* generic test kwargs -> c->test_kwargs */
+/* A native that only the main thread may run (it prints, reads the
+ * environment, ...) was called on the helper thread: the node is marked to be
+ * rendered again on the main thread, in node order; returns -1 (error recorded). */
+int   dbt_lane_refuse(Interp *I, ParseLane *ln, const char *what);
 #endif

@@ -289,10 +289,14 @@ void config_merge(Arena *a, VDict *dst, VDict *src)
 
 VDict *config_merge_call(Project *p, VDict *dst, VDict *src)
 {
-    Arena *a = &p->arena;
+    return config_merge_call_in(&p->arena, p->priv ? &p->priv->calls : NULL, dst, src);
+}
+
+VDict *config_merge_call_in(Arena *a, StrMap *calls, VDict *dst, VDict *src)
+{
     const void *base = dict_cow_source(dst);
     Value sv = {.type = V_DICT, .u.d = src};
-    if (!p->priv || !base || !value_plain(sv)) {
+    if (!calls || !base || !value_plain(sv)) {
         config_merge(a, dst, value_deep_copy(a, sv).u.d);
         return dst;
     }
@@ -300,11 +304,11 @@ VDict *config_merge_call(Project *p, VDict *dst, VDict *src)
     Sb key = SB_INIT;
     sb_printf(&key, "%p/%zu/", base, dst->n);
     value_repr(&key, sv);
-    VDict *merged = strmap_get(&p->priv->calls, key.buf, key.len);
+    VDict *merged = strmap_get(calls, key.buf, key.len);
     if (!merged) {
         merged = dict_cow(a, dst);
         config_merge(a, merged, value_deep_copy(a, sv).u.d);
-        strmap_put(&p->priv->calls, key.buf, key.len, merged);
+        strmap_put(calls, key.buf, key.len, merged);
     }
     sb_free(&key);
     return dict_cow(a, merged);

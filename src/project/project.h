@@ -216,6 +216,9 @@ void   config_merge(Arena *a, VDict *dst, VDict *src);
  * copy-on-write view of a result shared by every equal merge: dst viewing
  * the same config and src of the same plain values). */
 VDict *config_merge_call(Project *p, VDict *dst, VDict *src);
+/* The same with the copies in a and the memo of shared results in calls
+ * (NULL: none), for a thread that must not touch p's arena or memo. */
+VDict *config_merge_call_in(Arena *a, StrMap *calls, VDict *dst, VDict *src);
 /* The dbt_project.yml tree for rt walked along fqn (§1.4 layer 2), merged into dst. */
 void   config_apply_project(Project *p, ResourceType rt, const char **fqn, int nfqn, VDict *dst);
 #endif

@@ -939,6 +939,8 @@ static int loop_cycle(Interp *I, void *ud, Value self, CallArgs *args, Value *ou
 static int loop_changed(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     LoopCtx *lc = self.u.o->data;
+    if (value_fence(I, lc))
+        return -1;
     Value t = v_tuple(I->a, (size_t)args->npos);
     for (int i = 0; i < args->npos; i++)
         t.u.l->items[i] = args->pos[i];

@@ -220,6 +220,34 @@ int vsort_cmp_plain(Interp *I, void *ctx, Value a, Value b, int *out)
     return 0;
 }
 
+/* ------------------------------------------------------------ mutation fence */
+
+/* Thread-local: the fence belongs to the thread that renders, and a test is
+ * one load when no fence is set (every thread but a parallel parse's). */
+static _Thread_local struct {
+    const Arena *own;
+    ValueFenceHook hook;
+    void *ud;
+} fence;
+
+void value_fence_set(const Arena *own, ValueFenceHook hook, void *ud)
+{
+    fence.own = own;
+    fence.hook = hook;
+    fence.ud = ud;
+}
+
+int value_fence(Interp *I, const void *p)
+{
+    if (!fence.own || arena_owns(fence.own, p) || fence.hook(fence.ud) == 0)
+        return 0;
+    return interp_error(I, "a shared value cannot be changed on a parse thread");
+}
+
+/* The first statement of every method that changes self in place. */
+#define FENCE(self) \
+    do { if (value_fence(I, (self).type == V_DICT ? (const void *)(self).u.d : (const void *)(self).u.l)) return -1; } while (0)
+
 /* ------------------------------------------------------------ argument helpers */
 
 #define ARENA (interp_arena(I))
@@ -801,6 +829,7 @@ static int s_encode(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int l_append(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(1, 1, "append");
     list_append(ARENA, self.u.l, args->pos[0]);
     *out = v_none();
@@ -809,6 +838,7 @@ static int l_append(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int l_extend(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(1, 1, "extend");
     VList *src;
     if (value_iterate(I, args->pos[0], &src))
@@ -822,6 +852,7 @@ static int l_extend(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int l_insert(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(2, 2, "insert");
     int64_t i = 0;
     if (need_int(I, args->pos[0], &i))
@@ -836,6 +867,7 @@ static int l_insert(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int l_pop(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(0, 1, "pop");
     VList *l = self.u.l;
     int64_t i = -1;
@@ -855,6 +887,7 @@ static int l_pop(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int l_remove(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(1, 1, "remove");
     VList *l = self.u.l;
     for (size_t i = 0; i < l->len; i++)
@@ -896,6 +929,7 @@ static int l_count(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int l_reverse(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(0, 0, "reverse");
     VList *l = self.u.l;
     for (size_t i = 0, j = l->len; i + 1 < j; i++, j--) {
@@ -913,6 +947,7 @@ typedef struct KeyCmp {
 
 static int l_sort(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     static const char *const params[] = {"key", "reverse"};
     Value slots[2];
     if (args->npos)
@@ -980,6 +1015,7 @@ static int l_copy(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int l_clear(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(0, 0, "clear");
     if (self.type == V_DICT) {
         VDict *d = self.u.d;
@@ -1135,6 +1171,7 @@ static int key_error(Interp *I, Value k)
 
 static int d_pop(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(1, 2, "pop");
     if (hashable(I, args->pos[0]))
         return -1;
@@ -1149,6 +1186,7 @@ static int d_pop(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int d_popitem(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(0, 0, "popitem");
     VDict *d = self.u.d;
     for (size_t i = d->n; i-- > 0;)
@@ -1165,6 +1203,7 @@ static int d_popitem(Interp *I, void *ud, Value self, CallArgs *args, Value *out
 
 static int d_setdefault(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     NARGS(1, 2, "setdefault");
     if (hashable(I, args->pos[0]))
         return -1;
@@ -1206,6 +1245,7 @@ static int dict_update_from(Interp *I, VDict *d, Value src)
 
 static int d_update(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    FENCE(self);
     if (args->npos > 1)
         return interp_error(I, "update expected at most 1 argument, got %d", args->npos);
     if (args->npos == 1 && dict_update_from(I, self.u.d, args->pos[0]))

@@ -86,6 +86,8 @@ static int ns_getattr(Interp *I, VObj *o, const char *name, size_t n, Value *out
 
 static int ns_setattr(Interp *I, VObj *o, const char *name, size_t n, Value v)
 {
+    if (value_fence(I, o->data))
+        return -1;
     dict_set(ARENA, o->data, v_str(ARENA, name, n), v);
     return 0;
 }
@@ -124,6 +126,8 @@ typedef struct Cycler {
 static int cy_next(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     Cycler *c = self.u.o->data;
+    if (value_fence(I, c))
+        return -1;
     *out = c->items->items[c->pos];
     c->pos = (c->pos + 1) % c->items->len;
     return 0;
@@ -131,6 +135,8 @@ static int cy_next(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int cy_reset(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
+    if (value_fence(I, self.u.o->data))
+        return -1;
     ((Cycler *)self.u.o->data)->pos = 0;
     *out = v_none();
     return 0;
@@ -188,6 +194,8 @@ typedef struct Joiner {
 static int jo_call(Interp *I, VObj *o, CallArgs *args, Value *out)
 {
     Joiner *j = o->data;
+    if (!j->used && value_fence(I, j))
+        return -1;
     if (!j->used) {
         j->used = true;
         *out = v_str(ARENA, "", 0);

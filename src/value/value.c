@@ -42,11 +42,17 @@ static uint64_t hash_bytes(const char *s, size_t n)
     return h ? h : 1;
 }
 
+/* Strings are read by two threads at once (the parse pass renders on two:
+ * template literals, globals, vars and configs are shared), so the cached
+ * hash is loaded and stored atomically; racing writers store the same value. */
 uint64_t vstr_hash(VStr *s)
 {
-    if (!s->hash)
-        s->hash = hash_bytes(s->s, s->len);
-    return s->hash;
+    uint64_t h = __atomic_load_n(&s->hash, __ATOMIC_RELAXED);
+    if (!h) {
+        h = hash_bytes(s->s, s->len);
+        __atomic_store_n(&s->hash, h, __ATOMIC_RELAXED);
+    }
+    return h;
 }
 
 Value v_vstr(VStr *s)
@@ -535,6 +541,12 @@ VDict *dict_cow(Arena *a, VDict *src)
 const void *dict_cow_source(const VDict *d)
 {
     return dict_borrowed(d) ? d->entries : NULL;
+}
+
+void dict_cow_rehome(VDict *d, const Arena *from, Arena *to)
+{
+    if (d && dict_borrowed(d) && ((VDictCow *)d)->a == from)
+        ((VDictCow *)d)->a = to;
 }
 
 /* The same value for every observer (the same string bytes, the same container). */

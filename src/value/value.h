@@ -181,6 +181,9 @@ VDict *dict_cow(Arena *a, VDict *src);
 /* The storage a dict_cow dict still reads (NULL once it has its own): equal
  * pointers mean equal contents. */
 const void *dict_cow_source(const VDict *d);
+/* A dict_cow dict made in `from` copies its entries into `to` instead, once
+ * changed (from's blocks went to `to` with arena_adopt; from goes away). */
+void  dict_cow_rehome(VDict *d, const Arena *from, Arena *to);
 /* Iterate live entries in order: for (size_t i = 0; dict_next(d, &i, &e);) */
 bool  dict_next(VDict *d, size_t *it, VDictEntry **e);
 
@@ -230,6 +233,18 @@ int value_len(Interp *I, Value v, int64_t *out);
 /* Attribute lookup on builtin types: str/list/dict methods (bound V_FUNC),
  * e.g. "x".upper, d.items, l.append.  0 found, 1 not found. */
 int value_getattr_builtin(Interp *I, Value obj, const char *name, size_t n, Value *out);
+
+/* Mutation fence, per thread (renders on two threads: src/dbt/dbt_parse.c).
+ * While a thread has one set, an in-place change (list.append, dict.update,
+ * namespace attribute, cycler.next, ...) of a container whose storage is not
+ * in `own` - a value other renders can see: globals, vars, configs - first
+ * calls hook(ud): 0 lets the change happen, anything else refuses it (the
+ * render fails with an error).  own NULL turns the fence off.  Containers
+ * in `own` are this thread's render values and change freely. */
+typedef int (*ValueFenceHook)(void *ud);
+void value_fence_set(const Arena *own, ValueFenceHook hook, void *ud);
+/* 0: p may be changed; -1: refused, error recorded on I. */
+int  value_fence(Interp *I, const void *p);
 
 /* ---------------------------------------------------------------- pyfmt.c */
 /* Python printf-style formatting: fmt % args (args: tuple, dict or single value). */
