@@ -30,31 +30,42 @@ void srcfile_free(SrcFile *f)
     f->nlines = 0;
 }
 
-static void build_index(SrcFile *f)
+/* The line index of f, built on first use.  A macro file's or the built-in
+ * macros' SrcFile is shared by the two threads of the parse pass (an error
+ * or an inline if without else asks for a line number), so the index is
+ * published with a compare-and-swap: the loser of a race frees its copy. */
+static const size_t *line_index(SrcFile *f, size_t *nlines)
 {
-    if (f->line_starts)
-        return;
-    size_t n = 1;
-    for (size_t i = 0; i < f->len; i++)
-        if (f->text[i] == '\n')
-            n++;
-    f->line_starts = xmalloc(n * sizeof *f->line_starts);
-    size_t k = 0;
-    f->line_starts[k++] = 0;
-    for (size_t i = 0; i < f->len; i++)
-        if (f->text[i] == '\n')
-            f->line_starts[k++] = i + 1;
-    f->nlines = n;
+    size_t *ls = __atomic_load_n(&f->line_starts, __ATOMIC_ACQUIRE);
+    if (!ls) {
+        size_t n = 1;
+        for (size_t i = 0; i < f->len; i++)
+            if (f->text[i] == '\n')
+                n++;
+        ls = xmalloc(n * sizeof *ls);
+        size_t k = 0;
+        ls[k++] = 0;
+        for (size_t i = 0; i < f->len; i++)
+            if (f->text[i] == '\n')
+                ls[k++] = i + 1;
+        __atomic_store_n(&f->nlines, n, __ATOMIC_RELAXED);   /* every builder stores the same */
+        size_t *none = NULL;
+        if (!__atomic_compare_exchange_n(&f->line_starts, &none, ls, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            free(ls);
+            ls = none;
+        }
+    }
+    *nlines = __atomic_load_n(&f->nlines, __ATOMIC_RELAXED);
+    return ls;
 }
 
 /* 0-based local line index containing byte offset off. */
-static size_t local_line(SrcFile *f, size_t off)
+static size_t local_line(const size_t *ls, size_t nlines, size_t off)
 {
-    build_index(f);
-    size_t lo = 0, hi = f->nlines;          /* invariant: line_starts[lo] <= off */
+    size_t lo = 0, hi = nlines;             /* invariant: ls[lo] <= off */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (f->line_starts[mid] <= off)
+        if (ls[mid] <= off)
             lo = mid;
         else
             hi = mid;
@@ -66,8 +77,10 @@ void srcfile_linecol(SrcFile *f, size_t off, int *line, int *col)
 {
     if (off > f->len)
         off = f->len;
-    size_t li = local_line(f, off);
-    int c = (int)(off - f->line_starts[li]) + 1;
+    size_t nl;
+    const size_t *ls = line_index(f, &nl);
+    size_t li = local_line(ls, nl, off);
+    int c = (int)(off - ls[li]) + 1;
     if (li == 0)
         c += f->col_base;
     *line = f->line_base + (int)li + 1;
@@ -76,13 +89,14 @@ void srcfile_linecol(SrcFile *f, size_t off, int *line, int *col)
 
 const char *srcfile_line(SrcFile *f, int line, size_t *len)
 {
-    build_index(f);
+    size_t nl;
+    const size_t *ls = line_index(f, &nl);
     long li = (long)line - f->line_base - 1;
-    if (li < 0 || (size_t)li >= f->nlines) {
+    if (li < 0 || (size_t)li >= nl) {
         *len = 0;
         return NULL;
     }
-    size_t start = f->line_starts[li];
+    size_t start = ls[li];
     size_t end = start;
     while (end < f->len && f->text[end] != '\n')
         end++;
