@@ -24,7 +24,8 @@
 #include <stddef.h>
 #include "sb.h"
 
-/* A source text with a lazily built line index.  Owns nothing by default:
+/* A source text with a lazily built line index (safe to build from two
+ * threads at once: see line_index in diag.c).  Owns nothing by default:
  * path and text must outlive it (they live in the project arena). */
 typedef struct SrcFile {
     const char *path;        /* as shown to the user, relative to the project root when possible */

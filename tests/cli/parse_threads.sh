@@ -3,7 +3,9 @@
 # gives what one thread gives.  A generated project of 400 chained models,
 # some of which print (log, print, exceptions.warn), read env vars, use
 # namespaces/cyclers/loop.changed, and change shared values at parse time
-# (a var dict updated, a var list popped: later nodes see the change), is
+# (a var dict updated, a var list popped: later nodes see the change) and
+# all call a macro whose inline if asks for its line number (a shared
+# SrcFile's line index: run this with a ThreadSanitizer build too), is
 # compiled with CDBT_PARSE_THREADS=1, =2 and =helper (the helper thread tries
 # every node first); stdout, stderr, exit code, manifest.json and compiled/
 # must be the same.  Then again with one and with two failing nodes: the
@@ -41,6 +43,7 @@ pt:
     dev: {type: postgres, host: localhost, port: 5432, user: u, password: p, dbname: db, schema: sch, threads: 1}
 EOF
 cat > macros/m.sql <<'EOF'
+{% macro m_inline(c) %}{{ 'x' if c }}{% endmacro %}
 {% macro mk() %}{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}{% endfor %}{{ return(ns.n) }}{% endmacro %}
 EOF
 "$PY" - <<'PYEOF'
@@ -57,6 +60,7 @@ for i in range(400):
     if k == 10: L.append("{{ config(meta={'mk': mk(), 'txt': var('txt')}) }}")
     if k == 12: L.append("{% set c = cycler('a','b') %}{{ config(alias='al_' ~ c.next() ~ c.next() ~ '" + str(i) + "') }}")
     L.append("{% for x in [1,2,2] %}{% if loop.changed(x) %}{% endif %}{% endfor %}")
+    L.append("{{ m_inline(false) }}")
     L.append("select %d as id" % i)
     if i > 0:
         L.append(", (select 1 from {{ ref('m%03d') }})" % (i - 1))
