@@ -157,6 +157,11 @@ void project_free(Project *p)
         srcfile_free(&p->nodes[i]->src);
     for (int i = 0; i < p->ndisabled; i++)
         srcfile_free(&p->disabled[i]->src);
+    /* a macro file's line index, built when a render asked for a line in it
+     * (an error, an inline if without else); its macros share it */
+    for (int i = 0; i < p->nmacros; i++)
+        if (p->macros[i]->macro)
+            srcfile_free(tpl_srcfile(tpl_macro_template(p->macros[i]->macro)));
     arena_free(&p->arena);
     free(p);
 }
