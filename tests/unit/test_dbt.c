@@ -429,8 +429,9 @@ START_TEST(config_precedence)
 }
 END_TEST
 
-/* Nodes with the same folded config (and the same config() call) share it
- * copy on write: a change to one node's config is that node's alone. */
+/* Nodes with the same folded config (and the same config() call, rendered on
+ * one parse thread) share it copy on write: a change to one node's config is
+ * that node's alone. */
 START_TEST(shared_configs_stay_separate)
 {
     mini_project("models:\n  p:\n    +tags: [proj]\n");
@@ -440,7 +441,18 @@ START_TEST(shared_configs_stay_separate)
     write_file("models/d.sql", "{{ config(materialized='table', tags=['t']) }}\nselect 1 as id");
     write_file("models/e.sql", "select 1 as id");
     Loaded L;
-    ck_assert_msg(load_dir(&L, tmp_root, NULL) == 0, "%s", errtext(&L));
+    /* sharing is per parse thread (each has its own memo of merges): pin one,
+     * whatever CDBT_PARSE_THREADS the suite runs with */
+    const char *pt = getenv("CDBT_PARSE_THREADS");
+    char *saved = pt ? strdup(pt) : NULL;
+    setenv("CDBT_PARSE_THREADS", "1", 1);
+    int lrc = load_dir(&L, tmp_root, NULL);
+    if (saved)
+        setenv("CDBT_PARSE_THREADS", saved, 1);
+    else
+        unsetenv("CDBT_PARSE_THREADS");
+    free(saved);
+    ck_assert_msg(lrc == 0, "%s", errtext(&L));
     Arena *a = &L.p->arena;
     Node *c = by_name(L.p, RT_MODEL, "c"), *d = by_name(L.p, RT_MODEL, "d"), *e = by_name(L.p, RT_MODEL, "e");
     ck_assert_str_eq(cfg_str(c, "materialized"), "table");
