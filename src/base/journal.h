@@ -6,7 +6,9 @@
  * alone, that nothing it depends on changed.
  *
  * Off by default: journal_start() turns it on for the calling process
- * (single-threaded use: the load/parse/compile passes).  Recording costs a
+ * (single-threaded use: the load/parse/compile passes; the parse pass's
+ * helper thread records nothing - a render that would is given back to the
+ * main thread, src/dbt/dbt_parse.c).  Recording costs a
  * hash lookup per distinct path; nothing is stat()ed here. */
 #ifndef CDBT_JOURNAL_H
 #define CDBT_JOURNAL_H

@@ -37,7 +37,9 @@ typedef struct DbtOptions {
      *   parse outputs (config, unrendered_config, tags, meta, refs, sources,
      *   dep_macros); dbt_parse() then skips n's parse-time render.
      * env_read(hook_ud, n, name, value): every env_var() read while
-     *   rendering in the context of node n (value NULL when unset). */
+     *   rendering in the context of node n (value NULL when unset).
+     * Both are called on the thread that called dbt_parse(), in node order
+     *   (the parse pass's helper thread calls neither). */
     bool (*parse_skip)(void *ud, const Node *n);
     void (*env_read)(void *ud, const Node *n, const char *name, const char *value);
     void *hook_ud;
