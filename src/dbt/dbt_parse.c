@@ -198,13 +198,13 @@ struct ParseLane {
     Arena keep;                  /* the helper's project arena: adopted by it after the join */
     StrMap calls;                /* the helper's config_merge_call memo */
     bool refused;                /* the render in progress did what only the main thread does */
-    /* The work: todo[lo..hi) is unclaimed.  The main thread renders from the
-     * front, in node order, exactly as the one-thread pass does; the helper
-     * from the back.  Under mu. */
+    /* The work: todo[lo..hi) is unclaimed.  The main thread claims from the
+     * front and renders in node order, exactly as the one-thread pass does;
+     * the helper claims from the back.  Under mu. */
     pthread_mutex_t mu;
     Node **todo;
     int lo, hi;
-    bool stop;
+    bool stop;                   /* the helper is to stop (also read atomically between its nodes) */
     /* The helper's results by todo index: written by it, read after the join. */
     unsigned char *state;        /* LANE_* */
     NodeParsed *before;
@@ -265,7 +265,7 @@ static void lane_join(ParseLane *ln)
     if (!ln->running)
         return;
     pthread_mutex_lock(&ln->mu);
-    ln->stop = true;
+    __atomic_store_n(&ln->stop, true, __ATOMIC_RELAXED);   /* also read between the nodes of a claim */
     pthread_mutex_unlock(&ln->mu);
     pthread_join(ln->th, NULL);
     ln->running = false;
@@ -484,6 +484,23 @@ int dbt_parse_node(Dbt *d, Node *n, Diag *err) { return parse_node(d, NULL, n, e
 
 /* Below this many renders a second thread costs more than it saves. */
 #define PARSE_LANE_MIN_NODES 200
+/* Nodes taken per claim: fewer lock round trips between the two cores;
+ * where the threads meet, one may wait for the other's last few nodes. */
+#define PARSE_CLAIM 8
+
+/* The helper renders todo[k]; a node it gives back is as it was. */
+static void lane_node(ParseLane *ln, int k)
+{
+    Node *n = ln->todo[k];
+    node_save(n, &ln->before[k]);
+    ln->refused = false;
+    Diag e = {0};
+    bool ok = parse_node(ln->d, ln, n, &e) == 0 && !ln->refused;
+    diag_clear(&e);
+    if (!ok)
+        node_restore(n, &ln->before[k]);   /* any error, too: its message is the main thread's to make */
+    ln->state[k] = ok ? LANE_DONE : LANE_REDO;
+}
 
 static void *lane_main(void *arg)
 {
@@ -491,23 +508,20 @@ static void *lane_main(void *arg)
     value_fence_set(&ln->scratch, lane_fence, ln);
     for (;;) {
         pthread_mutex_lock(&ln->mu);
-        int k = !ln->stop && ln->hi > ln->lo ? --ln->hi : -1;
+        int top = ln->hi, take = ln->stop ? 0 : ln->hi - ln->lo;
+        if (take > PARSE_CLAIM)
+            take = PARSE_CLAIM;
+        ln->hi -= take;
         pthread_mutex_unlock(&ln->mu);
-        if (k < 0)
+        if (!take)
             break;
-        Node *n = ln->todo[k];
-        node_save(n, &ln->before[k]);
-        ln->refused = false;
-        Diag e = {0};
-        bool ok = parse_node(ln->d, ln, n, &e) == 0 && !ln->refused;
-        diag_clear(&e);
-        if (!ok)
-            node_restore(n, &ln->before[k]);   /* any error, too: its message is the main thread's to make */
-        ln->state[k] = ok ? LANE_DONE : LANE_REDO;
+        for (int k = top - 1; k >= top - take && !__atomic_load_n(&ln->stop, __ATOMIC_RELAXED); k--)
+            lane_node(ln, k);
     }
     value_fence_set(NULL, NULL, NULL);
     return NULL;
 }
+
 
 /* Two threads?  CDBT_PARSE_THREADS=1 forces one, =2 two for any project;
  * =helper (tests) has the helper try every node before the main thread
@@ -574,15 +588,17 @@ static int parse_nodes(Dbt *d, Node **todo, int nt, Diag *err)
     }
     if (ln.running || helper_first)
         value_fence_set(&d->scratch, main_fence, &ln);
-    int rc = 0, i = 0;
+    int rc = 0, i = 0, end = 0;      /* the main thread has claimed todo[..end) */
     for (;;) {
-        pthread_mutex_lock(&ln.mu);
-        bool mine = ln.lo < ln.hi;
-        if (mine)
-            ln.lo++;
-        pthread_mutex_unlock(&ln.mu);
-        if (!mine)
-            break;
+        if (i == end) {
+            pthread_mutex_lock(&ln.mu);
+            int take = ln.hi - ln.lo < PARSE_CLAIM ? ln.hi - ln.lo : PARSE_CLAIM;
+            ln.lo += take;
+            end = ln.lo;
+            pthread_mutex_unlock(&ln.mu);
+            if (!take)
+                break;
+        }
         if (dbt_parse_node(d, todo[i++], err) != 0) {
             rc = -1;
             break;
@@ -591,7 +607,8 @@ static int parse_nodes(Dbt *d, Node **todo, int nt, Diag *err)
             break;
     }
     lane_join(&ln);
-    /* One thread from here on: the helper's share, in order. */
+    /* One thread from here on: the helper's share and anything claimed but
+     * not rendered (after an error or a stop), in order. */
     for (int k = i; rc == 0 && k < nt; k++) {
         if (ln.state[k] == LANE_DONE && !ln.aborted)
             continue;
