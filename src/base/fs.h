@@ -17,9 +17,10 @@ int  fs_read_file(const char *path, char **out, size_t *len);
 int  fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *len);
 /* Write atomically: write <path>.tmp.<pid> then rename over path.  Creates parent dirs. */
 int  fs_write_file(const char *path, const char *data, size_t len);
-/* Write in place (open with O_TRUNC, no temporary file): an existing file keeps
- * its inode, which is much cheaper than create + rename when thousands of files
- * are rewritten (compiled SQL).  Creates parent dirs only when the open fails
+/* Write in place (no temporary file; an existing file is overwritten and
+ * then cut to the new length): an existing file keeps its inode, which is
+ * much cheaper than create + rename, or than truncating first, when
+ * thousands of files are rewritten (compiled SQL).  Creates parent dirs only when the open fails
  * with ENOENT.  A file that already holds exactly these bytes is left alone
  * (no write, mtime kept), so recompiling an unchanged project costs reads
  * only.  Not atomic: a reader may see a partial file.  The _st form also

@@ -521,6 +521,27 @@ START_TEST(fs_writer_writes_skips_and_reports)
     ck_assert_int_eq(fs_write_file_direct(a.buf, "select 11", 9), 0);
     ck_assert_int_eq(stat(a.buf, &after), 0);
     ck_assert_int_eq((int)after.st_size, 9);
+    /* overwritten in place: shorter content leaves no tail, the inode stays */
+    ck_assert_int_eq(fs_write_file_direct_st(a.buf, "x", 1, &after), 0);
+    ck_assert_int_eq(fs_read_file(a.buf, &data, &len), 0);
+    ck_assert_uint_eq(len, 1);
+    ck_assert_str_eq(data, "x");
+    free(data);
+    ck_assert(after.st_ino == before.st_ino && after.st_size == 1);
+    ck_assert_int_eq(fs_write_file_direct(a.buf, "", 0), 0);
+    ck_assert_int_eq(stat(a.buf, &after), 0);
+    ck_assert_int_eq((int)after.st_size, 0);
+    ck_assert_int_eq(fs_write_file_direct(a.buf, "select 123", 10), 0);
+    ck_assert_int_eq(fs_read_file(a.buf, &data, &len), 0);
+    ck_assert_str_eq(data, "select 123");
+    free(data);
+    /* a file that cannot be written but already holds the bytes: fine */
+    if (geteuid() != 0) {
+        ck_assert_int_eq(chmod(a.buf, 0444), 0);
+        ck_assert_int_eq(fs_write_file_direct(a.buf, "select 123", 10), 0);
+        ck_assert_int_ne(fs_write_file_direct(a.buf, "select 4", 8), 0);
+        ck_assert_int_eq(chmod(a.buf, 0644), 0);
+    }
     sb_free(&a);
     sb_free(&b);
     sb_free(&bad);
