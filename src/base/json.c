@@ -290,17 +290,19 @@ void json_escape(Sb *out, const char *s, size_t n)
 
 /* ------------------------------------------------------------ keys and scalars */
 
+/* The ':' (and ' ' when pretty or spaced) after a key ending at p. */
+static void key_end(JsonW *w, char *p)
+{
+    *p++ = ':';
+    if (w->pretty || w->spaced)
+        *p++ = ' ';
+    item_end(w, p, JSON_SEP_NONE);
+}
+
 void json_keyn(JsonW *w, const char *k, size_t n)
 {
     char *p = item(w, n + 4);
-    p = escape_at(w->out, p, k, n, 3);
-    if (w->pretty || w->spaced) {
-        *p++ = ':';
-        *p++ = ' ';
-    } else {
-        *p++ = ':';
-    }
-    item_end(w, p, JSON_SEP_NONE);
+    key_end(w, escape_at(w->out, p, k, n, 3));
 }
 
 void json_key_plain(JsonW *w, const char *k, size_t n)
@@ -310,21 +312,14 @@ void json_key_plain(JsonW *w, const char *k, size_t n)
     memcpy(p, k, n);
     p += n;
     *p++ = '"';
-    *p++ = ':';
-    if (w->pretty || w->spaced)
-        *p++ = ' ';
-    item_end(w, p, JSON_SEP_NONE);
+    key_end(w, p);
 }
 
 void json_key_raw(JsonW *w, const char *k, size_t n)
 {
     char *p = item(w, n + 2);
     memcpy(p, k, n);
-    p += n;
-    *p++ = ':';
-    if (w->pretty || w->spaced)
-        *p++ = ' ';
-    item_end(w, p, JSON_SEP_NONE);
+    key_end(w, p + n);
 }
 
 void json_strn(JsonW *w, const char *s, size_t n)
