@@ -249,14 +249,18 @@ static int cmp_path(const void *a, const void *b)
     return strcmp(((const PathSt *)a)->path, ((const PathSt *)b)->path);
 }
 
-static int cmp_name_ino(const void *a, const void *b)
+/* A directory listing entry (dir_entry). */
+typedef struct Listed { const char *name; uint64_t ino; } Listed;
+
+static int cmp_listed(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(((const Listed *)a)->name, ((const Listed *)b)->name);
 }
 
 /* The "." entry of an output directory (open as dfd) whose outputs are
- * ps[0..n) (sorted; names after dl + 1 bytes): its stat, when that stat
- * vouches for the entries, else kind KIND_CHANGED (each file is checked).
+ * ps[0..n) (sorted; names after dl + 1 bytes) with the entries ents[0..n)
+ * about to be stored: the directory's stat, when that stat vouches for the
+ * entries, else kind KIND_CHANGED (each file is checked).
  *
  * Why: a reuse stat()s every output, 30,000 at 10k models, most of the time
  * of a compile with nothing changed.  An output directory whose stat is
@@ -269,7 +273,7 @@ static int cmp_name_ino(const void *a, const void *b)
  * output recorded missing (so nothing changed between the writes and now),
  * it is the same before and after that listing, and it is not racy (a
  * change in the same clock tick would not show). */
-static void dir_entry(int dfd, const PathSt *ps, size_t n, size_t dl, SnapEnt *d)
+static void dir_entry(int dfd, const PathSt *ps, const SnapEnt *ents, size_t n, size_t dl, SnapEnt *d)
 {
     SnapEnt d1;
     ent_stat_at(dfd, ".", d);
@@ -283,45 +287,31 @@ static void dir_entry(int dfd, const PathSt *ps, size_t n, size_t dl, SnapEnt *d
     if (!dh && fd >= 0)
         close(fd);
     if (dh) {
-        /* the listing, sorted by name: "name\0" then the inode, in an Sb */
-        Sb names = SB_INIT;
-        size_t cnt = 0;
+        Arena a;
+        arena_init(&a, 0);
+        Listed *v = NULL;
+        size_t cnt = 0, cap = 0;
         struct dirent *de;
         while ((de = readdir(dh)) != NULL) {
             if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
                 continue;
-            uint64_t ino = de->d_ino;
-            sb_append(&names, de->d_name, strlen(de->d_name) + 1);
-            sb_append(&names, (const char *)&ino, sizeof ino);
-            cnt++;
+            if (cnt == cap) {
+                cap = cap ? cap * 2 : 256;
+                v = xrealloc(v, sizeof *v * cap);
+            }
+            v[cnt++] = (Listed){arena_strdup(&a, de->d_name), de->d_ino};
         }
         closedir(dh);
-        const char **v = xmalloc(sizeof *v * (cnt ? cnt : 1));
-        for (size_t k = 0, off = 0; k < cnt; k++) {
-            v[k] = names.buf + off;
-            off += strlen(v[k]) + 1 + sizeof(uint64_t);
-        }
-        qsort(v, cnt, sizeof *v, cmp_name_ino);
+        if (cnt)
+            qsort(v, cnt, sizeof *v, cmp_listed);
         ok = true;
         for (size_t k = 0; k < n && ok; k++) {
-            const char *name = dl ? ps[k].path + dl + 1 : ps[k].path;
-            SnapEnt e = {0};
-            if (ps[k].st)
-                ent_from_stat(&e, ps[k].st->st_nlink ? ps[k].st : NULL);
-            else
-                ent_stat_at(dfd, name, &e);
-            const char **hit = bsearch(&name, v, cnt, sizeof *v, cmp_name_ino);
-            if (e.kind == 0) {
-                ok = hit == NULL;
-            } else {
-                uint64_t ino = 0;
-                if (hit)
-                    memcpy(&ino, *hit + strlen(*hit) + 1, sizeof ino);
-                ok = hit && ino == e.ino;
-            }
+            Listed key = {dl ? ps[k].path + dl + 1 : ps[k].path, 0};
+            const Listed *hit = cnt ? bsearch(&key, v, cnt, sizeof *v, cmp_listed) : NULL;
+            ok = ents[k].kind == 0 ? hit == NULL : hit && hit->ino == ents[k].ino;
         }
         free(v);
-        sb_free(&names);
+        arena_free(&a);
     }
     ent_stat_at(dfd, ".", &d1);
     if (!ok || !ent_equal(d, &d1) || is_racy(d, clock_epoch()))
@@ -368,35 +358,41 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
             sb_append(&dir, p0, dl);
         }
         put_name(b, sb_cstr(&dir), dir.len);
-        Sb g = SB_INIT;
         int dfd = dir.len ? open(sb_cstr(&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+        SnapEnt *ents = xmalloc(sizeof *ents * (j - i));
+        for (size_t k = i; k < j; k++) {
+            const char *path = sorted[k].path, *name = dl ? path + dl + 1 : path;
+            SnapEnt *e = &ents[k - i];
+            *e = (SnapEnt){.path = path};
+            if (sorted[k].st)
+                ent_from_stat(e, sorted[k].st->st_nlink ? sorted[k].st : NULL);
+            else if (dir.len && dfd < 0)
+                ent_from_stat(e, NULL);
+            else
+                ent_stat_at(dfd, name, e);
+            if (racy_after > 0 && is_racy(e, racy_after + RACY_MARGIN)) {
+                if (ok && racy)
+                    *racy = xstrdup(path);
+                ok = false;
+            }
+        }
+        Sb g = SB_INIT;
         if (dirs && dir.len) {
             /* the directory itself first, as "." (see dir_entry) */
             put_var(b, j - i + 1);
             SnapEnt d;
-            dir_entry(dfd, sorted + i, j - i, dl, &d);
+            dir_entry(dfd, sorted + i, ents, j - i, dl, &d);
             put_name(&g, ".", 1);
             put_ent(&g, &d);
         } else {
             put_var(b, j - i);
         }
         for (size_t k = i; k < j; k++) {
-            const char *path = sorted[k].path, *name = dl ? path + dl + 1 : path;
-            SnapEnt e = {.path = path};
-            if (sorted[k].st)
-                ent_from_stat(&e, sorted[k].st->st_nlink ? sorted[k].st : NULL);
-            else if (dir.len && dfd < 0)
-                ent_from_stat(&e, NULL);
-            else
-                ent_stat_at(dfd, name, &e);
-            if (racy_after > 0 && is_racy(&e, racy_after + RACY_MARGIN)) {
-                if (ok && racy)
-                    *racy = xstrdup(path);
-                ok = false;
-            }
+            const char *name = dl ? sorted[k].path + dl + 1 : sorted[k].path;
             put_name(&g, name, strlen(name));
-            put_ent(&g, &e);
+            put_ent(&g, &ents[k - i]);
         }
+        free(ents);
         if (dfd >= 0)
             close(dfd);
         put_var(b, g.len);
@@ -790,11 +786,12 @@ static bool load_over(Cache *c, CacheSnap *s)
 
 int cache_stamp_write(const char *target_dir, const char *token)
 {
-    if (fs_mkdir_p(target_dir) != 0)
+    size_t n = strlen(token);
+    if (n >= STAMP_MAX)
         return -1;
     Sb path = SB_INIT;
     sb_printf(&path, "%s/%s", target_dir, CACHE_STAMP_FILE);
-    int rc = strlen(token) < STAMP_MAX ? fs_write_file_direct(sb_cstr(&path), token, strlen(token)) : -1;
+    int rc = fs_write_file_direct(sb_cstr(&path), token, n);      /* creates target/ if need be */
     sb_free(&path);
     return rc;
 }
