@@ -151,6 +151,7 @@ static Cache *open_cache(const char *target_dir, bool rebuild, char **warning)
         return NULL;
     pthread_mutex_init(&c->mu, NULL);
     arena_init(&c->arena, 0);
+    arena_init(&c->arena2, 0);
     strmap_init(&c->ents);
     strmap_init(&c->res_status);
     strmap_init(&c->res_time);
@@ -217,6 +218,7 @@ void cache_close(Cache *c)
     free_vals(&c->res_status);
     free_vals(&c->res_time);
     arena_free(&c->arena);
+    arena_free(&c->arena2);
     pthread_mutex_destroy(&c->mu);
     free(c->path);
     free(c);

@@ -11,9 +11,15 @@
  *     the running executable), the command (flags.WHICH, --full-refresh) when
  *     the node's code, hooks, test kwargs, a macro or a var mention `flags`,
  *     the whole dbt_project.yml, project and --vars, the target, quoting, every
- *     project macro (path, name, text), and everything the loader gave the
+ *     project macro (path, name, text: see below), and everything the loader gave the
  *     node (file checksum or raw code, fqn, paths, folded config, unrendered
  *     config, description, columns, meta, tags, docs, test kwargs, ...).
+ *   - A macro's text between its tags (tpl_skeleton) counts only for nodes
+ *     whose parse render looked at text a macro emitted
+ *     (interp_text_seen): the others are keyed on the macros' skeletons, so
+ *     editing the SQL a macro emits does not re-parse them.  The parse pass
+ *     drops its output; a render that never reads a macro's text takes the
+ *     same path and makes the same calls whatever that text says.
  *   - Each stored node also keeps the env vars its render read (name and
  *     value or unset); the entry is reused only if all still match.
  *   - Nodes (or projects, when a macro or var mentions them) that read

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <pthread.h>
 #include "cache_priv.h"
 #include "../base/journal.h"
 #include "../base/hash.h"
@@ -68,11 +70,13 @@ static int hooks_scan(const Node *n)
 
 static void ser_bool(Sb *b, bool v) { ser_u8(b, v ? 1 : 0); }
 
-static bool global_key(Project *p, uint8_t out[32], bool *vol, bool *flags)
+/* The global keys: full over every macro's text, skel over their skeletons
+ * (tpl_skeleton; a macro without one counts with its whole text). */
+static bool global_key(Project *p, uint8_t full[32], uint8_t skel[32], bool *vol, bool *flags)
 {
-    Sb b = SB_INIT;
+    Sb b = SB_INIT, s = SB_INIT;
     bool ok = true;
-    ser_str(&b, "cdbt-parse-global-v1");
+    ser_str(&b, "cdbt-parse-global-v2");
     if (!ser_build(&b))
         ok = false;              /* cannot tell one build from another */
     ser_str(&b, p->root);
@@ -86,17 +90,43 @@ static bool global_key(Project *p, uint8_t out[32], bool *vol, bool *flags)
     ser_dict_ptr(&b, p->target, false, &ok);
     ser_dict_ptr(&b, p->quoting, false, &ok);
     ser_u32(&b, (uint32_t)p->nmacros);
+    sb_append(&s, b.buf, b.len);
+    Sb sk = SB_INIT;
     for (int i = 0; i < p->nmacros; i++) {
         MacroDef *m = p->macros[i];
+        const char *sql = m->macro_sql ? m->macro_sql : "";
         ser_str(&b, m->unique_id);
         ser_str(&b, m->original_file_path);
         ser_str(&b, m->macro_sql);
+        ser_str(&s, m->unique_id);
+        ser_str(&s, m->original_file_path);
+        sb_reset(&sk);
+        if (m->macro_sql && tpl_skeleton(sql, strlen(sql), &sk)) {
+            ser_u8(&s, 'S');
+            ser_strn(&s, sk.buf ? sk.buf : "", sk.len);
+        } else {
+            ser_u8(&s, 'T');
+            ser_str(&s, m->macro_sql);
+        }
     }
+    sb_free(&sk);
     *vol = volatile_text(b.buf, b.len);
     *flags = flags_text(b.buf, b.len);
-    key_hash(b.buf ? b.buf : "", b.len, out);
+    key_hash(b.buf ? b.buf : "", b.len, full);
+    key_hash(s.buf ? s.buf : "", s.len, skel);
     sb_free(&b);
+    sb_free(&s);
     return ok;
+}
+
+/* key = SHA-256(tag, global key, SHA-256 of the node's own material) */
+static void node_key(char tag, const uint8_t g[32], const uint8_t base[32], uint8_t out[32])
+{
+    uint8_t m[65];
+    m[0] = (uint8_t)tag;
+    memcpy(m + 1, g, 32);
+    memcpy(m + 33, base, 32);
+    key_hash(m, sizeof m, out);
 }
 
 static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5])
@@ -434,6 +464,8 @@ void cache_parse_release(Cache *c)
     strmap_init(&c->ents);
     arena_free(&c->arena);
     arena_init(&c->arena, 0);
+    arena_free(&c->arena2);
+    arena_init(&c->arena2, 0);
 }
 
 void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable)
@@ -443,35 +475,87 @@ void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncachea
     *uncacheable = c ? c->uncacheable : 0;
 }
 
-/* One copy in c's arena of each distinct encoding (nodes sharing a config
- * encode it alike). */
-static const uint8_t *blob_once(Cache *c, StrMap *seen, const char *p, size_t n)
+/* The keys of entries [lo, hi): one thread's share of cache_parse_begin. */
+typedef struct KeyJob {
+    Cache *c;
+    CacheEnt **ents;
+    int lo, hi;
+    const uint8_t *g, *gs;
+    bool gok, gvol, gflags;
+    const CacheParseEnv *env;
+    Arena *keep;                 /* where the pre-parse config encodings go */
+} KeyJob;
+
+static const uint8_t *blob_keep(Arena *a, StrMap *seen, const char *p, size_t n)
 {
     uint8_t *cp = strmap_get(seen, p, n);
     if (!cp) {
-        cp = arena_alloc(&c->arena, n + 1);
+        cp = arena_alloc(a, n + 1);
         memcpy(cp, p, n);
         strmap_put(seen, p, n, cp);
     }
     return cp;
 }
 
+static void *key_job(void *arg)
+{
+    KeyJob *j = arg;
+    Sb b = SB_INIT;
+    sb_reserve(&b, 1 << 16);
+    StrMap seen;                 /* one copy of each distinct encoding */
+    strmap_init(&seen);
+    for (int i = j->lo; i < j->hi; i++) {
+        CacheEnt *e = j->ents[i];
+        const Node *n = e->n;
+        if (!n)
+            continue;
+        bool ok = j->gok && !j->gvol;
+        sb_reset(&b);
+        size_t span[5];
+        node_inputs(n, &b, &ok, span);
+        if (ok) {
+            size_t l1 = span[1] - span[0], l2 = span[4] - span[1];
+            e->pre_cfg = blob_keep(j->keep, &seen, b.buf + span[0], l1);
+            e->pre_cfg_len = l1;
+            e->pre_unr = blob_keep(j->keep, &seen, b.buf + span[1], l2);
+            e->pre_unr_len = l2;
+        }
+        int hs = hooks_scan(n);
+        size_t rl = n->raw_code ? n->raw_len : 0;
+        if (ok && ((hs & 1) || volatile_text(b.buf + span[2], span[3] - span[2]) ||
+                   volatile_text(n->raw_code, rl)))
+            ok = false;
+        if (j->gflags || (hs & 2) || flags_text(b.buf + span[2], span[3] - span[2]) || flags_text(n->raw_code, rl)) {
+            ser_str(&b, "flags");
+            ser_str(&b, j->env->which);
+            ser_bool(&b, j->env->full_refresh);
+        }
+        e->cacheable = ok;
+        uint8_t base[32];
+        key_hash(b.buf, b.len, base);
+        node_key('F', j->g, base, e->key_full);
+        node_key('S', j->gs, base, e->key_skel);
+    }
+    sb_free(&b);
+    strmap_free(&seen);
+    return NULL;
+}
+
 int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **warning)
 {
     if (!c || c->broken || !c->db)
         return -1;
-    uint8_t g[32];
+    uint8_t g[32], gs[32];
     bool gvol = false, gflags = false;
-    bool gok = global_key(p, g, &gvol, &gflags);
+    bool gok = global_key(p, g, gs, &gvol, &gflags);
     free(c->entv);
     c->entv = calloc((size_t)p->nnodes + 1, sizeof *c->entv);
-    if (!c->entv)
+    bool *dup_of = calloc((size_t)p->nnodes + 1, sizeof *dup_of);
+    if (!c->entv || !dup_of) {
+        free(dup_of);
         return -1;
+    }
     c->nent = 0;
-    Sb b = SB_INIT;
-    sb_reserve(&b, 1 << 16);
-    StrMap seen;
-    strmap_init(&seen);
     for (int i = 0; i < p->nnodes; i++) {
         Node *n = p->nodes[i];
         if (!renders(n->rt) || !n->unique_id || cheap_to_parse(n))
@@ -482,37 +566,33 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         if (dup) {
             dup->cacheable = false;
             e->n = NULL;        /* ambiguous unique_id: neither is cached */
-            c->entv[c->nent++] = e;
-            continue;
         }
         c->entv[c->nent++] = e;
-        bool ok = gok && !gvol;
-        sb_reset(&b);
-        sb_append(&b, (const char *)g, sizeof g);
-        size_t span[5];
-        node_inputs(n, &b, &ok, span);
-        if (ok) {
-            size_t l1 = span[1] - span[0], l2 = span[4] - span[1];
-            e->pre_cfg = blob_once(c, &seen, b.buf + span[0], l1);
-            e->pre_cfg_len = l1;
-            e->pre_unr = blob_once(c, &seen, b.buf + span[1], l2);
-            e->pre_unr_len = l2;
-        }
-        int hs = hooks_scan(n);
-        size_t rl = n->raw_code ? n->raw_len : 0;
-        if (ok && ((hs & 1) || volatile_text(b.buf + span[2], span[3] - span[2]) ||
-                   volatile_text(n->raw_code, rl)))
-            ok = false;
-        if (gflags || (hs & 2) || flags_text(b.buf + span[2], span[3] - span[2]) || flags_text(n->raw_code, rl)) {
-            ser_str(&b, "flags");
-            ser_str(&b, env->which);
-            ser_bool(&b, env->full_refresh);
-        }
-        e->cacheable = ok;
-        key_hash(b.buf, b.len, e->key);
+        for (int k = 0; dup && k < c->nent; k++)
+            if (c->entv[k] == dup)
+                dup_of[k] = true;
     }
-    sb_free(&b);
-    strmap_free(&seen);
+    /* Serializing every node's inputs and hashing them is most of a lookup:
+     * with many nodes, a second thread takes the second half (the nodes are
+     * only read). */
+    KeyJob jobs[2] = {{c, c->entv, 0, c->nent, g, gs, gok, gvol, gflags, env, &c->arena},
+                      {c, c->entv, c->nent, c->nent, g, gs, gok, gvol, gflags, env, &c->arena2}};
+    pthread_t th;
+    bool two = c->nent >= 1024 && sysconf(_SC_NPROCESSORS_ONLN) > 1;
+    if (two) {
+        jobs[0].hi = jobs[1].lo = c->nent / 2;
+        if (pthread_create(&th, NULL, key_job, &jobs[1]) != 0) {
+            two = false;
+            jobs[0].hi = c->nent;
+        }
+    }
+    key_job(&jobs[0]);
+    if (two)
+        pthread_join(th, NULL);
+    for (int k = 0; k < c->nent; k++)
+        if (dup_of[k])
+            c->entv[k]->cacheable = false;
+    free(dup_of);
 
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(c->db, "SELECT uid, key, envs, out FROM parse_nodes", -1, &st, NULL);
@@ -523,7 +603,8 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         if (!e || !e->n || !e->cacheable)
             continue;
         const void *key = sqlite3_column_blob(st, 1);
-        if (sqlite3_column_bytes(st, 1) != 32 || !key || memcmp(key, e->key, 32) != 0)
+        if (sqlite3_column_bytes(st, 1) != 32 || !key ||
+            (memcmp(key, e->key_skel, 32) != 0 && memcmp(key, e->key_full, 32) != 0))
             continue;
         const void *envs = sqlite3_column_blob(st, 2);
         if (!envs_match(envs, (size_t)sqlite3_column_bytes(st, 2)))
@@ -578,7 +659,8 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
         sb_append(&envs, e->envs.buf ? e->envs.buf : "", e->envs.len);
         sqlite3_reset(ins);
         sqlite3_bind_text(ins, 1, e->n->unique_id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 2, e->key, 32, SQLITE_STATIC);
+        /* a render that saw no macro's text holds for any text (cache.h) */
+        sqlite3_bind_blob(ins, 2, e->n->parse_text_seen ? e->key_full : e->key_skel, 32, SQLITE_STATIC);
         sqlite3_bind_blob(ins, 3, envs.buf ? envs.buf : "", (int)envs.len, SQLITE_TRANSIENT);
         sqlite3_bind_blob(ins, 4, out.buf ? out.buf : "", (int)out.len, SQLITE_STATIC);
         sqlite3_bind_double(ins, 5, now);

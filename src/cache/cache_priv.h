@@ -16,7 +16,10 @@
 
 typedef struct CacheEnt {
     const Node *n;
-    uint8_t key[32];
+    /* the two keys an entry can be stored under (cache_parse.c): over the
+     * macros' skeletons, for a render that saw no macro's text, or over
+     * their whole text */
+    uint8_t key_skel[32], key_full[32];
     bool cacheable;              /* false: volatile inputs or unserializable values */
     bool hit;                    /* outputs restored from the cache */
     Sb envs;                     /* env reads of this run: serialized (name, set, value)* */
@@ -34,6 +37,7 @@ struct Cache {
     bool in_batch;               /* inside cache_batch(c, true) */
     /* parse cache state (cache_parse.c) */
     Arena arena;
+    Arena arena2;                /* what the second key thread keeps */
     StrMap ents;                 /* unique_id -> CacheEnt* */
     CacheEnt **entv; int nent;
     int restored, parsed, uncacheable;

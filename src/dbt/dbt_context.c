@@ -178,6 +178,7 @@ int dbt_render_string(DbtCtx *c, Interp *outer, const char *s, size_t n, bool na
     if (!t)
         goto done;
     Interp *I = dbt_interp(c, &err);
+    interp_watch_output(I);          /* the result is a value: its text is seen */
     c->var_depth++;
     if (native)
         rc = tpl_render_native(I, t, out);
@@ -187,6 +188,8 @@ int dbt_render_string(DbtCtx *c, Interp *outer, const char *s, size_t n, bool na
             *out = v_str(a, sb_cstr(&sb), sb.len);
     }
     c->var_depth--;
+    if (interp_text_seen(I))
+        interp_mark_text_seen(outer);
 done:
     if (rc != 0) {
         rc = interp_error(outer, "%s", err.message ? err.message : "error rendering string");

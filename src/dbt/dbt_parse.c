@@ -187,6 +187,7 @@ typedef struct NodeParsed {
     NodeSrcRef *sources;
     const char **dep_macros;
     int nrefs, nsources, ndep_macros;
+    bool text_seen;
     bool src_unset;              /* n->src was initialised by the render */
 } NodeParsed;
 
@@ -225,6 +226,7 @@ static void node_save(const Node *n, NodeParsed *s)
     s->nrefs = n->nrefs;
     s->nsources = n->nsources;
     s->ndep_macros = n->ndep_macros;
+    s->text_seen = n->parse_text_seen;
     s->src_unset = !n->src.text;
 }
 
@@ -240,6 +242,7 @@ static void node_restore(Node *n, const NodeParsed *s)
     n->nrefs = s->nrefs;
     n->nsources = s->nsources;
     n->ndep_macros = s->ndep_macros;
+    n->parse_text_seen = s->text_seen;
     if (s->src_unset) {
         srcfile_free(&n->src);
         memset(&n->src, 0, sizeof n->src);
@@ -387,10 +390,13 @@ static int parse_hooks(Dbt *d, ParseLane *ln, Node *n, Diag *err)
             srcfile_init(f, n->original_file_path, x.u.s->s, x.u.s->len);
             Template *t = tpl_parse(sa, f, err);
             Sb sb = SB_INIT;
+            Interp *I = t ? dbt_interp(&c, err) : NULL;
             if (!t)
                 rc = -1;
-            else if (tpl_render(dbt_interp(&c, err), t, &sb) != 0)
+            else if (tpl_render(I, t, &sb) != 0)
                 rc = -1;
+            if (I && interp_text_seen(I))
+                n->parse_text_seen = true;
             sb_free(&sb);
             srcfile_free(f);
             any = true;
@@ -416,6 +422,7 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
     dbt_ctx_init(&c, d, n, DBT_PARSE, sa);
     c.lane = ln;
     n->nrefs = n->nsources = n->ndep_macros = 0;
+    n->parse_text_seen = false;
     /* The tree is parsed into the scratch arena and dropped with it: keeping
      * every node's tree alive costs several KB per node (most of the memory
      * of a large project); the compile pass parses again, one node at a time. */
@@ -451,11 +458,13 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
             Interp *I = dbt_interp(&c, err);
             if (dbt_test_kwargs(&c, I) != 0 || tpl_render(I, tpl, &sb) != 0)
                 goto fail;
+            n->parse_text_seen = interp_text_seen(I);
         }
     } else {
         Interp *I = dbt_interp(&c, err);
         if (tpl_render(I, tpl, &sb) != 0)
             goto fail;
+        n->parse_text_seen = interp_text_seen(I);
         const char **names = NULL;
         size_t nn = tpl_called_names(tpl, &names);
         dbt_macro_deps(d, names, nn, keep, &n->dep_macros, &n->ndep_macros);

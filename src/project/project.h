@@ -73,6 +73,7 @@ typedef struct Node {
     const char **dep_nodes; int ndep_nodes;     /* unique_ids, in first-seen order */
     const char **dep_macros; int ndep_macros;
     int *parents; int nparents;                 /* indices of dep_nodes in Project.nodes */
+    bool parse_text_seen;   /* the parse render read text a macro emitted (interp_text_seen) */
 
     /* tests */
     bool is_generic_test;

@@ -60,6 +60,15 @@ struct Interp {
     size_t off;                 /* current source offset */
     Sb *out;
     VList *chunks;              /* native mode: output nodes of the root */
+    /* Does anything read text a macro emitted (interp_text_seen)?  A call is
+     * "direct" when it is the whole expression of an output statement (or a
+     * call block) outside native mode: its result only goes on to the output.
+     * Any other macro call, or one inside a set/filter block, lets the
+     * render look at the macro's text. */
+    const Node *direct;         /* the N_CALL an S_OUTPUT is about to evaluate */
+    bool call_direct;           /* for the call_value() about to happen */
+    int block_capture;          /* set/filter blocks being captured */
+    bool text_seen;
 };
 
 static int exec_body(Interp *I, const NodeList *body);
@@ -87,6 +96,10 @@ void  *interp_userdata(Interp *I) { return I->ud; }
 Diag  *interp_diag(Interp *I) { return I->diag; }
 Arena *interp_arena(Interp *I) { return I->a; }
 bool   interp_lenient(Interp *I) { return I->lenient; }
+bool   interp_text_seen(const Interp *I) { return I->text_seen; }
+void   interp_clear_text_seen(Interp *I) { I->text_seen = false; }
+void   interp_mark_text_seen(Interp *I) { I->text_seen = true; }
+void   interp_watch_output(Interp *I) { I->block_capture++; }
 
 int interp_return(Interp *I, Value v)
 {
@@ -515,9 +528,12 @@ static int eval_args(Interp *I, const Args *args, ArgBuf *b)
 
 static int bind_target(Interp *I, const Target *t, Value v, size_t off);
 
-static int call_macro(Interp *I, TplMacro *tm, CallArgs *args, Value caller, Value *out)
+static int call_macro(Interp *I, TplMacro *tm, CallArgs *args, Value caller, bool direct, Value *out)
 {
     const MacroDef *d = tm->def;
+    /* the body's text becomes a value someone can look at, unless return()
+     * replaces it (see below) */
+    bool watched = !direct || I->block_capture;
     if (I->depth >= TPL_MAX_CALL_DEPTH)
         return interp_error(I, "maximum macro call depth (%d) exceeded calling '%s'", TPL_MAX_CALL_DEPTH, d->fullname);
     Scope sc = {tm->closure, NULL, 0, 0};
@@ -605,8 +621,10 @@ static int call_macro(Interp *I, TplMacro *tm, CallArgs *args, Value caller, Val
     if (rc == 0) {
         rc = capture(I, &d->body, out);
         if (rc == TPL_RETURN) {
-            *out = I->retval;
+            *out = I->retval;         /* the text is dropped */
             rc = 0;
+        } else if (rc == 0 && watched) {
+            I->text_seen = true;
         }
     }
     I->depth--;
@@ -619,16 +637,19 @@ static int call_macro(Interp *I, TplMacro *tm, CallArgs *args, Value caller, Val
 
 static int call_value(Interp *I, Value callee, CallArgs *args, Value caller, Value *out)
 {
+    /* only this call is direct: not what a native function calls in turn */
+    bool direct = I->call_direct;
+    I->call_direct = false;
     switch (callee.type) {
     case V_FUNC:
         return callee.u.fn->fn(I, callee.u.fn->ud, callee.u.fn->self, args, out);
     case V_MACRO:
-        return call_macro(I, callee.u.m, args, caller, out);
+        return call_macro(I, callee.u.m, args, caller, direct, out);
     case V_OBJ:
         if (callee.u.o->cls->as_macro) {
             TplMacro *m = callee.u.o->cls->as_macro(callee.u.o);
             if (m)
-                return call_macro(I, m, args, caller, out);
+                return call_macro(I, m, args, caller, direct, out);
         }
         if (callee.u.o->cls->call)
             return callee.u.o->cls->call(I, callee.u.o, args, out);
@@ -861,6 +882,8 @@ static int eval(Interp *I, const Node *n, Value *out)
         return value_slice(I, a, lo, hi, st, out);
     }
     case N_CALL: {
+        bool direct = I->direct == n;
+        I->direct = NULL;
         if ((rc = eval(I, n->a, &a)) != 0)
             return rc;
         ArgBuf ab;
@@ -868,6 +891,7 @@ static int eval(Interp *I, const Node *n, Value *out)
         if ((rc = eval_args(I, n->args, &ab)) != 0)
             return rc;
         I->off = n->off;
+        I->call_direct = direct;
         return call_value(I, a, &ab.ca, v_undef(), out);
     }
     case N_FILTER:
@@ -1114,6 +1138,8 @@ static int exec_stmt(Interp *I, const Node *n)
         emit(I, n->text, n->tlen);
         return 0;
     case S_OUTPUT:
+        if (!I->chunks && n->a->kind == N_CALL)
+            I->direct = n->a;
         if ((rc = eval(I, n->a, &v)) != 0)
             return rc;
         if (I->chunks && is_const(n->a, 0) && value_plain(v)) {
@@ -1159,13 +1185,19 @@ static int exec_stmt(Interp *I, const Node *n)
         return obj.u.o->cls->setattr(I, obj.u.o, n->name.s, n->name.len, v);
     }
     case S_SETBLOCK:
-        if ((rc = capture(I, &n->list, &v)) != 0)
+        I->block_capture++;
+        rc = capture(I, &n->list, &v);
+        I->block_capture--;
+        if (rc != 0)
             return rc;
         if ((rc = eval_filter_chain(I, n->c, v, &v)) != 0)
             return rc;
         return bind_target(I, n->target, v, n->off);
     case S_FILTERBLOCK:
-        if ((rc = capture(I, &n->list, &v)) != 0)
+        I->block_capture++;
+        rc = capture(I, &n->list, &v);
+        I->block_capture--;
+        if (rc != 0)
             return rc;
         if ((rc = eval_filter_chain(I, n->c, v, &v)) != 0)
             return rc;
@@ -1198,6 +1230,7 @@ static int exec_stmt(Interp *I, const Node *n)
                                                    && callee.u.o->cls->as_macro(callee.u.o));
         if (!is_macro)
             ab_kw(I, &ab, vstr_new(I->a, "caller", 6), caller);
+        I->call_direct = !I->chunks;     /* its result is output, as {{ }} */
         if ((rc = call_value(I, callee, &ab.ca, caller, &v)) != 0)
             return rc;
         emit_value(I, v);

@@ -173,3 +173,51 @@ Value v_macro(TplMacro *m)
     v.u.m = m;
     return v;
 }
+
+/* ---------------------------------------------------------------- skeleton */
+
+static void put_u32(Sb *out, uint32_t v)
+{
+    char b[4] = {(char)v, (char)(v >> 8), (char)(v >> 16), (char)(v >> 24)};
+    sb_append(out, b, 4);
+}
+
+bool tpl_skeleton(const char *src, size_t len, Sb *out)
+{
+    Arena a;
+    arena_init(&a, 0);
+    SrcFile f;
+    srcfile_init(&f, "<skeleton>", src, len);
+    Diag err = {0};
+    Builder *B = xmalloc(sizeof *B);
+    ast_init(B, &a, &f, &err);
+    Lexer L;
+    lex_init(&L, B, src, len);
+    size_t start = out->len;
+    bool ok = true;
+    for (;;) {
+        Tok t;
+        if (lex_next(&L, &t) < 0 || B->failed) {
+            ok = false;
+            break;
+        }
+        if (t.code == 0)
+            break;
+        if (t.code == TK_ENDSET || t.code == TK_ENDFILTER || t.code == TK_ENDCALL) {
+            ok = false;               /* a block whose text is captured */
+            break;
+        }
+        put_u32(out, (uint32_t)t.code);
+        if (t.code == TK_TEXT)
+            continue;                 /* what the text says is left out */
+        put_u32(out, (uint32_t)t.len);
+        sb_append(out, src + t.off, t.len);
+    }
+    if (!ok)
+        out->len = start;
+    free(B);
+    diag_clear(&err);
+    srcfile_free(&f);
+    arena_free(&a);
+    return ok;
+}

@@ -90,6 +90,29 @@ int tpl_render(Interp *I, const Template *t, Sb *out);
  *   - several nodes -> the concatenation of their str() as a string. */
 int tpl_render_native(Interp *I, const Template *t, Value *out);
 
+/* Did the render so far read text that a macro emitted?  False while every
+ * macro call whose result was its body's text (not a return() value) was the
+ * whole expression of a {{ }} (or a call block) outside native mode and
+ * outside any set/filter block: then the macros' text only went on to the
+ * output.  A render whose output is dropped (dbt's parse pass)
+ * and that saw no macro text behaves the same whatever text the macros'
+ * bodies hold (see tpl_skeleton).  Cleared by interp_clear_text_seen. */
+bool    interp_text_seen(const Interp *I);
+void    interp_clear_text_seen(Interp *I);
+void    interp_mark_text_seen(Interp *I);
+/* The render's own output is looked at (a string rendered into a value): a
+ * macro called anywhere in it counts as seen. */
+void    interp_watch_output(Interp *I);
+
+/* The skeleton of a template source: its tokens with the text between tags
+ * replaced by a marker, appended to out.  Two sources with the same skeleton
+ * differ only in what they emit as text: a render of either that does not
+ * look at that text (interp_text_seen) takes the same path and makes the
+ * same calls.  Returns false (out unchanged) when the source has set, filter
+ * or call blocks, whose bodies' text is captured and can be looked at, or
+ * does not lex. */
+bool    tpl_skeleton(const char *src, size_t len, Sb *out);
+
 /* Stop the innermost macro call with value v: natives implementing dbt's
  * return() call this and return its result (TPL_RETURN) unchanged. */
 int interp_return(Interp *I, Value v);

@@ -51,6 +51,21 @@ write("models/extra/which.sql",
       "{{ config(tags=[flags.WHICH]) }}\nselect 1 as w\n")
 write("models/extra/volatile.sql",
       "{{ config(meta={'inv': invocation_id}) }}\nselect 1 as v\n")
+# macros whose text (between tags) is edited: models that only print it are
+# keyed on the macros' skeletons, models that look at it on the whole text
+write("macros/textm.sql",
+      "{% macro tm() %}alpha{% endmacro %}\n"
+      "{% macro tb() %}{% set x %}alpha{% endset %}{{ return(x) }}{% endmacro %}\n")
+write("models/extra/text_direct.sql", "select '{{ tm() }}' as t from {{ ref('stg_orders') }}\n")
+write("models/extra/text_branch.sql",
+      "{% set t = tm() %}{% if 'beta' in t %}{{ config(materialized='table') }}"
+      "select * from {{ ref('stg_orders') }}{% else %}select 1 as x{% endif %}\n")
+write("models/extra/text_cfg.sql", "{{ config(tags=[tm() | trim]) }}\nselect 1 as c\n")
+write("models/extra/text_block.sql",
+      "{% set s %}{{ tm() }}{% endset %}{% if s == 'gamma' %}select * from {{ ref('stg_customers') }}"
+      "{% else %}select 2 as b{% endif %}\n")
+write("models/extra/text_own_block.sql",
+      "{% if tb() == 'beta' %}select * from {{ ref('stg_orders') }}{% else %}select 3 as o{% endif %}\n")
 write("models/extra/_extra.yml",
       "version: 2\nmodels:\n  - name: env_model\n    description: 'env driven'\n"
       "    columns:\n      - name: a\n        data_tests: [not_null]\n")
@@ -157,6 +172,20 @@ def edit_macro():
           % rng.choice(["view", "table", "ephemeral"]))
     return "macro pick_mat"
 
+def edit_text_macro():
+    t = read("macros/textm.sql")
+    which = rng.choice(["tm", "tb", "both", "structure"])
+    w = rng.choice(["alpha", "beta", "gamma"])
+    if which in ("tm", "both"):
+        t = re.sub(r"(macro tm\(\) %\})(.*?)(\{% endmacro)", lambda m: m.group(1) + w + m.group(3), t)
+    if which in ("tb", "both"):
+        t = re.sub(r"(\{% set x %\})(.*?)(\{% endset)", lambda m: m.group(1) + w + m.group(3), t)
+    if which == "structure":
+        t = t.replace("{% endmacro %}", "{{ '' }}{% endmacro %}", 1) if "{{ '' }}" not in t \
+            else t.replace("{{ '' }}", "", 1)
+    write("macros/textm.sql", t)
+    return f"macro text ({which} {w})"
+
 def edit_schema_macro():
     t = read("macros/generate_schema_name.sql")
     if "env_var" in t:
@@ -247,13 +276,27 @@ def hook_toggle():
     return "post_hook with a ref"
 
 edits = [disable_model, hook_toggle, edit_model_body, edit_model_body, edit_env, edit_cli_vars, edit_project_vars, edit_project_config,
-         edit_macro, edit_schema_macro, edit_properties, edit_marts_yml, add_model, delete_model, rename_model,
+         edit_macro, edit_text_macro, edit_text_macro, edit_schema_macro, edit_properties, edit_marts_yml, add_model, delete_model, rename_model,
          break_and_fix, missing_ref]
 
 compare(0, "initial")
 stats = compare(0, "unchanged")
 check("an unchanged project restores nodes from the cache",
       bool(stats) and int(stats[0][0]) > 0 and int(stats[0][1]) <= 1, str(stats))
+# a macro's text edited: only the models that look at it are parsed again;
+# a change between its tags re-parses every model that calls it
+orig = read("macros/textm.sql")
+write("macros/textm.sql", orig.replace("macro tm() %}alpha", "macro tm() %}beta"))
+text_stats = compare(0, "macro text only")
+write("macros/textm.sql", orig.replace("macro tm() %}alpha", "macro tm() %}gamma"))
+compare(0, "macro text only, again")
+write("macros/textm.sql", orig.replace("macro tm() %}alpha", "macro tm() %}{{ 'beta' }}"))
+struct_stats = compare(0, "macro structure")
+write("macros/textm.sql", orig)
+compare(0, "macro back")
+check("a macro's text edit re-parses only the models that look at its text",
+      bool(text_stats) and bool(struct_stats) and int(text_stats[0][1]) <= 4
+      and int(text_stats[0][1]) < int(struct_stats[0][1]), f"{text_stats} vs {struct_stats}")
 for step in range(1, STEPS + 1):
     while pending:
         write(*pending.pop())

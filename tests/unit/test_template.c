@@ -350,6 +350,96 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* Render text (macros defined in it) and report interp_text_seen. */
+static bool seen(const char *text)
+{
+    srcfile_free(&src);
+    srcfile_init(&src, "t.sql", text, strlen(text));
+    diag_clear(&diag);
+    sb_reset(&out);
+    Template *t = tpl_parse(&arena, &src, &diag);
+    ck_assert_msg(t != NULL, "parse failed: %s", diag.message ? diag.message : "");
+    Interp *I = interp_new(&arena, &diag);
+    interp_set_globals(I, globals(), NULL, NULL);
+    ck_assert_int_eq(tpl_render(I, t, &out), 0);
+    bool r = interp_text_seen(I);
+    interp_clear_text_seen(I);
+    ck_assert(!interp_text_seen(I));
+    return r;
+}
+
+#define M "{% macro m(a='') %}text {{ a }}{% endmacro %}"
+#define MR "{% macro r() %}text{{ return(3) }}{% endmacro %}"
+
+START_TEST(test_text_seen)
+{
+    /* the macro's text only goes on to the output */
+    ck_assert(!seen(M "{{ m() }}"));
+    ck_assert(!seen(M "{% if x %}{{ m('y') }}{% endif %}{% for i in l %}{{ m(i) }}{% endfor %}"));
+    ck_assert(!seen(M "{% macro outer() %}[{{ m() }}]{% endmacro %}{{ outer() }}"));
+    ck_assert(!seen(M "{% macro w() %}<{{ caller() }}>{% endmacro %}{% call w() %}{{ m() }}{% endcall %}"));
+    ck_assert(!seen("text only {{ x }}"));
+    /* a value from return() is not the body's text */
+    ck_assert(!seen(MR "{% set v = r() %}{{ v + 1 }}"));
+    ck_assert(!seen(MR "{% if r() == 3 %}a{% endif %}"));
+    /* the text becomes a value */
+    ck_assert(seen(M "{% set v = m() %}"));
+    ck_assert(seen(M "{% if m() %}a{% endif %}"));
+    ck_assert(seen(M "{{ m() | upper }}"));
+    ck_assert(seen(M "{{ m() ~ 'x' }}"));
+    ck_assert(seen(M "{{ m(m()) }}"));
+    ck_assert(seen(M "{% do m() %}"));
+    ck_assert(seen(M "{% set v %}{{ m() }}{% endset %}"));
+    ck_assert(seen(M "{% filter upper %}{{ m() }}{% endfilter %}"));
+    ck_assert(seen(M "{% macro outer() %}{% set v = m() %}{% endmacro %}{{ outer() }}"));
+    ck_assert(seen(M "{% macro w() %}{% set c = caller() %}{{ c }}{% endmacro %}{% call w() %}t{% endcall %}"));
+    ck_assert(seen(M "{% set v %}{% macro q() %}{{ m() }}{% endmacro %}{{ q() }}{% endset %}"));
+    /* a native function's result and what it calls are not direct */
+    ck_assert(seen(M "{{ (m,)[0]() }}") == false);
+}
+END_TEST
+
+static const char *skel(const char *text)
+{
+    Sb b = SB_INIT;
+    bool ok = tpl_skeleton(text, strlen(text), &b);
+    const char *r = ok ? arena_strndup(&arena, b.buf ? b.buf : "", b.len) : NULL;
+    if (ok) {
+        /* printable: token bytes as hex */
+        Sb h = SB_INIT;
+        for (size_t i = 0; i < b.len; i++)
+            sb_printf(&h, "%02x", (unsigned char)b.buf[i]);
+        r = arena_strdup(&arena, sb_cstr(&h));
+        sb_free(&h);
+    }
+    sb_free(&b);
+    return r;
+}
+
+START_TEST(test_skeleton)
+{
+    const char *a = skel("{% macro m(c) %}  ({{ c }} / 100)::numeric {% endmacro %}");
+    ck_assert_ptr_nonnull(a);
+    /* other text between tags, other whitespace inside tags, a comment */
+    ck_assert_str_eq(skel("{% macro m(c) %}\n({{c}} / 1000)::int{# n #}{% endmacro %}"), a);
+    /* what happens, what is called, how whitespace is controlled: not the same */
+    ck_assert_str_ne(skel("{% macro m(c) %}  ({{ c }} / 100)::numeric {%- endmacro %}"), a);
+    ck_assert_str_ne(skel("{% macro m(c) %}  ({{ d }} / 100)::numeric {% endmacro %}"), a);
+    ck_assert_str_ne(skel("{% macro m(c) %}  ({{ c ~ '1' }} / 100)::numeric {% endmacro %}"), a);
+    ck_assert_str_ne(skel("{% macro m(c) %}{{ c }}{{ c }}{% endmacro %}"), a);
+    /* text next to a tag and no text there differ (one TEXT token less) */
+    ck_assert_str_ne(skel("{% macro m(c) %}{{ c }} / 100)::numeric {% endmacro %}"), a);
+    /* a '%}' inside a string is part of the tag, not text */
+    ck_assert_str_ne(skel("{% macro m(c) %}{{ '%}' }}x{% endmacro %}"), skel("{% macro m(c) %}{{ '%}}' }}x{% endmacro %}"));
+    /* blocks whose text is captured have no skeleton; neither has bad input */
+    ck_assert_ptr_null(skel("{% macro m() %}{% set v %}t{% endset %}{% endmacro %}"));
+    ck_assert_ptr_null(skel("{% macro m() %}{% filter upper %}t{% endfilter %}{% endmacro %}"));
+    ck_assert_ptr_null(skel("{% macro m() %}{% call x() %}t{% endcall %}{% endmacro %}"));
+    ck_assert_ptr_null(skel("{% macro m() %}{{ 'unterminated }}{% endmacro %}"));
+    ck_assert_ptr_null(skel("{% macro m() %}{# open"));
+}
+END_TEST
+
 Suite *template_suite(void)
 {
     Suite *s = suite_create("template");
@@ -370,6 +460,8 @@ Suite *template_suite(void)
     tcase_add_test(tc, test_macro_api);
     tcase_add_test(tc, test_native);
     tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_text_seen);
+    tcase_add_test(tc, test_skeleton);
     suite_add_tcase(s, tc);
     return s;
 }
