@@ -23,7 +23,7 @@ typedef struct StrMap {
     size_t nslots;
 } StrMap;
 
-uint64_t strmap_hash(const char *k, size_t n);     /* FNV-1a 64 */
+uint64_t strmap_hash(const char *k, size_t n);     /* 64-bit, 8 bytes a step; not stable across builds */
 void  strmap_init(StrMap *m);
 void  strmap_free(StrMap *m);                      /* frees keys and tables, not values */
 /* Insert or replace; returns the previous value or NULL. */

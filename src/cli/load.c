@@ -199,6 +199,7 @@ int session_open(Session *s, Flags *f, bool need_profile)
     double t1 = cpu_now();
     cli_phase("load");
     cache_begin(s);
+    cli_phase("cache lookup");
     double t2 = cpu_now();
     if (dbt_parse(s->dbt, &err) != 0)
         return fail(&err);

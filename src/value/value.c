@@ -7,6 +7,7 @@
  * error reporting live in ops.c, methods in methods.c, formatting in pyfmt.c,
  * dates in vdatetime.c. */
 #include "vpriv.h"
+#include "../base/strmap.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,11 +35,7 @@ VStr *vstr_new(Arena *a, const char *s, size_t n)
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
+    uint64_t h = strmap_hash(s, n);
     return h ? h : 1;
 }
 
