@@ -28,13 +28,15 @@
  * once: one read fills it and a second (returning 0) confirms the end; a
  * file that grew since the fstat continues in a growing heap buffer (copied
  * to the arena at the end).  Closes fd.  0, or -1 with errno. */
-static int read_fd(int fd, Arena *a, char **out, size_t *len)
+static int read_fd(int fd, Arena *a, char **out, size_t *len, struct stat *stout)
 {
     int rc = -1, saved;
     char *buf = NULL, *heap = NULL;
     struct stat st;
     if (fstat(fd, &st) != 0)
         goto done;
+    if (stout)
+        *stout = st;
     if (S_ISDIR(st.st_mode)) {
         errno = EISDIR;
         goto done;
@@ -97,8 +99,10 @@ int fs_read_file(const char *path, char **out, size_t *len)
     if (fd < 0)
         return -1;
     size_t n = 0;
-    if (read_fd(fd, NULL, out, &n) != 0)
+    struct stat st;
+    if (read_fd(fd, NULL, out, &n, &st) != 0)
         return -1;
+    journal_path_stat(path, &st);
     journal_content(*out, n);
     if (len)
         *len = n;
@@ -110,7 +114,15 @@ int fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *l
     int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    return read_fd(fd, a, out, len);
+    return read_fd(fd, a, out, len, NULL);
+}
+
+int fs_read_file_at_st(int dirfd, const char *path, Arena *a, char **out, size_t *len, struct stat *st)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    return read_fd(fd, a, out, len, st);
 }
 
 int fs_mkdir_p(const char *path)

@@ -26,10 +26,15 @@ void journal_start(void)
     strmap_init(&J.envs);
 }
 
+#define NO_STAT ((void *)1)      /* the value of a path without a stat */
+
 void journal_stop(void)
 {
     if (!J.cwd)
         return;
+    for (size_t i = 0; i < J.paths.len; i++)
+        if (J.paths.entries[i].val != NO_STAT)
+            free(J.paths.entries[i].val);
     strmap_free(&J.paths);
     strmap_free(&J.envs);
     free(J.cwd);
@@ -39,25 +44,38 @@ void journal_stop(void)
 bool journal_active(void) { return J.on; }
 void journal_pause(bool paused) { J.paused = paused; }
 
-void journal_path(const char *path)
+static void record(const char *path, const struct stat *st)
 {
     if (!J.on || J.paused || !path || !*path)
         return;
-    if (path[0] == '/') {
-        if (!strmap_getz(&J.paths, path))
-            strmap_putz(&J.paths, path, (void *)1);
-        return;
-    }
     Sb abs = SB_INIT;
-    sb_puts(&abs, J.cwd);
-    if (strcmp(path, ".") != 0) {
-        sb_putc(&abs, '/');
-        sb_puts(&abs, path[0] == '.' && path[1] == '/' ? path + 2 : path);
+    const char *k = path;
+    size_t n;
+    if (path[0] == '/') {
+        n = strlen(path);
+    } else {
+        sb_puts(&abs, J.cwd);
+        if (strcmp(path, ".") != 0) {
+            sb_putc(&abs, '/');
+            sb_puts(&abs, path[0] == '.' && path[1] == '/' ? path + 2 : path);
+        }
+        k = abs.buf;
+        n = abs.len;
     }
-    if (!strmap_get(&J.paths, abs.buf, abs.len))
-        strmap_put(&J.paths, abs.buf, abs.len, (void *)1);
+    void *v = strmap_get(&J.paths, k, n);
+    if (!v || (st && v == NO_STAT)) {
+        void *nv = NO_STAT;
+        if (st) {
+            nv = xmalloc(sizeof *st);
+            memcpy(nv, st, sizeof *st);
+        }
+        strmap_put(&J.paths, k, n, nv);
+    }
     sb_free(&abs);
 }
+
+void journal_path(const char *path) { record(path, NULL); }
+void journal_path_stat(const char *path, const struct stat *st) { record(path, st); }
 
 void journal_env(const char *name)
 {
@@ -90,6 +108,11 @@ bool journal_volatile(void) { return J.volatile_; }
 
 size_t journal_npaths(void) { return J.on ? J.paths.len : 0; }
 const char *journal_path_at(size_t i) { return J.paths.entries[i].key; }
+const struct stat *journal_path_stat_at(size_t i)
+{
+    void *v = J.paths.entries[i].val;
+    return v == NO_STAT ? NULL : v;
+}
 size_t journal_nenv(void) { return J.on ? J.envs.len : 0; }
 const char *journal_env_at(size_t i) { return J.envs.entries[i].key; }
 bool journal_had_output(void) { return J.output; }

@@ -14,6 +14,7 @@
 #define CDBT_JOURNAL_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 void journal_start(void);
 void journal_stop(void);                 /* off and forgotten */
@@ -23,6 +24,11 @@ void journal_pause(bool paused);         /* reads of outputs are no inputs */
  * current directory).  Files, directories (their listing) and missing
  * paths alike: the snapshot stores what stat() says about each. */
 void journal_path(const char *path);
+/* The same for a file read, with what fstat said of it before the read:
+ * the snapshot stores that rather than a stat() taken when the run ends
+ * (one syscall less per input, and a file changed after it was read can
+ * never be taken for the version read).  The first stat given is kept. */
+void journal_path_stat(const char *path, const struct stat *st);
 void journal_env(const char *name);      /* env_var(name) was read */
 void journal_output(void);               /* a template printed (log/print) */
 /* The text of a file read: one that mentions what differs on every run
@@ -35,6 +41,7 @@ bool journal_volatile(void);
 bool journal_text_volatile(const char *text, size_t n);
 size_t journal_npaths(void);
 const char *journal_path_at(size_t i);   /* absolute */
+const struct stat *journal_path_stat_at(size_t i);   /* or NULL: stat it when storing */
 size_t journal_nenv(void);
 const char *journal_env_at(size_t i);
 bool journal_had_output(void);

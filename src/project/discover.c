@@ -108,6 +108,7 @@ typedef struct ReadJob {
     int err;                /* 0; errno of a failed read; -1: not UTF-8 at byte bad */
     size_t bad;
     char *hex;              /* sha256 of the stripped text, in the reader's arena */
+    struct stat st;         /* fstat before the read (for the journal) */
 } ReadJob;
 
 /* Jobs live in chunks from the loader's scratch arena: one large array,
@@ -130,7 +131,7 @@ struct Reader {
 
 static void read_one(ReadJob *j, int dirfd, Arena *a)
 {
-    if (fs_read_file_at(dirfd, j->rel, a, &j->text, &j->len) != 0) {
+    if (fs_read_file_at_st(dirfd, j->rel, a, &j->text, &j->len, &j->st) != 0) {
         j->err = errno ? errno : EIO;
         return;
     }
@@ -234,7 +235,7 @@ int pl_discover_finish(Loader *L, bool ok)
         for (size_t i = 0; i < r->njobs; i++) {
             ReadJob *jb = job_at(r, i);
             /* what fs_read_file records, in the order the files were read */
-            journal_path(jb->n->abs_path);
+            journal_path_stat(jb->n->abs_path, &jb->st);
             journal_content(jb->text, jb->len);
             set_code(jb->n, jb->text, jb->s, jb->e, jb->hex);
         }

@@ -649,6 +649,34 @@ START_TEST(journal_records_reads_listings_and_probes)
     ck_assert(has_path("/m"));
     ck_assert(has_path("/m/x.sql"));
     ck_assert(has_path("/nope.yml"));
+    /* a file read carries the stat taken before the read; a listed
+     * directory and a missing path carry none (stat()ed when stored) */
+    struct stat now;
+    ck_assert_int_eq(stat(f.buf, &now), 0);
+    for (size_t i = 0; i < journal_npaths(); i++) {
+        const char *p = journal_path_at(i);
+        const struct stat *st = journal_path_stat_at(i);
+        if (strcmp(p, f.buf) == 0) {
+            ck_assert_ptr_nonnull(st);
+            ck_assert_uint_eq(st->st_ino, now.st_ino);
+            ck_assert_int_eq(st->st_size, now.st_size);
+            ck_assert_int_eq(st->st_mtim.tv_nsec, now.st_mtim.tv_nsec);
+        } else {
+            ck_assert_ptr_null(st);
+        }
+    }
+    /* the first stat is kept */
+    struct stat other = now;
+    other.st_size += 1;
+    journal_path_stat(f.buf, &other);
+    for (size_t i = 0; i < journal_npaths(); i++)
+        if (strcmp(journal_path_at(i), f.buf) == 0)
+            ck_assert_int_eq(journal_path_stat_at(i)->st_size, now.st_size);
+    /* a path first probed gets the stat of a later read */
+    journal_path_stat(missing.buf, &now);
+    for (size_t i = 0; i < journal_npaths(); i++)
+        if (strcmp(journal_path_at(i), missing.buf) == 0)
+            ck_assert_ptr_nonnull(journal_path_stat_at(i));
     size_t n = journal_npaths();
     ck_assert_int_eq(fs_read_file(f.buf, &data, &len), 0);     /* no duplicates */
     free(data);
