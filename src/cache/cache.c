@@ -207,6 +207,7 @@ void cache_close(Cache *c)
 {
     if (!c)
         return;
+    cache_parse_wait(c, NULL);
     if (c->db && c->in_batch)
         sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     if (c->db)

@@ -35,7 +35,8 @@
  *
  * Thread safety: one Cache may be shared by threads (a mutex guards it); the
  * parse functions are meant for the main thread, cache_record_result() may
- * be called from workers. */
+ * be called from workers.  cache_parse_end() leaves the writing of what it
+ * stores to a thread of its own (see there). */
 #ifndef CDBT_CACHE_H
 #define CDBT_CACHE_H
 #include <stdbool.h>
@@ -74,8 +75,16 @@ bool cache_parse_skip(Cache *c, const Node *n);
 /* DbtOptions.env_read: record an env_var() read during n's render. */
 void cache_env_read(Cache *c, const Node *n, const char *name, const char *value);
 /* After a successful dbt_parse(): store the outputs of re-parsed nodes and
- * drop entries of nodes that no longer exist.  0, or -1 with *warning. */
+ * drop entries of nodes that no longer exist.  The outputs are read from the
+ * nodes before it returns (the caller may change them afterwards); the
+ * database is written by a thread of its own, which every later use of c
+ * waits for.  Afterwards cache_parse_skip is false.  0 (the store started,
+ * or was done), or -1 with *warning. */
 int  cache_parse_end(Cache *c, Project *p, char **warning);
+/* Wait for the store cache_parse_end started, if any: 0, or -1 with
+ * *warning saying why it failed (the words cache_parse_end would have
+ * returned).  cache_close() waits too, but drops the warning. */
+int  cache_parse_wait(Cache *c, char **warning);
 /* Free the per-node state of the parse (keys, env reads) once it is stored,
  * so it does not add to the compile's peak memory.  Afterwards
  * cache_parse_skip is false and cache_env_read records nothing. */

@@ -4,6 +4,8 @@
  * contract in cache.h for what a key covers.  Opening the database and the
  * run results are cache.c; the byte format is cache_ser.c. */
 #define _GNU_SOURCE              /* memmem() */
+#include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -633,41 +635,68 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     return c->restored;
 }
 
-int cache_parse_end(Cache *c, Project *p, char **warning)
+/* ---------------------------------------------------------------- store */
+
+/* A row of the parse store: at off in the store's buffer, the unique_id
+ * (uid bytes), the key (32), the env reads (envs) and the outputs (out). */
+typedef struct StoreRow { size_t off; uint32_t uid, envs, out; } StoreRow;
+
+/* What cache_parse_end read from the nodes, written to parse_nodes by a
+ * thread of its own while the caller goes on. */
+struct CacheStore {
+    Cache *c;
+    pthread_t th;
+    sem_t locked;                /* posted once the thread holds c->mu */
+    bool sem_ok;
+    Sb buf;
+    VEC(StoreRow) rows;
+    StrMap live;                 /* unique_ids of the renderable nodes: other rows are dropped */
+    double now;
+    int rc;                      /* 0, or -1 with warning */
+    char *warning;
+};
+
+static void store_drop_rows(CacheStore *s)
 {
-    if (!c || c->broken || !c->db)
-        return -1;
+    sb_free(&s->buf);
+    vec_free(&s->rows);
+    strmap_free(&s->live);
+    strmap_init(&s->live);
+}
+
+static void store_free(CacheStore *s)
+{
+    store_drop_rows(s);
+    if (s->sem_ok)
+        sem_destroy(&s->locked);
+    free(s->warning);
+    free(s);
+}
+
+/* The rows, then the removal of entries of nodes that are gone (deleted or
+ * renamed files), in one transaction.  c->mu is held. */
+static int store_rows(CacheStore *s)
+{
+    Cache *c = s->c;
     int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        cache_warn_db(c, warning, "cannot update the parse cache");
+        cache_warn_db(c, &s->warning, "cannot update the parse cache");
         return -1;
     }
     sqlite3_stmt *ins = NULL, *sel = NULL, *del = NULL;
-    Sb out = SB_INIT;
-    double now = (double)time(NULL);
     rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO parse_nodes(uid, key, envs, out, parsed_at) "
                                    "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &ins, NULL);
-    for (int i = 0; rc == SQLITE_OK && i < c->nent; i++) {
-        CacheEnt *e = c->entv[i];
-        if (e->hit || !e->cacheable || !e->n)
-            continue;
-        sb_reset(&out);
-        if (!node_outputs(e, &out))
-            continue;
-        Sb envs = SB_INIT;
-        ser_u32(&envs, (uint32_t)e->nenvs);
-        sb_append(&envs, e->envs.buf ? e->envs.buf : "", e->envs.len);
+    for (size_t i = 0; rc == SQLITE_OK && i < s->rows.len; i++) {
+        const StoreRow *r = &s->rows.items[i];
+        const char *at = s->buf.buf + r->off;
         sqlite3_reset(ins);
-        sqlite3_bind_text(ins, 1, e->n->unique_id, -1, SQLITE_STATIC);
-        /* a render that saw no macro's text holds for any text (cache.h) */
-        sqlite3_bind_blob(ins, 2, e->n->parse_text_seen ? e->key_full : e->key_skel, 32, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 3, envs.buf ? envs.buf : "", (int)envs.len, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(ins, 4, out.buf ? out.buf : "", (int)out.len, SQLITE_STATIC);
-        sqlite3_bind_double(ins, 5, now);
+        sqlite3_bind_text(ins, 1, at, (int)r->uid, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 2, at + r->uid, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 3, at + r->uid + 32, (int)r->envs, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 4, at + r->uid + 32 + r->envs, (int)r->out, SQLITE_STATIC);
+        sqlite3_bind_double(ins, 5, s->now);
         rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-        sb_free(&envs);
     }
-    /* drop the entries of nodes that are gone (deleted or renamed files) */
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(c->db, "SELECT uid FROM parse_nodes", -1, &sel, NULL);
     if (rc == SQLITE_OK)
@@ -676,7 +705,7 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
         VEC(char *) gone = {0};
         while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
             const char *uid = (const char *)sqlite3_column_text(sel, 0);
-            if (uid && !strmap_getz(&c->ents, uid))
+            if (uid && !strmap_has(&s->live, uid, (size_t)sqlite3_column_bytes(sel, 0)))
                 vec_push(&gone, strdup(uid));
         }
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -693,14 +722,91 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
     sqlite3_finalize(ins);
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
-    sb_free(&out);
-    (void)p;
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        cache_warn_db(c, warning, "cannot update the parse cache");
+        cache_warn_db(c, &s->warning, "cannot update the parse cache");
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
     return 0;
+}
+
+/* The store's thread: it takes c->mu before the caller of cache_parse_end
+ * goes on and keeps it until the transaction is over, so whatever uses the
+ * database next waits for it. */
+static void *store_main(void *arg)
+{
+    CacheStore *s = arg;
+    pthread_mutex_lock(&s->c->mu);
+    sem_post(&s->locked);
+    s->rc = store_rows(s);
+    pthread_mutex_unlock(&s->c->mu);
+    store_drop_rows(s);          /* not held until the join */
+    return NULL;
+}
+
+int cache_parse_end(Cache *c, Project *p, char **warning)
+{
+    if (!c || c->broken || !c->db)
+        return -1;
+    cache_parse_wait(c, warning);
+    (void)p;
+    /* Everything the rows need is read from the nodes now: they are the
+     * caller's again once this returns. */
+    CacheStore *s = xcalloc(1, sizeof *s);
+    s->c = c;
+    s->now = (double)time(NULL);
+    Sb *b = &s->buf;
+    for (int i = 0; i < c->nent; i++) {
+        CacheEnt *e = c->entv[i];
+        if (e->hit || !e->cacheable || !e->n)
+            continue;
+        StoreRow r = {.off = b->len, .uid = (uint32_t)strlen(e->n->unique_id)};
+        sb_append(b, e->n->unique_id, r.uid);
+        /* a render that saw no macro's text holds for any text (cache.h) */
+        sb_append(b, (const char *)(e->n->parse_text_seen ? e->key_full : e->key_skel), 32);
+        ser_u32(b, (uint32_t)e->nenvs);
+        sb_append(b, e->envs.buf ? e->envs.buf : "", e->envs.len);
+        r.envs = (uint32_t)(b->len - r.off - r.uid - 32);
+        if (!node_outputs(e, b)) {
+            sb_truncate(b, r.off);
+            continue;
+        }
+        r.out = (uint32_t)(b->len - r.off - r.uid - 32 - r.envs);
+        vec_push(&s->rows, r);
+    }
+    /* which rows are still wanted: the map of this parse's nodes moves to
+     * the store (cache_parse_skip is false from now on) */
+    s->live = c->ents;
+    strmap_init(&c->ents);
+    s->sem_ok = sem_init(&s->locked, 0, 0) == 0;
+    if (s->sem_ok && pthread_create(&s->th, NULL, store_main, s) == 0) {
+        while (sem_wait(&s->locked) != 0 && errno == EINTR)
+            ;
+        c->store = s;
+        return 0;
+    }
+    /* no thread: store on this one */
+    pthread_mutex_lock(&c->mu);
+    int rc = store_rows(s);
+    pthread_mutex_unlock(&c->mu);
+    if (s->warning)
+        cache_set_warning(warning, "%s", s->warning);
+    store_free(s);
+    return rc;
+}
+
+int cache_parse_wait(Cache *c, char **warning)
+{
+    if (!c || !c->store)
+        return 0;
+    CacheStore *s = c->store;
+    c->store = NULL;
+    pthread_join(s->th, NULL);
+    int rc = s->rc;
+    if (s->warning)
+        cache_set_warning(warning, "%s", s->warning);
+    store_free(s);
+    return rc;
 }

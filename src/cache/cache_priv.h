@@ -29,6 +29,12 @@ typedef struct CacheEnt {
     int nenvs;
 } CacheEnt;
 
+/* The parse store running on its own thread (cache_parse.c). */
+typedef struct CacheStore CacheStore;
+
+/* c->db is used under c->mu (or, before cache_parse_end, by the main thread
+ * alone).  The parse store's thread holds c->mu from before cache_parse_end
+ * returns until its transaction is over: whatever locks it next waits. */
 struct Cache {
     sqlite3 *db;
     char *path;
@@ -41,6 +47,7 @@ struct Cache {
     StrMap ents;                 /* unique_id -> CacheEnt* */
     CacheEnt **entv; int nent;
     int restored, parsed, uncacheable;
+    CacheStore *store;           /* started by cache_parse_end, not yet joined (main thread only) */
     /* results (cache.c), loaded on first lookup */
     bool results_loaded;
     StrMap res_status;           /* uid -> char* (malloc'ed) */

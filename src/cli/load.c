@@ -123,6 +123,8 @@ static void cache_begin(Session *s)
     cache_warning(s, &w);
 }
 
+/* Store what was re-parsed: the database is written on a thread of the
+ * cache's while the command goes on (session_close waits for it). */
 static void cache_end(Session *s)
 {
     if (!s->cache)
@@ -243,8 +245,13 @@ int session_open_delta(Session *s, Flags *f, const char *const *models, int nmod
 
 void session_close(Session *s)
 {
-    if (s->cache)
+    if (s->cache) {
+        /* the parse store's warnings are printed once it is over */
+        char *w = NULL;
+        cache_parse_wait(s->cache, &w);
+        cache_warning(s, &w);
         cache_close(s->cache);
+    }
     if (s->graph)
         graph_free(s->graph);
     if (s->dbt)
