@@ -3,7 +3,9 @@
 # invocation (--state DIR with manifest.json / run_results.json), and the
 # robustness of target/cdbt.db seen from the binary: a corrupt file or a
 # foreign schema version gives a warning and is rebuilt, concurrent cdbt
-# processes leave it usable, --no-partial-parse neither reads nor writes it.
+# processes leave it usable, --no-partial-parse neither reads nor writes it,
+# the parse store written in the background is complete after a command
+# that stopped early and still warns when it fails.
 set -u
 CDBT=$(realpath "${1:?usage: cache_state.sh path/to/cdbt}")
 SRC=${CDBT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -123,6 +125,41 @@ norm target/manifest.json > a.json
 C parse -q --no-partial-parse
 norm target/manifest.json > b.json
 cmp -s a.json b.json && ok || bad "manifest after concurrent runs equals a cold parse"
+
+# the parse store is written beside the command (a thread of the cache's):
+# a command that stops early, after the parse, still leaves its rows
+sed -i 's|/ 10)|/ 100)|' macros/cents_to_dollars.sql       # every node is re-parsed and stored
+out=$(C ls -q -s nosuch:x 2>&1); rc=$?
+expect "a bad selector stops ls after the parse" 2 $rc
+out=$(C parse --debug 2>&1 | grep -E '^(warning|cdbt cache: .* restored)')
+case $out in "cdbt cache: "*" nodes restored, 0 parsed"*) ok ;; *) bad "rows stored by a command that stopped early: $out" ;; esac
+
+# a store that fails in the background is still reported, in the same
+# words, before the command ends: another process holds the write lock
+# for longer than the busy timeout (--no-write-json: no snapshot to store)
+sed -i 's|/ 100)|/ 10)|' macros/cents_to_dollars.sql
+rm -f locked release
+python3 - target/cdbt.db <<'EOF_PY' &
+import os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+open("locked", "w").close()
+t = time.time()
+while not os.path.exists("release") and time.time() - t < 60:
+    time.sleep(0.05)
+db.execute("COMMIT")
+EOF_PY
+lp=$!
+for _ in $(seq 200); do [ -e locked ] && break; sleep 0.05; done
+out=$(C parse --no-write-json 2>&1); rc=$?
+touch release; wait $lp
+expect "parse with the cache locked exits 0" 0 $rc
+case $out in *"warning: cdbt cache ("*"cdbt.db): cannot update the parse cache: database is locked"*) ok ;;
+    *) bad "locked store warning: $out" ;; esac
+out=$(C parse --no-write-json -q 2>&1)
+expect "--quiet: no warning once unlocked" "" "$out"
+out=$(C parse --debug 2>&1 | grep -E '^(warning|cdbt cache: .* restored)')
+case $out in "cdbt cache: "*" nodes restored, 0 parsed"*) ok ;; *) bad "rows stored once unlocked: $out" ;; esac
 
 echo "cache_state: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -690,6 +690,122 @@ START_TEST(parse_store_restore_invalidate)
 }
 END_TEST
 
+/* The parse store runs on a thread of its own: cache_parse_end returns
+ * while another connection still holds the write lock; the next user of
+ * the cache waits for it; its failure is reported by cache_parse_wait in
+ * cache_parse_end's words; cache_close joins it. */
+typedef struct Unlock { sqlite3 *db; } Unlock;
+
+static void *unlock_later(void *arg)
+{
+    Unlock *u = arg;
+    usleep(200 * 1000);
+    sqlite3_exec(u->db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+static int parse_rows(const char *dbpath)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM parse_nodes", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+START_TEST(parse_store_background)
+{
+    char *d = tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/cdbt.db", d);
+    char *w = NULL;
+    CacheParseEnv env = {"parse", false};
+    unsetenv("CDBT_TEST_CACHE_ENV");
+
+    /* 1: stored in the background, behind another writer's lock; a result
+     * recorded meanwhile waits for the store */
+    Project *p = mini_project();
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    fake_parse(p, c, NULL);
+    sqlite3 *other;
+    ck_assert_int_eq(sqlite3_open(path, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_ptr_null(w);
+    /* the caller's nodes are its own again: the store read them already */
+    p->nodes[0]->nrefs = 0;
+    cache_parse_release(c);
+    pthread_t t;
+    Unlock u = {other};
+    pthread_create(&t, NULL, unlock_later, &u);
+    ck_assert_int_eq(cache_record_result(c, "model.p.m", "success", 1.0e9, 0.5, NULL), 0);
+    ck_assert_int_eq(parse_rows(path), 1);
+    pthread_join(t, NULL);
+    sqlite3_close(other);
+    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
+    ck_assert_ptr_null(w);
+    ck_assert_int_eq(cache_parse_wait(c, &w), 0);      /* nothing left to wait for */
+    cache_close(c);
+    mini_free(p);
+
+    /* 2: the next run sees the stored row (with the refs read before they were cleared) */
+    p = mini_project();
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 1);
+    ck_assert_int_eq(p->nodes[0]->nrefs, 1);
+    ck_assert_str_eq(cache_last_status(c, "model.p.m"), "success");
+    cache_close(c);
+    mini_free(p);
+
+    /* 3: a store that fails in the background: cache_parse_end has started
+     * it; the wait says why, as cache_parse_end did */
+    p = mini_project();
+    p->nodes[0]->checksum = "z";
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    fake_parse(p, c, NULL);
+    ck_assert_int_eq(sqlite3_open(path, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "DROP TABLE parse_nodes", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_ptr_null(w);
+    ck_assert_int_eq(cache_parse_wait(c, &w), -1);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_msg(strstr(w, "cannot update the parse cache: no such table: parse_nodes") != NULL, "warning: %s", w);
+    free(w);
+    w = NULL;
+    cache_close(c);
+    mini_free(p);
+
+    /* 4: closed without waiting (a command that ends early): cache_close
+     * joins the store, which is then complete */
+    rmdir_all(d);
+    d = tmpdir();
+    snprintf(path, sizeof path, "%s/cdbt.db", d);
+    p = mini_project();
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    fake_parse(p, c, NULL);
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    cache_close(c);
+    ck_assert_int_eq(parse_rows(path), 1);
+    mini_free(p);
+    p = mini_project();
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 1);
+    cache_close(c);
+    mini_free(p);
+    ck_assert_ptr_null(w);
+    rmdir_all(d);
+}
+END_TEST
+
 Suite *cache_suite(void)
 {
     Suite *s = suite_create("cache");
@@ -700,6 +816,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, foreign_version_is_rebuilt);
     tcase_add_test(tc, concurrent_writers);
     tcase_add_test(tc, parse_store_restore_invalidate);
+    tcase_add_test(tc, parse_store_background);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
     tcase_add_test(tc, snapshot_output_dirs_and_stamp);
