@@ -199,51 +199,159 @@ static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5])
  * the same bytes; else the whole dict. */
 enum { CFG_FULL = 'F', CFG_DIFF = 'P' };
 
-static void ser_config(Sb *b, VDict *post, const uint8_t *pre, size_t prelen, bool *ok)
+/* What encoding the outputs of many nodes shares: the loader's dicts
+ * decoded once per distinct encoding (nodes share them, see blob_once), and
+ * a scratch buffer. */
+typedef struct OutCtx {
+    Arena a;
+    StrMap pre;                  /* address of a pre encoding -> its VDict, or &kNoDict */
+    Sb d;
+} OutCtx;
+
+static VDict kNoDict;            /* a pre encoding that does not decode (opaque values) */
+
+#define SAME_MAX_DEPTH 200       /* as the encoder's: deeper values do not encode */
+
+/* Do a and b have the same strict encoding (ser_value)?  Compared without
+ * writing it: the same types, string flags and bytes, items and keys in
+ * order, numbers bit for bit; false for what strict encoding refuses. */
+static bool same_encoding(Value a, Value b, int depth)
 {
-    /* pre holds the same encoding as ser_value (not strict: opaque values
-     * there never equal a strict encoding, so they count as changed) */
-    if (post && pre && prelen > 5 && pre[0] == 'D') {
+    if (a.type != b.type || depth > SAME_MAX_DEPTH)
+        return false;
+    switch ((VType)a.type) {
+    case V_UNDEF:
+    case V_NONE:
+        return true;
+    case V_BOOL:
+        return a.u.b == b.u.b;
+    case V_INT:
+        return a.u.i == b.u.i;
+    case V_FLOAT:
+        return memcmp(&a.u.f, &b.u.f, sizeof a.u.f) == 0;
+    case V_STR:
+        return a.flags == b.flags && a.u.s->len == b.u.s->len && memcmp(a.u.s->s, b.u.s->s, a.u.s->len) == 0;
+    case V_LIST:
+    case V_TUPLE:
+        if (a.u.l->len != b.u.l->len)
+            return false;
+        for (size_t i = 0; i < a.u.l->len; i++)
+            if (!same_encoding(a.u.l->items[i], b.u.l->items[i], depth + 1))
+                return false;
+        return true;
+    case V_DICT: {
+        if (a.u.d->len != b.u.d->len)
+            return false;
+        size_t ia = 0, ib = 0;
+        VDictEntry *ea, *eb;
+        while (dict_next(a.u.d, &ia, &ea)) {
+            if (!dict_next(b.u.d, &ib, &eb) || !same_encoding(ea->key, eb->key, depth + 1) ||
+                !same_encoding(ea->val, eb->val, depth + 1))
+                return false;
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/* The dict a pre encoding holds (decoded once), or NULL when it does not
+ * decode into one with as many entries. */
+static VDict *pre_dict(OutCtx *x, const uint8_t *pre, size_t prelen)
+{
+    VDict *d = strmap_get(&x->pre, (const char *)&pre, sizeof pre);
+    if (!d) {
         Rd r = {pre, pre + prelen, false};
         rd_u8(&r);
         uint32_t cnt = rd_u32(&r);
-        bool good = cnt <= post->len;
-        Sb d = SB_INIT, kb = SB_INIT, vb = SB_INIT;
-        uint32_t nd = 0, i = 0;
-        VDictEntry *e;
-        for (size_t it = 0; good && dict_next(post, &it, &e); i++) {
-            sb_reset(&kb);
-            sb_reset(&vb);
-            if (!ser_value(&kb, e->key, true) || !ser_value(&vb, e->val, true)) {
-                good = false;
-                break;
-            }
-            if (i < cnt) {
-                /* the first cnt keys must be the loader's, in its order */
-                const uint8_t *k0 = r.p;
-                rd_skip(&r, 0);
-                const uint8_t *v0 = r.p;
-                rd_skip(&r, 0);
-                if (r.bad || (size_t)(v0 - k0) != kb.len || memcmp(k0, kb.buf, kb.len) != 0) {
-                    good = false;
-                    break;
-                }
-                if ((size_t)(r.p - v0) == vb.len && memcmp(v0, vb.buf, vb.len) == 0)
-                    continue;            /* unchanged by the parse */
-            }
-            sb_append(&d, kb.buf, kb.len);
-            sb_append(&d, vb.buf, vb.len);
-            nd++;
+        r.p = pre;
+        Value v;
+        bool good = rd_value(&r, &x->a, &v, 0) && r.p == r.end && v.type == V_DICT && v.u.d && v.u.d->len == cnt;
+        d = good ? v.u.d : &kNoDict;
+        strmap_put(&x->pre, (const char *)&pre, sizeof pre, d);
+    }
+    return d == &kNoDict ? NULL : d;
+}
+
+/* The changes, compared value by value with the decoded pre dict: only
+ * what changed is encoded.  False when they cannot be told (b unchanged). */
+static bool ser_config_diff(OutCtx *x, Sb *b, VDict *post, VDict *pre)
+{
+    if (pre->len > post->len)
+        return false;
+    Sb *d = &x->d;
+    sb_reset(d);
+    uint32_t nd = 0;
+    size_t ip = 0, iq = 0;
+    VDictEntry *e, *pe;
+    while (dict_next(post, &ip, &e)) {
+        /* the first keys must be the loader's, in its order */
+        if (dict_next(pre, &iq, &pe)) {
+            if (!same_encoding(pe->key, e->key, 0))
+                return false;
+            if (same_encoding(pe->val, e->val, 0))
+                continue;            /* unchanged by the parse */
         }
-        if (good && !r.bad) {
-            ser_u8(b, CFG_DIFF);
-            ser_u32(b, nd);
-            sb_append(b, d.buf ? d.buf : "", d.len);
+        if (!ser_value(d, e->key, true) || !ser_value(d, e->val, true))
+            return false;
+        nd++;
+    }
+    ser_u8(b, CFG_DIFF);
+    ser_u32(b, nd);
+    sb_append(b, d->buf ? d->buf : "", d->len);
+    return true;
+}
+
+/* The same from the pre encoding itself (one that holds opaque values). */
+static bool ser_config_bytes(OutCtx *x, Sb *b, VDict *post, const uint8_t *pre, size_t prelen)
+{
+    /* pre holds the same encoding as ser_value (not strict: opaque values
+     * there never equal a strict encoding, so they count as changed) */
+    Rd r = {pre, pre + prelen, false};
+    rd_u8(&r);
+    uint32_t cnt = rd_u32(&r);
+    if (cnt > post->len)
+        return false;
+    Sb *d = &x->d;
+    sb_reset(d);
+    uint32_t nd = 0, i = 0;
+    VDictEntry *e;
+    for (size_t it = 0; dict_next(post, &it, &e); i++) {
+        size_t k = d->len;
+        if (!ser_value(d, e->key, true))
+            return false;
+        size_t v = d->len;
+        if (!ser_value(d, e->val, true))
+            return false;
+        if (i < cnt) {
+            /* the first cnt keys must be the loader's, in its order */
+            const uint8_t *k0 = r.p;
+            rd_skip(&r, 0);
+            const uint8_t *v0 = r.p;
+            rd_skip(&r, 0);
+            if (r.bad || (size_t)(v0 - k0) != v - k || memcmp(k0, d->buf + k, v - k) != 0)
+                return false;
+            if ((size_t)(r.p - v0) == d->len - v && memcmp(v0, d->buf + v, d->len - v) == 0) {
+                sb_truncate(d, k);   /* unchanged by the parse */
+                continue;
+            }
         }
-        sb_free(&d);
-        sb_free(&kb);
-        sb_free(&vb);
-        if (good && !r.bad)
+        nd++;
+    }
+    if (r.bad)
+        return false;
+    ser_u8(b, CFG_DIFF);
+    ser_u32(b, nd);
+    sb_append(b, d->buf ? d->buf : "", d->len);
+    return true;
+}
+
+static void ser_config(OutCtx *x, Sb *b, VDict *post, const uint8_t *pre, size_t prelen, bool *ok)
+{
+    if (post && pre && prelen > 5 && pre[0] == 'D') {
+        VDict *pd = pre_dict(x, pre, prelen);
+        if (pd ? ser_config_diff(x, b, post, pd) : ser_config_bytes(x, b, post, pre, prelen))
             return;
     }
     ser_u8(b, CFG_FULL);
@@ -266,13 +374,13 @@ static void ser_alias(Sb *b, Value v, VDict *config, const char *key, bool *ok)
 }
 
 /* The outputs of the parse pass for n (false when not storable). */
-static bool node_outputs(const CacheEnt *e, Sb *b)
+static bool node_outputs(OutCtx *x, const CacheEnt *e, Sb *b)
 {
     const Node *n = e->n;
     bool ok = true;
     ser_u32(b, OUT_FORMAT);
-    ser_config(b, n->config, e->pre_cfg, e->pre_cfg_len, &ok);
-    ser_config(b, n->unrendered_config, e->pre_unr, e->pre_unr_len, &ok);
+    ser_config(x, b, n->config, e->pre_cfg, e->pre_cfg_len, &ok);
+    ser_config(x, b, n->unrendered_config, e->pre_unr, e->pre_unr_len, &ok);
     ser_alias(b, (Value){.type = V_LIST, .u.l = n->tags}, n->config, "tags", &ok);
     ser_alias(b, (Value){.type = V_DICT, .u.d = n->meta}, n->config, "meta", &ok);
     ser_u32(b, (uint32_t)n->nrefs);
@@ -758,6 +866,10 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
     s->c = c;
     s->now = (double)time(NULL);
     Sb *b = &s->buf;
+    sb_reserve(b, (size_t)c->parsed * 384);      /* a row is a few hundred bytes */
+    OutCtx x = {.d = SB_INIT};
+    arena_init(&x.a, 0);
+    strmap_init(&x.pre);
     for (int i = 0; i < c->nent; i++) {
         CacheEnt *e = c->entv[i];
         if (e->hit || !e->cacheable || !e->n)
@@ -769,13 +881,16 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
         ser_u32(b, (uint32_t)e->nenvs);
         sb_append(b, e->envs.buf ? e->envs.buf : "", e->envs.len);
         r.envs = (uint32_t)(b->len - r.off - r.uid - 32);
-        if (!node_outputs(e, b)) {
+        if (!node_outputs(&x, e, b)) {
             sb_truncate(b, r.off);
             continue;
         }
         r.out = (uint32_t)(b->len - r.off - r.uid - 32 - r.envs);
         vec_push(&s->rows, r);
     }
+    sb_free(&x.d);
+    strmap_free(&x.pre);
+    arena_free(&x.a);
     /* which rows are still wanted: the map of this parse's nodes moves to
      * the store (cache_parse_skip is false from now on) */
     s->live = c->ents;

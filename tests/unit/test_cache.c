@@ -690,6 +690,84 @@ START_TEST(parse_store_restore_invalidate)
 }
 END_TEST
 
+/* A config the parse changed is stored as its changes (compared value by
+ * value with the loader's) and restored exactly: a value equal in Python
+ * but of another type (1 -> 1.0, 1 -> True), a nested dict changed, a key
+ * added; unchanged keys keep the loader's values. */
+static Project *config_project(void)
+{
+    Project *p = mini_project();
+    Node *n = p->nodes[0];
+    dict_setz(&p->arena, n->config, "lookback", v_int(1));
+    dict_setz(&p->arena, n->config, "batch", v_int(1));
+    Value docs = v_dict(&p->arena);
+    dict_setz(&p->arena, docs.u.d, "show", v_bool(true));
+    dict_setz(&p->arena, n->config, "docs", docs);
+    n->unrendered_config = v_dict(&p->arena).u.d;
+    dict_setz(&p->arena, n->unrendered_config, "materialized", v_strz(&p->arena, "view"));
+    return p;
+}
+
+START_TEST(parse_store_config_changes)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    CacheParseEnv env = {"parse", false};
+    Project *p = config_project();
+    Cache *c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    Node *n = p->nodes[0];
+    dict_setz(&p->arena, n->config, "lookback", v_float(1.0));
+    dict_setz(&p->arena, n->config, "batch", v_bool(true));
+    Value docs = v_dict(&p->arena);
+    dict_setz(&p->arena, docs.u.d, "show", v_bool(false));
+    dict_setz(&p->arena, n->config, "docs", docs);
+    Value extra = v_list(&p->arena, 2);
+    list_append(&p->arena, extra.u.l, v_int(7));
+    list_append(&p->arena, extra.u.l, v_strz(&p->arena, "x"));
+    dict_setz(&p->arena, n->config, "extra", extra);
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
+    cache_close(c);
+    mini_free(p);
+
+    /* stored as changes: 'P' for both dicts, the unrendered one empty */
+    char path[512];
+    snprintf(path, sizeof path, "%s/cdbt.db", d);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT out FROM parse_nodes", -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    const unsigned char *out = sqlite3_column_blob(st, 0);
+    ck_assert_int_ge(sqlite3_column_bytes(st, 0), 5);
+    ck_assert_int_eq(out[4], 'P');
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    p = config_project();
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 1);
+    n = p->nodes[0];
+    ck_assert_int_eq((int)n->config->len, 5);
+    ck_assert_str_eq(dict_getz(n->config, "materialized")->u.s->s, "view");
+    ck_assert_int_eq(dict_getz(n->config, "lookback")->type, V_FLOAT);
+    ck_assert_int_eq(dict_getz(n->config, "batch")->type, V_BOOL);
+    Value *dv = dict_getz(n->config, "docs");
+    ck_assert_int_eq(dv->type, V_DICT);
+    ck_assert(!dict_getz(dv->u.d, "show")->u.b);
+    Value *ev = dict_getz(n->config, "extra");
+    ck_assert_int_eq(ev->type, V_LIST);
+    ck_assert_int_eq((int)ev->u.l->len, 2);
+    ck_assert_int_eq(ev->u.l->items[0].u.i, 7);
+    ck_assert_int_eq((int)n->unrendered_config->len, 1);
+    cache_close(c);
+    mini_free(p);
+    ck_assert_ptr_null(w);
+    rmdir_all(d);
+}
+END_TEST
+
 /* The parse store runs on a thread of its own: cache_parse_end returns
  * while another connection still holds the write lock; the next user of
  * the cache waits for it; its failure is reported by cache_parse_wait in
@@ -817,6 +895,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, concurrent_writers);
     tcase_add_test(tc, parse_store_restore_invalidate);
     tcase_add_test(tc, parse_store_background);
+    tcase_add_test(tc, parse_store_config_changes);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
     tcase_add_test(tc, snapshot_output_dirs_and_stamp);
