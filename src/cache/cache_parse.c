@@ -199,16 +199,23 @@ static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5])
  * the same bytes; else the whole dict. */
 enum { CFG_FULL = 'F', CFG_DIFF = 'P' };
 
+/* A loader's dict decoded from its encoding, with, per entry, the last
+ * key and value of a parsed dict found to encode alike: nodes that share a
+ * folded config share its values, so the next node holding the very same
+ * object needs no comparison. */
+typedef struct PreCfg {
+    VDict *d;                    /* NULL: does not decode (opaque values) */
+    Value *keys, *vals;          /* d->len each */
+} PreCfg;
+
 /* What encoding the outputs of many nodes shares: the loader's dicts
  * decoded once per distinct encoding (nodes share them, see blob_once), and
  * a scratch buffer. */
 typedef struct OutCtx {
     Arena a;
-    StrMap pre;                  /* address of a pre encoding -> its VDict, or &kNoDict */
+    StrMap pre;                  /* address of a pre encoding -> PreCfg */
     Sb d;
 } OutCtx;
-
-static VDict kNoDict;            /* a pre encoding that does not decode (opaque values) */
 
 #define SAME_MAX_DEPTH 200       /* as the encoder's: deeper values do not encode */
 
@@ -256,41 +263,60 @@ static bool same_encoding(Value a, Value b, int depth)
     }
 }
 
-/* The dict a pre encoding holds (decoded once), or NULL when it does not
- * decode into one with as many entries. */
-static VDict *pre_dict(OutCtx *x, const uint8_t *pre, size_t prelen)
+/* same_encoding(pre, v), remembering in *seen the object found alike: a
+ * string, list or dict is not changed while the outputs are encoded, so
+ * the same one again is alike too. */
+static bool same_as_pre(Value pre, Value v, Value *seen)
 {
-    VDict *d = strmap_get(&x->pre, (const char *)&pre, sizeof pre);
-    if (!d) {
+    bool obj = v.type == V_STR || v.type == V_LIST || v.type == V_TUPLE || v.type == V_DICT;
+    if (obj && seen->type == v.type && seen->flags == v.flags && seen->u.d == v.u.d)
+        return true;
+    if (!same_encoding(pre, v, 0))
+        return false;
+    if (obj)
+        *seen = v;
+    return true;
+}
+
+/* The loader's dict of a pre encoding (decoded once); its d is NULL when it
+ * does not decode into one with as many entries. */
+static PreCfg *pre_cfg(OutCtx *x, const uint8_t *pre, size_t prelen)
+{
+    PreCfg *pc = strmap_get(&x->pre, (const char *)&pre, sizeof pre);
+    if (!pc) {
+        pc = ARENA_NEW(&x->a, PreCfg);
         Rd r = {pre, pre + prelen, false};
         rd_u8(&r);
         uint32_t cnt = rd_u32(&r);
         r.p = pre;
         Value v;
-        bool good = rd_value(&r, &x->a, &v, 0) && r.p == r.end && v.type == V_DICT && v.u.d && v.u.d->len == cnt;
-        d = good ? v.u.d : &kNoDict;
-        strmap_put(&x->pre, (const char *)&pre, sizeof pre, d);
+        if (rd_value(&r, &x->a, &v, 0) && r.p == r.end && v.type == V_DICT && v.u.d && v.u.d->len == cnt) {
+            pc->d = v.u.d;
+            pc->keys = arena_zalloc(&x->a, sizeof *pc->keys * (cnt ? cnt : 1));
+            pc->vals = arena_zalloc(&x->a, sizeof *pc->vals * (cnt ? cnt : 1));
+        }
+        strmap_put(&x->pre, (const char *)&pre, sizeof pre, pc);
     }
-    return d == &kNoDict ? NULL : d;
+    return pc;
 }
 
 /* The changes, compared value by value with the decoded pre dict: only
  * what changed is encoded.  False when they cannot be told (b unchanged). */
-static bool ser_config_diff(OutCtx *x, Sb *b, VDict *post, VDict *pre)
+static bool ser_config_diff(OutCtx *x, Sb *b, VDict *post, PreCfg *pc)
 {
-    if (pre->len > post->len)
+    if (pc->d->len > post->len)
         return false;
     Sb *d = &x->d;
     sb_reset(d);
     uint32_t nd = 0;
-    size_t ip = 0, iq = 0;
+    size_t ip = 0, iq = 0, i = 0;
     VDictEntry *e, *pe;
     while (dict_next(post, &ip, &e)) {
         /* the first keys must be the loader's, in its order */
-        if (dict_next(pre, &iq, &pe)) {
-            if (!same_encoding(pe->key, e->key, 0))
+        if (dict_next(pc->d, &iq, &pe)) {
+            if (!same_as_pre(pe->key, e->key, &pc->keys[i]))
                 return false;
-            if (same_encoding(pe->val, e->val, 0))
+            if (same_as_pre(pe->val, e->val, &pc->vals[i++]))
                 continue;            /* unchanged by the parse */
         }
         if (!ser_value(d, e->key, true) || !ser_value(d, e->val, true))
@@ -350,8 +376,8 @@ static bool ser_config_bytes(OutCtx *x, Sb *b, VDict *post, const uint8_t *pre, 
 static void ser_config(OutCtx *x, Sb *b, VDict *post, const uint8_t *pre, size_t prelen, bool *ok)
 {
     if (post && pre && prelen > 5 && pre[0] == 'D') {
-        VDict *pd = pre_dict(x, pre, prelen);
-        if (pd ? ser_config_diff(x, b, post, pd) : ser_config_bytes(x, b, post, pre, prelen))
+        PreCfg *pc = pre_cfg(x, pre, prelen);
+        if (pc->d ? ser_config_diff(x, b, post, pc) : ser_config_bytes(x, b, post, pre, prelen))
             return;
     }
     ser_u8(b, CFG_FULL);

@@ -768,6 +768,73 @@ START_TEST(parse_store_config_changes)
 }
 END_TEST
 
+/* Nodes that share their loader's config objects (as folded configs are
+ * shared): each one's changes are found, whether or not the one before
+ * changed the same key. */
+static Project *shared_project(void)
+{
+    Project *p = calloc(1, sizeof *p);
+    arena_init(&p->arena, 0);
+    p->root = "/proj";
+    p->name = "p";
+    p->nodes = calloc(3, sizeof(Node *));
+    Value docs = v_dict(&p->arena);
+    dict_setz(&p->arena, docs.u.d, "show", v_bool(true));
+    Value mat = v_strz(&p->arena, "view");
+    for (int i = 0; i < 3; i++) {
+        Node *n = ARENA_NEW(&p->arena, Node);
+        n->rt = RT_MODEL;
+        n->unique_id = arena_sprintf(&p->arena, "model.p.m%d", i);
+        n->name = arena_sprintf(&p->arena, "m%d", i);
+        n->package_name = "p";
+        n->original_file_path = arena_sprintf(&p->arena, "models/m%d.sql", i);
+        n->raw_code = "select 1";
+        n->raw_len = 8;
+        n->checksum = "x";
+        n->config = v_dict(&p->arena).u.d;
+        dict_setz(&p->arena, n->config, "materialized", mat);
+        dict_setz(&p->arena, n->config, "docs", docs);
+        p->nodes[i] = n;
+    }
+    p->nnodes = 3;
+    return p;
+}
+
+START_TEST(parse_store_shared_configs)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    CacheParseEnv env = {"parse", false};
+    Project *p = shared_project();
+    Cache *c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
+    /* m0 keeps both, m1 gets another docs, m2 keeps docs and changes materialized */
+    Value docs = v_dict(&p->arena);
+    dict_setz(&p->arena, docs.u.d, "show", v_bool(false));
+    dict_setz(&p->arena, p->nodes[1]->config, "docs", docs);
+    dict_setz(&p->arena, p->nodes[2]->config, "materialized", v_strz(&p->arena, "table"));
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
+    cache_close(c);
+    mini_free(p);
+
+    p = shared_project();
+    c = cache_open(d, &w);
+    ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 3);
+    static const char *const mat[] = {"view", "view", "table"};
+    static const bool show[] = {true, false, true};
+    for (int i = 0; i < 3; i++) {
+        VDict *cfg = p->nodes[i]->config;
+        ck_assert_str_eq(dict_getz(cfg, "materialized")->u.s->s, mat[i]);
+        ck_assert(dict_getz(dict_getz(cfg, "docs")->u.d, "show")->u.b == show[i]);
+    }
+    cache_close(c);
+    mini_free(p);
+    ck_assert_ptr_null(w);
+    rmdir_all(d);
+}
+END_TEST
+
 /* The parse store runs on a thread of its own: cache_parse_end returns
  * while another connection still holds the write lock; the next user of
  * the cache waits for it; its failure is reported by cache_parse_wait in
@@ -896,6 +963,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, parse_store_restore_invalidate);
     tcase_add_test(tc, parse_store_background);
     tcase_add_test(tc, parse_store_config_changes);
+    tcase_add_test(tc, parse_store_shared_configs);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
     tcase_add_test(tc, snapshot_output_dirs_and_stamp);
