@@ -83,7 +83,8 @@ void cache_env_read(Cache *c, const Node *n, const char *name, const char *value
 int  cache_parse_end(Cache *c, Project *p, char **warning);
 /* Wait for the store cache_parse_end started, if any: 0, or -1 with
  * *warning saying why it failed (the words cache_parse_end would have
- * returned).  cache_close() waits too, but drops the warning. */
+ * returned).  cache_close() waits too, but drops the warning; another
+ * cache_parse_begin on the same Cache must come after it. */
 int  cache_parse_wait(Cache *c, char **warning);
 /* Free the per-node state of the parse (keys, env reads) once it is stored,
  * so it does not add to the compile's peak memory.  Afterwards

@@ -1,8 +1,9 @@
 /* cache_parse.c - the parse cache: per-node keys over every input of a
  * node's parse-time render, restore of matching entries into the project
- * before dbt_parse(), and storing what was re-parsed afterwards.  See the
- * contract in cache.h for what a key covers.  Opening the database and the
- * run results are cache.c; the byte format is cache_ser.c. */
+ * before dbt_parse(), and storing what was re-parsed afterwards (encoded on
+ * the caller's thread, written to the database on a thread of its own).
+ * See the contract in cache.h for what a key covers.  Opening the database
+ * and the run results are cache.c; the byte format is cache_ser.c. */
 #define _GNU_SOURCE              /* memmem() */
 #include <errno.h>
 #include <semaphore.h>
