@@ -3,8 +3,13 @@
 # project (gen_project.py): cold (--no-partial-parse) vs nothing changed vs
 # one model changed vs a macro used by every model changed, for `cdbt parse`
 # and `cdbt compile`.  Each scenario starts from a warm cache holding the
-# previous state, so "one model" re-parses exactly one node and "macro"
-# re-parses every model.
+# previous state.  "one model" appends a comment to one model; "macro" edits
+# the SQL cents_to_dollars emits (text between its tags: the models only
+# print it, so none is re-parsed, README "Editing the SQL a macro emits");
+# "macro_tags" edits inside its tags ({{ scale }} <-> {{ scale | int }}),
+# which re-parses every model.  Each edit is followed by a 0.1 s pause (not
+# timed), as a person editing would leave: an input changed within ~50 ms of
+# a run is "racy" and keeps that run from storing its snapshot.
 #
 # Usage: bench/cache_bench.sh [path/to/cdbt] [N]     (default build/cdbt, 10000)
 # Env:   RUNS (measured runs per cell, default 3; the best wall time is kept,
@@ -31,7 +36,7 @@ mkdir -p "$out"
 cd "$proj"
 model=$(find models -name 'model_*.sql' | sort | sed -n 1p)
 macro=macros/cents_to_dollars.sql
-grep -q '/ 100)' "$macro" || { echo "cache_bench: unexpected $macro" >&2; exit 2; }
+grep -q '/ 100)' "$macro" && grep -q '{{ scale }}' "$macro" || { echo "cache_bench: unexpected $macro" >&2; exit 2; }
 
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
@@ -52,7 +57,11 @@ prepare() {   # prepare <scenario>: the change made before each measured run
     cold|nochange) ;;
     one_model) printf -- '-- bench edit %d\n' "$edit" >> "$model" ;;
     macro) sed -i -E "s#/ 1[0-9]*\)#/ 1$edit)#" "$macro" ;;
+    macro_tags)
+        if grep -q 'scale | int' "$macro"; then sed -i 's/{{ scale | int }}/{{ scale }}/' "$macro"
+        else sed -i 's/{{ scale }}/{{ scale | int }}/' "$macro"; fi ;;
     esac
+    sleep 0.1
 }
 
 measure() {   # measure <cmd> <scenario>
@@ -74,7 +83,7 @@ measure() {   # measure <cmd> <scenario>
 printf '%-8s %-14s %9s %9s %9s\n' command scenario wall_s cpu_s cpu/cold
 for cmd in parse compile; do
     cold=""
-    for sc in cold nochange one_model one_model_cold macro macro_cold; do
+    for sc in cold nochange one_model one_model_cold macro macro_cold macro_tags macro_tags_cold; do
         read -r w c < <(measure "$cmd" "$sc")
         [ -z "$cold" ] && cold=$c
         num=$c; den=$cold
@@ -89,7 +98,7 @@ echo "(cpu/cold of a *_cold row: the row above divided by it, i.e. cached / cold
 # totals above, which include writing manifest.json / compiled files).
 echo
 echo "parse phases (cpu s), one run each, --no-write-json:"
-for sc in cold nochange one_model macro; do
+for sc in cold nochange one_model macro macro_tags; do
     extra=()
     [ "$sc" = cold ] && extra=(--no-partial-parse)
     "$cdbt" parse --project-dir . --profiles-dir . -q --no-write-json >/dev/null 2>&1
