@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 #include "console.h"
@@ -46,6 +47,14 @@
 #include "../cache/cache.h"
 
 extern char **environ;
+
+/* CPU seconds of the whole process (both snapshot-check threads) */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double g_started;         /* epoch seconds at fastpath_begin() */
 
@@ -287,7 +296,7 @@ int fastpath_try(Flags *f)
 {
     if (!eligible(f))
         return -1;
-    double t0 = clock_epoch();
+    double t0 = clock_epoch(), cpu0 = cpu_now();
     ProjectOptions o = project_options(f);
     char *root = NULL, *target = NULL;
     if (project_locate(&o, &root, &target) != 0)
@@ -364,6 +373,9 @@ done:
     cache_snap_free(snap);
     if (c)
         cache_close(c);
+    /* what looking cost a run that then does the work anyway */
+    if (rc < 0 && f->debug)
+        fprintf(stderr, "cdbt cache: snapshot check took %.3fs (cpu %.3fs)\n", clock_epoch() - t0, cpu_now() - cpu0);
     sb_free(&db);
     sb_free(&manifest);
     sb_free(&results);
