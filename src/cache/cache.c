@@ -220,6 +220,7 @@ void cache_close(Cache *c)
     free_vals(&c->res_time);
     arena_free(&c->arena);
     arena_free(&c->arena2);
+    sb_free(&c->why);
     pthread_mutex_destroy(&c->mu);
     free(c->path);
     free(c);

@@ -117,7 +117,8 @@ double cache_last_time(Cache *c, const char *unique_id);
  * cache_snap_lookup: the snapshot stored under key if every input path has
  * the same stat() (kind, size, inode, device, mtime, ctime), every env var
  * read by a template the same value, and every output file the same stat as
- * when it was written; NULL otherwise, with *why saying which check failed.
+ * when it was written; NULL otherwise, with *why saying which check failed
+ * (valid until the next lookup on c or cache_close).
  * cache_snap_info: the opaque bytes the caller stored with it.
  * cache_snap_refresh: after the caller rewrote the heads (see below), record
  * their new stat so the snapshot stays valid.
@@ -126,17 +127,21 @@ double cache_last_time(Cache *c, const char *unique_id);
  * right after each write, NULL entries are stat()ed now); the first nheads
  * outputs are the heads, the files a reuse rewrites (manifest.json,
  * run_results.json), kept apart so that refreshing them is cheap.  Relative
- * outputs are under out_root (absolute; NULL: the working directory).  Stores nothing (returns 0) when an input
+ * outputs are under out_root (absolute; NULL: the working directory).
+ * nodes: the node table (below) or NULL; its files are relative to
+ * nodes_root, and the inputs that are among them are the only changed files
+ * a lookup with changes accepts.  Stores nothing (returns 0) when an input
  * changed at or after `started` (epoch seconds): it may have been read
  * before that change (*warning then names it; not worth telling a user
  * unless debugging).  1 stored, -1 database error (*warning). */
 typedef struct CacheSnap CacheSnap;
 bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
 CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why);
-/* With changes: inputs that are regular files (or directories) before and
- * after but whose stat differs (at most 8; any other difference still fails
- * the lookup) are listed here (absolute paths) instead of failing it.  The
- * caller then either handles them (src/cli/delta.c) or does a full run. */
+/* With changes: inputs that are model files of the node table (or
+ * directories) before and after but whose stat differs (at most 8; any other
+ * difference, a macro edited say, still fails the lookup, at once) are listed
+ * here (absolute paths) instead of failing it.  The caller then either
+ * handles them (src/cli/delta.c) or does a full run. */
 size_t      cache_snap_changed(const CacheSnap *s, const char *const **paths);
 /* Was path (absolute) an input / name an env var read by templates of the
  * run that stored the snapshot?  (Known only when something changed.) */
@@ -179,7 +184,8 @@ int         cache_snap_store(Cache *c, const uint8_t key[32], double started, co
                              const char *const *outputs,
                              const struct stat *const *out_st, size_t nout, size_t nheads,
                              const char *stamp_dir, const char *stamp, const void *info,
-                             size_t ninfo, const void *nodes, size_t nnodes, char **warning);
+                             size_t ninfo, const void *nodes, size_t nnodes, const char *nodes_root,
+                             char **warning);
 /* Output directories: besides each output, the stat of its directory is
  * stored (when, at store time, it lists every output with the inode
  * recorded for it and is not racy); a lookup that finds a directory

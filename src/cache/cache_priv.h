@@ -11,7 +11,7 @@
 #include "../base/sb.h"
 #include "../base/strmap.h"
 
-#define CACHE_SCHEMA_VERSION 6
+#define CACHE_SCHEMA_VERSION 7
 #define CACHE_BUSY_MS 5000
 
 typedef struct CacheEnt {
@@ -41,6 +41,7 @@ struct Cache {
     pthread_mutex_t mu;
     bool broken;                 /* a database error happened: stop using it this run */
     bool in_batch;               /* inside cache_batch(c, true) */
+    Sb why;                      /* the *why of the last snapshot lookup, when it names a file */
     /* parse cache state (cache_parse.c) */
     Arena arena;
     Arena arena2;                /* what the second key thread keeps */

@@ -19,7 +19,8 @@
  * "heads") live in their own small table, so recording their new stat after
  * a reuse does not rewrite the big rows.  Entry lists are grouped by
  * directory (see "encoding" below); kinds: 0 missing, 1 file, 2 directory,
- * 3 other. */
+ * 3 other, 4 a file that is a model of the node table (inputs only: see
+ * "model files" below). */
 #define _GNU_SOURCE            /* statx() */
 #include <dirent.h>
 #include <errno.h>
@@ -40,10 +41,12 @@
 
 #define RACY_MARGIN 0.05       /* seconds: more than a kernel clock tick */
 #define KIND_CHANGED 255       /* an override that never matches (racy when recorded) */
+#define KIND_MODEL 4           /* stored kind of a model file: kind 1 and .model */
 
 typedef struct SnapEnt {
     const char *path;
     uint8_t kind;
+    bool model;                /* an input that is a model file of the node table */
     uint64_t size, ino, dev;
     int64_t ms, mns, cs, cns;
 } SnapEnt;
@@ -75,6 +78,7 @@ struct CacheSnap {
 
 static void ent_from_stat(SnapEnt *e, const struct stat *st)
 {
+    e->model = false;
     if (!st) {
         e->kind = 0;
         e->size = e->ino = e->dev = 0;
@@ -99,6 +103,7 @@ static void ent_stat_at(int dfd, const char *name, SnapEnt *e)
     static int no_statx;
     if (!no_statx) {
         struct statx x;
+        e->model = false;
         if (statx(dfd, name, 0, STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME, &x) == 0 &&
             (x.stx_mask & (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)) ==
                 (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)) {
@@ -206,7 +211,7 @@ static const char *get_name(Rd *r, size_t *len)
 
 static void put_ent(Sb *b, const SnapEnt *e)
 {
-    sb_putc(b, (char)e->kind);
+    sb_putc(b, (char)(e->model && e->kind == 1 ? KIND_MODEL : e->kind));
     put_var(b, e->size);
     put_var(b, e->ino);
     put_var(b, e->dev);
@@ -223,6 +228,9 @@ static void get_ent(Rd *r, SnapEnt *e)
         return;
     }
     e->kind = *r->p++;
+    e->model = e->kind == KIND_MODEL;
+    if (e->model)
+        e->kind = 1;
     e->size = get_var(r);
     e->ino = get_var(r);
     e->dev = get_var(r);
@@ -318,12 +326,100 @@ static void dir_entry(int dfd, const PathSt *ps, const SnapEnt *ents, size_t n, 
         d->kind = KIND_CHANGED;
 }
 
+/* ---------------------------------------------------------------- model files
+ *
+ * A lookup that accepts changes (the delta compile of src/cli/delta.c) can
+ * use only a changed file that is a model of the node table (and changed
+ * directories, whose listing it compares).  Such inputs are stored with
+ * kind KIND_MODEL, so a lookup that meets any other changed file -- a macro,
+ * dbt_project.yml, a properties file -- stops there, as for any other
+ * difference, instead of stat()ing the rest of the project for a delta that
+ * would refuse it anyway. */
+
+/* The node table's files (original_file_path, relative to root), by hash. */
+typedef struct ModelSet {
+    const char *root;
+    size_t rl;
+    struct ModelName { const char *s; size_t n; } *v;
+    size_t mask;                 /* capacity - 1 (a power of two) */
+} ModelSet;
+
+static uint32_t fnv1a(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static void model_set_add(ModelSet *m, const char *s, size_t n)
+{
+    for (size_t i = fnv1a(s, n) & m->mask;; i = (i + 1) & m->mask) {
+        if (!m->v[i].s) {
+            m->v[i] = (struct ModelName){s, n};
+            return;
+        }
+        if (m->v[i].n == n && memcmp(m->v[i].s, s, n) == 0)
+            return;
+    }
+}
+
+/* The files of the node table nodes[0..len) (entries: u32 length, then the
+ * entry, which starts with the file), viewed in place. */
+static void model_set_init(ModelSet *m, const char *root, const uint8_t *nodes, size_t len)
+{
+    memset(m, 0, sizeof *m);
+    if (!root || !nodes || !len)
+        return;
+    size_t cnt = 0;
+    Rd r = {nodes, nodes + len, false};
+    while (r.p < r.end) {
+        uint32_t n = rd_u32(&r);
+        if (r.bad || n > (size_t)(r.end - r.p))
+            break;
+        r.p += n;
+        cnt++;
+    }
+    size_t cap = 16;
+    while (cap < 2 * cnt)
+        cap *= 2;
+    m->root = root;
+    m->rl = strlen(root);
+    m->v = xcalloc(cap, sizeof *m->v);
+    m->mask = cap - 1;
+    r = (Rd){nodes, nodes + len, false};
+    while (r.p < r.end) {
+        uint32_t n = rd_u32(&r);
+        if (r.bad || n > (size_t)(r.end - r.p))
+            break;
+        Rd e = {r.p, r.p + n, false};
+        const char *ofp;
+        size_t kl;
+        if (rd_str_view(&e, &ofp, &kl) && ofp)
+            model_set_add(m, ofp, kl);
+        r.p += n;
+    }
+}
+
+/* Is path (absolute) root/<a file of the node table>? */
+static bool model_set_has(const ModelSet *m, const char *path)
+{
+    if (!m || !m->v || strncmp(path, m->root, m->rl) != 0 || path[m->rl] != '/')
+        return false;
+    const char *s = path + m->rl + 1;
+    size_t n = strlen(s);
+    for (size_t i = fnv1a(s, n) & m->mask; m->v[i].s; i = (i + 1) & m->mask)
+        if (m->v[i].n == n && memcmp(m->v[i].s, s, n) == 0)
+            return true;
+    return false;
+}
+
 /* Encode the stat of each path: the one given (st[i], when st and st[i] are
  * not NULL; st_nlink == 0 means missing) or the current one.  racy_after >
  * 0: returns false (and *racy, the first such path) when an entry changed at
- * or after it. */
+ * or after it.  Files in models are marked (KIND_MODEL). */
 static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
-                         const char *root, double racy_after, char **racy, bool dirs)
+                         const char *root, double racy_after, char **racy, bool dirs, const ModelSet *models)
 {
     PathSt *sorted = xmalloc(sizeof *sorted * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
@@ -370,6 +466,8 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
                 ent_from_stat(e, NULL);
             else
                 ent_stat_at(dfd, name, e);
+            if (models && e->kind == 1)
+                e->model = model_set_has(models, path);
             if (racy_after > 0 && is_racy(e, racy_after + RACY_MARGIN)) {
                 if (ok && racy)
                     *racy = xstrdup(path);
@@ -463,13 +561,15 @@ static bool read_groups(const uint8_t *p, size_t len, bool output, Groups *gs)
 }
 
 /* A job's groups; the first difference found by either job stops both.
- * With changes != NULL, an input that is a regular file before and after
- * is a change (noted, up to MAX_CHANGED) rather than a difference. */
+ * With changes != NULL, an input that is a model file (KIND_MODEL) or a
+ * directory before and after is a change (noted, up to MAX_CHANGED) rather
+ * than a difference. */
 typedef struct CheckJob {
     const Group *g; size_t n; bool same, output; atomic_bool *stop;
     const Over *over; size_t nover;
     Arena *a; const char **changes; size_t nchanges;
     Over *settle; size_t nsettle;     /* "." entries to record (cache_snap_settle) */
+    const char *diff;                 /* the entry that differed (in a), for --debug */
 } CheckJob;
 
 /* The override recorded for dir/name, or NULL. */
@@ -535,6 +635,7 @@ static void *check_range(void *arg)
             const char *name = get_name(&g.ents, NULL);
             SnapEnt was = {0}, now = {0};
             get_ent(&g.ents, &was);
+            bool model = was.model;              /* an override keeps what the file is */
             if (over) {
                 const Over *o = find_over(j, &g, name);
                 if (o)
@@ -547,15 +648,18 @@ static void *check_range(void *arg)
             } else {
                 ent_stat_at(dfd, name, &now);
                 j->same = ent_equal(&now, &was);
-                /* a file edited, or a directory whose listing may have
-                 * changed (an editor that saves by renaming): the caller
-                 * looks at them */
-                if (!j->same && j->changes && !g.output && (now.kind == 1 || now.kind == 2) &&
+                /* a model file edited, or a directory whose listing may
+                 * have changed (an editor that saves by renaming): the
+                 * caller looks at them; any other file is a difference
+                 * (see "model files") */
+                if (!j->same && j->changes && !g.output && (now.kind == 2 || (now.kind == 1 && model)) &&
                     (was.kind == now.kind || was.kind == KIND_CHANGED) && j->nchanges < MAX_CHANGED && g.dlen) {
                     j->changes[j->nchanges++] = arena_sprintf(j->a, "%s/%s", g.dir, name);
                     j->same = true;
                 }
             }
+            if (!j->same && name)
+                j->diff = g.dlen ? arena_sprintf(j->a, "%s/%s", g.dir, name) : arena_strdup(j->a, name);
         }
         /* every output as written, the "." entry not vouching: record the
          * directory's stat now for the next run, if it holds still and is
@@ -581,15 +685,15 @@ static void *check_range(void *arg)
 /* Every entry of every group still stat()s the same.  Large lists are
  * checked by two threads (stat() is mostly path lookup in the kernel, which
  * runs in parallel), split at half the entries. */
-static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool changes)
+static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool changes, Sb *diff)
 {
     atomic_bool stop = false;
     Arena ab;
     arena_init(&ab, 0);
     Over sb[MAX_SETTLE];
     s->settle = ARENA_ARRAY(&s->a, Over, MAX_SETTLE);
-    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, s->settle, 0},
-             b = {NULL, 0, true, false, &stop, s->over, s->nover, &ab, NULL, 0, sb, 0};
+    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, s->settle, 0, NULL},
+             b = {NULL, 0, true, false, &stop, s->over, s->nover, &ab, NULL, 0, sb, 0, NULL};
     const char *cb[MAX_CHANGED];
     if (changes) {
         a.changes = s->changed;
@@ -617,6 +721,11 @@ static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool cha
         pthread_join(t, NULL);
     *output = a.output || b.output;
     bool same = a.same && b.same;
+    const char *d = !a.same && a.diff ? a.diff : !b.same ? b.diff : NULL;
+    if (d) {
+        sb_reset(diff);
+        sb_puts(diff, d);
+    }
     s->nchanged = a.nchanges;
     for (size_t k = 0; k < b.nchanges; k++) {
         if (s->nchanged == MAX_CHANGED) {
@@ -873,8 +982,17 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
         goto bad;
     }
     bool output = false;
-    if (!all_unchanged(&gs, &output, s, changes)) {
-        *why = output ? "an output file (target/) changed" : "a project file changed";
+    sb_reset(&c->why);
+    if (!all_unchanged(&gs, &output, s, changes, &c->why)) {
+        if (c->why.len) {
+            /* name it (kept in c until the next lookup) */
+            char *p = sb_detach(&c->why);
+            sb_printf(&c->why, "%s changed: %s", output ? "an output file (target/)" : "a project file", p);
+            free(p);
+            *why = sb_cstr(&c->why);
+        } else {
+            *why = output ? "an output file (target/) changed" : "a project file changed";
+        }
         goto bad;
     }
     if (s->nchanged) {
@@ -1008,10 +1126,7 @@ bool cache_snap_has_env(const CacheSnap *s, const char *name)
 
 static unsigned node_bucket(const char *ofp, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)ofp[i]) * 16777619u;
-    return h % NODE_BUCKETS;
+    return fnv1a(ofp, n) % NODE_BUCKETS;
 }
 
 uint8_t *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *len)
@@ -1115,7 +1230,7 @@ void cache_snap_free(CacheSnap *s)
 int cache_snap_refresh(Cache *c, CacheSnap *s)
 {
     Sb b = SB_INIT;
-    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL, false);
+    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL, false, NULL);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     int rc = -1;
@@ -1135,14 +1250,18 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
                      const struct stat *const *out_st, size_t nout, size_t nheads, const char *stamp_dir,
                      const char *stamp, const void *info, size_t ninfo, const void *nodes, size_t nnodes,
-                     char **warning)
+                     const char *nodes_root, char **warning)
 {
     if (!c || c->broken)
         return 0;
     Sb in = SB_INIT, ev = SB_INIT, out = SB_INIT, hd = SB_INIT, sp = SB_INIT;
     int rc = 0;
     char *racy = NULL;
-    if (!encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false)) {
+    ModelSet models;
+    model_set_init(&models, nodes_root, nodes, nnodes);
+    bool fresh = encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false, &models);
+    free(models.v);
+    if (!fresh) {
         /* racy: an input may have changed while we read it */
         cache_set_warning(warning, "%s changed during the run", racy);
         free(racy);
@@ -1151,8 +1270,8 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     encode_envs(&ev, envs, nenv);
     if (nheads > nout)
         nheads = nout;
-    encode_paths(&hd, outputs, out_st, nheads, out_root, 0, NULL, false);
-    encode_paths(&out, outputs + nheads, out_st ? out_st + nheads : NULL, nout - nheads, out_root, 0, NULL, true);
+    encode_paths(&hd, outputs, out_st, nheads, out_root, 0, NULL, false, NULL);
+    encode_paths(&out, outputs + nheads, out_st ? out_st + nheads : NULL, nout - nheads, out_root, 0, NULL, true, NULL);
     if (stamp_dir && stamp) {
         sb_printf(&sp, "%s/%s", stamp_dir, CACHE_STAMP_FILE);
         sb_append(&sp, "", 1);

@@ -149,7 +149,7 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
                  : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st,
                                     nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
                                     strlen(info), nodes ? (nodes->buf ? nodes->buf : "") : NULL,
-                                    nodes ? nodes->len : 0, &w);
+                                    nodes ? nodes->len : 0, s->project ? s->project->root : NULL, &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)

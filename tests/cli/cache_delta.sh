@@ -164,6 +164,26 @@ expect "a new subdirectory" "full: a directory lists other files" "$(R)"
 rmdir models/staging/sub
 same_as_cold "after the refusals"
 
+# ---- a file the delta cannot take (a macro, a properties file): the snapshot
+# check stops at it and names it, without asking the delta
+checked_full() {  # checked_full <what> <expected path in the reason> <command...>
+    local what=$1 path=$2 out; shift 2
+    start
+    "$@"
+    out=$(C compile --debug 2>&1)
+    case $out in *"full parse (a project file changed: $W/p/$path)"*) ok ;; *) bad "$what: $out" ;; esac
+    case $out in *"no delta compile"*) bad "$what: the delta was asked" ;; *) ok ;; esac
+    same_as_cold "$what"
+}
+checked_full "a macro edited" macros/cents_to_dollars.sql \
+    sh -c 'echo "{# edited #}" >> macros/cents_to_dollars.sql'
+checked_full "a macro and a model edited" macros/cents_to_dollars.sql \
+    sh -c 'echo "-- m" >> models/staging/stg_customers.sql; echo "{# again #}" >> macros/cents_to_dollars.sql'
+checked_full "a properties file edited" models/staging/_stg_models.yml \
+    sh -c 'echo "# edited" >> models/staging/_stg_models.yml'
+checked_full "a macro saved by rename" macros/cents_to_dollars.sql \
+    sh -c 'cp macros/cents_to_dollars.sql x.tmp && echo "{# renamed #}" >> x.tmp && mv x.tmp macros/cents_to_dollars.sql'
+
 # ---- parse: the same for manifest.json alone
 P() {
     local out

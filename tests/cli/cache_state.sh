@@ -105,7 +105,7 @@ if command -v sqlite3 >/dev/null; then
     sqlite3 target/cdbt.db 'PRAGMA user_version=42'
     out=$(C parse 2>&1); rc=$?
     expect "parse with a foreign cache exits 0" 0 $rc
-    case $out in *"schema version 42 is not 6; rebuilding it"*) ok ;; *) bad "foreign warning: $out" ;; esac
+    case $out in *"schema version 42 is not "[0-9]*"; rebuilding it"*) ok ;; *) bad "foreign warning: $out" ;; esac
 fi
 
 # concurrent processes: all succeed, identical manifests, cache usable after

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cache/cache.h"
+#include "cache/cache_priv.h"      /* CACHE_SCHEMA_VERSION */
 #include "base/arena.h"
 #include "base/fs.h"
 
@@ -90,7 +91,8 @@ START_TEST(foreign_version_is_rebuilt)
     Cache *c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
     ck_assert_ptr_nonnull(w);
-    ck_assert_msg(strstr(w, "schema version 99 is not 6; rebuilding it") != NULL, "warning: %s", w);
+    ck_assert_msg(strstr(w, "schema version 99 is not ") != NULL && strstr(w, "; rebuilding it") != NULL,
+                  "warning: %s", w);
     free(w);
     ck_assert_int_eq(cache_record_result(c, "model.p.a", "pass", 0, 0, NULL), 0);
     cache_close(c);
@@ -98,7 +100,7 @@ START_TEST(foreign_version_is_rebuilt)
     sqlite3_stmt *st;
     ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(st, 0), 6);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), CACHE_SCHEMA_VERSION);
     sqlite3_finalize(st);
     sqlite3_close(db);
     rmdir_all(d);
@@ -229,13 +231,13 @@ START_TEST(snapshot_store_lookup_invalidate)
     const char *outs[] = {out1, "t/c/out2.sql"};
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 1);
     free(w);
     w = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -259,7 +261,7 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
@@ -277,14 +279,14 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* deleted: refused */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     unlink(out2);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* an input edited in place */
@@ -352,7 +354,7 @@ START_TEST(snapshot_output_dirs_and_stamp)
     CacheSnap *s;
 #define STORE_STAMPED() \
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 1, NULL, 0, NULL, outs, NULL, 3, 1, target, "token-1", \
-                                      "info", 4, NULL, 0, &w), 1)
+                                      "info", 4, NULL, 0, NULL, &w), 1)
     STORE_STAMPED();
     /* just written: racy, so checked file by file; an in-place edit shows */
     ck_assert_int_eq(fs_write_file_direct(o1, "A", 1), 0);
@@ -444,7 +446,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     const char *envs[] = {"CDBT_SNAP_TEST"};
     const char *outs[] = {out1, "t/c/m0.sql"};
     /* a store of this fixture, with a node table or none */
-#define STORE(nodes, n) cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, nodes, n, &w)
+#define STORE(nodes, n) cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, nodes, n, d, &w)
     /* the node table: one entry with a model stub and a source stub */
     Arena a;
     arena_init(&a, 0);
@@ -463,7 +465,6 @@ START_TEST(snapshot_changes_nodes_overrides)
                          .patch_file = "models/_p.yml"};
     cache_delta_add(&nodes, &e2);
     ck_assert_int_eq(STORE(nodes.buf, nodes.len), 1);
-    sb_free(&nodes);
     const char *why = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, true, &why);
     ck_assert_ptr_nonnull(s);
@@ -569,6 +570,29 @@ START_TEST(snapshot_changes_nodes_overrides)
         ck_assert_int_eq(fs_write_file_direct(ins[i], "select 9", 8), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
     ck_assert_int_eq(fs_write_file_direct(ins[0], "select 1", 8), 0);
+
+    /* only the node table's files are changes: any other file edited (a
+     * macro, say) fails the lookup at once, and *why names it */
+    ck_assert_int_eq(STORE(nodes.buf, nodes.len), 1);
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file_direct(ins[1], "select 11", 9), 0);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
+    ck_assert_uint_eq(cache_snap_changed(s, &ch), 1);
+    ck_assert_str_eq(ch[0], ins[1]);
+    cache_snap_free(s);
+    ck_assert_int_eq(fs_write_file_direct(ins[4], "select 44", 9), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
+    ck_assert(strstr(why, "a project file changed") && strstr(why, ins[4]));
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert(strstr(why, ins[1]));                 /* the first difference, without changes */
+    /* a node table relative to another root marks nothing */
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4,
+                                      nodes.buf, nodes.len, "/nonexistent", &w), 1);
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file_direct(ins[0], "select 0", 8), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
+    ck_assert(strstr(why, ins[0]));
+    sb_free(&nodes);
     arena_free(&a);
     cache_close(c);
     unsetenv("CDBT_SNAP_TEST");
