@@ -135,6 +135,7 @@ double cache_last_time(Cache *c, const char *unique_id);
  * before that change (*warning then names it; not worth telling a user
  * unless debugging).  1 stored, -1 database error (*warning). */
 typedef struct CacheSnap CacheSnap;
+typedef struct CacheDeltaTable CacheDeltaTable;   /* the node table, below */
 bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
 CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why);
 /* With changes: inputs that are model files of the node table (or
@@ -164,11 +165,6 @@ bool        cache_snap_head_same(const CacheSnap *s, const char *path, int fd);
  * entry there, to its length now. */
 int64_t     cache_snap_offset(const CacheSnap *s, int file, int64_t base, uint32_t *len);
 int         cache_snap_shift(Cache *c, CacheSnap *s, int file, int64_t at, int64_t delta);
-/* The part of the node table stored with the snapshot that holds the entry
- * of the model file ofp, if any (malloc'ed; cache_delta_find finds it), or
- * NULL.  The table is kept in 256 rows by a hash of ofp: a lookup reads
- * one small row, a store writes a few hundred. */
-uint8_t    *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *len);
 /* A run that handled the changes records the stat of the files it read or
  * rewrote (st[i], or stat() now when st or st[i] is NULL); it supersedes the
  * snapshot's.  Of the first ninputs (files read), one changed at or after
@@ -184,7 +180,7 @@ int         cache_snap_store(Cache *c, const uint8_t key[32], double started, co
                              const char *const *outputs,
                              const struct stat *const *out_st, size_t nout, size_t nheads,
                              const char *stamp_dir, const char *stamp, const void *info,
-                             size_t ninfo, const void *nodes, size_t nnodes, const char *nodes_root,
+                             size_t ninfo, const CacheDeltaTable *nodes, const char *nodes_root,
                              char **warning);
 /* Output directories: besides each output, the stat of its directory is
  * stored (when, at store time, it lists every output with the inode
@@ -221,10 +217,26 @@ typedef struct CacheDeltaNode {
     const char *patch_file;                    /* the properties file that patches it, or NULL */
     CacheDeltaDep *deps; int ndeps;
 } CacheDeltaNode;
-void cache_delta_add(Sb *b, const CacheDeltaNode *n);
-/* The same with n->ndeps stubs already encoded one after the other by
- * cache_delta_dep (a node that is the parent of many is encoded once). */
-void cache_delta_dep(Sb *b, const CacheDeltaDep *d);
-void cache_delta_add_raw(Sb *b, const CacheDeltaNode *n, const void *deps, size_t len);
-bool cache_delta_find(const uint8_t *blob, size_t len, const char *ofp, Arena *a, CacheDeltaNode *out);
+/* A node table being built: entries grouped by a hash of their file, each
+ * stub once (an entry names its parents by stub number). */
+#define CACHE_DELTA_BUCKETS 256
+struct CacheDeltaTable {
+    Sb bucket[CACHE_DELTA_BUCKETS];            /* encoded entries */
+    Sb stubs;                                  /* encoded stubs, in number order */
+    uint32_t *stub_end;                        /* where stub i ends in stubs */
+    uint32_t nstubs, cap;
+    size_t nents;
+};
+void     cache_delta_init(CacheDeltaTable *t);
+void     cache_delta_free(CacheDeltaTable *t);
+/* Add a stub; its number. */
+uint32_t cache_delta_stub(CacheDeltaTable *t, const CacheDeltaDep *d);
+/* Add n, its parents being the stubs numbered stubs[0..n->ndeps) (n->deps unused). */
+void     cache_delta_add_refs(CacheDeltaTable *t, const CacheDeltaNode *n, const uint32_t *stubs);
+/* Add n with a stub of each of n->deps. */
+void     cache_delta_add(CacheDeltaTable *t, const CacheDeltaNode *n);
+/* The entry of model file ofp (relative to the project root) in the node
+ * table stored with s, its deps decoded, into a: true, or false when there
+ * is none (or it cannot be read). */
+bool     cache_snap_find_node(Cache *c, const CacheSnap *s, const char *ofp, Arena *a, CacheDeltaNode *out);
 #endif

@@ -3,108 +3,257 @@
  *
  * One entry per model that compiled: its file (original_file_path, the
  * lookup key), unique_id, where its padded value sits in manifest.json and
- * run_results.json, its compiled file, its properties file, and a stub of
- * every node it depends on (what ref()/source() need to render the same
- * relation: identity, materialization, quoting).  Entries are
- *   u32 byte length of the rest, str ofp, str uid, u64 moff, u32 mlen,
- *   u64 roff, u32 rlen, str compiled_path, str patch_file, u32 ndeps, deps
- * so a lookup steps over entries without decoding them. */
+ * run_results.json, its compiled file, its properties file, and the stubs
+ * of the nodes it depends on (what ref()/source() need to render the same
+ * relation: identity, materialization, quoting).
+ *
+ * A stub is stored once however many models depend on it (at 10k models
+ * every stub repeated in each child's entry made 4.1 MB of the 6 MB a
+ * snapshot wrote); an entry names its parents by stub number.  Entries are
+ * kept in CACHE_DELTA_BUCKETS groups by a hash of the file, stubs in chunks
+ * of STUB_CHUNK by number (cache_snap.c stores one row per group and per
+ * chunk), so recompiling a model reads one small row and one per parent.
+ *
+ * Encoding (v: LEB128 varint; s: string as v(length + 1) and the bytes, v(0)
+ * for NULL):
+ *   entry: v(byte length of the rest), s ofp, s uid, v moff, v mlen, v roff,
+ *          v rlen, r compiled_path, r patch_file, v ndeps, v stub number * ndeps
+ *   stub:  v(byte length of the rest), u8 rt, s uid, s name, s package,
+ *          s database, s schema, s alias, s identifier, s source_name,
+ *          s materialized, quoting (ser_value)
+ * where r is a path told by what it shares with ofp, as both usually do
+ * ("target/compiled/<package>/" + ofp; the properties file beside the
+ * model): v(0) for NULL, else v(p + 1), v q, s middle -- ofp's first p
+ * bytes, middle, then ofp's last q bytes. */
+#include <stdlib.h>
 #include <string.h>
 #include "cache_priv.h"
 
-void cache_delta_dep(Sb *b, const CacheDeltaDep *d)
+static void put_s(Sb *b, const char *s, size_t n)
 {
-    ser_u8(b, (uint8_t)d->rt);
-    ser_str(b, d->unique_id);
-    ser_str(b, d->name);
-    ser_str(b, d->package);
-    ser_str(b, d->database);
-    ser_str(b, d->schema);
-    ser_str(b, d->alias);
-    ser_str(b, d->identifier);
-    ser_str(b, d->source_name);
-    ser_str(b, d->materialized);
-    ser_value(b, d->quoting, false);
+    if (!s) {
+        ser_var(b, 0);
+        return;
+    }
+    ser_var(b, (uint64_t)n + 1);
+    sb_append(b, s, n);
 }
 
-void cache_delta_add(Sb *b, const CacheDeltaNode *n)
+static void put_str(Sb *b, const char *s) { put_s(b, s, s ? strlen(s) : 0); }
+
+/* s (in place, not NUL-terminated; NULL for NULL) */
+static bool get_s(Rd *r, const char **s, size_t *n)
 {
-    Sb deps = SB_INIT;
-    for (int i = 0; i < n->ndeps; i++)
-        cache_delta_dep(&deps, &n->deps[i]);
-    cache_delta_add_raw(b, n, deps.buf, deps.len);
-    sb_free(&deps);
+    uint64_t v = rd_var(r);
+    *s = NULL;
+    *n = 0;
+    if (r->bad)
+        return false;
+    if (v == 0)
+        return true;
+    if (v - 1 > (uint64_t)(r->end - r->p)) {
+        r->bad = true;
+        return false;
+    }
+    *s = (const char *)r->p;
+    *n = (size_t)(v - 1);
+    r->p += v - 1;
+    return true;
 }
 
-void cache_delta_add_raw(Sb *b, const CacheDeltaNode *n, const void *deps, size_t len)
+static const char *get_str(Rd *r, Arena *a)
 {
-    size_t at = b->len;
-    ser_u32(b, 0);
-    ser_str(b, n->ofp);
-    ser_str(b, n->unique_id);
-    ser_u64(b, (uint64_t)n->moff);
-    ser_u32(b, n->mlen);
-    ser_u64(b, (uint64_t)n->roff);
-    ser_u32(b, n->rlen);
-    ser_str(b, n->compiled_path);
-    ser_str(b, n->patch_file);
-    ser_u32(b, (uint32_t)n->ndeps);
-    if (len)
-        sb_append(b, deps, len);
-    uint32_t el = (uint32_t)(b->len - at - 4);
-    uint8_t h[4] = {(uint8_t)el, (uint8_t)(el >> 8), (uint8_t)(el >> 16), (uint8_t)(el >> 24)};
-    memcpy(b->buf + at, h, 4);
-}
-
-/* Is the string encoded at r->p equal to s?  Steps over it either way. */
-static bool str_is(Rd *r, const char *s)
-{
-    const char *v;
+    const char *s;
     size_t n;
-    return rd_str_view(r, &v, &n) && v && n == strlen(s) && memcmp(v, s, n) == 0;
+    return get_s(r, &s, &n) && s ? arena_strndup(a, s, n) : NULL;
 }
 
-bool cache_delta_find(const uint8_t *blob, size_t len, const char *ofp, Arena *a, CacheDeltaNode *out)
+static void put_rel(Sb *b, const char *s, const char *ofp)
 {
-    Rd r = {blob, blob + len, false};
-    memset(out, 0, sizeof *out);
-    while (r.p < r.end && !r.bad) {
-        uint32_t n = rd_u32(&r);
-        if (r.bad || n > (size_t)(r.end - r.p))
+    if (!s) {
+        ser_var(b, 0);
+        return;
+    }
+    size_t sl = strlen(s), ol = strlen(ofp), p = 0, q = 0;
+    while (p < sl && p < ol && s[p] == ofp[p])
+        p++;
+    while (q < sl - p && q < ol - p && s[sl - 1 - q] == ofp[ol - 1 - q])
+        q++;
+    ser_var(b, (uint64_t)p + 1);
+    ser_var(b, q);
+    put_s(b, s + p, sl - p - q);
+}
+
+static const char *get_rel(Rd *r, const char *ofp, size_t ol, Arena *a)
+{
+    uint64_t p = rd_var(r);
+    if (r->bad || p == 0)
+        return NULL;
+    p--;
+    uint64_t q = rd_var(r);
+    const char *mid;
+    size_t ml;
+    if (!get_s(r, &mid, &ml) || !mid || p > ol || q > ol - p) {
+        r->bad = true;
+        return NULL;
+    }
+    char *s = arena_alloc(a, p + ml + q + 1);
+    memcpy(s, ofp, p);
+    memcpy(s + p, mid, ml);
+    memcpy(s + p + ml, ofp + ol - q, q);
+    s[p + ml + q] = '\0';
+    return s;
+}
+
+/* ---------------------------------------------------------------- building */
+
+void cache_delta_init(CacheDeltaTable *t) { memset(t, 0, sizeof *t); }
+
+void cache_delta_free(CacheDeltaTable *t)
+{
+    for (int b = 0; b < CACHE_DELTA_BUCKETS; b++)
+        sb_free(&t->bucket[b]);
+    sb_free(&t->stubs);
+    free(t->stub_end);
+    memset(t, 0, sizeof *t);
+}
+
+unsigned cache_delta_bucket(const char *ofp, size_t n)
+{
+    uint32_t h = 2166136261u;                 /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)ofp[i]) * 16777619u;
+    return h % CACHE_DELTA_BUCKETS;
+}
+
+uint32_t cache_delta_stub(CacheDeltaTable *t, const CacheDeltaDep *d)
+{
+    Sb body = SB_INIT;
+    ser_u8(&body, (uint8_t)d->rt);
+    put_str(&body, d->unique_id);
+    put_str(&body, d->name);
+    put_str(&body, d->package);
+    put_str(&body, d->database);
+    put_str(&body, d->schema);
+    put_str(&body, d->alias);
+    put_str(&body, d->identifier);
+    put_str(&body, d->source_name);
+    put_str(&body, d->materialized);
+    ser_value(&body, d->quoting, false);
+    ser_var(&t->stubs, body.len);
+    sb_append(&t->stubs, body.buf, body.len);
+    sb_free(&body);
+    if (t->nstubs == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 1024;
+        t->stub_end = xrealloc(t->stub_end, sizeof *t->stub_end * t->cap);
+    }
+    t->stub_end[t->nstubs] = t->stubs.len;
+    return t->nstubs++;
+}
+
+void cache_delta_add_refs(CacheDeltaTable *t, const CacheDeltaNode *n, const uint32_t *stubs)
+{
+    if (!n->ofp)
+        return;                  /* no key: could never be found */
+    Sb e = SB_INIT;
+    put_str(&e, n->ofp);
+    put_str(&e, n->unique_id);
+    ser_var(&e, (uint64_t)n->moff);
+    ser_var(&e, n->mlen);
+    ser_var(&e, (uint64_t)n->roff);
+    ser_var(&e, n->rlen);
+    put_rel(&e, n->compiled_path, n->ofp);
+    put_rel(&e, n->patch_file, n->ofp);
+    ser_var(&e, (uint64_t)n->ndeps);
+    for (int i = 0; i < n->ndeps; i++)
+        ser_var(&e, stubs[i]);
+    Sb *b = &t->bucket[cache_delta_bucket(n->ofp, strlen(n->ofp))];
+    ser_var(b, e.len);
+    sb_append(b, e.buf, e.len);
+    sb_free(&e);
+    t->nents++;
+}
+
+void cache_delta_add(CacheDeltaTable *t, const CacheDeltaNode *n)
+{
+    uint32_t *idx = xmalloc(sizeof *idx * (size_t)(n->ndeps + 1));
+    for (int i = 0; i < n->ndeps; i++)
+        idx[i] = cache_delta_stub(t, &n->deps[i]);
+    cache_delta_add_refs(t, n, idx);
+    free(idx);
+}
+
+/* ---------------------------------------------------------------- reading */
+
+bool cache_delta_next(Rd *r, Rd *entry, const char **ofp, size_t *ol)
+{
+    while (r->p < r->end && !r->bad) {
+        uint64_t n = rd_var(r);
+        if (r->bad || n > (uint64_t)(r->end - r->p)) {
+            r->bad = true;
             return false;
-        Rd e = {r.p, r.p + n, false};
-        r.p += n;
-        if (!str_is(&e, ofp))
-            continue;
-        out->ofp = arena_strdup(a, ofp);
-        out->unique_id = rd_str(&e, a);
-        out->moff = (int64_t)rd_u64(&e);
-        out->mlen = rd_u32(&e);
-        out->roff = (int64_t)rd_u64(&e);
-        out->rlen = rd_u32(&e);
-        out->compiled_path = rd_str(&e, a);
-        out->patch_file = rd_str(&e, a);
-        uint32_t nd = rd_u32(&e);
-        if (e.bad || nd > 100000)
-            return false;
-        out->ndeps = (int)nd;
-        out->deps = ARENA_ARRAY(a, CacheDeltaDep, nd + 1);
-        for (uint32_t i = 0; i < nd && !e.bad; i++) {
-            CacheDeltaDep *d = &out->deps[i];
-            d->rt = rd_u8(&e);
-            d->unique_id = rd_str(&e, a);
-            d->name = rd_str(&e, a);
-            d->package = rd_str(&e, a);
-            d->database = rd_str(&e, a);
-            d->schema = rd_str(&e, a);
-            d->alias = rd_str(&e, a);
-            d->identifier = rd_str(&e, a);
-            d->source_name = rd_str(&e, a);
-            d->materialized = rd_str(&e, a);
-            if (!rd_value(&e, a, &d->quoting, 0))
-                e.bad = true;
         }
-        return !e.bad && out->unique_id;
+        *entry = (Rd){r->p, r->p + n, false};
+        r->p += n;
+        if (get_s(entry, ofp, ol) && *ofp)
+            return true;
+        r->bad = true;
     }
     return false;
+}
+
+bool cache_delta_entry(const uint8_t *row, size_t len, const char *ofp, Arena *a, CacheDeltaNode *out, Rd *refs)
+{
+    Rd r = {row, row + len, false}, e;
+    const char *k;
+    size_t kl, ol = strlen(ofp);
+    memset(out, 0, sizeof *out);
+    while (cache_delta_next(&r, &e, &k, &kl)) {
+        if (kl != ol || memcmp(k, ofp, ol) != 0)
+            continue;
+        out->ofp = arena_strndup(a, ofp, ol);
+        out->unique_id = get_str(&e, a);
+        out->moff = (int64_t)rd_var(&e);
+        out->mlen = (uint32_t)rd_var(&e);
+        out->roff = (int64_t)rd_var(&e);
+        out->rlen = (uint32_t)rd_var(&e);
+        out->compiled_path = get_rel(&e, ofp, ol, a);
+        out->patch_file = get_rel(&e, ofp, ol, a);
+        uint64_t nd = rd_var(&e);
+        if (e.bad || nd > 100000 || !out->unique_id)
+            return false;
+        out->ndeps = (int)nd;
+        *refs = e;
+        return true;
+    }
+    return false;
+}
+
+bool cache_delta_stub_at(const uint8_t *chunk, size_t len, uint32_t pos, Arena *a, CacheDeltaDep *d)
+{
+    Rd r = {chunk, chunk + len, false};
+    for (uint32_t i = 0; i < pos && !r.bad; i++) {
+        uint64_t n = rd_var(&r);
+        if (r.bad || n > (uint64_t)(r.end - r.p))
+            return false;
+        r.p += n;
+    }
+    uint64_t n = rd_var(&r);
+    if (r.bad || n > (uint64_t)(r.end - r.p))
+        return false;
+    Rd s = {r.p, r.p + n, false};
+    memset(d, 0, sizeof *d);
+    d->rt = rd_u8(&s);
+    d->unique_id = get_str(&s, a);
+    d->name = get_str(&s, a);
+    d->package = get_str(&s, a);
+    d->database = get_str(&s, a);
+    d->schema = get_str(&s, a);
+    d->alias = get_str(&s, a);
+    d->identifier = get_str(&s, a);
+    d->source_name = get_str(&s, a);
+    d->materialized = get_str(&s, a);
+    if (!rd_value(&s, a, &d->quoting, 0))
+        s.bad = true;
+    return !s.bad && d->unique_id;
 }

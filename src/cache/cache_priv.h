@@ -11,7 +11,7 @@
 #include "../base/sb.h"
 #include "../base/strmap.h"
 
-#define CACHE_SCHEMA_VERSION 7
+#define CACHE_SCHEMA_VERSION 8
 #define CACHE_BUSY_MS 5000
 
 typedef struct CacheEnt {
@@ -83,4 +83,45 @@ const char *rd_str(Rd *r, Arena *a);               /* NULL for an encoded NULL *
 bool rd_str_view(Rd *r, const char **s, size_t *n);
 bool rd_value(Rd *r, Arena *a, Value *out, int depth);
 bool rd_skip(Rd *r, int depth);                    /* step over one encoded value */
+
+/* LEB128 varints (the snapshot lists and the node table). */
+static inline void ser_var(Sb *b, uint64_t v)
+{
+    uint8_t t[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        t[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    t[n++] = (uint8_t)v;
+    sb_append(b, (const char *)t, n);
+}
+
+static inline uint64_t rd_var(Rd *r)
+{
+    uint64_t v = 0;
+    for (int sh = 0; sh < 64; sh += 7) {
+        if (r->p >= r->end) {
+            r->bad = true;
+            return 0;
+        }
+        uint8_t c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << sh;
+        if (!(c & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+/* cache_delta.c: the node table's layout, for cache_snap.c to store and
+ * read it.  Stubs are stored STUB_CHUNK to a row. */
+#define STUB_CHUNK 64
+unsigned cache_delta_bucket(const char *ofp, size_t n);
+/* The next entry of a row (*entry: the rest of it, after its file *ofp). */
+bool cache_delta_next(Rd *r, Rd *entry, const char **ofp, size_t *ol);
+/* The entry of ofp in a row, but its deps: out->ndeps stub numbers (varints) are left in *refs. */
+bool cache_delta_entry(const uint8_t *row, size_t len, const char *ofp, Arena *a, CacheDeltaNode *out, Rd *refs);
+/* Stub pos of a chunk. */
+bool cache_delta_stub_at(const uint8_t *chunk, size_t len, uint32_t pos, Arena *a, CacheDeltaDep *d);
 #endif

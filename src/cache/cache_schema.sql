@@ -49,6 +49,14 @@ CREATE TABLE IF NOT EXISTS snapshot_nodes (
     PRIMARY KEY (key, bucket)
 );
 
+-- the stubs the entries name by number (each parent once), 64 to a row
+CREATE TABLE IF NOT EXISTS snapshot_stubs (
+    key   BLOB NOT NULL,          -- = snapshots.key
+    chunk INTEGER NOT NULL,       -- stub number / 64
+    stubs BLOB NOT NULL,
+    PRIMARY KEY (key, chunk)
+);
+
 -- files a run that recompiled only some models rewrote or read again since
 -- the snapshot was stored: their stat now (it supersedes the stored one)
 CREATE TABLE IF NOT EXISTS snapshot_over (

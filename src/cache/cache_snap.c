@@ -155,41 +155,12 @@ static bool ent_equal(const SnapEnt *a, const SnapEnt *b)
  * checker stats each name relative to one directory fd, straight from the
  * stored bytes. */
 
-static void put_var(Sb *b, uint64_t v)
-{
-    uint8_t t[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        t[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    t[n++] = (uint8_t)v;
-    sb_append(b, (const char *)t, n);
-}
-
 static uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
-static uint64_t get_var(Rd *r)
-{
-    uint64_t v = 0;
-    for (int sh = 0; sh < 64; sh += 7) {
-        if (r->p >= r->end) {
-            r->bad = true;
-            return 0;
-        }
-        uint8_t c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << sh;
-        if (!(c & 0x80))
-            return v;
-    }
-    r->bad = true;
-    return 0;
-}
-
 static void put_name(Sb *b, const char *s, size_t n)
 {
-    put_var(b, n);
+    ser_var(b, n);
     sb_append(b, s, n);
     sb_putc(b, '\0');
 }
@@ -197,7 +168,7 @@ static void put_name(Sb *b, const char *s, size_t n)
 /* the NUL-terminated name in the blob, or NULL */
 static const char *get_name(Rd *r, size_t *len)
 {
-    uint64_t n = get_var(r);
+    uint64_t n = rd_var(r);
     if (r->bad || n >= (uint64_t)(r->end - r->p) || r->p[n] != '\0') {
         r->bad = true;
         return NULL;
@@ -212,13 +183,13 @@ static const char *get_name(Rd *r, size_t *len)
 static void put_ent(Sb *b, const SnapEnt *e)
 {
     sb_putc(b, (char)(e->model && e->kind == 1 ? KIND_MODEL : e->kind));
-    put_var(b, e->size);
-    put_var(b, e->ino);
-    put_var(b, e->dev);
-    put_var(b, zz(e->ms));
-    put_var(b, (uint64_t)e->mns);
-    put_var(b, zz(e->cs));
-    put_var(b, (uint64_t)e->cns);
+    ser_var(b, e->size);
+    ser_var(b, e->ino);
+    ser_var(b, e->dev);
+    ser_var(b, zz(e->ms));
+    ser_var(b, (uint64_t)e->mns);
+    ser_var(b, zz(e->cs));
+    ser_var(b, (uint64_t)e->cns);
 }
 
 static void get_ent(Rd *r, SnapEnt *e)
@@ -231,13 +202,13 @@ static void get_ent(Rd *r, SnapEnt *e)
     e->model = e->kind == KIND_MODEL;
     if (e->model)
         e->kind = 1;
-    e->size = get_var(r);
-    e->ino = get_var(r);
-    e->dev = get_var(r);
-    e->ms = unzz(get_var(r));
-    e->mns = (int64_t)get_var(r);
-    e->cs = unzz(get_var(r));
-    e->cns = (int64_t)get_var(r);
+    e->size = rd_var(r);
+    e->ino = rd_var(r);
+    e->dev = rd_var(r);
+    e->ms = unzz(rd_var(r));
+    e->mns = (int64_t)rd_var(r);
+    e->cs = unzz(rd_var(r));
+    e->cns = (int64_t)rd_var(r);
 }
 
 /* where a path's directory part ends: the index of the last '/', or 0 when
@@ -364,40 +335,25 @@ static void model_set_add(ModelSet *m, const char *s, size_t n)
     }
 }
 
-/* The files of the node table nodes[0..len) (entries: u32 length, then the
- * entry, which starts with the file), viewed in place. */
-static void model_set_init(ModelSet *m, const char *root, const uint8_t *nodes, size_t len)
+/* The files of node table t, viewed in place. */
+static void model_set_init(ModelSet *m, const char *root, const CacheDeltaTable *t)
 {
     memset(m, 0, sizeof *m);
-    if (!root || !nodes || !len)
+    if (!root || !t || !t->nents)
         return;
-    size_t cnt = 0;
-    Rd r = {nodes, nodes + len, false};
-    while (r.p < r.end) {
-        uint32_t n = rd_u32(&r);
-        if (r.bad || n > (size_t)(r.end - r.p))
-            break;
-        r.p += n;
-        cnt++;
-    }
     size_t cap = 16;
-    while (cap < 2 * cnt)
+    while (cap < 2 * t->nents)
         cap *= 2;
     m->root = root;
     m->rl = strlen(root);
     m->v = xcalloc(cap, sizeof *m->v);
     m->mask = cap - 1;
-    r = (Rd){nodes, nodes + len, false};
-    while (r.p < r.end) {
-        uint32_t n = rd_u32(&r);
-        if (r.bad || n > (size_t)(r.end - r.p))
-            break;
-        Rd e = {r.p, r.p + n, false};
+    for (int b = 0; b < CACHE_DELTA_BUCKETS; b++) {
+        Rd r = {(const uint8_t *)t->bucket[b].buf, (const uint8_t *)t->bucket[b].buf + t->bucket[b].len, false}, e;
         const char *ofp;
-        size_t kl;
-        if (rd_str_view(&e, &ofp, &kl) && ofp)
-            model_set_add(m, ofp, kl);
-        r.p += n;
+        size_t ol;
+        while (cache_delta_next(&r, &e, &ofp, &ol))
+            model_set_add(m, ofp, ol);
     }
 }
 
@@ -477,13 +433,13 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
         Sb g = SB_INIT;
         if (dirs && dir.len) {
             /* the directory itself first, as "." (see dir_entry) */
-            put_var(b, j - i + 1);
+            ser_var(b, j - i + 1);
             SnapEnt d;
             dir_entry(dfd, sorted + i, ents, j - i, dl, &d);
             put_name(&g, ".", 1);
             put_ent(&g, &d);
         } else {
-            put_var(b, j - i);
+            ser_var(b, j - i);
         }
         for (size_t k = i; k < j; k++) {
             const char *name = dl ? sorted[k].path + dl + 1 : sorted[k].path;
@@ -493,7 +449,7 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
         free(ents);
         if (dfd >= 0)
             close(dfd);
-        put_var(b, g.len);
+        ser_var(b, g.len);
         sb_append(b, g.buf ? g.buf : "", g.len);
         sb_free(&g);
         sb_free(&dir);
@@ -543,7 +499,7 @@ static bool read_groups(const uint8_t *p, size_t len, bool output, Groups *gs)
     for (uint32_t i = 0; i < ng && !r.bad; i++) {
         Group g;
         g.dir = get_name(&r, &g.dlen);
-        uint64_t n = get_var(&r), bytes = get_var(&r);
+        uint64_t n = rd_var(&r), bytes = rd_var(&r);
         if (r.bad || n > UINT32_MAX || bytes > (uint64_t)(r.end - r.p))
             return false;
         g.n = (uint32_t)n;
@@ -1122,24 +1078,16 @@ bool cache_snap_has_env(const CacheSnap *s, const char *name)
     return found;
 }
 
-#define NODE_BUCKETS 256
-
-static unsigned node_bucket(const char *ofp, size_t n)
-{
-    return fnv1a(ofp, n) % NODE_BUCKETS;
-}
-
-uint8_t *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *len)
+/* One row of the node table (locked by the caller): a blob of the key's
+ * row `which` in table, malloc'ed, or NULL. */
+static uint8_t *node_row(Cache *c, const CacheSnap *s, const char *sql, int which, size_t *len)
 {
     uint8_t *out = NULL;
     *len = 0;
-    pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
-    if (!c->broken &&
-        sqlite3_prepare_v2(c->db, "SELECT ents FROM snapshot_nodes WHERE key = ?1 AND bucket = ?2", -1, &q, NULL) ==
-            SQLITE_OK) {
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) == SQLITE_OK) {
         sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
-        sqlite3_bind_int(q, 2, (int)node_bucket(ofp, strlen(ofp)));
+        sqlite3_bind_int(q, 2, which);
         if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB) {
             const void *b = sqlite3_column_blob(q, 0);
             *len = (size_t)sqlite3_column_bytes(q, 0);
@@ -1148,8 +1096,44 @@ uint8_t *cache_snap_node(Cache *c, const CacheSnap *s, const char *ofp, size_t *
         }
     }
     sqlite3_finalize(q);
-    pthread_mutex_unlock(&c->mu);
     return out;
+}
+
+bool cache_snap_find_node(Cache *c, const CacheSnap *s, const char *ofp, Arena *a, CacheDeltaNode *out)
+{
+    bool ok = false;
+    pthread_mutex_lock(&c->mu);
+    size_t n = 0;
+    uint8_t *row = c->broken ? NULL
+                             : node_row(c, s, "SELECT ents FROM snapshot_nodes WHERE key = ?1 AND bucket = ?2",
+                                        (int)cache_delta_bucket(ofp, strlen(ofp)), &n);
+    Rd refs;
+    if (row && cache_delta_entry(row, n, ofp, a, out, &refs)) {
+        /* the parents' stubs, a chunk row each (the last one read kept) */
+        out->deps = ARENA_ARRAY(a, CacheDeltaDep, (size_t)out->ndeps + 1);
+        uint8_t *chunk = NULL;
+        size_t clen = 0;
+        int64_t at = -1;
+        ok = true;
+        for (int i = 0; i < out->ndeps && ok; i++) {
+            uint64_t k = rd_var(&refs);
+            if (refs.bad || k > UINT32_MAX) {
+                ok = false;
+                break;
+            }
+            if ((int64_t)(k / STUB_CHUNK) != at) {
+                free(chunk);
+                at = (int64_t)(k / STUB_CHUNK);
+                chunk = node_row(c, s, "SELECT stubs FROM snapshot_stubs WHERE key = ?1 AND chunk = ?2", (int)at,
+                                 &clen);
+            }
+            ok = chunk && cache_delta_stub_at(chunk, clen, (uint32_t)(k % STUB_CHUNK), a, &out->deps[i]);
+        }
+        free(chunk);
+    }
+    free(row);
+    pthread_mutex_unlock(&c->mu);
+    return ok;
 }
 
 /* Store overrides v[0..n) of s's snapshot (snapshot_over) in one
@@ -1246,10 +1230,42 @@ int cache_snap_refresh(Cache *c, CacheSnap *s)
     return rc;
 }
 
+/* The rows of node table t (locked, in the caller's transaction). */
+static bool store_nodes(Cache *c, const uint8_t key[32], const CacheDeltaTable *t)
+{
+    sqlite3_stmt *q = NULL;
+    bool ok = sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_nodes(key, bucket, ents) VALUES (?1, ?2, ?3)", -1, &q,
+                                 NULL) == SQLITE_OK;
+    for (int b = 0; b < CACHE_DELTA_BUCKETS && ok; b++) {
+        if (!t->bucket[b].len)
+            continue;
+        sqlite3_reset(q);
+        sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+        sqlite3_bind_int(q, 2, b);
+        sqlite3_bind_blob(q, 3, t->bucket[b].buf, (int)t->bucket[b].len, SQLITE_STATIC);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    ok = ok && sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_stubs(key, chunk, stubs) VALUES (?1, ?2, ?3)", -1, &q,
+                                  NULL) == SQLITE_OK;
+    for (uint32_t k = 0; k * STUB_CHUNK < t->nstubs && ok; k++) {
+        uint32_t first = k * STUB_CHUNK, last = first + STUB_CHUNK < t->nstubs ? first + STUB_CHUNK : t->nstubs;
+        uint32_t from = first ? t->stub_end[first - 1] : 0, to = t->stub_end[last - 1];
+        sqlite3_reset(q);
+        sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+        sqlite3_bind_int(q, 2, (int)k);
+        sqlite3_bind_blob(q, 3, t->stubs.buf + from, (int)(to - from), SQLITE_STATIC);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    return ok;
+}
+
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
                      const struct stat *const *out_st, size_t nout, size_t nheads, const char *stamp_dir,
-                     const char *stamp, const void *info, size_t ninfo, const void *nodes, size_t nnodes,
+                     const char *stamp, const void *info, size_t ninfo, const CacheDeltaTable *nodes,
                      const char *nodes_root, char **warning)
 {
     if (!c || c->broken)
@@ -1258,7 +1274,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     int rc = 0;
     char *racy = NULL;
     ModelSet models;
-    model_set_init(&models, nodes_root, nodes, nnodes);
+    model_set_init(&models, nodes_root, nodes);
     bool fresh = encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false, &models);
     free(models.v);
     if (!fresh) {
@@ -1288,12 +1304,14 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                      "DELETE FROM snapshot_heads WHERE key NOT IN (SELECT key FROM snapshots); "
                      "DELETE FROM snapshot_over WHERE key NOT IN (SELECT key FROM snapshots); "
                      "DELETE FROM snapshot_nodes WHERE key NOT IN (SELECT key FROM snapshots); "
+                     "DELETE FROM snapshot_stubs WHERE key NOT IN (SELECT key FROM snapshots); "
                      "DELETE FROM snapshot_shift WHERE key NOT IN (SELECT key FROM snapshots)",
                      NULL, NULL, NULL);
         static const char *const clear[] = {"DELETE FROM snapshot_over WHERE key = ?1",
                                             "DELETE FROM snapshot_nodes WHERE key = ?1",
+                                            "DELETE FROM snapshot_stubs WHERE key = ?1",
                                             "DELETE FROM snapshot_shift WHERE key = ?1"};
-        for (size_t k = 0; k < 3; k++) {
+        for (size_t k = 0; k < sizeof clear / sizeof clear[0]; k++) {
             sqlite3_stmt *d = NULL;
             if (sqlite3_prepare_v2(c->db, clear[k], -1, &d, NULL) == SQLITE_OK) {
                 sqlite3_bind_blob(d, 1, key, 32, SQLITE_STATIC);
@@ -1331,41 +1349,9 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         }
         sqlite3_finalize(q);
         q = NULL;
-        /* the node table in buckets (entries: u32 length, then the entry,
-         * which starts with its key) */
-        if (rc == 1 && nodes && nnodes) {
-            Sb *bk = xcalloc(NODE_BUCKETS, sizeof *bk);
-            Rd r = {(const uint8_t *)nodes, (const uint8_t *)nodes + nnodes, false};
-            while (r.p < r.end) {
-                const uint8_t *at = r.p;
-                uint32_t n = rd_u32(&r);
-                if (r.bad || n > (size_t)(r.end - r.p))
-                    break;
-                Rd e = {r.p, r.p + n, false};
-                const char *ofp;
-                size_t kl;
-                if (rd_str_view(&e, &ofp, &kl) && ofp)
-                    sb_append(&bk[node_bucket(ofp, kl)], (const char *)at, n + 4);
-                r.p += n;
-            }
-            if (sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_nodes(key, bucket, ents) VALUES (?1, ?2, ?3)", -1, &q,
-                                   NULL) != SQLITE_OK)
-                rc = -1;
-            for (int b = 0; b < NODE_BUCKETS && rc == 1; b++) {
-                if (!bk[b].len)
-                    continue;
-                sqlite3_reset(q);
-                sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
-                sqlite3_bind_int(q, 2, b);
-                sqlite3_bind_blob(q, 3, bk[b].buf, (int)bk[b].len, SQLITE_STATIC);
-                if (sqlite3_step(q) != SQLITE_DONE)
-                    rc = -1;
-            }
-            sqlite3_finalize(q);
-            for (int b = 0; b < NODE_BUCKETS; b++)
-                sb_free(&bk[b]);
-            free(bk);
-        }
+        /* the node table: a row per bucket of entries, per chunk of stubs */
+        if (rc == 1 && nodes && nodes->nents && !store_nodes(c, key, nodes))
+            rc = -1;
         if (sqlite3_exec(c->db, rc == 1 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
             rc = -1;
     }

@@ -80,7 +80,8 @@ int  delta_compile(Flags *f, struct Cache *c, struct CacheSnap *snap, const char
 /* delta.c: the snapshot's node table (src/cache/cache_delta.c) for every
  * model with a manifest slot (mslots, by Node.index); rslots (run_results
  * slots by Node.index) for a compile, NULL for a parse. */
-void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, Sb *out);
+struct CacheDeltaTable;
+void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, struct CacheDeltaTable *out);
 /* fastpath.c: stamp this invocation in the artifacts a reuse keeps. */
 int  fastpath_patch_manifest(const char *path, const char *ts, const char *invocation);
 int  fastpath_patch_results(const char *path, long off, const char *ts, const char *invocation, double t0);
@@ -105,7 +106,7 @@ void fastpath_begin(Flags *f);               /* before session_open() */
  * run_results.json); relative outputs are under out_root; out_st: stat after
  * writing, or NULL (stat now) */
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
-                    size_t nout, size_t nheads, const char *info, const Sb *nodes);
+                    size_t nout, size_t nheads, const char *info, const struct CacheDeltaTable *nodes);
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

@@ -110,7 +110,8 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
     char found[512], info[640];
     console_found_text(p, found, sizeof found);
     snprintf(info, sizeof info, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
-    Sb nodes = SB_INIT;
+    CacheDeltaTable nodes;
+    cache_delta_init(&nodes);
     if (mslots && rr->slots) {
         JsonSlot *rslots = arena_zalloc(&s->arena, sizeof *rslots * (size_t)(p->nnodes + 1));
         for (int r = 0; r < rr->n; r++)
@@ -119,7 +120,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
         delta_node_table(p, mslots, rslots, &nodes);
     }
     fastpath_store(s, p->root, out, ost, n, 2, info, mslots && rr->slots ? &nodes : NULL);
-    sb_free(&nodes);
+    cache_delta_free(&nodes);
 }
 
 int cmd_compile(Flags *f)

@@ -3,6 +3,7 @@
 #include "console.h"
 #include <stdio.h>
 #include "../base/journal.h"
+#include "../cache/cache.h"
 
 int cmd_parse(Flags *f)
 {
@@ -25,11 +26,12 @@ int cmd_parse(Flags *f)
             console_found_text(s.project, found, sizeof found);
             snprintf(info, sizeof info, "%s\n%d\n%d\n0", found, s.project->nnodes, s.project->nnodes);
             const char *manifest = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
-            Sb nodes = SB_INIT;
+            CacheDeltaTable nodes;
+            cache_delta_init(&nodes);
             if (slots)
                 delta_node_table(s.project, slots, NULL, &nodes);
             fastpath_store(&s, NULL, &manifest, NULL, 1, 1, info, slots ? &nodes : NULL);
-            sb_free(&nodes);
+            cache_delta_free(&nodes);
         }
     }
     session_close(&s);

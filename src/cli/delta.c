@@ -329,11 +329,12 @@ static const char *cfg_str(const Node *n, const char *k)
     return v && v->type == V_STR ? v->u.s->s : NULL;
 }
 
-/* The stub of parent t, encoded once into stubs (its place in off/len). */
-static void stub_of(const Node *t, Sb *stubs, size_t *off, uint32_t *len)
+/* The number of parent t's stub in the table, added on first use (num: by
+ * Node.index, the number + 1). */
+static uint32_t stub_of(const Node *t, CacheDeltaTable *out, uint32_t *num)
 {
-    if (len[t->index])
-        return;
+    if (num[t->index])
+        return num[t->index] - 1;
     CacheDeltaDep d = {0};
     d.rt = (int)t->rt;
     d.unique_id = t->unique_id;
@@ -351,16 +352,15 @@ static void stub_of(const Node *t, Sb *stubs, size_t *off, uint32_t *len)
         d.quoting = (Value){.type = V_DICT, .u.d = t->quoting};
     else if (q && q->type == V_DICT)
         d.quoting = *q;
-    off[t->index] = stubs->len;
-    cache_delta_dep(stubs, &d);
-    len[t->index] = (uint32_t)(stubs->len - off[t->index]);
+    uint32_t k = cache_delta_stub(out, &d);
+    num[t->index] = k + 1;
+    return k;
 }
 
-void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, Sb *out)
+void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, CacheDeltaTable *out)
 {
-    Sb stubs = SB_INIT, deps = SB_INIT;
-    size_t *soff = xcalloc((size_t)p->nnodes + 1, sizeof *soff);
-    uint32_t *slen = xcalloc((size_t)p->nnodes + 1, sizeof *slen);
+    uint32_t *num = xcalloc((size_t)p->nnodes + 1, sizeof *num), *deps = NULL;
+    int cap = 0;
     for (int i = 0; i < p->nnodes; i++) {
         Node *nd = p->nodes[i];
         if (nd->rt != RT_MODEL || nd->index < 0 || !mslots[nd->index].len)
@@ -380,19 +380,17 @@ void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots
         const char *pp = nd->patch_path ? strstr(nd->patch_path, "://") : NULL;
         e.patch_file = pp ? pp + 3 : NULL;
         /* parents: the dep_nodes that are nodes, by index (dbt_parse) */
-        sb_reset(&deps);
-        for (int k = 0; k < nd->nparents; k++) {
-            const Node *t = p->nodes[nd->parents[k]];
-            stub_of(t, &stubs, soff, slen);
-            sb_append(&deps, stubs.buf + soff[t->index], slen[t->index]);
-            e.ndeps++;
+        if (nd->nparents > cap) {
+            cap = nd->nparents * 2;
+            deps = xrealloc(deps, sizeof *deps * (size_t)cap);
         }
-        cache_delta_add_raw(out, &e, deps.buf, deps.len);
+        for (int k = 0; k < nd->nparents; k++)
+            deps[k] = stub_of(p->nodes[nd->parents[k]], out, num);
+        e.ndeps = nd->nparents;
+        cache_delta_add_refs(out, &e, deps);
     }
-    free(soff);
-    free(slen);
-    sb_free(&stubs);
-    sb_free(&deps);
+    free(num);
+    free(deps);
 }
 
 /* ---------------------------------------------------------------- slots */
@@ -541,11 +539,7 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
         Item *it = &items[k];
         if (strncmp(changed[k], root, rl) != 0 || changed[k][rl] != '/')
             goto out;
-        size_t nblob = 0;
-        uint8_t *blob = cache_snap_node(c, snap, changed[k] + rl + 1, &nblob);
-        bool hit = blob && cache_delta_find(blob, nblob, changed[k] + rl + 1, &a, &it->e);
-        free(blob);
-        if (!hit)
+        if (!cache_snap_find_node(c, snap, changed[k] + rl + 1, &a, &it->e))
             goto out;
         if (k && (it->e.patch_file ? !props || strcmp(props, it->e.patch_file) : props != NULL)) {
             why = "models patched by different properties files";

@@ -127,7 +127,7 @@ void fastpath_begin(Flags *f)
 /* ---------------------------------------------------------------- store */
 
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
-                    size_t nout, size_t nheads, const char *info, const Sb *nodes)
+                    size_t nout, size_t nheads, const char *info, const CacheDeltaTable *nodes)
 {
     Flags *f = s->flags;
     if (!journal_active())
@@ -148,8 +148,7 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
         int rc = !snapshot_key(f, key) ? 0
                  : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st,
                                     nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
-                                    strlen(info), nodes ? (nodes->buf ? nodes->buf : "") : NULL,
-                                    nodes ? nodes->len : 0, s->project ? s->project->root : NULL, &w);
+                                    strlen(info), nodes, s->project ? s->project->root : NULL, &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)

@@ -231,13 +231,13 @@ START_TEST(snapshot_store_lookup_invalidate)
     const char *outs[] = {out1, "t/c/out2.sql"};
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 1);
     free(w);
     w = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -261,7 +261,7 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
@@ -279,14 +279,14 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* deleted: refused */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     unlink(out2);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, 0, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* an input edited in place */
@@ -354,7 +354,7 @@ START_TEST(snapshot_output_dirs_and_stamp)
     CacheSnap *s;
 #define STORE_STAMPED() \
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 1, NULL, 0, NULL, outs, NULL, 3, 1, target, "token-1", \
-                                      "info", 4, NULL, 0, NULL, &w), 1)
+                                      "info", 4, NULL, NULL, &w), 1)
     STORE_STAMPED();
     /* just written: racy, so checked file by file; an in-place edit shows */
     ck_assert_int_eq(fs_write_file_direct(o1, "A", 1), 0);
@@ -446,11 +446,12 @@ START_TEST(snapshot_changes_nodes_overrides)
     const char *envs[] = {"CDBT_SNAP_TEST"};
     const char *outs[] = {out1, "t/c/m0.sql"};
     /* a store of this fixture, with a node table or none */
-#define STORE(nodes, n) cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, nodes, n, d, &w)
+#define STORE(nodes) cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, nodes, d, &w)
     /* the node table: one entry with a model stub and a source stub */
     Arena a;
     arena_init(&a, 0);
-    Sb nodes = SB_INIT;
+    CacheDeltaTable nodes;
+    cache_delta_init(&nodes);
     CacheDeltaDep deps[2] = {
         {.rt = RT_MODEL, .unique_id = "model.p.up", .name = "up", .package = "p", .database = "db",
          .schema = "s", .alias = "up_alias", .materialized = "view", .quoting = v_none()},
@@ -464,7 +465,14 @@ START_TEST(snapshot_changes_nodes_overrides)
     CacheDeltaNode e2 = {.ofp = "m1.sql", .unique_id = "model.p.m1", .compiled_path = "t/c/m1.sql",
                          .patch_file = "models/_p.yml"};
     cache_delta_add(&nodes, &e2);
-    ck_assert_int_eq(STORE(nodes.buf, nodes.len), 1);
+    /* a third model whose parents are the first's (their stubs stored once) */
+    uint32_t refs[2] = {0, 1};
+    CacheDeltaNode e3 = {.ofp = "sub/m2.sql", .unique_id = "model.p.m2", .moff = 1ll << 40, .mlen = 64,
+                         .compiled_path = "/abs/target/compiled/p/sub/m2.sql", .patch_file = "sub/_props.yml",
+                         .ndeps = 2};
+    cache_delta_add_refs(&nodes, &e3, refs);
+    ck_assert_uint_eq(nodes.nstubs, 2);
+    ck_assert_int_eq(STORE(&nodes), 1);
     const char *why = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, true, &why);
     ck_assert_ptr_nonnull(s);
@@ -484,14 +492,9 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert(cache_snap_has_env(s, "CDBT_SNAP_TEST"));
     ck_assert(!cache_snap_has_env(s, "CDBT_OTHER"));
     /* the node table entry, whole */
-    size_t n = 0;
-    uint8_t *ent = cache_snap_node(c, s, "m0.sql", &n);
-    ck_assert_ptr_nonnull(ent);
     CacheDeltaNode got;
-    ck_assert(cache_delta_find(ent, n, "m0.sql", &a, &got));
-    ck_assert(!cache_delta_find(ent, n, "m1.sql", &a, &got) || strcmp(got.unique_id, "model.p.m1") == 0);
-    ck_assert(cache_delta_find(ent, n, "m0.sql", &a, &got));
-    free(ent);
+    ck_assert(cache_snap_find_node(c, s, "m0.sql", &a, &got));
+    ck_assert_str_eq(got.ofp, "m0.sql");
     ck_assert_str_eq(got.unique_id, "model.p.m0");
     ck_assert_int_eq(got.moff, 1234);
     ck_assert_uint_eq(got.mlen, 512);
@@ -507,11 +510,22 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert_str_eq(got.deps[1].identifier, "t_ident");
     ck_assert_str_eq(got.deps[1].source_name, "raw");
     ck_assert_int_eq(got.deps[1].quoting.type, V_DICT);
-    ck_assert_ptr_null(cache_snap_node(c, s, "nope.sql", &n));
-    ent = cache_snap_node(c, s, "m1.sql", &n);
-    ck_assert(ent && cache_delta_find(ent, n, "m1.sql", &a, &got));
-    free(ent);
+    ck_assert_int_eq(got.deps[1].quoting.u.d->len, 1);
+    ck_assert_ptr_null(got.deps[1].materialized);
+    ck_assert_ptr_null(got.deps[0].identifier);
+    ck_assert(!cache_snap_find_node(c, s, "nope.sql", &a, &got));
+    ck_assert(!cache_snap_find_node(c, s, "m0.sq", &a, &got));
+    ck_assert(cache_snap_find_node(c, s, "m1.sql", &a, &got));
     ck_assert_str_eq(got.patch_file, "models/_p.yml");
+    ck_assert_str_eq(got.compiled_path, "t/c/m1.sql");
+    ck_assert_int_eq(got.ndeps, 0);
+    ck_assert(cache_snap_find_node(c, s, "sub/m2.sql", &a, &got));
+    ck_assert_int_eq(got.moff, 1ll << 40);
+    ck_assert_str_eq(got.compiled_path, "/abs/target/compiled/p/sub/m2.sql");
+    ck_assert_str_eq(got.patch_file, "sub/_props.yml");
+    ck_assert_int_eq(got.ndeps, 2);
+    ck_assert_str_eq(got.deps[0].unique_id, "model.p.up");
+    ck_assert_str_eq(got.deps[1].unique_id, "source.p.raw.t");
 
     /* recorded by a run that started after the change: the new stat supersedes */
     ck_assert_int_eq(fs_write_file_direct(out2, "select 22", 9), 0);
@@ -537,11 +551,11 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert_int_eq(fs_write_file_direct(out2, "select 3", 8), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
     ck_assert(strstr(why, "output") != NULL);
-    ck_assert_int_eq(STORE(NULL, 0), 1);
+    ck_assert_int_eq(STORE(NULL), 1);
     unlink(ins[5]);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
     ck_assert_int_eq(fs_write_file(ins[5], "select 1", 8), 0);
-    ck_assert_int_eq(STORE(NULL, 0), 1);
+    ck_assert_int_eq(STORE(NULL), 1);
     /* shifts: an entry rewritten at another length moves what follows it */
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
     ck_assert_int_eq(cache_snap_shift(c, s, 0, 100, 512), 0);
@@ -559,9 +573,9 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert_int_eq(cache_snap_offset(s, 0, 200, NULL), 712);
     cache_snap_free(s);
     /* a store drops the node table, the overrides and the shifts of its key */
-    ck_assert_int_eq(STORE(NULL, 0), 1);
+    ck_assert_int_eq(STORE(NULL), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
-    ck_assert_ptr_null(cache_snap_node(c, s, "m0.sql", &n));
+    ck_assert(!cache_snap_find_node(c, s, "m0.sql", &a, &got));
     ck_assert_int_eq(cache_snap_offset(s, 0, 200, NULL), 200);
     cache_snap_free(s);
     /* more than eight inputs changed: not a delta */
@@ -573,7 +587,7 @@ START_TEST(snapshot_changes_nodes_overrides)
 
     /* only the node table's files are changes: any other file edited (a
      * macro, say) fails the lookup at once, and *why names it */
-    ck_assert_int_eq(STORE(nodes.buf, nodes.len), 1);
+    ck_assert_int_eq(STORE(&nodes), 1);
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(ins[1], "select 11", 9), 0);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
@@ -587,17 +601,89 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert(strstr(why, ins[1]));                 /* the first difference, without changes */
     /* a node table relative to another root marks nothing */
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4,
-                                      nodes.buf, nodes.len, "/nonexistent", &w), 1);
+                                      &nodes, "/nonexistent", &w), 1);
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(ins[0], "select 0", 8), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
     ck_assert(strstr(why, ins[0]));
-    sb_free(&nodes);
+    cache_delta_free(&nodes);
     arena_free(&a);
     cache_close(c);
     unsetenv("CDBT_SNAP_TEST");
     rmdir_all(d);
 #undef STORE
+}
+END_TEST
+
+/* A node table of many models: each stub stored once, in chunks; entries
+ * find their parents across chunks; a second store replaces the first. */
+START_TEST(snapshot_node_table_chunks)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    char in[512];
+    snprintf(in, sizeof in, "%s/dbt_project.yml", d);
+    ck_assert_int_eq(fs_write_file(in, "name: p", 7), 0);
+    const char *inp[] = {in};
+    const char *parts[] = {"compile", "chunks"};
+    uint8_t key[32];
+    cache_snap_key(parts, 2, key);
+    Arena a;
+    arena_init(&a, 0);
+    for (int round = 0; round < 2; round++) {
+        CacheDeltaTable t;
+        cache_delta_init(&t);
+        enum { NSTUB = 300, NMODEL = 500 };
+        for (int i = 0; i < NSTUB; i++) {
+            CacheDeltaDep dep = {.rt = RT_MODEL, .unique_id = arena_sprintf(&a, "model.p.up%d_%d", i, round),
+                                 .name = arena_sprintf(&a, "up%d", i), .package = "p", .database = "db",
+                                 .schema = "s", .alias = "", .materialized = "table", .quoting = v_none()};
+            ck_assert_uint_eq(cache_delta_stub(&t, &dep), (uint32_t)i);
+        }
+        for (int i = 0; i < NMODEL; i++) {
+            uint32_t refs[3] = {(uint32_t)(i % NSTUB), (uint32_t)((i * 7 + 65) % NSTUB), (uint32_t)(NSTUB - 1)};
+            const char *ofp = arena_sprintf(&a, "models/d%d/m%d.sql", i % 7, i);
+            CacheDeltaNode e = {.ofp = ofp, .unique_id = arena_sprintf(&a, "model.p.m%d", i), .moff = i * 4096 + round,
+                                .mlen = 4096, .roff = i * 512, .rlen = 512,
+                                .compiled_path = arena_sprintf(&a, "target/compiled/p/%s", ofp),
+                                .patch_file = i % 3 ? arena_sprintf(&a, "models/d%d/_schema.yml", i % 7) : NULL,
+                                .ndeps = i % 4};
+            cache_delta_add_refs(&t, &e, refs);
+        }
+        ck_assert_uint_eq(t.nents, NMODEL);
+        ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 1, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
+                                          &t, d, &w), 1);
+        cache_delta_free(&t);
+        const char *why;
+        CacheSnap *s = cache_snap_lookup(c, key, true, &why);
+        ck_assert_ptr_nonnull(s);
+        for (int i = 0; i < NMODEL; i++) {
+            CacheDeltaNode got;
+            const char *ofp = arena_sprintf(&a, "models/d%d/m%d.sql", i % 7, i);
+            ck_assert(cache_snap_find_node(c, s, ofp, &a, &got));
+            ck_assert_int_eq(got.moff, i * 4096 + round);
+            ck_assert_uint_eq(got.rlen, 512);
+            ck_assert_str_eq(got.compiled_path, arena_sprintf(&a, "target/compiled/p/%s", ofp));
+            if (i % 3)
+                ck_assert_str_eq(got.patch_file, arena_sprintf(&a, "models/d%d/_schema.yml", i % 7));
+            else
+                ck_assert_ptr_null(got.patch_file);
+            ck_assert_int_eq(got.ndeps, i % 4);
+            int want[3] = {i % NSTUB, (i * 7 + 65) % NSTUB, NSTUB - 1};
+            for (int k = 0; k < got.ndeps; k++) {
+                ck_assert_str_eq(got.deps[k].unique_id, arena_sprintf(&a, "model.p.up%d_%d", want[k], round));
+                ck_assert_str_eq(got.deps[k].name, arena_sprintf(&a, "up%d", want[k]));
+                ck_assert_str_eq(got.deps[k].alias, "");
+                ck_assert_ptr_null(got.deps[k].identifier);
+            }
+        }
+        cache_snap_free(s);
+    }
+    arena_free(&a);
+    cache_close(c);
+    rmdir_all(d);
 }
 END_TEST
 
@@ -990,6 +1076,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, parse_store_shared_configs);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
+    tcase_add_test(tc, snapshot_node_table_chunks);
     tcase_add_test(tc, snapshot_output_dirs_and_stamp);
     suite_add_tcase(s, tc);
     return s;
