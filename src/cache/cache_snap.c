@@ -147,8 +147,8 @@ static bool ent_equal(const SnapEnt *a, const SnapEnt *b)
 
 /* ---------------------------------------------------------------- encoding
  *
- * An entry list is grouped by directory (paths sorted, so each directory's
- * entries are adjacent): u32 ngroups, then per group the directory (varint
+ * An entry list is grouped by directory (in the order the paths came, each
+ * directory once): u32 ngroups, then per group the directory (varint
  * length, bytes, NUL; "" when the names are whole paths), varint count,
  * varint byte length of its entries and per entry the name (varint length, bytes, NUL), u8 kind and varints size,
  * ino, dev, mtime s (zigzag), mtime ns, ctime s (zigzag), ctime ns.  The
@@ -221,25 +221,70 @@ static size_t dir_len(const char *path)
     return (size_t)(slash - path);
 }
 
-typedef struct PathSt { const char *path; const struct stat *st; } PathSt;
+/* A string -> number table (open addressing, FNV-1a): the groups of a
+ * list being encoded, the names of a group, the node table's files. */
+typedef struct TabEnt { const char *s; uint32_t n, h, v; } TabEnt;
+typedef struct Tab { TabEnt *v; size_t mask, len; } Tab;
 
-static int cmp_path(const void *a, const void *b)
+static uint32_t fnv1a(const char *s, size_t n)
 {
-    return strcmp(((const PathSt *)a)->path, ((const PathSt *)b)->path);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
 }
 
-/* A directory listing entry (dir_entry). */
-typedef struct Listed { const char *name; uint64_t ino; } Listed;
-
-static int cmp_listed(const void *a, const void *b)
+/* Empty, with room for want strings (memory kept from before). */
+static void tab_reset(Tab *t, size_t want)
 {
-    return strcmp(((const Listed *)a)->name, ((const Listed *)b)->name);
+    size_t cap = 16;
+    while (cap < 2 * want)
+        cap *= 2;
+    if (!t->v || cap > t->mask + 1)
+        t->v = xrealloc(t->v, sizeof *t->v * cap);
+    else
+        cap = t->mask + 1;
+    memset(t->v, 0, sizeof *t->v * cap);
+    t->mask = cap - 1;
+    t->len = 0;
 }
 
-/* The "." entry of an output directory (open as dfd) whose outputs are
- * ps[0..n) (sorted; names after dl + 1 bytes) with the entries ents[0..n)
- * about to be stored: the directory's stat, when that stat vouches for the
- * entries, else kind KIND_CHANGED (each file is checked).
+/* The slot of s[0..n) (hash h): where it is, or the empty one where it
+ * would go (the table is never more than half full). */
+static TabEnt *tab_slot(const Tab *t, const char *s, size_t n, uint32_t h)
+{
+    for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+        TabEnt *e = &t->v[i];
+        if (!e->s || (e->h == h && e->n == n && memcmp(e->s, s, n) == 0))
+            return e;
+    }
+}
+
+/* Add s[0..n) with value v unless present; its slot. */
+static TabEnt *tab_add(Tab *t, const char *s, size_t n, uint32_t h, uint32_t v)
+{
+    if (2 * (t->len + 1) > t->mask + 1) {
+        Tab g = {0};
+        tab_reset(&g, t->len + 1);
+        for (size_t i = 0; t->v && i <= t->mask; i++)
+            if (t->v[i].s)
+                *tab_slot(&g, t->v[i].s, t->v[i].n, t->v[i].h) = t->v[i];
+        g.len = t->len;
+        free(t->v);
+        *t = g;
+    }
+    TabEnt *e = tab_slot(t, s, n, h);
+    if (!e->s) {
+        *e = (TabEnt){s, (uint32_t)n, h, v};
+        t->len++;
+    }
+    return e;
+}
+
+/* The "." entry of an output directory (open as dfd) whose outputs, about
+ * to be stored as ents[0..n), are named in names (value: the index in
+ * ents): the directory's stat, when that stat vouches for the entries, else
+ * kind KIND_CHANGED (each file is checked).
  *
  * Why: a reuse stat()s every output, 30,000 at 10k models, most of the time
  * of a compile with nothing changed.  An output directory whose stat is
@@ -251,8 +296,9 @@ static int cmp_listed(const void *a, const void *b)
  * every output present with the inode recorded for it and lacks every
  * output recorded missing (so nothing changed between the writes and now),
  * it is the same before and after that listing, and it is not racy (a
- * change in the same clock tick would not show). */
-static void dir_entry(int dfd, const PathSt *ps, const SnapEnt *ents, size_t n, size_t dl, SnapEnt *d)
+ * change in the same clock tick would not show).  The listing is looked up
+ * in names as it is read: nothing is copied or sorted. */
+static void dir_entry(int dfd, const Tab *names, const SnapEnt *ents, size_t n, SnapEnt *d)
 {
     SnapEnt d1;
     ent_stat_at(dfd, ".", d);
@@ -266,31 +312,21 @@ static void dir_entry(int dfd, const PathSt *ps, const SnapEnt *ents, size_t n, 
     if (!dh && fd >= 0)
         close(fd);
     if (dh) {
-        Arena a;
-        arena_init(&a, 0);
-        Listed *v = NULL;
-        size_t cnt = 0, cap = 0;
+        size_t present = 0, found = 0;
+        for (size_t k = 0; k < n; k++)
+            present += ents[k].kind != 0;
+        ok = true;
         struct dirent *de;
-        while ((de = readdir(dh)) != NULL) {
-            if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
-                continue;
-            if (cnt == cap) {
-                cap = cap ? cap * 2 : 256;
-                v = xrealloc(v, sizeof *v * cap);
-            }
-            v[cnt++] = (Listed){arena_strdup(&a, de->d_name), de->d_ino};
+        while (ok && (de = readdir(dh)) != NULL) {
+            size_t nl = strlen(de->d_name);
+            const TabEnt *e = tab_slot(names, de->d_name, nl, fnv1a(de->d_name, nl));
+            if (!e->s)
+                continue;                      /* not an output ("." and ".." neither) */
+            ok = ents[e->v].kind != 0 && ents[e->v].ino == (uint64_t)de->d_ino;
+            found++;
         }
         closedir(dh);
-        if (cnt)
-            qsort(v, cnt, sizeof *v, cmp_listed);
-        ok = true;
-        for (size_t k = 0; k < n && ok; k++) {
-            Listed key = {dl ? ps[k].path + dl + 1 : ps[k].path, 0};
-            const Listed *hit = cnt ? bsearch(&key, v, cnt, sizeof *v, cmp_listed) : NULL;
-            ok = ents[k].kind == 0 ? hit == NULL : hit && hit->ino == ents[k].ino;
-        }
-        free(v);
-        arena_free(&a);
+        ok = ok && found == present;
     }
     ent_stat_at(dfd, ".", &d1);
     if (!ok || !ent_equal(d, &d1) || is_racy(d, clock_epoch()))
@@ -307,33 +343,8 @@ static void dir_entry(int dfd, const PathSt *ps, const SnapEnt *ents, size_t n, 
  * difference, instead of stat()ing the rest of the project for a delta that
  * would refuse it anyway. */
 
-/* The node table's files (original_file_path, relative to root), by hash. */
-typedef struct ModelSet {
-    const char *root;
-    size_t rl;
-    struct ModelName { const char *s; size_t n; } *v;
-    size_t mask;                 /* capacity - 1 (a power of two) */
-} ModelSet;
-
-static uint32_t fnv1a(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
-}
-
-static void model_set_add(ModelSet *m, const char *s, size_t n)
-{
-    for (size_t i = fnv1a(s, n) & m->mask;; i = (i + 1) & m->mask) {
-        if (!m->v[i].s) {
-            m->v[i] = (struct ModelName){s, n};
-            return;
-        }
-        if (m->v[i].n == n && memcmp(m->v[i].s, s, n) == 0)
-            return;
-    }
-}
+/* The node table's files (original_file_path, relative to root). */
+typedef struct ModelSet { const char *root; size_t rl; Tab t; } ModelSet;
 
 /* The files of node table t, viewed in place. */
 static void model_set_init(ModelSet *m, const char *root, const CacheDeltaTable *t)
@@ -341,66 +352,108 @@ static void model_set_init(ModelSet *m, const char *root, const CacheDeltaTable 
     memset(m, 0, sizeof *m);
     if (!root || !t || !t->nents)
         return;
-    size_t cap = 16;
-    while (cap < 2 * t->nents)
-        cap *= 2;
     m->root = root;
     m->rl = strlen(root);
-    m->v = xcalloc(cap, sizeof *m->v);
-    m->mask = cap - 1;
+    tab_reset(&m->t, t->nents);
     for (int b = 0; b < CACHE_DELTA_BUCKETS; b++) {
         Rd r = {(const uint8_t *)t->bucket[b].buf, (const uint8_t *)t->bucket[b].buf + t->bucket[b].len, false}, e;
         const char *ofp;
         size_t ol;
         while (cache_delta_next(&r, &e, &ofp, &ol))
-            model_set_add(m, ofp, ol);
+            tab_add(&m->t, ofp, ol, fnv1a(ofp, ol), 0);
     }
 }
 
 /* Is path (absolute) root/<a file of the node table>? */
 static bool model_set_has(const ModelSet *m, const char *path)
 {
-    if (!m || !m->v || strncmp(path, m->root, m->rl) != 0 || path[m->rl] != '/')
+    if (!m || !m->t.v || strncmp(path, m->root, m->rl) != 0 || path[m->rl] != '/')
         return false;
-    const char *s = path + m->rl + 1;
-    size_t n = strlen(s);
-    for (size_t i = fnv1a(s, n) & m->mask; m->v[i].s; i = (i + 1) & m->mask)
-        if (m->v[i].n == n && memcmp(m->v[i].s, s, n) == 0)
-            return true;
-    return false;
+    const char *f = path + m->rl + 1;
+    size_t n = strlen(f);
+    return tab_slot(&m->t, f, n, fnv1a(f, n))->s != NULL;
 }
 
 /* Encode the stat of each path: the one given (st[i], when st and st[i] are
  * not NULL; st_nlink == 0 means missing) or the current one.  racy_after >
  * 0: returns false (and *racy, the first such path) when an entry changed at
- * or after it.  Files in models are marked (KIND_MODEL). */
+ * or after it.  Files in models are marked (KIND_MODEL).
+ *
+ * Paths are grouped by directory with hash tables, in the order given (a
+ * path given twice is stored once): at 30,000 outputs, sorting them whole
+ * compared long common prefixes half a million times. */
+/* A directory's paths in encode_paths: a list through next[], in the order given. */
+typedef struct Grp { uint32_t first, last, count, dl; bool rel; } Grp;
+
+/* The slot of the group of directory s[0..n) (hash h; rel: under root). */
+static TabEnt *grp_slot(const Tab *t, const Grp *gv, const char *s, size_t n, uint32_t h, bool rel)
+{
+    for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+        TabEnt *e = &t->v[i];
+        if (!e->s || (e->h == h && e->n == n && gv[e->v].rel == rel && memcmp(e->s, s, n) == 0))
+            return e;
+    }
+}
+
 static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
                          const char *root, double racy_after, char **racy, bool dirs, const ModelSet *models)
 {
-    PathSt *sorted = xmalloc(sizeof *sorted * (n ? n : 1));
+    uint32_t *next = xmalloc(sizeof *next * (n ? n : 1));
+    Grp *gv = NULL;
+    size_t ng = 0, gcap = 0, maxcount = 0;
+    Tab dirtab = {0};
+    tab_reset(&dirtab, 32);
     for (size_t i = 0; i < n; i++) {
-        sorted[i].path = paths[i];
-        sorted[i].st = st ? st[i] : NULL;
+        const char *p = paths[i];
+        size_t dl = dir_len(p);
+        /* a relative path is under root: its group's directory is root/dir
+         * (not the absolute one of the same bytes: "" for "/x" and "x") */
+        bool rel = root && p[0] != '/';
+        uint32_t h = fnv1a(p, dl), gi;
+        TabEnt *e = grp_slot(&dirtab, gv, p, dl, h, rel);
+        if (e->s) {
+            gi = e->v;
+            next[gv[gi].last] = (uint32_t)i;
+            gv[gi].last = (uint32_t)i;
+            gv[gi].count++;
+        } else {
+            if (ng == gcap) {
+                gcap = gcap ? gcap * 2 : 64;
+                gv = xrealloc(gv, sizeof *gv * gcap);
+            }
+            gi = (uint32_t)ng++;
+            gv[gi] = (Grp){(uint32_t)i, (uint32_t)i, 1, (uint32_t)dl, rel};
+            *e = (TabEnt){p, (uint32_t)dl, h, gi};
+            if (2 * ++dirtab.len > dirtab.mask + 1) {
+                /* more directories than room: rehash them */
+                Tab t2 = {0};
+                tab_reset(&t2, dirtab.len);
+                for (size_t k = 0; k < ng; k++) {
+                    const char *q = paths[gv[k].first];
+                    uint32_t hk = fnv1a(q, gv[k].dl);
+                    *grp_slot(&t2, gv, q, gv[k].dl, hk, gv[k].rel) = (TabEnt){q, gv[k].dl, hk, (uint32_t)k};
+                }
+                t2.len = dirtab.len;
+                free(dirtab.v);
+                dirtab = t2;
+            }
+        }
+        next[i] = UINT32_MAX;
+        if (gv[gi].count > maxcount)
+            maxcount = gv[gi].count;
     }
-    qsort(sorted, n, sizeof *sorted, cmp_path);
-    /* drop repeats: each path is checked once */
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (m == 0 || strcmp(sorted[m - 1].path, sorted[i].path) != 0)
-            sorted[m++] = sorted[i];
-    n = m;
-    size_t count_at = b->len;         /* the group count, written once known */
-    uint32_t ngroups = 0;
-    ser_u32(b, 0);
+    free(dirtab.v);
+    ser_u32(b, (uint32_t)ng);
     bool ok = true;
-    for (size_t i = 0; i < n; ngroups++) {
-        const char *p0 = sorted[i].path;
-        size_t dl = dir_len(p0), j = i + 1;
-        while (j < n && dir_len(sorted[j].path) == dl && memcmp(sorted[j].path, p0, dl) == 0)
-            j++;
-        /* a relative path is under root: its group's directory is root/dir */
-        Sb dir = SB_INIT;
-        if (root && p0[0] != '/') {
+    Tab names = {0};
+    SnapEnt *ents = xmalloc(sizeof *ents * (maxcount ? maxcount : 1));
+    Sb dir = SB_INIT, g = SB_INIT;
+    for (size_t gi = 0; gi < ng; gi++) {
+        const Grp *gr = &gv[gi];
+        const char *p0 = paths[gr->first];
+        size_t dl = gr->dl;
+        sb_reset(&dir);
+        if (gr->rel) {
             sb_puts(&dir, root);
             if (dl) {
                 sb_putc(&dir, '/');
@@ -411,55 +464,61 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
         }
         put_name(b, sb_cstr(&dir), dir.len);
         int dfd = dir.len ? open(sb_cstr(&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
-        SnapEnt *ents = xmalloc(sizeof *ents * (j - i));
-        for (size_t k = i; k < j; k++) {
-            const char *path = sorted[k].path, *name = dl ? path + dl + 1 : path;
-            SnapEnt *e = &ents[k - i];
-            *e = (SnapEnt){.path = path};
-            if (sorted[k].st)
-                ent_from_stat(e, sorted[k].st->st_nlink ? sorted[k].st : NULL);
+        tab_reset(&names, gr->count);
+        size_t m = 0;
+        for (uint32_t i = gr->first; i != UINT32_MAX; i = next[i]) {
+            const char *path = paths[i], *name = dl ? path + dl + 1 : path;
+            size_t nl = strlen(name);
+            uint32_t h = fnv1a(name, nl);
+            TabEnt *e = tab_slot(&names, name, nl, h);
+            if (e->s)
+                continue;                                /* given twice: stored once */
+            *e = (TabEnt){name, (uint32_t)nl, h, (uint32_t)m};
+            names.len++;
+            SnapEnt *en = &ents[m++];
+            *en = (SnapEnt){.path = path};
+            const struct stat *sti = st ? st[i] : NULL;
+            if (sti)
+                ent_from_stat(en, sti->st_nlink ? sti : NULL);
             else if (dir.len && dfd < 0)
-                ent_from_stat(e, NULL);
+                ent_from_stat(en, NULL);
             else
-                ent_stat_at(dfd, name, e);
-            if (models && e->kind == 1)
-                e->model = model_set_has(models, path);
-            if (racy_after > 0 && is_racy(e, racy_after + RACY_MARGIN)) {
+                ent_stat_at(dfd, name, en);
+            if (models && en->kind == 1)
+                en->model = model_set_has(models, path);
+            if (racy_after > 0 && is_racy(en, racy_after + RACY_MARGIN)) {
                 if (ok && racy)
                     *racy = xstrdup(path);
                 ok = false;
             }
         }
-        Sb g = SB_INIT;
+        sb_reset(&g);
         if (dirs && dir.len) {
             /* the directory itself first, as "." (see dir_entry) */
-            ser_var(b, j - i + 1);
+            ser_var(b, m + 1);
             SnapEnt d;
-            dir_entry(dfd, sorted + i, ents, j - i, dl, &d);
+            dir_entry(dfd, &names, ents, m, &d);
             put_name(&g, ".", 1);
             put_ent(&g, &d);
         } else {
-            ser_var(b, j - i);
+            ser_var(b, m);
         }
-        for (size_t k = i; k < j; k++) {
-            const char *name = dl ? sorted[k].path + dl + 1 : sorted[k].path;
+        for (size_t k = 0; k < m; k++) {
+            const char *path = ents[k].path, *name = dl ? path + dl + 1 : path;
             put_name(&g, name, strlen(name));
-            put_ent(&g, &ents[k - i]);
+            put_ent(&g, &ents[k]);
         }
-        free(ents);
         if (dfd >= 0)
             close(dfd);
         ser_var(b, g.len);
         sb_append(b, g.buf ? g.buf : "", g.len);
-        sb_free(&g);
-        sb_free(&dir);
-        i = j;
     }
-    Sb cnt = SB_INIT;
-    ser_u32(&cnt, ngroups);
-    memcpy(b->buf + count_at, cnt.buf, cnt.len);
-    sb_free(&cnt);
-    free(sorted);
+    sb_free(&dir);
+    sb_free(&g);
+    free(names.v);
+    free(ents);
+    free(gv);
+    free(next);
     return ok;
 }
 
@@ -994,9 +1053,9 @@ size_t cache_snap_changed(const CacheSnap *s, const char *const **paths)
 }
 
 /* Calls visit for each input stored directly in directory dir[0..dl) (a
- * directory's entries may sit in several groups: paths are sorted whole, so
- * "d/a.sql", "d/sub/x.sql", "d/z.sql" make three), until visit returns
- * true; whether one did.  Known only when something changed. */
+ * directory's entries sit in one group; every group is looked at all the
+ * same), until visit returns true; whether one did.  Known only when
+ * something changed. */
 static bool each_input_in(const CacheSnap *s, const char *dir, size_t dl,
                           bool (*visit)(void *ud, const char *name, const SnapEnt *e), void *ud)
 {
@@ -1276,7 +1335,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     ModelSet models;
     model_set_init(&models, nodes_root, nodes);
     bool fresh = encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false, &models);
-    free(models.v);
+    free(models.t.v);
     if (!fresh) {
         /* racy: an input may have changed while we read it */
         cache_set_warning(warning, "%s changed during the run", racy);

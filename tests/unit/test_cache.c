@@ -687,6 +687,80 @@ START_TEST(snapshot_node_table_chunks)
 }
 END_TEST
 
+/* Lists grouped by directory as given: a path given twice, relative and
+ * absolute spellings of one directory, many directories, an output
+ * recorded missing; each difference is still seen. */
+START_TEST(snapshot_paths_grouped)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    Arena a;
+    arena_init(&a, 0);
+    enum { NDIR = 40, NOUT = 300 };
+    const char *ins[NDIR + 3], *outs[NOUT + 3];
+    size_t nin = 0, nout = 0;
+    for (int i = 0; i < NDIR; i++) {
+        const char *f = arena_sprintf(&a, "%s/m/d%02d/x.sql", d, i);
+        ck_assert_int_eq(fs_write_file(f, "select 1", 8), 0);
+        ins[nin++] = f;
+    }
+    ins[nin++] = ins[3];                                          /* twice */
+    ins[nin++] = arena_sprintf(&a, "%s/m", d);                    /* a directory */
+    ins[nin++] = arena_sprintf(&a, "%s/m/d07/probed.yml", d);     /* missing */
+    outs[nout++] = arena_sprintf(&a, "%s/t/manifest.json", d);   /* the head */
+    ck_assert_int_eq(fs_write_file(outs[0], "{}", 2), 0);
+    for (int i = 0; i < NOUT; i++) {
+        const char *rel = arena_sprintf(&a, "t/c/o%03d.sql", i);
+        ck_assert_int_eq(fs_write_file(arena_sprintf(&a, "%s/%s", d, rel), "x", 1), 0);
+        outs[nout++] = rel;
+    }
+    outs[nout++] = arena_sprintf(&a, "%s/t/c/o007.sql", d);       /* the same file, absolute */
+    outs[nout++] = "t/c/none.sql";                                /* recorded missing */
+    const char *parts[] = {"compile", "grouped"};
+    uint8_t key[32];
+    cache_snap_key(parts, 2, key);
+#define STORE() ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, nin, NULL, 0, d, outs, NULL, nout, 1, NULL, \
+                                                  NULL, "i", 1, NULL, NULL, &w), 1)
+    STORE();
+    const char *why;
+    CacheSnap *s = cache_snap_lookup(c, key, false, &why);
+    ck_assert_msg(s != NULL, "%s", why);
+    cache_snap_free(s);
+    /* an input in the last directory edited */
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file_direct(ins[NDIR - 1], "select 2", 8), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert(strstr(why, ins[NDIR - 1]));
+    STORE();
+    /* the missing output appears (once the directory is past the margin
+     * and vouched, so the directory's stat is what sees it) */
+    usleep(80000);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_settle(c, s), 2);      /* t/c, relative and absolute: one override */
+    cache_snap_free(s);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    ck_assert_int_eq(cache_snap_settle(c, s), 0);
+    cache_snap_free(s);
+    ck_assert_int_eq(fs_write_file(arena_sprintf(&a, "%s/t/c/none.sql", d), "x", 1), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert(strstr(why, "output") && strstr(why, "none.sql"));
+    /* stored again with it there, then one output deleted */
+    STORE();
+    usleep(80000);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
+    cache_snap_free(s);
+    ck_assert_int_eq(unlink(arena_sprintf(&a, "%s/t/c/o123.sql", d)), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
+    ck_assert(strstr(why, "o123.sql"));
+#undef STORE
+    arena_free(&a);
+    cache_close(c);
+    rmdir_all(d);
+}
+END_TEST
+
 START_TEST(parse_store_restore_invalidate)
 {
     char *d = tmpdir();
@@ -1077,6 +1151,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
     tcase_add_test(tc, snapshot_node_table_chunks);
+    tcase_add_test(tc, snapshot_paths_grouped);
     tcase_add_test(tc, snapshot_output_dirs_and_stamp);
     suite_add_tcase(s, tc);
     return s;
