@@ -30,14 +30,17 @@ CREATE TABLE IF NOT EXISTS results (
 
 -- whole-project snapshots: a `parse` or `compile` with the same command line
 -- whose every input is unchanged reuses the outputs of the run that stored it
+-- (the small columns first: sqlite reaches a column by walking the row's
+-- overflow pages from its start, so reading stored_at or the inputs does not
+-- read the outputs)
 CREATE TABLE IF NOT EXISTS snapshots (
     key       BLOB PRIMARY KEY,   -- SHA-256: cdbt build, command line, cwd, DBT_* env, HOME
-    inputs    BLOB NOT NULL,      -- paths read, listed or probed, with what stat() said
-    envs      BLOB NOT NULL,      -- env vars templates read: name, set?, value
-    outputs   BLOB NOT NULL,      -- files written, with what stat() said after writing
-    info      BLOB NOT NULL,      -- what the command needs to repeat its console output
     stored_at REAL NOT NULL,      -- epoch seconds
-    stamp     BLOB NOT NULL       -- "<target>/cdbt.stamp" NUL token: what that run wrote there (or empty)
+    stamp     BLOB NOT NULL,      -- "<target>/cdbt.stamp" NUL token: what that run wrote there (or empty)
+    info      BLOB NOT NULL,      -- what the command needs to repeat its console output
+    envs      BLOB NOT NULL,      -- env vars templates read: name, set?, value
+    inputs    BLOB NOT NULL,      -- paths read, listed or probed, with what stat() said
+    outputs   BLOB NOT NULL       -- files written, with what stat() said after writing
 );
 
 -- per snapshot, what recompiling one model alone needs (src/cache/cache_delta.c):

@@ -705,9 +705,10 @@ static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool cha
     atomic_bool stop = false;
     Arena ab;
     arena_init(&ab, 0);
-    Over sb[MAX_SETTLE];
-    s->settle = ARENA_ARRAY(&s->a, Over, MAX_SETTLE);
-    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, s->settle, 0, NULL},
+    Over sa[MAX_SETTLE], sb[MAX_SETTLE];
+    if (!s->settle)
+        s->settle = ARENA_ARRAY(&s->a, Over, MAX_SETTLE);
+    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, sa, 0, NULL},
              b = {NULL, 0, true, false, &stop, s->over, s->nover, &ab, NULL, 0, sb, 0, NULL};
     const char *cb[MAX_CHANGED];
     if (changes) {
@@ -741,18 +742,21 @@ static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool cha
         sb_reset(diff);
         sb_puts(diff, d);
     }
-    s->nchanged = a.nchanges;
-    for (size_t k = 0; k < b.nchanges; k++) {
-        if (s->nchanged == MAX_CHANGED) {
-            same = false;
-            break;
+    if (changes) {
+        s->nchanged = a.nchanges;
+        for (size_t k = 0; k < b.nchanges; k++) {
+            if (s->nchanged == MAX_CHANGED) {
+                same = false;
+                break;
+            }
+            s->changed[s->nchanged++] = arena_strdup(&s->a, cb[k]);
         }
-        s->changed[s->nchanged++] = arena_strdup(&s->a, cb[k]);
     }
-    s->nsettle = a.nsettle;
-    for (size_t k = 0; k < b.nsettle && s->nsettle < MAX_SETTLE; k++) {
-        s->settle[s->nsettle] = b.settle[k];
-        s->settle[s->nsettle++].path = arena_strdup(&s->a, b.settle[k].path);
+    /* the "." entries to record, from both jobs (b's paths are in ab) */
+    for (size_t k = 0; k < a.nsettle + b.nsettle && s->nsettle < MAX_SETTLE; k++) {
+        Over o = k < a.nsettle ? sa[k] : sb[k - a.nsettle];
+        o.path = arena_strdup(&s->a, o.path);
+        s->settle[s->nsettle++] = o;
     }
     arena_free(&ab);
     return same;
@@ -941,17 +945,34 @@ static bool stamp_same(const uint8_t *b, size_t n)
     return got >= 0 && (size_t)got == tl && memcmp(buf, token, tl) == 0;
 }
 
+/* Name the entry that differed in *why (kept in c until the next lookup). */
+static void why_changed(Cache *c, bool output, const char **why)
+{
+    if (c->why.len) {
+        char *p = sb_detach(&c->why);
+        sb_printf(&c->why, "%s changed: %s", output ? "an output file (target/)" : "a project file", p);
+        free(p);
+        *why = sb_cstr(&c->why);
+    } else {
+        *why = output ? "an output file (target/) changed" : "a project file changed";
+    }
+}
+
 CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why)
 {
     *why = "no snapshot for this command line";
     if (!c || c->broken)
         return NULL;
     pthread_mutex_lock(&c->mu);
-    sqlite3_stmt *q = NULL;
+    sqlite3_stmt *q = NULL, *qo = NULL;
     CacheSnap *s = NULL;
-    Groups gs = {0};
+    Groups gin = {0}, gout = {0};
+    /* The inputs first, the outputs only once the inputs are unchanged:
+     * reading a column walks the row's overflow pages from its start, so
+     * the outputs, the biggest, are the last column and a lookup that
+     * fails on an input (a file edited) never reads them. */
     if (sqlite3_prepare_v2(c->db,
-                           "SELECT s.inputs, s.envs, s.outputs, s.info, h.ents, s.stamp FROM snapshots s "
+                           "SELECT s.stamp, s.info, s.envs, s.inputs, h.ents FROM snapshots s "
                            "JOIN snapshot_heads h ON h.key = s.key WHERE s.key = ?1",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
@@ -962,29 +983,24 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
     arena_init(&s->a, 0);
     memcpy(s->key, key, 32);
     /* the blobs are read in place: valid until q is finalized */
-    const uint8_t *blob[6];
-    size_t len[6];
-    for (int i = 0; i < 6; i++) {
+    enum { STAMP, INFO, ENVS, INPUTS, HEADS, NCOL };
+    const uint8_t *blob[NCOL];
+    size_t len[NCOL];
+    for (int i = 0; i < NCOL; i++) {
         blob[i] = sqlite3_column_blob(q, i);
         len[i] = (size_t)sqlite3_column_bytes(q, i);
     }
-    /* inputs, outputs and heads are checked together; the heads come last */
-    bool ok = blob[0] && blob[2] && blob[4] && read_groups(blob[0], len[0], false, &gs) &&
-              read_groups(blob[2], len[2], true, &gs);
-    size_t h0 = gs.n, hents = gs.nents;
-    ok = ok && read_groups(blob[4], len[4], true, &gs) &&
-         group_paths(gs.v + h0, gs.n - h0, gs.nents - hents, &s->a, &s->heads, &s->head_ents, &s->nheads);
-    if (!ok) {
+    if (!blob[INPUTS] || !blob[HEADS] || !read_groups(blob[INPUTS], len[INPUTS], false, &gin)) {
         *why = "snapshot unreadable";
         goto bad;
     }
-    uint8_t *info = arena_alloc(&s->a, len[3] + 1);
-    if (len[3])
-        memcpy(info, blob[3], len[3]);
+    uint8_t *info = arena_alloc(&s->a, len[INFO] + 1);
+    if (len[INFO])
+        memcpy(info, blob[INFO], len[INFO]);
     s->info = info;
-    s->ninfo = len[3];
-    Rd re = {blob[1], blob[1] + len[1], false};
-    if (!blob[1] || !envs_unchanged(&re, &s->a)) {
+    s->ninfo = len[INFO];
+    Rd re = {blob[ENVS], blob[ENVS] + len[ENVS], false};
+    if (!blob[ENVS] || !envs_unchanged(&re, &s->a)) {
         *why = "an environment variable read by a template changed";
         goto bad;
     }
@@ -992,34 +1008,44 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
         *why = "snapshot unreadable";
         goto bad;
     }
-    if (!stamp_same(blob[5], len[5])) {
+    if (!stamp_same(blob[STAMP], len[STAMP])) {
         *why = "another cdbt run wrote outputs (target/) since";
         goto bad;
     }
     bool output = false;
     sb_reset(&c->why);
-    if (!all_unchanged(&gs, &output, s, changes, &c->why)) {
-        if (c->why.len) {
-            /* name it (kept in c until the next lookup) */
-            char *p = sb_detach(&c->why);
-            sb_printf(&c->why, "%s changed: %s", output ? "an output file (target/)" : "a project file", p);
-            free(p);
-            *why = sb_cstr(&c->why);
-        } else {
-            *why = output ? "an output file (target/) changed" : "a project file changed";
-        }
+    if (!all_unchanged(&gin, &output, s, changes, &c->why)) {
+        why_changed(c, false, why);
+        goto bad;
+    }
+    /* then the outputs and the heads (which come last) */
+    bool ok = sqlite3_prepare_v2(c->db, "SELECT outputs FROM snapshots WHERE key = ?1", -1, &qo, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_blob(qo, 1, key, 32, SQLITE_STATIC);
+        ok = sqlite3_step(qo) == SQLITE_ROW && sqlite3_column_blob(qo, 0);
+    }
+    ok = ok && read_groups(sqlite3_column_blob(qo, 0), (size_t)sqlite3_column_bytes(qo, 0), true, &gout);
+    size_t h0 = gout.n, hents = gout.nents;
+    ok = ok && read_groups(blob[HEADS], len[HEADS], true, &gout) &&
+         group_paths(gout.v + h0, gout.n - h0, gout.nents - hents, &s->a, &s->heads, &s->head_ents, &s->nheads);
+    if (!ok) {
+        *why = "snapshot unreadable";
+        goto bad;
+    }
+    if (!all_unchanged(&gout, &output, s, false, &c->why)) {
+        why_changed(c, true, why);
         goto bad;
     }
     if (s->nchanged) {
         /* kept for cache_snap_has_input / _has_env */
-        uint8_t *in = arena_alloc(&s->a, len[0] + 1), *ev = arena_alloc(&s->a, len[1] + 1);
-        memcpy(in, blob[0], len[0]);
-        if (len[1])
-            memcpy(ev, blob[1], len[1]);
+        uint8_t *in = arena_alloc(&s->a, len[INPUTS] + 1), *ev = arena_alloc(&s->a, len[ENVS] + 1);
+        memcpy(in, blob[INPUTS], len[INPUTS]);
+        if (len[ENVS])
+            memcpy(ev, blob[ENVS], len[ENVS]);
         s->inputs = in;
-        s->ninputs = len[0];
+        s->ninputs = len[INPUTS];
         s->envs = ev;
-        s->nenvs = len[1];
+        s->nenvs = len[ENVS];
     }
     *why = NULL;
     goto out;
@@ -1027,7 +1053,9 @@ bad:
     cache_snap_free(s);
     s = NULL;
 out:
-    free(gs.v);
+    free(gin.v);
+    free(gout.v);
+    sqlite3_finalize(qo);
     sqlite3_finalize(q);
     pthread_mutex_unlock(&c->mu);
     return s;
