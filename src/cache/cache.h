@@ -226,6 +226,7 @@ struct CacheDeltaTable {
     uint32_t *stub_end;                        /* where stub i ends in stubs */
     uint32_t nstubs, cap;
     size_t nents;
+    Sb scratch;                                /* one entry or stub being encoded */
 };
 void     cache_delta_init(CacheDeltaTable *t);
 void     cache_delta_free(CacheDeltaTable *t);

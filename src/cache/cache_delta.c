@@ -35,11 +35,25 @@ static void put_s(Sb *b, const char *s, size_t n)
         ser_var(b, 0);
         return;
     }
-    ser_var(b, (uint64_t)n + 1);
-    sb_append(b, s, n);
+    sb_reserve(b, n + 10);
+    uint8_t *p = var_at((uint8_t *)b->buf + b->len, (uint64_t)n + 1);
+    memcpy(p, s, n);
+    b->len = (size_t)((char *)p - b->buf) + n;
+    b->buf[b->len] = '\0';
 }
 
 static void put_str(Sb *b, const char *s) { put_s(b, s, s ? strlen(s) : 0); }
+
+/* v(n), then the n bytes (an entry, a stub) */
+static void put_block(Sb *b, const char *s, size_t n)
+{
+    sb_reserve(b, n + 10);
+    uint8_t *p = var_at((uint8_t *)b->buf + b->len, n);
+    if (n)
+        memcpy(p, s, n);
+    b->len = (size_t)((char *)p - b->buf) + n;
+    b->buf[b->len] = '\0';
+}
 
 /* s (in place, not NUL-terminated; NULL for NULL) */
 static bool get_s(Rd *r, const char **s, size_t *n)
@@ -68,13 +82,13 @@ static const char *get_str(Rd *r, Arena *a)
     return get_s(r, &s, &n) && s ? arena_strndup(a, s, n) : NULL;
 }
 
-static void put_rel(Sb *b, const char *s, const char *ofp)
+static void put_rel(Sb *b, const char *s, const char *ofp, size_t ol)
 {
     if (!s) {
         ser_var(b, 0);
         return;
     }
-    size_t sl = strlen(s), ol = strlen(ofp), p = 0, q = 0;
+    size_t sl = strlen(s), p = 0, q = 0;
     while (p < sl && p < ol && s[p] == ofp[p])
         p++;
     while (q < sl - p && q < ol - p && s[sl - 1 - q] == ofp[ol - 1 - q])
@@ -114,6 +128,7 @@ void cache_delta_free(CacheDeltaTable *t)
     for (int b = 0; b < CACHE_DELTA_BUCKETS; b++)
         sb_free(&t->bucket[b]);
     sb_free(&t->stubs);
+    sb_free(&t->scratch);
     free(t->stub_end);
     memset(t, 0, sizeof *t);
 }
@@ -128,21 +143,20 @@ unsigned cache_delta_bucket(const char *ofp, size_t n)
 
 uint32_t cache_delta_stub(CacheDeltaTable *t, const CacheDeltaDep *d)
 {
-    Sb body = SB_INIT;
-    ser_u8(&body, (uint8_t)d->rt);
-    put_str(&body, d->unique_id);
-    put_str(&body, d->name);
-    put_str(&body, d->package);
-    put_str(&body, d->database);
-    put_str(&body, d->schema);
-    put_str(&body, d->alias);
-    put_str(&body, d->identifier);
-    put_str(&body, d->source_name);
-    put_str(&body, d->materialized);
-    ser_value(&body, d->quoting, false);
-    ser_var(&t->stubs, body.len);
-    sb_append(&t->stubs, body.buf, body.len);
-    sb_free(&body);
+    Sb *body = &t->scratch;
+    sb_reset(body);
+    ser_u8(body, (uint8_t)d->rt);
+    put_str(body, d->unique_id);
+    put_str(body, d->name);
+    put_str(body, d->package);
+    put_str(body, d->database);
+    put_str(body, d->schema);
+    put_str(body, d->alias);
+    put_str(body, d->identifier);
+    put_str(body, d->source_name);
+    put_str(body, d->materialized);
+    ser_value(body, d->quoting, false);
+    put_block(&t->stubs, body->buf, body->len);
     if (t->nstubs == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 1024;
         t->stub_end = xrealloc(t->stub_end, sizeof *t->stub_end * t->cap);
@@ -155,22 +169,21 @@ void cache_delta_add_refs(CacheDeltaTable *t, const CacheDeltaNode *n, const uin
 {
     if (!n->ofp)
         return;                  /* no key: could never be found */
-    Sb e = SB_INIT;
-    put_str(&e, n->ofp);
-    put_str(&e, n->unique_id);
-    ser_var(&e, (uint64_t)n->moff);
-    ser_var(&e, n->mlen);
-    ser_var(&e, (uint64_t)n->roff);
-    ser_var(&e, n->rlen);
-    put_rel(&e, n->compiled_path, n->ofp);
-    put_rel(&e, n->patch_file, n->ofp);
-    ser_var(&e, (uint64_t)n->ndeps);
+    size_t ol = strlen(n->ofp);
+    Sb *e = &t->scratch;
+    sb_reset(e);
+    put_s(e, n->ofp, ol);
+    put_str(e, n->unique_id);
+    ser_var(e, (uint64_t)n->moff);
+    ser_var(e, n->mlen);
+    ser_var(e, (uint64_t)n->roff);
+    ser_var(e, n->rlen);
+    put_rel(e, n->compiled_path, n->ofp, ol);
+    put_rel(e, n->patch_file, n->ofp, ol);
+    ser_var(e, (uint64_t)n->ndeps);
     for (int i = 0; i < n->ndeps; i++)
-        ser_var(&e, stubs[i]);
-    Sb *b = &t->bucket[cache_delta_bucket(n->ofp, strlen(n->ofp))];
-    ser_var(b, e.len);
-    sb_append(b, e.buf, e.len);
-    sb_free(&e);
+        ser_var(e, stubs[i]);
+    put_block(&t->bucket[cache_delta_bucket(n->ofp, ol)], e->buf, e->len);
     t->nents++;
 }
 

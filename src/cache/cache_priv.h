@@ -84,17 +84,24 @@ bool rd_str_view(Rd *r, const char **s, size_t *n);
 bool rd_value(Rd *r, Arena *a, Value *out, int depth);
 bool rd_skip(Rd *r, int depth);                    /* step over one encoded value */
 
-/* LEB128 varints (the snapshot lists and the node table). */
-static inline void ser_var(Sb *b, uint64_t v)
+/* LEB128 varints (the snapshot lists and the node table), written in
+ * place: a store writes some 300,000 of them. */
+static inline uint8_t *var_at(uint8_t *p, uint64_t v)
 {
-    uint8_t t[10];
-    size_t n = 0;
     while (v >= 0x80) {
-        t[n++] = (uint8_t)(v | 0x80);
+        *p++ = (uint8_t)(v | 0x80);
         v >>= 7;
     }
-    t[n++] = (uint8_t)v;
-    sb_append(b, (const char *)t, n);
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static inline void ser_var(Sb *b, uint64_t v)
+{
+    if (!b->buf || b->cap - b->len <= 10)
+        sb_reserve(b, 10);
+    b->len = (size_t)((char *)var_at((uint8_t *)b->buf + b->len, v) - b->buf);
+    b->buf[b->len] = '\0';
 }
 
 static inline uint64_t rd_var(Rd *r)
