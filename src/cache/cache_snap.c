@@ -317,8 +317,18 @@ static TabEnt *tab_add(Tab *t, const char *s, size_t n, uint32_t h, uint32_t v)
  * output recorded missing (so nothing changed between the writes and now),
  * it is the same before and after that listing, and it is not racy (a
  * change in the same clock tick would not show).  The listing is looked up
- * in names as it is read: nothing is copied or sorted. */
-static void dir_entry(int dfd, const Tab *names, const SnapEnt *ents, size_t n, SnapEnt *d)
+ * in names as it is read: nothing is copied or sorted.
+ *
+ * No listing is needed when the directory has not changed since the run
+ * started (`started`, epoch seconds, 0 when unknown): every output's stat
+ * was taken during the run, after it was written, and an entry added,
+ * removed or renamed since the start would have moved the directory's
+ * mtime past it (less a clock tick: the racy margin covers it), so the names
+ * and inodes it lists are those the stats saw.  That is the usual case:
+ * cdbt rewrites a changed output in place, and a later compile's outputs
+ * sit in directories its predecessors made; listing them was most of the
+ * time of storing a 10k-model snapshot. */
+static void dir_entry(int dfd, const Tab *names, const SnapEnt *ents, size_t n, double started, SnapEnt *d)
 {
     SnapEnt d1;
     ent_stat_at(dfd, ".", d);
@@ -326,6 +336,8 @@ static void dir_entry(int dfd, const Tab *names, const SnapEnt *ents, size_t n, 
         d->kind = KIND_CHANGED;
         return;
     }
+    if (started > 0 && started <= clock_epoch() && !is_racy(d, started))
+        return;
     bool ok = false;
     int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *dh = fd >= 0 ? fdopendir(fd) : NULL;
@@ -397,7 +409,9 @@ static bool model_set_has(const ModelSet *m, const char *path, size_t len)
 /* Encode the stat of each path: the one given (st[i], when st and st[i] are
  * not NULL; st_nlink == 0 means missing) or the current one.  racy_after >
  * 0: returns false (and *racy, the first such path) when an entry changed at
- * or after it.  Files in models are marked (KIND_MODEL).
+ * or after it.  Files in models are marked (KIND_MODEL).  dirs: each
+ * directory's group starts with its "." entry (dir_entry; started: when the
+ * run began, or 0).
  *
  * Paths are grouped by directory with hash tables, in the order given (a
  * path given twice is stored once): at 30,000 outputs, sorting them whole
@@ -416,7 +430,8 @@ static TabEnt *grp_slot(const Tab *t, const Grp *gv, const char *s, size_t n, ui
 }
 
 static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
-                         const char *root, double racy_after, char **racy, bool dirs, const ModelSet *models)
+                         const char *root, double racy_after, char **racy, bool dirs, double started,
+                         const ModelSet *models)
 {
     uint32_t *next = xmalloc(sizeof *next * (n ? n : 1)), *lens = xmalloc(sizeof *lens * (n ? n : 1));
     Grp *gv = NULL;
@@ -523,7 +538,7 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
             /* the directory itself first, as "." (see dir_entry) */
             ser_var(b, m + 1);
             SnapEnt d;
-            dir_entry(dfd, &names, ents, m, &d);
+            dir_entry(dfd, &names, ents, m, started, &d);
             put_name(&g, ".", 1);
             put_ent(&g, &d);
         } else {
@@ -1329,7 +1344,7 @@ void cache_snap_free(CacheSnap *s)
 int cache_snap_refresh(Cache *c, CacheSnap *s)
 {
     Sb b = SB_INIT;
-    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL, false, NULL);
+    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL, false, 0, NULL);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     int rc = -1;
@@ -1383,15 +1398,16 @@ typedef struct OutJob {
     const char *const *outputs;
     const struct stat *const *st;
     size_t n, nheads;
+    double started;              /* the run's start (dir_entry) */
     Sb hd, out;
 } OutJob;
 
 static void *encode_outputs(void *arg)
 {
     OutJob *j = arg;
-    encode_paths(&j->hd, j->outputs, j->st, j->nheads, j->root, 0, NULL, false, NULL);
+    encode_paths(&j->hd, j->outputs, j->st, j->nheads, j->root, 0, NULL, false, 0, NULL);
     encode_paths(&j->out, j->outputs + j->nheads, j->st ? j->st + j->nheads : NULL, j->n - j->nheads, j->root, 0,
-                 NULL, true, NULL);
+                 NULL, true, j->started, NULL);
     return NULL;
 }
 
@@ -1442,12 +1458,12 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
      * this one stat()s the inputs, then deletes the rows this store
      * replaces and inserts the node table: at 10k models each half took
      * about 0.025 s. */
-    OutJob oj = {out_root, outputs, out_st, nout, nheads, SB_INIT, SB_INIT};
+    OutJob oj = {out_root, outputs, out_st, nout, nheads, started, SB_INIT, SB_INIT};
     pthread_t t;
     bool two = nout >= 256 && pthread_create(&t, NULL, encode_outputs, &oj) == 0;
     ModelSet models;
     model_set_init(&models, nodes_root, nodes);
-    bool fresh = encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false, &models);
+    bool fresh = encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false, 0, &models);
     free(models.t.v);
     if (!fresh) {
         /* racy: an input may have changed while we read it */

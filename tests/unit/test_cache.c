@@ -12,6 +12,7 @@
 #include "cache/cache.h"
 #include "cache/cache_priv.h"      /* CACHE_SCHEMA_VERSION */
 #include "base/arena.h"
+#include "base/clock.h"
 #include "base/fs.h"
 
 static char *tmpdir(void)
@@ -761,6 +762,63 @@ START_TEST(snapshot_paths_grouped)
 }
 END_TEST
 
+/* An output directory unchanged since the run started is vouched for
+ * without listing it: the stats the writer took during the run stand (here
+ * one with a wrong inode, to tell the two ways apart); changed since the
+ * start, it is listed and the wrong inode seen. */
+START_TEST(snapshot_dirs_quiet_since_start)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    char in1[512], head[512], o1[512], o2[512], stray[512];
+    snprintf(in1, sizeof in1, "%s/m.sql", d);
+    snprintf(head, sizeof head, "%s/t/manifest.json", d);
+    snprintf(o1, sizeof o1, "%s/t/c/a.sql", d);
+    snprintf(o2, sizeof o2, "%s/t/c/b.sql", d);
+    snprintf(stray, sizeof stray, "%s/t/c/stray.txt", d);
+    ck_assert_int_eq(fs_write_file(in1, "select 1", 8), 0);
+    ck_assert_int_eq(fs_write_file(head, "{}", 2), 0);
+    ck_assert_int_eq(fs_write_file(o1, "a", 1), 0);
+    ck_assert_int_eq(fs_write_file(o2, "b", 1), 0);
+    const char *parts[] = {"compile", "quiet"};
+    uint8_t key[32];
+    cache_snap_key(parts, 2, key);
+    const char *ins[] = {in1}, *outs[] = {head, o1, o2};
+    const char *why;
+    CacheSnap *s;
+    for (int changed = 0; changed < 2; changed++) {
+        usleep(80000);                                    /* the directory is older than the margin */
+        double started = clock_epoch();
+        usleep(80000);                                    /* nor is the input racy */
+        /* this run rewrites the outputs in place; its writer's stat of a.sql is off */
+        ck_assert_int_eq(fs_write_file_direct(o1, "a", 1), 0);
+        ck_assert_int_eq(fs_write_file_direct(o2, "b", 1), 0);
+        if (changed)
+            ck_assert_int_eq(fs_write_file_direct(stray, "x", 1), 0);
+        struct stat sa;
+        ck_assert_int_eq(stat(o1, &sa), 0);
+        sa.st_ino += 1000;
+        const struct stat *ost[] = {NULL, &sa, NULL};
+        usleep(80000);                                    /* the change is past the margin */
+        ck_assert_int_eq(cache_snap_store(c, key, started, ins, 1, NULL, 0, NULL, outs, ost, 3, 1, NULL, NULL, "i",
+                                          1, NULL, NULL, &w), 1);
+        s = cache_snap_lookup(c, key, false, &why);
+        if (!changed) {
+            ck_assert_msg(s != NULL, "%s", why);          /* vouched: a.sql not stat()ed */
+            ck_assert_int_eq(cache_snap_settle(c, s), 0);
+            cache_snap_free(s);
+        } else {
+            ck_assert_ptr_null(s);                         /* listed: the inode differs */
+            ck_assert(strstr(why, "output") && strstr(why, "a.sql"));
+        }
+    }
+    cache_close(c);
+    rmdir_all(d);
+}
+END_TEST
+
 START_TEST(parse_store_restore_invalidate)
 {
     char *d = tmpdir();
@@ -1152,6 +1210,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
     tcase_add_test(tc, snapshot_node_table_chunks);
     tcase_add_test(tc, snapshot_paths_grouped);
+    tcase_add_test(tc, snapshot_dirs_quiet_since_start);
     tcase_add_test(tc, snapshot_output_dirs_and_stamp);
     suite_add_tcase(s, tc);
     return s;
