@@ -77,6 +77,13 @@ static int try_open(Cache *c, char **warning)
                           c->path, ver, CACHE_SCHEMA_VERSION);
         return 1;
     }
+    /* 64 KiB pages (for a new file; an existing one keeps its own): a
+     * snapshot stores a few MB in big rows, and each page is a read to free
+     * it, a write to the log and one to copy it back at the checkpoint.  At
+     * 10k models, with 4 KiB pages, deleting the old rows, inserting the new
+     * ones and committing took about 0.03 s; 0.015 s with these. */
+    if (ver == 0)
+        sqlite3_exec(c->db, "PRAGMA page_size=65536", NULL, NULL, NULL);
     rc = sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         goto classify;
@@ -90,6 +97,16 @@ static int try_open(Cache *c, char **warning)
     int persist = 1;
     sqlite3_file_control(c->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     sqlite3_exec(c->db, "PRAGMA journal_size_limit=1048576", NULL, NULL, NULL);
+    /* checkpoint once the log holds 4 MiB, as sqlite's default of 1000
+     * pages does with 4 KiB pages */
+    rc = sqlite3_prepare_v2(c->db, "PRAGMA page_size", -1, &st, NULL);
+    int psz = rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (psz > 0) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%d", (4 << 20) / psz);
+        sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    }
     /* 512 KiB of page cache (default 2 MB): the big rows are read and
      * written once, and this memory would sit on top of the compile's peak */
     sqlite3_exec(c->db, "PRAGMA cache_size=-512", NULL, NULL, NULL);
