@@ -128,14 +128,17 @@ double cache_last_time(Cache *c, const char *unique_id);
  * outputs are the heads, the files a reuse rewrites (manifest.json,
  * run_results.json), kept apart so that refreshing them is cheap.  Relative
  * outputs are under out_root (absolute; NULL: the working directory).
- * nodes: the node table (below) or NULL; its files are relative to
- * nodes_root, and the inputs that are among them are the only changed files
- * a lookup with changes accepts.  Stores nothing (returns 0) when an input
+ * build (with build_ud), when not NULL, fills the node table (below),
+ * while this thread stats the inputs: its files are relative to nodes_root,
+ * and the inputs that are among them are the only changed files a lookup
+ * with changes accepts.  Stores nothing (returns 0) when an input
  * changed at or after `started` (epoch seconds): it may have been read
  * before that change (*warning then names it; not worth telling a user
  * unless debugging).  1 stored, -1 database error (*warning). */
 typedef struct CacheSnap CacheSnap;
 typedef struct CacheDeltaTable CacheDeltaTable;   /* the node table, below */
+/* Fills t, an empty node table, for a store (on the store's second thread). */
+typedef void (*CacheDeltaBuild)(void *ud, CacheDeltaTable *t);
 bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
 CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why);
 /* With changes: inputs that are model files of the node table (or
@@ -180,7 +183,7 @@ int         cache_snap_store(Cache *c, const uint8_t key[32], double started, co
                              const char *const *outputs,
                              const struct stat *const *out_st, size_t nout, size_t nheads,
                              const char *stamp_dir, const char *stamp, const void *info,
-                             size_t ninfo, const CacheDeltaTable *nodes, const char *nodes_root,
+                             size_t ninfo, CacheDeltaBuild build, void *build_ud, const char *nodes_root,
                              char **warning);
 /* Output directories: besides each output, the stat of its directory is
  * stored (when, at store time, it lists every output with the inode

@@ -406,17 +406,7 @@ static bool model_set_has(const ModelSet *m, const char *path, size_t len)
     return tab_slot(&m->t, f, n, str_hash(f, n))->s != NULL;
 }
 
-/* Encode the stat of each path: the one given (st[i], when st and st[i] are
- * not NULL; st_nlink == 0 means missing) or the current one.  racy_after >
- * 0: returns false (and *racy, the first such path) when an entry changed at
- * or after it.  Files in models are marked (KIND_MODEL).  dirs: each
- * directory's group starts with its "." entry (dir_entry; started: when the
- * run began, or 0).
- *
- * Paths are grouped by directory with hash tables, in the order given (a
- * path given twice is stored once): at 30,000 outputs, sorting them whole
- * compared long common prefixes half a million times. */
-/* A directory's paths in encode_paths: a list through next[], in the order given. */
+/* A directory's paths in list_paths: a list through next[], in the order given. */
 typedef struct Grp { uint32_t first, last, count, dl; bool rel; } Grp;
 
 /* The slot of the group of directory s[0..n) (hash h; rel: under root). */
@@ -429,13 +419,49 @@ static TabEnt *grp_slot(const Tab *t, const Grp *gv, const char *s, size_t n, ui
     }
 }
 
-static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
-                         const char *root, double racy_after, char **racy, bool dirs, double started,
-                         const ModelSet *models)
+/* A list of paths stat()ed and grouped by directory, not yet encoded: the
+ * inputs are encoded only once the node table, which marks the model files
+ * among them, is built (on the other thread). */
+typedef struct LGroup {
+    size_t dir, dirlen;          /* the directory's name, in Listing.dirs */
+    uint32_t e0, ne, dl;         /* its entries, ents[e0..e0+ne); names start dl + 1 bytes into a
+                                  * path (at 0 when dl is 0) */
+    bool has_dot;                /* with a "." entry first (dir_entry) */
+    SnapEnt dot;
+} LGroup;
+typedef struct Listing {
+    LGroup *g;
+    size_t ng;
+    Sb dirs;
+    SnapEnt *ents;
+    uint32_t *nls;               /* each entry's name length */
+} Listing;
+
+static void listing_free(Listing *l)
 {
+    free(l->g);
+    sb_free(&l->dirs);
+    free(l->ents);
+    free(l->nls);
+    memset(l, 0, sizeof *l);
+}
+
+/* The stat of each path: the one given (st[i], when st and st[i] are not
+ * NULL; st_nlink == 0 means missing) or the current one.  racy_after > 0:
+ * returns false (and *racy, the first such path) when an entry changed at
+ * or after it.  dirs: each directory's group starts with its "." entry
+ * (dir_entry; started: when the run began, or 0).
+ *
+ * Paths are grouped by directory with hash tables, in the order given (a
+ * path given twice is stored once): at 30,000 outputs, sorting them whole
+ * compared long common prefixes half a million times. */
+static bool list_paths(Listing *l, const char *const *paths, const struct stat *const *st, size_t n,
+                       const char *root, double racy_after, char **racy, bool dirs, double started)
+{
+    memset(l, 0, sizeof *l);
     uint32_t *next = xmalloc(sizeof *next * (n ? n : 1)), *lens = xmalloc(sizeof *lens * (n ? n : 1));
     Grp *gv = NULL;
-    size_t ng = 0, gcap = 0, maxcount = 0;
+    size_t ng = 0, gcap = 0;
     Tab dirtab = {0};
     tab_reset(&dirtab, 32);
     for (size_t i = 0; i < n; i++) {
@@ -478,34 +504,37 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
             }
         }
         next[i] = UINT32_MAX;
-        if (gv[gi].count > maxcount)
-            maxcount = gv[gi].count;
     }
     free(dirtab.v);
-    ser_u32(b, (uint32_t)ng);
+    l->g = xmalloc(sizeof *l->g * (ng ? ng : 1));
+    l->ng = ng;
+    l->ents = xmalloc(sizeof *l->ents * (n ? n : 1));
+    l->nls = xmalloc(sizeof *l->nls * (n ? n : 1));
     bool ok = true;
     Tab names = {0};
-    SnapEnt *ents = xmalloc(sizeof *ents * (maxcount ? maxcount : 1));
-    uint32_t *nls = xmalloc(sizeof *nls * (maxcount ? maxcount : 1));          /* their names' lengths */
-    Sb dir = SB_INIT, g = SB_INIT;
+    size_t m = 0;
     for (size_t gi = 0; gi < ng; gi++) {
         const Grp *gr = &gv[gi];
         const char *p0 = paths[gr->first];
         size_t dl = gr->dl;
-        sb_reset(&dir);
+        LGroup *lg = &l->g[gi];
+        lg->dir = l->dirs.len;
         if (gr->rel) {
-            sb_puts(&dir, root);
+            sb_puts(&l->dirs, root);
             if (dl) {
-                sb_putc(&dir, '/');
-                sb_append(&dir, p0, dl);
+                sb_putc(&l->dirs, '/');
+                sb_append(&l->dirs, p0, dl);
             }
         } else {
-            sb_append(&dir, p0, dl);
+            sb_append(&l->dirs, p0, dl);
         }
-        put_name(b, sb_cstr(&dir), dir.len);
-        int dfd = dir.len ? open(sb_cstr(&dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
+        lg->dirlen = l->dirs.len - lg->dir;
+        sb_putc(&l->dirs, '\0');
+        const char *dir = l->dirs.buf + lg->dir;
+        int dfd = lg->dirlen ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : AT_FDCWD;
         tab_reset(&names, gr->count);
-        size_t m = 0;
+        lg->e0 = (uint32_t)m;
+        lg->dl = (uint32_t)dl;
         for (uint32_t i = gr->first; i != UINT32_MAX; i = next[i]) {
             const char *path = paths[i], *name = dl ? path + dl + 1 : path;
             size_t nl = dl ? lens[i] - dl - 1 : lens[i];
@@ -513,55 +542,76 @@ static bool encode_paths(Sb *b, const char *const *paths, const struct stat *con
             TabEnt *e = tab_slot(&names, name, nl, h);
             if (e->s)
                 continue;                                /* given twice: stored once */
-            *e = (TabEnt){name, (uint32_t)nl, h, (uint32_t)m};
+            *e = (TabEnt){name, (uint32_t)nl, h, (uint32_t)(m - lg->e0)};
             names.len++;
-            nls[m] = (uint32_t)nl;
-            SnapEnt *en = &ents[m++];
+            l->nls[m] = (uint32_t)nl;
+            SnapEnt *en = &l->ents[m++];
             *en = (SnapEnt){.path = path};
             const struct stat *sti = st ? st[i] : NULL;
             if (sti)
                 ent_from_stat(en, sti->st_nlink ? sti : NULL);
-            else if (dir.len && dfd < 0)
+            else if (lg->dirlen && dfd < 0)
                 ent_from_stat(en, NULL);
             else
                 ent_stat_at(dfd, name, en);
-            if (models && en->kind == 1)
-                en->model = model_set_has(models, path, lens[i]);
             if (racy_after > 0 && is_racy(en, racy_after + RACY_MARGIN)) {
                 if (ok && racy)
                     *racy = xstrdup(path);
                 ok = false;
             }
         }
-        sb_reset(&g);
-        if (dirs && dir.len) {
-            /* the directory itself first, as "." (see dir_entry) */
-            ser_var(b, m + 1);
-            SnapEnt d;
-            dir_entry(dfd, &names, ents, m, started, &d);
-            put_name(&g, ".", 1);
-            put_ent(&g, &d);
-        } else {
-            ser_var(b, m);
-        }
-        for (size_t k = 0; k < m; k++) {
-            const char *path = ents[k].path, *name = dl ? path + dl + 1 : path;
-            put_name(&g, name, nls[k]);
-            put_ent(&g, &ents[k]);
-        }
+        lg->ne = (uint32_t)m - lg->e0;
+        /* the directory itself, as "." (see dir_entry) */
+        lg->has_dot = dirs && lg->dirlen;
+        if (lg->has_dot)
+            dir_entry(dfd, &names, l->ents + lg->e0, lg->ne, started, &lg->dot);
         if (dfd >= 0)
             close(dfd);
-        ser_var(b, g.len);
-        sb_append(b, g.buf ? g.buf : "", g.len);
     }
-    sb_free(&dir);
-    sb_free(&g);
     free(names.v);
-    free(ents);
     free(gv);
     free(next);
     free(lens);
-    free(nls);
+    return ok;
+}
+
+/* Encode a listing (see "encoding" above); the files in models are marked
+ * (KIND_MODEL). */
+static void write_listing(Sb *b, const Listing *l, const ModelSet *models)
+{
+    ser_u32(b, (uint32_t)l->ng);
+    Sb g = SB_INIT;
+    for (size_t gi = 0; gi < l->ng; gi++) {
+        const LGroup *lg = &l->g[gi];
+        put_name(b, l->dirs.buf + lg->dir, lg->dirlen);
+        sb_reset(&g);
+        ser_var(b, lg->ne + (lg->has_dot ? 1 : 0));
+        if (lg->has_dot) {
+            put_name(&g, ".", 1);
+            put_ent(&g, &lg->dot);
+        }
+        for (uint32_t k = lg->e0; k < lg->e0 + lg->ne; k++) {
+            SnapEnt en = l->ents[k];
+            size_t off = lg->dl ? lg->dl + 1 : 0;
+            if (models && en.kind == 1)
+                en.model = model_set_has(models, en.path, off + l->nls[k]);
+            put_name(&g, en.path + off, l->nls[k]);
+            put_ent(&g, &en);
+        }
+        ser_var(b, g.len);
+        sb_append(b, g.buf ? g.buf : "", g.len);
+    }
+    sb_free(&g);
+}
+
+/* list_paths and write_listing in one. */
+static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
+                         const char *root, double racy_after, char **racy, bool dirs, double started)
+{
+    Listing l;
+    bool ok = list_paths(&l, paths, st, n, root, racy_after, racy, dirs, started);
+    write_listing(b, &l, NULL);
+    listing_free(&l);
     return ok;
 }
 
@@ -1344,7 +1394,7 @@ void cache_snap_free(CacheSnap *s)
 int cache_snap_refresh(Cache *c, CacheSnap *s)
 {
     Sb b = SB_INIT;
-    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL, false, 0, NULL);
+    encode_paths(&b, s->heads, NULL, s->nheads, NULL, 0, NULL, false, 0);
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
     int rc = -1;
@@ -1392,7 +1442,7 @@ static bool store_nodes(Cache *c, const uint8_t key[32], const CacheDeltaTable *
     return ok;
 }
 
-/* The outputs' half of a store, encoded on a second thread. */
+/* The second thread of a store: the outputs, then the node table. */
 typedef struct OutJob {
     const char *root;
     const char *const *outputs;
@@ -1400,14 +1450,19 @@ typedef struct OutJob {
     size_t n, nheads;
     double started;              /* the run's start (dir_entry) */
     Sb hd, out;
+    CacheDeltaBuild build;
+    void *build_ud;
+    CacheDeltaTable nodes;
 } OutJob;
 
 static void *encode_outputs(void *arg)
 {
     OutJob *j = arg;
-    encode_paths(&j->hd, j->outputs, j->st, j->nheads, j->root, 0, NULL, false, 0, NULL);
+    encode_paths(&j->hd, j->outputs, j->st, j->nheads, j->root, 0, NULL, false, 0);
     encode_paths(&j->out, j->outputs + j->nheads, j->st ? j->st + j->nheads : NULL, j->n - j->nheads, j->root, 0,
-                 NULL, true, j->started, NULL);
+                 NULL, true, j->started);
+    if (j->build)
+        j->build(j->build_ud, &j->nodes);
     return NULL;
 }
 
@@ -1443,7 +1498,7 @@ static void clear_old(Cache *c, const uint8_t key[32])
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
                      const struct stat *const *out_st, size_t nout, size_t nheads, const char *stamp_dir,
-                     const char *stamp, const void *info, size_t ninfo, const CacheDeltaTable *nodes,
+                     const char *stamp, const void *info, size_t ninfo, CacheDeltaBuild build, void *build_ud,
                      const char *nodes_root, char **warning)
 {
     if (!c || c->broken)
@@ -1453,18 +1508,19 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     char *racy = NULL;
     if (nheads > nout)
         nheads = nout;
-    /* The outputs on a second thread (their stat mostly comes from the
-     * writer, so this is listing their directories and encoding), while
-     * this one stat()s the inputs, then deletes the rows this store
-     * replaces and inserts the node table: at 10k models each half took
-     * about 0.025 s. */
-    OutJob oj = {out_root, outputs, out_st, nout, nheads, started, SB_INIT, SB_INIT};
+    /* Two threads: this one stat()s the inputs, then begins the transaction
+     * and deletes what the store replaces; the other encodes the outputs
+     * (their stat mostly from the writer) and builds the node table.  The
+     * inputs are encoded last, when the node table can mark the model files
+     * among them.  At 10k models each side took some 0.03-0.04 s, which one
+     * thread did one after the other. */
+    OutJob oj = {.root = out_root, .outputs = outputs, .st = out_st, .n = nout, .nheads = nheads,
+                 .started = started, .build = build, .build_ud = build_ud};
+    cache_delta_init(&oj.nodes);
     pthread_t t;
-    bool two = nout >= 256 && pthread_create(&t, NULL, encode_outputs, &oj) == 0;
-    ModelSet models;
-    model_set_init(&models, nodes_root, nodes);
-    bool fresh = encode_paths(&in, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false, 0, &models);
-    free(models.t.v);
+    bool two = nout + nin >= 256 && pthread_create(&t, NULL, encode_outputs, &oj) == 0;
+    Listing lin;
+    bool fresh = list_paths(&lin, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false, 0);
     if (!fresh) {
         /* racy: an input may have changed while we read it */
         cache_set_warning(warning, "%s changed during the run", racy);
@@ -1482,14 +1538,18 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     rc = -1;
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
         clear_old(c, key);
-        /* the node table: a row per bucket of entries, per chunk of stubs */
-        rc = !nodes || !nodes->nents || store_nodes(c, key, nodes) ? 1 : -1;
         if (two) {
             pthread_join(t, NULL);
             two = false;
         } else {
             encode_outputs(&oj);
         }
+        ModelSet models;
+        model_set_init(&models, nodes_root, &oj.nodes);
+        write_listing(&in, &lin, &models);
+        free(models.t.v);
+        /* the node table: a row per bucket of entries, per chunk of stubs */
+        rc = !oj.nodes.nents || store_nodes(c, key, &oj.nodes) ? 1 : -1;
         if (rc == 1 && sqlite3_prepare_v2(c->db,
                                           "INSERT INTO snapshots(key, inputs, envs, outputs, info, stored_at, stamp) "
                                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1529,6 +1589,8 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
 done:
     if (two)
         pthread_join(t, NULL);
+    listing_free(&lin);
+    cache_delta_free(&oj.nodes);
     sb_free(&in);
     sb_free(&ev);
     sb_free(&oj.out);

@@ -79,9 +79,13 @@ int  delta_compile(Flags *f, struct Cache *c, struct CacheSnap *snap, const char
                    int nodes, int nok, long elapsed_off, double t0);
 /* delta.c: the snapshot's node table (src/cache/cache_delta.c) for every
  * model with a manifest slot (mslots, by Node.index); rslots (run_results
- * slots by Node.index) for a compile, NULL for a parse. */
+ * slots by Node.index) for a compile, NULL for a parse.  Only reads the
+ * project: fastpath_store has it built on the store's second thread
+ * (delta_node_table_build, ud a DeltaTableArgs). */
 struct CacheDeltaTable;
 void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, struct CacheDeltaTable *out);
+typedef struct DeltaTableArgs { Project *p; const JsonSlot *mslots, *rslots; } DeltaTableArgs;
+void delta_node_table_build(void *ud, struct CacheDeltaTable *out);
 /* fastpath.c: stamp this invocation in the artifacts a reuse keeps. */
 int  fastpath_patch_manifest(const char *path, const char *ts, const char *invocation);
 int  fastpath_patch_results(const char *path, long off, const char *ts, const char *invocation, double t0);
@@ -106,7 +110,8 @@ void fastpath_begin(Flags *f);               /* before session_open() */
  * run_results.json); relative outputs are under out_root; out_st: stat after
  * writing, or NULL (stat now) */
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
-                    size_t nout, size_t nheads, const char *info, const struct CacheDeltaTable *nodes);
+                    size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, struct CacheDeltaTable *t),
+                    void *nodes_ud);
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

@@ -110,17 +110,16 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
     char found[512], info[640];
     console_found_text(p, found, sizeof found);
     snprintf(info, sizeof info, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
-    CacheDeltaTable nodes;
-    cache_delta_init(&nodes);
+    /* the node table, built while the store stats the inputs */
+    DeltaTableArgs nodes = {p, mslots, NULL};
     if (mslots && rr->slots) {
         JsonSlot *rslots = arena_zalloc(&s->arena, sizeof *rslots * (size_t)(p->nnodes + 1));
         for (int r = 0; r < rr->n; r++)
             if (rr->items[r].node->index >= 0)
                 rslots[rr->items[r].node->index] = rr->slots[r];
-        delta_node_table(p, mslots, rslots, &nodes);
+        nodes.rslots = rslots;
     }
-    fastpath_store(s, p->root, out, ost, n, 2, info, mslots && rr->slots ? &nodes : NULL);
-    cache_delta_free(&nodes);
+    fastpath_store(s, p->root, out, ost, n, 2, info, nodes.rslots ? delta_node_table_build : NULL, &nodes);
 }
 
 int cmd_compile(Flags *f)

@@ -26,12 +26,8 @@ int cmd_parse(Flags *f)
             console_found_text(s.project, found, sizeof found);
             snprintf(info, sizeof info, "%s\n%d\n%d\n0", found, s.project->nnodes, s.project->nnodes);
             const char *manifest = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
-            CacheDeltaTable nodes;
-            cache_delta_init(&nodes);
-            if (slots)
-                delta_node_table(s.project, slots, NULL, &nodes);
-            fastpath_store(&s, NULL, &manifest, NULL, 1, 1, info, slots ? &nodes : NULL);
-            cache_delta_free(&nodes);
+            DeltaTableArgs nodes = {s.project, slots, NULL};
+            fastpath_store(&s, NULL, &manifest, NULL, 1, 1, info, slots ? delta_node_table_build : NULL, &nodes);
         }
     }
     session_close(&s);

@@ -393,6 +393,12 @@ void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots
     free(deps);
 }
 
+void delta_node_table_build(void *ud, CacheDeltaTable *out)
+{
+    const DeltaTableArgs *a = ud;
+    delta_node_table(a->p, a->mslots, a->rslots, out);
+}
+
 /* ---------------------------------------------------------------- slots */
 
 /* The times in an entry print with as many digits as they need

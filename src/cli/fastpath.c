@@ -127,7 +127,8 @@ void fastpath_begin(Flags *f)
 /* ---------------------------------------------------------------- store */
 
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
-                    size_t nout, size_t nheads, const char *info, const CacheDeltaTable *nodes)
+                    size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, CacheDeltaTable *t),
+                    void *nodes_ud)
 {
     Flags *f = s->flags;
     if (!journal_active())
@@ -148,7 +149,7 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
         int rc = !snapshot_key(f, key) ? 0
                  : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st,
                                     nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
-                                    strlen(info), nodes, s->project ? s->project->root : NULL, &w);
+                                    strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)

@@ -29,6 +29,21 @@ static void rmdir_all(char *d)
     free(d);
 }
 
+/* A CacheDeltaBuild that fills the store's table with a copy of ud's. */
+static void copy_table(void *ud, CacheDeltaTable *t)
+{
+    const CacheDeltaTable *from = ud;
+    for (int b = 0; b < CACHE_DELTA_BUCKETS; b++)
+        if (from->bucket[b].len)
+            sb_append(&t->bucket[b], from->bucket[b].buf, from->bucket[b].len);
+    sb_append(&t->stubs, from->stubs.buf ? from->stubs.buf : "", from->stubs.len);
+    t->nstubs = t->cap = from->nstubs;
+    t->stub_end = xmalloc(sizeof *t->stub_end * (from->nstubs + 1));
+    if (from->nstubs)
+        memcpy(t->stub_end, from->stub_end, sizeof *t->stub_end * from->nstubs);
+    t->nents = from->nents;
+}
+
 START_TEST(results_roundtrip)
 {
     char *d = tmpdir();
@@ -232,13 +247,13 @@ START_TEST(snapshot_store_lookup_invalidate)
     const char *outs[] = {out1, "t/c/out2.sql"};
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, &w), 1);
     free(w);
     w = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -262,7 +277,7 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
@@ -280,14 +295,14 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* deleted: refused */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     unlink(out2);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 3, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* an input edited in place */
@@ -355,7 +370,7 @@ START_TEST(snapshot_output_dirs_and_stamp)
     CacheSnap *s;
 #define STORE_STAMPED() \
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, 1, NULL, 0, NULL, outs, NULL, 3, 1, target, "token-1", \
-                                      "info", 4, NULL, NULL, &w), 1)
+                                      "info", 4, NULL, NULL, NULL, &w), 1)
     STORE_STAMPED();
     /* just written: racy, so checked file by file; an in-place edit shows */
     ck_assert_int_eq(fs_write_file_direct(o1, "A", 1), 0);
@@ -447,7 +462,9 @@ START_TEST(snapshot_changes_nodes_overrides)
     const char *envs[] = {"CDBT_SNAP_TEST"};
     const char *outs[] = {out1, "t/c/m0.sql"};
     /* a store of this fixture, with a node table or none */
-#define STORE(nodes) cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, nodes, d, &w)
+#define STORE_WITH(build, nodes) \
+    cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4, build, nodes, d, &w)
+#define STORE(nodes) STORE_WITH(copy_table, nodes)
     /* the node table: one entry with a model stub and a source stub */
     Arena a;
     arena_init(&a, 0);
@@ -552,11 +569,11 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert_int_eq(fs_write_file_direct(out2, "select 3", 8), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
     ck_assert(strstr(why, "output") != NULL);
-    ck_assert_int_eq(STORE(NULL), 1);
+    ck_assert_int_eq(STORE_WITH(NULL, NULL), 1);
     unlink(ins[5]);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
     ck_assert_int_eq(fs_write_file(ins[5], "select 1", 8), 0);
-    ck_assert_int_eq(STORE(NULL), 1);
+    ck_assert_int_eq(STORE_WITH(NULL, NULL), 1);
     /* shifts: an entry rewritten at another length moves what follows it */
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
     ck_assert_int_eq(cache_snap_shift(c, s, 0, 100, 512), 0);
@@ -574,7 +591,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert_int_eq(cache_snap_offset(s, 0, 200, NULL), 712);
     cache_snap_free(s);
     /* a store drops the node table, the overrides and the shifts of its key */
-    ck_assert_int_eq(STORE(NULL), 1);
+    ck_assert_int_eq(STORE_WITH(NULL, NULL), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
     ck_assert(!cache_snap_find_node(c, s, "m0.sql", &a, &got));
     ck_assert_int_eq(cache_snap_offset(s, 0, 200, NULL), 200);
@@ -602,7 +619,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert(strstr(why, ins[1]));                 /* the first difference, without changes */
     /* a node table relative to another root marks nothing */
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 10, envs, 1, d, outs, NULL, 2, 1, NULL, NULL, "info", 4,
-                                      &nodes, "/nonexistent", &w), 1);
+                                      copy_table, &nodes, "/nonexistent", &w), 1);
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(ins[0], "select 0", 8), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
@@ -613,6 +630,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     unsetenv("CDBT_SNAP_TEST");
     rmdir_all(d);
 #undef STORE
+#undef STORE_WITH
 }
 END_TEST
 
@@ -655,7 +673,7 @@ START_TEST(snapshot_node_table_chunks)
         }
         ck_assert_uint_eq(t.nents, NMODEL);
         ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, 1, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
-                                          &t, d, &w), 1);
+                                          copy_table, &t, d, &w), 1);
         cache_delta_free(&t);
         const char *why;
         CacheSnap *s = cache_snap_lookup(c, key, true, &why);
@@ -723,7 +741,7 @@ START_TEST(snapshot_paths_grouped)
     uint8_t key[32];
     cache_snap_key(parts, 2, key);
 #define STORE() ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, nin, NULL, 0, d, outs, NULL, nout, 1, NULL, \
-                                                  NULL, "i", 1, NULL, NULL, &w), 1)
+                                                  NULL, "i", 1, NULL, NULL, NULL, &w), 1)
     STORE();
     const char *why;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -739,7 +757,10 @@ START_TEST(snapshot_paths_grouped)
      * and vouched, so the directory's stat is what sees it) */
     usleep(80000);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_settle(c, s), 2);      /* t/c, relative and absolute: one override */
+    /* t/c, relative and absolute (one override): recorded now when the
+     * store found the directory racy, as it does unless this ran slowly */
+    int settled = cache_snap_settle(c, s);
+    ck_assert(settled == 2 || settled == 0);
     cache_snap_free(s);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     ck_assert_int_eq(cache_snap_settle(c, s), 0);
@@ -803,7 +824,7 @@ START_TEST(snapshot_dirs_quiet_since_start)
         const struct stat *ost[] = {NULL, &sa, NULL};
         usleep(80000);                                    /* the change is past the margin */
         ck_assert_int_eq(cache_snap_store(c, key, started, ins, 1, NULL, 0, NULL, outs, ost, 3, 1, NULL, NULL, "i",
-                                          1, NULL, NULL, &w), 1);
+                                          1, NULL, NULL, NULL, &w), 1);
         s = cache_snap_lookup(c, key, false, &why);
         if (!changed) {
             ck_assert_msg(s != NULL, "%s", why);          /* vouched: a.sql not stat()ed */
