@@ -122,14 +122,16 @@ double cache_last_time(Cache *c, const char *unique_id);
  * cache_snap_info: the opaque bytes the caller stored with it.
  * cache_snap_refresh: after the caller rewrote the heads (see below), record
  * their new stat so the snapshot stays valid.
- * cache_snap_store: record inputs (paths the run depended on), envs (names)
- * and outputs (files written; out_st, when not NULL, holds the stat taken
- * right after each write, NULL entries are stat()ed now); the first nheads
+ * cache_snap_store: record inputs (paths the run depended on; in_st, when
+ * not NULL, holds the stat a file's reader took, NULL entries are stat()ed
+ * now), envs (names) and outputs (files written; out_st, when not NULL,
+ * holds the stat taken right after each write, NULL entries are stat()ed
+ * now); the first nheads
  * outputs are the heads, the files a reuse rewrites (manifest.json,
  * run_results.json), kept apart so that refreshing them is cheap.  Relative
  * outputs are under out_root (absolute; NULL: the working directory).
  * build (with build_ud), when not NULL, fills the node table (below),
- * while this thread stats the inputs: its files are relative to nodes_root,
+ * while a second thread encodes the outputs: its files are relative to nodes_root,
  * and the inputs that are among them are the only changed files a lookup
  * with changes accepts.  Stores nothing (returns 0) when an input
  * changed at or after `started` (epoch seconds): it may have been read
@@ -137,7 +139,8 @@ double cache_last_time(Cache *c, const char *unique_id);
  * unless debugging).  1 stored, -1 database error (*warning). */
 typedef struct CacheSnap CacheSnap;
 typedef struct CacheDeltaTable CacheDeltaTable;   /* the node table, below */
-/* Fills t, an empty node table, for a store (on the store's second thread). */
+/* Fills t, an empty node table, for a store (while its second thread
+ * encodes the outputs). */
 typedef void (*CacheDeltaBuild)(void *ud, CacheDeltaTable *t);
 bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
 CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why);
@@ -179,8 +182,8 @@ const uint8_t *cache_snap_info(const CacheSnap *s, size_t *len);
 int         cache_snap_refresh(Cache *c, CacheSnap *s);
 void        cache_snap_free(CacheSnap *s);
 int         cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
-                             size_t nin, const char *const *envs, size_t nenv, const char *out_root,
-                             const char *const *outputs,
+                             const struct stat *const *in_st, size_t nin, const char *const *envs, size_t nenv,
+                             const char *out_root, const char *const *outputs,
                              const struct stat *const *out_st, size_t nout, size_t nheads,
                              const char *stamp_dir, const char *stamp, const void *info,
                              size_t ninfo, CacheDeltaBuild build, void *build_ud, const char *nodes_root,

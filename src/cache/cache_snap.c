@@ -1442,7 +1442,7 @@ static bool store_nodes(Cache *c, const uint8_t key[32], const CacheDeltaTable *
     return ok;
 }
 
-/* The second thread of a store: the outputs, then the node table. */
+/* The outputs' half of a store, encoded on a second thread. */
 typedef struct OutJob {
     const char *root;
     const char *const *outputs;
@@ -1450,9 +1450,6 @@ typedef struct OutJob {
     size_t n, nheads;
     double started;              /* the run's start (dir_entry) */
     Sb hd, out;
-    CacheDeltaBuild build;
-    void *build_ud;
-    CacheDeltaTable nodes;
 } OutJob;
 
 static void *encode_outputs(void *arg)
@@ -1461,8 +1458,6 @@ static void *encode_outputs(void *arg)
     encode_paths(&j->hd, j->outputs, j->st, j->nheads, j->root, 0, NULL, false, 0);
     encode_paths(&j->out, j->outputs + j->nheads, j->st ? j->st + j->nheads : NULL, j->n - j->nheads, j->root, 0,
                  NULL, true, j->started);
-    if (j->build)
-        j->build(j->build_ud, &j->nodes);
     return NULL;
 }
 
@@ -1495,7 +1490,8 @@ static void clear_old(Cache *c, const uint8_t key[32])
     }
 }
 
-int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs, size_t nin,
+int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
+                     const struct stat *const *in_st, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
                      const struct stat *const *out_st, size_t nout, size_t nheads, const char *stamp_dir,
                      const char *stamp, const void *info, size_t ninfo, CacheDeltaBuild build, void *build_ud,
@@ -1508,25 +1504,28 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     char *racy = NULL;
     if (nheads > nout)
         nheads = nout;
-    /* Two threads: this one stat()s the inputs, then begins the transaction
-     * and deletes what the store replaces; the other encodes the outputs
-     * (their stat mostly from the writer) and builds the node table.  The
-     * inputs are encoded last, when the node table can mark the model files
-     * among them.  At 10k models each side took some 0.03-0.04 s, which one
-     * thread did one after the other. */
+    /* Two threads: the other encodes the outputs (their stat mostly from
+     * the writer, their directories' listings when they changed); this one
+     * lists the inputs (their stat mostly as read), builds the node table,
+     * begins the transaction and deletes what the store replaces.  Then it
+     * encodes the inputs, the model files among them marked from the
+     * table.  At 10k models each side takes some 0.02 s. */
     OutJob oj = {.root = out_root, .outputs = outputs, .st = out_st, .n = nout, .nheads = nheads,
-                 .started = started, .build = build, .build_ud = build_ud};
-    cache_delta_init(&oj.nodes);
+                 .started = started};
+    CacheDeltaTable nodes;
+    cache_delta_init(&nodes);
     pthread_t t;
-    bool two = nout + nin >= 256 && pthread_create(&t, NULL, encode_outputs, &oj) == 0;
+    bool two = nout >= 256 && pthread_create(&t, NULL, encode_outputs, &oj) == 0;
     Listing lin;
-    bool fresh = list_paths(&lin, inputs, NULL, nin, NULL, started - RACY_MARGIN, &racy, false, 0);
+    bool fresh = list_paths(&lin, inputs, in_st, nin, NULL, started - RACY_MARGIN, &racy, false, 0);
     if (!fresh) {
         /* racy: an input may have changed while we read it */
         cache_set_warning(warning, "%s changed during the run", racy);
         free(racy);
         goto done;
     }
+    if (build)
+        build(build_ud, &nodes);
     encode_envs(&ev, envs, nenv);
     if (stamp_dir && stamp) {
         sb_printf(&sp, "%s/%s", stamp_dir, CACHE_STAMP_FILE);
@@ -1545,11 +1544,11 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
             encode_outputs(&oj);
         }
         ModelSet models;
-        model_set_init(&models, nodes_root, &oj.nodes);
+        model_set_init(&models, nodes_root, &nodes);
         write_listing(&in, &lin, &models);
         free(models.t.v);
         /* the node table: a row per bucket of entries, per chunk of stubs */
-        rc = !oj.nodes.nents || store_nodes(c, key, &oj.nodes) ? 1 : -1;
+        rc = !nodes.nents || store_nodes(c, key, &nodes) ? 1 : -1;
         if (rc == 1 && sqlite3_prepare_v2(c->db,
                                           "INSERT INTO snapshots(key, inputs, envs, outputs, info, stored_at, stamp) "
                                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1590,7 +1589,7 @@ done:
     if (two)
         pthread_join(t, NULL);
     listing_free(&lin);
-    cache_delta_free(&oj.nodes);
+    cache_delta_free(&nodes);
     sb_free(&in);
     sb_free(&ev);
     sb_free(&oj.out);

@@ -80,8 +80,8 @@ int  delta_compile(Flags *f, struct Cache *c, struct CacheSnap *snap, const char
 /* delta.c: the snapshot's node table (src/cache/cache_delta.c) for every
  * model with a manifest slot (mslots, by Node.index); rslots (run_results
  * slots by Node.index) for a compile, NULL for a parse.  Only reads the
- * project: fastpath_store has it built on the store's second thread
- * (delta_node_table_build, ud a DeltaTableArgs). */
+ * project: fastpath_store has it built while the store's second thread
+ * encodes the outputs (delta_node_table_build, ud a DeltaTableArgs). */
 struct CacheDeltaTable;
 void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, struct CacheDeltaTable *out);
 typedef struct DeltaTableArgs { Project *p; const JsonSlot *mslots, *rslots; } DeltaTableArgs;

@@ -139,15 +139,18 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
     if (ok) {
         size_t np = journal_npaths(), ne = journal_nenv();
         const char **paths = xmalloc(sizeof *paths * (np ? np : 1));
+        const struct stat **pst = xmalloc(sizeof *pst * (np ? np : 1));
         const char **envs = xmalloc(sizeof *envs * (ne ? ne : 1));
-        for (size_t i = 0; i < np; i++)
+        for (size_t i = 0; i < np; i++) {
             paths[i] = journal_path_at(i);
+            pst[i] = journal_path_stat_at(i);         /* files read: their stat then */
+        }
         for (size_t i = 0; i < ne; i++)
             envs[i] = journal_env_at(i);
         uint8_t key[32];
         char *w = NULL;
         int rc = !snapshot_key(f, key) ? 0
-                 : cache_snap_store(s->cache, key, g_started, paths, np, envs, ne, out_root, outputs, out_st,
+                 : cache_snap_store(s->cache, key, g_started, paths, pst, np, envs, ne, out_root, outputs, out_st,
                                     nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
                                     strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, &w);
         if (rc < 0 && w && !f->quiet)
@@ -157,6 +160,7 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
                     rc == 1 ? "stored" : "not stored: ", rc == 1 ? "" : w ? w : "", np, nout);
         free(w);
         free(paths);
+        free(pst);
         free(envs);
     } else if (f->debug) {
         fprintf(stderr, "cdbt cache: no project snapshot (%s)\n",
