@@ -776,6 +776,29 @@ START_TEST(snapshot_paths_grouped)
     ck_assert_int_eq(unlink(arena_sprintf(&a, "%s/t/c/o123.sql", d)), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "o123.sql"));
+    ck_assert_int_eq(fs_write_file(arena_sprintf(&a, "%s/t/c/o123.sql", d), "x", 1), 0);
+    /* with a node table (built while the other thread encodes the 300
+     * outputs): its files among the inputs are changes, the others not */
+    CacheDeltaTable t;
+    cache_delta_init(&t);
+    CacheDeltaNode e = {.ofp = "m/d05/x.sql", .unique_id = "model.p.x5", .compiled_path = "t/c/o005.sql"};
+    cache_delta_add(&t, &e);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, nin, NULL, 0, d, outs, NULL, nout, 1, NULL, NULL, "i",
+                                      1, copy_table, &t, d, &w), 1);
+    usleep(20000);
+    ck_assert_int_eq(fs_write_file_direct(ins[5], "select 5", 8), 0);
+    ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
+    const char *const *ch;
+    ck_assert_uint_eq(cache_snap_changed(s, &ch), 1);
+    ck_assert_str_eq(ch[0], ins[5]);
+    CacheDeltaNode got;
+    ck_assert(cache_snap_find_node(c, s, "m/d05/x.sql", &a, &got));
+    ck_assert_str_eq(got.compiled_path, "t/c/o005.sql");
+    cache_snap_free(s);
+    ck_assert_int_eq(fs_write_file_direct(ins[6], "select 6", 8), 0);
+    ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
+    ck_assert(strstr(why, ins[6]));
+    cache_delta_free(&t);
 #undef STORE
     arena_free(&a);
     cache_close(c);
