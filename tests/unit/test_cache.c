@@ -907,6 +907,56 @@ START_TEST(snapshot_inputs_stat_as_read)
 }
 END_TEST
 
+/* Only the most recent command lines are kept, with what hangs off them. */
+START_TEST(snapshot_oldest_evicted)
+{
+    char *d = tmpdir();
+    char *w = NULL;
+    Cache *c = cache_open(d, &w);
+    ck_assert_ptr_nonnull(c);
+    char in1[512];
+    snprintf(in1, sizeof in1, "%s/m.sql", d);
+    ck_assert_int_eq(fs_write_file(in1, "select 1", 8), 0);
+    const char *ins[] = {in1};
+    CacheDeltaTable t;
+    cache_delta_init(&t);
+    CacheDeltaDep dep = {.rt = RT_MODEL, .unique_id = "model.p.up", .name = "up", .quoting = v_none()};
+    CacheDeltaNode e = {.ofp = "m.sql", .unique_id = "model.p.m", .deps = &dep, .ndeps = 1};
+    cache_delta_add(&t, &e);
+    uint8_t keys[10][32];
+    for (int i = 0; i < 10; i++) {
+        char part[16];
+        snprintf(part, sizeof part, "cmd%d", i);
+        const char *parts[] = {part};
+        cache_snap_key(parts, 1, keys[i]);
+        ck_assert_int_eq(cache_snap_store(c, keys[i], 4.0e9, ins, NULL, 1, NULL, 0, NULL, NULL, NULL, 0, 0, NULL,
+                                          NULL, "i", 1, copy_table, &t, d, &w), 1);
+    }
+    const char *why;
+    for (int i = 0; i < 10; i++) {
+        CacheSnap *s = cache_snap_lookup(c, keys[i], false, &why);
+        ck_assert_msg((s != NULL) == (i >= 2), "snapshot %d: %s", i, s ? "kept" : why);
+        cache_snap_free(s);
+    }
+    cache_close(c);
+    char db[600];
+    snprintf(db, sizeof db, "%s/cdbt.db", d);
+    sqlite3 *h;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM snapshots), (SELECT count(DISTINCT key) "
+                                        "FROM snapshot_nodes), (SELECT count(DISTINCT key) FROM snapshot_stubs), "
+                                        "(SELECT count(*) FROM snapshot_heads)", -1, &q, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    for (int k = 0; k < 4; k++)
+        ck_assert_int_eq(sqlite3_column_int(q, k), 8);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    cache_delta_free(&t);
+    rmdir_all(d);
+}
+END_TEST
+
 START_TEST(parse_store_restore_invalidate)
 {
     char *d = tmpdir();
@@ -1300,6 +1350,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, snapshot_paths_grouped);
     tcase_add_test(tc, snapshot_dirs_quiet_since_start);
     tcase_add_test(tc, snapshot_inputs_stat_as_read);
+    tcase_add_test(tc, snapshot_oldest_evicted);
     tcase_add_test(tc, snapshot_output_dirs_and_stamp);
     suite_add_tcase(s, tc);
     return s;
