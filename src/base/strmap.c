@@ -14,7 +14,7 @@
  * result depends on every input bit (tables use the low bits, the template
  * cache's counter the middle ones).  FNV-1a went a byte at a time, which
  * showed in the long keys (config encodings) the parse cache dedupes. */
-static uint64_t fmix64(uint64_t h)
+uint64_t fmix64(uint64_t h)
 {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;

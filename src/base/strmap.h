@@ -24,6 +24,7 @@ typedef struct StrMap {
 } StrMap;
 
 uint64_t strmap_hash(const char *k, size_t n);     /* 64-bit, 8 bytes a step; not stable across builds */
+uint64_t fmix64(uint64_t h);                         /* murmur3's finalizer: every bit moves every bit */
 void  strmap_init(StrMap *m);
 void  strmap_free(StrMap *m);                      /* frees keys and tables, not values */
 /* Insert or replace; returns the previous value or NULL. */

@@ -186,11 +186,7 @@ void list_insert(Arena *a, VList *l, size_t at, Value v)
 
 static uint64_t mix64(uint64_t x)
 {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
+    x = fmix64(x);
     return x ? x : 1;
 }
 
