@@ -436,14 +436,23 @@ static bool rd_dict_ptr(Rd *r, Arena *a, VDict **out)
     return true;
 }
 
-typedef struct CfgOut { bool diff; VDict *full; VList *changes; } CfgOut;
+typedef struct CfgOut {
+    bool diff;
+    VDict *full;
+    VList *changes;
+    const uint8_t *raw;          /* the encoded changes, for the memo */
+    size_t rawlen;
+} CfgOut;
 
 static bool rd_config(Rd *r, Arena *a, CfgOut *o, VDict *have)
 {
+    const uint8_t *at = r->p;
     uint8_t kind = rd_u8(r);
     o->diff = kind == CFG_DIFF;
     o->full = NULL;
     o->changes = NULL;
+    o->raw = NULL;
+    o->rawlen = 0;
     if (kind == CFG_FULL)
         return rd_dict_ptr(r, a, &o->full);
     if (kind != CFG_DIFF || !have)
@@ -458,16 +467,41 @@ static bool rd_config(Rd *r, Arena *a, CfgOut *o, VDict *have)
             return false;
         list_append(a, o->changes, v);
     }
+    o->raw = at;
+    o->rawlen = (size_t)(r->p - at);
     return true;
 }
 
-static VDict *apply_config(Arena *a, VDict *have, const CfgOut *o)
+/* Nodes share their folded configs copy on write, and many nodes' parses
+ * change them alike: the same changes to a view of the same unchanged dict
+ * give one merged dict (memo), and each node a view of it, as
+ * config_merge_call_in does for a parse (a dict of its own per node cost
+ * ~1 KB each and the time to copy it). */
+static VDict *apply_config(Arena *a, VDict *have, const CfgOut *o, StrMap *memo)
 {
     if (!o->diff)
         return o->full;
+    const void *base = dict_cow_source(have);
+    Sb key = SB_INIT;
+    VDict *merged = NULL;
+    if (memo && base) {
+        sb_printf(&key, "%p/%zu/", base, have->n);
+        sb_append(&key, (const char *)o->raw, o->rawlen);
+        merged = strmap_get(memo, key.buf, key.len);
+        if (merged) {
+            sb_free(&key);
+            return dict_cow(a, merged);
+        }
+    }
+    VDict *d = memo && base ? dict_cow(a, have) : have;
     for (size_t i = 0; i + 1 < o->changes->len; i += 2)
-        dict_set(a, have, o->changes->items[i], o->changes->items[i + 1]);
-    return have;
+        dict_set(a, d, o->changes->items[i], o->changes->items[i + 1]);
+    if (memo && base) {
+        strmap_put(memo, key.buf, key.len, d);
+        d = dict_cow(a, d);
+    }
+    sb_free(&key);
+    return d;
 }
 
 typedef struct AliasOut { uint8_t kind; Value v; } AliasOut;
@@ -493,7 +527,7 @@ static void *alias_ptr(const AliasOut *o, VDict *config, const char *key, VType 
 }
 
 /* Decode into temporaries first; touch n only when the whole blob is sound. */
-static bool restore(Node *n, Arena *a, const void *blob, size_t len)
+static bool restore(Node *n, Arena *a, const void *blob, size_t len, StrMap *memo)
 {
     Rd r = {blob, (const uint8_t *)blob + len, false};
     if (rd_u32(&r) != OUT_FORMAT)
@@ -528,8 +562,8 @@ static bool restore(Node *n, Arena *a, const void *blob, size_t len)
         macros[i] = rd_str(&r, a);
     if (r.bad || r.p != r.end)
         return false;
-    n->config = apply_config(a, n->config, &cfg);
-    n->unrendered_config = apply_config(a, n->unrendered_config, &unr);
+    n->config = apply_config(a, n->config, &cfg, memo);
+    n->unrendered_config = apply_config(a, n->unrendered_config, &unr, memo);
     VList *tl = alias_ptr(&tags, n->config, "tags", V_LIST);
     VDict *md = alias_ptr(&meta, n->config, "meta", V_DICT);
     if ((tags.kind && !tl) || (meta.kind && !md))
@@ -731,6 +765,8 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
             c->entv[k]->cacheable = false;
     free(dup_of);
 
+    StrMap merges;               /* restored configs: (base, changes) -> merged (apply_config) */
+    strmap_init(&merges);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(c->db, "SELECT uid, key, envs, out FROM parse_nodes", -1, &st, NULL);
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -747,11 +783,12 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         if (!envs_match(envs, (size_t)sqlite3_column_bytes(st, 2)))
             continue;
         const void *out = sqlite3_column_blob(st, 3);
-        if (out && restore((Node *)e->n, &p->arena, out, (size_t)sqlite3_column_bytes(st, 3)))
+        if (out && restore((Node *)e->n, &p->arena, out, (size_t)sqlite3_column_bytes(st, 3), &merges))
             e->hit = true;
     }
     if (rc != SQLITE_DONE)
         cache_warn_db(c, warning, "reading the parse cache");
+    strmap_free(&merges);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         c->broken = true;
