@@ -111,10 +111,7 @@ int fs_read_file(const char *path, char **out, size_t *len)
 
 int fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *len)
 {
-    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    return read_fd(fd, a, out, len, NULL);
+    return fs_read_file_at_st(dirfd, path, a, out, len, NULL);
 }
 
 int fs_read_file_at_st(int dirfd, const char *path, Arena *a, char **out, size_t *len, struct stat *st)

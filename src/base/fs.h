@@ -15,7 +15,7 @@ int  fs_read_file(const char *path, char **out, size_t *len);
  * nothing in the journal and touches no shared state, so a thread may call
  * it with an arena of its own. */
 int  fs_read_file_at(int dirfd, const char *path, Arena *a, char **out, size_t *len);
-/* The same, also giving what fstat said of the file before it was read. */
+/* The same, also giving what fstat said of the file before it was read (st may be NULL). */
 int  fs_read_file_at_st(int dirfd, const char *path, Arena *a, char **out, size_t *len, struct stat *st);
 /* Write atomically: write <path>.tmp.<pid> then rename over path.  Creates parent dirs. */
 int  fs_write_file(const char *path, const char *data, size_t len);

@@ -648,7 +648,6 @@ void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncachea
 
 /* The keys of entries [lo, hi): one thread's share of cache_parse_begin. */
 typedef struct KeyJob {
-    Cache *c;
     CacheEnt **ents;
     int lo, hi;
     const uint8_t *g, *gs;
@@ -701,7 +700,7 @@ static void *key_job(void *arg)
             ser_str(&b, j->env->which);
             ser_bool(&b, j->env->full_refresh);
         }
-        e->cacheable = ok;
+        e->cacheable = ok && !e->ambiguous;
         uint8_t base[32];
         key_hash(b.buf, b.len, base);
         node_key('F', j->g, base, e->key_full);
@@ -721,11 +720,8 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     bool gok = global_key(p, g, gs, &gvol, &gflags);
     free(c->entv);
     c->entv = calloc((size_t)p->nnodes + 1, sizeof *c->entv);
-    bool *dup_of = calloc((size_t)p->nnodes + 1, sizeof *dup_of);
-    if (!c->entv || !dup_of) {
-        free(dup_of);
+    if (!c->entv)
         return -1;
-    }
     c->nent = 0;
     for (int i = 0; i < p->nnodes; i++) {
         Node *n = p->nodes[i];
@@ -735,19 +731,16 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         e->n = n;
         CacheEnt *dup = strmap_putz(&c->ents, n->unique_id, e);
         if (dup) {
-            dup->cacheable = false;
+            dup->ambiguous = true;
             e->n = NULL;        /* ambiguous unique_id: neither is cached */
         }
         c->entv[c->nent++] = e;
-        for (int k = 0; dup && k < c->nent; k++)
-            if (c->entv[k] == dup)
-                dup_of[k] = true;
     }
     /* Serializing every node's inputs and hashing them is most of a lookup:
      * with many nodes, a second thread takes the second half (the nodes are
      * only read). */
-    KeyJob jobs[2] = {{c, c->entv, 0, c->nent, g, gs, gok, gvol, gflags, env, &c->arena},
-                      {c, c->entv, c->nent, c->nent, g, gs, gok, gvol, gflags, env, &c->arena2}};
+    KeyJob jobs[2] = {{c->entv, 0, c->nent, g, gs, gok, gvol, gflags, env, &c->arena},
+                      {c->entv, c->nent, c->nent, g, gs, gok, gvol, gflags, env, &c->arena2}};
     pthread_t th;
     bool two = c->nent >= 1024 && sysconf(_SC_NPROCESSORS_ONLN) > 1;
     if (two) {
@@ -760,10 +753,6 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     key_job(&jobs[0]);
     if (two)
         pthread_join(th, NULL);
-    for (int k = 0; k < c->nent; k++)
-        if (dup_of[k])
-            c->entv[k]->cacheable = false;
-    free(dup_of);
 
     StrMap merges;               /* restored configs: (base, changes) -> merged (apply_config) */
     strmap_init(&merges);

@@ -22,6 +22,7 @@ typedef struct CacheEnt {
     uint8_t key_skel[32], key_full[32];
     bool cacheable;              /* false: volatile inputs or unserializable values */
     bool hit;                    /* outputs restored from the cache */
+    bool ambiguous;              /* another node has this unique_id: never cached */
     Sb envs;                     /* env reads of this run: serialized (name, set, value)* */
     /* encoded config / unrendered_config as the loader gave them (from the key material) */
     const uint8_t *pre_cfg, *pre_unr;

@@ -29,6 +29,22 @@ static void rmdir_all(char *d)
     free(d);
 }
 
+/* A project under d for the output-directory tests: the input m.sql, the
+ * head t/manifest.json and two compiled outputs t/c/a.sql, t/c/b.sql. */
+typedef struct SnapFiles { char in1[512], head[512], o1[512], o2[512]; } SnapFiles;
+
+static void snap_files(const char *d, SnapFiles *f)
+{
+    snprintf(f->in1, sizeof f->in1, "%s/m.sql", d);
+    snprintf(f->head, sizeof f->head, "%s/t/manifest.json", d);
+    snprintf(f->o1, sizeof f->o1, "%s/t/c/a.sql", d);
+    snprintf(f->o2, sizeof f->o2, "%s/t/c/b.sql", d);
+    ck_assert_int_eq(fs_write_file(f->in1, "select 1", 8), 0);
+    ck_assert_int_eq(fs_write_file(f->head, "{}", 2), 0);
+    ck_assert_int_eq(fs_write_file(f->o1, "a", 1), 0);
+    ck_assert_int_eq(fs_write_file(f->o2, "b", 1), 0);
+}
+
 /* A CacheDeltaBuild that fills the store's table with a copy of ud's. */
 static void copy_table(void *ud, CacheDeltaTable *t)
 {
@@ -349,16 +365,11 @@ START_TEST(snapshot_output_dirs_and_stamp)
     char *w = NULL;
     Cache *c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
-    char in1[512], head[512], o1[512], o2[512], tmp[512];
-    snprintf(in1, sizeof in1, "%s/m.sql", d);
-    snprintf(head, sizeof head, "%s/t/manifest.json", d);
-    snprintf(o1, sizeof o1, "%s/t/c/a.sql", d);
-    snprintf(o2, sizeof o2, "%s/t/c/b.sql", d);
+    SnapFiles f;
+    snap_files(d, &f);
+    const char *in1 = f.in1, *head = f.head, *o1 = f.o1, *o2 = f.o2;
+    char tmp[512];
     snprintf(tmp, sizeof tmp, "%s/t/x.tmp", d);
-    ck_assert_int_eq(fs_write_file(in1, "select 1", 8), 0);
-    ck_assert_int_eq(fs_write_file(head, "{}", 2), 0);
-    ck_assert_int_eq(fs_write_file(o1, "a", 1), 0);
-    ck_assert_int_eq(fs_write_file(o2, "b", 1), 0);
     char target[512];
     snprintf(target, sizeof target, "%s/t", d);
     ck_assert_int_eq(cache_stamp_write(target, "token-1"), 0);
@@ -816,16 +827,11 @@ START_TEST(snapshot_dirs_quiet_since_start)
     char *w = NULL;
     Cache *c = cache_open(d, &w);
     ck_assert_ptr_nonnull(c);
-    char in1[512], head[512], o1[512], o2[512], stray[512];
-    snprintf(in1, sizeof in1, "%s/m.sql", d);
-    snprintf(head, sizeof head, "%s/t/manifest.json", d);
-    snprintf(o1, sizeof o1, "%s/t/c/a.sql", d);
-    snprintf(o2, sizeof o2, "%s/t/c/b.sql", d);
+    SnapFiles f;
+    snap_files(d, &f);
+    const char *in1 = f.in1, *head = f.head, *o1 = f.o1, *o2 = f.o2;
+    char stray[512];
     snprintf(stray, sizeof stray, "%s/t/c/stray.txt", d);
-    ck_assert_int_eq(fs_write_file(in1, "select 1", 8), 0);
-    ck_assert_int_eq(fs_write_file(head, "{}", 2), 0);
-    ck_assert_int_eq(fs_write_file(o1, "a", 1), 0);
-    ck_assert_int_eq(fs_write_file(o2, "b", 1), 0);
     const char *parts[] = {"compile", "quiet"};
     uint8_t key[32];
     cache_snap_key(parts, 2, key);
