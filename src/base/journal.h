@@ -39,6 +39,10 @@ bool journal_volatile(void);
 /* Does text mention invocation_id, run_started_at or modules?  (Also the
  * parse cache's test for renders it must never reuse.) */
 bool journal_text_volatile(const char *text, size_t n);
+/* Both tests in one pass: JOURNAL_VOLATILE as above, JOURNAL_FLAGS if text
+ * mentions `flags` (the parse cache keys such renders on the command). */
+enum { JOURNAL_VOLATILE = 1, JOURNAL_FLAGS = 2 };
+int journal_text_scan(const char *text, size_t n);
 size_t journal_npaths(void);
 const char *journal_path_at(size_t i);   /* absolute */
 const struct stat *journal_path_stat_at(size_t i);   /* or NULL: stat it when storing */

@@ -5,6 +5,7 @@
  * map owns copies of its keys; values are opaque and belong to the caller. */
 #include "strmap.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,8 +51,12 @@ void strmap_init(StrMap *m)
 
 void strmap_free(StrMap *m)
 {
-    for (size_t i = 0; i < m->len; i++)
-        free(m->entries[i].key);
+    for (void *b = m->kblocks; b;) {
+        void *next;
+        memcpy(&next, b, sizeof next);
+        free(b);
+        b = next;
+    }
     free(m->entries);
     free(m->slots);
     memset(m, 0, sizeof *m);
@@ -87,6 +92,44 @@ static void rehash(StrMap *m, size_t nslots)
     }
 }
 
+/* A NUL-terminated copy of k in the map's key blocks: 256 bytes at first,
+ * doubling up to 64 KiB; a key bigger than a quarter of that gets a block
+ * of its own (the current block stays the one to fill). */
+enum { KBLOCK_MIN = 256, KBLOCK_MAX = 64 << 10 };
+
+static char *key_copy(StrMap *m, const char *k, size_t n)
+{
+    size_t need = n + 1;
+    char *d;
+    if (need <= m->kleft) {
+        d = m->kfree;
+        m->kfree += need;
+        m->kleft -= need;
+    } else {
+        size_t bs = m->kblock ? m->kblock : KBLOCK_MIN;
+        bool own = need > KBLOCK_MAX / 4;
+        size_t size = sizeof(void *) + (own ? need : (need > bs ? need : bs));
+        char *b = xmalloc(size);
+        d = b + sizeof(void *);
+        if (own && m->kblocks) {         /* behind the current block */
+            void *after;
+            memcpy(&after, m->kblocks, sizeof after);
+            memcpy(b, &after, sizeof after);
+            memcpy(m->kblocks, &b, sizeof b);
+        } else {
+            memcpy(b, &m->kblocks, sizeof m->kblocks);
+            m->kblocks = b;
+            m->kfree = d + need;
+            m->kleft = size - sizeof(void *) - need;
+            if (!own && bs < KBLOCK_MAX)
+                m->kblock = bs * 2;
+        }
+    }
+    memcpy(d, k, n);
+    d[n] = '\0';
+    return d;
+}
+
 void *strmap_put(StrMap *m, const char *k, size_t n, void *val)
 {
     uint64_t h = strmap_hash(k, n);
@@ -104,7 +147,7 @@ void *strmap_put(StrMap *m, const char *k, size_t n, void *val)
         m->entries = xrealloc(m->entries, m->cap * sizeof *m->entries);
     }
     StrMapEntry *e = &m->entries[m->len++];
-    e->key = xstrndup(k, n);
+    e->key = key_copy(m, k, n);
     e->klen = n;
     e->hash = h;
     e->val = val;

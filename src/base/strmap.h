@@ -1,6 +1,6 @@
 /* strmap.h - insertion-ordered hash map from byte-string keys to void *.
  *
- * Keys are copied into the map's own storage (heap).  Iteration order is
+ * Keys are copied into the map's own storage (heap blocks, freed with the map).  Iteration order is
  * insertion order; deletion is not supported (not needed by the compiler).
  * Used for symbol tables: nodes by unique_id, macros by name, etc. */
 #ifndef CDBT_STRMAP_H
@@ -21,6 +21,12 @@ typedef struct StrMap {
     size_t len, cap;
     uint32_t *slots;        /* open addressing: index+1 into entries, 0 = empty */
     size_t nslots;
+    /* the keys' storage: blocks chained through their first word (keys are
+     * never removed one by one, so they are packed rather than malloc'd
+     * each: a malloc and a free fewer per key) */
+    void *kblocks;
+    char *kfree;            /* room left in the newest block */
+    size_t kleft, kblock;   /* its size; the next block's size */
 } StrMap;
 
 uint64_t strmap_hash(const char *k, size_t n);     /* 64-bit, 8 bytes a step; not stable across builds */

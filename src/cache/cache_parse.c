@@ -40,18 +40,16 @@ static bool cheap_to_parse(const Node *n)
            (strcmp(n->test_name, "unique") == 0 || strcmp(n->test_name, "not_null") == 0);
 }
 
-/* Inputs that change on every invocation: a render that may read them is
- * never cached (dbt-core #4364). */
-static bool volatile_text(const char *s, size_t n) { return journal_text_volatile(s, n); }
-
-/* `flags` (flags.WHICH, flags.FULL_REFRESH, ...) differ between commands: a
- * render that may read them is keyed on the command too. */
-static bool flags_text(const char *s, size_t n) { return s && memmem(s, n, "flags", 5); }
+/* Inputs that change on every invocation (invocation_id, run_started_at,
+ * modules: JOURNAL_VOLATILE): a render that may read them is never cached
+ * (dbt-core #4364).  `flags` (flags.WHICH, flags.FULL_REFRESH, ...;
+ * JOURNAL_FLAGS) differs between commands: a render that may read it is
+ * keyed on the command too.  journal_text_scan looks for both at once. */
 
 /* What a parse renders besides the code: test kwargs (scanned from the key
  * material) and the pre/post hooks of the config.  Other values in a node's
  * config, columns or description were rendered by the loader already.
- * Returns bit 1 for volatile words, bit 2 for `flags`. */
+ * Returns the journal_text_scan bits of the hooks. */
 static int hooks_scan(const Node *n)
 {
     static const char *const keys[] = {"pre-hook", "post-hook", "pre_hook", "post_hook"};
@@ -62,10 +60,7 @@ static int hooks_scan(const Node *n)
             continue;
         Sb t = SB_INIT;
         ser_value(&t, *h, false);
-        if (volatile_text(t.buf, t.len))
-            r |= 1;
-        if (flags_text(t.buf, t.len))
-            r |= 2;
+        r |= journal_text_scan(t.buf, t.len);
         sb_free(&t);
     }
     return r;
@@ -113,8 +108,9 @@ static bool global_key(Project *p, uint8_t full[32], uint8_t skel[32], bool *vol
         }
     }
     sb_free(&sk);
-    *vol = volatile_text(b.buf, b.len);
-    *flags = flags_text(b.buf, b.len);
+    int sc = journal_text_scan(b.buf, b.len);
+    *vol = sc & JOURNAL_VOLATILE;
+    *flags = sc & JOURNAL_FLAGS;
     key_hash(b.buf ? b.buf : "", b.len, full);
     key_hash(s.buf ? s.buf : "", s.len, skel);
     sb_free(&b);
@@ -132,7 +128,52 @@ static void node_key(char tag, const uint8_t g[32], const uint8_t base[32], uint
     key_hash(m, sizeof m, out);
 }
 
-static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5])
+/* The encodings of the loader's config dicts, by the storage they read:
+ * models of one folder share their folded config until something changes
+ * it (dict_cow), so most nodes' configs encode to bytes already made.  The
+ * key material then holds the SHA-256 of those bytes (after a tag no
+ * encoding starts with) instead of the bytes: half as much to hash per
+ * node at 10k models. */
+typedef struct DictMemo {
+    StrMap m;                    /* dict_cow_source pointer -> MemoEnc */
+    Arena *a;
+} DictMemo;
+typedef struct MemoEnc { const char *p; size_t n; bool ok; uint8_t digest[32]; } MemoEnc;
+#define KEY_DIGEST 'H'           /* not a cache_ser.c tag */
+
+/* d for the key material: its encoding appended to b, or for a dict read
+ * through dict_cow, the digest of its encoding; that encoding's copy in the
+ * memo (kept as long as the memo's arena) or NULL. */
+static const MemoEnc *ser_dict_memo(Sb *b, VDict *d, bool *ok, DictMemo *memo)
+{
+    const void *src = d ? dict_cow_source(d) : NULL;
+    if (!src) {
+        ser_dict_ptr(b, d, false, ok);
+        return NULL;
+    }
+    MemoEnc *me = strmap_get(&memo->m, (const char *)&src, sizeof src);
+    if (!me) {
+        size_t at = b->len;
+        bool dok = true;
+        ser_dict_ptr(b, d, false, &dok);
+        me = ARENA_NEW(memo->a, MemoEnc);
+        me->n = b->len - at;
+        char *cp = arena_alloc(memo->a, me->n + 1);
+        memcpy(cp, b->buf + at, me->n);
+        me->p = cp;
+        me->ok = dok;
+        key_hash(cp, me->n, me->digest);
+        strmap_put(&memo->m, (const char *)&src, sizeof src, me);
+        sb_truncate(b, at);
+    }
+    ser_u8(b, KEY_DIGEST);
+    sb_append(b, (const char *)me->digest, 32);
+    if (!me->ok)
+        *ok = false;
+    return me;
+}
+
+static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5], DictMemo *memo, const MemoEnc *mc[2])
 {
     ser_u32(b, (uint32_t)n->rt);
     ser_str(b, n->unique_id);
@@ -152,9 +193,9 @@ static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5])
     ser_str(b, n->relation_name);
     ser_str(b, n->identifier);
     span[0] = b->len;
-    ser_dict_ptr(b, n->config, false, ok);
+    mc[0] = ser_dict_memo(b, n->config, ok, memo);
     span[1] = b->len;
-    ser_dict_ptr(b, n->unrendered_config, false, ok);
+    mc[1] = ser_dict_memo(b, n->unrendered_config, ok, memo);
     span[4] = b->len;
     ser_str(b, n->description);
     ser_dict_ptr(b, n->columns, false, ok);
@@ -674,6 +715,8 @@ static void *key_job(void *arg)
     sb_reserve(&b, 1 << 16);
     StrMap seen;                 /* one copy of each distinct encoding */
     strmap_init(&seen);
+    DictMemo memo = {.a = j->keep};
+    strmap_init(&memo.m);
     for (int i = j->lo; i < j->hi; i++) {
         CacheEnt *e = j->ents[i];
         const Node *n = e->n;
@@ -682,20 +725,22 @@ static void *key_job(void *arg)
         bool ok = j->gok && !j->gvol;
         sb_reset(&b);
         size_t span[5];
-        node_inputs(n, &b, &ok, span);
+        const MemoEnc *mc[2];
+        node_inputs(n, &b, &ok, span, &memo, mc);
         if (ok) {
             size_t l1 = span[1] - span[0], l2 = span[4] - span[1];
-            e->pre_cfg = blob_keep(j->keep, &seen, b.buf + span[0], l1);
-            e->pre_cfg_len = l1;
-            e->pre_unr = blob_keep(j->keep, &seen, b.buf + span[1], l2);
-            e->pre_unr_len = l2;
+            /* a memo's encoding, or the one in the key material */
+            e->pre_cfg = mc[0] ? (const uint8_t *)mc[0]->p : blob_keep(j->keep, &seen, b.buf + span[0], l1);
+            e->pre_cfg_len = mc[0] ? mc[0]->n : l1;
+            e->pre_unr = mc[1] ? (const uint8_t *)mc[1]->p : blob_keep(j->keep, &seen, b.buf + span[1], l2);
+            e->pre_unr_len = mc[1] ? mc[1]->n : l2;
         }
-        int hs = hooks_scan(n);
         size_t rl = n->raw_code ? n->raw_len : 0;
-        if (ok && ((hs & 1) || volatile_text(b.buf + span[2], span[3] - span[2]) ||
-                   volatile_text(n->raw_code, rl)))
+        int hs = hooks_scan(n) | journal_text_scan(b.buf + span[2], span[3] - span[2]) |
+                 journal_text_scan(n->raw_code, rl);
+        if (hs & JOURNAL_VOLATILE)
             ok = false;
-        if (j->gflags || (hs & 2) || flags_text(b.buf + span[2], span[3] - span[2]) || flags_text(n->raw_code, rl)) {
+        if (j->gflags || (hs & JOURNAL_FLAGS)) {
             ser_str(&b, "flags");
             ser_str(&b, j->env->which);
             ser_bool(&b, j->env->full_refresh);
@@ -708,6 +753,7 @@ static void *key_job(void *arg)
     }
     sb_free(&b);
     strmap_free(&seen);
+    strmap_free(&memo.m);
     return NULL;
 }
 

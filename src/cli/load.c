@@ -66,22 +66,47 @@ static double cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* CDBT_PHASES=1: one stderr line per phase with its wall and CPU seconds
- * (for bench/ and profiling; not a user interface). */
+/* Resident and peak resident MB (/proc/self/status), or -1. */
+static void rss_now(double *rss, double *hwm)
+{
+    *rss = *hwm = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return;
+    char line[256];
+    long kb;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            *rss = (double)kb / 1024;
+        else if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            *hwm = (double)kb / 1024;
+    }
+    fclose(f);
+}
+
+/* CDBT_PHASES=1: one stderr line per phase with its wall and CPU seconds;
+ * CDBT_PHASES=rss adds the resident and peak resident MB at its end (for
+ * bench/ and profiling; not a user interface). */
 void cli_phase(const char *name)
 {
     static int on = -1;
     static double w0, c0;
     if (on < 0) {
         const char *e = getenv("CDBT_PHASES");
-        on = e && *e && strcmp(e, "0") != 0;
+        on = !(e && *e && strcmp(e, "0") != 0) ? 0 : strcmp(e, "rss") == 0 ? 2 : 1;
         w0 = cli_now();
         c0 = cpu_now();
     }
     if (!on)
         return;
     double w = cli_now(), c = cpu_now();
-    fprintf(stderr, "phase %-16s wall %.3f cpu %.3f\n", name, w - w0, c - c0);
+    if (on == 2) {
+        double rss, hwm;
+        rss_now(&rss, &hwm);
+        fprintf(stderr, "phase %-16s wall %.3f cpu %.3f rss %.1f peak %.1f\n", name, w - w0, c - c0, rss, hwm);
+    } else {
+        fprintf(stderr, "phase %-16s wall %.3f cpu %.3f\n", name, w - w0, c - c0);
+    }
     w0 = w;
     c0 = c;
 }

@@ -427,7 +427,16 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
      * every node's tree alive costs several KB per node (most of the memory
      * of a large project); the compile pass parses again, one node at a time. */
     Template *tpl = n->tpl;
-    if (!tpl) {
+    bool fast = false;           /* dbt's unique / not_null: recorded, not rendered */
+    DbtMacro *tm = NULL;
+    Node *target = NULL;
+    if (n->is_generic_test) {
+        tm = test_macro(d, n);
+        target = n->attached_node ? project_node(p, n->attached_node) : NULL;
+        fast = tm && tm->pkg == DBT_PKG_DBT && n->test_name &&
+               (strcmp(n->test_name, "not_null") == 0 || strcmp(n->test_name, "unique") == 0) && target;
+    }
+    if (!tpl && !fast) {         /* a fast test's generated code is never looked at here */
         if (!n->src.text)
             srcfile_init(&n->src, n->original_file_path, n->raw_code ? n->raw_code : "", n->raw_len);
         tpl = tpl_parse(sa, &n->src, err);
@@ -435,11 +444,6 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
             goto fail;
     }
     if (n->is_generic_test) {
-        DbtMacro *tm = test_macro(d, n);
-        Node *target = n->attached_node ? project_node(p, n->attached_node) : NULL;
-        bool fast = tm && tm->pkg == DBT_PKG_DBT && n->test_name &&
-                    (strcmp(n->test_name, "not_null") == 0 || strcmp(n->test_name, "unique") == 0) &&
-                    target;
         if (tm)
             add_dep_macro(keep, n, tm->unique_id);
         DbtMacro *gws = dbt_macro_lookup(d, "get_where_subquery");

@@ -193,6 +193,37 @@ START_TEST(strmap_many_keys_in_order)
 }
 END_TEST
 
+/* Keys are packed into blocks: keys of every size (a key bigger than a
+ * block gets a block of its own, between smaller ones) keep their bytes
+ * and stay findable as the map and its blocks grow. */
+START_TEST(strmap_keys_of_every_size)
+{
+    StrMap m;
+    strmap_init(&m);
+    enum { N = 600 };
+    char *keys[N];
+    for (int i = 0; i < N; i++) {
+        size_t n = (size_t)(i % 7 == 3 ? 20000 + i : i % 5 == 1 ? 300 + i : 6 + i % 40);
+        keys[i] = malloc(n + 1);
+        for (size_t j = 0; j < n; j++)
+            keys[i][j] = (char)('a' + (i + j * 7) % 26);
+        keys[i][n] = '\0';
+        snprintf(keys[i], 6, "%05d", i);    /* unique */
+        keys[i][5] = 'x';
+        ck_assert_ptr_null(strmap_putz(&m, keys[i], (void *)(intptr_t)(i + 1)));
+    }
+    for (int i = 0; i < N; i++) {
+        ck_assert_ptr_eq(strmap_getz(&m, keys[i]), (void *)(intptr_t)(i + 1));
+        ck_assert_str_eq(m.entries[i].key, keys[i]);
+        ck_assert_uint_eq(m.entries[i].klen, strlen(keys[i]));
+        free(keys[i]);
+    }
+    strmap_free(&m);
+    strmap_free(&m);                     /* a freed map is an empty one */
+    ck_assert_ptr_null(strmap_get(&m, "x", 1));
+}
+END_TEST
+
 START_TEST(strmap_binary_keys)
 {
     StrMap m;
@@ -623,6 +654,43 @@ static bool has_path(const char *suffix)
     return false;
 }
 
+START_TEST(journal_text_scan_words)
+{
+    ck_assert_int_eq(journal_text_scan(NULL, 0), 0);
+    ck_assert_int_eq(journal_text_scan("", 0), 0);
+    ck_assert_int_eq(journal_text_scan("select * from {{ ref('m') }}", 29), 0);
+    ck_assert_int_eq(journal_text_scan("{{ invocation_id }}", 19), JOURNAL_VOLATILE);
+    ck_assert_int_eq(journal_text_scan("run_started_at", 14), JOURNAL_VOLATILE);   /* the whole text */
+    ck_assert_int_eq(journal_text_scan("x.modules", 9), JOURNAL_VOLATILE);         /* at the end */
+    ck_assert_int_eq(journal_text_scan("modules", 6), 0);                          /* cut by n */
+    ck_assert_int_eq(journal_text_scan("iinvocation_id", 14), JOURNAL_VOLATILE);   /* after a false start */
+    ck_assert_int_eq(journal_text_scan("invocation_i", 12), 0);
+    ck_assert_int_eq(journal_text_scan("{{ flags.WHICH }}", 17), JOURNAL_FLAGS);
+    ck_assert_int_eq(journal_text_scan("ffflags modules", 15), JOURNAL_VOLATILE | JOURNAL_FLAGS);
+    const char nul[] = "a\0run_started_at";
+    ck_assert_int_eq(journal_text_scan(nul, sizeof nul - 1), JOURNAL_VOLATILE);   /* not a C string */
+    /* every word at every offset of a longer text (the sixteen-byte steps
+     * and the tail), among false starts, and cut by the text's end */
+    static const struct { const char *w; int bit; } ws[] = {
+        {"invocation_id", JOURNAL_VOLATILE}, {"run_started_at", JOURNAL_VOLATILE},
+        {"modules", JOURNAL_VOLATILE}, {"flags", JOURNAL_FLAGS}};
+    for (size_t k = 0; k < 4; k++) {
+        size_t wl = strlen(ws[k].w);
+        for (size_t off = 0; off + wl <= 70; off++) {
+            char buf[71];
+            for (size_t i = 0; i < sizeof buf; i++)
+                buf[i] = "inner join rule modal flat "[i % 27];
+            memcpy(buf + off, ws[k].w, wl);
+            ck_assert_int_eq(journal_text_scan(buf, off + wl), ws[k].bit);
+            ck_assert_int_eq(journal_text_scan(buf, off + wl - 1), 0);
+            ck_assert_int_eq(journal_text_scan(buf, sizeof buf), ws[k].bit);
+        }
+    }
+    ck_assert(journal_text_volatile("{{ modules.datetime }}", 22));
+    ck_assert(!journal_text_volatile("{{ flags }}", 11));
+}
+END_TEST
+
 START_TEST(journal_records_reads_listings_and_probes)
 {
     make_tmpdir();
@@ -875,6 +943,7 @@ Suite *base_suite(void)
     tcase_add_test(tc, sb_basics);
     tcase_add_test(tc, vec_push_pop);
     tcase_add_test(tc, strmap_many_keys_in_order);
+    tcase_add_test(tc, strmap_keys_of_every_size);
     tcase_add_test(tc, strmap_binary_keys);
     tcase_add_test(tc, diag_format_located);
     tcase_add_test(tc, diag_format_tabs_and_bases);
@@ -884,6 +953,7 @@ Suite *base_suite(void)
     tcase_add_test(tc, fs_atomic_tmp_removed_on_signal);
     tcase_add_test(tc, fs_writer_writes_skips_and_reports);
     tcase_add_test(tc, fs_writer_many_directories);
+    tcase_add_test(tc, journal_text_scan_words);
     tcase_add_test(tc, journal_records_reads_listings_and_probes);
     tcase_add_test(tc, fs_paths);
     tcase_add_test(tc, sha256_vectors);
