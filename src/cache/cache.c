@@ -182,6 +182,7 @@ static Cache *open_cache(const char *target_dir, bool rebuild, char **warning)
     if (!c)
         return NULL;
     pthread_mutex_init(&c->mu, NULL);
+    c->gone = -1;
     arena_init(&c->arena, 0);
     arena_init(&c->arena2, 0);
     strmap_init(&c->ents);

@@ -761,6 +761,7 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
 {
     if (!c || c->broken || !c->db)
         return -1;
+    c->gone = -1;
     uint8_t g[32], gs[32];
     bool gvol = false, gflags = false;
     bool gok = global_key(p, g, gs, &gvol, &gflags);
@@ -804,10 +805,13 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     strmap_init(&merges);
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(c->db, "SELECT uid, key, envs, out FROM parse_nodes", -1, &st, NULL);
+    int gone = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         rc = SQLITE_OK;
         const char *uid = (const char *)sqlite3_column_text(st, 0);
         CacheEnt *e = uid ? strmap_getz(&c->ents, uid) : NULL;
+        if (!e)
+            gone++;
         if (!e || !e->n || !e->cacheable)
             continue;
         const void *key = sqlite3_column_blob(st, 1);
@@ -821,6 +825,7 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         if (out && restore((Node *)e->n, &p->arena, out, (size_t)sqlite3_column_bytes(st, 3), &merges))
             e->hit = true;
     }
+    c->gone = rc == SQLITE_DONE ? gone : -1;
     if (rc != SQLITE_DONE)
         cache_warn_db(c, warning, "reading the parse cache");
     strmap_free(&merges);
@@ -998,6 +1003,13 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
      * the store (cache_parse_skip is false from now on) */
     s->live = c->ents;
     strmap_init(&c->ents);
+    if (s->rows.len == 0 && c->gone == 0) {
+        /* every row is a node's that was restored: nothing to write (a
+         * transaction, a scan of the uids and a thread saved, after a
+         * change that re-parsed nothing) */
+        store_free(s);
+        return 0;
+    }
     s->sem_ok = sem_init(&s->locked, 0, 0) == 0;
     if (s->sem_ok && pthread_create(&s->th, NULL, store_main, s) == 0) {
         while (sem_wait(&s->locked) != 0 && errno == EINTR)

@@ -49,6 +49,7 @@ struct Cache {
     StrMap ents;                 /* unique_id -> CacheEnt* */
     CacheEnt **entv; int nent;
     int restored, parsed, uncacheable;
+    int gone;                    /* rows of nodes no longer parsed (-1: not counted) */
     CacheStore *store;           /* started by cache_parse_end, not yet joined (main thread only) */
     /* results (cache.c), loaded on first lookup */
     bool results_loaded;
