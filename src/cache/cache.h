@@ -81,6 +81,13 @@ void cache_env_read(Cache *c, const Node *n, const char *name, const char *value
  * waits for.  Afterwards cache_parse_skip is false.  0 (the store started,
  * or was done), or -1 with *warning. */
 int  cache_parse_end(Cache *c, Project *p, char **warning);
+/* A render of this parse changed a value other renders see (a var, a
+ * global, a config value: value_shared_changes): a restored node's render,
+ * skipped, did not make its change, so no entry can be trusted, now or
+ * later.  Deletes every entry (before returning) and makes cache_parse_end
+ * store none; the caller parses again without restoring when
+ * cache_parse_begin restored any node.  0, or -1 with *warning. */
+int  cache_parse_forget(Cache *c, char **warning);
 /* Wait for the store cache_parse_end started, if any: 0, or -1 with
  * *warning saying why it failed (the words cache_parse_end would have
  * returned).  cache_close() waits too, but drops the warning; another

@@ -1027,6 +1027,25 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
     return rc;
 }
 
+int cache_parse_forget(Cache *c, char **warning)
+{
+    if (!c || c->broken || !c->db)
+        return -1;
+    cache_parse_wait(c, warning);
+    for (int i = 0; i < c->nent; i++)
+        c->entv[i]->cacheable = false;
+    c->gone = 0;                 /* the rows go now */
+    pthread_mutex_lock(&c->mu);
+    int rc = sqlite3_exec(c->db, "DELETE FROM parse_nodes", NULL, NULL, NULL);
+    pthread_mutex_unlock(&c->mu);
+    if (rc != SQLITE_OK) {
+        cache_warn_db(c, warning, "cannot update the parse cache");
+        c->broken = true;        /* nothing of it is used or stored again */
+        return -1;
+    }
+    return 0;
+}
+
 int cache_parse_wait(Cache *c, char **warning)
 {
     if (!c || !c->store)

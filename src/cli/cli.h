@@ -57,6 +57,7 @@ typedef struct Session {
     VDict *cli_vars;
     Arena arena;                             /* for CLI-owned allocations */
     struct Cache *cache;                     /* target/cdbt.db (src/cache/cache.h) or NULL */
+    bool parse_cached;                       /* the parse went through the cache (restored, stored) */
     const char *stamp;                       /* the token written to target/cdbt.stamp, or NULL */
     double t_start;
 } Session;

@@ -119,7 +119,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
                 rslots[rr->items[r].node->index] = rr->slots[r];
         nodes.rslots = rslots;
     }
-    fastpath_store(s, p->root, out, ost, n, 2, info, nodes.rslots ? delta_node_table_build : NULL, &nodes);
+    fastpath_store(s, p->root, out, ost, n, 2, info, nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes);
 }
 
 int cmd_compile(Flags *f)

@@ -304,6 +304,11 @@ static bool journal_within(const CacheSnap *snap, const char *why[1])
         *why = "templates printed";
         return false;
     }
+    if (value_shared_changes() != 0) {
+        /* the other models' renders would have seen the change */
+        *why = "a render changed a value other renders see";
+        return false;
+    }
     if (journal_volatile()) {
         *why = "volatile inputs";
         return false;

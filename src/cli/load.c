@@ -133,17 +133,19 @@ static void cache_warning(Session *s, char **w)
     *w = NULL;
 }
 
-/* Open target/cdbt.db and restore what it holds for unchanged nodes. */
-static void cache_begin(Session *s)
+/* Open target/cdbt.db and restore what it holds for unchanged nodes
+ * (restore false: open it for the rest of the command only). */
+static void cache_begin(Session *s, bool restore)
 {
     Flags *f = s->flags;
     if (f->no_partial_parse)
         return;
     char *w = NULL;
     s->cache = cache_open(session_target_dir(s), &w);
-    if (s->cache) {
+    if (s->cache && restore) {
         CacheParseEnv ce = {f->command ? f->command : "compile", f->full_refresh};
         cache_parse_begin(s->cache, s->project, &ce, &w);
+        s->parse_cached = true;
     }
     cache_warning(s, &w);
 }
@@ -152,7 +154,7 @@ static void cache_begin(Session *s)
  * cache's while the command goes on (session_close waits for it). */
 static void cache_end(Session *s)
 {
-    if (!s->cache)
+    if (!s->cache || !s->parse_cached)
         return;
     char *w = NULL;
     cache_parse_end(s->cache, s->project, &w);
@@ -200,7 +202,11 @@ static ProjectOptions project_options(Session *s, bool need_profile)
     return popt;
 }
 
-int session_open(Session *s, Flags *f, bool need_profile)
+static int open_session(Session *s, Flags *f, bool need_profile, bool restore);
+
+int session_open(Session *s, Flags *f, bool need_profile) { return open_session(s, f, need_profile, true); }
+
+static int open_session(Session *s, Flags *f, bool need_profile, bool restore)
 {
     Diag err = {0};
     memset(s, 0, sizeof *s);
@@ -225,13 +231,33 @@ int session_open(Session *s, Flags *f, bool need_profile)
         return fail(&err);
     double t1 = cpu_now();
     cli_phase("load");
-    cache_begin(s);
+    cache_begin(s, restore);
     cli_phase("cache lookup");
     double t2 = cpu_now();
+    unsigned long shared0 = value_shared_changes();
     if (dbt_parse(s->dbt, &err) != 0)
         return fail(&err);
     double t3 = cpu_now();
     cli_phase("parse");
+    if (s->parse_cached && value_shared_changes() != shared0) {
+        /* a render changed a var, a global or a config value in place, which
+         * later renders see: renders restored from the cache did not make
+         * their changes.  Nothing of the cache is used for this project
+         * from now on (cache_parse_forget), and a parse that restored
+         * nodes is done again without it. */
+        int restored, parsed, uncacheable;
+        cache_parse_stats(s->cache, &restored, &parsed, &uncacheable);
+        char *w = NULL;
+        cache_parse_forget(s->cache, &w);
+        cache_warning(s, &w);
+        if (restored > 0) {
+            if (f->debug)
+                fprintf(stderr, "cdbt cache: a render changed a value other renders see; parsing again "
+                                "without the %d restored nodes\n", restored);
+            session_close(s);
+            return open_session(s, f, need_profile, false);
+        }
+    }
     cache_end(s);
     cli_phase("cache store");
     if (f->debug)

@@ -7,6 +7,8 @@
  * Attribute lookup order (attribute vs item) and sandbox rules are the
  * engine's; this file answers only "does this builtin have that method". */
 #include "vpriv.h"
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* ------------------------------------------------------------ Unicode helpers */
@@ -247,6 +249,103 @@ int value_fence(Interp *I, const void *p)
 /* The first statement of every method that changes self in place. */
 #define FENCE(self) \
     do { if (value_fence(I, (self).type == V_DICT ? (const void *)(self).u.d : (const void *)(self).u.l)) return -1; } while (0)
+
+/* ------------------------------------------------------------ changes of values that outlive a render
+ *
+ * A var, a global or a config value changed in place (`var('l').append(x)`,
+ * `config.get('d').update(...)`) is seen by every later render, as in dbt:
+ * what it takes in - its grown storage and the values it stores - must
+ * outlive the render that stored them, whose arena is reset before the next
+ * one.  A container not in the render's arena is such a value: the change
+ * allocates in one process-wide arena instead and stores deep copies of
+ * strings, lists and dicts; an object that belongs to the render (a
+ * relation, a namespace, a macro's caller) cannot be kept there and is an
+ * error.  The changes are counted (value_shared_changes): the parse cache
+ * cannot reuse a render whose effects other renders see. */
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static Arena shared_arena;
+static bool shared_ready;
+static atomic_ulong shared_changes;
+
+unsigned long value_shared_changes(void) { return atomic_load(&shared_changes); }
+
+int change_begin(Interp *I, const void *self, Change *c)
+{
+    if (value_fence(I, self))
+        return -1;
+    c->shared = !arena_owns(interp_arena(I), self);
+    if (!c->shared) {
+        c->a = interp_arena(I);
+        return 0;
+    }
+    pthread_mutex_lock(&shared_mu);
+    if (!shared_ready) {
+        arena_init(&shared_arena, 0);
+        shared_ready = true;
+    }
+    atomic_fetch_add(&shared_changes, 1);
+    c->a = &shared_arena;
+    return 0;
+}
+
+void change_end(Change *c)
+{
+    if (c->shared)
+        pthread_mutex_unlock(&shared_mu);
+    c->shared = false;
+}
+
+/* Does v hold (at any depth) an object, function or macro allocated in the
+ * render's arena? */
+static bool holds_render_obj(Interp *I, Value v, int depth)
+{
+    if (depth > VALUE_MAX_DEPTH)
+        return false;
+    switch (v.type) {
+    case V_LIST:
+    case V_TUPLE:
+        for (size_t i = 0; i < v.u.l->len; i++)
+            if (holds_render_obj(I, v.u.l->items[i], depth + 1))
+                return true;
+        return false;
+    case V_DICT: {
+        VDictEntry *e;
+        for (size_t it = 0; dict_next(v.u.d, &it, &e);)
+            if (holds_render_obj(I, e->key, depth + 1) || holds_render_obj(I, e->val, depth + 1))
+                return true;
+        return false;
+    }
+    case V_OBJ:
+        return !vdt_is_datetime(v) && !vdt_is_timedelta(v) &&
+               (arena_owns(interp_arena(I), v.u.o) || arena_owns(interp_arena(I), v.u.o->data));
+    case V_FUNC: return arena_owns(interp_arena(I), v.u.fn);
+    case V_MACRO: return arena_owns(interp_arena(I), v.u.m);
+    default: return false;
+    }
+}
+
+int change_keep(Interp *I, const Change *c, Value v, Value *out)
+{
+    if (!c->shared) {
+        *out = v;
+        return 0;
+    }
+    if (holds_render_obj(I, v, 0))
+        return interp_error(I, "cannot store %s in a value other renders see (a var, a global or a config value "
+                               "changed in place): only strings, numbers, lists and dicts",
+                            value_type_name(v));
+    *out = value_deep_copy(c->a, v);
+    return 0;
+}
+
+/* dict_set through a change (c NULL: d is the render's own) */
+static int change_set(Interp *I, const Change *c, VDict *d, Value k, Value v)
+{
+    if (c && c->shared && (change_keep(I, c, k, &k) || change_keep(I, c, v, &v)))
+        return -1;
+    dict_set(c ? c->a : interp_arena(I), d, k, v);
+    return 0;
+}
 
 /* ------------------------------------------------------------ argument helpers */
 
@@ -829,40 +928,60 @@ static int s_encode(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 
 static int l_append(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
-    FENCE(self);
     NARGS(1, 1, "append");
-    list_append(ARENA, self.u.l, args->pos[0]);
+    Change c;
+    Value v;
+    if (change_begin(I, self.u.l, &c))
+        return -1;
+    int rc = change_keep(I, &c, args->pos[0], &v);
+    if (rc == 0)
+        list_append(c.a, self.u.l, v);
+    change_end(&c);
     *out = v_none();
-    return 0;
+    return rc;
 }
 
 static int l_extend(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
-    FENCE(self);
     NARGS(1, 1, "extend");
     VList *src;
     if (value_iterate(I, args->pos[0], &src))
         return -1;
+    Change c;
+    if (change_begin(I, self.u.l, &c))
+        return -1;
+    int rc = 0;
     size_t n = src->len;            /* l.extend(l) */
-    for (size_t i = 0; i < n; i++)
-        list_append(ARENA, self.u.l, src->items[i]);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        Value v;
+        rc = change_keep(I, &c, src->items[i], &v);
+        if (rc == 0)
+            list_append(c.a, self.u.l, v);
+    }
+    change_end(&c);
     *out = v_none();
-    return 0;
+    return rc;
 }
 
 static int l_insert(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
-    FENCE(self);
     NARGS(2, 2, "insert");
     int64_t i = 0;
     if (need_int(I, args->pos[0], &i))
         return -1;
+    Change c;
+    Value v;
+    if (change_begin(I, self.u.l, &c))
+        return -1;
     int64_t n = (int64_t)self.u.l->len;
     if (i < 0) { i += n; if (i < 0) i = 0; }
     if (i > n) i = n;
-    list_insert(ARENA, self.u.l, (size_t)i, args->pos[1]);
+    int rc = change_keep(I, &c, args->pos[1], &v);
+    if (rc == 0)
+        list_insert(c.a, self.u.l, (size_t)i, v);
+    change_end(&c);
     *out = v_none();
-    return 0;
+    return rc;
 }
 
 static int l_pop(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
@@ -1213,18 +1332,22 @@ static int d_setdefault(Interp *I, void *ud, Value self, CallArgs *args, Value *
         return 0;
     }
     Value dv = args->npos == 2 ? args->pos[1] : v_none();
-    dict_set(ARENA, self.u.d, args->pos[0], dv);
+    Change c;
+    if (change_begin(I, self.u.d, &c))
+        return -1;
+    int rc = change_set(I, &c, self.u.d, args->pos[0], dv);
+    change_end(&c);
     *out = dv;
-    return 0;
+    return rc;
 }
 
-static int dict_update_from(Interp *I, VDict *d, Value src)
+static int dict_update_change(Interp *I, VDict *d, Value src, const Change *c)
 {
-    Arena *a = ARENA;
     if (src.type == V_DICT) {
         VDictEntry *e;
         for (size_t it = 0; dict_next(src.u.d, &it, &e);)
-            dict_set(a, d, e->key, e->val);
+            if (change_set(I, c, d, e->key, e->val))
+                return -1;
         return 0;
     }
     VList *l;
@@ -1238,25 +1361,29 @@ static int dict_update_from(Interp *I, VDict *d, Value src)
             return interp_error(I, "dictionary update sequence element #%zu has length %zu; 2 is required", i, pair->len);
         if (hashable(I, pair->items[0]))
             return -1;
-        dict_set(a, d, pair->items[0], pair->items[1]);
+        if (change_set(I, c, d, pair->items[0], pair->items[1]))
+            return -1;
     }
     return 0;
 }
 
 static int d_update(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
-    FENCE(self);
     if (args->npos > 1)
         return interp_error(I, "update expected at most 1 argument, got %d", args->npos);
-    if (args->npos == 1 && dict_update_from(I, self.u.d, args->pos[0]))
+    Change c;
+    if (change_begin(I, self.u.d, &c))
         return -1;
-    for (int k = 0; k < args->nkw; k++)
-        dict_set(ARENA, self.u.d, v_vstr(args->kwnames[k]), args->kwvals[k]);
+    int rc = args->npos == 1 ? dict_update_change(I, self.u.d, args->pos[0], &c) : 0;
+    for (int k = 0; rc == 0 && k < args->nkw; k++)
+        rc = change_set(I, &c, self.u.d, v_vstr(args->kwnames[k]), args->kwvals[k]);
+    change_end(&c);
     *out = v_none();
-    return 0;
+    return rc;
 }
 
-int vdict_update(Interp *I, VDict *d, Value src) { return dict_update_from(I, d, src); }
+/* dict.update(src) of a dict the caller made in this render */
+int vdict_update(Interp *I, VDict *d, Value src) { return dict_update_change(I, d, src, NULL); }
 
 static int d_copy(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {

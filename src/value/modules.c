@@ -86,10 +86,14 @@ static int ns_getattr(Interp *I, VObj *o, const char *name, size_t n, Value *out
 
 static int ns_setattr(Interp *I, VObj *o, const char *name, size_t n, Value v)
 {
-    if (value_fence(I, o->data))
+    Change c;
+    if (change_begin(I, o->data, &c))
         return -1;
-    dict_set(ARENA, o->data, v_str(ARENA, name, n), v);
-    return 0;
+    int rc = change_keep(I, &c, v, &v);
+    if (rc == 0)
+        dict_set(c.a, o->data, v_str(c.a, name, n), v);
+    change_end(&c);
+    return rc;
 }
 
 static void ns_repr(VObj *o, Sb *out)

@@ -245,6 +245,10 @@ typedef int (*ValueFenceHook)(void *ud);
 void value_fence_set(const Arena *own, ValueFenceHook hook, void *ud);
 /* 0: p may be changed; -1: refused, error recorded on I. */
 int  value_fence(Interp *I, const void *p);
+/* How many in-place changes of values that outlive their render (a var, a
+ * global, a config value) this process has made (methods.c): such a change
+ * is seen by later renders. */
+unsigned long value_shared_changes(void);
 
 /* ---------------------------------------------------------------- pyfmt.c */
 /* Python printf-style formatting: fmt % args (args: tuple, dict or single value). */

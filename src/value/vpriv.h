@@ -50,6 +50,15 @@ int   vsort(Interp *I, Value *items, size_t n, VSortCmp cmp, void *ctx);        
 int   vsort_cmp_plain(Interp *I, void *ctx /* bool *case_sensitive or NULL */, Value a, Value b, int *out);
 int   vsort_cmp_key0(Interp *I, void *ctx, Value a, Value b, int *out);          /* compare item 0 of 2-tuples */
 int   vdict_update(Interp *I, VDict *d, Value src);                             /* dict.update(src) */
+/* An in-place change of a container (methods.c): change_begin passes the
+ * value fence and picks the arena the change allocates in - the render's
+ * for its own containers, a process-wide one for a value that outlives it
+ * (shared) - and change_keep gives the value to store (a deep copy there for
+ * a shared container; an error for a render's object).  change_end after. */
+typedef struct Change { Arena *a; bool shared; } Change;
+int   change_begin(Interp *I, const void *self, Change *c);
+int   change_keep(Interp *I, const Change *c, Value v, Value *out);
+void  change_end(Change *c);
 
 /* ---- filters.c helpers */
 void  vhtml_escape(Sb *sb, const char *s, size_t n);         /* & < > " ' as Jinja's escape */
