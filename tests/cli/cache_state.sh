@@ -134,14 +134,11 @@ expect "a bad selector stops ls after the parse" 2 $rc
 out=$(C parse --debug 2>&1 | grep -E '^(warning|cdbt cache: .* restored)')
 case $out in "cdbt cache: "*" nodes restored, 0 parsed"*) ok ;; *) bad "rows stored by a command that stopped early: $out" ;; esac
 
-# a store that fails in the background is still reported, in the same
-# words, before the command ends: another process holds the write lock
-# for longer than the busy timeout (--no-write-json: no snapshot to store;
-# an edit inside the macro's tags: every node is re-parsed, so there are rows
-# to store - after an edit of its text alone nothing is, and nothing written)
-sed -i 's/{{ scale }}/{{ scale | int }}/' macros/cents_to_dollars.sql
-rm -f locked release
-python3 - target/cdbt.db <<'EOF_PY' &
+# another process holds target/cdbt.db's write lock from hold_lock until
+# release_lock (longer than the busy timeout)
+hold_lock() {
+    rm -f locked release
+    python3 - target/cdbt.db <<'EOF_PY' &
 import os, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN IMMEDIATE")
@@ -151,10 +148,20 @@ while not os.path.exists("release") and time.time() - t < 60:
     time.sleep(0.05)
 db.execute("COMMIT")
 EOF_PY
-lp=$!
-for _ in $(seq 200); do [ -e locked ] && break; sleep 0.05; done
+    lp=$!
+    for _ in $(seq 200); do [ -e locked ] && break; sleep 0.05; done
+}
+release_lock() { touch release; wait $lp; }
+
+# a store that fails in the background is still reported, in the same
+# words, before the command ends: another process holds the write lock
+# for longer than the busy timeout (--no-write-json: no snapshot to store;
+# an edit inside the macro's tags: every node is re-parsed, so there are rows
+# to store - after an edit of its text alone nothing is, and nothing written)
+sed -i 's/{{ scale }}/{{ scale | int }}/' macros/cents_to_dollars.sql
+hold_lock
 out=$(C parse --no-write-json 2>&1); rc=$?
-touch release; wait $lp
+release_lock
 expect "parse with the cache locked exits 0" 0 $rc
 case $out in *"warning: cdbt cache ("*"cdbt.db): cannot update the parse cache: database is locked"*) ok ;;
     *) bad "locked store warning: $out" ;; esac
@@ -166,21 +173,9 @@ case $out in "cdbt cache: "*" nodes restored, 0 parsed"*) ok ;; *) bad "rows sto
 # a parse that restored every node (the macro's text edited) and has no
 # rows of gone nodes to delete writes nothing: the same lock does not stop it
 sed -i 's|/ 100)|/ 10)|' macros/cents_to_dollars.sql
-rm -f locked release
-python3 - target/cdbt.db <<'EOF_PY' &
-import os, sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
-open("locked", "w").close()
-t = time.time()
-while not os.path.exists("release") and time.time() - t < 60:
-    time.sleep(0.05)
-db.execute("COMMIT")
-EOF_PY
-lp=$!
-for _ in $(seq 200); do [ -e locked ] && break; sleep 0.05; done
+hold_lock
 out=$(C parse --no-write-json --debug 2>&1 | grep -E '^(warning|cdbt cache: .* (restored|parsed))'); rc=$?
-touch release; wait $lp
+release_lock
 case $out in "cdbt cache: "*" nodes restored, 0 parsed"*) ok ;; *) bad "text edit under the lock: $out" ;; esac
 case $out in *warning*) bad "nothing to store, yet: $out" ;; *) ok ;; esac
 
