@@ -58,7 +58,8 @@ typedef struct Loader {
     size_t aidx_cap;
     uint32_t *kidx;        /* scratch table for duplicate keys of large maps */
     size_t kidx_cap;
-    StrMap strs;           /* short string scalars seen so far -> their shared VStr */
+    struct StrSlot *strs;  /* open addressing over the short string scalars seen so far */
+    size_t nstrs, strs_cap;
     YNode *root;
     bool have_root;
 } Loader;
@@ -258,19 +259,53 @@ static int add_anchor(Loader *L, const char *name, YNode *n, bool open)
 
 #define INTERN_MAX 64          /* longer strings are rarely repeated: not looked up */
 
+typedef struct StrSlot {
+    VStr *v;               /* NULL: empty */
+    uint64_t h;            /* strmap_hash of its text */
+} StrSlot;
+
+static void strs_grow(Loader *L)
+{
+    size_t cap = L->strs_cap ? L->strs_cap * 2 : 256, mask = cap - 1;
+    StrSlot *t = xcalloc(cap, sizeof *t);
+    for (size_t i = 0; i < L->strs_cap; i++) {
+        if (!L->strs[i].v)
+            continue;
+        size_t j = (size_t)L->strs[i].h & mask;
+        while (t[j].v)
+            j = (j + 1) & mask;
+        t[j] = L->strs[i];
+    }
+    free(L->strs);
+    L->strs = t;
+    L->strs_cap = cap;
+}
+
 /* The value of a string scalar: short strings equal to one seen before in
  * this document share its VStr (strings are immutable), so the keys and
- * repeated words of a large properties file cost their bytes once. */
+ * repeated words of a large properties file cost their bytes once.  The
+ * table points at the VStrs themselves (no copies of the keys), and a
+ * VStr made here carries its hash (vstr_hash's value), computed anyway. */
 static VStr *scalar_str(Loader *L, const char *s, size_t len)
 {
     if (len > INTERN_MAX)
         return vstr_new(L->va, s, len);
-    VStr *v = strmap_get(&L->strs, s, len);
-    if (!v) {
-        v = vstr_new(L->va, s, len);
-        strmap_put(&L->strs, s, len, v);
+    if ((L->nstrs + 1) * 2 > L->strs_cap)
+        strs_grow(L);
+    uint64_t h = strmap_hash(s, len);
+    size_t mask = L->strs_cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        StrSlot *e = &L->strs[i];
+        if (!e->v) {
+            e->v = vstr_new(L->va, s, len);
+            e->v->hash = h ? h : 1;
+            e->h = h;
+            L->nstrs++;
+            return e->v;
+        }
+        if (e->h == h && e->v->len == len && memcmp(e->v->s, s, len) == 0)
+            return e->v;
     }
-    return v;
 }
 
 /* ------------------------------------------------------------ tree building */
@@ -602,7 +637,6 @@ int yaml_load_split(Arena *tree, Arena *values, const char *path, const char *te
         len = 0;
     }
     memset(&L, 0, sizeof L);
-    strmap_init(&L.strs);
     L.a = tree;
     L.va = values;
     L.err = err;
@@ -653,7 +687,7 @@ out:
     free(L.anchors);
     free(L.aidx);
     free(L.kidx);
-    strmap_free(&L.strs);
+    free(L.strs);
     free(L.lines);
     srcfile_free(&L.src);
     return rc;
