@@ -80,6 +80,13 @@ void arena_init(Arena *a, size_t block_size)
     a->head = NULL;
     a->block_size = block_size ? block_size : ARENA_DEFAULT_BLOCK;
     a->total = 0;
+    a->huge = false;
+}
+
+void arena_init_huge(Arena *a)
+{
+    arena_init(a, 0);
+    a->huge = true;
 }
 
 Arena *arena_new(size_t block_size)
@@ -252,7 +259,7 @@ void *arena_alloc(Arena *a, size_t n)
         a->total += n;
         return big->data;
     }
-    ArenaBlock *nb = a->total >= HUGE_AFTER && a->block_size < HUGE_BLOCK ? block_new_huge() : block_new(a->block_size);
+    ArenaBlock *nb = (a->huge || a->total >= HUGE_AFTER) && a->block_size < HUGE_BLOCK ? block_new_huge() : block_new(a->block_size);
     nb->next = b;
     a->head = nb;
     nb->used = need;

@@ -15,10 +15,15 @@ typedef struct Arena {
     ArenaBlock *head;       /* current block (singly linked to older ones) */
     size_t block_size;      /* default size of new blocks */
     size_t total;           /* bytes handed out, for statistics */
+    bool huge;              /* every block a huge-page mapping (arena_init_huge) */
 } Arena;
 
 /* Initialise an arena; block_size 0 selects 64 KiB. */
 void  arena_init(Arena *a, size_t block_size);
+/* An arena known to grow to megabytes: its blocks are 2 MiB huge-page
+ * mappings from the first (see arena.c), not malloc'ed.  For an arena a
+ * thread fills: its blocks then come from no thread's malloc heap. */
+void  arena_init_huge(Arena *a);
 /* Heap-allocate and initialise an arena; free with arena_destroy(). */
 Arena *arena_new(size_t block_size);
 void  arena_destroy(Arena *a);

@@ -47,6 +47,7 @@ void journal_stop(void)
 
 bool journal_active(void) { return J.on; }
 void journal_pause(bool paused) { J.paused = paused; }
+bool journal_paused(void) { return J.paused; }
 
 static void record(const char *path, const struct stat *st)
 {

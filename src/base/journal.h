@@ -20,6 +20,7 @@ void journal_start(void);
 void journal_stop(void);                 /* off and forgotten */
 bool journal_active(void);
 void journal_pause(bool paused);         /* reads of outputs are no inputs */
+bool journal_paused(void);
 /* A path the run depends on (relative paths are made absolute with the
  * current directory).  Files, directories (their listing) and missing
  * paths alike: the snapshot stores what stat() says about each. */

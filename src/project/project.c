@@ -234,6 +234,7 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     p->root = arena_strdup(L.a, root);
     if (pl_read_project_yml(&L) != 0)      /* also reads the profile and binds the renderer */
         goto done;
+    pl_props_prefetch(&L);
     if (pl_discover(&L) != 0)
         goto done;
     if (pl_read_properties(&L) != 0)
@@ -253,6 +254,7 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     COPY_VEC(p->warnings, p->nwarnings, L.warnings, const char *);
     rc = 0;
 done:
+    pl_props_prefetch_end(&L);
     if (L.reader)
         pl_discover_finish(&L, false);    /* reports a file read before the failing step */
     free(root);

@@ -57,6 +57,7 @@ typedef struct Loader {
     Value kwarg_keys[2];         /* "column_name", "model": generic test kwargs keys (gentest.c) */
     StrMap interned;             /* pl_intern: text -> its one copy in the project arena */
     struct Reader *reader;       /* files whose text a thread is reading (discover.c) */
+    struct Prefetch *prefetch;   /* properties files a thread is reading and parsing (props.c) */
 } Loader;
 
 /* ---- yutil.c */
@@ -119,6 +120,12 @@ int pl_discover(Loader *L);           /* models, seeds, snapshots, analyses, sin
 int pl_discover_finish(Loader *L, bool ok);
 
 /* ---- props.c */
+/* Start a thread that reads and parses the properties files, in the order
+ * pl_read_properties takes them, while discovery goes on (no-op in delta
+ * mode).  pl_read_properties uses its results and ends it. */
+void pl_props_prefetch(Loader *L);
+/* Stop and join that thread (if any) and adopt what it allocated. */
+void pl_props_prefetch_end(Loader *L);
 int pl_read_properties(Loader *L);    /* collects patches, sources, macro patches; builds sources */
 int pl_apply_patches(Loader *L);      /* fold configs of discovered nodes, add them, then generic tests */
 

@@ -9,10 +9,16 @@
  * tests and hooks. */
 #include "projpriv.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../base/fs.h"
+#include "../base/journal.h"
 
 typedef struct PatchCtx {
     Loader *L;
@@ -611,17 +617,168 @@ static int props_file(Loader *L, YFile *f)
     return 0;
 }
 
+/* ---- reading and parsing the properties files ahead
+ *
+ * libyaml's event parser is most of what reading a large properties file
+ * costs, and nothing it does depends on the other files.  Before discovery,
+ * pl_props_prefetch lists the properties files the way pl_read_properties
+ * will find them (with the journal paused: that walk records them, in its
+ * place) and a thread reads, checks and parses them, in that order, into
+ * arenas of its own.  pl_read_properties waits for each file's result when
+ * it gets to it and does what reading it would have done: the journal
+ * entries in the same order, the same error for a file that cannot be read,
+ * is not UTF-8 or is not valid YAML (the first one in walk order, as the
+ * walk stops there).  A file the thread does not have (the directory
+ * changed between the two listings) is read and parsed there as before.
+ *
+ * The thread touches nothing of the Loader: the job list is built before it
+ * starts and each job's result fields are written before the job is counted
+ * done (under the mutex).  Its arenas are adopted by L->tree (texts, trees)
+ * and the project arena (scalar values) once it is joined. */
+enum { JOB_FREE, JOB_THREAD, JOB_MAIN, JOB_DONE };
+
+typedef struct PropJob {
+    const char *ofp, *abs;        /* immutable while the thread runs */
+    int state;                    /* (mu) JOB_*: who took it; JOB_DONE: the results are in */
+    /* results (the thread's) */
+    int read_errno;               /* 0, or errno of the failed read */
+    struct stat st;               /* fstat before the read */
+    char *text;
+    size_t len, bad;              /* bad < len: not UTF-8 at that byte */
+    int yrc;                      /* yaml_load_split's result */
+    YNode *root;
+    Diag diag;                    /* its error (moved to L->err when reported) */
+} PropJob;
+
+struct Prefetch {
+    VEC(PropJob) jobs;
+    StrMap index;                 /* ofp -> job index + 1 */
+    Arena tree, vals;             /* the thread's: texts and trees, scalar values */
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool cancel;                  /* (mu) the thread is to stop */
+};
+
+/* Read, check and parse one file (what pl_yaml_file does, with the errors
+ * kept for later).  false when it failed. */
+static bool prefetch_one(Arena *tree, Arena *vals, PropJob *j)
+{
+    if (fs_read_file_at_st(AT_FDCWD, j->abs, tree, &j->text, &j->len, &j->st) != 0) {
+        j->read_errno = errno;
+        return false;
+    }
+    j->bad = pl_utf8_check(j->text, j->len);
+    if (j->bad < j->len)
+        return false;
+    j->yrc = yaml_load_split(tree, vals, j->ofp, j->text, j->len, &j->root, &j->diag);
+    return j->yrc == 0;
+}
+
+/* The jobs in order, skipping those the main thread took; stops at the
+ * first failure (the walk stops there too). */
+static void *prefetch_main(void *arg)
+{
+    struct Prefetch *pf = arg;
+    pthread_mutex_lock(&pf->mu);
+    for (size_t i = 0; i < pf->jobs.len && !pf->cancel; i++) {
+        PropJob *j = &pf->jobs.items[i];
+        if (j->state != JOB_FREE)
+            continue;
+        j->state = JOB_THREAD;
+        pthread_mutex_unlock(&pf->mu);
+        bool ok = prefetch_one(&pf->tree, &pf->vals, j);
+        pthread_mutex_lock(&pf->mu);
+        j->state = JOB_DONE;
+        pthread_cond_broadcast(&pf->cv);
+        if (!ok)
+            break;
+    }
+    pthread_mutex_unlock(&pf->mu);
+    return NULL;
+}
+
+/* Job i's results: true once they are in.  false when the main thread is
+ * to read the file itself (the thread had not taken it: it is the main
+ * thread's now, or the thread has stopped).  While the thread is on job i,
+ * the main thread reads and parses the next job nobody has taken (into
+ * L's arenas, its errors kept like the thread's) rather than wait idle. */
+static bool prefetch_wait(Loader *L, struct Prefetch *pf, size_t i)
+{
+    PropJob *j = &pf->jobs.items[i];
+    pthread_mutex_lock(&pf->mu);
+    if (j->state == JOB_FREE)
+        j->state = JOB_MAIN;
+    size_t next = i + 1;
+    while (j->state == JOB_THREAD) {
+        while (next < pf->jobs.len && pf->jobs.items[next].state != JOB_FREE)
+            next++;
+        if (next == pf->jobs.len) {
+            pthread_cond_wait(&pf->cv, &pf->mu);
+            continue;
+        }
+        PropJob *ahead = &pf->jobs.items[next];
+        ahead->state = JOB_MAIN;
+        pthread_mutex_unlock(&pf->mu);
+        prefetch_one(&L->tree, L->a, ahead);
+        pthread_mutex_lock(&pf->mu);
+        ahead->state = JOB_DONE;
+    }
+    bool ok = j->state == JOB_DONE;
+    pthread_mutex_unlock(&pf->mu);
+    return ok;
+}
+
+/* ---- finding the properties files */
+
 typedef struct PropWalk {
     Loader *L;
     const char *search;
     StrMap *seen;
     int rc;
+    bool list;                    /* pl_props_prefetch: collect the files only */
 } PropWalk;
+
+/* pl_yaml_file, from the thread's result when it has one. */
+static int yaml_file(Loader *L, const char *abs, const char *ofp, YFile *f)
+{
+    struct Prefetch *pf = L->prefetch;
+    size_t k = pf ? (size_t)(uintptr_t)strmap_getz(&pf->index, ofp) : 0;
+    if (!k || strcmp(pf->jobs.items[k - 1].abs, abs) != 0 || !prefetch_wait(L, pf, k - 1))
+        return pl_yaml_file(L, abs, ofp, f);
+    PropJob *j = &pf->jobs.items[k - 1];
+    memset(f, 0, sizeof *f);
+    f->rel = ofp;
+    /* what fs_read_file records */
+    journal_path(abs);
+    if (j->read_errno) {
+        diag_set(L->err, ofp, 0, 0, NULL, "Could not read file: %s", strerror(j->read_errno));
+        return -1;
+    }
+    journal_path_stat(abs, &j->st);
+    journal_content(j->text, j->len);
+    if (j->bad < j->len)
+        return pl_utf8_error(L, ofp, j->text, j->len, j->bad);
+    f->text = j->text;
+    f->len = j->len;
+    if (j->yrc != 0) {
+        if (j->diag.set) {
+            diag_clear(L->err);
+            *L->err = j->diag;
+            memset(&j->diag, 0, sizeof j->diag);
+        }
+        return -1;
+    }
+    f->root = j->root;
+    return 0;
+}
 
 static int prop_cb(void *ud, const char *rel)
 {
     PropWalk *w = ud;
     Loader *L = w->L;
+    Arena *a = w->list ? &L->tree : L->a;
     Sb sb = SB_INIT;
     path_join(&sb, w->search, rel);
     char *norm = path_normalize(sb_cstr(&sb));
@@ -629,19 +786,102 @@ static int prop_cb(void *ud, const char *rel)
     const char *s = norm;
     while (s[0] == '.' && s[1] == '/')
         s += 2;
-    const char *ofp = arena_strdup(L->a, s);
+    const char *ofp = arena_strdup(a, s);
     free(norm);
     if (strmap_getz(w->seen, ofp))
         return 0;
     strmap_putz(w->seen, ofp, (void *)ofp);
+    const char *abs = ofp[0] == '/' ? ofp : arena_sprintf(a, "%s/%s", L->p->root, ofp);
+    if (w->list) {
+        struct Prefetch *pf = L->prefetch;
+        vec_push(&pf->jobs, ((PropJob){.ofp = ofp, .abs = abs}));
+        strmap_putz(&pf->index, ofp, (void *)(uintptr_t)pf->jobs.len);
+        return 0;
+    }
     YFile *f = ARENA_NEW(L->a, YFile);
-    const char *abs = ofp[0] == '/' ? ofp : arena_sprintf(L->a, "%s/%s", L->p->root, ofp);
-    if (pl_yaml_file(L, abs, ofp, f) != 0 ||
+    if (yaml_file(L, abs, ofp, f) != 0 ||
         (f->search_path = w->search, f->rel_in_search = arena_strdup(L->a, rel), props_file(L, f) != 0)) {
         w->rc = -1;
         return 1;
     }
     return 0;
+}
+
+/* Every properties file under the search paths, in order, to prop_cb. */
+static int walk_props(Loader *L, bool list)
+{
+    Project *p = L->p;
+    const char **sets[] = {p->model_paths, p->seed_paths, p->snapshot_paths, p->analysis_paths,
+                           p->macro_paths, p->test_paths};
+    const char *const suffixes[] = {".yml", ".yaml", NULL};
+    Arena *a = list ? &L->tree : L->a;
+    StrMap seen;
+    strmap_init(&seen);
+    int rc = 0;
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0] && !rc; k++) {
+        for (int i = 0; sets[k] && sets[k][i]; i++) {
+            Sb sb = SB_INIT;
+            path_join(&sb, p->root, sets[k][i]);
+            const char *search = sets[k][i];
+            bool isdir = fs_is_dir(sets[k][i][0] == '/' ? sets[k][i] : sb_cstr(&sb));
+            const char *abs = sets[k][i][0] == '/' ? sets[k][i] : arena_strdup(a, sb_cstr(&sb));
+            sb_free(&sb);
+            if (!isdir)
+                continue;
+            PropWalk w = {L, search, &seen, 0, list};
+            fs_walk(abs, suffixes, prop_cb, &w);
+            if (w.rc) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    strmap_free(&seen);
+    return rc;
+}
+
+void pl_props_prefetch(Loader *L)
+{
+    if (L->opt->nonly_models)
+        return;
+    struct Prefetch *pf = xcalloc(1, sizeof *pf);
+    strmap_init(&pf->index);
+    arena_init_huge(&pf->tree);
+    arena_init_huge(&pf->vals);
+    pthread_mutex_init(&pf->mu, NULL);
+    pthread_cond_init(&pf->cv, NULL);
+    L->prefetch = pf;
+    bool paused = journal_paused();
+    journal_pause(true);          /* pl_read_properties' walk records the paths */
+    walk_props(L, true);
+    journal_pause(paused);
+    if (pf->jobs.len && pthread_create(&pf->thread, NULL, prefetch_main, pf) == 0)
+        pf->running = true;
+    else
+        pf->cancel = true;        /* pl_read_properties reads every file itself */
+}
+
+void pl_props_prefetch_end(Loader *L)
+{
+    struct Prefetch *pf = L->prefetch;
+    if (!pf)
+        return;
+    if (pf->running) {
+        pthread_mutex_lock(&pf->mu);
+        pf->cancel = true;
+        pthread_mutex_unlock(&pf->mu);
+        pthread_join(pf->thread, NULL);
+    }
+    for (size_t i = 0; i < pf->jobs.len; i++)
+        diag_clear(&pf->jobs.items[i].diag);
+    arena_adopt(&L->tree, &pf->tree);
+    arena_adopt(L->a, &pf->vals);
+    vec_free(&pf->jobs);
+    strmap_free(&pf->index);
+    pthread_mutex_destroy(&pf->mu);
+    pthread_cond_destroy(&pf->cv);
+    free(pf);
+    L->prefetch = NULL;
 }
 
 int pl_read_properties(Loader *L)
@@ -661,7 +901,7 @@ int pl_read_properties(Loader *L)
                     continue;
                 StrMap seen;
                 strmap_init(&seen);
-                PropWalk w = {L, sets[k][i], &seen, 0};
+                PropWalk w = {L, sets[k][i], &seen, 0, false};
                 prop_cb(&w, ofp + sl + 1);
                 strmap_free(&seen);
                 return w.rc;
@@ -669,31 +909,8 @@ int pl_read_properties(Loader *L)
         diag_set(L->err, ofp, 0, 0, NULL, "not under a search path");
         return -1;
     }
-    const char **sets[] = {p->model_paths, p->seed_paths, p->snapshot_paths, p->analysis_paths,
-                           p->macro_paths, p->test_paths};
-    const char *const suffixes[] = {".yml", ".yaml", NULL};
-    StrMap seen;
-    strmap_init(&seen);
-    int rc = 0;
-    for (size_t k = 0; k < sizeof sets / sizeof sets[0] && !rc; k++) {
-        for (int i = 0; sets[k] && sets[k][i]; i++) {
-            Sb sb = SB_INIT;
-            path_join(&sb, p->root, sets[k][i]);
-            const char *search = sets[k][i];
-            bool isdir = fs_is_dir(sets[k][i][0] == '/' ? sets[k][i] : sb_cstr(&sb));
-            const char *abs = sets[k][i][0] == '/' ? sets[k][i] : arena_strdup(L->a, sb_cstr(&sb));
-            sb_free(&sb);
-            if (!isdir)
-                continue;
-            PropWalk w = {L, search, &seen, 0};
-            fs_walk(abs, suffixes, prop_cb, &w);
-            if (w.rc) {
-                rc = -1;
-                break;
-            }
-        }
-    }
-    strmap_free(&seen);
+    int rc = walk_props(L, false);
+    pl_props_prefetch_end(L);
     return rc;
 }
 
