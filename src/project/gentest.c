@@ -123,26 +123,45 @@ static int cmp_keys(const void *x, const void *y)
     return strcmp(sa, sb);
 }
 
-/* Live entries of d sorted by (string) key; caller frees. */
-static VDictEntry **sorted_entries(VDict *d, size_t *n)
+#define SMALL_DICT 8      /* entries sorted on the stack (a test's kwargs: two or three) */
+
+/* Live entries of d sorted by (string) key, in buf when they fit (else
+ * malloc'ed: the caller frees a result other than buf).  Small dicts are
+ * insertion-sorted: stable, like glibc's qsort (a merge sort), so keys
+ * that compare equal (non-strings) keep the same order either way. */
+static VDictEntry **sorted_entries(VDict *d, size_t *n, VDictEntry **buf)
 {
-    VDictEntry **v = xmalloc((d->len + 1) * sizeof *v);
+    VDictEntry **v = d->len <= SMALL_DICT ? buf : xmalloc((d->len + 1) * sizeof *v);
     size_t k = 0;
     VDictEntry *e;
     for (size_t it = 0; dict_next(d, &it, &e);)
         v[k++] = e;
-    qsort(v, k, sizeof *v, cmp_keys);
+    if (v != buf) {
+        qsort(v, k, sizeof *v, cmp_keys);
+    } else {
+        for (size_t i = 1; i < k; i++) {
+            VDictEntry *x = v[i];
+            size_t j = i;
+            for (; j > 0 && cmp_keys(&v[j - 1], &x) > 0; j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    }
     *n = k;
     return v;
 }
 
 static void flat_part(Sb *unique, bool *first, Value v)
 {
-    Sb s = SB_INIT;
-    value_str(&s, v);
     if (!*first)
         sb_puts(unique, "__");
     *first = false;
+    if (v.type == V_STR) {          /* str() of a str is itself */
+        clean_append(unique, v.u.s->s, v.u.s->len);
+        return;
+    }
+    Sb s = SB_INIT;
+    value_str(&s, v);
     clean_append(unique, sb_cstr(&s), s.len);
     sb_free(&s);
 }
@@ -151,7 +170,7 @@ static void flat_part(Sb *unique, bool *first, Value v)
 static void synth_unique(VDict *args, Sb *unique)
 {
     size_t n;
-    VDictEntry **es = sorted_entries(args, &n);
+    VDictEntry *buf[SMALL_DICT], **es = sorted_entries(args, &n, buf);
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         const char *k = value_cstr(es[i]->key);
@@ -169,7 +188,8 @@ static void synth_unique(VDict *args, Sb *unique)
             flat_part(unique, &first, v);
         }
     }
-    free(es);
+    if (es != buf)
+        free(es);
 }
 
 /* Python repr() of a str given as UTF-8 bytes (printable non-ASCII passes through). */
@@ -217,7 +237,7 @@ static void hashable_repr(Sb *out, Value v, int depth)
     }
     if (v.type == V_DICT) {
         size_t n;
-        VDictEntry **es = sorted_entries(v.u.d, &n);
+        VDictEntry *buf[SMALL_DICT], **es = sorted_entries(v.u.d, &n, buf);
         sb_putc(out, '{');
         for (size_t i = 0; i < n; i++) {
             if (i)
@@ -227,7 +247,8 @@ static void hashable_repr(Sb *out, Value v, int depth)
             hashable_repr(out, es[i]->val, depth + 1);
         }
         sb_putc(out, '}');
-        free(es);
+        if (es != buf)
+            free(es);
         return;
     }
     if (v.type == V_LIST) {
@@ -296,7 +317,12 @@ static int cmp_str_values(const void *x, const void *y)
     return strcmp(a ? a : "", b ? b : "");
 }
 
-static int build_one(Loader *L, TestJob *j, const YNode *item)
+/* Buffers build_one reuses from one test to the next. */
+typedef struct Scratch {
+    Sb unique, hs, raw;
+} Scratch;
+
+static int build_one(Loader *L, TestJob *j, const YNode *item, Scratch *sc)
 {
     Arena *a = L->a;
     YFile *f = j->f;
@@ -425,10 +451,10 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
         if (t->rt == RT_SOURCE)
             test_type = pl_cat(tmp, "source_", test_type, NULL);
         const char *ident = pl_cat(tmp, test_type, "_", target_name, NULL);
-        Sb unique = SB_INIT;
-        synth_unique(args, &unique);
-        full_name = pl_cat(a, ident, "_", sb_cstr(&unique), NULL);
-        sb_free(&unique);
+        Sb *unique = &sc->unique;
+        sb_reset(unique);
+        synth_unique(args, unique);
+        full_name = pl_cat(a, ident, "_", sb_cstr(unique), NULL);
         if (py_len(full_name) >= 64) {
             char hex[33];
             md5_hex(full_name, strlen(full_name), hex);
@@ -441,21 +467,21 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     }
 
     /* unique_id: md5(name + repr(hashable metadata))[-10:] */
-    Sb hs = SB_INIT;
-    sb_puts(&hs, full_name);
-    sb_puts(&hs, "{'kwargs': ");
-    hashable_repr(&hs, (Value){.type = V_DICT, .u.d = args}, 0);
-    sb_puts(&hs, ", 'name': ");
-    py_repr_str(&hs, tname, strlen(tname));
-    sb_puts(&hs, ", 'namespace': ");
+    Sb *hs = &sc->hs;
+    sb_reset(hs);
+    sb_puts(hs, full_name);
+    sb_puts(hs, "{'kwargs': ");
+    hashable_repr(hs, (Value){.type = V_DICT, .u.d = args}, 0);
+    sb_puts(hs, ", 'name': ");
+    py_repr_str(hs, tname, strlen(tname));
+    sb_puts(hs, ", 'namespace': ");
     if (ns)
-        py_repr_str(&hs, ns, strlen(ns));
+        py_repr_str(hs, ns, strlen(ns));
     else
-        sb_puts(&hs, "'None'");
-    sb_putc(&hs, '}');
+        sb_puts(hs, "'None'");
+    sb_putc(hs, '}');
     char hex[33];
-    md5_hex(hs.buf, hs.len, hex);
-    sb_free(&hs);
+    md5_hex(hs->buf, hs->len, hex);
 
     Node *n = pl_new_node(L, RT_TEST);
     n->is_generic_test = true;
@@ -474,19 +500,19 @@ static int build_one(Loader *L, TestJob *j, const YNode *item)
     n->test_kwargs = args;
     if (desc && desc->kind == YN_SCALAR && desc->value.type != V_NONE)
         n->description = pl_fmt_value(a, desc->value);
-    Sb raw = SB_INIT;
-    sb_puts(&raw, "{{ ");
+    Sb *raw = &sc->raw;
+    sb_reset(raw);
+    sb_puts(raw, "{{ ");
     if (ns) {
-        sb_puts(&raw, ns);
-        sb_putc(&raw, '.');
+        sb_puts(raw, ns);
+        sb_putc(raw, '.');
     }
-    sb_puts(&raw, "test_");
-    sb_puts(&raw, tname);
-    sb_puts(&raw, "(**_dbt_generic_test_kwargs) }}");
-    config_call(cfg, &raw);
-    n->raw_len = raw.len;
-    n->raw_code = pl_intern(L, sb_cstr(&raw), raw.len);
-    sb_free(&raw);
+    sb_puts(raw, "test_");
+    sb_puts(raw, tname);
+    sb_puts(raw, "(**_dbt_generic_test_kwargs) }}");
+    config_call(cfg, raw);
+    n->raw_len = raw->len;
+    n->raw_code = pl_intern(L, sb_cstr(raw), raw->len);
     memcpy(n->checksum_name, "none", 5);
     n->checksum = "";
     srcfile_init(&n->src, f->rel, n->raw_code, n->raw_len);
@@ -523,11 +549,15 @@ int pl_build_tests(Loader *L)
 {
     if (L->opt->nonly_models)
         return 0;                  /* delta mode: tests are not recompiled */
-    for (size_t i = 0; i < L->jobs.len; i++) {
+    Scratch sc = {SB_INIT, SB_INIT, SB_INIT};
+    int rc = 0;
+    for (size_t i = 0; i < L->jobs.len && !rc; i++) {
         TestJob *j = L->jobs.items[i];
-        for (size_t k = 0; k < j->tests->n; k++)
-            if (build_one(L, j, j->tests->items[k]) != 0)
-                return -1;
+        for (size_t k = 0; k < j->tests->n && !rc; k++)
+            rc = build_one(L, j, j->tests->items[k], &sc);
     }
-    return 0;
+    sb_free(&sc.unique);
+    sb_free(&sc.hs);
+    sb_free(&sc.raw);
+    return rc;
 }
