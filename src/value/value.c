@@ -752,10 +752,18 @@ void value_repr_str(Sb *out, const char *s, size_t n)
     while (i < n) {
         unsigned char c = p[i];
         if (c >= 0x20 && c < 0x7F) {
-            if (c == (unsigned char)q || c == '\\')
+            if (c == (unsigned char)q || c == '\\') {
                 sb_putc(out, '\\');
-            sb_putc(out, (char)c);
-            i++;
+                sb_putc(out, (char)c);
+                i++;
+                continue;
+            }
+            /* a run of printable ASCII that stands for itself goes in at once */
+            size_t run = i + 1;
+            while (run < n && p[run] >= 0x20 && p[run] < 0x7F && p[run] != (unsigned char)q && p[run] != '\\')
+                run++;
+            sb_append(out, s + i, run - i);
+            i = run;
             continue;
         }
         if (c == '\n') { sb_puts(out, "\\n"); i++; continue; }

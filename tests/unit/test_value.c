@@ -152,6 +152,7 @@ START_TEST(t_repr)
     ck_assert_str_eq(repr(S("a\nb\tc\\")), "'a\\nb\\tc\\\\'");
     ck_assert_str_eq(repr(S("\x01")), "'\\x01'");
     ck_assert_str_eq(repr(S("é")), "'é'");
+    ck_assert_str_eq(repr(S("ab\\cd'ef\"gh\x7f ij")), "'ab\\\\cd\\'ef\"gh\\x7f ij'");
     ck_assert_str_eq(repr(v_none()), "None");
     ck_assert_str_eq(repr(v_bool(true)), "True");
     ck_assert_str_eq(repr(L("[1, 'a', None, 2.5, (1,), (), {'k': [True]}]")),
