@@ -730,8 +730,10 @@ START_TEST(test_scale)
         Node *t = gtest(p, name, "unique", "models/schema.yml", fqn);
         dep(t, i / 2);
     }
+    /* the CPU of this thread, not wall time: a loaded machine (CI, ASan)
+     * must not fail it; quadratic selection would take minutes here */
     struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
     Diag err = {0};
     Graph *g = graph_build(p, &err);
     ck_assert_ptr_nonnull(g);
@@ -748,9 +750,9 @@ START_TEST(test_scale)
         opt.indirect = (IndirectMode)mode;
         ck_assert_int_eq(graph_select(p, g, &opt, out, &err), 0);
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    ck_assert_msg(secs < 1.0, "build + 4 selections took %.3fs", secs);
+    ck_assert_msg(secs < 3.0, "build + 4 selections took %.3fs of CPU", secs);
     /* +m9999 minus m9998 (eager: its tests go too) */
     ck_assert(out[9999] && out[9900] && !out[9998]);
     ck_assert(!out[NM + 2 * 9998] && !out[NM + 2 * 9998 + 1]);
