@@ -10,6 +10,7 @@
  * clean runs; doubles take an exact integer path (shortest_digits) instead
  * of printf/strtod whenever it provably gives the same text. */
 #include "json.h"
+#include "arena.h"
 #include "fs.h"
 
 #include <errno.h>
@@ -409,6 +410,84 @@ void json_splice(JsonW *w, const char *s, size_t n)
 void json_raw(JsonW *w, const char *s)
 {
     json_rawn(w, s, strlen(s));
+}
+
+/* ------------------------------------------------------------ memo */
+
+struct JsonMemoEnt {
+    const void *key;    /* NULL: free slot */
+    size_t aux;
+    size_t off, len;    /* the text, in JsonMemo.text */
+};
+
+/* Beyond this much text a memo stops storing (it keeps serving what it has). */
+#define JSON_MEMO_MAX_TEXT (16u * 1024u * 1024u)
+
+static size_t memo_slot(const JsonMemo *m, const void *key, size_t aux)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)key ^ (uint64_t)aux) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & m->mask;
+}
+
+bool json_memo_hit(JsonW *w, const JsonMemo *m, const void *key, size_t aux)
+{
+    if (!m->tab || w->pretty || w->spaced)    /* compact text only */
+        return false;
+    for (size_t i = memo_slot(m, key, aux);; i = (i + 1) & m->mask) {
+        const JsonMemoEnt *e = &m->tab[i];
+        if (!e->key)
+            return false;
+        if (e->key == key && e->aux == aux) {
+            json_rawn(w, m->text.buf + e->off, e->len);
+            return true;
+        }
+    }
+}
+
+JsonMark json_memo_mark(const JsonW *w)
+{
+    /* compact: a value's separator is at most its comma */
+    return (JsonMark){w->flushed, w->out->len + (w->sep == JSON_SEP_COMMA ? 1 : 0)};
+}
+
+static void memo_insert(JsonMemo *m, JsonMemoEnt e)
+{
+    size_t i = memo_slot(m, e.key, e.aux);
+    while (m->tab[i].key)
+        i = (i + 1) & m->mask;
+    m->tab[i] = e;
+}
+
+void json_memo_store(JsonW *w, JsonMemo *m, const void *key, size_t aux, JsonMark mk)
+{
+    if (w->pretty || w->spaced || !key || w->flushed != mk.flushed || mk.at > w->out->len)
+        return;
+    size_t len = w->out->len - mk.at;
+    if (m->text.len + len > JSON_MEMO_MAX_TEXT)
+        return;
+    if (2 * (m->used + 1) > (m->tab ? m->mask + 1 : 0)) {
+        size_t cap = m->tab ? 2 * (m->mask + 1) : 64;
+        JsonMemoEnt *old = m->tab;
+        size_t oldn = old ? m->mask + 1 : 0;
+        m->tab = xcalloc(cap, sizeof *m->tab);
+        m->mask = cap - 1;
+        for (size_t i = 0; i < oldn; i++)
+            if (old[i].key)
+                memo_insert(m, old[i]);
+        free(old);
+    }
+    JsonMemoEnt e = {key, aux, m->text.len, len};
+    sb_append(&m->text, w->out->buf + mk.at, len);
+    memo_insert(m, e);
+    m->used++;
+}
+
+void json_memo_free(JsonMemo *m)
+{
+    free(m->tab);
+    sb_free(&m->text);
+    m->tab = NULL;
+    m->mask = m->used = 0;
 }
 
 /* ------------------------------------------------------------ doubles */

@@ -85,6 +85,34 @@ static inline size_t json_slot_len(size_t n) { return (n + JSON_SLOT - 1) / JSON
 size_t json_pad_slot(JsonW *w, size_t start);
 /* Where a padded value sits in its file: byte offset and slot length (0: none). */
 typedef struct JsonSlot { int64_t off; uint32_t len; } JsonSlot;
+/* Memo: the text of values already written, found again by a key the
+ * caller vouches for: while the memo is in use, an equal (key, aux) pair
+ * means a value with the very same text (e.g. a container's storage while
+ * nothing changes it).  Compact writers only: pretty or spaced ones never
+ * store, so never hit.  One memo per thread; JSON_MEMO_INIT, json_memo_free.
+ *
+ *     if (!json_memo_hit(w, m, key, aux)) {
+ *         JsonMark mk = json_memo_mark(w);
+ *         ... write one value ...
+ *         json_memo_store(w, m, key, aux, mk);
+ *     }
+ */
+typedef struct JsonMemoEnt JsonMemoEnt;
+typedef struct JsonMemo {
+    JsonMemoEnt *tab;   /* open addressing by key, mask + 1 slots */
+    size_t mask, used;
+    Sb text;            /* the stored values' text, back to back */
+} JsonMemo;
+#define JSON_MEMO_INIT {NULL, 0, 0, SB_INIT}
+typedef struct JsonMark { size_t flushed, at; } JsonMark;
+/* Writes the value stored under (key, aux) and returns true; false if none. */
+bool json_memo_hit(JsonW *w, const JsonMemo *m, const void *key, size_t aux);
+/* Where the next value's text begins (after its separator). */
+JsonMark json_memo_mark(const JsonW *w);
+/* Stores the one value written since mk under (key, aux).  Skipped when
+ * part of it was already flushed to the sink, or the memo is full. */
+void json_memo_store(JsonW *w, JsonMemo *m, const void *key, size_t aux, JsonMark mk);
+void json_memo_free(JsonMemo *m);
 /* Escape s into out as a JSON string literal including the quotes. */
 void json_escape(Sb *out, const char *s, size_t n);
 /* The text json_double writes for v, into buf (at least 32 bytes); returns its length. */

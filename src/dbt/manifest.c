@@ -23,7 +23,8 @@ static void empty_arr(JsonW *w) { json_arr_begin(w); json_arr_end(w); }
 /* The kv_* helpers are called with literal keys only, which need no escaping. */
 static inline void kv_str(JsonW *w, const char *k, const char *v) { json_key_plain(w, k, strlen(k)); json_str(w, v); }
 
-static inline void kv_dict(JsonW *w, const char *k, VDict *d)
+/* memo: dicts written before (value_to_json_memo), or NULL. */
+static inline void kv_dict(JsonW *w, const char *k, VDict *d, JsonMemo *memo)
 {
     json_key_plain(w, k, strlen(k));
     if (!d) {
@@ -32,7 +33,7 @@ static inline void kv_dict(JsonW *w, const char *k, VDict *d)
     }
     Value v = {.type = V_DICT};
     v.u.d = d;
-    value_to_json(w, v);
+    value_to_json_memo(w, v, memo);
 }
 
 static inline void kv_list(JsonW *w, const char *k, VList *l)
@@ -58,12 +59,13 @@ static inline void kv_strs(JsonW *w, const char *k, const char **v, int n)
 
 static Value *cfg(Node *n, const char *k) { return n->config ? dict_getz(n->config, k) : NULL; }
 
-static inline void kv_cfg_or(JsonW *w, Node *n, const char *k, const char *cfgkey, void (*dflt)(JsonW *))
+static inline void kv_cfg_or(JsonW *w, Node *n, const char *k, const char *cfgkey, void (*dflt)(JsonW *),
+                             JsonMemo *memo)
 {
     Value *v = cfg(n, cfgkey);
     json_key_plain(w, k, strlen(k));
     if (v)
-        value_to_json(w, *v);
+        value_to_json_memo(w, *v, memo);
     else
         dflt(w);
 }
@@ -101,7 +103,7 @@ static void write_checksum(JsonW *w, Node *n)
 
 static void write_columns(JsonW *w, Node *n)
 {
-    kv_dict(w, "columns", n->columns);
+    kv_dict(w, "columns", n->columns, NULL);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
@@ -227,8 +229,10 @@ static inline void uid_key(JsonW *w, const Uids *u, int r)
     json_key_raw(w, u->json.buf + u->off[r], u->off[r + 1] - u->off[r]);
 }
 
-/* u and rank: the node's place in the Uids (NULL, -1 for disabled nodes). */
-static void write_node(JsonW *w, Node *n, const Uids *u, int rank)
+/* u and rank: the node's place in the Uids (NULL, -1 for disabled nodes).
+ * memo: the calling thread's memo of shared dicts (configs are mostly
+ * dict_cow copies of a few folded dicts), or NULL. */
+static void write_node(JsonW *w, Node *n, const Uids *u, int rank, JsonMemo *memo)
 {
     json_obj_begin(w);
     kv_str(w, "database", n->database);
@@ -246,18 +250,18 @@ static void write_node(JsonW *w, Node *n, const Uids *u, int rank)
     kv_strs(w, "fqn", n->fqn, n->nfqn);
     kv_str(w, "alias", n->alias ? n->alias : n->name);
     write_checksum(w, n);
-    kv_dict(w, "config", n->config);
+    kv_dict(w, "config", n->config, memo);
     kv_list(w, "tags", n->tags);
     kv_str(w, "description", n->description ? n->description : "");
     write_columns(w, n);
-    kv_dict(w, "meta", n->meta);
+    kv_dict(w, "meta", n->meta, memo);
     json_key_lit(w, "group");
     json_null(w);
-    kv_cfg_or(w, n, "docs", "docs", docs_default);
+    kv_cfg_or(w, n, "docs", "docs", docs_default, memo);
     kv_str(w, "patch_path", n->patch_path);
     json_key_lit(w, "build_path");
     json_null(w);
-    kv_dict(w, "unrendered_config", n->unrendered_config);
+    kv_dict(w, "unrendered_config", n->unrendered_config, memo);
     json_key_lit(w, "created_at");
     json_double(w, n->created_at);
     kv_str(w, "relation_name", n->relation_name);
@@ -322,7 +326,7 @@ static void write_node(JsonW *w, Node *n, const Uids *u, int rank)
         json_key_lit(w, "extra_ctes");
         empty_arr(w);
     }
-    kv_cfg_or(w, n, "contract", "contract", contract_default);
+    kv_cfg_or(w, n, "contract", "contract", contract_default, memo);
     if (n->rt == RT_MODEL) {
         kv_str(w, "access", "protected");
         json_key_lit(w, "constraints");
@@ -343,7 +347,7 @@ static void write_node(JsonW *w, Node *n, const Uids *u, int rank)
             json_key_lit(w, "test_metadata");
             json_obj_begin(w);
             kv_str(w, "name", n->test_name);
-            kv_dict(w, "kwargs", n->test_kwargs);
+            kv_dict(w, "kwargs", n->test_kwargs, NULL);
             kv_str(w, "namespace", n->test_namespace);
             json_obj_end(w);
         }
@@ -354,7 +358,7 @@ static void write_node(JsonW *w, Node *n, const Uids *u, int rank)
     json_obj_end(w);
 }
 
-static void write_source(JsonW *w, Node *n)
+static void write_source(JsonW *w, Node *n, JsonMemo *memo)
 {
     json_obj_begin(w);
     kv_str(w, "database", n->database);
@@ -370,7 +374,7 @@ static void write_source(JsonW *w, Node *n)
     kv_str(w, "source_description", n->source_description ? n->source_description : "");
     kv_str(w, "loader", n->loader ? n->loader : "");
     kv_str(w, "identifier", n->identifier ? n->identifier : n->name);
-    kv_dict(w, "quoting", n->quoting);
+    kv_dict(w, "quoting", n->quoting, memo);
     kv_str(w, "loaded_at_field", n->loaded_at_field);
     json_key_lit(w, "freshness");
     if (n->freshness) {
@@ -397,14 +401,14 @@ static void write_source(JsonW *w, Node *n)
     }
     kv_str(w, "description", n->description ? n->description : "");
     write_columns(w, n);
-    kv_dict(w, "meta", n->meta);
+    kv_dict(w, "meta", n->meta, memo);
     json_key_lit(w, "source_meta");
     empty_obj(w);
     kv_list(w, "tags", n->tags);
-    kv_dict(w, "config", n->config);
+    kv_dict(w, "config", n->config, memo);
     json_key_lit(w, "patch_path");
     json_null(w);
-    kv_dict(w, "unrendered_config", n->unrendered_config);
+    kv_dict(w, "unrendered_config", n->unrendered_config, memo);
     kv_str(w, "relation_name", n->relation_name);
     json_key_lit(w, "created_at");
     json_double(w, n->created_at);
@@ -426,7 +430,7 @@ static void write_macro(JsonW *w, MacroDef *m)
     kv_strs(w, "macros", m->dep_macros, m->ndep_macros);
     json_obj_end(w);
     kv_str(w, "description", m->description ? m->description : "");
-    kv_dict(w, "meta", m->meta);
+    kv_dict(w, "meta", m->meta, NULL);
     json_key_lit(w, "docs");
     docs_default(w);
     json_key_lit(w, "patch_path");
@@ -551,12 +555,12 @@ static int block_end(int b, int n) { return (b + 1) * kBlockNodes < n ? (b + 1) 
 /* A model's value is padded to its slot (json_pad_slot), and where it sits
  * is noted in slots[Node.index] when slots is not NULL: offsets relative to
  * w's document (a fork's offsets are made absolute when it is spliced). */
-static void write_entry(JsonW *w, const Uids *u, int r, JsonSlot *slots)
+static void write_entry(JsonW *w, const Uids *u, int r, JsonSlot *slots, JsonMemo *memo)
 {
     Node *n = u->sorted[r];
     uid_key(w, u, r);
     size_t start = json_offset(w);
-    write_node(w, n, u, r);
+    write_node(w, n, u, r, memo);
     if (n->rt != RT_MODEL)
         return;
     size_t len = json_pad_slot(w, start);
@@ -564,11 +568,11 @@ static void write_entry(JsonW *w, const Uids *u, int r, JsonSlot *slots)
         slots[n->index] = (JsonSlot){(int64_t)start, (uint32_t)len};
 }
 
-static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b, JsonSlot *slots)
+static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b, JsonSlot *slots, JsonMemo *memo)
 {
     int end = block_end(b, n);
     for (int k = b * kBlockNodes; k < end; k++)
-        write_entry(w, u, ranks[k], slots);
+        write_entry(w, u, ranks[k], slots, memo);
 }
 
 /* A block written by a fork was spliced at base: its slots become absolute. */
@@ -587,6 +591,7 @@ static void rebase_block(const Uids *u, const int *ranks, int n, int b, JsonSlot
 static void *nodes_helper(void *arg)
 {
     NodeBlocks *nb = arg;
+    JsonMemo memo = JSON_MEMO_INIT;
     pthread_mutex_lock(&nb->mu);
     for (;;) {
         while (nb->next < nb->nblocks && nb->next >= nb->spliced + kSlots)
@@ -599,19 +604,22 @@ static void *nodes_helper(void *arg)
         JsonW f;
         sb_reset(&s->buf);
         json_fork(&f, &s->buf, &nb->at, b > 0);
-        write_block(&f, nb->u, nb->ranks, nb->n, b, nb->slots);
+        write_block(&f, nb->u, nb->ranks, nb->n, b, nb->slots, &memo);
         pthread_mutex_lock(&nb->mu);
         s->block = b;
         s->done = true;
         pthread_cond_broadcast(&nb->cv);
     }
     pthread_mutex_unlock(&nb->mu);
+    json_memo_free(&memo);
     return NULL;
 }
 
 static int nblocks_of(int n) { return (n + kBlockNodes - 1) / kBlockNodes; }
 
-static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int first, JsonSlot *slots)
+/* memo: the calling thread's (the helper has its own). */
+static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int first, JsonSlot *slots,
+                        JsonMemo *memo)
 {
     NodeBlocks nb = {.u = u, .at = *w, .ranks = ranks, .n = n, .nblocks = nblocks_of(n), .slots = slots};
     nb.next = nb.spliced = first;
@@ -628,7 +636,7 @@ static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int fi
     }
     if (!threaded) {
         for (int b = first; b < nb.nblocks; b++)
-            write_block(w, u, ranks, n, b, slots);
+            write_block(w, u, ranks, n, b, slots, memo);
         return;
     }
     for (int b = first; b < nb.nblocks; b++) {
@@ -641,7 +649,7 @@ static void write_nodes(JsonW *w, const Uids *u, const int *ranks, int n, int fi
             pthread_cond_wait(&nb.cv, &nb.mu);
         pthread_mutex_unlock(&nb.mu);
         if (mine) {
-            write_block(w, u, ranks, n, b, slots);
+            write_block(w, u, ranks, n, b, slots, memo);
         } else {
             rebase_block(u, ranks, n, b, slots, json_offset(w));
             json_splice(w, s->buf.buf, s->buf.len);
@@ -715,7 +723,7 @@ static void write_head(Project *p, const char *invocation_id, JsonW *w, Node ***
 }
 
 /* Everything after the "nodes" object's entries; frees sorted and u. */
-static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u)
+static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u, JsonMemo *memo)
 {
     json_obj_end(w);
     json_key_lit(w, "sources");
@@ -724,7 +732,7 @@ static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u)
         if (sorted[i]->rt != RT_SOURCE)
             continue;
         uid_key(w, u, i);
-        write_source(w, sorted[i]);
+        write_source(w, sorted[i], memo);
     }
     json_obj_end(w);
     json_key_lit(w, "macros");
@@ -745,9 +753,9 @@ static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u)
         json_key(w, p->disabled[i]->unique_id);
         json_arr_begin(w);
         if (p->disabled[i]->rt == RT_SOURCE)
-            write_source(w, p->disabled[i]);
+            write_source(w, p->disabled[i], memo);
         else
-            write_node(w, p->disabled[i], NULL, -1);
+            write_node(w, p->disabled[i], NULL, -1, memo);
         json_arr_end(w);
     }
     json_obj_end(w);
@@ -773,16 +781,18 @@ static void render(Project *p, const char *invocation_id, JsonW *w, Sb *out, int
     write_head(p, invocation_id, w, &sorted, &u);
     int n;
     int *ranks = entry_ranks(&u, &n);
-    write_nodes(w, &u, ranks, n, 0, slots);
+    JsonMemo memo = JSON_MEMO_INIT;
+    write_nodes(w, &u, ranks, n, 0, slots, &memo);
     free(ranks);
-    write_tail(p, w, sorted, &u);
+    write_tail(p, w, sorted, &u, &memo);
+    json_memo_free(&memo);
 }
 
 void manifest_node_json(Node *n, Sb *out)
 {
     JsonW w;
     json_init(&w, out, false);
-    write_node(&w, n, NULL, -1);
+    write_node(&w, n, NULL, -1, NULL);
 }
 
 void manifest_render(Project *p, const char *invocation_id, Sb *out)
@@ -803,6 +813,7 @@ struct ManifestWriter {
     Uids u;
     int *ranks, n, nblocks;         /* the "nodes" entries */
     JsonSlot *slots;                /* by Node.index, or NULL */
+    JsonMemo memo;                  /* early_main's, then manifest_finish's */
     unsigned char *final;           /* by Node.index: the node will not change */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -839,7 +850,7 @@ static void *early_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&m->mu);
-        write_block(&m->w, &m->u, m->ranks, m->n, m->written, m->slots);
+        write_block(&m->w, &m->u, m->ranks, m->n, m->written, m->slots, &m->memo);
         pthread_mutex_lock(&m->mu);
         m->written++;
     }
@@ -897,8 +908,9 @@ int manifest_finish(ManifestWriter *m, Diag *err)
     }
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->mu);
-    write_nodes(&m->w, &m->u, m->ranks, m->n, m->written, m->slots);
-    write_tail(m->p, &m->w, m->sorted, &m->u);
+    write_nodes(&m->w, &m->u, m->ranks, m->n, m->written, m->slots, &m->memo);
+    write_tail(m->p, &m->w, m->sorted, &m->u, &m->memo);
+    json_memo_free(&m->memo);
     bool ok = json_flush(&m->w) == 0;
     int saved = errno;
     int rc = fs_atomic_commit(m->fd, sb_cstr(&m->tmp), m->path, ok);

@@ -952,6 +952,28 @@ static void json_depth(JsonW *w, Value v, int depth)
 
 void value_to_json(JsonW *w, Value v) { json_depth(w, v, 0); }
 
+void value_to_json_memo(JsonW *w, Value v, JsonMemo *m)
+{
+    const void *key = NULL;
+    size_t aux = 0;
+    if (m && v.type == V_DICT && v.u.d->len) {
+        key = v.u.d->entries;
+        aux = v.u.d->n ^ ((size_t)v.u.d->len << 32 | (size_t)v.u.d->len >> 32);
+    } else if (m && (v.type == V_LIST || v.type == V_TUPLE) && v.u.l->len) {
+        key = v.u.l->items;
+        aux = v.u.l->len;
+    }
+    if (!key) {
+        json_depth(w, v, 0);
+        return;
+    }
+    if (json_memo_hit(w, m, key, aux))
+        return;
+    JsonMark mk = json_memo_mark(w);
+    json_depth(w, v, 0);
+    json_memo_store(w, m, key, aux, mk);
+}
+
 /* ------------------------------------------------------------ deep copy */
 
 static Value copy_depth(Arena *a, Value v, int depth)

@@ -199,6 +199,12 @@ const char *value_type_name(Value v);                     /* 'str', 'int', 'None
 /* Write v as one JSON value (tuples -> arrays, undefined/none -> null,
  * objects -> their to_json hook or str()). */
 void  value_to_json(JsonW *w, Value v);
+/* value_to_json through a memo (NULL: none): a non-empty dict, list or
+ * tuple is keyed by its storage (entries or items) and length, so dicts
+ * that share storage (dict_cow) are written once and copied after.  Valid
+ * while no dict or list that v reaches changes: the memo must not outlive
+ * a stretch of writing over unchanging values (e.g. one artifact). */
+void  value_to_json_memo(JsonW *w, Value v, JsonMemo *m);
 Value value_deep_copy(Arena *a, Value v);                  /* strings, lists, dicts copied; funcs/objs shallow */
 /* Plain data (None, bools, numbers, unmarked strings, lists, tuples, dicts
  * of plain data, at most 64 levels deep): what Jinja2 folds as a constant

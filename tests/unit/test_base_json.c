@@ -531,6 +531,102 @@ START_TEST(forks_splice_like_one_writer)
 }
 END_TEST
 
+/* A memo hit writes the very bytes of the value stored: as the first or a
+ * later item, under a key or in an array, in writers with and without a
+ * sink (where a value flushed midway is not stored); pretty and spaced
+ * writers never store, so never hit. */
+static void memo_value(JsonW *w, int i)
+{
+    json_obj_begin(w);
+    json_key(w, "i");
+    json_int(w, i);
+    json_key(w, "s");
+    json_str(w, i % 2 ? "a\"b\n" : "plain");
+    json_key(w, "l");
+    json_arr_begin(w);
+    for (int k = 0; k < i % 5; k++)
+        json_double(w, k / 3.0);
+    json_arr_end(w);
+    json_obj_end(w);
+}
+
+static void memo_doc(JsonW *w, JsonMemo *m, int *hits)
+{
+    static const int keys[] = {1, 2, 1, 3, 2, 1, 4, 4, 2};
+    static const char ids[16];
+    json_obj_begin(w);
+    for (int r = 0; r < 300; r++) {
+        json_key(w, r % 2 ? "odd" : "even");
+        json_arr_begin(w);
+        for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++) {
+            int id = keys[j] + r % 7;
+            const void *key = &ids[id];         /* any pointer stands for the value */
+            if (!m) {
+                memo_value(w, id);
+                continue;
+            }
+            if (json_memo_hit(w, m, key, (size_t)id)) {
+                (*hits)++;
+                continue;
+            }
+            JsonMark mk = json_memo_mark(w);
+            memo_value(w, id);
+            json_memo_store(w, m, key, (size_t)id, mk);
+        }
+        json_arr_end(w);
+    }
+    json_obj_end(w);
+}
+
+START_TEST(memo_writes_the_same_bytes)
+{
+    for (int mode = 0; mode < 3; mode++) {       /* compact, pretty, spaced */
+        Sb want = SB_INIT, got = SB_INIT;
+        JsonW a, b;
+        json_init(&a, &want, mode == 1);
+        json_init(&b, &got, mode == 1);
+        if (mode == 2) {
+            json_init_spaced(&a, &want);
+            json_init_spaced(&b, &got);
+        }
+        JsonMemo m = JSON_MEMO_INIT;
+        int hits = 0;
+        memo_doc(&a, NULL, NULL);
+        memo_doc(&b, &m, &hits);
+        ck_assert_str_eq(got.buf, want.buf);
+        if (mode == 0)
+            ck_assert_int_gt(hits, 2000);
+        else
+            ck_assert_int_eq(hits, 0);
+        json_memo_free(&m);
+        sb_free(&want);
+        sb_free(&got);
+    }
+    /* streamed: values straddling a flush are not stored, the rest are */
+    char path[] = "/tmp/cdbt_test_json_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    Sb mem = SB_INIT, buf = SB_INIT;
+    JsonW a, b;
+    json_init(&a, &mem, false);
+    json_init(&b, &buf, false);
+    json_set_sink(&b, fd);
+    JsonMemo m = JSON_MEMO_INIT;
+    int hits = 0;
+    for (int rep = 0; rep < 100; rep++) {
+        memo_doc(&a, NULL, NULL);
+        memo_doc(&b, &m, &hits);
+    }
+    ck_assert_int_gt(hits, 200000);
+    ck_assert_int_eq(json_flush(&b), 0);
+    close(fd);
+    assert_streamed(path, &mem);
+    json_memo_free(&m);
+    sb_free(&mem);
+    sb_free(&buf);
+}
+END_TEST
+
 Suite *base_json_suite(void)
 {
     Suite *s = suite_create("base_json");
@@ -544,6 +640,7 @@ Suite *base_json_suite(void)
     tcase_add_test(tc, sink_streams_the_same_bytes);
     tcase_add_test(tc, forks_splice_like_one_writer);
     tcase_add_test(tc, slot_padding);
+    tcase_add_test(tc, memo_writes_the_same_bytes);
     suite_add_tcase(s, tc);
     return s;
 }

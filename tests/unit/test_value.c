@@ -443,6 +443,56 @@ START_TEST(t_format)
 }
 END_TEST
 
+/* value_to_json_memo writes what value_to_json does: dicts that share
+ * their storage (dict_cow) are found again, a cow dict that changed is
+ * not, and lists, tuples, empty containers and scalars pass through. */
+static char *json_of(Value v, JsonMemo *m)
+{
+    Sb sb = SB_INIT;
+    JsonW w;
+    json_init(&w, &sb, false);
+    json_arr_begin(&w);
+    json_int(&w, 0);                      /* the value comes after a comma */
+    if (m)
+        value_to_json_memo(&w, v, m);
+    else
+        value_to_json(&w, v);
+    json_arr_end(&w);
+    char *r = arena_strdup(&A, sb_cstr(&sb));
+    sb_free(&sb);
+    return r;
+}
+
+START_TEST(t_json_memo)
+{
+    JsonMemo m = JSON_MEMO_INIT;
+    Value src = L("{'enabled': True, 'tags': ['a', 'b\"'], 'meta': {}, 'x': 1.5, 'n': None}");
+    Value vals[] = {
+        src, L("[1, 'two', (3,)]"), L("(1, 2)"), L("{}"), L("[]"), S("s\n"), L("7"), L("None"),
+    };
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+            ck_assert_str_eq(json_of(vals[i], &m), json_of(vals[i], NULL));
+    VDict *c1 = dict_cow(&A, src.u.d), *c2 = dict_cow(&A, src.u.d);
+    Value v1 = {.type = V_DICT}, v2 = {.type = V_DICT};
+    v1.u.d = c1;
+    v2.u.d = c2;
+    ck_assert_str_eq(json_of(v1, &m), json_of(src, NULL));
+    dict_setz(&A, c2, "x", v_int(2));      /* c2 owns its entries now */
+    ck_assert_str_eq(json_of(v2, &m), json_of(v2, NULL));
+    ck_assert(strstr(json_of(v2, &m), "\"x\":2"));
+    dict_setz(&A, c2, "new", v_int(3));    /* grows in place: n changes */
+    ck_assert_str_eq(json_of(v2, &m), json_of(v2, NULL));
+    ck_assert(strstr(json_of(v2, &m), "\"new\":3"));
+    Value d;
+    dict_del(c2, S("new"), &d);            /* len changes */
+    ck_assert_str_eq(json_of(v2, &m), json_of(v2, NULL));
+    ck_assert(!strstr(json_of(v2, &m), "\"new\""));
+    ck_assert_str_eq(json_of(v1, &m), json_of(src, NULL));
+    json_memo_free(&m);
+}
+END_TEST
+
 START_TEST(t_json_copy_dates)
 {
     Sb sb = SB_INIT;
@@ -714,6 +764,7 @@ Suite *value_suite(void)
     tcase_add_test(tc, t_literal_eval);
     tcase_add_test(tc, t_format);
     tcase_add_test(tc, t_json_copy_dates);
+    tcase_add_test(tc, t_json_memo);
     tcase_add_test(tc, t_filters);
     tcase_add_test(tc, t_tests);
     tcase_add_test(tc, t_methods);
