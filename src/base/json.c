@@ -106,7 +106,7 @@ static inline char *item(JsonW *w, size_t n)
 }
 
 /* End an item at p: NUL-terminate, set len, choose the next separator. */
-static inline void item_end(JsonW *w, char *p, unsigned char next_sep)
+static inline void item_end(JsonW *w, char *p, unsigned next_sep)
 {
     Sb *o = w->out;
     *p = '\0';
@@ -114,7 +114,7 @@ static inline void item_end(JsonW *w, char *p, unsigned char next_sep)
     w->sep = next_sep;
 }
 
-static inline unsigned char after_value(const JsonW *w)
+static inline unsigned after_value(const JsonW *w)
 {
     return w->depth > 0 ? JSON_SEP_COMMA : JSON_SEP_NONE;
 }

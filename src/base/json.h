@@ -19,7 +19,12 @@ typedef struct JsonW {
     Sb *out;
     size_t flush_at;    /* streaming: flush once out->len reaches this (SIZE_MAX: never) */
     int depth;
-    unsigned char sep;  /* what precedes the next value: JSON_SEP_* (json.c) */
+    /* What precedes the next value: JSON_SEP_* (json.c).  A whole word of
+     * its own: every item stores it and the next one reads it, next to the
+     * pretty/spaced test, which the compiler does with one load over those
+     * bytes; had it shared that word, the load would wait for the store to
+     * retire (a narrow store does not forward to a wider load). */
+    unsigned sep;
     bool pretty;
     bool spaced;        /* compact but with Python's default ", " and ": " */
     bool has_sink;      /* streaming: out is flushed to sink_fd as it fills */
