@@ -568,11 +568,67 @@ static void write_entry(JsonW *w, const Uids *u, int r, JsonSlot *slots, JsonMem
         slots[n->index] = (JsonSlot){(int64_t)start, (uint32_t)len};
 }
 
+static inline void pf(const void *p)
+{
+    if (p)
+        __builtin_prefetch(p);
+}
+
+/* What write_node reads of n beyond the Node itself (strings, arrays,
+ * dicts) is scattered over the arenas, and cold when the manifest is
+ * written long after parsing: each miss used to stall the writer (perf put
+ * it under strlen, the first to touch a string).  The Node is asked for
+ * two entries ahead and what it points to one entry ahead, so the misses
+ * overlap with writing the entry before.  Only within the block: the
+ * nodes of a block are final when it is written (manifest_begin), the
+ * next block's may still be compiling. */
+static void prefetch_node_data(const Node *n)
+{
+    pf(n->name);
+    pf(n->path);
+    pf(n->original_file_path);
+    pf(n->patch_path);
+    pf(n->schema);
+    pf(n->alias);
+    pf(n->relation_name);
+    pf(n->description);
+    pf(n->checksum);
+    pf(n->raw_code);
+    pf(n->compiled_code);
+    pf(n->fqn);
+    pf(n->config);
+    pf(n->unrendered_config);
+    pf(n->columns);
+    pf(n->tags);
+    pf(n->refs);
+    pf(n->sources);
+    pf(n->dep_macros);
+    pf(n->test_kwargs);
+    pf(n->file_key_name);
+    pf(n->attached_node);
+    pf(n->column_name);
+    pf(n->test_name);
+}
+
+static void prefetch_node(const Node *n)
+{
+    const char *p = (const char *)n;
+    for (size_t i = 0; i < sizeof *n; i += 64)
+        __builtin_prefetch(p + i);
+}
+
 static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b, JsonSlot *slots, JsonMemo *memo)
 {
-    int end = block_end(b, n);
-    for (int k = b * kBlockNodes; k < end; k++)
+    int start = b * kBlockNodes, end = block_end(b, n);
+    if (start + 1 < end)
+        prefetch_node(u->sorted[ranks[start + 1]]);
+    for (int k = start; k < end; k++) {
+        if (k + 2 < end)
+            prefetch_node(u->sorted[ranks[k + 2]]);
+        if (k + 1 < end)
+            prefetch_node_data(u->sorted[ranks[k + 1]]);
         write_entry(w, u, ranks[k], slots, memo);
+    }
 }
 
 /* A block written by a fork was spliced at base: its slots become absolute. */
