@@ -19,13 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What precedes the next value or key. */
-enum {
-    JSON_SEP_NONE,   /* nothing: top level, or right after a key */
-    JSON_SEP_FIRST,  /* first item of a container: only the newline/indent when pretty */
-    JSON_SEP_COMMA,  /* a comma (then newline/indent when pretty) */
-};
-
 #define JSON_SINK_CHUNK (256u * 1024u)
 
 static void newline_indent(JsonW *w)
@@ -306,7 +299,7 @@ void json_keyn(JsonW *w, const char *k, size_t n)
     key_end(w, escape_at(w->out, p, k, n, 3));
 }
 
-void json_key_plain(JsonW *w, const char *k, size_t n)
+void json_key_plain_slow(JsonW *w, const char *k, size_t n)
 {
     char *p = item(w, n + 4);
     *p++ = '"';
@@ -351,17 +344,7 @@ void json_int(JsonW *w, int64_t v)
     item_end(w, p + n, after_value(w));
 }
 
-void json_bool(JsonW *w, bool v)
-{
-    json_rawn(w, v ? "true" : "false", v ? 4 : 5);
-}
-
-void json_null(JsonW *w)
-{
-    json_rawn(w, "null", 4);
-}
-
-void json_rawn(JsonW *w, const char *s, size_t n)
+void json_rawn_slow(JsonW *w, const char *s, size_t n)
 {
     char *p = item(w, n);
     memcpy(p, s, n);

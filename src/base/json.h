@@ -19,7 +19,7 @@ typedef struct JsonW {
     Sb *out;
     size_t flush_at;    /* streaming: flush once out->len reaches this (SIZE_MAX: never) */
     int depth;
-    /* What precedes the next value: JSON_SEP_* (json.c).  A whole word of
+    /* What precedes the next value: JSON_SEP_* (below).  A whole word of
      * its own: every item stores it and the next one reads it, next to the
      * pretty/spaced test, which the compiler does with one load over those
      * bytes; had it shared that word, the load would wait for the store to
@@ -53,9 +53,36 @@ void json_keyn(JsonW *w, const char *k, size_t n);            /* next value belo
 static inline void json_key(JsonW *w, const char *k) { json_keyn(w, k, strlen(k)); }
 /* A key already encoded as a JSON string, quotes included (e.g. from json_escape). */
 void json_key_raw(JsonW *w, const char *k, size_t n);
+/* What precedes the next value or key (JsonW.sep). */
+enum {
+    JSON_SEP_NONE,   /* nothing: top level, or right after a key */
+    JSON_SEP_FIRST,  /* first item of a container: only the newline/indent when pretty */
+    JSON_SEP_COMMA,  /* a comma (then newline/indent when pretty) */
+};
+void json_key_plain_slow(JsonW *w, const char *k, size_t n);
 /* A key that needs no escaping (no '"', '\\' or control characters): copied
- * as is, without json_keyn's scan.  Most keys of an artifact are literals. */
-void json_key_plain(JsonW *w, const char *k, size_t n);
+ * as is, without json_keyn's scan.  Most keys of an artifact are literals:
+ * inline, so that their length is a constant and the copy a few moves,
+ * when the writer is compact, no flush is due and the buffer has room. */
+static inline void json_key_plain(JsonW *w, const char *k, size_t n)
+{
+    Sb *o = w->out;
+    if (w->pretty || w->spaced || o->len >= w->flush_at || o->cap - o->len < n + 5) {
+        json_key_plain_slow(w, k, n);
+        return;
+    }
+    char *p = o->buf + o->len;
+    *p = ',';
+    p += w->sep == JSON_SEP_COMMA;
+    *p++ = '"';
+    memcpy(p, k, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    *p = '\0';
+    o->len = (size_t)(p - o->buf);
+    w->sep = JSON_SEP_NONE;
+}
 /* json_key for a string literal (which must need no escaping): its length
  * is known at compile time. */
 #define json_key_lit(w, lit) json_key_plain((w), "" lit "", sizeof(lit) - 1)
@@ -64,10 +91,27 @@ void json_strn(JsonW *w, const char *s, size_t n);
 static inline void json_str(JsonW *w, const char *s) { json_strn(w, s, s ? strlen(s) : 0); }
 void json_int(JsonW *w, int64_t v);
 void json_double(JsonW *w, double v);                         /* Python repr style; nan/inf as NaN/Infinity */
-void json_bool(JsonW *w, bool v);
-void json_null(JsonW *w);
 void json_raw(JsonW *w, const char *s);                       /* pre-encoded JSON value */
-void json_rawn(JsonW *w, const char *s, size_t n);
+void json_rawn_slow(JsonW *w, const char *s, size_t n);
+/* Inline for the reason json_key_plain is: mostly literals (null, true, []). */
+static inline void json_rawn(JsonW *w, const char *s, size_t n)
+{
+    Sb *o = w->out;
+    if (w->pretty || w->spaced || o->len >= w->flush_at || o->cap - o->len < n + 2) {
+        json_rawn_slow(w, s, n);
+        return;
+    }
+    char *p = o->buf + o->len;
+    *p = ',';
+    p += w->sep == JSON_SEP_COMMA;
+    memcpy(p, s, n);
+    p += n;
+    *p = '\0';
+    o->len = (size_t)(p - o->buf);
+    w->sep = w->depth > 0 ? JSON_SEP_COMMA : JSON_SEP_NONE;
+}
+static inline void json_bool(JsonW *w, bool v) { json_rawn(w, v ? "true" : "false", v ? 4 : 5); }
+static inline void json_null(JsonW *w) { json_rawn(w, "null", 4); }
 /* json_rawn for a string literal. */
 #define json_raw_lit(w, lit) json_rawn((w), "" lit "", sizeof(lit) - 1)
 /* Items of one container written by several threads: json_fork makes f a

@@ -436,6 +436,12 @@ START_TEST(sink_streams_the_same_bytes)
             json_double(w, i / 7.0);
             json_int(w, -i);
             json_bool(w, i & 1);
+            json_obj_begin(w);          /* the inline paths: literal keys and values */
+            json_key_lit(w, "plain");
+            json_null(w);
+            json_key_lit(w, "a_somewhat_longer_plain_key");
+            json_raw_lit(w, "[]");
+            json_obj_end(w);
             json_arr_end(w);
         }
         json_obj_end(w);
