@@ -465,6 +465,14 @@ void json_memo_store(JsonW *w, JsonMemo *m, const void *key, size_t aux, JsonMar
     m->used++;
 }
 
+void json_memo_clear(JsonMemo *m)
+{
+    if (m->tab)
+        memset(m->tab, 0, (m->mask + 1) * sizeof *m->tab);
+    m->used = 0;
+    sb_reset(&m->text);
+}
+
 void json_memo_free(JsonMemo *m)
 {
     free(m->tab);

@@ -151,8 +151,9 @@ typedef struct JsonMemo {
     JsonMemoEnt *tab;   /* open addressing by key, mask + 1 slots */
     size_t mask, used;
     Sb text;            /* the stored values' text, back to back */
+    unsigned long epoch;    /* the caller's: e.g. a count of changes its text is good for */
 } JsonMemo;
-#define JSON_MEMO_INIT {NULL, 0, 0, SB_INIT}
+#define JSON_MEMO_INIT {NULL, 0, 0, SB_INIT, 0}
 typedef struct JsonMark { size_t flushed, at; } JsonMark;
 /* Writes the value stored under (key, aux) and returns true; false if none. */
 bool json_memo_hit(JsonW *w, const JsonMemo *m, const void *key, size_t aux);
@@ -161,6 +162,8 @@ JsonMark json_memo_mark(const JsonW *w);
 /* Stores the one value written since mk under (key, aux).  Skipped when
  * part of it was already flushed to the sink, or the memo is full. */
 void json_memo_store(JsonW *w, JsonMemo *m, const void *key, size_t aux, JsonMark mk);
+/* Forgets every value (keeps the memory and epoch). */
+void json_memo_clear(JsonMemo *m);
 void json_memo_free(JsonMemo *m);
 /* Escape s into out as a JSON string literal including the quotes. */
 void json_escape(Sb *out, const char *s, size_t n);

@@ -617,6 +617,19 @@ static void prefetch_node(const Node *n)
         __builtin_prefetch(p + i);
 }
 
+/* A render may change a config value in place (config.get('d').update(...),
+ * value_shared_changes), which the nodes written after it show: a memo's
+ * text is good only while the count of such changes it was taken at holds.
+ * (In compile, blocks are written while later nodes compile.) */
+static void memo_check(JsonMemo *memo)
+{
+    unsigned long c = value_shared_changes();
+    if (c != memo->epoch) {
+        json_memo_clear(memo);
+        memo->epoch = c;
+    }
+}
+
 static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b, JsonSlot *slots, JsonMemo *memo)
 {
     int start = b * kBlockNodes, end = block_end(b, n);
@@ -627,6 +640,7 @@ static void write_block(JsonW *w, const Uids *u, const int *ranks, int n, int b,
             prefetch_node(u->sorted[ranks[k + 2]]);
         if (k + 1 < end)
             prefetch_node_data(u->sorted[ranks[k + 1]]);
+        memo_check(memo);
         write_entry(w, u, ranks[k], slots, memo);
     }
 }
@@ -781,6 +795,7 @@ static void write_head(Project *p, const char *invocation_id, JsonW *w, Node ***
 /* Everything after the "nodes" object's entries; frees sorted and u. */
 static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u, JsonMemo *memo)
 {
+    memo_check(memo);
     json_obj_end(w);
     json_key_lit(w, "sources");
     json_obj_begin(w);
