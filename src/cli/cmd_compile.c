@@ -168,6 +168,7 @@ int cmd_compile(Flags *f)
      * for recompiling one edited model alone (delta.c) */
     JsonSlot *mslots = journal_active() && all_selected ? arena_zalloc(&s.arena, sizeof *mslots * (size_t)(p->nnodes + 1)) : NULL;
     ManifestWriter *mw = all_selected ? manifest_begin(p, dbt_invocation_id(s.dbt), mpath, mslots) : NULL;
+    unsigned long shared0 = value_shared_changes();
     RunResults rr = {0};
     rr.pad_models = true;
     rr.slots = mslots ? arena_zalloc(&s.arena, sizeof *rr.slots * (size_t)(p->nnodes + 1)) : NULL;
@@ -220,6 +221,13 @@ int cmd_compile(Flags *f)
         manifest_node_done(mw, n);
     }
     cli_phase("compile");
+    if (mw && value_shared_changes() != shared0) {
+        /* a render changed a var, a global or a config value in place: the
+         * entries written beside the compile may show it as it was before
+         * (dbt writes the manifest after every node is compiled) */
+        manifest_cancel(mw);
+        mw = NULL;
+    }
     /* manifest.json depends neither on the compiled files being on disk nor
      * on run_results.json: it is finished on a thread while this one waits
      * for the writer (creating 30,000 new files takes longer than rendering

@@ -997,6 +997,28 @@ int manifest_finish(ManifestWriter *m, Diag *err)
     return rc;
 }
 
+void manifest_cancel(ManifestWriter *m)
+{
+    if (!m)
+        return;
+    if (m->threaded) {
+        pthread_mutex_lock(&m->mu);
+        m->all_final = true;        /* stops after the block it is writing */
+        pthread_cond_signal(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+        pthread_join(m->th, NULL);
+    }
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+    json_memo_free(&m->memo);
+    fs_atomic_commit(m->fd, sb_cstr(&m->tmp), m->path, false);    /* the temporary file goes */
+    free(m->ranks);
+    free(m->final);
+    sb_free(&m->out);
+    sb_free(&m->tmp);
+    free(m);
+}
+
 int manifest_write(Project *p, const char *invocation_id, const char *path, Diag *err)
 {
     return manifest_write_slots(p, invocation_id, path, NULL, err);

@@ -24,6 +24,9 @@ typedef struct ManifestWriter ManifestWriter;
 ManifestWriter *manifest_begin(Project *p, const char *invocation_id, const char *path, JsonSlot *slots);
 void manifest_node_done(ManifestWriter *m, const Node *n);
 int  manifest_finish(ManifestWriter *m, Diag *err);
+/* Drop what was written (a render changed a value other nodes' entries
+ * share, after some of them were written): path is left as it was. */
+void manifest_cancel(ManifestWriter *m);
 /* One node's value as the "nodes" object holds it, unpadded. */
 void manifest_node_json(Node *n, Sb *out);
 /* The same JSON into out (for tests). */

@@ -96,5 +96,21 @@ expect "a namespace stored in a var exits 2" 2 $rc
 case $out in *"models/m007.sql:1:"*"cannot store Namespace in a value other renders see"*) ok ;;
     *) bad "namespace in a var: $out" ;; esac
 
+# 7. a change made while compiling shows in every entry that shares the
+#    value: manifest.json is written after the last node compiled, as dbt
+#    does (entries written beside the compile are dropped then)
+mkdir -p "$W/q/models"
+cd "$W/q"
+sed -e 's/^name: sc/name: race/' -e 's/^profile: sc/profile: race/' "$W/p/dbt_project.yml" > dbt_project.yml
+printf 'models:\n  race:\n    +meta: {shared: {k: 1}}\n' >> dbt_project.yml
+sed 's/^sc:/race:/' "$W/p/profiles.yml" > profiles.yml
+for i in $(seq -w 1 1200); do echo "select $i as x" > "models/m$i.sql"; done
+printf "{%% if execute %%}{%% do config.get('meta')['shared'].update({'x': 'y'}) %%}{%% endif %%}\nselect 1 as x\n" > models/m0600.sql
+for r in 1 2 3; do
+    C compile -q --target-path "r$r" || bad "compile $r of the meta project"
+    expect "run $r: every model's meta and config.meta show the change" 2400 \
+        "$(grep -o '"shared":{"k":1,"x":"y"}' "r$r/manifest.json" | wc -l)"
+done
+
 echo "shared_changes: $pass passed, $fail failed"
 [ $fail = 0 ]
