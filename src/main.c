@@ -4,6 +4,9 @@
  * dbt's: 0 success, 1 node failures, 2 project/CLI errors. */
 #include <stdio.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include "cli/cli.h"
 #include "base/fs.h"
 
@@ -24,6 +27,15 @@ static int run(Flags *f, int argc, char **argv);
 int main(int argc, char **argv)
 {
     Flags f = {0};
+#if defined(M_MMAP_THRESHOLD)
+    /* Blocks of 256 KiB and more always come from mmap and go back to the
+     * system when freed.  glibc otherwise raises this threshold to the size
+     * of any such block freed (the sqlite page cache's, a grown buffer's),
+     * after which the big transient buffers (the parse cache's rows, the
+     * snapshot's encodings) stay in the heap on top of the compile's peak:
+     * a first compile of 10k models peaked at 108 MB, 102 MB with this. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
     fs_cleanup_on_signal();      /* an interrupted write leaves no temporary behind */
     int rc = run(&f, argc, argv);
     cli_free_flags(&f);
