@@ -108,6 +108,18 @@ static int check_double(double v)
     return 0;
 }
 
+/* A writer into memory (a) and one streamed to a new temporary file
+ * (b, into buf until it flushes): the file's descriptor. */
+static int writer_pair(char *path, JsonW *a, Sb *mem, JsonW *b, Sb *buf)
+{
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    json_init(a, mem, false);
+    json_init(b, buf, false);
+    json_set_sink(b, fd);
+    return fd;
+}
+
 START_TEST(doubles_match_reference)
 {
     static const double fixed[] = {
@@ -413,13 +425,9 @@ static void assert_streamed(const char *path, const Sb *mem)
 START_TEST(sink_streams_the_same_bytes)
 {
     char path[] = "/tmp/cdbt_test_json_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
     Sb mem = SB_INIT, buf = SB_INIT;
     JsonW a, b;
-    json_init(&a, &mem, false);
-    json_init(&b, &buf, false);
-    json_set_sink(&b, fd);
+    int fd = writer_pair(path, &a, &mem, &b, &buf);
     char text[3000];
     for (size_t i = 0; i < sizeof text; i++)
         text[i] = (char)(i % 97 == 0 ? '\n' : 'a' + i % 23);
@@ -508,13 +516,9 @@ START_TEST(forks_splice_like_one_writer)
             sb_free(&part);
         }
     char path[] = "/tmp/cdbt_test_json_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
     Sb mem = SB_INIT, buf = SB_INIT, part = SB_INIT;
     JsonW a, b, f;
-    json_init(&a, &mem, false);
-    json_init(&b, &buf, false);
-    json_set_sink(&b, fd);
+    int fd = writer_pair(path, &a, &mem, &b, &buf);
     json_arr_begin(&a);
     json_arr_begin(&b);
     for (int blk = 0; blk < 4; blk++) {
@@ -610,13 +614,9 @@ START_TEST(memo_writes_the_same_bytes)
     }
     /* streamed: values straddling a flush are not stored, the rest are */
     char path[] = "/tmp/cdbt_test_json_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
     Sb mem = SB_INIT, buf = SB_INIT;
     JsonW a, b;
-    json_init(&a, &mem, false);
-    json_init(&b, &buf, false);
-    json_set_sink(&b, fd);
+    int fd = writer_pair(path, &a, &mem, &b, &buf);
     JsonMemo m = JSON_MEMO_INIT;
     int hits = 0;
     for (int rep = 0; rep < 100; rep++) {
