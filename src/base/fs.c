@@ -92,6 +92,23 @@ done:
     return rc;
 }
 
+void fs_stamp(FsStamp *s, const struct stat *st)
+{
+    if (!st) {
+        memset(s, 0, sizeof *s);
+        return;
+    }
+    s->ino = (uint64_t)st->st_ino;
+    s->dev = (uint64_t)st->st_dev;
+    s->size = (uint64_t)st->st_size;
+    s->ms = (int64_t)st->st_mtim.tv_sec;
+    s->mns = (int32_t)st->st_mtim.tv_nsec;
+    s->cs = (int64_t)st->st_ctim.tv_sec;
+    s->cns = (int32_t)st->st_ctim.tv_nsec;
+    s->mode = (uint32_t)st->st_mode;
+    s->nlink = (uint32_t)st->st_nlink;
+}
+
 int fs_read_file(const char *path, char **out, size_t *len)
 {
     journal_path(path);

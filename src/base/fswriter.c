@@ -16,7 +16,7 @@ typedef struct Job {
     char *path;
     const char *data;
     size_t len;
-    struct stat *st;
+    FsStamp *st;
     void *tag;
     int err;                     /* errno of a failed write, 0 = written */
 } Job;
@@ -82,15 +82,24 @@ static void dir_cache_free(DirCache *c)
     }
 }
 
-static int write_one(DirCache *c, Job *j)
+static int write_st(DirCache *c, Job *j, struct stat *st)
 {
     const char *slash = strrchr(j->path, '/');
     if (c && slash && slash > j->path && slash[1]) {
         int dfd = dir_fd(c, j->path, (size_t)(slash - j->path));
-        if (dfd >= 0 && fs_write_file_direct_at(dfd, slash + 1, j->data, j->len, j->st) == 0)
+        if (dfd >= 0 && fs_write_file_direct_at(dfd, slash + 1, j->data, j->len, st) == 0)
             return 0;
     }
-    return fs_write_file_direct_st(j->path, j->data, j->len, j->st);
+    return fs_write_file_direct_st(j->path, j->data, j->len, st);
+}
+
+static int write_one(DirCache *c, Job *j)
+{
+    struct stat st;
+    int rc = write_st(c, j, j->st ? &st : NULL);
+    if (rc == 0 && j->st)
+        fs_stamp(j->st, &st);
+    return rc;
 }
 
 static void run_job(DirCache *c, Job *j)
@@ -138,7 +147,7 @@ FsWriter *fs_writer_start(void)
     return w;
 }
 
-void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, struct stat *st, void *tag)
+void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, FsStamp *st, void *tag)
 {
     Job j = {xstrdup(path), data, len, st, tag, 0};
     pthread_mutex_lock(&w->mu);

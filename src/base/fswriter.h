@@ -9,14 +9,15 @@
 #define CDBT_FSWRITER_H
 #include <stddef.h>
 #include <sys/stat.h>
+#include "fs.h"
 
 typedef struct FsWriter FsWriter;
 
 /* NULL when no thread can be started: fs_writer_put then writes at once. */
 FsWriter *fs_writer_start(void);
 /* Queue a write (path is copied).  st, when not NULL, receives the file's
- * stat() after writing (st_nlink == 0 when the write failed). */
-void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, struct stat *st, void *tag);
+ * stat() after writing (nlink == 0 when the write failed). */
+void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, FsStamp *st, void *tag);
 /* Wait for every queued write and free w.  on_error(ud, tag, path, errno)
  * is called for each failed write; returns their number. */
 int  fs_writer_finish(FsWriter *w, void (*on_error)(void *ud, void *tag, const char *path, int err), void *ud);

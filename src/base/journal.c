@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "fs.h"
 #include "sb.h"
 #include "strmap.h"
 
@@ -79,8 +80,8 @@ static void record(const char *path, const struct stat *st)
     if (!v || (st && v == NO_STAT)) {
         void *nv = NO_STAT;
         if (st) {
-            nv = arena_alloc(&J.stats, sizeof *st);
-            memcpy(nv, st, sizeof *st);
+            nv = arena_alloc(&J.stats, sizeof(FsStamp));
+            fs_stamp(nv, st);
         }
         strmap_put(&J.paths, k, n, nv);
     }
@@ -171,7 +172,7 @@ bool journal_volatile(void) { return J.volatile_; }
 
 size_t journal_npaths(void) { return J.on ? J.paths.len : 0; }
 const char *journal_path_at(size_t i) { return J.paths.entries[i].key; }
-const struct stat *journal_path_stat_at(size_t i)
+const FsStamp *journal_path_stat_at(size_t i)
 {
     void *v = J.paths.entries[i].val;
     return v == NO_STAT ? NULL : v;

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include "fs.h"
 
 void journal_start(void);
 void journal_stop(void);                 /* off and forgotten */
@@ -46,7 +47,7 @@ enum { JOURNAL_VOLATILE = 1, JOURNAL_FLAGS = 2 };
 int journal_text_scan(const char *text, size_t n);
 size_t journal_npaths(void);
 const char *journal_path_at(size_t i);   /* absolute */
-const struct stat *journal_path_stat_at(size_t i);   /* or NULL: stat it when storing */
+const FsStamp *journal_path_stat_at(size_t i);   /* or NULL: stat it when storing */
 size_t journal_nenv(void);
 const char *journal_env_at(size_t i);
 bool journal_had_output(void);

@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include "../project/project.h"
+#include "../base/fs.h"
 #include "../base/sb.h"
 
 typedef struct Cache Cache;
@@ -184,14 +185,14 @@ int         cache_snap_shift(Cache *c, CacheSnap *s, int file, int64_t at, int64
  * `started` is recorded as always changed (it may have changed again
  * unseen).  0, or -1 on a database error. */
 int         cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const *paths,
-                              const struct stat *const *st, size_t n, size_t ninputs);
+                              const FsStamp *const *st, size_t n, size_t ninputs);
 const uint8_t *cache_snap_info(const CacheSnap *s, size_t *len);
 int         cache_snap_refresh(Cache *c, CacheSnap *s);
 void        cache_snap_free(CacheSnap *s);
 int         cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
-                             const struct stat *const *in_st, size_t nin, const char *const *envs, size_t nenv,
+                             const FsStamp *const *in_st, size_t nin, const char *const *envs, size_t nenv,
                              const char *out_root, const char *const *outputs,
-                             const struct stat *const *out_st, size_t nout, size_t nheads,
+                             const FsStamp *const *out_st, size_t nout, size_t nheads,
                              const char *stamp_dir, const char *stamp, const void *info,
                              size_t ninfo, CacheDeltaBuild build, void *build_ud, const char *nodes_root,
                              char **warning);

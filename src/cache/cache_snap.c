@@ -76,7 +76,7 @@ struct CacheSnap {
 
 /* ---------------------------------------------------------------- stat */
 
-static void ent_from_stat(SnapEnt *e, const struct stat *st)
+static void ent_from_stamp(SnapEnt *e, const FsStamp *st)
 {
     e->model = false;
     if (!st) {
@@ -85,14 +85,21 @@ static void ent_from_stat(SnapEnt *e, const struct stat *st)
         e->ms = e->mns = e->cs = e->cns = 0;
         return;
     }
-    e->kind = S_ISREG(st->st_mode) ? 1 : S_ISDIR(st->st_mode) ? 2 : 3;
-    e->size = e->kind == 2 ? 0 : (uint64_t)st->st_size;
-    e->ino = (uint64_t)st->st_ino;
-    e->dev = (uint64_t)st->st_dev;
-    e->ms = st->st_mtim.tv_sec;
-    e->mns = st->st_mtim.tv_nsec;
-    e->cs = st->st_ctim.tv_sec;
-    e->cns = st->st_ctim.tv_nsec;
+    e->kind = S_ISREG(st->mode) ? 1 : S_ISDIR(st->mode) ? 2 : 3;
+    e->size = e->kind == 2 ? 0 : st->size;
+    e->ino = st->ino;
+    e->dev = st->dev;
+    e->ms = st->ms;
+    e->mns = st->mns;
+    e->cs = st->cs;
+    e->cns = st->cns;
+}
+
+static void ent_from_stat(SnapEnt *e, const struct stat *st)
+{
+    FsStamp s;
+    fs_stamp(&s, st);
+    ent_from_stamp(e, st ? &s : NULL);
 }
 
 /* The same fields from statx(), asking only for what is compared (cheaper
@@ -455,7 +462,7 @@ static void listing_free(Listing *l)
  * Paths are grouped by directory with hash tables, in the order given (a
  * path given twice is stored once): at 30,000 outputs, sorting them whole
  * compared long common prefixes half a million times. */
-static bool list_paths(Listing *l, const char *const *paths, const struct stat *const *st, size_t n,
+static bool list_paths(Listing *l, const char *const *paths, const FsStamp *const *st, size_t n,
                        const char *root, double racy_after, char **racy, bool dirs, double started)
 {
     memset(l, 0, sizeof *l);
@@ -547,9 +554,9 @@ static bool list_paths(Listing *l, const char *const *paths, const struct stat *
             l->nls[m] = (uint32_t)nl;
             SnapEnt *en = &l->ents[m++];
             *en = (SnapEnt){.path = path};
-            const struct stat *sti = st ? st[i] : NULL;
+            const FsStamp *sti = st ? st[i] : NULL;
             if (sti)
-                ent_from_stat(en, sti->st_nlink ? sti : NULL);
+                ent_from_stamp(en, sti->nlink ? sti : NULL);
             else if (lg->dirlen && dfd < 0)
                 ent_from_stat(en, NULL);
             else
@@ -605,7 +612,7 @@ static void write_listing(Sb *b, const Listing *l, const ModelSet *models)
 }
 
 /* list_paths and write_listing in one. */
-static bool encode_paths(Sb *b, const char *const *paths, const struct stat *const *st, size_t n,
+static bool encode_paths(Sb *b, const char *const *paths, const FsStamp *const *st, size_t n,
                          const char *root, double racy_after, char **racy, bool dirs, double started)
 {
     Listing l;
@@ -1345,14 +1352,14 @@ static int record_over(Cache *c, const CacheSnap *s, const Over *v, size_t n)
     return rc;
 }
 
-int cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const *paths, const struct stat *const *st,
+int cache_snap_record(Cache *c, CacheSnap *s, double started, const char *const *paths, const FsStamp *const *st,
                       size_t n, size_t ninputs)
 {
     Over *v = xmalloc(sizeof *v * (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
         SnapEnt e = {.path = paths[i]};
         if (st && st[i])
-            ent_from_stat(&e, st[i]);
+            ent_from_stamp(&e, st[i]);
         else {
             struct stat now;
             ent_from_stat(&e, stat(paths[i], &now) == 0 ? &now : NULL);
@@ -1446,7 +1453,7 @@ static bool store_nodes(Cache *c, const uint8_t key[32], const CacheDeltaTable *
 typedef struct OutJob {
     const char *root;
     const char *const *outputs;
-    const struct stat *const *st;
+    const FsStamp *const *st;
     size_t n, nheads;
     double started;              /* the run's start (dir_entry) */
     Sb hd, out;
@@ -1499,9 +1506,9 @@ static void clear_old(Cache *c, const uint8_t key[32])
 }
 
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
-                     const struct stat *const *in_st, size_t nin,
+                     const FsStamp *const *in_st, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
-                     const struct stat *const *out_st, size_t nout, size_t nheads, const char *stamp_dir,
+                     const FsStamp *const *out_st, size_t nout, size_t nheads, const char *stamp_dir,
                      const char *stamp, const void *info, size_t ninfo, CacheDeltaBuild build, void *build_ud,
                      const char *nodes_root, char **warning)
 {

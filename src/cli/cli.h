@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include "../base/diag.h"
+#include "../base/fs.h"
 #include "../base/json.h"
 #include "../project/project.h"
 #include "../graph/graph.h"
@@ -110,7 +111,7 @@ void fastpath_begin(Flags *f);               /* before session_open() */
 /* outputs[0..nheads) are the artifacts a reuse rewrites (manifest.json,
  * run_results.json); relative outputs are under out_root; out_st: stat after
  * writing, or NULL (stat now) */
-void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
+void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
                     size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, struct CacheDeltaTable *t),
                     void *nodes_ud);
 

@@ -87,7 +87,7 @@ static void *manifest_job(void *arg)
 
 /* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
  * run_results.json and every compiled file. */
-static void store_snapshot(Session *s, const RunResults *rr, int nok, const struct stat *wst, const JsonSlot *mslots)
+static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsStamp *wst, const JsonSlot *mslots)
 {
     /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
     long off = rr->elapsed_offset;
@@ -95,7 +95,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const stru
         return;
     Project *p = s->project;
     const char **out = arena_zalloc(&s->arena, sizeof *out * ((size_t)rr->n + 2));
-    const struct stat **ost = arena_zalloc(&s->arena, sizeof *ost * ((size_t)rr->n + 2));
+    const FsStamp **ost = arena_zalloc(&s->arena, sizeof *ost * ((size_t)rr->n + 2));
     size_t n = 0;
     const char *target = session_target_dir(s);
     out[n++] = arena_sprintf(&s->arena, "%s/manifest.json", target);
@@ -153,7 +153,7 @@ int cmd_compile(Flags *f)
     bool *failed = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
     /* compiled files are written by a second thread while this one renders;
      * their stat is kept only for a run that may store a snapshot */
-    struct stat *wst = journal_active() ? arena_zalloc(&s.arena, sizeof *wst * (size_t)(p->nnodes + 1)) : NULL;
+    FsStamp *wst = journal_active() ? arena_zalloc(&s.arena, sizeof *wst * (size_t)(p->nnodes + 1)) : NULL;
     FsWriter *fw = fs_writer_start();
     /* With every node selected, nodes change only while the loop below
      * compiles them (an unselected ephemeral could be compiled later, by a

@@ -126,7 +126,7 @@ void fastpath_begin(Flags *f)
 
 /* ---------------------------------------------------------------- store */
 
-void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const struct stat *const *out_st,
+void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
                     size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, CacheDeltaTable *t),
                     void *nodes_ud)
 {
@@ -139,7 +139,7 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
     if (ok) {
         size_t np = journal_npaths(), ne = journal_nenv();
         const char **paths = xmalloc(sizeof *paths * (np ? np : 1));
-        const struct stat **pst = xmalloc(sizeof *pst * (np ? np : 1));
+        const FsStamp **pst = xmalloc(sizeof *pst * (np ? np : 1));
         const char **envs = xmalloc(sizeof *envs * (ne ? ne : 1));
         for (size_t i = 0; i < np; i++) {
             paths[i] = journal_path_at(i);

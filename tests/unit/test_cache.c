@@ -847,10 +847,12 @@ START_TEST(snapshot_dirs_quiet_since_start)
         ck_assert_int_eq(fs_write_file_direct(o2, "b", 1), 0);
         if (changed)
             ck_assert_int_eq(fs_write_file_direct(stray, "x", 1), 0);
-        struct stat sa;
-        ck_assert_int_eq(stat(o1, &sa), 0);
-        sa.st_ino += 1000;
-        const struct stat *ost[] = {NULL, &sa, NULL};
+        struct stat sa0;
+        ck_assert_int_eq(stat(o1, &sa0), 0);
+        FsStamp sa;
+        fs_stamp(&sa, &sa0);
+        sa.ino += 1000;
+        const FsStamp *ost[] = {NULL, &sa, NULL};
         usleep(80000);                                    /* the change is past the margin */
         ck_assert_int_eq(cache_snap_store(c, key, started, ins, NULL, 1, NULL, 0, NULL, outs, ost, 3, 1, NULL, NULL, "i",
                                           1, NULL, NULL, NULL, &w), 1);
@@ -888,7 +890,9 @@ START_TEST(snapshot_inputs_stat_as_read)
     cache_snap_key(parts, 2, key);
     struct stat read1;
     ck_assert_int_eq(stat(in1, &read1), 0);
-    const struct stat *st[] = {&read1, NULL, NULL};     /* b.sql and the directory: stat()ed by the store */
+    FsStamp r1;
+    fs_stamp(&r1, &read1);
+    const FsStamp *st[] = {&r1, NULL, NULL};            /* b.sql and the directory: stat()ed by the store */
     const char *why;
     CacheSnap *s;
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, st, 3, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
@@ -904,6 +908,7 @@ START_TEST(snapshot_inputs_stat_as_read)
     ck_assert(strstr(why, "a.sql"));
     /* the stat as read is racy when the run started before the file changed */
     ck_assert_int_eq(stat(in1, &read1), 0);
+    fs_stamp(&r1, &read1);
     ck_assert_int_eq(cache_snap_store(c, key, (double)read1.st_mtim.tv_sec, ins, st, 3, NULL, 0, NULL, NULL, NULL, 0,
                                       0, NULL, NULL, "i", 1, NULL, NULL, NULL, &w), 0);
     ck_assert(w && strstr(w, "a.sql changed during the run"));
