@@ -1012,6 +1012,8 @@ void manifest_cancel(ManifestWriter *m)
     pthread_mutex_destroy(&m->mu);
     json_memo_free(&m->memo);
     fs_atomic_commit(m->fd, sb_cstr(&m->tmp), m->path, false);    /* the temporary file goes */
+    uids_free(&m->u);            /* what write_tail frees after a finish */
+    free(m->sorted);
     free(m->ranks);
     free(m->final);
     sb_free(&m->out);
