@@ -1,5 +1,4 @@
 /* journal.c - see journal.h. */
-#define _GNU_SOURCE              /* memmem() */
 #include "journal.h"
 
 #include <stdbool.h>

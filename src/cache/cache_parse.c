@@ -4,7 +4,6 @@
  * the caller's thread, written to the database on a thread of its own).
  * See the contract in cache.h for what a key covers.  Opening the database
  * and the run results are cache.c; the byte format is cache_ser.c. */
-#define _GNU_SOURCE              /* memmem() */
 #include <errno.h>
 #include <semaphore.h>
 #include <stdlib.h>

@@ -93,7 +93,7 @@ void cli_phase(const char *name)
     static double w0, c0;
     if (on < 0) {
         const char *e = getenv("CDBT_PHASES");
-        on = !(e && *e && strcmp(e, "0") != 0) ? 0 : strcmp(e, "rss") == 0 ? 2 : 1;
+        on = !e || !*e || strcmp(e, "0") == 0 ? 0 : strcmp(e, "rss") == 0 ? 2 : 1;
         w0 = cli_now();
         c0 = cpu_now();
     }

@@ -60,12 +60,20 @@ static void copy_table(void *ud, CacheDeltaTable *t)
     t->nents = from->nents;
 }
 
+/* A cache in a new temporary directory (*d; *w: its warning, if any). */
+static Cache *fresh_cache(char **d, char **w)
+{
+    *d = tmpdir();
+    *w = NULL;
+    Cache *c = cache_open(*d, w);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
 START_TEST(results_roundtrip)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     ck_assert_ptr_null(w);
     ck_assert_ptr_null(cache_last_status(c, "model.p.a"));
     ck_assert_int_eq(cache_record_result(c, "model.p.a", "error", 1.0e9, 0.25, "boom"), 0);
@@ -238,10 +246,8 @@ static void fake_parse(Project *p, Cache *c, const char *envval)
  * output or env var changed, racy inputs not stored, garbage rows refused. */
 START_TEST(snapshot_store_lookup_invalidate)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     char in1[512], in2[512], out1[512], out2[512], missing[512];
     snprintf(in1, sizeof in1, "%s/in1.sql", d);
     snprintf(in2, sizeof in2, "%s", d);                 /* a directory */
@@ -361,10 +367,8 @@ static void reuse_settles(Cache *c, const uint8_t key[32], int n)
  * snapshot, while an in-place edit by another program is not seen. */
 START_TEST(snapshot_output_dirs_and_stamp)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     SnapFiles f;
     snap_files(d, &f);
     const char *in1 = f.in1, *head = f.head, *o1 = f.o1, *o2 = f.o2;
@@ -451,10 +455,8 @@ END_TEST
  * and the overrides a delta run records. */
 START_TEST(snapshot_changes_nodes_overrides)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     char ins[10][512], out1[512], out2[512];
     const char *inp[10];
     for (int i = 0; i < 10; i++) {
@@ -649,10 +651,8 @@ END_TEST
  * find their parents across chunks; a second store replaces the first. */
 START_TEST(snapshot_node_table_chunks)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     char in[512];
     snprintf(in, sizeof in, "%s/dbt_project.yml", d);
     ck_assert_int_eq(fs_write_file(in, "name: p", 7), 0);
@@ -722,10 +722,8 @@ END_TEST
  * recorded missing; each difference is still seen. */
 START_TEST(snapshot_paths_grouped)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     Arena a;
     arena_init(&a, 0);
     enum { NDIR = 40, NOUT = 300 };
@@ -823,10 +821,8 @@ END_TEST
  * start, it is listed and the wrong inode seen. */
 START_TEST(snapshot_dirs_quiet_since_start)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     SnapFiles f;
     snap_files(d, &f);
     const char *in1 = f.in1, *head = f.head, *o1 = f.o1, *o2 = f.o2;
@@ -875,10 +871,8 @@ END_TEST
  * was read no longer matches; a stat from after the run started is racy. */
 START_TEST(snapshot_inputs_stat_as_read)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     char in1[512], in2[512];
     snprintf(in1, sizeof in1, "%s/a.sql", d);
     snprintf(in2, sizeof in2, "%s/b.sql", d);
@@ -921,10 +915,8 @@ END_TEST
 /* Only the most recent command lines are kept, with what hangs off them. */
 START_TEST(snapshot_oldest_evicted)
 {
-    char *d = tmpdir();
-    char *w = NULL;
-    Cache *c = cache_open(d, &w);
-    ck_assert_ptr_nonnull(c);
+    char *d, *w;
+    Cache *c = fresh_cache(&d, &w);
     char in1[512];
     snprintf(in1, sizeof in1, "%s/m.sql", d);
     ck_assert_int_eq(fs_write_file(in1, "select 1", 8), 0);
