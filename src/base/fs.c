@@ -109,6 +109,12 @@ void fs_stamp(FsStamp *s, const struct stat *st)
     s->nlink = (uint32_t)st->st_nlink;
 }
 
+bool fs_stamp_same(const FsStamp *a, const FsStamp *b)
+{
+    return S_ISREG(a->mode) && S_ISREG(b->mode) && a->nlink && b->nlink && a->ino == b->ino && a->dev == b->dev &&
+           a->size == b->size && a->ms == b->ms && a->mns == b->mns && a->cs == b->cs && a->cns == b->cns;
+}
+
 int fs_read_file(const char *path, char **out, size_t *len)
 {
     journal_path(path);
@@ -289,6 +295,12 @@ int fs_write_file_direct_st(const char *path, const char *data, size_t len, stru
  * flush included. */
 int fs_write_file_direct_at(int dirfd, const char *path, const char *data, size_t len, struct stat *st)
 {
+    return fs_write_file_direct_known(dirfd, path, data, len, st, false);
+}
+
+int fs_write_file_direct_known(int dirfd, const char *path, const char *data, size_t len, struct stat *st,
+                               bool differs)
+{
     int fd = openat(dirfd, path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0 && errno == ENOENT && dirfd == AT_FDCWD) {
         if (mkdir_parent(path) != 0)
@@ -312,7 +324,7 @@ int fs_write_file_direct_at(int dirfd, const char *path, const char *data, size_
         return -1;
     struct stat old;
     int rc = fstat(fd, &old);
-    if (rc == 0 && holds(fd, &old, data, len)) {
+    if (rc == 0 && !differs && holds(fd, &old, data, len)) {
         if (st)
             *st = old;
         return close(fd);

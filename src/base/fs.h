@@ -21,6 +21,9 @@ typedef struct FsStamp {
 } FsStamp;
 /* *s from st (st NULL: all zero). */
 void fs_stamp(FsStamp *s, const struct stat *st);
+/* Do a and b describe the same regular file as of the same change (inode,
+ * device, size, mtime and ctime to the nanosecond)? */
+bool fs_stamp_same(const FsStamp *a, const FsStamp *b);
 
 /* Read a whole file into a malloc'd NUL-terminated buffer (*out, *len). */
 int  fs_read_file(const char *path, char **out, size_t *len);
@@ -46,6 +49,10 @@ int  fs_write_file_direct_st(const char *path, const char *data, size_t len, str
 /* The same for path relative to the directory open as dirfd (AT_FDCWD:
  * the _st form); with a dirfd, no directory is created. */
 int  fs_write_file_direct_at(int dirfd, const char *name, const char *data, size_t len, struct stat *st);
+/* The same, for a file known not to hold data already (differs): it is
+ * written without reading it first. */
+int  fs_write_file_direct_known(int dirfd, const char *name, const char *data, size_t len, struct stat *st,
+                                bool differs);
 /* Streaming atomic write: fs_atomic_open creates parent dirs and
  * <path>.tmp.<pid> (its name left in *tmpname) and returns its fd (-1 on
  * error); fs_atomic_write appends; fs_atomic_commit closes fd and renames the

@@ -11,12 +11,14 @@
 
 #include "arena.h"
 #include "fs.h"
+#include "hash.h"
 
 typedef struct Job {
     char *path;
     const char *data;
     size_t len;
     FsStamp *st;
+    uint8_t *digest;
     void *tag;
     int err;                     /* errno of a failed write, 0 = written */
 } Job;
@@ -33,6 +35,8 @@ struct FsWriter {
     bool idle;                   /* the thread waits for work */
     Job *jobs;
     size_t n, cap, next;         /* next: first job not taken by the thread */
+    FsOracle oracle;             /* get == NULL: none */
+    size_t vouched;              /* files the oracle vouched for (the thread's) */
 };
 
 /* Open directories of recent jobs: a file is opened by its name inside its
@@ -82,30 +86,64 @@ static void dir_cache_free(DirCache *c)
     }
 }
 
-static int write_st(DirCache *c, Job *j, struct stat *st)
+/* Is the file (name in dfd, or path) still what the oracle knows, and does
+ * the data have the digest it had then?  1: the file holds the data (*st its
+ * stat), 0: it does not (known without reading it), -1: not known. */
+static int ask_oracle(const FsOracle *o, int dfd, const char *name, const Job *j, const uint8_t *dg,
+                      struct stat *st)
 {
+    FsStamp was, now;
+    uint8_t wdg[FS_DIGEST_LEN];
+    if (!o->get || !o->get(o->ud, j->path, &was, wdg))
+        return -1;
+    struct stat cur;
+    if ((dfd >= 0 ? fstatat(dfd, name, &cur, 0) : stat(j->path, &cur)) != 0)
+        return -1;
+    fs_stamp(&now, &cur);
+    if (!fs_stamp_same(&was, &now))
+        return -1;
+    if (memcmp(wdg, dg, FS_DIGEST_LEN) != 0 || (size_t)cur.st_size != j->len)
+        return 0;
+    if (st)
+        *st = cur;
+    return 1;
+}
+
+static int write_st(FsWriter *w, DirCache *c, Job *j, struct stat *st)
+{
+    uint8_t dg[32];
+    if (j->digest || w->oracle.get) {
+        sha256(j->data, j->len, dg);
+        if (j->digest)
+            memcpy(j->digest, dg, FS_DIGEST_LEN);
+    }
     const char *slash = strrchr(j->path, '/');
     if (c && slash && slash > j->path && slash[1]) {
         int dfd = dir_fd(c, j->path, (size_t)(slash - j->path));
-        if (dfd >= 0 && fs_write_file_direct_at(dfd, slash + 1, j->data, j->len, st) == 0)
+        int known = w->oracle.get ? ask_oracle(&w->oracle, dfd, slash + 1, j, dg, st) : -1;
+        if (known == 1) {
+            w->vouched++;
+            return 0;
+        }
+        if (dfd >= 0 && fs_write_file_direct_known(dfd, slash + 1, j->data, j->len, st, known == 0) == 0)
             return 0;
     }
     return fs_write_file_direct_st(j->path, j->data, j->len, st);
 }
 
-static int write_one(DirCache *c, Job *j)
+static int write_one(FsWriter *w, DirCache *c, Job *j)
 {
     struct stat st;
-    int rc = write_st(c, j, j->st ? &st : NULL);
+    int rc = write_st(w, c, j, j->st ? &st : NULL);
     if (rc == 0 && j->st)
         fs_stamp(j->st, &st);
     return rc;
 }
 
-static void run_job(DirCache *c, Job *j)
+static void run_job(FsWriter *w, DirCache *c, Job *j)
 {
     j->err = 0;
-    if (write_one(c, j) != 0) {
+    if (write_one(w, c, j) != 0) {
         j->err = errno ? errno : EIO;
         if (j->st)
             memset(j->st, 0, sizeof *j->st);
@@ -128,7 +166,7 @@ static void *writer_main(void *arg)
         size_t i = w->next++;
         Job j = w->jobs[i];      /* the array may move while unlocked */
         pthread_mutex_unlock(&w->mu);
-        run_job(&dc, &j);
+        run_job(w, &dc, &j);
         pthread_mutex_lock(&w->mu);
         w->jobs[i].err = j.err;
     }
@@ -137,19 +175,22 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-FsWriter *fs_writer_start(void)
+FsWriter *fs_writer_start(const FsOracle *o)
 {
     FsWriter *w = xmalloc(sizeof *w);
     memset(w, 0, sizeof *w);
+    if (o)
+        w->oracle = *o;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->more, NULL);
     w->threaded = pthread_create(&w->thread, NULL, writer_main, w) == 0;
     return w;
 }
 
-void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, FsStamp *st, void *tag)
+void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, FsStamp *st, uint8_t *digest,
+                   void *tag)
 {
-    Job j = {xstrdup(path), data, len, st, tag, 0};
+    Job j = {xstrdup(path), data, len, st, digest, tag, 0};
     pthread_mutex_lock(&w->mu);
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 256;
@@ -159,7 +200,7 @@ void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, 
     if (!w->threaded) {          /* no thread: write now */
         w->next = w->n;
         pthread_mutex_unlock(&w->mu);
-        run_job(NULL, &w->jobs[w->n - 1]);
+        run_job(w, NULL, &w->jobs[w->n - 1]);
         return;
     }
     if (w->idle && w->n - w->next >= FSW_BATCH) {
@@ -169,8 +210,11 @@ void fs_writer_put(FsWriter *w, const char *path, const char *data, size_t len, 
     pthread_mutex_unlock(&w->mu);
 }
 
-int fs_writer_finish(FsWriter *w, void (*on_error)(void *ud, void *tag, const char *path, int err), void *ud)
+int fs_writer_finish(FsWriter *w, void (*on_error)(void *ud, void *tag, const char *path, int err), void *ud,
+                     size_t *vouched)
 {
+    if (vouched)
+        *vouched = 0;
     if (!w)
         return 0;
     if (w->threaded) {
@@ -189,6 +233,8 @@ int fs_writer_finish(FsWriter *w, void (*on_error)(void *ud, void *tag, const ch
         }
         free(w->jobs[i].path);
     }
+    if (vouched)
+        *vouched = w->vouched;
     free(w->jobs);
     pthread_cond_destroy(&w->more);
     pthread_mutex_destroy(&w->mu);

@@ -192,10 +192,29 @@ void        cache_snap_free(CacheSnap *s);
 int         cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
                              const FsStamp *const *in_st, size_t nin, const char *const *envs, size_t nenv,
                              const char *out_root, const char *const *outputs,
-                             const FsStamp *const *out_st, size_t nout, size_t nheads,
+                             const FsStamp *const *out_st, const uint8_t *const *out_dg, size_t nout, size_t nheads,
                              const char *stamp_dir, const char *stamp, const void *info,
                              size_t ninfo, CacheDeltaBuild build, void *build_ud, const char *nodes_root,
                              char **warning);
+/* Output digests: out_dg (may be NULL; NULL entries: unknown) holds the
+ * first 16 bytes of the SHA-256 of what each output held when its out_st
+ * was taken.  cache_snap_outputs gives them back for the next full run of
+ * the same command line (key): the outputs other than the heads whose
+ * digest is known, by absolute path, with that stat - NULL (and *why) when
+ * the snapshot has none, or another cdbt run wrote outputs since
+ * (target/cdbt.stamp).  A file a delta run rewrote since is left out.
+ * cache_outputs_get(o, path, st, digest) is an FsOracle (base/fswriter.h):
+ * a compile's writer then stat()s an unchanged compiled file instead of
+ * reading it.  The index is built on a thread: cache_outputs_ready waits
+ * for it (false: the stored rows were unreadable; free o) and must be called
+ * before the first cache_outputs_get, which any thread may call then. */
+#define CACHE_DIGEST_LEN 16
+typedef struct CacheOutputs CacheOutputs;
+CacheOutputs *cache_snap_outputs(Cache *c, const uint8_t key[32], const char **why);
+bool          cache_outputs_ready(CacheOutputs *o);
+bool          cache_outputs_get(void *o, const char *path, FsStamp *st, uint8_t digest[16]);
+size_t        cache_outputs_count(const CacheOutputs *o);
+void          cache_outputs_free(CacheOutputs *o);
 /* Output directories: besides each output, the stat of its directory is
  * stored (when, at store time, it lists every output with the inode
  * recorded for it and is not racy); a lookup that finds a directory

@@ -11,7 +11,7 @@
 #include "../base/sb.h"
 #include "../base/strmap.h"
 
-#define CACHE_SCHEMA_VERSION 9
+#define CACHE_SCHEMA_VERSION 10
 #define CACHE_BUSY_MS 5000
 
 typedef struct CacheEnt {

@@ -76,6 +76,16 @@ CREATE TABLE IF NOT EXISTS snapshot_heads (
     ents BLOB NOT NULL            -- the same encoding as snapshots.outputs
 );
 
+-- per snapshot, the digest of what each output (not the heads) held when its
+-- stat in snapshots.outputs was taken: 16 bytes per entry of that encoding
+-- (not the "." entries), in its order, all zero when not known.  The next
+-- full run of the command line writes a compiled file whose stat is unchanged
+-- without reading it when the digests agree (cache_snap_outputs)
+CREATE TABLE IF NOT EXISTS snapshot_digests (
+    key BLOB PRIMARY KEY,         -- = snapshots.key
+    dg  BLOB NOT NULL
+);
+
 -- entries a delta run rewrote at another length (a new file, spliced):
 -- offsets stored with the snapshot that lie after `at` moved by `delta`
 -- bytes, in this order (seq)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "../base/diag.h"
 #include "../base/fs.h"
+#include "../base/fswriter.h"
 #include "../base/json.h"
 #include "../project/project.h"
 #include "../graph/graph.h"
@@ -108,11 +109,17 @@ void cli_phase(const char *name);   /* CDBT_PHASES=1 timing line, see load.c */
 /* fastpath.c: whole-project snapshots for `parse` and `compile` (see there). */
 int  fastpath_try(Flags *f);                 /* exit code, or -1: not taken */
 void fastpath_begin(Flags *f);               /* before session_open() */
+/* What the last run of this compile command line wrote in its compiled
+ * files, for the writer (cache_snap_outputs): found by fastpath_try when it
+ * does not reuse the outputs, NULL when not known; freed by
+ * fastpath_oracle_free.  out_dg of fastpath_store are the digests. */
+const FsOracle *fastpath_oracle(void);
+void fastpath_oracle_free(void);
 /* outputs[0..nheads) are the artifacts a reuse rewrites (manifest.json,
  * run_results.json); relative outputs are under out_root; out_st: stat after
  * writing, or NULL (stat now) */
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
-                    size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, struct CacheDeltaTable *t),
+                    const uint8_t *const *out_dg, size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, struct CacheDeltaTable *t),
                     void *nodes_ud);
 
 int cmd_parse(Flags *f);

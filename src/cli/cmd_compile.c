@@ -87,7 +87,8 @@ static void *manifest_job(void *arg)
 
 /* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
  * run_results.json and every compiled file. */
-static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsStamp *wst, const JsonSlot *mslots)
+static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsStamp *wst,
+                           const uint8_t (*wdg)[FS_DIGEST_LEN], const JsonSlot *mslots)
 {
     /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
     long off = rr->elapsed_offset;
@@ -96,6 +97,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
     Project *p = s->project;
     const char **out = arena_zalloc(&s->arena, sizeof *out * ((size_t)rr->n + 2));
     const FsStamp **ost = arena_zalloc(&s->arena, sizeof *ost * ((size_t)rr->n + 2));
+    const uint8_t **odg = arena_zalloc(&s->arena, sizeof *odg * ((size_t)rr->n + 2));
     size_t n = 0;
     const char *target = session_target_dir(s);
     out[n++] = arena_sprintf(&s->arena, "%s/manifest.json", target);
@@ -105,6 +107,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
         if (!nd->compiled || !nd->compiled_path)
             continue;
         ost[n] = &wst[nd->index];
+        odg[n] = wdg && wst[nd->index].nlink ? wdg[nd->index] : NULL;
         out[n++] = nd->compiled_path;      /* absolute, or relative to the project root */
     }
     char found[512], info[640];
@@ -119,7 +122,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
                 rslots[rr->items[r].node->index] = rr->slots[r];
         nodes.rslots = rslots;
     }
-    fastpath_store(s, p->root, out, ost, n, 2, info, nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes);
+    fastpath_store(s, p->root, out, ost, odg, n, 2, info, nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes);
 }
 
 int cmd_compile(Flags *f)
@@ -154,7 +157,11 @@ int cmd_compile(Flags *f)
     /* compiled files are written by a second thread while this one renders;
      * their stat is kept only for a run that may store a snapshot */
     FsStamp *wst = journal_active() ? arena_zalloc(&s.arena, sizeof *wst * (size_t)(p->nnodes + 1)) : NULL;
-    FsWriter *fw = fs_writer_start();
+    /* and the digest of what each holds: the next full compile of this
+     * command line then need not read those whose stat is unchanged
+     * (fastpath_oracle, found by fastpath_try) */
+    uint8_t (*wdg)[FS_DIGEST_LEN] = wst ? arena_zalloc(&s.arena, sizeof *wdg * (size_t)(p->nnodes + 1)) : NULL;
+    FsWriter *fw = fs_writer_start(fastpath_oracle());
     /* With every node selected, nodes change only while the loop below
      * compiles them (an unselected ephemeral could be compiled later, by a
      * child): manifest.json is then written beside the compile, each block
@@ -211,7 +218,7 @@ int cmd_compile(Flags *f)
                 Sb path = SB_INIT;
                 if (dbt_compiled_file(s.dbt, n, &path))
                     fs_writer_put(fw, sb_cstr(&path), n->compiled_code ? n->compiled_code : "",
-                                  node_compiled_len(n), wst ? &wst[i] : NULL,
+                                  node_compiled_len(n), wst ? &wst[i] : NULL, wdg ? wdg[i] : NULL,
                                   (void *)(intptr_t)rr.n);
                 sb_free(&path);
             }
@@ -245,7 +252,12 @@ int cmd_compile(Flags *f)
             manifest_job(&mj);
     }
     WriteFail wf = {&s, &rr};
-    int nwerr = fs_writer_finish(fw, write_failed, &wf);
+    size_t vouched = 0;
+    int nwerr = fs_writer_finish(fw, write_failed, &wf, &vouched);
+    if (f->debug && fastpath_oracle())
+        fprintf(stderr, "cdbt cache: %zu compiled files unchanged by their stat and digest (not read), of %zu known\n",
+                vouched, cache_outputs_count(fastpath_oracle()->ud));
+    fastpath_oracle_free();
     nerr += nwerr;
     nok -= nwerr;
     cli_phase("write (rest)");
@@ -288,7 +300,7 @@ int cmd_compile(Flags *f)
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);
     if (wrc == EXIT_OK && !nerr && !nskip && !printed_header)
-        store_snapshot(&s, &rr, nok, wst, mw ? mslots : NULL);
+        store_snapshot(&s, &rr, nok, wst, wdg, mw ? mslots : NULL);
     cli_phase("snapshot store");
     results_free(&rr);
     session_close(&s);

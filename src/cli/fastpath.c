@@ -57,6 +57,37 @@ static double cpu_now(void)
 }
 
 static double g_started;         /* epoch seconds at fastpath_begin() */
+static CacheOutputs *g_outputs;  /* the compiled files' digests (fastpath_oracle) */
+static FsOracle g_oracle;
+
+const FsOracle *fastpath_oracle(void)
+{
+    if (g_outputs && !cache_outputs_ready(g_outputs))
+        fastpath_oracle_free();
+    return g_outputs ? &g_oracle : NULL;
+}
+
+void fastpath_oracle_free(void)
+{
+    cache_outputs_free(g_outputs);
+    g_outputs = NULL;
+}
+
+/* A full compile follows: what the last one of this command line wrote in
+ * the compiled files, so that the writer need not read those unchanged. */
+static void load_oracle(const Flags *f, Cache *c, const uint8_t key[32])
+{
+    const char *why = NULL;
+    fastpath_oracle_free();
+    g_outputs = cache_snap_outputs(c, key, &why);
+    g_oracle = (FsOracle){cache_outputs_get, g_outputs};
+    if (f->debug) {
+        if (g_outputs)
+            fprintf(stderr, "cdbt cache: the digests of the compiled files are known\n");
+        else
+            fprintf(stderr, "cdbt cache: compiled files will be read (%s)\n", why ? why : "?");
+    }
+}
 
 static bool eligible(const Flags *f)
 {
@@ -127,7 +158,7 @@ void fastpath_begin(Flags *f)
 /* ---------------------------------------------------------------- store */
 
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
-                    size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, CacheDeltaTable *t),
+                    const uint8_t *const *out_dg, size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, CacheDeltaTable *t),
                     void *nodes_ud)
 {
     Flags *f = s->flags;
@@ -151,7 +182,7 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
         char *w = NULL;
         int rc = !snapshot_key(f, key) ? 0
                  : cache_snap_store(s->cache, key, g_started, paths, pst, np, envs, ne, out_root, outputs, out_st,
-                                    nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
+                                    out_dg, nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
                                     strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
@@ -319,10 +350,13 @@ int fastpath_try(Flags *f)
     const char *why = "cdbt's own executable cannot be stat()ed";
     bool compile = strcmp(f->command, "compile") == 0;
     bool delta_ok = compile || strcmp(f->command, "parse") == 0;
-    snap = snapshot_key(f, key) ? cache_snap_lookup(c, key, delta_ok, &why) : NULL;
+    bool have_key = snapshot_key(f, key);
+    snap = have_key ? cache_snap_lookup(c, key, delta_ok, &why) : NULL;
     if (!snap) {
         if (f->debug)
             fprintf(stderr, "cdbt cache: full parse (%s)\n", why);
+        if (have_key && compile)
+            load_oracle(f, c, key);
         goto done;
     }
     size_t ilen;
@@ -344,6 +378,8 @@ int fastpath_try(Flags *f)
         rc = delta_compile(f, c, snap, root, found, nodes, nok, off, t0);
         if (rc < 0 && f->debug)
             fprintf(stderr, "cdbt cache: full parse (%s changed)\n", changed[0]);
+        if (rc < 0 && compile)
+            load_oracle(f, c, key);
         goto done;
     }
     char invocation[37], ts[64];
