@@ -1525,7 +1525,7 @@ CacheOutputs *cache_snap_outputs(Cache *c, const uint8_t key[32], const char **w
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(c->db,
                            "SELECT s.stamp, s.outputs, d.dg FROM snapshots s "
-                           "JOIN snapshot_digests d ON d.key = s.key WHERE s.key = ?1",
+                           "LEFT JOIN snapshot_digests d ON d.key = s.key WHERE s.key = ?1",
                            -1, &q, NULL) != SQLITE_OK)
         goto out;
     sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
@@ -1540,8 +1540,12 @@ CacheOutputs *cache_snap_outputs(Cache *c, const uint8_t key[32], const char **w
         *why = "another cdbt run wrote outputs (target/) since";
         goto out;
     }
+    if (!dg) {
+        *why = "no digest stored: every compiled file was written in the last clock ticks before the snapshot";
+        goto out;
+    }
     *why = "snapshot unreadable";
-    if (!outs || !dg || !load_over(c, &o->over))
+    if (!outs || !load_over(c, &o->over))
         goto out;
     o->outs = xmalloc(o->nouts + 1);
     memcpy(o->outs, outs, o->nouts);
@@ -1657,12 +1661,17 @@ static void *encode_outputs(void *arg)
     list_paths(&l, j->outputs + j->nheads, j->st ? j->st + j->nheads : NULL, j->n - j->nheads, j->root, 0, NULL,
                true, j->started);
     write_listing(&j->out, &l, NULL);
-    /* the digests in the order of the entries just encoded */
+    /* the digests in the order of the entries just encoded; not that of
+     * a file changed in the last clock ticks (is_racy): another program's
+     * write in the same tick would not show in its stat */
     bool any = false;
     static const uint8_t none[CACHE_DIGEST_LEN];
+    double now = clock_epoch();
     for (size_t gi = 0; j->dg && gi < l.ng; gi++)
         for (uint32_t k = l.g[gi].e0; k < l.g[gi].e0 + l.g[gi].ne; k++) {
             const uint8_t *d = j->dg[j->nheads + l.src[k]];
+            if (d && is_racy(&l.ents[k], now))
+                d = NULL;
             any |= d != NULL;
             sb_append(&j->dgs, d ? (const char *)d : (const char *)none, CACHE_DIGEST_LEN);
         }
