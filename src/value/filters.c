@@ -602,33 +602,43 @@ static int f_int(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     if (given(p[2]) && to_int(I, p[2], "base", &base))
         return -1;
     int64_t r;
+    double d;
     switch (v.type) {
     case V_INT: *out = v; return 0;
     case V_BOOL: *out = v_int(v.u.b); return 0;
     case V_FLOAT:
-        if (isnan(v.u.f) || isinf(v.u.f))
-            return interp_error(I, isnan(v.u.f) ? "cannot convert float NaN to integer" : "cannot convert float infinity to integer");
-        if (v.u.f >= 9.3e18 || v.u.f <= -9.3e18)
-            return interp_error(I, "integer overflow");
-        *out = v_int((int64_t)v.u.f);
-        return 0;
-    case V_STR: {
+        d = v.u.f;
+        goto from_float;
+    case V_STR:
         if (parse_int_str(v.u.s->s, v.u.s->len, (int)base, &r)) {
             *out = v_int(r);
             return 0;
         }
-        double d;
-        if (vparse_float(v.u.s->s, v.u.s->len, &d)) {
-            if (isnan(d) || isinf(d))
-                return interp_error(I, isnan(d) ? "cannot convert float NaN to integer" : "cannot convert float infinity to integer");
-            if (d >= 9.3e18 || d <= -9.3e18)
-                return interp_error(I, "integer overflow");
-            *out = v_int((int64_t)d);
+        if (!vparse_float(v.u.s->s, v.u.s->len, &d)) {
+            *out = dflt;
             return 0;
         }
-        *out = dflt;
+    from_float:
+        /* Jinja: int(x), then int(float(x)); a ValueError (NaN) gives the
+         * default, an OverflowError (infinity) propagates.  Integers are
+         * 64-bit here: beyond 2**63 is an error, not a wrapped value. */
+        if (isnan(d)) {
+            *out = dflt;
+            return 0;
+        }
+        if (isinf(d))
+            return interp_error(I, "cannot convert float infinity to integer");
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+            return interp_error(I, "integer overflow");
+        *out = v_int((int64_t)d);
         return 0;
-    }
+    case V_UNDEF:
+        /* Undefined's __int__ raises (lenient at parse time) */
+        if (interp_lenient(I)) {
+            *out = v;
+            return 0;
+        }
+        return value_undef_error(I, v);
     default:
         *out = dflt;
         return 0;
@@ -648,6 +658,12 @@ static int f_float(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     case V_STR:
         *out = vparse_float(v.u.s->s, v.u.s->len, &d) ? v_float(d) : dflt;
         return 0;
+    case V_UNDEF:
+        if (interp_lenient(I)) {
+            *out = v;
+            return 0;
+        }
+        return value_undef_error(I, v);
     default:
         *out = dflt;
         return 0;
@@ -726,6 +742,8 @@ static int f_round(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     double pw = pow(10.0, (double)prec);
     double x = value_as_double(v) * pw;
     x = strcmp(method, "ceil") == 0 ? ceil(x) : floor(x);
+    if (x == 0)
+        x = 0.0;                 /* math.ceil/floor give an int: no -0.0 */
     *out = v_float(x / pw);
     return 0;
 }
@@ -1232,6 +1250,10 @@ static int f_map(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     if (args->npos < 1)
         return interp_error(I, "map() missing required argument 'value'");
+    if (!value_truthy(args->pos[0])) {
+        *out = list_of(I, 0);    /* Jinja: `if value:` before anything else */
+        return 0;
+    }
     VList *l;
     if (iter(I, args->pos[0], &l))
         return -1;
@@ -1272,6 +1294,10 @@ static int select_common(Interp *I, CallArgs *args, Value *out, bool want, bool 
     int need = by_attr ? 2 : 1;
     if (args->npos < need)
         return interp_error(I, "%s() missing required argument '%s'", name, by_attr && args->npos == 1 ? "attr" : "value");
+    if (!value_truthy(args->pos[0])) {
+        *out = list_of(I, 0);    /* Jinja: `if value:` before anything else */
+        return 0;
+    }
     VList *l;
     if (iter(I, args->pos[0], &l))
         return -1;
@@ -1457,7 +1483,10 @@ static int f_urlencode(Interp *I, void *ud, Value self, CallArgs *args, Value *o
 {
     BIND("urlencode", 1, "value");
     Sb sb = SB_INIT;
-    if (p[0].type == V_STR) {
+    /* Jinja quotes a string or anything not iterable as its str() */
+    bool iterable = p[0].type == V_LIST || p[0].type == V_TUPLE || p[0].type == V_DICT || p[0].type == V_UNDEF ||
+                    (p[0].type == V_OBJ && p[0].u.o->cls->iter);
+    if (p[0].type == V_STR || !iterable) {
         url_quote(&sb, p[0], false);
     } else {
         VList *l;
@@ -1474,10 +1503,22 @@ static int f_urlencode(Interp *I, void *ud, Value self, CallArgs *args, Value *o
             return -1;
         }
         for (size_t i = 0; i < l->len; i++) {
-            VList *pair;
-            if (iter(I, l->items[i], &pair) || pair->len != 2) {
+            Value it = l->items[i];
+            VList *pair = NULL;
+            bool seq = it.type == V_LIST || it.type == V_TUPLE || it.type == V_DICT || it.type == V_STR ||
+                       it.type == V_UNDEF || (it.type == V_OBJ && it.u.o->cls->iter);
+            int rc = 0;
+            if (!seq)
+                rc = interp_error(I, "cannot unpack non-iterable %s object", value_type_name(it));
+            else if (iter(I, it, &pair))
+                rc = -1;
+            else if (pair->len > 2)
+                rc = interp_error(I, "too many values to unpack (expected 2)");
+            else if (pair->len < 2)
+                rc = interp_error(I, "not enough values to unpack (expected 2, got %zu)", pair->len);
+            if (rc) {
                 sb_free(&sb);
-                return pair && pair->len != 2 ? interp_error(I, "too many values to unpack (expected 2)") : -1;
+                return rc;
             }
             if (i)
                 sb_putc(&sb, '&');

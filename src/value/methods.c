@@ -669,6 +669,24 @@ static int s_startswith(Interp *I, void *ud, Value self, CallArgs *args, Value *
 static int s_endswith(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 { return startend(I, self, args, out, true, "endswith"); }
 
+/* str.removeprefix / str.removesuffix (Python 3.9) */
+static int remove_affix(Interp *I, Value self, CallArgs *args, Value *out, bool suffix, const char *name)
+{
+    NARGS(1, 1, name);
+    Value a = args->pos[0];
+    if (a.type != V_STR)
+        return interp_error(I, "%s() argument must be str, not %s", name, value_type_name(a));
+    size_t n = self.u.s->len, k = a.u.s->len;
+    *out = self;
+    if (k && k <= n && memcmp(suffix ? self.u.s->s + n - k : self.u.s->s, a.u.s->s, k) == 0)
+        *out = v_str(ARENA, suffix ? self.u.s->s : self.u.s->s + k, n - k);
+    return 0;
+}
+static int s_removeprefix(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
+{ return remove_affix(I, self, args, out, false, "removeprefix"); }
+static int s_removesuffix(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
+{ return remove_affix(I, self, args, out, true, "removesuffix"); }
+
 static int s_format(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     return value_str_format(I, self.u.s, args, out);
@@ -1413,7 +1431,7 @@ static const Method str_methods[] = {
     {"isalnum", s_isalnum}, {"isspace", s_isspace}, {"islower", s_islower}, {"isupper", s_isupper},
     {"splitlines", s_splitlines}, {"zfill", s_zfill}, {"ljust", s_ljust}, {"rjust", s_rjust},
     {"center", s_center}, {"partition", s_partition}, {"rpartition", s_rpartition}, {"encode", s_encode},
-    {NULL, NULL},
+    {"removeprefix", s_removeprefix}, {"removesuffix", s_removesuffix}, {NULL, NULL},
 };
 
 static const Method list_methods[] = {

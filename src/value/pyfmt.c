@@ -602,14 +602,19 @@ int value_percent_format(Interp *I, Value fmtv, Value args, Value *out)
         bool neg;
         char buf[512];
         if (strchr("diuoxX", conv)) {
+            bool big = false;        /* a float past 2**63: its exact integer value, as Python prints it */
             if (isf) {
                 if (isnan(fv) || isinf(fv)) { rc = interp_error(I, "cannot convert float %s to integer", isnan(fv) ? "NaN" : "infinity"); goto done; }
-                iv = (int64_t)fv;
+                big = !(fv >= -9223372036854775808.0 && fv < 9223372036854775808.0);
+                iv = big ? 0 : (int64_t)fv;
             }
-            neg = iv < 0;
+            neg = big ? fv < 0 : iv < 0;
             uint64_t u = neg ? (uint64_t)0 - (uint64_t)iv : (uint64_t)iv;
             const char *cf = conv == 'o' ? "%llo" : conv == 'x' ? "%llx" : conv == 'X' ? "%llX" : "%llu";
-            snprintf(buf, sizeof buf, cf, (unsigned long long)u);
+            if (big)
+                snprintf(buf, sizeof buf, "%.0f", fabs(trunc(fv)));
+            else
+                snprintf(buf, sizeof buf, cf, (unsigned long long)u);
             size_t bl = strlen(buf);
             if (prec > 0 && bl < (size_t)prec && (size_t)prec < sizeof buf) {
                 memmove(buf + (size_t)prec - bl, buf, bl + 1);

@@ -38,6 +38,18 @@ same_as_cold() {             # same_as_cold <what>: target/compiled equals a col
     fi
 }
 # D: compile --debug; prints "<vouched> <known>" or the reason no digests were used
+# V <what> <vouched> <known...>: D's numbers, exactly that many vouched and
+# one of the known counts given (a file written in the last clock ticks
+# before the store has no digest; how many that is depends on the
+# machine's speed, so the file rewritten last may or may not be known)
+V() {
+    local what=$1 want=$2; shift 2
+    local r; r=$(D)
+    local v=${r%% *} k=${r##* }
+    if [ "$v" != "$want" ]; then bad "$what: vouched"; printf '  expected: %s\n  actual:   %s\n' "$want" "$r"; return; fi
+    for x in "$@"; do [ "$k" = "$x" ] && { ok; return; }; done
+    bad "$what: known"; printf '  expected one of: %s\n  actual:   %s\n' "$*" "$r"
+}
 D() {
     local out
     out=$(C compile --debug 2>&1) || { echo "failed: $out"; return; }
@@ -65,12 +77,16 @@ n=$(find target/compiled -type f | wc -l)
 # stored the snapshot: no digest is trusted (another program's write in the
 # same tick would not show in the stat)
 edit_macro
-expect "files written just before the store: no digests" \
-    "read: no digest stored: every compiled file was written in the last clock ticks before the snapshot" "$(D)"
+r=$(D)
+case $r in
+    "read: no digest stored: every compiled file was written in the last clock ticks before the snapshot") ok ;;
+    [0-9]*) ok ;;            # a slow machine (sanitizers): some were older than the margin
+    *) bad "first full compile after the snapshot: $r" ;;
+esac
 # that run kept every file but stg_payments': their digests are stored now;
 # the next macro edit settles all of them without reading
 edit_macro
-expect "macro edited: all but one file unchanged by stat and digest" "$((n - 1)) $((n - 1))" "$(D)"
+V "macro edited: all but one file unchanged by stat and digest" $((n - 1)) $((n - 1)) $n
 grep -q "/ $scale)" target/compiled/jaffle/models/staging/stg_payments.sql && ok || bad "stg_payments not rewritten"
 same_as_cold "after a macro edit"
 
@@ -81,7 +97,7 @@ good=$(cat "$t")
 tr 'a-y' 'b-z' < "$t" > "$W/garbled" && cat "$W/garbled" > "$t"
 [ "$(cat "$t")" != "$good" ] && ok || bad "the file was not garbled"
 edit_macro
-expect "a file edited since: read, not vouched" "$((n - 2)) $((n - 1))" "$(D)"
+V "a file edited since: read, not vouched" $((n - 2)) $((n - 1)) $n
 expect "the edited file holds the compiled SQL again" "$good" "$(cat "$t")"
 same_as_cold "after another program's edit"
 
@@ -93,7 +109,7 @@ expect "another command line ran since: digests not used" \
     "read: another cdbt run wrote outputs (target/) since" "$(D)"
 same_as_cold "after another command line"
 edit_macro
-expect "and used again by the next run" "$((n - 1)) $((n - 1))" "$(D)"
+V "and used again by the next run" $((n - 1)) $((n - 1)) $n
 
 # an unreadable digests row: not used, nothing breaks
 if command -v python3 >/dev/null; then
@@ -109,7 +125,7 @@ PY
     case $out in *"unchanged by their stat and digest"*) bad "unreadable digests were used: $out" ;; *) ok ;; esac
     same_as_cold "with unreadable digests"
     edit_macro
-    expect "rebuilt by that run" "$((n - 1)) $((n - 1))" "$(D)"
+    V "rebuilt by that run" $((n - 1)) $((n - 1)) $n
 fi
 
 # a delta run (one model edited) rewrites its compiled file: its digest is
@@ -121,7 +137,7 @@ out=$(C compile --debug 2>&1)
 case $out in *"1 model file(s) changed; recompiled alone"*) ok ;; *) bad "expected a delta compile: $out" ;; esac
 settle
 edit_macro
-expect "after a delta run: its file left out, the rest vouched" "$((n - 2)) $((n - 2))" "$(D)"
+V "after a delta run: its file left out, the rest vouched" $((n - 2)) $((n - 2)) $((n - 1))
 same_as_cold "after a delta run"
 
 echo "cache_digests: $pass passed, $fail failed"

@@ -766,10 +766,12 @@ START_TEST(snapshot_paths_grouped)
      * and vouched, so the directory's stat is what sees it) */
     usleep(80000);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
-    /* t/c, relative and absolute (one override): recorded now when the
-     * store found the directory racy, as it does unless this ran slowly */
+    /* t/c, relative and absolute (one override each): recorded now when
+     * the store found the directory racy, as it does unless this ran
+     * slowly; on a loaded machine (ASan beside other jobs) the store may
+     * have seen one group racy and, past the margin, not the other */
     int settled = cache_snap_settle(c, s);
-    ck_assert(settled == 2 || settled == 0);
+    ck_assert_msg(settled >= 0 && settled <= 2, "settled %d", settled);
     cache_snap_free(s);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     ck_assert_int_eq(cache_snap_settle(c, s), 0);
