@@ -57,6 +57,7 @@ static const OptSpec kOpts[] = {
     {"--version|-v", OPT_FLAG, F(version), 0, NULL, "Show the version"},
     {"--no-clean-project-files-only", OPT_NOFLAG, F(clean_project_files_only), 0, NULL, "clean: allow deleting paths outside the project"},
     {"--clean-project-files-only", OPT_FLAG, F(clean_project_files_only), 0, NULL, NULL},
+    {"--config-dir", OPT_FLAG, F(config_dir), 0, NULL, "debug: print where profiles.yml is looked up, and exit"},
     /* Accepted for compatibility; no effect yet. */
     {"--no-partial-parse", OPT_FLAG, F(no_partial_parse), 0, NULL, "Parse every file; do not read or write target/cdbt.db"},
     {"--partial-parse", OPT_NOFLAG, F(no_partial_parse), 0, NULL, NULL},

@@ -40,6 +40,7 @@ typedef struct Flags {
     bool help, version;
     bool no_partial_parse;                   /* --no-partial-parse: do not use target/cdbt.db */
     bool clean_project_files_only;           /* default true */
+    bool config_dir;                         /* debug --config-dir */
     const char *log_format;
     int use_colors;                          /* -1 auto, 0 no, 1 yes */
 } Flags;
@@ -66,6 +67,10 @@ typedef struct Session {
 
 /* Load + parse + graph.  On error prints the diagnostic and returns an exit code != 0. */
 int  session_open(Session *s, Flags *f, bool need_profile);
+/* Only load dbt_project.yml, the profile and the project's files (no
+ * parse, no cache, no graph): `cdbt debug`.  -1 with *err; session_close
+ * in both cases. */
+int  session_load_project(Session *s, Flags *f, bool need_profile, Diag *err);
 void session_close(Session *s);
 /* delta.c: the project with only the given model files and properties file
  * loaded (ProjectOptions.only_models), attached but not parsed; prints
@@ -128,4 +133,5 @@ int cmd_ls(Flags *f);
 int cmd_clean(Flags *f);
 int cmd_run(Flags *f);
 int cmd_server(Flags *f);
+int cmd_debug(Flags *f);
 #endif

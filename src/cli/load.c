@@ -273,6 +273,21 @@ static int open_session(Session *s, Flags *f, bool need_profile, bool restore)
     return EXIT_OK;
 }
 
+int session_load_project(Session *s, Flags *f, bool need_profile, Diag *err)
+{
+    memset(s, 0, sizeof *s);
+    s->flags = f;
+    s->t_start = cli_now();
+    arena_init(&s->arena, 0);
+    if (parse_cli_vars(s, err) != 0)
+        return -1;
+    DbtOptions dopt = dbt_options(s, false);
+    s->dbt = dbt_new(&dopt);
+    ProjectOptions popt = project_options(s, need_profile);
+    s->project = project_load(&popt, dbt_renderer(s->dbt), err);
+    return s->project ? 0 : -1;
+}
+
 int session_open_delta(Session *s, Flags *f, const char *const *models, int nmodels, const char *props,
                        Diag *err)
 {
