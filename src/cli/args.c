@@ -58,6 +58,7 @@ static const OptSpec kOpts[] = {
     {"--no-clean-project-files-only", OPT_NOFLAG, F(clean_project_files_only), 0, NULL, "clean: allow deleting paths outside the project"},
     {"--clean-project-files-only", OPT_FLAG, F(clean_project_files_only), 0, NULL, NULL},
     {"--config-dir", OPT_FLAG, F(config_dir), 0, NULL, "debug: print where profiles.yml is looked up, and exit"},
+    {"--args", OPT_VALUE, F(op_args), 0, NULL, "run-operation: YAML mapping of the macro's keyword arguments, e.g. '{role: reporter}'"},
     /* Accepted for compatibility; no effect yet. */
     {"--no-partial-parse", OPT_FLAG, F(no_partial_parse), 0, NULL, "Parse every file; do not read or write target/cdbt.db"},
     {"--partial-parse", OPT_NOFLAG, F(no_partial_parse), 0, NULL, NULL},
@@ -152,7 +153,7 @@ int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
                 f->command = a;
                 continue;
             }
-            if (!f->subcommand && !strcmp(f->command, "server")) {
+            if (!f->subcommand && (!strcmp(f->command, "server") || !strcmp(f->command, "run-operation"))) {
                 f->subcommand = a;
                 continue;
             }
@@ -226,7 +227,7 @@ void cli_print_help(FILE *out, const char *command)
             "  Points at a dbt project (dbt_project.yml, models, macros, seeds, tests)\n"
             "  and compiles it the way dbt-core 1.9 with dbt-postgres does.\n\n"
             "Commands:\n");
-#define CMD(name, fn, prof, summary) fprintf(out, "  %-9s %s\n", name, summary);
+#define CMD(name, fn, prof, summary) fprintf(out, "  %-13s %s\n", name, summary);
 #include "commands.def"
 #undef CMD
         fprintf(out, "\nRun 'cdbt COMMAND --help' for the options of a command.\n"

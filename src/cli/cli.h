@@ -41,6 +41,7 @@ typedef struct Flags {
     bool no_partial_parse;                   /* --no-partial-parse: do not use target/cdbt.db */
     bool clean_project_files_only;           /* default true */
     bool config_dir;                         /* debug --config-dir */
+    const char *op_args;                     /* run-operation --args (YAML mapping) */
     const char *log_format;
     int use_colors;                          /* -1 auto, 0 no, 1 yes */
 } Flags;
@@ -134,4 +135,5 @@ int cmd_clean(Flags *f);
 int cmd_run(Flags *f);
 int cmd_server(Flags *f);
 int cmd_debug(Flags *f);
+int cmd_run_operation(Flags *f);
 #endif

@@ -1429,6 +1429,65 @@ done:
     return rc;
 }
 
+/* `cdbt run-operation` (§12.1, §15): text rendered with execute=true and no
+ * node, on one connection bound as the database of the templates; its
+ * output is not run (the macro runs its own statements).  Nothing is
+ * committed for it: run_query runs in autocommit, and a transaction a
+ * `statement` block opened without adapter.commit() is rolled back when the
+ * connection closes. */
+int runner_operation(const RunnerOptions *o, const char *text, VDict *extra, const char **output, Diag *err)
+{
+    Runner rr;
+    Runner *r = &rr;
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    r->p = o->project;
+    r->g = o->graph;
+    RunnerResult res;
+    memset(&res, 0, sizeof res);
+    arena_init(&res.arena, 0);
+    r->res = &res;
+    r->a = &res.arena;
+    pthread_mutex_init(&r->mu, NULL);
+    open_log(r);
+    r->sh = exec_shared_new(r->log);
+    exec_shared_set_target_dir(r->sh, o->target_dir);
+    exec_shared_set_warn_error(r->sh, o->warn_error);
+    Value *qc = r->p->project_yml ? dict_getz(r->p->project_yml, "query-comment") : NULL;
+    if (!qc || (qc->type != V_NONE && !(qc->type == V_STR && !qc->u.s->len)))
+        exec_shared_set_query_comment(r->sh, r->p->profile_name, r->p->target_name);
+    r->rc = relcache_new();
+    int rc = -1;
+    r->main = pg_connect(o->params, err);
+    if (r->main) {
+        r->db.ud = r;
+        r->db.execute = db_execute;
+        r->db.release = db_release;
+        r->db.relation_type = db_relation_type;
+        r->db.commit = db_commit;
+        r->db.relation_changed = db_relation_changed;
+        dbt_set_db(o->dbt, &r->db);
+        exec_log(r->sh, "main", "run-operation: %s", text);
+        rc = dbt_render_hook(o->dbt, text, "run-operation", extra, output, err);
+        dbt_set_db(o->dbt, NULL);
+        if (pg_in_transaction(r->main))
+            logf_main(r, "ROLLBACK (not committed by the operation)");
+    }
+    for (size_t k = 0; k < sizeof r->open / sizeof r->open[0]; k++)
+        if (r->open[k].res)
+            pg_result_free(r->open[k].res);
+    if (r->main)
+        pg_close(r->main);
+    relcache_free(r->rc);
+    exec_shared_free(r->sh);
+    if (r->log)
+        fclose(r->log);
+    free(r->logbuf);
+    pthread_mutex_destroy(&r->mu);
+    arena_free(&res.arena);
+    return rc;
+}
+
 void runner_result_free(RunnerResult *r)
 {
     free(r->items);

@@ -82,5 +82,11 @@ typedef struct RunnerResult {
  * runner_result_free in both cases. */
 int  runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err);
 void runner_result_free(RunnerResult *r);
+/* `cdbt run-operation`: render text (execute=true, no node; extra adds
+ * context members, may be NULL) with o->params' database bound, on one
+ * connection that is closed without committing.  Uses o->dbt, project,
+ * params, target_dir, log_dir, warn_error.  *output: what it rendered (in
+ * the project arena).  0, or -1 with *err. */
+int  runner_operation(const RunnerOptions *o, const char *text, VDict *extra, const char **output, Diag *err);
 const char *runner_status_name(NodeStatus s);   /* "success", "error", "skipped", "pass", "warn", "fail" */
 #endif
