@@ -34,7 +34,7 @@ static const OptSpec kOpts[] = {
     {"--resource-type|--resource-types", OPT_MULTI, F(resource_types), F(nresource_types), "DBT_RESOURCE_TYPES", "Restrict to resource types (model, seed, test, source, ...)"},
     {"--exclude-resource-type|--exclude-resource-types", OPT_MULTI, F(exclude_resource_types), F(nexclude_resource_types), "DBT_EXCLUDE_RESOURCE_TYPES", "Resource types to leave out"},
     {"--indirect-selection", OPT_VALUE, F(indirect_selection), 0, "DBT_INDIRECT_SELECTION", "eager (default), cautious, buildable or empty"},
-    {"--output|-o", OPT_VALUE, F(output), 0, "DBT_LIST_OUTPUT", "ls output: selector (default), name, path or json"},
+    {"--output|-o", OPT_VALUE, F(output), 0, "DBT_LIST_OUTPUT", "ls output: selector (default), name, path or json; source freshness: the sources.json path"},
     {"--output-keys", OPT_MULTI, F(output_keys), F(noutput_keys), NULL, "ls --output json: keys to print"},
     {"--inline", OPT_VALUE, F(inline_sql), 0, NULL, "compile: render this SQL instead of project nodes"},
     {"--target-path", OPT_VALUE, F(target_path), 0, "DBT_TARGET_PATH", "Where artifacts go (default: target)"},
@@ -153,7 +153,8 @@ int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
                 f->command = a;
                 continue;
             }
-            if (!f->subcommand && (!strcmp(f->command, "server") || !strcmp(f->command, "run-operation"))) {
+            if (!f->subcommand && (!strcmp(f->command, "server") || !strcmp(f->command, "run-operation") ||
+                                   !strcmp(f->command, "source"))) {
                 f->subcommand = a;
                 continue;
             }

@@ -136,4 +136,5 @@ int cmd_run(Flags *f);
 int cmd_server(Flags *f);
 int cmd_debug(Flags *f);
 int cmd_run_operation(Flags *f);
+int cmd_source(Flags *f);
 #endif
