@@ -42,6 +42,7 @@ typedef struct Flags {
     bool clean_project_files_only;           /* default true */
     bool config_dir;                         /* debug --config-dir */
     const char *op_args;                     /* run-operation --args (YAML mapping) */
+    const char *limit;                       /* show --limit (text: -1 allowed) */
     const char *log_format;
     int use_colors;                          /* -1 auto, 0 no, 1 yes */
 } Flags;
@@ -137,4 +138,5 @@ int cmd_server(Flags *f);
 int cmd_debug(Flags *f);
 int cmd_run_operation(Flags *f);
 int cmd_source(Flags *f);
+int cmd_show(Flags *f);
 #endif

@@ -1429,25 +1429,22 @@ done:
     return rc;
 }
 
-/* `cdbt run-operation` (§12.1, §15): text rendered with execute=true and no
- * node, on one connection bound as the database of the templates; its
- * output is not run (the macro runs its own statements).  Nothing is
- * committed for it: run_query runs in autocommit, and a transaction a
- * `statement` block opened without adapter.commit() is rolled back when the
- * connection closes. */
-int runner_operation(const RunnerOptions *o, const char *text, VDict *extra, const char **output, Diag *err)
+/* One connection bound as the templates' database, without nodes to run:
+ * `run-operation` and `show`.  solo_open sets up what the DbtDb callbacks
+ * use (log, relation cache, the main connection); solo_close unbinds and
+ * closes (an open transaction is rolled back). */
+typedef struct Solo { Runner r; RunnerResult res; } Solo;
+
+static int solo_open(Solo *so, const RunnerOptions *o, Diag *err)
 {
-    Runner rr;
-    Runner *r = &rr;
-    memset(r, 0, sizeof *r);
+    memset(so, 0, sizeof *so);
+    Runner *r = &so->r;
     r->o = o;
     r->p = o->project;
     r->g = o->graph;
-    RunnerResult res;
-    memset(&res, 0, sizeof res);
-    arena_init(&res.arena, 0);
-    r->res = &res;
-    r->a = &res.arena;
+    arena_init(&so->res.arena, 0);
+    r->res = &so->res;
+    r->a = &so->res.arena;
     pthread_mutex_init(&r->mu, NULL);
     open_log(r);
     r->sh = exec_shared_new(r->log);
@@ -1457,22 +1454,25 @@ int runner_operation(const RunnerOptions *o, const char *text, VDict *extra, con
     if (!qc || (qc->type != V_NONE && !(qc->type == V_STR && !qc->u.s->len)))
         exec_shared_set_query_comment(r->sh, r->p->profile_name, r->p->target_name);
     r->rc = relcache_new();
-    int rc = -1;
     r->main = pg_connect(o->params, err);
-    if (r->main) {
-        r->db.ud = r;
-        r->db.execute = db_execute;
-        r->db.release = db_release;
-        r->db.relation_type = db_relation_type;
-        r->db.commit = db_commit;
-        r->db.relation_changed = db_relation_changed;
-        dbt_set_db(o->dbt, &r->db);
-        exec_log(r->sh, "main", "run-operation: %s", text);
-        rc = dbt_render_hook(o->dbt, text, "run-operation", extra, output, err);
-        dbt_set_db(o->dbt, NULL);
-        if (pg_in_transaction(r->main))
-            logf_main(r, "ROLLBACK (not committed by the operation)");
-    }
+    if (!r->main)
+        return -1;
+    r->db.ud = r;
+    r->db.execute = db_execute;
+    r->db.release = db_release;
+    r->db.relation_type = db_relation_type;
+    r->db.commit = db_commit;
+    r->db.relation_changed = db_relation_changed;
+    dbt_set_db(o->dbt, &r->db);
+    return 0;
+}
+
+static void solo_close(Solo *so)
+{
+    Runner *r = &so->r;
+    dbt_set_db(r->o->dbt, NULL);
+    if (r->main && pg_in_transaction(r->main))
+        logf_main(r, "ROLLBACK (not committed)");
     for (size_t k = 0; k < sizeof r->open / sizeof r->open[0]; k++)
         if (r->open[k].res)
             pg_result_free(r->open[k].res);
@@ -1484,7 +1484,56 @@ int runner_operation(const RunnerOptions *o, const char *text, VDict *extra, con
         fclose(r->log);
     free(r->logbuf);
     pthread_mutex_destroy(&r->mu);
-    arena_free(&res.arena);
+    arena_free(&so->res.arena);
+}
+
+/* `cdbt run-operation` (§12.1, §15): text rendered with execute=true and no
+ * node, on one connection bound as the database of the templates; its
+ * output is not run (the macro runs its own statements).  Nothing is
+ * committed for it: run_query runs in autocommit, and a transaction a
+ * `statement` block opened without adapter.commit() is rolled back when the
+ * connection closes. */
+int runner_operation(const RunnerOptions *o, const char *text, VDict *extra, const char **output, Diag *err)
+{
+    Solo so;
+    int rc = solo_open(&so, o, err);
+    if (rc == 0) {
+        exec_log(so.r.sh, "main", "run-operation: %s", text);
+        rc = dbt_render_hook(o->dbt, text, "run-operation", extra, output, err);
+    }
+    solo_close(&so);
+    return rc;
+}
+
+/* `cdbt show` (§12.1): n compiled with the database bound (introspection,
+ * is_incremental() as a run would see them), or inline_sql compiled as
+ * dbt compiles --inline; then `<sql>\nlimit <limit>` (limit < 0: none) in
+ * a transaction that is rolled back. */
+int runner_query(const RunnerOptions *o, Node *n, const char *inline_sql, int limit, const char **sql_out,
+                 PgResult **res, Diag *err)
+{
+    Solo so;
+    *res = NULL;
+    int rc = solo_open(&so, o, err);
+    const char *sql = NULL;
+    if (rc == 0)
+        rc = n ? dbt_compile_node(o->dbt, n, err) : dbt_compile_inline(o->dbt, inline_sql, &sql, err);
+    if (rc == 0) {
+        if (n)
+            sql = n->compiled_code ? n->compiled_code : "";
+        *sql_out = sql;
+        Sb q = SB_INIT;
+        sb_puts(&q, sql);
+        if (limit >= 0)
+            sb_printf(&q, "\nlimit %d", limit);
+        char tag[64];
+        logf_main(&so.r, "BEGIN");
+        rc = pg_begin(so.r.main, err);
+        if (rc == 0)
+            rc = main_exec(&so.r, sb_cstr(&q), res, tag, sizeof tag, err);
+        sb_free(&q);
+    }
+    solo_close(&so);
     return rc;
 }
 

@@ -88,5 +88,12 @@ void runner_result_free(RunnerResult *r);
  * params, target_dir, log_dir, warn_error.  *output: what it rendered (in
  * the project arena).  0, or -1 with *err. */
 int  runner_operation(const RunnerOptions *o, const char *text, VDict *extra, const char **output, Diag *err);
+/* `cdbt show`: compile n (or inline_sql when n is NULL) with the database
+ * bound and fetch `<sql>\nlimit <limit>` (limit < 0: all rows) in a
+ * transaction that is rolled back.  *sql_out: the compiled SQL; *res: the
+ * rows (pg_result_free).  0, or -1 with *err. */
+struct PgResult;
+int  runner_query(const RunnerOptions *o, Node *n, const char *inline_sql, int limit, const char **sql_out,
+                  struct PgResult **res, Diag *err);
 const char *runner_status_name(NodeStatus s);   /* "success", "error", "skipped", "pass", "warn", "fail" */
 #endif
