@@ -478,6 +478,8 @@ static int walk_cb(void *ud, const char *rel)
 {
     Walk *w = ud;
     int rc = 0;
+    if (w->L->ignore && pl_ignored(w->L->ignore, join_rel(w->L, w->search, rel)))
+        return 0;                /* .dbtignore */
     switch (w->kind) {
     case W_SQL_NODE: rc = sql_node(w, rel); break;
     case W_SEED: rc = seed_node(w, rel); break;

@@ -234,6 +234,7 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     p->root = arena_strdup(L.a, root);
     if (pl_read_project_yml(&L) != 0)      /* also reads the profile and binds the renderer */
         goto done;
+    L.ignore = pl_ignore_load(&L);
     pl_props_prefetch(&L);
     if (pl_discover(&L) != 0)
         goto done;

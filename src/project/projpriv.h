@@ -58,7 +58,15 @@ typedef struct Loader {
     StrMap interned;             /* pl_intern: text -> its one copy in the project arena */
     struct Reader *reader;       /* files whose text a thread is reading (discover.c) */
     struct Prefetch *prefetch;   /* properties files a thread is reading and parsing (props.c) */
+    struct DbtIgnore *ignore;    /* .dbtignore, or NULL (ignore.c) */
 } Loader;
+
+/* ---- ignore.c */
+typedef struct DbtIgnore DbtIgnore;
+/* <root>/.dbtignore, or NULL when there is none (its absence is journaled). */
+DbtIgnore *pl_ignore_load(Loader *L);
+/* Is path (relative to the project root) excluded by it?  ig may be NULL. */
+bool pl_ignored(const DbtIgnore *ig, const char *path);
 
 /* ---- yutil.c */
 enum {

@@ -788,8 +788,8 @@ static int prop_cb(void *ud, const char *rel)
         s += 2;
     const char *ofp = arena_strdup(a, s);
     free(norm);
-    if (strmap_getz(w->seen, ofp))
-        return 0;
+    if (strmap_getz(w->seen, ofp) || pl_ignored(L->ignore, ofp))
+        return 0;                /* seen, or excluded by .dbtignore */
     strmap_putz(w->seen, ofp, (void *)ofp);
     const char *abs = ofp[0] == '/' ? ofp : arena_sprintf(a, "%s/%s", L->p->root, ofp);
     if (w->list) {

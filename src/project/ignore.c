@@ -1,0 +1,223 @@
+/* ignore.c - .dbtignore (§1.7): files of the project that discovery skips.
+ *
+ * gitignore's syntax, as dbt reads it (pathspec's gitwildmatch) from the
+ * project root: blank lines and `#` comments are skipped, trailing spaces
+ * dropped unless escaped with `\`; `!` re-includes; a trailing `/` matches
+ * directories only; a pattern with a `/` elsewhere is anchored at the root
+ * (a leading `/` only anchors), one without matches a name at any depth;
+ * `*` and `?` do not match `/`, `[...]` is a class (`!` or `^` negates),
+ * `**` matches across directories (`**` + `/` zero or more of them, a
+ * trailing `/` + `**` everything inside).  The last pattern that matches
+ * decides, and a file whose directory is excluded stays excluded whatever
+ * later patterns say about the file (git's rule). */
+#include <stdlib.h>
+#include <string.h>
+#include "projpriv.h"
+#include "../base/fs.h"
+#include "../base/journal.h"
+
+typedef struct IgPat {
+    const char *glob;            /* without the leading '!' or '/' and the trailing '/' */
+    bool negate, dir_only, anchored;
+} IgPat;
+
+struct DbtIgnore {
+    IgPat *v;
+    int n;
+};
+
+/* [...] at p (p[0] == '['): does c match?  *end: after the ']'.  false
+ * with *end = NULL when the class is not closed (then '[' is literal). */
+static bool class_match(const char *p, char c, const char **end)
+{
+    const char *q = p + 1;
+    bool neg = *q == '!' || *q == '^';
+    if (neg)
+        q++;
+    bool hit = false, first = true;
+    for (; *q && (first || *q != ']'); first = false) {
+        char lo = *q;
+        if (lo == '\\' && q[1])
+            lo = *++q;
+        q++;
+        char hi = lo;
+        if (q[0] == '-' && q[1] && q[1] != ']') {
+            hi = q[1];
+            if (hi == '\\' && q[2])
+                hi = q[2], q++;
+            q += 2;
+        }
+        if (c >= lo && c <= hi)
+            hit = true;
+    }
+    if (*q != ']') {
+        *end = NULL;
+        return false;
+    }
+    *end = q + 1;
+    return c != '/' && hit != neg;
+}
+
+/* Does glob p match all of s? */
+static bool gmatch(const char *p, const char *s)
+{
+    while (*p) {
+        if (p[0] == '*' && p[1] == '*') {
+            const char *q = p + 2;
+            while (*q == '*')
+                q++;
+            if (*q == '/') {         /* zero or more directories */
+                q++;
+                if (gmatch(q, s))
+                    return true;
+                for (const char *t = s; *t; t++)
+                    if (*t == '/' && gmatch(q, t + 1))
+                        return true;
+                return false;
+            }
+            for (const char *t = s;; t++) {
+                if (gmatch(q, t))
+                    return true;
+                if (!*t)
+                    return false;
+            }
+        }
+        if (*p == '*') {
+            p++;
+            for (const char *t = s;; t++) {
+                if (gmatch(p, t))
+                    return true;
+                if (!*t || *t == '/')
+                    return false;
+            }
+        }
+        if (!*s)
+            return false;
+        if (*p == '?') {
+            if (*s == '/')
+                return false;
+            p++;
+            s++;
+            continue;
+        }
+        if (*p == '[') {
+            const char *end;
+            bool m = class_match(p, *s, &end);
+            if (end) {
+                if (!m)
+                    return false;
+                p = end;
+                s++;
+                continue;
+            }
+        }
+        if (*p == '\\' && p[1])
+            p++;
+        if (*p != *s)
+            return false;
+        p++;
+        s++;
+    }
+    return !*s;
+}
+
+/* The last pattern's verdict on path (relative to the root): 1 excluded,
+ * 0 re-included, -1 no pattern matches. */
+static int verdict(const DbtIgnore *ig, const char *path, bool is_dir)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    int v = -1;
+    for (int i = 0; i < ig->n; i++) {
+        const IgPat *pt = &ig->v[i];
+        if (pt->dir_only && !is_dir)
+            continue;
+        if (gmatch(pt->glob, pt->anchored ? path : base))
+            v = pt->negate ? 0 : 1;
+    }
+    return v;
+}
+
+bool pl_ignored(const DbtIgnore *ig, const char *path)
+{
+    if (!ig || !ig->n || !path)
+        return false;
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf)
+        return false;
+    memcpy(buf, path, n + 1);
+    /* each directory on the way first: an excluded one excludes the rest */
+    for (char *s = strchr(buf, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        int v = verdict(ig, buf, true);
+        *s = '/';
+        if (v == 1)
+            return true;
+    }
+    return verdict(ig, buf, false) == 1;
+}
+
+DbtIgnore *pl_ignore_load(Loader *L)
+{
+    const char *path = arena_sprintf(L->a, "%s/.dbtignore", L->p->root);
+    char *text = NULL;
+    size_t len = 0;
+    if (!fs_is_file(path)) {
+        journal_path(path);      /* looked for: creating it changes the project */
+        return NULL;
+    }
+    if (fs_read_file(path, &text, &len) != 0)
+        return NULL;
+    DbtIgnore *ig = ARENA_NEW(L->a, DbtIgnore);
+    int cap = 0;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        size_t ll = nl ? (size_t)(nl - line) : strlen(line);
+        char *s = arena_strndup(L->a, line, ll);
+        line = nl ? nl + 1 : NULL;
+        size_t k = strlen(s);
+        if (k && s[k - 1] == '\r')
+            s[--k] = '\0';
+        /* trailing spaces, unless the last is escaped */
+        while (k && s[k - 1] == ' ' && !(k >= 2 && s[k - 2] == '\\'))
+            s[--k] = '\0';
+        if (!k || s[0] == '#')
+            continue;
+        IgPat pt = {0};
+        if (s[0] == '!') {
+            pt.negate = true;
+            s++;
+            k--;
+        } else if (s[0] == '\\' && (s[1] == '!' || s[1] == '#')) {
+            s++;
+            k--;
+        }
+        if (k && s[k - 1] == '/') {
+            pt.dir_only = true;
+            s[--k] = '\0';
+        }
+        if (s[0] == '/') {
+            pt.anchored = true;
+            s++;
+            k--;
+        }
+        if (!k)
+            continue;
+        if (strchr(s, '/'))
+            pt.anchored = true;
+        pt.glob = s;
+        if (ig->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            IgPat *nv = ARENA_ARRAY(L->a, IgPat, cap);
+            if (ig->n)
+                memcpy(nv, ig->v, sizeof *nv * (size_t)ig->n);
+            ig->v = nv;
+        }
+        ig->v[ig->n++] = pt;
+    }
+    free(text);
+    return ig;
+}
