@@ -1,4 +1,4 @@
-/* cmd_run.c - `cdbt run`, `test`, `seed`, `build`: load and select like the
+/* cmd_run.c - `cdbt run`, `test`, `seed`, `snapshot`, `build`: load and select like the
  * other commands, connect (starting the managed local server for a
  * `managed: true` target), hand the selection to the runner
  * (src/exec/runner.h) and print its progress the way dbt does: START / OK /
@@ -450,10 +450,12 @@ static const char *abs_under(Session *s, const char *path)
 int cmd_run(Flags *f)
 {
     static const int kRun[] = {RT_MODEL, -1}, kTest[] = {RT_TEST, -1}, kSeed[] = {RT_SEED, -1},
-                     kBuild[] = {RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, -1};
+                     kSnapshot[] = {RT_SNAPSHOT, -1}, kBuild[] = {RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, -1};
     RunnerCommand cmd = !strcmp(f->command, "test") ? RUNNER_TEST : !strcmp(f->command, "seed") ? RUNNER_SEED
-                      : !strcmp(f->command, "build") ? RUNNER_BUILD : RUNNER_RUN;
-    const int *types = cmd == RUNNER_TEST ? kTest : cmd == RUNNER_SEED ? kSeed : cmd == RUNNER_BUILD ? kBuild : kRun;
+                      : !strcmp(f->command, "build") ? RUNNER_BUILD
+                      : !strcmp(f->command, "snapshot") ? RUNNER_SNAPSHOT : RUNNER_RUN;
+    const int *types = cmd == RUNNER_TEST ? kTest : cmd == RUNNER_SEED ? kSeed : cmd == RUNNER_BUILD ? kBuild
+                     : cmd == RUNNER_SNAPSHOT ? kSnapshot : kRun;
     Out o = {0};
     o.f = f;
     if (f->log_format && strcmp(f->log_format, "text") && strcmp(f->log_format, "default") &&

@@ -1,6 +1,6 @@
 /* exec.h - the contract between the runner (scheduler, console, run results:
  * runner.c) and the per-node executors (materializations: mat_view.c,
- * mat_table.c, mat_incremental.c, mat_test.c, mat_seed.c, and the cleanse
+ * mat_table.c, mat_incremental.c, mat_test.c, mat_seed.c, mat_snapshot.c, and the cleanse
  * materialization in src/cleanse).
  *
  * Division of labour:
@@ -85,6 +85,7 @@ int mat_table(NodeJob *job);
 int mat_incremental(NodeJob *job);
 int mat_test(NodeJob *job);
 int mat_seed(NodeJob *job);
+int mat_snapshot(NodeJob *job);
 int mat_cleanse(NodeJob *job);     /* src/cleanse */
 
 /* Look up the executor for a node by resource type and `materialized`. */

@@ -463,8 +463,7 @@ MatFn exec_materialization(Node *n, Diag *err)
     case RT_TEST:
         return mat_test;
     case RT_SNAPSHOT:
-        diag_set(err, n->original_file_path, 0, 0, NULL, "snapshots are not supported by cdbt yet");
-        return NULL;
+        return mat_snapshot;
     case RT_MODEL:
         m = exec_cfg_str(n, "materialized");
         if (!m)

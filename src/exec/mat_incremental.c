@@ -5,120 +5,14 @@
  * sync_all_columns), then the strategy statement (append, delete+insert,
  * merge; default = delete+insert with a unique_key, else append).
  *
- * Column introspection is dbt's get_columns_in_relation query; data_type
- * strings follow dbt's Column/PostgresColumn rules.  Names, hooks, grants,
- * indexes and cache undo come from matu.c. */
+ * Column introspection (dbt's get_columns_in_relation, Column/PostgresColumn
+ * data_type rules, alter_column_type, varchar widening), names, hooks,
+ * grants, indexes and cache undo come from matu.c. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "matu.h"
-
-typedef struct Col {
-    const char *name, *dtype;
-    long char_size;             /* -1: none */
-    long prec, scale;           /* -1: none */
-} Col;
-
-static bool is_string(const Col *c)
-{
-    return strcasecmp(c->dtype, "text") == 0 || strcasecmp(c->dtype, "character varying") == 0 ||
-           strcasecmp(c->dtype, "character") == 0 || strcasecmp(c->dtype, "varchar") == 0;
-}
-
-static long string_size(const Col *c) { return c->char_size < 0 ? 256 : c->char_size; }
-
-/* dbt's Column.data_type with PostgresColumn's text/varchar exception. */
-static const char *data_type(Arena *a, const Col *c)
-{
-    if (strcasecmp(c->dtype, "text") == 0 ||
-        (strcasecmp(c->dtype, "character varying") == 0 && c->char_size < 0))
-        return c->dtype;
-    if (is_string(c))
-        return arena_sprintf(a, "character varying(%ld)", string_size(c));
-    if ((strcasecmp(c->dtype, "numeric") == 0 || strcasecmp(c->dtype, "decimal") == 0) &&
-        c->prec >= 0 && c->scale >= 0)
-        return arena_sprintf(a, "%s(%ld,%ld)", c->dtype, c->prec, c->scale);
-    return c->dtype;
-}
-
-/* self can expand to other: both strings and other is longer. */
-static bool can_expand_to(const Col *self, const Col *other)
-{
-    return is_string(self) && is_string(other) && string_size(other) > string_size(self);
-}
-
-typedef struct Cols { Col *c; int n; } Cols;
-
-static const Col *find_col(const Cols *cs, const char *name)
-{
-    for (int i = 0; i < cs->n; i++)
-        if (strcmp(cs->c[i].name, name) == 0)
-            return &cs->c[i];
-    return NULL;
-}
-
-static long num_or(const char *s) { return s ? strtol(s, NULL, 10) : -1; }
-
-static int get_columns(MatCtx *m, const MRel *r, Cols *out)
-{
-    Sb q = SB_INIT;
-    sb_puts(&q, "select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale\n"
-                "from information_schema.columns\nwhere table_name = ");
-    pg_quote_literal(&q, r->identifier);
-    if (!r->temp && r->schema) {
-        sb_puts(&q, "\n  and table_schema = ");
-        pg_quote_literal(&q, r->schema);
-    }
-    sb_puts(&q, "\norder by ordinal_position");
-    PgResult *res = NULL;
-    int rc = matu_sql(m, sb_cstr(&q), &res, NULL, 0);
-    sb_free(&q);
-    if (rc != 0)
-        return -1;
-    out->n = res ? res->nrows : 0;
-    out->c = ARENA_ARRAY(m->a, Col, out->n + 1);
-    for (int i = 0; i < out->n; i++) {
-        const char **row = res->rows[i];
-        out->c[i].name = arena_strdup(m->a, row[0] ? row[0] : "");
-        out->c[i].dtype = arena_strdup(m->a, row[1] ? row[1] : "");
-        out->c[i].char_size = num_or(row[2]);
-        out->c[i].prec = num_or(row[3]);
-        out->c[i].scale = num_or(row[4]);
-    }
-    if (res)
-        pg_result_free(res);
-    return 0;
-}
-
-static void put_qident(Sb *s, const char *name)
-{
-    sb_putc(s, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            sb_putc(s, '"');
-        sb_putc(s, *p);
-    }
-    sb_putc(s, '"');
-}
-
-/* dbt's alter_column_type: four statements sent as one. */
-static int alter_column_type(MatCtx *m, const MRel *T, const char *col, const char *type)
-{
-    Sb tmp = SB_INIT, c = SB_INIT, s = SB_INIT;
-    const char *alter = arena_sprintf(m->a, "%s__dbt_alter", col);
-    put_qident(&tmp, alter);
-    put_qident(&c, col);
-    sb_printf(&s, "alter table %s add column %s %s;\n", T->sql, sb_cstr(&tmp), type);
-    sb_printf(&s, "update %s set %s = %s;\n", T->sql, sb_cstr(&tmp), sb_cstr(&c));
-    sb_printf(&s, "alter table %s drop column %s cascade;\n", T->sql, sb_cstr(&c));
-    sb_printf(&s, "alter table %s rename column %s to %s", T->sql, sb_cstr(&tmp), sb_cstr(&c));
-    int rc = matu_sql(m, sb_cstr(&s), NULL, NULL, 0);
-    sb_free(&tmp);
-    sb_free(&c);
-    sb_free(&s);
-    return rc;
-}
 
 static void py_str_list(Sb *s, const char **items, int n)
 {
@@ -129,25 +23,25 @@ static void py_str_list(Sb *s, const char **items, int n)
 }
 
 /* on_schema_change for mode != ignore.  *dest = TMP's columns. */
-static int schema_changes(MatCtx *m, const char *mode, const MRel *T, const Cols *src, const Cols *tgt)
+static int schema_changes(MatCtx *m, const char *mode, const MRel *T, const MCols *src, const MCols *tgt)
 {
     const char **add = ARENA_ARRAY(m->a, const char *, src->n + 1);
-    const Col **addc = ARENA_ARRAY(m->a, const Col *, src->n + 1);
+    const MCol **addc = ARENA_ARRAY(m->a, const MCol *, src->n + 1);
     const char **rem = ARENA_ARRAY(m->a, const char *, tgt->n + 1);
-    const Col **chg = ARENA_ARRAY(m->a, const Col *, src->n + 1);
+    const MCol **chg = ARENA_ARRAY(m->a, const MCol *, src->n + 1);
     int nadd = 0, nrem = 0, nchg = 0;
     for (int i = 0; i < src->n; i++) {
-        const Col *tc = find_col(tgt, src->c[i].name);
+        const MCol *tc = matu_find_col(tgt, src->c[i].name);
         if (!tc) {
             addc[nadd] = &src->c[i];
             add[nadd++] = src->c[i].name;
-        } else if (strcmp(data_type(m->a, &src->c[i]), data_type(m->a, tc)) != 0 &&
-                   !can_expand_to(&src->c[i], tc)) {
+        } else if (strcmp(matu_data_type(m->a, &src->c[i]), matu_data_type(m->a, tc)) != 0 &&
+                   !matu_can_expand_to(&src->c[i], tc)) {
             chg[nchg++] = &src->c[i];
         }
     }
     for (int i = 0; i < tgt->n; i++)
-        if (!find_col(src, tgt->c[i].name))
+        if (!matu_find_col(src, tgt->c[i].name))
             rem[nrem++] = tgt->c[i].name;
     if (nadd + nrem + nchg == 0)
         return 0;
@@ -165,7 +59,7 @@ static int schema_changes(MatCtx *m, const char *mode, const MRel *T, const Cols
         sb_puts(&s, "\n   New column types: [");
         for (int i = 0; i < nchg; i++)
             sb_printf(&s, "%s{'column_name': '%s', 'new_type': '%s'}", i ? ", " : "", chg[i]->name,
-                      data_type(m->a, chg[i]));
+                      matu_data_type(m->a, chg[i]));
         sb_puts(&s, "]");
         matu_error_kind(m, "Compilation Error", "%s", sb_cstr(&s));
         sb_free(&s);
@@ -176,7 +70,7 @@ static int schema_changes(MatCtx *m, const char *mode, const MRel *T, const Cols
         Sb s = SB_INIT;
         sb_printf(&s, "alter table %s\n", T->sql);
         for (int i = 0; i < nadd; i++)
-            sb_printf(&s, "  add column %s %s%s\n", addc[i]->name, data_type(m->a, addc[i]),
+            sb_printf(&s, "  add column %s %s%s\n", addc[i]->name, matu_data_type(m->a, addc[i]),
                       i + 1 < nadd ? "," : "");
         if (sync) {
             if (nadd && nrem)
@@ -191,7 +85,7 @@ static int schema_changes(MatCtx *m, const char *mode, const MRel *T, const Cols
     }
     if (sync)
         for (int i = 0; i < nchg; i++)
-            if (alter_column_type(m, T, chg[i]->name, data_type(m->a, chg[i])) != 0)
+            if (matu_alter_column_type(m, T, chg[i]->name, matu_data_type(m->a, chg[i])) != 0)
                 return -1;
     return 0;
 }
@@ -209,16 +103,16 @@ static bool key_set(const Value *k)
     return value_truthy(*k);
 }
 
-static void dest_csv(Sb *s, const Cols *d)
+static void dest_csv(Sb *s, const MCols *d)
 {
     for (int i = 0; i < d->n; i++) {
         if (i)
             sb_puts(s, ", ");
-        put_qident(s, d->c[i].name);
+        matu_put_qident(s, d->c[i].name);
     }
 }
 
-static void insert_sql(Sb *s, const MRel *T, const MRel *TMP, const Cols *dest)
+static void insert_sql(Sb *s, const MRel *T, const MRel *TMP, const MCols *dest)
 {
     Sb csv = SB_INIT;
     dest_csv(&csv, dest);
@@ -228,7 +122,7 @@ static void insert_sql(Sb *s, const MRel *T, const MRel *TMP, const Cols *dest)
 }
 
 static void delete_insert_sql(MatCtx *m, Sb *s, const MRel *T, const MRel *TMP, const Value *key,
-                              const char **preds, int npreds, const Cols *dest)
+                              const char **preds, int npreds, const MCols *dest)
 {
     if (key_set(key)) {
         if (is_list(key)) {
@@ -254,7 +148,7 @@ static void delete_insert_sql(MatCtx *m, Sb *s, const MRel *T, const MRel *TMP, 
 }
 
 static int merge_sql(MatCtx *m, Sb *s, const MRel *T, const MRel *TMP, const Value *key,
-                     const char **preds, int npreds, const Cols *dest)
+                     const char **preds, int npreds, const MCols *dest)
 {
     int nupd = 0, nexc = 0;
     const char **upd = matu_cfg_strlist(m, "merge_update_columns", &nupd);
@@ -302,7 +196,7 @@ static int merge_sql(MatCtx *m, Sb *s, const MRel *T, const MRel *TMP, const Val
                 if (excluded)
                     continue;
                 Sb q = SB_INIT;
-                put_qident(&q, dest->c[i].name);
+                matu_put_qident(&q, dest->c[i].name);
                 sb_printf(s, "%s%s = DBT_INTERNAL_SOURCE.%s", first ? "" : ", ", sb_cstr(&q), sb_cstr(&q));
                 sb_free(&q);
                 first = false;
@@ -394,29 +288,22 @@ int mat_incremental(NodeJob *job)
         matu_tmp(&m, &TMP);
         if (matu_sql(&m, matu_create_table(&m, &TMP, job->sql, true), NULL, NULL, 0) != 0)
             return matu_fail(&m);
-        Cols src = {0}, tgt = {0};
-        if (get_columns(&m, &TMP, &src) != 0 || get_columns(&m, &m.T, &tgt) != 0)
+        MCols src = {0}, tgt = {0};
+        if (matu_get_columns(&m, &TMP, &src) != 0 || matu_get_columns(&m, &m.T, &tgt) != 0)
             return matu_fail(&m);
         /* b. varchar widening (no contracts in cdbt yet) */
         bool widened = false;
-        for (int i = 0; i < src.n; i++) {
-            const Col *tc = find_col(&tgt, src.c[i].name);
-            if (tc && can_expand_to(tc, &src.c[i])) {
-                const char *nt = arena_sprintf(m.a, "character varying(%ld)", string_size(&src.c[i]));
-                if (alter_column_type(&m, &m.T, tc->name, nt) != 0)
-                    return matu_fail(&m);
-                widened = true;
-            }
-        }
+        if (matu_expand_column_types(&m, &m.T, &src, &tgt, &widened) != 0)
+            return matu_fail(&m);
         /* c. on_schema_change */
-        const Cols *dest = &tgt;
+        const MCols *dest = &tgt;
         if (strcmp(osc, "ignore") != 0) {
-            if (widened && get_columns(&m, &m.T, &tgt) != 0)
+            if (widened && matu_get_columns(&m, &m.T, &tgt) != 0)
                 return matu_fail(&m);
             if (schema_changes(&m, osc, &m.T, &src, &tgt) != 0)
                 return matu_fail(&m);
             dest = &src;
-        } else if (widened && get_columns(&m, &m.T, &tgt) != 0) {
+        } else if (widened && matu_get_columns(&m, &m.T, &tgt) != 0) {
             return matu_fail(&m);
         }
         /* d. strategy statement */

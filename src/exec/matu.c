@@ -876,3 +876,120 @@ void matu_success(MatCtx *m, const char *tag)
     j->adapter_message = j->message;
     matu_parse_tag(m->a, tag, &j->adapter_code, &j->rows_affected);
 }
+
+/* ---------------------------------------------------------------- columns
+ * dbt's get_columns_in_relation, Column / PostgresColumn data_type rules and
+ * alter_column_type, shared by the incremental and snapshot executors. */
+
+static bool is_string(const MCol *c)
+{
+    return strcasecmp(c->dtype, "text") == 0 || strcasecmp(c->dtype, "character varying") == 0 ||
+           strcasecmp(c->dtype, "character") == 0 || strcasecmp(c->dtype, "varchar") == 0;
+}
+
+long matu_string_size(const MCol *c) { return c->char_size < 0 ? 256 : c->char_size; }
+
+/* dbt's Column.data_type with PostgresColumn's text/varchar exception. */
+const char *matu_data_type(Arena *a, const MCol *c)
+{
+    if (strcasecmp(c->dtype, "text") == 0 ||
+        (strcasecmp(c->dtype, "character varying") == 0 && c->char_size < 0))
+        return c->dtype;
+    if (is_string(c))
+        return arena_sprintf(a, "character varying(%ld)", matu_string_size(c));
+    if ((strcasecmp(c->dtype, "numeric") == 0 || strcasecmp(c->dtype, "decimal") == 0) &&
+        c->prec >= 0 && c->scale >= 0)
+        return arena_sprintf(a, "%s(%ld,%ld)", c->dtype, c->prec, c->scale);
+    return c->dtype;
+}
+
+/* self can expand to other: both strings and other is longer. */
+bool matu_can_expand_to(const MCol *self, const MCol *other)
+{
+    return is_string(self) && is_string(other) && matu_string_size(other) > matu_string_size(self);
+}
+
+const MCol *matu_find_col(const MCols *cs, const char *name)
+{
+    for (int i = 0; i < cs->n; i++)
+        if (strcmp(cs->c[i].name, name) == 0)
+            return &cs->c[i];
+    return NULL;
+}
+
+static long num_or(const char *s) { return s ? strtol(s, NULL, 10) : -1; }
+
+int matu_get_columns(MatCtx *m, const MRel *r, MCols *out)
+{
+    Sb q = SB_INIT;
+    sb_puts(&q, "select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale\n"
+                "from information_schema.columns\nwhere table_name = ");
+    pg_quote_literal(&q, r->identifier);
+    if (!r->temp && r->schema) {
+        sb_puts(&q, "\n  and table_schema = ");
+        pg_quote_literal(&q, r->schema);
+    }
+    sb_puts(&q, "\norder by ordinal_position");
+    PgResult *res = NULL;
+    int rc = matu_sql(m, sb_cstr(&q), &res, NULL, 0);
+    sb_free(&q);
+    if (rc != 0)
+        return -1;
+    out->n = res ? res->nrows : 0;
+    out->c = ARENA_ARRAY(m->a, MCol, out->n + 1);
+    for (int i = 0; i < out->n; i++) {
+        const char **row = res->rows[i];
+        out->c[i].name = arena_strdup(m->a, row[0] ? row[0] : "");
+        out->c[i].dtype = arena_strdup(m->a, row[1] ? row[1] : "");
+        out->c[i].char_size = num_or(row[2]);
+        out->c[i].prec = num_or(row[3]);
+        out->c[i].scale = num_or(row[4]);
+    }
+    if (res)
+        pg_result_free(res);
+    return 0;
+}
+
+void matu_put_qident(Sb *s, const char *name)
+{
+    sb_putc(s, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            sb_putc(s, '"');
+        sb_putc(s, *p);
+    }
+    sb_putc(s, '"');
+}
+
+/* dbt's alter_column_type: four statements sent as one. */
+int matu_alter_column_type(MatCtx *m, const MRel *T, const char *col, const char *type)
+{
+    Sb tmp = SB_INIT, c = SB_INIT, s = SB_INIT;
+    const char *alter = arena_sprintf(m->a, "%s__dbt_alter", col);
+    matu_put_qident(&tmp, alter);
+    matu_put_qident(&c, col);
+    sb_printf(&s, "alter table %s add column %s %s;\n", T->sql, sb_cstr(&tmp), type);
+    sb_printf(&s, "update %s set %s = %s;\n", T->sql, sb_cstr(&tmp), sb_cstr(&c));
+    sb_printf(&s, "alter table %s drop column %s cascade;\n", T->sql, sb_cstr(&c));
+    sb_printf(&s, "alter table %s rename column %s to %s", T->sql, sb_cstr(&tmp), sb_cstr(&c));
+    int rc = matu_sql(m, sb_cstr(&s), NULL, NULL, 0);
+    sb_free(&tmp);
+    sb_free(&c);
+    sb_free(&s);
+    return rc;
+}
+
+int matu_expand_column_types(MatCtx *m, const MRel *T, const MCols *src, const MCols *tgt, bool *widened)
+{
+    *widened = false;
+    for (int i = 0; i < src->n; i++) {
+        const MCol *tc = matu_find_col(tgt, src->c[i].name);
+        if (tc && matu_can_expand_to(tc, &src->c[i])) {
+            const char *nt = arena_sprintf(m->a, "character varying(%ld)", matu_string_size(&src->c[i]));
+            if (matu_alter_column_type(m, T, tc->name, nt) != 0)
+                return -1;
+            *widened = true;
+        }
+    }
+    return 0;
+}

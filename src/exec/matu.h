@@ -109,4 +109,27 @@ void matu_error(MatCtx *m, const char *fmt, ...) __attribute__((format(printf, 2
 /* dbt's non-database errors: "<kind> in <model|test> <name> (<path>)\n  <message,
  * every line indented by two spaces>" (kind: "Compilation Error", "Runtime Error"). */
 void matu_error_kind(MatCtx *m, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Columns of a relation: dbt's get_columns_in_relation query over
+ * information_schema.columns (a temporary relation: by name only), in
+ * ordinal order, with dbt's Column / PostgresColumn data_type rules. */
+typedef struct MCol {
+    const char *name, *dtype;
+    long char_size;             /* -1: none */
+    long prec, scale;           /* -1: none */
+} MCol;
+typedef struct MCols { MCol *c; int n; } MCols;
+int  matu_get_columns(MatCtx *m, const MRel *r, MCols *out);
+const MCol *matu_find_col(const MCols *cs, const char *name);   /* exact name */
+const char *matu_data_type(Arena *a, const MCol *c);
+long matu_string_size(const MCol *c);                           /* text counts as 256 */
+/* self can expand to other: both strings and other is longer. */
+bool matu_can_expand_to(const MCol *self, const MCol *other);
+void matu_put_qident(Sb *s, const char *name);                  /* "name" with "" doubling */
+/* dbt's alter_column_type: add "<col>__dbt_alter", copy, drop cascade,
+ * rename; four statements sent as one. */
+int  matu_alter_column_type(MatCtx *m, const MRel *T, const char *col, const char *type);
+/* dbt's expand_target_column_types: every string column of T narrower than
+ * the same-named column of src becomes character varying(<src size>);
+ * *widened tells whether any did (T's columns must then be read again). */
+int  matu_expand_column_types(MatCtx *m, const MRel *T, const MCols *src, const MCols *tgt, bool *widened);
 #endif

@@ -1346,7 +1346,8 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
         exec_shared_register(r->sh, o->extra_mats[k].name, o->extra_mats[k].fn);
     r->rc = relcache_new();
     exec_log(r->sh, "main", "cdbt %s: %d nodes to execute, %d threads",
-             o->cmd == RUNNER_RUN ? "run" : o->cmd == RUNNER_TEST ? "test" : o->cmd == RUNNER_SEED ? "seed" : "build",
+             o->cmd == RUNNER_RUN ? "run" : o->cmd == RUNNER_TEST ? "test" : o->cmd == RUNNER_SEED ? "seed"
+             : o->cmd == RUNNER_SNAPSHOT ? "snapshot" : "build",
              out->total, o->threads);
 
     r->nw = o->threads > 0 ? o->threads : 1;

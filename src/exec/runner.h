@@ -1,5 +1,5 @@
 /* runner.h - executing a selection of nodes against PostgreSQL: `cdbt run`,
- * `test`, `seed`, `build` (§6.1-6.2, §6.6, §12.4-12.5).
+ * `test`, `seed`, `snapshot`, `build` (§6.1-6.2, §6.6, §12.4-12.5).
  *
  * The runner owns the connections (one for the main thread, one per worker),
  * the shared relation cache, schema creation, on-run-start / on-run-end
@@ -19,7 +19,7 @@
 #include "../dbt/dbt.h"
 #include "../graph/graph.h"
 
-typedef enum { RUNNER_RUN, RUNNER_TEST, RUNNER_SEED, RUNNER_BUILD } RunnerCommand;
+typedef enum { RUNNER_RUN, RUNNER_TEST, RUNNER_SEED, RUNNER_BUILD, RUNNER_SNAPSHOT } RunnerCommand;
 
 /* One executed, failed or skipped node (a run_results entry) or run hook. */
 typedef struct RunItem {
