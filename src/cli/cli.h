@@ -16,6 +16,8 @@
 #include "../project/project.h"
 #include "../graph/graph.h"
 #include "../dbt/dbt.h"
+#include "../exec/pg.h"
+#include "../exec/runner.h"
 
 enum { EXIT_OK = 0, EXIT_NODE_FAILURE = 1, EXIT_PROJECT_ERROR = 2 };
 
@@ -73,6 +75,11 @@ int  session_open(Session *s, Flags *f, bool need_profile);
  * parse, no cache, no graph): `cdbt debug`.  -1 with *err; session_close
  * in both cases. */
 int  session_load_project(Session *s, Flags *f, bool need_profile, Diag *err);
+/* connect.c: the target's connection parameters (libpq loaded, a managed
+ * server started): 0, or -1 with *err; and a session's runner options
+ * (dbt, project, graph, params, target and log dirs, --warn-error). */
+int  session_pg_params(Session *s, PgParams *params, Diag *err);
+void session_runner_options(Session *s, PgParams *params, RunnerOptions *ro);
 void session_close(Session *s);
 /* delta.c: the project with only the given model files and properties file
  * loaded (ProjectOptions.only_models), attached but not parsed; prints

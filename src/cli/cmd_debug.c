@@ -120,13 +120,8 @@ int cmd_debug(Flags *f)
             console_line(f, "  managed: True (cdbt runs the server: `cdbt server status`)");
         console_line(f, "Registered adapter: postgres");
         PgParams params;
-        memset(&params, 0, sizeof params);
-        pg_params_from_profile(&params, o, p->profile_name, p->target_name);
-        const char *lw = NULL;
         PgConn *c = NULL;
-        if (pq_load(&lw) != 0) {
-            diag_set(&err, NULL, 0, 0, NULL, "%s", lw ? lw : "libpq cannot be loaded");
-        } else if (!params.managed || pgserver_ensure(p->root, o, &params, NULL, &err) == 0) {
+        if (session_pg_params(&s, &params, &err) == 0) {
             c = pg_connect(&params, &err);
             PgResult *r = NULL;
             if (c && pg_exec(c, "select 1 as id", &r, NULL, 0, &err) == 0) {

@@ -93,23 +93,10 @@ int cmd_run_operation(Flags *f)
 
     /* the connection: the profile's target, or the managed local server */
     PgParams params;
-    memset(&params, 0, sizeof params);
-    pg_params_from_profile(&params, p->profile_output, p->profile_name, p->target_name);
-    const char *why = NULL;
     int orc = -1;
-    if (pq_load(&why) != 0) {
-        diag_set(&err, NULL, 0, 0, NULL, "%s", why ? why : "libpq cannot be loaded");
-    } else if (!params.managed || pgserver_ensure(p->root, p->profile_output, &params, NULL, &err) == 0) {
+    if (session_pg_params(&s, &params, &err) == 0) {
         RunnerOptions ro;
-        memset(&ro, 0, sizeof ro);
-        ro.dbt = s.dbt;
-        ro.project = p;
-        ro.graph = s.graph;
-        ro.params = &params;
-        ro.target_dir = session_target_dir(&s);
-        const char *lp = f->log_path ? f->log_path : p->log_path;
-        ro.log_dir = lp && lp[0] != '/' ? arena_sprintf(&s.arena, "%s/%s", p->root, lp) : lp;
-        ro.warn_error = f->warn_error;
+        session_runner_options(&s, &params, &ro);
         VDict *extra = v_dict(&s.arena).u.d;
         dict_setz(&s.arena, extra, "__cdbt_operation_args", (Value){.type = V_DICT, .u.d = args});
         const char *text = arena_sprintf(&s.arena, "{%%- do %s(**__cdbt_operation_args) -%%}", macro);

@@ -171,29 +171,15 @@ int cmd_show(Flags *f)
         }
     }
     PgParams params;
-    memset(&params, 0, sizeof params);
-    pg_params_from_profile(&params, p->profile_output, p->profile_name, p->target_name);
     Diag err = {0};
-    const char *why = NULL;
-    if (pq_load(&why) != 0 ||
-        (params.managed && pgserver_ensure(p->root, p->profile_output, &params, NULL, &err) != 0)) {
-        if (why)
-            diag_set(&err, NULL, 0, 0, NULL, "%s", why);
+    if (session_pg_params(&s, &params, &err) != 0) {
         cli_print_diag(&err);
         diag_clear(&err);
         session_close(&s);
         return EXIT_PROJECT_ERROR;
     }
     RunnerOptions ro;
-    memset(&ro, 0, sizeof ro);
-    ro.dbt = s.dbt;
-    ro.project = p;
-    ro.graph = s.graph;
-    ro.params = &params;
-    ro.target_dir = session_target_dir(&s);
-    const char *lp = f->log_path ? f->log_path : p->log_path;
-    ro.log_dir = lp && lp[0] != '/' ? arena_sprintf(&s.arena, "%s/%s", p->root, lp) : lp;
-    ro.warn_error = f->warn_error;
+    session_runner_options(&s, &params, &ro);
     if (!json) {
         console_line(f, "%s", "");
         console_line(f, "Concurrency: 1 threads (target='%s')", p->target_name ? p->target_name : "");

@@ -307,14 +307,7 @@ int cmd_source(Flags *f)
         return rc;
     }
     PgParams params;
-    memset(&params, 0, sizeof params);
-    pg_params_from_profile(&params, p->profile_output, p->profile_name, p->target_name);
-    const char *why = NULL;
-    PgConn *c = NULL;
-    if (pq_load(&why) != 0)
-        diag_set(&err, NULL, 0, 0, NULL, "%s", why ? why : "libpq cannot be loaded");
-    else if (!params.managed || pgserver_ensure(p->root, p->profile_output, &params, NULL, &err) == 0)
-        c = pg_connect(&params, &err);
+    PgConn *c = session_pg_params(&s, &params, &err) == 0 ? pg_connect(&params, &err) : NULL;
     if (!c) {
         cli_print_diag(&err);
         diag_clear(&err);

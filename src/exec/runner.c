@@ -1296,6 +1296,33 @@ static void flush_log(Runner *r, bool force)
     }
 }
 
+/* The log, the shared state (target dir, --warn-error, query comment) and
+ * the relation cache: run, run-operation and show alike. */
+static void shared_open(Runner *r)
+{
+    const RunnerOptions *o = r->o;
+    open_log(r);
+    r->sh = exec_shared_new(r->log);
+    exec_shared_set_target_dir(r->sh, o->target_dir);
+    exec_shared_set_warn_error(r->sh, o->warn_error);
+    Value *qc = r->p->project_yml ? dict_getz(r->p->project_yml, "query-comment") : NULL;
+    if (!qc || (qc->type != V_NONE && !(qc->type == V_STR && !qc->u.s->len)))
+        exec_shared_set_query_comment(r->sh, r->p->profile_name, r->p->target_name);
+    r->rc = relcache_new();
+}
+
+/* The main connection as the templates' database (DbtDb). */
+static void bind_db(Runner *r)
+{
+    r->db.ud = r;
+    r->db.execute = db_execute;
+    r->db.release = db_release;
+    r->db.relation_type = db_relation_type;
+    r->db.commit = db_commit;
+    r->db.relation_changed = db_relation_changed;
+    dbt_set_db(r->o->dbt, &r->db);
+}
+
 int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
 {
     memset(out, 0, sizeof *out);
@@ -1335,16 +1362,9 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
     for (int i = 0; i < n; i++)
         r->rn[i].pending = r->rn[i].ndeps;
 
-    open_log(r);
-    r->sh = exec_shared_new(r->log);
-    exec_shared_set_target_dir(r->sh, o->target_dir);
-    exec_shared_set_warn_error(r->sh, o->warn_error);
-    Value *qc = r->p->project_yml ? dict_getz(r->p->project_yml, "query-comment") : NULL;
-    if (!qc || (qc->type != V_NONE && !(qc->type == V_STR && !qc->u.s->len)))
-        exec_shared_set_query_comment(r->sh, r->p->profile_name, r->p->target_name);
+    shared_open(r);
     for (int k = 0; k < o->nextra_mats; k++)
         exec_shared_register(r->sh, o->extra_mats[k].name, o->extra_mats[k].fn);
-    r->rc = relcache_new();
     exec_log(r->sh, "main", "cdbt %s: %d nodes to execute, %d threads",
              o->cmd == RUNNER_RUN ? "run" : o->cmd == RUNNER_TEST ? "test" : o->cmd == RUNNER_SEED ? "seed"
              : o->cmd == RUNNER_SNAPSHOT ? "snapshot" : "build",
@@ -1362,13 +1382,7 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
         goto done;
     if (create_schemas(r, err) != 0)
         goto done;
-    r->db.ud = r;
-    r->db.execute = db_execute;
-    r->db.release = db_release;
-    r->db.relation_type = db_relation_type;
-    r->db.commit = db_commit;
-    r->db.relation_changed = db_relation_changed;
-    dbt_set_db(o->dbt, &r->db);
+    bind_db(r);
 
     info(r, "Concurrency: %d threads (target='%s')", o->threads > 0 ? o->threads : 1,
          r->p->target_name ? r->p->target_name : "");
@@ -1447,24 +1461,11 @@ static int solo_open(Solo *so, const RunnerOptions *o, Diag *err)
     r->res = &so->res;
     r->a = &so->res.arena;
     pthread_mutex_init(&r->mu, NULL);
-    open_log(r);
-    r->sh = exec_shared_new(r->log);
-    exec_shared_set_target_dir(r->sh, o->target_dir);
-    exec_shared_set_warn_error(r->sh, o->warn_error);
-    Value *qc = r->p->project_yml ? dict_getz(r->p->project_yml, "query-comment") : NULL;
-    if (!qc || (qc->type != V_NONE && !(qc->type == V_STR && !qc->u.s->len)))
-        exec_shared_set_query_comment(r->sh, r->p->profile_name, r->p->target_name);
-    r->rc = relcache_new();
+    shared_open(r);
     r->main = pg_connect(o->params, err);
     if (!r->main)
         return -1;
-    r->db.ud = r;
-    r->db.execute = db_execute;
-    r->db.release = db_release;
-    r->db.relation_type = db_relation_type;
-    r->db.commit = db_commit;
-    r->db.relation_changed = db_relation_changed;
-    dbt_set_db(o->dbt, &r->db);
+    bind_db(r);
     return 0;
 }
 
