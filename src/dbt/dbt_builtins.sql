@@ -308,3 +308,311 @@ where parent.to_field is null
 {% macro type_timestamp() -%}
     timestamp
 {%- endmacro %}
+
+{# ---- more of dbt's cross-database macros (dbt-core 1.9 global project, the
+     dbt-postgres versions where it has its own); each dispatches, so a
+     project's <adapter>__name or default__name override wins #}
+
+{% macro any_value(expression) -%}
+    {{ return(adapter.dispatch('any_value', 'dbt') (expression)) }}
+{% endmacro %}
+
+{% macro default__any_value(expression) -%}
+    any_value({{ expression }})
+{%- endmacro %}
+
+{% macro postgres__any_value(expression) -%}
+    min({{ expression }})
+{%- endmacro %}
+
+{% macro bool_or(expression) -%}
+    {{ return(adapter.dispatch('bool_or', 'dbt') (expression)) }}
+{% endmacro %}
+
+{% macro default__bool_or(expression) -%}
+    bool_or({{ expression }})
+{%- endmacro %}
+
+{% macro cast_bool_to_text(field) %}
+  {{ adapter.dispatch('cast_bool_to_text', 'dbt') (field) }}
+{% endmacro %}
+
+{% macro default__cast_bool_to_text(field) %}
+    cast({{ field }} as TEXT)
+{% endmacro %}
+
+{% macro cast(field, type) %}
+  {{ return(adapter.dispatch('cast', 'dbt') (field, type)) }}
+{% endmacro %}
+
+{% macro default__cast(field, type) %}
+    cast({{field}} as {{type}})
+{% endmacro %}
+
+{% macro datediff(first_date, second_date, datepart) %}
+  {{ return(adapter.dispatch('datediff', 'dbt')(first_date, second_date, datepart)) }}
+{% endmacro %}
+
+{% macro postgres__datediff(first_date, second_date, datepart) -%}
+
+    {% if datepart == 'year' %}
+        (date_part('year', ({{second_date}})::date) - date_part('year', ({{first_date}})::date))
+    {% elif datepart == 'quarter' %}
+        ({{ datediff(first_date, second_date, 'year') }} * 4 + date_part('quarter', ({{second_date}})::date) - date_part('quarter', ({{first_date}})::date))
+    {% elif datepart == 'month' %}
+        ({{ datediff(first_date, second_date, 'year') }} * 12 + date_part('month', ({{second_date}})::date) - date_part('month', ({{first_date}})::date))
+    {% elif datepart == 'day' %}
+        (({{second_date}})::date - ({{first_date}})::date)
+    {% elif datepart == 'week' %}
+        ({{ datediff(first_date, second_date, 'day') }} / 7 + case
+            when date_part('dow', ({{first_date}})::timestamp) <= date_part('dow', ({{second_date}})::timestamp) then
+                case when {{first_date}} <= {{second_date}} then 0 else -1 end
+            else
+                case when {{first_date}} <= {{second_date}} then 1 else 0 end
+        end)
+    {% elif datepart == 'hour' %}
+        ({{ datediff(first_date, second_date, 'day') }} * 24 + date_part('hour', ({{second_date}})::timestamp) - date_part('hour', ({{first_date}})::timestamp))
+    {% elif datepart == 'minute' %}
+        ({{ datediff(first_date, second_date, 'hour') }} * 60 + date_part('minute', ({{second_date}})::timestamp) - date_part('minute', ({{first_date}})::timestamp))
+    {% elif datepart == 'second' %}
+        ({{ datediff(first_date, second_date, 'minute') }} * 60 + floor(date_part('second', ({{second_date}})::timestamp)) - floor(date_part('second', ({{first_date}})::timestamp)))
+    {% elif datepart == 'millisecond' %}
+        ({{ datediff(first_date, second_date, 'minute') }} * 60000 + floor(date_part('millisecond', ({{second_date}})::timestamp)) - floor(date_part('millisecond', ({{first_date}})::timestamp)))
+    {% elif datepart == 'microsecond' %}
+        ({{ datediff(first_date, second_date, 'minute') }} * 60000000 + floor(date_part('microsecond', ({{second_date}})::timestamp)) - floor(date_part('microsecond', ({{first_date}})::timestamp)))
+    {% else %}
+        {{ exceptions.raise_compiler_error("Unsupported datepart for macro datediff in postgres: {!r}".format(datepart)) }}
+    {% endif %}
+
+{%- endmacro %}
+
+{% macro last_day(date, datepart) %}
+  {{ return(adapter.dispatch('last_day', 'dbt') (date, datepart)) }}
+{% endmacro %}
+
+{%- macro default_last_day(date, datepart) -%}
+    cast(
+        {{dbt.dateadd('day', '-1',
+        dbt.dateadd(datepart, '1', dbt.date_trunc(datepart, date))
+        )}}
+        as date)
+{%- endmacro -%}
+
+{% macro postgres__last_day(date, datepart) -%}
+
+    {%- if datepart == 'quarter' -%}
+    -- postgres dateadd does not support quarter interval.
+    cast(
+        {{dbt.dateadd('day', '-1',
+        dbt.dateadd('month', '3', dbt.date_trunc(datepart, date))
+        )}}
+        as date)
+    {%- else -%}
+    {{dbt.default_last_day(date, datepart)}}
+    {%- endif -%}
+
+{%- endmacro %}
+
+{% macro split_part(string_text, delimiter_text, part_number) %}
+  {{ return(adapter.dispatch('split_part', 'dbt') (string_text, delimiter_text, part_number)) }}
+{% endmacro %}
+
+{% macro default__split_part(string_text, delimiter_text, part_number) %}
+
+    split_part(
+        {{ string_text }},
+        {{ delimiter_text }},
+        {{ part_number }}
+        )
+
+{% endmacro %}
+
+{% macro _split_part_negative(string_text, delimiter_text, part_number) %}
+
+    split_part(
+        {{ string_text }},
+        {{ delimiter_text }},
+          length({{ string_text }})
+          - length(
+              replace({{ string_text }},  {{ delimiter_text }}, '')
+          ) + 2 + {{ part_number }}
+        )
+
+{% endmacro %}
+
+{% macro postgres__split_part(string_text, delimiter_text, part_number) %}
+
+  {% if part_number >= 0 %}
+    {{ dbt.default__split_part(string_text, delimiter_text, part_number) }}
+  {% else %}
+    {{ dbt._split_part_negative(string_text, delimiter_text, part_number) }}
+  {% endif %}
+
+{% endmacro %}
+
+{% macro listagg(measure, delimiter_text="','", order_by_clause=none, limit_num=none) -%}
+    {{ return(adapter.dispatch('listagg', 'dbt') (measure, delimiter_text, order_by_clause, limit_num)) }}
+{%- endmacro %}
+
+{% macro postgres__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+
+    {% if limit_num -%}
+    array_to_string(
+        (array_agg(
+            {{ measure }}
+            {% if order_by_clause -%}
+            {{ order_by_clause }}
+            {%- endif %}
+        ))[1:{{ limit_num }}],
+        {{ delimiter_text }}
+        )
+    {%- else %}
+    string_agg(
+        {{ measure }},
+        {{ delimiter_text }}
+        {% if order_by_clause -%}
+        {{ order_by_clause }}
+        {%- endif %}
+        )
+    {%- endif %}
+
+{%- endmacro %}
+
+{% macro string_literal(value) -%}
+  {{ return(adapter.dispatch('string_literal', 'dbt') (value)) }}
+{%- endmacro %}
+
+{% macro default__string_literal(value) -%}
+    '{{ value }}'
+{%- endmacro %}
+
+{% macro escape_single_quotes(expression) %}
+      {{ return(adapter.dispatch('escape_single_quotes', 'dbt') (expression)) }}
+{% endmacro %}
+
+{% macro default__escape_single_quotes(expression) -%}
+{{ expression | replace("'","''") }}
+{%- endmacro %}
+
+{% macro right(string_text, length_expression) -%}
+    {{ return(adapter.dispatch('right', 'dbt') (string_text, length_expression)) }}
+{% endmacro %}
+
+{% macro postgres__right(string_text, length_expression) %}
+
+    case when {{ length_expression }} = 0
+        then ''
+    else
+        right(
+            {{ string_text }},
+            {{ length_expression }}
+        )
+    end
+
+{%- endmacro -%}
+
+{% macro length(expression) -%}
+    {{ return(adapter.dispatch('length', 'dbt') (expression)) }}
+{% endmacro %}
+
+{% macro default__length(expression) %}
+
+    length(
+        {{ expression }}
+    )
+
+{%- endmacro -%}
+
+{% macro position(substring_text, string_text) -%}
+    {{ return(adapter.dispatch('position', 'dbt') (substring_text, string_text)) }}
+{% endmacro %}
+
+{% macro default__position(substring_text, string_text) %}
+
+    position(
+        {{ substring_text }} in {{ string_text }}
+    )
+
+{%- endmacro -%}
+
+{% macro replace(field, old_chars, new_chars) -%}
+    {{ return(adapter.dispatch('replace', 'dbt') (field, old_chars, new_chars)) }}
+{% endmacro %}
+
+{% macro default__replace(field, old_chars, new_chars) %}
+
+    replace(
+        {{ field }},
+        {{ old_chars }},
+        {{ new_chars }}
+    )
+
+{% endmacro %}
+
+{% macro except() %}
+  {{ return(adapter.dispatch('except', 'dbt')()) }}
+{% endmacro %}
+
+{% macro default__except() %}
+
+    except
+
+{% endmacro %}
+
+{% macro intersect() %}
+  {{ return(adapter.dispatch('intersect', 'dbt')()) }}
+{% endmacro %}
+
+{% macro default__intersect() %}
+
+    intersect
+
+{% endmacro %}
+
+{% macro array_construct(inputs=[], data_type='INT') -%}
+  {{ return(adapter.dispatch('array_construct', 'dbt')(inputs, data_type)) }}
+{%- endmacro %}
+
+{% macro postgres__array_construct(inputs, data_type) -%}
+    {% if inputs|length > 0 %}
+    array[ {{ inputs|join(' , ') }} ]
+    {% else %}
+    array[]::{{data_type}}[]
+    {% endif %}
+{%- endmacro %}
+
+{% macro array_append(array, new_element) -%}
+  {{ return(adapter.dispatch('array_append', 'dbt')(array, new_element)) }}
+{%- endmacro %}
+
+{% macro default__array_append(array, new_element) -%}
+    array_append({{ array }}, {{ new_element }})
+{%- endmacro %}
+
+{% macro array_concat(array_1, array_2) -%}
+  {{ return(adapter.dispatch('array_concat', 'dbt')(array_1, array_2)) }}
+{%- endmacro %}
+
+{% macro default__array_concat(array_1, array_2) -%}
+    array_cat({{ array_1 }}, {{ array_2 }})
+{%- endmacro %}
+
+{% macro type_float() -%}
+    float
+{%- endmacro %}
+
+{% macro type_numeric() -%}
+    numeric(28,6)
+{%- endmacro %}
+
+{% macro type_bigint() -%}
+    bigint
+{%- endmacro %}
+
+{% macro type_int() -%}
+    integer
+{%- endmacro %}
+
+{% macro type_boolean() -%}
+    boolean
+{%- endmacro %}
