@@ -58,8 +58,42 @@ static bool class_match(const char *p, char c, const char **end)
     return c != '/' && hit != neg;
 }
 
+/* Matching with backtracking over `*` and `**` is exponential in the
+ * number of stars for some pattern/path pairs (`*a*a*a*a*b` against a long
+ * run of a's); pairs (pattern position, path position) already known not to
+ * match are remembered once a match has taken many steps, which bounds the
+ * work by their number. */
+typedef struct GM {
+    const char *p0, *s0;
+    size_t np, ns;
+    unsigned long steps;
+    unsigned char *failed;       /* (np + 1) * (ns + 1) bits, or NULL */
+} GM;
+
+#define GM_MEMO_AFTER 4096
+
+static bool gmatch_at(GM *g, const char *p, const char *s);
+
+static bool gmatch(GM *g, const char *p, const char *s)
+{
+    size_t bit = 0;
+    if (++g->steps > GM_MEMO_AFTER && !g->failed) {
+        size_t nbits = (g->np + 1) * (g->ns + 1);
+        g->failed = calloc(nbits / 8 + 1, 1);
+    }
+    if (g->failed) {
+        bit = (size_t)(p - g->p0) * (g->ns + 1) + (size_t)(s - g->s0);
+        if (g->failed[bit / 8] & (1u << (bit % 8)))
+            return false;
+    }
+    bool m = gmatch_at(g, p, s);
+    if (!m && g->failed)
+        g->failed[bit / 8] |= (unsigned char)(1u << (bit % 8));
+    return m;
+}
+
 /* Does glob p match all of s? */
-static bool gmatch(const char *p, const char *s)
+static bool gmatch_at(GM *g, const char *p, const char *s)
 {
     while (*p) {
         if (p[0] == '*' && p[1] == '*') {
@@ -68,15 +102,15 @@ static bool gmatch(const char *p, const char *s)
                 q++;
             if (*q == '/') {         /* zero or more directories */
                 q++;
-                if (gmatch(q, s))
+                if (gmatch(g, q, s))
                     return true;
                 for (const char *t = s; *t; t++)
-                    if (*t == '/' && gmatch(q, t + 1))
+                    if (*t == '/' && gmatch(g, q, t + 1))
                         return true;
                 return false;
             }
             for (const char *t = s;; t++) {
-                if (gmatch(q, t))
+                if (gmatch(g, q, t))
                     return true;
                 if (!*t)
                     return false;
@@ -85,7 +119,7 @@ static bool gmatch(const char *p, const char *s)
         if (*p == '*') {
             p++;
             for (const char *t = s;; t++) {
-                if (gmatch(p, t))
+                if (gmatch(g, p, t))
                     return true;
                 if (!*t || *t == '/')
                     return false;
@@ -121,6 +155,14 @@ static bool gmatch(const char *p, const char *s)
     return !*s;
 }
 
+static bool glob_match(const char *pat, const char *str)
+{
+    GM g = {pat, str, strlen(pat), strlen(str), 0, NULL};
+    bool m = gmatch(&g, pat, str);
+    free(g.failed);
+    return m;
+}
+
 /* The last pattern's verdict on path (relative to the root): 1 excluded,
  * 0 re-included, -1 no pattern matches. */
 static int verdict(const DbtIgnore *ig, const char *path, bool is_dir)
@@ -132,7 +174,7 @@ static int verdict(const DbtIgnore *ig, const char *path, bool is_dir)
         const IgPat *pt = &ig->v[i];
         if (pt->dir_only && !is_dir)
             continue;
-        if (gmatch(pt->glob, pt->anchored ? path : base))
+        if (glob_match(pt->glob, pt->anchored ? path : base))
             v = pt->negate ? 0 : 1;
     }
     return v;

@@ -69,6 +69,16 @@ settle
 expect "basename at any depth, **/" "" "$(L | tr ' ' '\n' | grep -E -x 'tmp_one|tmp_two|half')"
 expect "keep_wip not matched" "keep_wip" "$(L | tr ' ' '\n' | grep -x keep_wip)"
 
+# a pattern whose backtracking explodes (12 stars against 60 a's): still quick
+long=$(printf 'a%.0s' $(seq 1 60))
+echo "select 1 as a" > "models/scratch/${long}.sql"
+printf '*a*a*a*a*a*a*a*a*a*a*a*a*b\n**/a*a*a*a*a*a*a*a*a*a*a*a*c/**\n' > .dbtignore
+settle
+out=$(timeout 20 "$CDBT" ls -q --resource-type model --output name --project-dir . --profiles-dir . 2>&1); rc=$?
+expect "pathological patterns: ls finishes" 0 "$rc"
+expect "and keeps the file they do not match" "$long" "$(echo "$out" | grep -x "$long")"
+rm "models/scratch/${long}.sql"
+
 # the cache: a compile that stored a snapshot, then .dbtignore edited / deleted / created
 printf 'models/scratch/\n' > .dbtignore
 settle
