@@ -213,13 +213,22 @@ DbtIgnore *pl_ignore_load(Loader *L)
     }
     if (fs_read_file(path, &text, &len) != 0)
         return NULL;
-    DbtIgnore *ig = ARENA_NEW(L->a, DbtIgnore);
+    DbtIgnore *ig = pl_ignore_parse(L->a, text, len);
+    free(text);
+    return ig;
+}
+
+DbtIgnore *pl_ignore_parse(Arena *a, const char *text, size_t len)
+{
+    DbtIgnore *ig = ARENA_NEW(a, DbtIgnore);
     int cap = 0;
-    for (char *line = text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        size_t ll = nl ? (size_t)(nl - line) : strlen(line);
-        char *s = arena_strndup(L->a, line, ll);
-        line = nl ? nl + 1 : NULL;
+    const char *end = text + len;
+    for (const char *line = text; line < end;) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t ll = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        char *s = arena_strndup(a, line, ll);
+        line = nl ? nl + 1 : end;
+        s[strnlen(s, ll)] = '\0';   /* a NUL inside the line ends it */
         size_t k = strlen(s);
         if (k && s[k - 1] == '\r')
             s[--k] = '\0';
@@ -253,13 +262,12 @@ DbtIgnore *pl_ignore_load(Loader *L)
         pt.glob = s;
         if (ig->n == cap) {
             cap = cap ? cap * 2 : 16;
-            IgPat *nv = ARENA_ARRAY(L->a, IgPat, cap);
+            IgPat *nv = ARENA_ARRAY(a, IgPat, cap);
             if (ig->n)
                 memcpy(nv, ig->v, sizeof *nv * (size_t)ig->n);
             ig->v = nv;
         }
         ig->v[ig->n++] = pt;
     }
-    free(text);
     return ig;
 }

@@ -65,6 +65,8 @@ typedef struct Loader {
 typedef struct DbtIgnore DbtIgnore;
 /* <root>/.dbtignore, or NULL when there is none (its absence is journaled). */
 DbtIgnore *pl_ignore_load(Loader *L);
+/* The patterns of a .dbtignore text (in a). */
+DbtIgnore *pl_ignore_parse(Arena *a, const char *text, size_t len);
 /* Is path (relative to the project root) excluded by it?  ig may be NULL. */
 bool pl_ignored(const DbtIgnore *ig, const char *path);
 
