@@ -185,32 +185,10 @@ int dbt_write_compiled(Dbt *d, Node *n, Diag *err)
     return rc;
 }
 
-int dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err)
+static int compile_inline_node(Dbt *d, Node *n, const char **out, Diag *err)
 {
     Project *p = d->p;
-    if (!p || !d->parsed) {
-        diag_set(err, NULL, 0, 0, NULL, "dbt_compile_inline called before dbt_parse");
-        return -1;
-    }
     Arena *a = &p->arena;
-    Node *n = ARENA_NEW(a, Node);
-    n->index = -1;
-    n->rt = RT_MODEL;
-    n->name = "inline_query";
-    n->package_name = p->name;
-    n->unique_id = arena_sprintf(a, "sql_operation.%s.inline_query", p->name ? p->name : "");
-    n->path = "sql/inline_query";
-    n->original_file_path = "from remote system.sql";
-    n->raw_code = arena_strdup(a, sql);
-    n->raw_len = strlen(sql);
-    n->config = config_defaults(a, RT_MODEL);
-    n->unrendered_config = v_dict(a).u.d;
-    const char **fqn = ARENA_ARRAY(a, const char *, 2);
-    fqn[0] = p->name;
-    fqn[1] = "inline_query";
-    n->fqn = fqn;
-    n->nfqn = 2;
-    srcfile_init(&n->src, "inline_query", n->raw_code, n->raw_len);
     if (dbt_parse_node(d, n, err) != 0)
         return -1;
     /* resolve its refs/sources against the parsed project */
@@ -253,6 +231,39 @@ int dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err)
         return -1;
     *out = n->compiled_code;
     return 0;
+}
+
+int dbt_compile_inline(Dbt *d, const char *sql, const char **out, Diag *err)
+{
+    Project *p = d->p;
+    if (!p || !d->parsed) {
+        diag_set(err, NULL, 0, 0, NULL, "dbt_compile_inline called before dbt_parse");
+        return -1;
+    }
+    Arena *a = &p->arena;
+    Node *n = ARENA_NEW(a, Node);
+    n->index = -1;
+    n->rt = RT_MODEL;
+    n->name = "inline_query";
+    n->package_name = p->name;
+    n->unique_id = arena_sprintf(a, "sql_operation.%s.inline_query", p->name ? p->name : "");
+    n->path = "sql/inline_query";
+    n->original_file_path = "from remote system.sql";
+    n->raw_code = arena_strdup(a, sql);
+    n->raw_len = strlen(sql);
+    n->config = config_defaults(a, RT_MODEL);
+    n->unrendered_config = v_dict(a).u.d;
+    const char **fqn = ARENA_ARRAY(a, const char *, 2);
+    fqn[0] = p->name;
+    fqn[1] = "inline_query";
+    n->fqn = fqn;
+    n->nfqn = 2;
+    srcfile_init(&n->src, "inline_query", n->raw_code, n->raw_len);
+    int rc = compile_inline_node(d, n, out, err);
+    /* the node is no project node: project_free does not free its line
+     * index (built when an error names a line) */
+    srcfile_free(&n->src);
+    return rc;
 }
 
 int dbt_render_in_node(Dbt *d, Node *n, const char *text, const char **out, Diag *err)
