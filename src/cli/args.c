@@ -30,7 +30,7 @@ static const OptSpec kOpts[] = {
     {"--vars", OPT_VALUE, F(vars), 0, "DBT_VARS", "YAML mapping of variables, e.g. '{key: value}'"},
     {"--select|-s|-m|--models|--model", OPT_MULTI, F(select), F(nselect), "DBT_SELECT", "Nodes to include (dbt selection syntax)"},
     {"--exclude", OPT_MULTI, F(exclude), F(nexclude), "DBT_EXCLUDE", "Nodes to exclude"},
-    {"--selector", OPT_VALUE, F(selector), 0, "DBT_SELECTOR", "Named selector from selectors.yml (not supported yet)"},
+    {"--selector", OPT_VALUE, F(selector), 0, "DBT_SELECTOR", "Named selector from selectors.yml (a selector with default: true applies when no --select/--exclude is given)"},
     {"--resource-type|--resource-types", OPT_MULTI, F(resource_types), F(nresource_types), "DBT_RESOURCE_TYPES", "Restrict to resource types (model, seed, test, source, ...)"},
     {"--exclude-resource-type|--exclude-resource-types", OPT_MULTI, F(exclude_resource_types), F(nexclude_resource_types), "DBT_EXCLUDE_RESOURCE_TYPES", "Resource types to leave out"},
     {"--indirect-selection", OPT_VALUE, F(indirect_selection), 0, "DBT_INDIRECT_SELECTION", "eager (default), cautious, buildable or empty"},

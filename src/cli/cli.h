@@ -80,6 +80,12 @@ int  session_load_project(Session *s, Flags *f, bool need_profile, Diag *err);
  * (dbt, project, graph, params, target and log dirs, --warn-error). */
 int  session_pg_params(Session *s, PgParams *params, Diag *err);
 void session_runner_options(Session *s, PgParams *params, RunnerOptions *ro);
+/* selectors.c: the --select/--exclude expressions of --selector NAME, or of
+ * the selectors.yml selector with `default: true` when no --select,
+ * --exclude or --selector is given (*found false: none applies).  0, or -1
+ * with *err (exit 2). */
+int  selectors_resolve(Session *s, const char ***sel, int *nsel, const char ***exc, int *nexc, bool *found,
+                       Diag *err);
 void session_close(Session *s);
 /* delta.c: the project with only the given model files and properties file
  * loaded (ProjectOptions.only_models), attached but not parsed; prints

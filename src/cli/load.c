@@ -395,9 +395,22 @@ int session_select(Session *s, const int *default_rts, bool *out)
         so.last_status = last_status;
         so.last_status_ud = s;
     }
-    if (f->selector) {
-        diag_set(&err, NULL, 0, 0, NULL, "--selector is not supported yet (selectors.yml); use --select/--exclude");
+    if (f->selector && (f->nselect || f->nexclude)) {
+        diag_set(&err, NULL, 0, 0, NULL, "--selector cannot be combined with --select or --exclude");
         return fail(&err);
+    }
+    {
+        const char **ssel = NULL, **sexc = NULL;
+        int nssel = 0, nsexc = 0;
+        bool found = false;
+        if (selectors_resolve(s, &ssel, &nssel, &sexc, &nsexc, &found, &err) != 0)
+            return fail(&err);
+        if (found) {
+            so.select = ssel;
+            so.nselect = nssel;
+            so.exclude = sexc;
+            so.nexclude = nsexc;
+        }
     }
     if (f->indirect_selection) {
         int m = graph_indirect_from_name(f->indirect_selection);
