@@ -292,9 +292,9 @@ int cmd_source(Flags *f)
                                flt && flt->type == V_STR && flt->u.s->len ? "    where " : "",
                                flt && flt->type == V_STR && flt->u.s->len ? flt->u.s->s : "");
     }
-    const char *path = f->output && *f->output
-                           ? (f->output[0] == '/' ? f->output : arena_sprintf(&s.arena, "%s/%s", p->root, f->output))
-                           : arena_sprintf(&s.arena, "%s/sources.json", session_target_dir(&s));
+    /* -o as given (relative to the working directory, as dbt takes it) */
+    const char *path = f->output && *f->output ? f->output
+                                               : arena_sprintf(&s.arena, "%s/sources.json", session_target_dir(&s));
     Diag err = {0};
     if (n == 0) {
         console_line(f, "%s", "");
