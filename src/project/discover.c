@@ -248,7 +248,7 @@ int pl_discover_finish(Loader *L, bool ok)
     return rc;
 }
 
-static void register_node(Loader *L, Node *n)
+void pl_register_node(Loader *L, Node *n)
 {
     vec_push(&L->pending, n);
     if (!strmap_getz(&L->by_name[n->rt], n->name))
@@ -275,7 +275,7 @@ static int sql_node(Walk *w, const char *rel)
     if (r->njobs % READ_CHUNK == 0)
         vec_push(&r->chunks, ARENA_ARRAY(&L->tree, ReadJob, READ_CHUNK));
     *job_at(r, r->njobs++) = (ReadJob){.n = n, .rel = jrel, .dir = w->dir};
-    register_node(L, n);
+    pl_register_node(L, n);
     return 0;
 }
 
@@ -307,7 +307,7 @@ static int seed_node(Walk *w, const char *rel)
         sha256_hex(text + s, e - s, hex);
         n->checksum = arena_strdup(L->a, hex);
     }
-    register_node(L, n);
+    pl_register_node(L, n);
     return 0;
 }
 
@@ -418,7 +418,7 @@ static int snapshot_nodes(Walk *w, const char *rel)
         n->src.line_base = lines;
         n->src.col_base = (int)(body - ls);
         n->checksum = checksum;
-        register_node(L, n);
+        pl_register_node(L, n);
         i = after - 1;
     }
     return 0;

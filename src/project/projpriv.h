@@ -122,6 +122,8 @@ int pl_read_profile(Loader *L, const char *project_profile);
 
 /* ---- discover.c */
 int pl_discover(Loader *L);           /* models, seeds, snapshots, analyses, singular tests, macros */
+/* A discovered node (pending its config) that can be found by name. */
+void pl_register_node(Loader *L, Node *n);
 /* Wait for the texts of the model, analysis and singular test files (read
  * by a thread while the load goes on) and set the nodes' raw_code, src and
  * checksum.  ok: the steps since pl_discover succeeded.  A file that could

@@ -8,6 +8,7 @@
  * config.c's.  Strings are rendered (PR_PROPERTIES) except descriptions,
  * tests and hooks. */
 #include "projpriv.h"
+#include "../base/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -563,6 +564,67 @@ static int macro_entry(PatchCtx *c, const YNode *entry)
     return 0;
 }
 
+/* ---- snapshots defined in YAML (dbt 1.9)
+ *
+ *   snapshots:
+ *     - name: orders_snapshot
+ *       relation: source('shop', 'orders')     # or ref('model')
+ *       config: {unique_key: id, strategy: timestamp, updated_at: updated_at}
+ *
+ * A snapshot node whose code is `select * from {{ <relation> }}`, defined
+ * by the properties file (its path and fqn are the file's, under the
+ * snapshot or model path that holds it); the entry then patches it like a
+ * SQL-defined snapshot's. */
+static int yaml_snapshot(PatchCtx *c, const YNode *entry)
+{
+    Loader *L = c->L;
+    const YNode *rel = entry->kind == YN_MAP ? ynode_get(entry, "relation") : NULL;
+    if (!rel)
+        return 0;
+    const char *name;
+    if (entry_name(c, entry, &name) != 0)
+        return -1;
+    if (rel->kind != YN_SCALAR || rel->value.type != V_STR)
+        return shape_err(c, rel, "'relation' must be a string such as \"ref('model')\" or \"source('src', 'table')\"");
+    const char *r = rel->value.u.s->s;
+    while (*r == ' ')
+        r++;
+    if (strncmp(r, "ref(", 4) != 0 && strncmp(r, "source(", 7) != 0)
+        return shape_err(c, rel, "'relation' must be a ref() or a source() call");
+    Node *old = strmap_getz(&L->by_name[RT_SNAPSHOT], name);
+    if (old)
+        return pl_err(L, c->f, entry, "dbt found two snapshots with the name \"%s\": %s and %s", name,
+                      old->original_file_path, c->f->rel);
+    Node *n = pl_new_node(L, RT_SNAPSHOT);
+    n->name = name;
+    n->original_file_path = c->f->rel;
+    n->abs_path = arena_sprintf(L->a, "%s/%s", L->p->root, c->f->rel);
+    /* the file's place under the snapshot (or model) path that holds it */
+    const char *in = c->f->rel;
+    const char **roots[] = {L->p->snapshot_paths, L->p->model_paths};
+    for (int k = 0; k < 2 && in == c->f->rel; k++)
+        for (int i = 0; roots[k] && roots[k][i]; i++) {
+            size_t rl = strlen(roots[k][i]);
+            if (!strncmp(c->f->rel, roots[k][i], rl) && c->f->rel[rl] == '/') {
+                in = c->f->rel + rl + 1;
+                break;
+            }
+        }
+    n->path = in;
+    int nf;
+    n->fqn = pl_fqn(L, in, name, &nf);
+    n->nfqn = nf;
+    n->unique_id = arena_sprintf(L->a, "snapshot.%s.%s", L->p->name, name);
+    n->raw_code = arena_sprintf(L->a, "select * from {{ %s }}", r);
+    n->raw_len = strlen(n->raw_code);
+    srcfile_init(&n->src, c->f->rel, n->raw_code, n->raw_len);
+    char hex[65];
+    sha256_hex(n->raw_code, n->raw_len, hex);
+    n->checksum = arena_strdup(L->a, hex);
+    pl_register_node(L, n);
+    return 0;
+}
+
 /* ---- files */
 
 static const struct { const char *key; ResourceType rt; } patch_keys[] = {
@@ -607,6 +669,9 @@ static int props_file(Loader *L, YFile *f)
             return shape_err(&c, list ? list : root->keys[i],
                              arena_sprintf(L->a, "expected a list, got %s", list ? pl_kind(list) : "nothing"));
         for (size_t e = 0; e < list->n; e++) {
+            if (!is_src && !is_macro && patch_keys[which].rt == RT_SNAPSHOT &&
+                yaml_snapshot(&c, list->items[e]) != 0)
+                return -1;
             int rc = is_src ? source_entry(&c, list->items[e])
                      : is_macro ? macro_entry(&c, list->items[e])
                      : patch_entry(&c, patch_keys[which].rt, list->items[e]);
