@@ -12,7 +12,7 @@
  * unique_key: a string or (1.9) a list.  Hard deletes: ignore, invalidate
  * (hard_deletes: invalidate or legacy invalidate_hard_deletes: true).
  * Not supported (a clear error, never different data): hard_deletes:
- * new_record, dbt_valid_to_current, renamed snapshot_meta_column_names,
+ * new_record, renamed snapshot_meta_column_names,
  * custom strategies.  Column helpers, names, hooks, grants, indexes and
  * cache undo come from matu.c. */
 #include <stdlib.h>
@@ -29,6 +29,7 @@ typedef struct SnapCfg {
     bool check_all;              /* check_cols: 'all' */
     const char **check_cols; int ncheck;
     bool invalidate;             /* hard deletes: invalidate */
+    const char *valid_to_current;    /* dbt_valid_to_current (1.9): the current rows' dbt_valid_to, or NULL */
 } SnapCfg;
 
 static bool unset(const Value *v) { return !v || v->type == V_NONE || v->type == V_UNDEF; }
@@ -131,9 +132,14 @@ static int read_config(MatCtx *m, SnapCfg *c)
         matu_error_kind(m, "Runtime Error", "Invalid setting for property hard_deletes.");
         return -1;
     }
-    if (!unset(exec_cfg(m->n, "dbt_valid_to_current"))) {
-        matu_error_kind(m, "Runtime Error", "dbt_valid_to_current is not supported by cdbt yet");
-        return -1;
+    Value *vtc = exec_cfg(m->n, "dbt_valid_to_current");
+    if (!unset(vtc)) {
+        if (vtc->type != V_STR || !vtc->u.s->len) {
+            matu_error_kind(m, "Compilation Error", "Invalid value for 'dbt_valid_to_current': expected a SQL "
+                                                    "expression as a string, such as \"'9999-12-31'::date\"");
+            return -1;
+        }
+        c->valid_to_current = vtc->u.s->s;
     }
     Value *meta = exec_cfg(m->n, "snapshot_meta_column_names");
     if (meta && meta->type == V_DICT) {
@@ -262,15 +268,36 @@ static int check_row_changed(MatCtx *m, const SnapCfg *c, const MCols *existing,
 }
 
 /* default__build_snapshot_table */
+/* get_dbt_valid_to_current: a new current row's dbt_valid_to */
+static void valid_to_new(Sb *s, const SnapCfg *c)
+{
+    if (c->valid_to_current)
+        sb_printf(s, "coalesce(nullif(%s, %s), %s)", c->updated_at, c->updated_at, c->valid_to_current);
+    else
+        sb_printf(s, "nullif(%s, %s)", c->updated_at, c->updated_at);
+}
+
+/* a row of T that is current: dbt_valid_to null, or dbt_valid_to_current */
+static void is_current(Sb *s, const SnapCfg *c, const char *rel)
+{
+    if (c->valid_to_current)
+        sb_printf(s, "(%s%sdbt_valid_to = %s or %s%sdbt_valid_to is null)", rel ? rel : "", rel ? "." : "",
+                  c->valid_to_current, rel ? rel : "", rel ? "." : "");
+    else
+        sb_printf(s, "%s%sdbt_valid_to is null", rel ? rel : "", rel ? "." : "");
+}
+
 static const char *build_sql(MatCtx *m, const SnapCfg *c)
 {
-    Sb s = SB_INIT, id = SB_INIT;
+    Sb s = SB_INIT, id = SB_INIT, vt = SB_INIT;
     scd_id(&id, c);
+    valid_to_new(&vt, c);
     sb_printf(&s,
               "\n    select *,\n        %s as dbt_scd_id,\n        %s as dbt_updated_at,\n"
-              "        %s as dbt_valid_from,\n        nullif(%s, %s) as dbt_valid_to\n"
+              "        %s as dbt_valid_from,\n        %s as dbt_valid_to\n"
               "    from (\n        %s\n    ) sbq\n",
-              sb_cstr(&id), c->updated_at, c->updated_at, c->updated_at, c->updated_at, m->job->sql);
+              sb_cstr(&id), c->updated_at, c->updated_at, sb_cstr(&vt), m->job->sql);
+    sb_free(&vt);
     const char *r = arena_strndup(m->a, sb_cstr(&s), s.len);
     sb_free(&s);
     sb_free(&id);
@@ -287,12 +314,17 @@ static const char *staging_sql(MatCtx *m, const SnapCfg *c, const char *row_chan
     key_join(&kj, c);
     const char *u = c->updated_at, *now = "now()::timestamp without time zone";
     sb_printf(&s, "with snapshot_query as (\n\n        %s\n\n    ),\n\n", m->job->sql);
+    Sb cur = SB_INIT, vt = SB_INIT;
+    is_current(&cur, c, NULL);
+    valid_to_new(&vt, c);
     sb_printf(&s, "    snapshotted_data as (\n\n        select *, %s\n        from %s\n        where\n"
-                  "                dbt_valid_to is null\n\n    ),\n\n", sb_cstr(&kf), m->T.sql);
+                  "                %s\n\n    ),\n\n", sb_cstr(&kf), m->T.sql, sb_cstr(&cur));
     sb_printf(&s, "    insertions_source_data as (\n\n        select *, %s,\n            %s as dbt_updated_at,\n"
-                  "            %s as dbt_valid_from,\n            nullif(%s, %s) as dbt_valid_to,\n"
+                  "            %s as dbt_valid_from,\n            %s as dbt_valid_to,\n"
                   "            %s as dbt_scd_id\n\n        from snapshot_query\n    ),\n\n",
-              sb_cstr(&kf), u, u, u, u, sb_cstr(&id));
+              sb_cstr(&kf), u, u, sb_cstr(&vt), sb_cstr(&id));
+    sb_free(&cur);
+    sb_free(&vt);
     sb_printf(&s, "    updates_source_data as (\n\n        select *, %s,\n            %s as dbt_updated_at,\n"
                   "            %s as dbt_valid_from,\n            %s as dbt_valid_to\n\n        from snapshot_query\n    ),\n\n",
               sb_cstr(&kf), u, u, u);
@@ -450,16 +482,19 @@ int mat_snapshot(NodeJob *job)
             sb_printf(&sel, "%sDBT_INTERNAL_SOURCE.%s", sel.len ? ",\n        " : "", sb_cstr(&q));
         }
         /* postgres__snapshot_merge_sql */
+        Sb cur = SB_INIT;
+        is_current(&cur, &c, m.T.sql);
         sb_reset(&s);
         sb_printf(&s,
                   "update %s\n    set dbt_valid_to = DBT_INTERNAL_SOURCE.dbt_valid_to\n"
                   "    from %s as DBT_INTERNAL_SOURCE\n"
                   "    where DBT_INTERNAL_SOURCE.dbt_scd_id::text = %s.dbt_scd_id::text\n"
                   "      and DBT_INTERNAL_SOURCE.dbt_change_type::text in ('update'::text, 'delete'::text)\n"
-                  "      and %s.dbt_valid_to is null;\n\n"
+                  "      and %s;\n\n"
                   "    insert into %s (%s)\n    select %s\n    from %s as DBT_INTERNAL_SOURCE\n"
                   "    where DBT_INTERNAL_SOURCE.dbt_change_type::text = 'insert'::text;\n",
-                  m.T.sql, TMP.sql, m.T.sql, m.T.sql, m.T.sql, sb_cstr(&cols), sb_cstr(&sel), TMP.sql);
+                  m.T.sql, TMP.sql, m.T.sql, sb_cstr(&cur), m.T.sql, sb_cstr(&cols), sb_cstr(&sel), TMP.sql);
+        sb_free(&cur);
         const char *main_sql = arena_strndup(m.a, sb_cstr(&s), s.len);
         sb_free(&s);
         sb_free(&q);

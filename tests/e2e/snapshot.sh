@@ -166,7 +166,7 @@ bad no_updated_at "strategy='timestamp', unique_key='id'" "must specify an updat
 bad no_check_cols "strategy='check', unique_key='id'" "must specify a check_cols configuration"
 bad bad_check_cols "strategy='check', unique_key='id', check_cols='id'" "Invalid value for 'check_cols': id."
 bad new_record "strategy='check', unique_key='id', check_cols='all', hard_deletes='new_record'" "hard_deletes: new_record is not supported by cdbt yet"
-bad valid_to_current "strategy='check', unique_key='id', check_cols='all', dbt_valid_to_current=\"'9999-12-31'::date\"" "dbt_valid_to_current is not supported by cdbt yet"
+bad valid_to_current "strategy='check', unique_key='id', check_cols='all', dbt_valid_to_current=3" "Invalid value for 'dbt_valid_to_current'"
 bad meta_names "strategy='check', unique_key='id', check_cols='all', snapshot_meta_column_names={'dbt_valid_to': 'valid_to'}" "snapshot_meta_column_names (renaming dbt_valid_to) is not supported by cdbt yet"
 bad custom "strategy='mine', unique_key='id'" "Snapshot strategy 'mine' is not supported by cdbt yet"
 bad both_deletes "strategy='check', unique_key='id', check_cols='all', hard_deletes='invalidate', invalidate_hard_deletes=True" "You cannot set both"

@@ -74,6 +74,34 @@ check "orders_hist: old version closed, new one added" "1|new|2024-01-02 09:00:0
 1|paid|
 2|new|" "$(q "select id, status, dbt_valid_to from analytics_snaps.orders_hist order by id, dbt_valid_from")"
 
+# dbt_valid_to_current (1.9): current rows carry it instead of null, and a
+# change closes them all the same
+cat > snapshots/vtc.yml <<'EOF2'
+version: 2
+snapshots:
+  - name: vtc_hist
+    relation: source('raw', 'orders')
+    config:
+      target_schema: snaps
+      unique_key: id
+      strategy: timestamp
+      updated_at: updated_at
+      dbt_valid_to_current: "'9999-12-31'::timestamp"
+EOF2
+"$CDBT" snapshot -s vtc_hist > v1.out 2>&1
+check "vtc first run exit code" 0 $?
+check "vtc: current rows end in 9999" "1|paid|9999-12-31 00:00:00
+2|new|9999-12-31 00:00:00" "$(q "select id, status, dbt_valid_to from snaps.vtc_hist order by id, dbt_valid_from")"
+q "update raw.orders set status = 'shipped', updated_at = '2024-01-03 08:00' where id = 2" >/dev/null
+"$CDBT" snapshot -s vtc_hist > v2.out 2>&1
+check "vtc second run exit code" 0 $?
+check "vtc: the changed row closed, the new one current" "1|paid|9999-12-31 00:00:00
+2|new|2024-01-03 08:00:00
+2|shipped|9999-12-31 00:00:00" "$(q "select id, status, dbt_valid_to from snaps.vtc_hist order by id, dbt_valid_from")"
+"$CDBT" snapshot -s vtc_hist > v3.out 2>&1
+check "vtc: nothing changed, nothing added" "3" "$(q "select count(*) from snaps.vtc_hist")"
+rm snapshots/vtc.yml
+
 # errors: a relation that is no ref/source, a name taken twice
 cp snapshots/sub/orders.yml orders.yml.ok
 sed -i "s|relation: source('raw', 'orders')|relation: raw.orders|" snapshots/sub/orders.yml
