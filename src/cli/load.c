@@ -273,7 +273,10 @@ static int open_session(Session *s, Flags *f, bool need_profile, bool restore)
     return EXIT_OK;
 }
 
-int session_load_project(Session *s, Flags *f, bool need_profile, Diag *err)
+/* Load without the parse cache or a parse: `cdbt debug`, and a delta
+ * compile's project of a few models (models/props: ProjectOptions). */
+static int load_only(Session *s, Flags *f, bool need_profile, const char *const *models, int nmodels,
+                     const char *props, Diag *err)
 {
     memset(s, 0, sizeof *s);
     s->flags = f;
@@ -284,27 +287,22 @@ int session_load_project(Session *s, Flags *f, bool need_profile, Diag *err)
     DbtOptions dopt = dbt_options(s, false);
     s->dbt = dbt_new(&dopt);
     ProjectOptions popt = project_options(s, need_profile);
+    popt.only_models = models;
+    popt.nonly_models = nmodels;
+    popt.only_props = props;
     s->project = project_load(&popt, dbt_renderer(s->dbt), err);
     return s->project ? 0 : -1;
+}
+
+int session_load_project(Session *s, Flags *f, bool need_profile, Diag *err)
+{
+    return load_only(s, f, need_profile, NULL, 0, NULL, err);
 }
 
 int session_open_delta(Session *s, Flags *f, const char *const *models, int nmodels, const char *props,
                        Diag *err)
 {
-    memset(s, 0, sizeof *s);
-    s->flags = f;
-    s->t_start = cli_now();
-    arena_init(&s->arena, 0);
-    if (parse_cli_vars(s, err) != 0)
-        return -1;
-    DbtOptions dopt = dbt_options(s, false);
-    s->dbt = dbt_new(&dopt);
-    ProjectOptions popt = project_options(s, true);
-    popt.only_models = models;
-    popt.nonly_models = nmodels;
-    popt.only_props = props;
-    s->project = project_load(&popt, dbt_renderer(s->dbt), err);
-    if (!s->project)
+    if (load_only(s, f, true, models, nmodels, props, err) != 0)
         return -1;
     return dbt_attach(s->dbt, s->project, err);
 }
