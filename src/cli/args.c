@@ -57,6 +57,7 @@ static const OptSpec kOpts[] = {
     {"--version|-v", OPT_FLAG, F(version), 0, NULL, "Show the version"},
     {"--no-clean-project-files-only", OPT_NOFLAG, F(clean_project_files_only), 0, NULL, "clean: allow deleting paths outside the project"},
     {"--clean-project-files-only", OPT_FLAG, F(clean_project_files_only), 0, NULL, NULL},
+    {"--empty", OPT_FLAG, F(empty), 0, "DBT_EMPTY", "ref() and source() read no rows: build the relations' shape only (run, build, compile)"},
     {"--config-dir", OPT_FLAG, F(config_dir), 0, NULL, "debug: print where profiles.yml is looked up, and exit"},
     {"--limit", OPT_VALUE, F(limit), 0, NULL, "show: rows to fetch (default 5; -1: all)"},
     {"--args", OPT_VALUE, F(op_args), 0, NULL, "run-operation: YAML mapping of the macro's keyword arguments, e.g. '{role: reporter}'"},

@@ -43,6 +43,7 @@ typedef struct Flags {
     bool no_partial_parse;                   /* --no-partial-parse: do not use target/cdbt.db */
     bool clean_project_files_only;           /* default true */
     bool config_dir;                         /* debug --config-dir */
+    bool empty;                              /* --empty: refs and sources read no rows */
     const char *op_args;                     /* run-operation --args (YAML mapping) */
     const char *limit;                       /* show --limit (text: -1 allowed) */
     const char *log_format;

@@ -176,6 +176,7 @@ static DbtOptions dbt_options(Session *s, bool hooks)
     dopt.which = f->command;
     dopt.cli_vars = s->cli_vars;
     dopt.full_refresh = f->full_refresh;
+    dopt.empty = f->empty;
     dopt.out = stdout;
     dopt.no_print = f->no_print;
     dopt.log_json = f->log_format && strcmp(f->log_format, "json") == 0;

@@ -29,6 +29,7 @@ typedef struct DbtOptions {
     const char *which;          /* command name: "compile", "run", ... (flags.WHICH) */
     VDict *cli_vars;            /* --vars */
     bool full_refresh;
+    bool empty;                  /* --empty: ref() and source() read no rows (render_limited, limit 0) */
     FILE *out;                  /* where print()/log(info=True) write; NULL = stdout */
     bool no_print;
     bool log_json;              /* --log-format json: log(info=True) writes a JinjaLogInfo JSON line */

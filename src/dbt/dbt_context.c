@@ -477,6 +477,7 @@ static int f_ref(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     DbtRel r;
     bool eph = is_ephemeral(t);
     dbt_node_rel(c->d, t, eph, &r);
+    r.empty = c->d->opt.empty;
     if (eph)
         vec_push(&c->ephem, t);
     *out = dbt_rel_value(c->a, &r);
@@ -517,6 +518,7 @@ static int f_source(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     }
     DbtRel r;
     dbt_node_rel(c->d, t, false, &r);
+    r.empty = c->d->opt.empty;
     *out = dbt_rel_value(c->a, &r);
     return 0;
 }
@@ -1338,12 +1340,12 @@ void dbt_add_common_globals(Dbt *d, VDict *g)
     dict_setz(a, g, "thread_id", v_strz(a, "Thread-1"));
     Value flags = v_dict(a);
     dict_setz(a, flags.u.d, "FULL_REFRESH", v_bool(d->opt.full_refresh));
+    dict_setz(a, flags.u.d, "EMPTY", v_bool(d->opt.empty));
     dict_setz(a, flags.u.d, "STORE_FAILURES", v_bool(false));
     dict_setz(a, flags.u.d, "WHICH", v_strz(a, d->opt.which ? d->opt.which : "compile"));
     dict_setz(a, flags.u.d, "WARN_ERROR", v_bool(false));
     dict_setz(a, flags.u.d, "FAIL_FAST", v_bool(false));
     dict_setz(a, flags.u.d, "USE_COLORS", v_bool(false));
-    dict_setz(a, flags.u.d, "EMPTY", v_bool(false));
     dict_setz(a, g, "flags", flags);
 }
 

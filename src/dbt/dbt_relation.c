@@ -54,7 +54,19 @@ void dbt_rel_render(const DbtRel *r, Sb *out)
     }
 }
 
-static void rel_str(VObj *o, Sb *out) { dbt_rel_render((DbtRel *)o->data, out); }
+/* str(): the relation, or with --empty what dbt-adapters' render_limited
+ * gives for limit 0 (postgres requires the subquery's alias) */
+static void rel_str(VObj *o, Sb *out)
+{
+    const DbtRel *r = o->data;
+    if (!r->empty) {
+        dbt_rel_render(r, out);
+        return;
+    }
+    sb_puts(out, "(select * from ");
+    dbt_rel_render(r, out);
+    sb_printf(out, " where false limit 0) _dbt_limit_subq_%s", r->identifier ? r->identifier : "");
+}
 
 static bool rel_eq(VObj *a, VObj *b)
 {

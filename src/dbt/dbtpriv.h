@@ -89,6 +89,7 @@ typedef struct DbtRel {
     bool quote[3];               /* database, schema, identifier */
     bool include[3];
     bool cte;                    /* ephemeral: renders bare __dbt__cte__<identifier> */
+    bool empty;                  /* --empty: str() is "(select * from <rel> where false limit 0) _dbt_limit_subq_<id>" */
 } DbtRel;
 extern const ObjClass dbt_relation_class;
 Value dbt_rel_value(Arena *a, const DbtRel *r);
