@@ -63,6 +63,7 @@ Cache *cache_open_quiet(const char *target_dir);
 typedef struct CacheParseEnv {
     const char *which;           /* command name (flags.WHICH) */
     bool full_refresh;
+    bool empty;                  /* --empty (flags.EMPTY) */
 } CacheParseEnv;
 
 /* After dbt_attach(), before dbt_parse(): compute every renderable node's

@@ -743,6 +743,7 @@ static void *key_job(void *arg)
             ser_str(&b, "flags");
             ser_str(&b, j->env->which);
             ser_bool(&b, j->env->full_refresh);
+            ser_bool(&b, j->env->empty);
         }
         e->cacheable = ok && !e->ambiguous;
         uint8_t base[32];

@@ -143,7 +143,7 @@ static void cache_begin(Session *s, bool restore)
     char *w = NULL;
     s->cache = cache_open(session_target_dir(s), &w);
     if (s->cache && restore) {
-        CacheParseEnv ce = {f->command ? f->command : "compile", f->full_refresh};
+        CacheParseEnv ce = {f->command ? f->command : "compile", f->full_refresh, f->empty};
         cache_parse_begin(s->cache, s->project, &ce, &w);
         s->parse_cached = true;
     }

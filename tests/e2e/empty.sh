@@ -28,5 +28,12 @@ contains "DBT_EMPTY is --empty's twin" "where false limit 0" target/compiled/e2e
 "$CDBT" run -s base v_base > e2.out 2>&1
 check "a normal run fills it" "3" "$(q "select count(*) from analytics.v_base")"
 
+# a render that reads flags.EMPTY while parsing: the parse cache keys it on --empty too
+echo "{{ config(materialized='view' if flags.EMPTY else 'table') }} select 1 as a" > models/flagged.sql
+mat() { "$CDBT" ls -q -s flagged --output json "$@" 2>&1 | python3 -c "import json,sys; print(json.loads(sys.stdin.readline())['config']['materialized'])"; }
+check "without --empty" "table" "$(mat)"
+check "with --empty (not the cached parse)" "view" "$(mat --empty)"
+check "without again" "table" "$(mat)"
+
 [ $fails = 0 ] && echo "empty: all checks passed"
 [ $fails = 0 ]

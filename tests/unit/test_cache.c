@@ -966,7 +966,7 @@ START_TEST(parse_store_restore_invalidate)
 {
     char *d = tmpdir();
     char *w = NULL;
-    CacheParseEnv env = {"parse", false};
+    CacheParseEnv env = {"parse", false, false};
     unsetenv("CDBT_TEST_CACHE_ENV");
 
     /* 1: miss, parse, store */
@@ -1029,7 +1029,7 @@ START_TEST(parse_store_restore_invalidate)
     mini_free(p);
 
     /* the command is part of the key only for renders that may read flags */
-    CacheParseEnv env2 = {"run", false};
+    CacheParseEnv env2 = {"run", false, false};
     for (int uses_flags = 0; uses_flags < 2; uses_flags++) {
         const char *code = uses_flags ? "{{ flags.WHICH }}" : "select 1";
         p = mini_project();
@@ -1097,7 +1097,7 @@ START_TEST(parse_store_config_changes)
 {
     char *d = tmpdir();
     char *w = NULL;
-    CacheParseEnv env = {"parse", false};
+    CacheParseEnv env = {"parse", false, false};
     Project *p = config_project();
     Cache *c = cache_open(d, &w);
     ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
@@ -1189,7 +1189,7 @@ START_TEST(parse_store_shared_configs)
 {
     char *d = tmpdir();
     char *w = NULL;
-    CacheParseEnv env = {"parse", false};
+    CacheParseEnv env = {"parse", false, false};
     Project *p = shared_project();
     Cache *c = cache_open(d, &w);
     ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
@@ -1253,7 +1253,7 @@ START_TEST(parse_store_background)
     char path[512];
     snprintf(path, sizeof path, "%s/cdbt.db", d);
     char *w = NULL;
-    CacheParseEnv env = {"parse", false};
+    CacheParseEnv env = {"parse", false, false};
     unsetenv("CDBT_TEST_CACHE_ENV");
 
     /* 1: stored in the background, behind another writer's lock; a result
