@@ -18,25 +18,16 @@
 #include "../exec/pg.h"
 #include "../exec/pgserver.h"
 
-/* The directory profiles.yml is looked up in (§1.1), before loading. */
+/* The directory profiles.yml is looked up in (§1.1), before loading, made
+ * absolute when it exists. */
 static char *profiles_dir(const Flags *f)
 {
-    const char *d = f->profiles_dir;
-    char *home = NULL;
-    if (!d || !*d) {
-        if (fs_is_file("profiles.yml")) {
-            d = ".";
-        } else {
-            const char *h = getenv("HOME");
-            size_t n = strlen(h && *h ? h : ".") + 6;
-            home = malloc(n);
-            snprintf(home, n, "%s/.dbt", h && *h ? h : ".");
-            d = home;
-        }
-    }
+    Arena a;
+    arena_init(&a, 0);
+    const char *d = project_profiles_dir(f->profiles_dir, &a);
     char buf[PATH_MAX];
     char *r = strdup(realpath(d, buf) ? buf : d);
-    free(home);
+    arena_free(&a);
     return r;
 }
 

@@ -139,8 +139,8 @@ static int eval_def(SelCtx *c, Value def, Terms *inc, Terms *exc, bool top)
     int rc = 0;
     if (def.type == V_STR) {
         /* a CLI expression: space-separated unions of comma intersections */
-        char *s = arena_strdup(c->a, def.u.s->s);
-        for (char *tok = strtok(s, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
+        char *s = arena_strdup(c->a, def.u.s->s), *outer = NULL;
+        for (char *tok = strtok_r(s, " \t\n", &outer); tok; tok = strtok_r(NULL, " \t\n", &outer)) {
             int n = 1;
             for (char *q = tok; *q; q++)
                 n += *q == ',';

@@ -28,9 +28,9 @@ static const struct { const char *key; PDKind kind; int i; const char *s; } pg_k
     {"retries", PD_INT, 1, NULL},
 };
 
-static const char *profiles_dir(Loader *L)
+const char *project_profiles_dir(const char *given, Arena *a)
 {
-    const char *d = L->opt->profiles_dir;
+    const char *d = given;
     if (d && *d)
         return d;
     d = getenv("DBT_PROFILES_DIR");
@@ -39,7 +39,7 @@ static const char *profiles_dir(Loader *L)
     if (fs_is_file("profiles.yml"))
         return ".";
     const char *home = getenv("HOME");
-    return arena_sprintf(L->a, "%s/.dbt", home && *home ? home : ".");
+    return arena_sprintf(a, "%s/.dbt", home && *home ? home : ".");
 }
 
 static void placeholder(Loader *L, const char *profile)
@@ -129,7 +129,7 @@ int pl_read_profile(Loader *L, const char *project_profile)
 {
     Project *p = L->p;
     Arena *a = L->a;
-    const char *dir = profiles_dir(L);
+    const char *dir = project_profiles_dir(L->opt->profiles_dir, L->a);
     char *absdir = path_absolute(dir);
     p->profiles_dir = arena_strdup(a, absdir);
     free(absdir);

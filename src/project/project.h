@@ -204,6 +204,10 @@ void     project_free(Project *p);
  * found without loading (malloc'ed).  -1 when unknown (no dbt_project.yml,
  * a templated target-path, ...). */
 int      project_locate(const ProjectOptions *opt, char **root, char **target_dir);
+/* The directory profiles.yml is looked up in (§1.1): given (--profiles-dir)
+ * when set, else DBT_PROFILES_DIR, else the working directory when it holds
+ * a profiles.yml, else ~/.dbt.  In a (not made absolute). */
+const char *project_profiles_dir(const char *given, Arena *a);
 Node    *project_node(Project *p, const char *unique_id);
 
 /* Config folding (config.c). */

@@ -1479,14 +1479,19 @@ static void url_quote(Sb *sb, Value v, bool for_qs)
     sb_free(&tmp);
 }
 
+/* Can Jinja iterate v (str aside)?  What value_iterate takes. */
+static bool iterable(Value v)
+{
+    return v.type == V_LIST || v.type == V_TUPLE || v.type == V_DICT || v.type == V_STR || v.type == V_UNDEF ||
+           (v.type == V_OBJ && v.u.o->cls->iter);
+}
+
 static int f_urlencode(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     BIND("urlencode", 1, "value");
     Sb sb = SB_INIT;
     /* Jinja quotes a string or anything not iterable as its str() */
-    bool iterable = p[0].type == V_LIST || p[0].type == V_TUPLE || p[0].type == V_DICT || p[0].type == V_UNDEF ||
-                    (p[0].type == V_OBJ && p[0].u.o->cls->iter);
-    if (p[0].type == V_STR || !iterable) {
+    if (p[0].type == V_STR || !iterable(p[0])) {
         url_quote(&sb, p[0], false);
     } else {
         VList *l;
@@ -1505,10 +1510,8 @@ static int f_urlencode(Interp *I, void *ud, Value self, CallArgs *args, Value *o
         for (size_t i = 0; i < l->len; i++) {
             Value it = l->items[i];
             VList *pair = NULL;
-            bool seq = it.type == V_LIST || it.type == V_TUPLE || it.type == V_DICT || it.type == V_STR ||
-                       it.type == V_UNDEF || (it.type == V_OBJ && it.u.o->cls->iter);
             int rc = 0;
-            if (!seq)
+            if (!iterable(it))
                 rc = interp_error(I, "cannot unpack non-iterable %s object", value_type_name(it));
             else if (iter(I, it, &pair))
                 rc = -1;
