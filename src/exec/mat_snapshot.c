@@ -10,10 +10,11 @@
  * Strategies: timestamp (updated_at column) and check (check_cols 'all' or a
  * list; updated_at = now()::timestamp without time zone unless configured).
  * unique_key: a string or (1.9) a list.  Hard deletes: ignore, invalidate
- * (hard_deletes: invalidate or legacy invalidate_hard_deletes: true).
- * Not supported (a clear error, never different data): hard_deletes:
- * new_record, renamed snapshot_meta_column_names,
- * custom strategies.  Column helpers, names, hooks, grants, indexes and
+ * (hard_deletes: invalidate or legacy invalidate_hard_deletes: true) and
+ * new_record (1.9: a dbt_is_deleted column, 'True' on the row a deletion
+ * inserts, closed again when the key comes back).
+ * Not supported (a clear error, never different data): renamed
+ * snapshot_meta_column_names, custom strategies.  Column helpers, names, hooks, grants, indexes and
  * cache undo come from matu.c. */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ typedef struct SnapCfg {
     const char *updated_at;      /* the strategy's updated_at expression */
     bool check_all;              /* check_cols: 'all' */
     const char **check_cols; int ncheck;
-    bool invalidate;             /* hard deletes: invalidate */
+    bool invalidate;             /* hard deletes: invalidate (or new_record) */
+    bool new_record;             /* hard deletes: new_record (dbt_is_deleted) */
     const char *valid_to_current;    /* dbt_valid_to_current (1.9): the current rows' dbt_valid_to, or NULL */
 } SnapCfg;
 
@@ -125,9 +127,7 @@ static int read_config(MatCtx *m, SnapCfg *c)
     if (exec_cfg_bool(m->n, "invalidate_hard_deletes", false) || (hds && strcmp(hds, "invalidate") == 0)) {
         c->invalidate = true;
     } else if (hds && strcmp(hds, "new_record") == 0) {
-        matu_error_kind(m, "Runtime Error", "hard_deletes: new_record is not supported by cdbt yet "
-                                            "(use 'invalidate' or 'ignore')");
-        return -1;
+        c->invalidate = c->new_record = true;
     } else if (!unset(hd) && !(hds && strcmp(hds, "ignore") == 0)) {
         matu_error_kind(m, "Runtime Error", "Invalid setting for property hard_deletes.");
         return -1;
@@ -294,9 +294,10 @@ static const char *build_sql(MatCtx *m, const SnapCfg *c)
     valid_to_new(&vt, c);
     sb_printf(&s,
               "\n    select *,\n        %s as dbt_scd_id,\n        %s as dbt_updated_at,\n"
-              "        %s as dbt_valid_from,\n        %s as dbt_valid_to\n"
+              "        %s as dbt_valid_from,\n        %s as dbt_valid_to%s\n"
               "    from (\n        %s\n    ) sbq\n",
-              sb_cstr(&id), c->updated_at, c->updated_at, sb_cstr(&vt), m->job->sql);
+              sb_cstr(&id), c->updated_at, c->updated_at, sb_cstr(&vt),
+              c->new_record ? ",\n        'False' as dbt_is_deleted" : "", m->job->sql);
     sb_free(&vt);
     const char *r = arena_strndup(m->a, sb_cstr(&s), s.len);
     sb_free(&s);
@@ -304,9 +305,58 @@ static const char *build_sql(MatCtx *m, const SnapCfg *c)
     return r;
 }
 
-/* default__snapshot_staging_table (1.9, without dbt_valid_to_current and
- * new_record). */
-static const char *staging_sql(MatCtx *m, const SnapCfg *c, const char *row_changed)
+/* new_record: a current row of T marked deleted */
+static void deleted_current(Sb *s, const SnapCfg *c)
+{
+    sb_puts(s, "snapshotted_data.dbt_is_deleted = 'True'\n                and\n                ");
+    if (c->valid_to_current)
+        sb_printf(s, "snapshotted_data.dbt_valid_to = %s", c->valid_to_current);
+    else
+        sb_puts(s, "snapshotted_data.dbt_valid_to is null");
+}
+
+/* new_record's deletion_records: for each key gone from the source whose
+ * current row is not already a deletion, a row with T's values of the
+ * source query's columns (null for a column T does not have yet),
+ * dbt_is_deleted 'True', valid from now. */
+static void deletion_records(Sb *s, const SnapCfg *c, const MCols *tgt, const char *const *qc, int nq,
+                             const char *kj)
+{
+    const char *now = "now()::timestamp without time zone";
+    sb_puts(s, ",\n\n    deletion_records as (\n\n        select\n            'insert' as dbt_change_type,");
+    Sb q = SB_INIT;
+    for (int i = 0; i < nq; i++) {
+        sb_reset(&q);
+        matu_put_qident(&q, qc[i]);
+        if (matu_find_col(tgt, qc[i]))
+            sb_printf(s, "\n            snapshotted_data.%s,", sb_cstr(&q));
+        else
+            sb_printf(s, "\n            NULL as %s,", sb_cstr(&q));
+    }
+    sb_free(&q);
+    if (c->key_list)
+        for (int i = 0; i < c->nkeys; i++)
+            sb_printf(s, "\n            snapshotted_data.%s as dbt_unique_key_%d,", c->keys[i], i + 1);
+    else
+        sb_puts(s, "\n            snapshotted_data.dbt_unique_key as dbt_unique_key,");
+    sb_printf(s, "\n            %s as dbt_valid_from,\n            %s as dbt_updated_at,\n"
+                 "            snapshotted_data.dbt_valid_to as dbt_valid_to,\n"
+                 "            md5(coalesce(cast(dbt_scd_id as varchar ), '')\n         || '|' || "
+                 "coalesce(cast(%s as varchar ), '')) as dbt_scd_id,\n"
+                 "            'True' as dbt_is_deleted\n"
+                 "        from snapshotted_data\n        left join deletes_source_data as source_data\n"
+                 "            on %s\n        where ",
+              now, now, now, kj);
+    key_null(s, c, "source_data", true);
+    sb_puts(s, "\n        and not (\n                ");
+    deleted_current(s, c);
+    sb_puts(s, "\n        )\n\n    )");
+}
+
+/* default__snapshot_staging_table (1.9).  new_record: tgt holds T's columns
+ * and qc the source query's. */
+static const char *staging_sql(MatCtx *m, const SnapCfg *c, const char *row_changed, const MCols *tgt,
+                               const char *const *qc, int nq)
 {
     Sb s = SB_INIT, id = SB_INIT, kf = SB_INIT, kj = SB_INIT;
     scd_id(&id, c);
@@ -331,32 +381,42 @@ static const char *staging_sql(MatCtx *m, const SnapCfg *c, const char *row_chan
     if (c->invalidate)
         sb_printf(&s, "    deletes_source_data as (\n\n        select *, %s\n        from snapshot_query\n    ),\n\n",
                   sb_cstr(&kf));
+    const char *nr = c->new_record ? " or snapshotted_data.dbt_is_deleted = 'True'" : "";
     sb_printf(&s, "    insertions as (\n\n        select\n            'insert' as dbt_change_type,\n"
-                  "            source_data.*\n\n        from insertions_source_data as source_data\n"
+                  "            source_data.*%s\n\n        from insertions_source_data as source_data\n"
                   "        left outer join snapshotted_data\n            on %s\n            where ",
-              sb_cstr(&kj));
+              c->new_record ? ",\n            'False' as dbt_is_deleted" : "", sb_cstr(&kj));
     key_null(&s, c, "snapshotted_data", true);
     sb_puts(&s, "\n            or (");
     key_null(&s, c, "snapshotted_data", false);
-    sb_printf(&s, " and (\n               %s\n            )\n\n        )\n\n    ),\n\n", row_changed);
+    sb_printf(&s, " and (\n               %s%s\n            )\n\n        )\n\n    ),\n\n", row_changed, nr);
     sb_printf(&s, "    updates as (\n\n        select\n            'update' as dbt_change_type,\n"
-                  "            source_data.*,\n            snapshotted_data.dbt_scd_id\n\n"
+                  "            source_data.*,\n            snapshotted_data.dbt_scd_id%s\n\n"
                   "        from updates_source_data as source_data\n        join snapshotted_data\n"
-                  "            on %s\n        where (\n            %s\n        )\n    )",
-              sb_cstr(&kj), row_changed);
+                  "            on %s\n        where (\n            %s%s\n        )\n    )",
+              c->new_record ? ",\n            snapshotted_data.dbt_is_deleted" : "", sb_cstr(&kj), row_changed, nr);
     if (c->invalidate) {
         sb_printf(&s, ",\n\n    deletes as (\n\n        select\n            'delete' as dbt_change_type,\n"
                       "            source_data.*,\n            %s as dbt_valid_from,\n            %s as dbt_updated_at,\n"
-                      "            %s as dbt_valid_to,\n            snapshotted_data.dbt_scd_id\n\n"
+                      "            %s as dbt_valid_to,\n            snapshotted_data.dbt_scd_id%s\n\n"
                       "        from snapshotted_data\n        left join deletes_source_data as source_data\n"
                       "            on %s\n            where ",
-                  now, now, now, sb_cstr(&kj));
+                  now, now, now, c->new_record ? ",\n            snapshotted_data.dbt_is_deleted" : "", sb_cstr(&kj));
         key_null(&s, c, "source_data", true);
+        if (c->new_record) {
+            sb_puts(&s, "\n            and not (\n                ");
+            deleted_current(&s, c);
+            sb_puts(&s, "\n            )");
+        }
         sb_puts(&s, "\n    )");
     }
+    if (c->new_record)
+        deletion_records(&s, c, tgt, qc, nq, sb_cstr(&kj));
     sb_puts(&s, "\n\n    select * from insertions\n    union all\n    select * from updates");
     if (c->invalidate)
         sb_puts(&s, "\n    union all\n    select * from deletes");
+    if (c->new_record)
+        sb_puts(&s, "\n    union all\n    select * from deletion_records");
     sb_putc(&s, '\n');
     const char *r = arena_strndup(m->a, sb_cstr(&s), s.len);
     sb_free(&s);
@@ -383,12 +443,14 @@ static bool removed_col(const SnapCfg *c, const char *name)
     return false;
 }
 
-/* adapter.valid_snapshot_target */
-static int valid_target(MatCtx *m, const MCols *tgt)
+/* adapter.assert_valid_snapshot_target_given_strategy: the meta columns,
+ * and dbt_is_deleted for new_record */
+static int valid_target(MatCtx *m, const SnapCfg *c, const MCols *tgt)
 {
-    static const char *const kNeed[] = {"dbt_scd_id", "dbt_valid_from", "dbt_valid_to", "dbt_updated_at"};
+    static const char *const kNeed[] = {"dbt_scd_id", "dbt_valid_from", "dbt_valid_to", "dbt_updated_at",
+                                        "dbt_is_deleted"};
     Sb miss = SB_INIT;
-    for (size_t i = 0; i < sizeof kNeed / sizeof kNeed[0]; i++) {
+    for (size_t i = 0; i < sizeof kNeed / sizeof kNeed[0] - (c->new_record ? 0 : 1); i++) {
         bool found = false;
         for (int k = 0; k < tgt->n; k++)
             if (strcasecmp(tgt->c[k].name, kNeed[i]) == 0)
@@ -435,7 +497,7 @@ int mat_snapshot(NodeJob *job)
         matu_cache_set(&m, &m.T, REL_TABLE);
     } else {
         MCols tgt = {0}, stg = {0};
-        if (matu_get_columns(&m, &m.T, &tgt) != 0 || valid_target(&m, &tgt) != 0)
+        if (matu_get_columns(&m, &m.T, &tgt) != 0 || valid_target(&m, &c, &tgt) != 0)
             return matu_fail(&m);
         /* the strategy's row_changed */
         Sb rc = SB_INIT;
@@ -447,7 +509,14 @@ int mat_snapshot(NodeJob *job)
         } else {
             sb_printf(&rc, "(snapshotted_data.dbt_valid_from < source_data.%s)", c.updated_at);
         }
-        const char *stage = staging_sql(&m, &c, sb_cstr(&rc));
+        /* new_record: get_column_schema_from_query(source_sql) */
+        const char **qc = NULL;
+        int nq = 0;
+        if (c.new_record && query_columns(&m, m.job->sql, &qc, &nq) != 0) {
+            sb_free(&rc);
+            return matu_fail(&m);
+        }
+        const char *stage = staging_sql(&m, &c, sb_cstr(&rc), &tgt, qc, nq);
         sb_free(&rc);
         /* build_snapshot_staging_table */
         matu_tmp(&m, &TMP);

@@ -5,7 +5,8 @@
 # run without source changes adds nothing; a changed row closes its old
 # version (dbt_valid_to = the new updated_at) and inserts a new one (timestamp
 # and check strategies, a list unique_key); a deleted key is closed only with
-# hard-delete invalidation; a new source column is added to the snapshot
+# hard-delete invalidation, or with hard_deletes: new_record a deletion
+# row (dbt_is_deleted 'True') that a returning key closes again; a new source column is added to the snapshot
 # table; `build` runs a snapshot before the model that selects from it;
 # missing / unsupported config fails the node with a clear error naming the
 # file; a view in the snapshot's place is an error.
@@ -115,6 +116,74 @@ check "returning key exit code" 0 $?
 check "returning key: a new current row" "eu|1|a|current" \
   "$(q "select region, id, status, 'current' from analytics.items_snap where region = 'eu' and id = 1 and dbt_valid_to is null")"
 
+# ---- 4c. hard_deletes: new_record (1.9): a deletion inserts a row marked
+# dbt_is_deleted = 'True'; a rerun adds nothing; a returning key closes it
+q "create table raw.members (id int, name text, updated_at timestamp);
+   insert into raw.members values (1, 'a', '2024-01-01'), (2, 'b', '2024-01-01'), (3, 'c', '2024-01-01');
+   create table raw.pairs (k1 int, k2 text, v int);
+   insert into raw.pairs values (1, 'x', 10), (2, 'y', 20);" >/dev/null
+cat > snapshots/members_snap.sql <<'SQL'
+{% snapshot members_snap %}
+{{ config(target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at',
+          hard_deletes='new_record') }}
+select * from raw.members
+{% endsnapshot %}
+SQL
+cat > snapshots/pairs_snap.sql <<'SQL'
+{% snapshot pairs_snap %}
+{{ config(target_schema='snapshots', unique_key=['k1', 'k2'], strategy='check', check_cols='all',
+          hard_deletes='new_record', dbt_valid_to_current="'9999-12-31'::timestamp") }}
+select * from raw.pairs
+{% endsnapshot %}
+SQL
+MEM="select id, name, dbt_is_deleted, case when dbt_valid_to is null then 'current' else 'closed' end from snapshots.members_snap order by id, dbt_valid_from, dbt_is_deleted"
+PAIRS="select k1, k2, coalesce(v::text, '-'), dbt_is_deleted, case when dbt_valid_to = '9999-12-31' then 'current' else 'closed' end from snapshots.pairs_snap order by k1, dbt_valid_from, dbt_is_deleted"
+"$CDBT" snapshot -s members_snap pairs_snap > nr1.out 2>&1
+check "new_record first run exit code" 0 $?
+check "new_record first run: all 'False'" "1|a|False|current
+2|b|False|current
+3|c|False|current" "$(q "$MEM")"
+check "new_record: dbt_is_deleted is the last column, text" "dbt_valid_to:timestamp without time zone,dbt_is_deleted:text" \
+  "$(q "select string_agg(column_name || ':' || data_type, ',' order by ordinal_position) from information_schema.columns where table_schema = 'snapshots' and table_name = 'members_snap' and ordinal_position > 6")"
+q "delete from raw.members where id = 2; delete from raw.pairs where k1 = 2" >/dev/null
+"$CDBT" snapshot -s members_snap pairs_snap > nr2.out 2>&1
+check "new_record after a delete exit code" 0 $?
+check "new_record: old row closed, a deletion row current" "1|a|False|current
+2|b|False|closed
+2|b|True|current
+3|c|False|current" "$(q "$MEM")"
+check "new_record: the deletion row starts when the old row ends (snapshot time)" "1" \
+  "$(q "select count(*) from snapshots.members_snap o join snapshots.members_snap d using (id) where o.dbt_is_deleted = 'False' and d.dbt_is_deleted = 'True' and o.dbt_valid_to = d.dbt_valid_from and d.dbt_valid_from = d.dbt_updated_at and d.dbt_valid_from > now()::timestamp - interval '1 hour'")"
+check "new_record: deletion row scd_id = md5(old scd_id|time)" "1" \
+  "$(q "select count(*) from snapshots.members_snap o join snapshots.members_snap d using (id) where o.dbt_is_deleted = 'False' and d.dbt_is_deleted = 'True' and d.dbt_scd_id = md5(o.dbt_scd_id || '|' || d.dbt_valid_from::varchar)")"
+check "new_record, list key, dbt_valid_to_current" "1|x|10|False|current
+2|y|20|False|closed
+2|y|20|True|current" "$(q "$PAIRS")"
+"$CDBT" snapshot -s members_snap pairs_snap > nr3.out 2>&1
+check "new_record rerun exit code" 0 $?
+check "new_record rerun adds nothing" "4|3" "$(q "select (select count(*) from snapshots.members_snap), (select count(*) from snapshots.pairs_snap)")"
+q "insert into raw.members values (2, 'b2', '2024-06-01'); insert into raw.pairs values (2, 'y', 21)" >/dev/null
+"$CDBT" snapshot -s members_snap pairs_snap > nr4.out 2>&1
+check "new_record returning key exit code" 0 $?
+# (the timestamp strategy: the new row is valid from its updated_at, which
+# here is before the deletion row's start, as in dbt)
+check "new_record: a returning key closes the deletion row and is current again" "1|a|False|current
+2|b|False|closed
+2|b2|False|current
+2|b|True|closed
+3|c|False|current" "$(q "$MEM")"
+check "new_record: list key returns" "1|x|10|False|current
+2|y|20|False|closed
+2|y|20|True|closed
+2|y|21|False|current" "$(q "$PAIRS")"
+# switching an existing snapshot to new_record needs the column (dbt's check)
+sed -i "s/hard_deletes='invalidate'/hard_deletes='new_record'/" snapshots/people_snap.sql
+"$CDBT" snapshot -s people_snap > nr5.out 2>&1
+check "new_record on an old table exit code" 1 $?
+contains "new_record on an old table message" 'Snapshot target is not a snapshot table (missing "dbt_is_deleted")' nr5.out
+sed -i "s/hard_deletes='new_record'/hard_deletes='invalidate'/" snapshots/people_snap.sql
+rm snapshots/members_snap.sql snapshots/pairs_snap.sql
+
 # ---- 5. a new source column, a wider varchar
 q "alter table raw.orders add column note text; update raw.orders set note = 'n', updated_at = '2024-03-01 00:00' where id = 3;
    alter table raw.items alter column status type varchar(20); update raw.items set status = 'much longer' where region = 'us' and id = 1;
@@ -165,7 +234,6 @@ bad no_key "strategy='timestamp', updated_at='id'" "Snapshots must be configured
 bad no_updated_at "strategy='timestamp', unique_key='id'" "must specify an updated_at configuration"
 bad no_check_cols "strategy='check', unique_key='id'" "must specify a check_cols configuration"
 bad bad_check_cols "strategy='check', unique_key='id', check_cols='id'" "Invalid value for 'check_cols': id."
-bad new_record "strategy='check', unique_key='id', check_cols='all', hard_deletes='new_record'" "hard_deletes: new_record is not supported by cdbt yet"
 bad valid_to_current "strategy='check', unique_key='id', check_cols='all', dbt_valid_to_current=3" "Invalid value for 'dbt_valid_to_current'"
 bad meta_names "strategy='check', unique_key='id', check_cols='all', snapshot_meta_column_names={'dbt_valid_to': 'valid_to'}" "snapshot_meta_column_names (renaming dbt_valid_to) is not supported by cdbt yet"
 bad custom "strategy='mine', unique_key='id'" "Snapshot strategy 'mine' is not supported by cdbt yet"
