@@ -86,6 +86,7 @@ int mat_incremental(NodeJob *job);
 int mat_test(NodeJob *job);
 int mat_seed(NodeJob *job);
 int mat_snapshot(NodeJob *job);
+int mat_matview(NodeJob *job);
 int mat_cleanse(NodeJob *job);     /* src/cleanse */
 
 /* Look up the executor for a node by resource type and `materialized`. */

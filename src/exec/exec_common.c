@@ -476,11 +476,8 @@ MatFn exec_materialization(Node *n, Diag *err)
             return mat_incremental;
         if (strcmp(m, "cleanse") == 0)
             return dispatch_cleanse;
-        if (strcmp(m, "materialized_view") == 0) {
-            diag_set(err, n->original_file_path, 0, 0, NULL,
-                     "materialization 'materialized_view' is not supported by cdbt yet");
-            return NULL;
-        }
+        if (strcmp(m, "materialized_view") == 0)
+            return mat_matview;
         if (strcmp(m, "ephemeral") == 0) {
             diag_set(err, n->original_file_path, 0, 0, NULL,
                      "ephemeral model '%s' is not executed (it is inlined as a CTE)", n->name);

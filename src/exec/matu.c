@@ -469,27 +469,30 @@ static const char *drop_kind(RelType t)
     }
 }
 
-int matu_drop(MatCtx *m, const MRel *r, RelType t)
+int matu_drop_tag(MatCtx *m, const MRel *r, RelType t, char *tag, size_t tag_cap)
 {
     if (t == REL_NONE)
         return 0;
     const char *sql = arena_sprintf(m->a, "drop %s if exists %s cascade", drop_kind(t), r->sql);
-    if (matu_sql(m, sql, NULL, NULL, 0) != 0)
+    if (matu_sql(m, sql, NULL, tag, tag_cap) != 0)
         return -1;
     matu_cache_set(m, r, REL_NONE);
     return 0;
 }
 
+int matu_drop(MatCtx *m, const MRel *r, RelType t) { return matu_drop_tag(m, r, t, NULL, 0); }
+
 int matu_rename(MatCtx *m, const MRel *from, const MRel *to)
 {
     Sb s = SB_INIT;
-    sb_printf(&s, "alter table %s rename to ", from->sql);
+    RelType t = matu_cached(m, from);
+    /* postgres__get_rename_sql: a materialized view needs its own ALTER */
+    sb_printf(&s, "alter %s %s rename to ", t == REL_MATVIEW ? "materialized view" : "table", from->sql);
     put_part(&s, to->identifier, to->quote[2]);
     int rc = matu_sql(m, sb_cstr(&s), NULL, NULL, 0);
     sb_free(&s);
     if (rc != 0)
         return -1;
-    RelType t = matu_cached(m, from);
     if (t == REL_NONE)
         t = REL_TABLE;
     matu_cache_set(m, from, REL_NONE);
@@ -565,7 +568,7 @@ const char **matu_cfg_strlist(MatCtx *m, const char *key, int *n)
     return out;
 }
 
-static const char **value_strlist(Arena *a, Value v, int *n)
+const char **matu_value_strlist(Arena *a, Value v, int *n)
 {
     *n = 0;
     if (v.type == V_STR) {
@@ -628,7 +631,7 @@ int matu_grants(MatCtx *m, const MRel *r, bool revoke)
                     break;
                 const char *k = value_to_cstr(m->a, e->key);
                 if (strcasecmp(k, priv) == 0)
-                    w = value_strlist(m->a, e->val, &nw);
+                    w = matu_value_strlist(m->a, e->val, &nw);
             }
             if (!in_list_ci(who, w, nw))
                 sb_printf(&sql, "revoke %s on %s from %s;\n", priv, r->sql, who);
@@ -640,7 +643,7 @@ int matu_grants(MatCtx *m, const MRel *r, bool revoke)
             break;
         const char *priv = value_to_cstr(m->a, e->key);
         int nw = 0;
-        const char **w = value_strlist(m->a, e->val, &nw);
+        const char **w = matu_value_strlist(m->a, e->val, &nw);
         Sb to = SB_INIT;
         for (int i = 0; i < nw; i++) {
             bool have = false;
@@ -696,7 +699,8 @@ int matu_persist_docs(MatCtx *m, const MRel *r, RelType t)
     Node *n = m->n;
     if (docs_flag(pd, "relation") && n->description && *n->description) {
         Sb s = SB_INIT;
-        sb_printf(&s, "comment on %s %s is ", t == REL_VIEW ? "view" : "table", r->sql);
+        sb_printf(&s, "comment on %s %s is ", t == REL_VIEW ? "view" : t == REL_MATVIEW ? "materialized view" : "table",
+                  r->sql);
         int rc = escape_comment(m, &s, n->description);
         if (rc == 0) {
             sb_putc(&s, ';');
@@ -756,9 +760,10 @@ int matu_persist_docs(MatCtx *m, const MRel *r, RelType t)
 
 /* ---------------------------------------------------------------- indexes */
 
-int matu_indexes(MatCtx *m, const MRel *r)
+int matu_indexes(MatCtx *m, const MRel *r) { return matu_indexes_of(m, r, exec_cfg(m->n, "indexes"), NULL, 0); }
+
+int matu_indexes_of(MatCtx *m, const MRel *r, Value *ix, char *tag, size_t tag_cap)
 {
-    Value *ix = exec_cfg(m->n, "indexes");
     if (!ix || (ix->type != V_LIST && ix->type != V_TUPLE))
         return 0;
     for (size_t i = 0; i < ix->u.l->len; i++) {
@@ -769,7 +774,7 @@ int matu_indexes(MatCtx *m, const MRel *r)
         }
         Value *cv = dict_getz(e.u.d, "columns");
         int nc = 0;
-        const char **cols = cv ? value_strlist(m->a, *cv, &nc) : NULL;
+        const char **cols = cv ? matu_value_strlist(m->a, *cv, &nc) : NULL;
         if (nc == 0) {
             matu_error_kind(m, "Compilation Error", "Could not parse index config: 'columns' is required");
             return -1;
@@ -799,7 +804,7 @@ int matu_indexes(MatCtx *m, const MRel *r)
                                         type ? " using " : "", type ? type : "", sb_cstr(&csv));
         sb_free(&in);
         sb_free(&csv);
-        if (matu_sql(m, sql, NULL, NULL, 0) != 0)
+        if (matu_sql(m, sql, NULL, tag, tag_cap) != 0)
             return -1;
     }
     return 0;

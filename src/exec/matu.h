@@ -79,7 +79,8 @@ int  matu_begin(MatCtx *m);
 int  matu_commit(MatCtx *m);
 /* drop <type> if exists r cascade (type REL_NONE: nothing). */
 int  matu_drop(MatCtx *m, const MRel *r, RelType t);
-/* alter table <from> rename to "<to identifier>" (cache follows). */
+int  matu_drop_tag(MatCtx *m, const MRel *r, RelType t, char *tag, size_t tag_cap);   /* with its command tag */
+/* alter table (materialized view) <from> rename to "<to identifier>" (cache follows). */
 int  matu_rename(MatCtx *m, const MRel *from, const MRel *to);
 /* The node's pre (pre=true) or post hooks whose transaction flag equals
  * inside; outside-transaction hooks are preceded by the statement `commit;`. */
@@ -87,6 +88,9 @@ int  matu_hooks(MatCtx *m, bool pre, bool inside);
 /* Grants config; revoke: read current grants and send only the difference. */
 int  matu_grants(MatCtx *m, const MRel *r, bool revoke);
 int  matu_indexes(MatCtx *m, const MRel *r);
+/* The index entries of ix (a list of dicts, or NULL: none) on r; tag: the
+ * last statement's command tag. */
+int  matu_indexes_of(MatCtx *m, const MRel *r, Value *ix, char *tag, size_t tag_cap);
 /* persist_docs: {relation: true} comments the relation with the node
  * description, {columns: true} each documented column that exists. */
 int  matu_persist_docs(MatCtx *m, const MRel *r, RelType t);
@@ -105,6 +109,8 @@ void matu_parse_tag(Arena *a, const char *tag, const char **code, int64_t *rows)
 /* Node config as a list of strings (a string becomes a one-item list);
  * NULL when absent/none. */
 const char **matu_cfg_strlist(MatCtx *m, const char *key, int *n);
+/* A string as a one-item list, a list's items as strings; NULL otherwise. */
+const char **matu_value_strlist(Arena *a, Value v, int *n);
 void matu_error(MatCtx *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* dbt's non-database errors: "<kind> in <model|test> <name> (<path>)\n  <message,
  * every line indented by two spaces>" (kind: "Compilation Error", "Runtime Error"). */
