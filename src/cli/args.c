@@ -40,6 +40,11 @@ static const OptSpec kOpts[] = {
     {"--target-path", OPT_VALUE, F(target_path), 0, "DBT_TARGET_PATH", "Where artifacts go (default: target)"},
     {"--log-path", OPT_VALUE, F(log_path), 0, "DBT_LOG_PATH", "Where logs go (default: logs)"},
     {"--state", OPT_VALUE, F(state), 0, "DBT_STATE", "Directory of a previous run's artifacts (manifest.json) for state: selection"},
+    {"--defer", OPT_FLAG, F(defer), 0, "DBT_DEFER", "ref() of a node not selected whose relation does not exist here resolves to the --state manifest's relation"},
+    {"--no-defer", OPT_NOFLAG, F(defer), 0, NULL, NULL},
+    {"--defer-state", OPT_VALUE, F(defer_state), 0, "DBT_DEFER_STATE", "Artifacts directory to defer to (default: --state)"},
+    {"--favor-state", OPT_FLAG, F(favor_state), 0, "DBT_FAVOR_STATE", "With --defer: use the state's relation for every node not selected, even when it exists here"},
+    {"--no-favor-state", OPT_NOFLAG, F(favor_state), 0, NULL, NULL},
     {"--threads", OPT_INT, F(threads), 0, "DBT_THREADS", "Number of worker threads"},
     {"--log-format", OPT_VALUE, F(log_format), 0, "DBT_LOG_FORMAT", "Console output: text (default) or json (one JSON object per line)"},
     {"--use-colors|--no-use-colors", OPT_TRI, F(use_colors), 0, "DBT_USE_COLORS", "Colour the console (default: only on a terminal)"},
@@ -65,7 +70,7 @@ static const OptSpec kOpts[] = {
     {"--no-partial-parse", OPT_FLAG, F(no_partial_parse), 0, NULL, "Parse every file; do not read or write target/cdbt.db"},
     {"--partial-parse", OPT_NOFLAG, F(no_partial_parse), 0, NULL, NULL},
     {"--version-check|--no-version-check|--static-parser|--no-static-parser|--send-anonymous-usage-stats|--no-send-anonymous-usage-stats|--introspect|--no-introspect|--populate-cache|--no-populate-cache", OPT_FLAG, 0, 0, NULL, NULL},
-    {"--log-level|--log-level-file|--log-format-file|--printer-width|--log-cache-events|--defer-state|--favor-state", OPT_VALUE, 0, 0, NULL, NULL},
+    {"--log-level|--log-level-file|--log-format-file|--printer-width|--log-cache-events", OPT_VALUE, 0, 0, NULL, NULL},
 };
 #undef F
 #define NOPTS (sizeof kOpts / sizeof kOpts[0])

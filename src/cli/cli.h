@@ -37,6 +37,8 @@ typedef struct Flags {
     const char **output_keys; int noutput_keys;
     const char *inline_sql;
     const char *state;
+    bool defer, favor_state;      /* --defer, --favor-state */
+    const char *defer_state;      /* --defer-state (default: state) */
     int threads;
     bool quiet, no_write_json, full_refresh, fail_fast, debug, no_print, warn_error, store_failures;
     bool help, version;
@@ -68,6 +70,7 @@ typedef struct Session {
     bool parse_cached;                       /* the parse went through the cache (restored, stored) */
     const char *stamp;                       /* the token written to target/cdbt.stamp, or NULL */
     double t_start;
+    StrMap *defer;                           /* --defer: unique_id -> DbtDeferRel (defer.c), or NULL */
 } Session;
 
 /* Load + parse + graph.  On error prints the diagnostic and returns an exit code != 0. */
@@ -117,6 +120,11 @@ int  fastpath_patch_results(const char *path, long off, const char *ts, const ch
  * resource types (NULL-terminated list of RT values, or NULL = all).  out has
  * Project.nnodes entries.  Prints errors; returns exit code. */
 int  session_select(Session *s, const int *default_rts, bool *out);
+/* defer.c: with --defer, bind to the Dbt every node of the state manifest
+ * (--defer-state, else --state) that is not selected (sel) and that ref()
+ * may resolve there instead.  EXIT_OK, or an exit code after printing the
+ * error (--defer without a state directory, no or a bad manifest.json). */
+int  session_defer(Session *s, const bool *sel);
 /* Write manifest.json unless --no-write-json; returns exit code. */
 int  session_write_manifest(Session *s);
 /* The same, noting each model's slot (manifest_write_slots). */

@@ -149,6 +149,8 @@ int cmd_compile(Flags *f)
     Project *p = s.project;
     bool *sel = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
     rc = session_select(&s, kCompileTypes, sel);
+    if (rc == EXIT_OK)
+        rc = session_defer(&s, sel);
     if (rc != EXIT_OK) {
         session_close(&s);
         return rc;

@@ -481,6 +481,8 @@ int cmd_run(Flags *f)
     out_line(&o, "FoundStats", false, "Found %s", found);
     bool *sel = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
     rc = session_select(&s, types, sel);
+    if (rc == EXIT_OK)
+        rc = session_defer(&s, sel);
     if (rc != EXIT_OK) {
         session_close(&s);
         return rc;

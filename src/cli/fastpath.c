@@ -29,7 +29,7 @@
  *
  * Eligible: parse and compile without --select/--exclude/--resource-type/
  * --exclude-resource-type; ls with any of those; none of them with
- * --selector, --inline, --state, --indirect-selection, --no-partial-parse,
+ * --selector, --inline, --state, --defer, --indirect-selection, --no-partial-parse,
  * --no-write-json, or a `result:` / `state:` selector. */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,8 +100,8 @@ static bool eligible(const Flags *f)
      * compile's --select would also print SQL, so it is left out */
     if (!ls && (f->nselect || f->nexclude || f->nresource_types || f->nexclude_resource_types))
         return false;
-    if (f->selector || f->inline_sql || f->state || f->indirect_selection || f->no_partial_parse ||
-        f->no_write_json)
+    if (f->selector || f->inline_sql || f->state || f->defer || f->defer_state || f->indirect_selection ||
+        f->no_partial_parse || f->no_write_json)
         return false;
     for (int i = 1; i < f->argc; i++)
         if (journal_text_volatile(f->argv[i], strlen(f->argv[i])) || strstr(f->argv[i], "result:") || strstr(f->argv[i], "state:"))

@@ -311,6 +311,8 @@ int session_open_delta(Session *s, Flags *f, const char *const *models, int nmod
 void session_close(Session *s)
 {
     fastpath_oracle_free();
+    if (s->defer)
+        strmap_free(s->defer);
     if (s->cache) {
         /* the parse store's warnings are printed once it is over */
         char *w = NULL;

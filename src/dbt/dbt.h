@@ -108,6 +108,13 @@ typedef struct DbtDb {
 } DbtDb;
 /* Bind (or, with NULL, unbind) the database; db must outlive its use. */
 void  dbt_set_db(Dbt *d, const DbtDb *db);
+/* --defer: ref() of a node in map (unique_id -> DbtDeferRel *: the nodes
+ * not selected that the state manifest has) renders the state's relation
+ * when favor_state, when no database is bound (compile), or when the node's
+ * own relation does not exist in the bound database.  map NULL: off; it
+ * must outlive its use. */
+typedef struct DbtDeferRel { const char *database, *schema, *identifier; } DbtDeferRel;
+void  dbt_set_defer(Dbt *d, const StrMap *map, bool favor_state);
 /* Render a project run hook (on-run-start / on-run-end, §6.6) with
  * execute=true and no node (`this` is undefined); extra (may be NULL) adds
  * context members such as `schemas`, `database_schemas`, `results`.  *out

@@ -477,6 +477,17 @@ static int f_ref(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     DbtRel r;
     bool eph = is_ephemeral(t);
     dbt_node_rel(c->d, t, eph, &r);
+    if (!eph && c->d->defer) {
+        /* --defer: a node not selected, absent here, is read where the
+         * state's run built it */
+        const DbtDeferRel *df = strmap_getz((StrMap *)c->d->defer, t->unique_id);
+        if (df && (c->d->favor_state || !c->d->db ||
+                   !c->d->db->relation_type(c->d->db->ud, r.database, r.schema, r.identifier))) {
+            r.database = df->database;
+            r.schema = df->schema;
+            r.identifier = df->identifier;
+        }
+    }
     r.empty = c->d->opt.empty;
     if (eph)
         vec_push(&c->ephem, t);

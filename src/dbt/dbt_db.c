@@ -27,6 +27,12 @@ static bool db_live(Interp *I)
 
 void dbt_set_db(Dbt *d, const DbtDb *db) { d->db = db; }
 
+void dbt_set_defer(Dbt *d, const StrMap *map, bool favor_state)
+{
+    d->defer = map;
+    d->favor_state = favor_state;
+}
+
 static Value obj_value(VObj *o)
 {
     Value v;

@@ -80,6 +80,8 @@ struct Dbt {
     bool native_schema, native_alias, native_database;   /* no user override of generate_*_name */
     bool parsed;
     const DbtDb *db;             /* live database (dbt_set_db) or NULL */
+    const StrMap *defer;         /* --defer (dbt_set_defer) or NULL */
+    bool favor_state;
 };
 
 /* ---- dbt_relation.c */

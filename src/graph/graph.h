@@ -49,4 +49,7 @@ typedef struct SelectOptions {
 int graph_select(Project *p, Graph *g, const SelectOptions *opt, bool *out, Diag *err);
 /* Parse an --indirect-selection value; -1 if invalid. */
 int graph_indirect_from_name(const char *s);
+/* Read a JSON artifact (manifest.json, run_results.json) into Values in a:
+ * 0, 1 when the file does not exist, -1 with *why on a read or syntax error. */
+int graph_json_load(Arena *a, const char *path, Value *out, char *why, size_t whyn);
 #endif

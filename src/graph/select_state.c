@@ -254,7 +254,7 @@ static bool jvalue(Jp *j, Value *out, Sb *b, int depth)
 
 /* Parse the JSON file at path into *out.  0, 1 if the file does not exist,
  * -1 with *why on a read or syntax error. */
-static int json_load(Arena *a, const char *path, Value *out, char *why, size_t whyn)
+int graph_json_load(Arena *a, const char *path, Value *out, char *why, size_t whyn)
 {
     char *text = NULL;
     size_t len = 0;
@@ -326,7 +326,7 @@ static int load_manifest(GselCtx *c, const GselAtom *a, GselState **out)
     char path[4096], why[4400];
     snprintf(path, sizeof path, "%s/manifest.json", c->opt->state_dir);
     Value m;
-    int r = json_load(&s->a, path, &m, why, sizeof why);
+    int r = graph_json_load(&s->a, path, &m, why, sizeof why);
     if (r == 1)
         return gsel_fail(c, a, "no manifest.json in the --state directory '%s'", c->opt->state_dir);
     if (r < 0)
@@ -417,11 +417,25 @@ static bool configs_changed(GselState *s, Value *old, const Node *n)
     return !value_eq(o, nu);
 }
 
-static bool relation_changed(Value *old, const Node *n)
+/* dbt's same_database_representation: for nodes the configured database,
+ * schema and alias (unrendered_config), not the values the target and
+ * generate_*_name made of them, so another target is no change; for
+ * sources the resolved database, schema and identifier. */
+static bool relation_changed(GselState *s, Value *old, const Node *n)
 {
-    const char *alias = n->rt == RT_SOURCE ? n->identifier : n->alias;
-    return !same_str(str_at(old, "database"), n->database) || !same_str(str_at(old, "schema"), n->schema) ||
-           !same_str(str_at(old, n->rt == RT_SOURCE ? "identifier" : "alias"), alias);
+    if (n->rt == RT_SOURCE)
+        return !same_str(str_at(old, "database"), n->database) || !same_str(str_at(old, "schema"), n->schema) ||
+               !same_str(str_at(old, "identifier"), n->identifier);
+    static const char *const keys[] = {"database", "schema", "alias"};
+    Value *ou = dict_getz(old->u.d, "unrendered_config");
+    for (int i = 0; i < 3; i++) {
+        Value *ov = ou && ou->type == V_DICT ? dict_getz(ou->u.d, keys[i]) : NULL;
+        Value *nv = n->unrendered_config ? dict_getz(n->unrendered_config, keys[i]) : NULL;
+        Value o = ov ? *ov : v_none(), nn = nv ? as_json(s, *nv) : v_none();
+        if (!value_eq(o, nn))
+            return true;
+    }
+    return false;
 }
 
 static bool persist_on(const Node *n, const char *what)
@@ -502,12 +516,12 @@ static bool modified_as(GselState *s, Project *p, Value *old, const Node *n, int
     switch (what) {
     case ST_BODY: return body_changed(old, n);
     case ST_CONFIGS: return configs_changed(s, old, n);
-    case ST_RELATION: return relation_changed(old, n);
+    case ST_RELATION: return relation_changed(s, old, n);
     case ST_DESCR: return descriptions_changed(s, old, n);
     case ST_MACROS: return macros_changed(s, p, n);
     case ST_CONTRACT: return contract_changed(s, old, n);
     default:
-        return body_changed(old, n) || configs_changed(s, old, n) || relation_changed(old, n) ||
+        return body_changed(old, n) || configs_changed(s, old, n) || relation_changed(s, old, n) ||
                descriptions_changed(s, old, n) || macros_changed(s, p, n) || contract_changed(s, old, n);
     }
 }
@@ -565,7 +579,7 @@ static int load_results(GselCtx *c, const GselAtom *a, GselState *s, bool *have)
     char path[4096], why[4400];
     snprintf(path, sizeof path, "%s/run_results.json", c->opt->state_dir);
     Value rr;
-    int r = json_load(&s->a, path, &rr, why, sizeof why);
+    int r = graph_json_load(&s->a, path, &rr, why, sizeof why);
     if (r == 1)
         return 0;
     if (r < 0)

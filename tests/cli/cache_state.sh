@@ -48,6 +48,8 @@ sed -i 's|+materialized: view|+materialized: table|' dbt_project.yml
 expect "state:modified.configs (stg_orders overrides materialized)" "jaffle.staging.stg_customers jaffle.staging.stg_payments" \
     "$(L -s state:modified.configs --state prod)"
 expect "config change is not a relation change" "" "$(L -s state:modified.relation --state prod)"
+expect "another target is not a relation change (dbt compares the configured schema)" "" \
+    "$(L -s state:modified.relation --state prod -t ci)"
 sed -i 's|      schema: staging|      schema: stg2|' dbt_project.yml
 expect "state:modified.relation" "jaffle.staging.stg_customers jaffle.staging.stg_orders jaffle.staging.stg_payments" \
     "$(L -s state:modified.relation --state prod)"
