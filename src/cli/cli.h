@@ -39,6 +39,7 @@ typedef struct Flags {
     const char *state;
     bool defer, favor_state;      /* --defer, --favor-state */
     const char *defer_state;      /* --defer-state (default: state) */
+    const char **only_ids; int nonly_ids;    /* retry: select exactly these unique_ids (NULL: off) */
     int threads;
     bool quiet, no_write_json, full_refresh, fail_fast, debug, no_print, warn_error, store_failures;
     bool help, version;
@@ -161,4 +162,5 @@ int cmd_debug(Flags *f);
 int cmd_run_operation(Flags *f);
 int cmd_source(Flags *f);
 int cmd_show(Flags *f);
+int cmd_retry(Flags *f);
 #endif

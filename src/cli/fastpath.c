@@ -100,7 +100,7 @@ static bool eligible(const Flags *f)
      * compile's --select would also print SQL, so it is left out */
     if (!ls && (f->nselect || f->nexclude || f->nresource_types || f->nexclude_resource_types))
         return false;
-    if (f->selector || f->inline_sql || f->state || f->defer || f->defer_state || f->indirect_selection ||
+    if (f->selector || f->inline_sql || f->state || f->defer || f->defer_state || f->only_ids || f->indirect_selection ||
         f->no_partial_parse || f->no_write_json)
         return false;
     for (int i = 1; i < f->argc; i++)

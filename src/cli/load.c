@@ -383,6 +383,17 @@ int session_select(Session *s, const int *default_rts, bool *out)
 {
     Diag err = {0};
     Flags *f = s->flags;
+    if (f->only_ids) {
+        /* retry: exactly the nodes that did not succeed last time */
+        StrMap ids;
+        strmap_init(&ids);
+        for (int i = 0; i < f->nonly_ids; i++)
+            strmap_putz(&ids, f->only_ids[i], (void *)1);
+        for (int i = 0; i < s->project->nnodes; i++)
+            out[i] = strmap_getz(&ids, s->project->nodes[i]->unique_id) != NULL;
+        strmap_free(&ids);
+        return EXIT_OK;
+    }
     SelectOptions so = {0};
     so.select = f->select;
     so.nselect = f->nselect;

@@ -268,6 +268,8 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
     json_bool(&w, f->store_failures);
     json_key_lit(&w, "warn_error");
     json_bool(&w, f->warn_error);
+    json_key_lit(&w, "empty");
+    json_bool(&w, f->empty);
     json_key_lit(&w, "log_format");
     json_str(&w, f->log_format ? f->log_format : "default");
     json_key_lit(&w, "profiles_dir");
