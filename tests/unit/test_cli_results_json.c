@@ -113,7 +113,7 @@ START_TEST(whole_document)
     ck_assert_ptr_nonnull(el);
     ck_assert_str_eq(strstr(el, ",\"args\":"),
         ",\"args\":{\"which\":\"run\",\"select\":[\"a+\",\"tag:x\"],\"exclude\":[],\"vars\":{},"
-        "\"full_refresh\":false,\"fail_fast\":false,\"store_failures\":false,\"warn_error\":false,"
+        "\"full_refresh\":false,\"fail_fast\":false,\"store_failures\":false,\"warn_error\":false,\"empty\":false,"
         "\"log_format\":\"default\",\"profiles_dir\":\"/prof\",\"target_path\":\"target\","
         "\"log_path\":\"logs\",\"threads\":4,\"target\":\"dev\",\"project_dir\":\"/proj\","
         "\"invocation_command\":\"run\"}}");
