@@ -330,7 +330,10 @@ static void write_node(JsonW *w, Node *n, const Uids *u, int rank, JsonMemo *mem
     if (n->rt == RT_MODEL) {
         kv_str(w, "access", "protected");
         json_key_lit(w, "constraints");
-        empty_arr(w);
+        if (n->constraints && n->constraints->len)
+            value_to_json(w, (Value){.type = V_LIST, .u.l = n->constraints});
+        else
+            empty_arr(w);
         json_key_lit(w, "version");
         json_null(w);
         json_key_lit(w, "latest_version");

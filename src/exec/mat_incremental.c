@@ -266,6 +266,16 @@ int mat_incremental(NodeJob *job)
         sb_free(&mn);
         return matu_fail(&m);
     }
+    /* contracts: on_schema_change must keep the columns the contract
+     * names, and every run asserts the query against them */
+    if (matu_contract_enforced(&m) && strcmp(osc, "append_new_columns") != 0 && strcmp(osc, "fail") != 0) {
+        matu_error_kind(&m, "Compilation Error",
+                        "Invalid value for on_schema_change: %s. Models materialized as incremental with contracts "
+                        "enabled must set on_schema_change to 'append_new_columns' or 'fail'", osc);
+        return matu_fail(&m);
+    }
+    if (matu_contract_check(&m, job->sql) != 0)
+        return matu_fail(&m);
     const char *main_sql;
     if (E == REL_NONE) {
         /* 3a. first build */
@@ -291,9 +301,9 @@ int mat_incremental(NodeJob *job)
         MCols src = {0}, tgt = {0};
         if (matu_get_columns(&m, &TMP, &src) != 0 || matu_get_columns(&m, &m.T, &tgt) != 0)
             return matu_fail(&m);
-        /* b. varchar widening (no contracts in cdbt yet) */
+        /* b. varchar widening (not with an enforced contract) */
         bool widened = false;
-        if (matu_expand_column_types(&m, &m.T, &src, &tgt, &widened) != 0)
+        if (!matu_contract_enforced(&m) && matu_expand_column_types(&m, &m.T, &src, &tgt, &widened) != 0)
             return matu_fail(&m);
         /* c. on_schema_change */
         const MCols *dest = &tgt;

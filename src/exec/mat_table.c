@@ -21,8 +21,9 @@ int mat_table(NodeJob *job)
     /* 2. outside pre-hooks (`commit;` first), BEGIN, inside pre-hooks */
     if (matu_hooks(&m, true, false) != 0 || matu_begin(&m) != 0 || matu_hooks(&m, true, true) != 0)
         return matu_fail(&m);
-    /* 3. main */
-    if (matu_sql(&m, matu_create_table(&m, &m.I, job->sql, false), NULL, m.main_tag, sizeof m.main_tag) != 0)
+    /* 3. main (an enforced contract: the query's columns checked first) */
+    if (matu_contract_check(&m, job->sql) != 0 ||
+        matu_sql(&m, matu_create_table(&m, &m.I, job->sql, false), NULL, m.main_tag, sizeof m.main_tag) != 0)
         return matu_fail(&m);
     matu_cache_set(&m, &m.I, REL_TABLE);
     /* 4. swap */

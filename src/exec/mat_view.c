@@ -29,8 +29,9 @@ int mat_view(NodeJob *job)
     /* 3. BEGIN (no-op) + inside pre-hooks */
     if (matu_hooks(&m, true, true) != 0)
         return matu_fail(&m);
-    /* 4. main */
-    if (matu_sql(&m, matu_create_view(&m, &m.I, job->sql), NULL, m.main_tag, sizeof m.main_tag) != 0)
+    /* 4. main (an enforced contract: the query's columns checked first) */
+    if (matu_contract_check(&m, job->sql) != 0 ||
+        matu_sql(&m, matu_create_view(&m, &m.I, job->sql), NULL, m.main_tag, sizeof m.main_tag) != 0)
         return matu_fail(&m);
     matu_cache_set(&m, &m.I, REL_VIEW);
     /* 5-6. swap */

@@ -530,6 +530,8 @@ int matu_hooks(MatCtx *m, bool pre, bool inside)
 
 const char *matu_create_table(MatCtx *m, const MRel *r, const char *sql, bool temporary)
 {
+    if (!temporary && matu_contract_enforced(m))
+        return matu_contract_table(m, r, sql);
     const char *hdr = exec_cfg_str(m->n, "sql_header");
     bool unlogged = exec_cfg_bool(m->n, "unlogged", false);
     return arena_sprintf(m->a, "%s%screate %stable %s as (\n%s\n);",

@@ -96,6 +96,14 @@ int  matu_indexes_of(MatCtx *m, const MRel *r, Value *ix, char *tag, size_t tag_
 int  matu_persist_docs(MatCtx *m, const MRel *r, RelType t);
 /* [sql_header\n]create [temporary|unlogged] table <r> as (\n<sql>\n); */
 const char *matu_create_table(MatCtx *m, const MRel *r, const char *sql, bool temporary);
+/* contract.c: model contracts (contract: {enforced: true}).  enforced: a
+ * model whose contract is enforced; check: dbt's assert_columns_equivalent
+ * of sql against the properties file's columns (0 when not enforced);
+ * table: the create-with-columns-and-constraints + insert statements that
+ * replace `create table r as (sql)`. */
+bool matu_contract_enforced(MatCtx *m);
+int  matu_contract_check(MatCtx *m, const char *sql);
+const char *matu_contract_table(MatCtx *m, const MRel *r, const char *sql);
 /* [sql_header\n]create view <r> as (\n<sql>\n); */
 const char *matu_create_view(MatCtx *m, const MRel *r, const char *sql);
 

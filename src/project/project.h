@@ -106,6 +106,7 @@ typedef struct Node {
     /* added by src/project */
     VDict *source_meta;             /* sources: the source-level meta (Node.meta is the table's) */
     const char *yml_path;           /* generic tests/sources: the properties file (= original_file_path) */
+    VList *constraints;             /* models: model-level `constraints:` of the properties file (NULL: none) */
 } Node;
 
 /* Set n->compiled_code to code (may be NULL) and note its length. */

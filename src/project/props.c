@@ -284,6 +284,14 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
     n->columns = v_dict(L->a).u.d;
     if (read_columns(c, entry, n->columns, &t) != 0)
         return -1;
+    const YNode *mcn = ynode_get(entry, "constraints");
+    if (mcn && mcn->kind != YN_SCALAR) {
+        Value mcv;
+        if (render(c, mcn, PL_RENDER, &mcv) != 0)
+            return -1;
+        if (mcv.type == V_LIST)
+            n->constraints = mcv.u.l;
+    }
     int rc;
     const YNode *tn = tests_node(c, entry, &rc);
     if (rc)
