@@ -139,6 +139,9 @@ models:
   - name: inc
     config: {contract: {enforced: true}, materialized: incremental}
     columns: [{name: id, data_type: integer}]
+  - name: fk_ref
+    config: {contract: {enforced: true}}
+    columns: [{name: id, data_type: integer, constraints: [{type: foreign_key, to: "ref('parent')", to_columns: [id]}]}]
   - name: inc_ok
     config: {contract: {enforced: true}, materialized: incremental, on_schema_change: append_new_columns}
     columns: [{name: id, data_type: integer, constraints: [{type: not_null}]}]
@@ -146,12 +149,14 @@ YML
 echo "select 1 as id" > models/no_type.sql
 echo "select 1 as id" > models/no_cols.sql
 echo "select 1 as id" > models/inc.sql
+echo "select 1 as id" > models/fk_ref.sql
 echo "select 1 as id {% if is_incremental() %} union all select 2 {% endif %}" > models/inc_ok.sql
-"$CDBT" run -s no_type no_cols inc inc_ok > r10.out 2>&1
+"$CDBT" run -s no_type no_cols inc inc_ok fk_ref > r10.out 2>&1
 check "bad contracts exit code" 1 $?
 contains "missing data_type" "Please ensure the following columns have a data_type defined: ['id']" r10.out
 contains "no columns" "This model has an enforced contract, and its 'columns' specification is missing" r10.out
 contains "incremental on_schema_change" "Models materialized as incremental with contracts enabled must set on_schema_change to 'append_new_columns' or 'fail'" r10.out
+contains "to: ref() refused" "foreign_key constraint with \`to: ref('parent')\`: ref() and source() in \`to\` are not supported by cdbt yet" r10.out
 check "inc_ok built with not null" "id integer not null" "$(q "$COLS 'inc_ok'")"
 "$CDBT" run -s inc_ok > r11.out 2>&1
 check "incremental run exit code" 0 $?
