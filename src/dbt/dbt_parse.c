@@ -1010,6 +1010,7 @@ static int check_unit_tests(Dbt *d, Diag *err)
         UnitTest *ut = u->unit;
         u->schema = m->schema;
         u->database = m->database;
+        u->alias = u->name;     /* dbt's UnitTestNode: the temporary table is named after it */
         for (int g = 0; g < ut->ngiven; g++) {
             UtFixture *fx = &ut->given[g];
             const char *uid = NULL;

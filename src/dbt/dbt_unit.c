@@ -82,6 +82,8 @@ static Value cte_value(DbtCtx *c, const char *name)
     memset(&r, 0, sizeof r);
     r.cte = true;
     r.type = "cte";
+    for (int i = 0; i < 3; i++)
+        r.include[i] = true;
     r.identifier = arena_sprintf(c->a, "__dbt__cte__%s", name);
     return dbt_rel_value(c->a, &r);
 }
