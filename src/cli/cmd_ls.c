@@ -121,6 +121,8 @@ int cmd_ls(Flags *f)
             } else if (!strcmp(fmt, "json")) {
                 print_json(f, nd, &out);
                 continue;
+            } else if (nd->rt == RT_UNIT_TEST) {
+                sb_printf(&out, "unit_test:%s.%s", nd->package_name, nd->name);   /* dbt: package + name */
             } else {
                 if (nd->rt == RT_SOURCE)
                     sb_puts(&out, "source:");

@@ -197,6 +197,8 @@ static void ev_start(void *ud, const RunItem *it, int total)
         sb_printf(&msg, "START hook: %s", n->name);
     else if (n->rt == RT_TEST)
         sb_printf(&msg, "START test %s", n->name);
+    else if (n->rt == RT_UNIT_TEST && n->unit)
+        sb_printf(&msg, "START unit_test %s::%s", n->unit->model, n->name);
     else
         sb_printf(&msg, "START %s %s", it->kind, rel_of(it, &rel));
     fancy(o, "NodeStart", it, total, sb_cstr(&msg), "RUN", NULL, -1, false);
@@ -219,6 +221,8 @@ static void ev_done(void *ud, const RunItem *it, int total)
             sb_printf(&msg, "SKIP hook: %s", n->name);
         else if (n->rt == RT_TEST)
             sb_printf(&msg, "SKIP test %s", n->name);
+        else if (n->rt == RT_UNIT_TEST && n->unit)
+            sb_printf(&msg, "SKIP unit_test %s::%s", n->unit->model, n->name);
         else
             sb_printf(&msg, "SKIP relation %s", rel_of(it, &rel));
         fancy(o, "SkippingDetails", it, total, sb_cstr(&msg), "SKIP", C_YELLOW, -1, false);
@@ -229,14 +233,17 @@ static void ev_done(void *ud, const RunItem *it, int total)
         sb_printf(&msg, "%s hook: %s", err ? "ERROR" : "OK", n->name);
         sb_puts(&status, err ? "ERROR" : (it->message ? it->message : "OK"));
         color = err ? C_RED : C_GREEN;
-    } else if (n->rt == RT_TEST) {
+    } else if (n->rt == RT_TEST || n->rt == RT_UNIT_TEST) {
         switch (it->status) {
         case NS_PASS: sb_puts(&status, "PASS"); break;
         case NS_WARN: sb_printf(&status, "WARN %lld", (long long)it->failures); color = C_YELLOW; break;
         case NS_FAIL: sb_printf(&status, "FAIL %lld", (long long)it->failures); color = C_RED; err = true; break;
         default: sb_puts(&status, "ERROR"); color = C_RED; err = true; break;
         }
-        sb_printf(&msg, "%s %s", sb_cstr(&status), n->name);
+        if (n->rt == RT_UNIT_TEST && n->unit)
+            sb_printf(&msg, "%s %s::%s", sb_cstr(&status), n->unit->model, n->name);
+        else
+            sb_printf(&msg, "%s %s", sb_cstr(&status), n->name);
     } else if (it->status == NS_ERROR) {
         err = true;
         color = C_RED;
@@ -249,7 +256,7 @@ static void ev_done(void *ud, const RunItem *it, int total)
     }
     if (it->console_extra)
         sb_printf(&msg, " (%s)", it->console_extra);
-    fancy(o, it->is_hook ? "LogHookEndLine" : n->rt == RT_TEST ? "LogTestResult" : n->rt == RT_SEED ? "LogSeedResult"
+    fancy(o, it->is_hook ? "LogHookEndLine" : (n->rt == RT_TEST || n->rt == RT_UNIT_TEST) ? "LogTestResult" : n->rt == RT_SEED ? "LogSeedResult"
                                                                                                    : "LogModelResult",
           it, total, sb_cstr(&msg), sb_cstr(&status), color, secs, err);
 done:
@@ -278,6 +285,8 @@ static void stat_line(RunnerResult *rr, Sb *out)
                 sb_printf(&k, "%s model", m && m->type == V_STR ? m->u.s->s : "view");
             } else if (n->rt == RT_TEST)
                 sb_puts(&k, "data test");
+            else if (n->rt == RT_UNIT_TEST)
+                sb_puts(&k, "unit test");
             else
                 sb_puts(&k, rt_name(n->rt));
             int f = -1;
@@ -449,8 +458,8 @@ static const char *abs_under(Session *s, const char *path)
 
 int cmd_run(Flags *f)
 {
-    static const int kRun[] = {RT_MODEL, -1}, kTest[] = {RT_TEST, -1}, kSeed[] = {RT_SEED, -1},
-                     kSnapshot[] = {RT_SNAPSHOT, -1}, kBuild[] = {RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, -1};
+    static const int kRun[] = {RT_MODEL, -1}, kTest[] = {RT_TEST, RT_UNIT_TEST, -1}, kSeed[] = {RT_SEED, -1},
+                     kSnapshot[] = {RT_SNAPSHOT, -1}, kBuild[] = {RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, RT_UNIT_TEST, -1};
     RunnerCommand cmd = !strcmp(f->command, "test") ? RUNNER_TEST : !strcmp(f->command, "seed") ? RUNNER_SEED
                       : !strcmp(f->command, "build") ? RUNNER_BUILD
                       : !strcmp(f->command, "snapshot") ? RUNNER_SNAPSHOT : RUNNER_RUN;

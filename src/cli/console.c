@@ -47,5 +47,8 @@ void console_found_text(Project *p, char *buf, size_t cap)
             n += (size_t)snprintf(buf + n, cap - n, "%s%d %s", n ? ", " : "", c, c == 1 ? kinds[k].one : kinds[k].many);
     }
     if (n < cap)
-        snprintf(buf + n, cap - n, "%s%d %s", n ? ", " : "", p->nmacros, p->nmacros == 1 ? "macro" : "macros");
+        n += (size_t)snprintf(buf + n, cap - n, "%s%d %s", n ? ", " : "", p->nmacros, p->nmacros == 1 ? "macro" : "macros");
+    int u = count[RT_UNIT_TEST];
+    if (u && n < cap)
+        snprintf(buf + n, cap - n, ", %d %s", u, u == 1 ? "unit test" : "unit tests");
 }

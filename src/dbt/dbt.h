@@ -64,6 +64,25 @@ int   dbt_parse(Dbt *d, Diag *err);
  * introspection empty).  Sets compiled_code etc.; ephemeral parents are
  * compiled on demand.  Does not write files. */
 int   dbt_compile_node(Dbt *d, Node *n, Diag *err);
+/* Unit tests (RT_UNIT_TEST; dbt_compile_node calls this for them): the
+ * tested model's SQL with each given input (ref/source/this) replaced by a
+ * CTE of its fixture rows, the columns and types of dict/csv fixtures read
+ * from the input relation on the bound database (dbt_set_db).  Sets
+ * compiled_code; the error says "Not able to get columns ..." when an input
+ * relation does not exist. */
+int   dbt_compile_unit_test(Dbt *d, Node *u, Diag *err);
+/* A fixture value as dbt's format_row puts it in the cast: 'text' (quotes
+ * doubled), null, True/False, numbers as Python prints them; any other
+ * value (a date) as quoted text. */
+void  dbt_unit_literal(Sb *out, Value v);
+/* Fixture rows (list of dicts) as `select cast(<v> as <type>) as <col>, ...`
+ * joined by "\nunion all\n", column names matched case-insensitively
+ * against names/types (lower-cased in the output).  all_columns: every
+ * column in relation order (null-cast when absent, get_fixture_sql); else
+ * each row's own columns in its order (get_expected_sql).  fixture_name
+ * goes into the "Invalid column name" error ("'x'" or "expected output"). */
+int   dbt_unit_format_rows(Arena *a, Value rows, const char *const *names, const char *const *types, int ncols,
+                           const char *fixture_name, bool all_columns, Sb *out, Diag *err);
 /* Render text (a hook, a materialization snippet) with execute=true in the
  * context of node n (this, model, refs, sql = n's compiled_code once compiled).
  * *out lives in the project arena.  Errors are prefixed like compile errors. */

@@ -158,6 +158,8 @@ int dbt_compile_node(Dbt *d, Node *n, Diag *err)
     }
     if (n->compiled)
         return 0;
+    if (n->rt == RT_UNIT_TEST)
+        return dbt_compile_unit_test(d, n, err);
     return compile_rec(d, n, 0, err);
 }
 

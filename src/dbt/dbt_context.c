@@ -59,12 +59,13 @@ void dbt_ctx_fini(DbtCtx *c)
     vec_free(&c->refs);
     vec_free(&c->srcs);
     vec_free(&c->ephem);
+    vec_free(&c->unit_used);
 }
 
 Interp *dbt_interp(DbtCtx *c, Diag *err)
 {
     Interp *I = interp_new(c->a, err);
-    VDict *g = c->pass == DBT_YAML ? c->d->yaml_globals : c->d->globals;
+    VDict *g = c->pass == DBT_YAML ? c->d->yaml_globals : c->globals ? c->globals : c->d->globals;
     interp_set_globals(I, g, dbt_resolve, c);
     interp_set_lenient(I, c->pass == DBT_PARSE && !c->runtime_config);
     interp_set_userdata(I, c);
@@ -352,7 +353,7 @@ int dbt_resolve(Interp *I, void *ud, const char *name, size_t n, Value *out)
     if (!c->n)
         return 1;
     if (IS("this")) {
-        *out = this_rel(c);
+        *out = c->unit ? dbt_unit_this(c) : this_rel(c);
         return 0;
     }
     if (IS("model")) {
@@ -458,6 +459,8 @@ static int f_ref(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
         *out = this_rel(c);
         return 0;
     }
+    if (c->unit)
+        return dbt_unit_ref(I, c, pkg, name, out);
     bool disabled;
     Node *t = find_refable(c->d, pkg, name, &disabled);
     if (!t || disabled) {
@@ -517,6 +520,8 @@ static int f_source(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
         *out = this_rel(c);
         return 0;
     }
+    if (c->unit)
+        return dbt_unit_source(I, c, src, tbl, out);
     char *key = arena_sprintf(c->a, "%s.%s", src, tbl);
     Node *t = (Node *)strmap_getz(&c->d->sources, key);
     if (!t)
@@ -756,7 +761,9 @@ static int f_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     if (want_str(I, "var", slots[0], &name) != 0)
         return -1;
     bool project_vars = c->pass != DBT_YAML || c->scope == PR_PROPERTIES;
-    Value *v = vars_lookup(c->d, c->n ? c->n->package_name : NULL, name, project_vars);
+    Value *v = c->unit ? dbt_unit_override(c, "vars", name) : NULL;   /* as --vars would */
+    if (!v)
+        v = vars_lookup(c->d, c->n ? c->n->package_name : NULL, name, project_vars);
     if (!v) {
         if (slots[1].type != V_UNDEF) {
             *out = slots[1];
@@ -789,6 +796,11 @@ static int f_env_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out
                                "Found '%s' referenced elsewhere.", name);
     if (c->lane)
         return dbt_lane_refuse(I, c->lane, "env_var");   /* journal, parse-cache hook */
+    Value *ov = c->unit ? dbt_unit_override(c, "env_vars", name) : NULL;
+    if (ov) {
+        *out = *ov;
+        return 0;
+    }
     const char *e = getenv(name);
     journal_env(name);
     if (c->n && c->d->opt.env_read)

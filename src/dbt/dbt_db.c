@@ -830,6 +830,17 @@ static const ObjClass column_class = {
 
 static int64_t num_or_none(const char *s) { return s ? strtoll(s, NULL, 10) : -1; }
 
+static void pg_lit(Sb *q, const char *s)
+{
+    sb_putc(q, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            sb_putc(q, '\'');
+        sb_putc(q, *s);
+    }
+    sb_putc(q, '\'');
+}
+
 int dbt_a_get_columns(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
 {
     static const char *const params[] = {"relation"};
@@ -879,6 +890,45 @@ int dbt_a_get_columns(Interp *I, void *ud, Value self, CallArgs *args, Value *ou
         list_append(a, out->u.l, v_obj(a, &column_class, c));
     }
     db->release(db->ud, &res);
+    return 0;
+}
+
+int dbt_db_columns(Dbt *d, const DbtRel *r, Arena *a, const char ***names, const char ***types, int *n, Diag *err)
+{
+    *n = 0;
+    *names = *types = NULL;
+    if (!d->db || !r->identifier)
+        return 0;
+    Sb q = SB_INIT;
+    sb_puts(&q, "select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale\n"
+                "from information_schema.columns\nwhere table_name = ");
+    pg_lit(&q, r->identifier);
+    if (r->schema) {
+        sb_puts(&q, "\n  and table_schema = ");
+        pg_lit(&q, r->schema);
+    }
+    sb_puts(&q, "\norder by ordinal_position");
+    DbtDbTable res;
+    memset(&res, 0, sizeof res);
+    int rc = d->db->execute(d->db->ud, sb_cstr(&q), false, true, &res, err);
+    sb_free(&q);
+    if (rc != 0)
+        return -1;
+    *names = ARENA_ARRAY(a, const char *, (size_t)res.nrows + 1);
+    *types = ARENA_ARRAY(a, const char *, (size_t)res.nrows + 1);
+    Sb t = SB_INIT;
+    for (int i = 0; i < res.nrows && res.ncols >= 5; i++) {
+        const char *const *row = res.rows[i];
+        DbColumn c = {row[0] ? row[0] : "", row[1] ? row[1] : "", num_or_none(row[2]), num_or_none(row[3]),
+                      num_or_none(row[4])};
+        sb_reset(&t);
+        column_data_type(&c, &t);
+        (*names)[*n] = arena_strdup(a, c.name);
+        (*types)[*n] = arena_strdup(a, sb_cstr(&t));
+        (*n)++;
+    }
+    sb_free(&t);
+    d->db->release(d->db->ud, &res);
     return 0;
 }
 

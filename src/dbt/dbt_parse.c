@@ -9,6 +9,7 @@
  * The loader (src/project) has already created the nodes and folded layers
  * 1-3; compiling real SQL is dbt_compile.c. */
 #include <ctype.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +29,7 @@ static const char *title_of(ResourceType rt)
     static const char *const titles[RT__COUNT] = {
         [RT_MODEL] = "Model", [RT_SEED] = "Seed", [RT_TEST] = "Test", [RT_SNAPSHOT] = "Snapshot",
         [RT_ANALYSIS] = "Analysis", [RT_SOURCE] = "Source", [RT_MACRO] = "Macro",
-        [RT_OPERATION] = "Operation",
+        [RT_OPERATION] = "Operation", [RT_UNIT_TEST] = "Unit test",
     };
     return (unsigned)rt < RT__COUNT ? titles[rt] : "Node";
 }
@@ -709,6 +710,8 @@ static int set_identity(Dbt *d, Node *n, Diag *err)
 {
     Project *p = d->p;
     Arena *pa = &p->arena;
+    if (n->rt == RT_UNIT_TEST)
+        return 0;               /* schema: the tested model's (check_unit_tests) */
     if (n->rt == RT_SOURCE) {
         if (!n->database)
             n->database = target_str(p, "database");
@@ -932,7 +935,7 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
         if (t && r->package && strcmp(t->package_name, r->package) != 0)
             t = NULL;
         if (!t) {
-            if (n->rt == RT_TEST)
+            if (n->rt == RT_TEST || n->rt == RT_UNIT_TEST)
                 return 1;
             Node *dt = (Node *)strmap_getz(&d->refable_disabled, r->name);
             if (dt && r->package && strcmp(dt->package_name, r->package) != 0)
@@ -978,6 +981,82 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
 static bool renders(ResourceType rt)
 {
     return rt == RT_MODEL || rt == RT_TEST || rt == RT_ANALYSIS || rt == RT_SNAPSHOT;
+}
+
+static int ut_error(Diag *err, const UtLoc *l, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ut_error(Diag *err, const UtLoc *l, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    diag_set(err, l->file, l->line, l->col, l->src_line, "%s", buf);
+    return -1;
+}
+
+/* What dbt checks of a unit test once the models are parsed: each input is a
+ * node of the project (cdbt also asks that the model refs or sources it),
+ * and a model calling is_incremental() gets a boolean override, with a
+ * `this` input when it is true.  Sets the unit test's schema (the model's). */
+static int check_unit_tests(Dbt *d, Diag *err)
+{
+    Project *p = d->p;
+    for (int i = 0; i < p->nnodes; i++) {
+        Node *u = p->nodes[i];
+        if (u->rt != RT_UNIT_TEST || !u->unit || u->nparents < 1)
+            continue;
+        Node *m = p->nodes[u->parents[0]];
+        UnitTest *ut = u->unit;
+        u->schema = m->schema;
+        u->database = m->database;
+        u->alias = u->name;     /* dbt's UnitTestNode: the temporary table is named after it */
+        for (int g = 0; g < ut->ngiven; g++) {
+            UtFixture *fx = &ut->given[g];
+            const char *uid = NULL;
+            if (fx->kind == UT_THIS)
+                continue;
+            if (fx->kind == UT_REF) {
+                Node *t = (Node *)strmap_getz(&d->refable, fx->ref.name);
+                if (t && (!fx->ref.package || !strcmp(t->package_name, fx->ref.package)))
+                    uid = t->unique_id;
+            } else {
+                char *k = arena_sprintf(&d->scratch, "%s.%s", fx->src.source, fx->src.table);
+                Node *t = (Node *)strmap_getz(&d->sources, k);
+                if (t)
+                    uid = t->unique_id;
+            }
+            if (!uid)
+                return ut_error(err, &fx->loc, "Unit test '%s' had an input (%s) which was not found in the manifest.",
+                                u->name, fx->input);
+            bool dep = false;
+            for (int k = 0; k < m->ndep_nodes && !dep; k++)
+                dep = !strcmp(m->dep_nodes[k], uid);
+            if (!dep)
+                return ut_error(err, &fx->loc, "Unit test '%s' has an input (%s) that model '%s' does not ref or source",
+                                u->name, fx->input, m->name);
+        }
+        bool incr = false;
+        for (int k = 0; k < m->ndep_macros && !incr; k++)
+            incr = !strcmp(m->dep_macros[k], "macro.dbt.is_incremental");
+        if (!incr)
+            continue;
+        VDict *mac = NULL;
+        Value *mv = ut->overrides ? dict_getz(ut->overrides, "macros") : NULL;
+        if (mv && mv->type == V_DICT)
+            mac = mv->u.d;
+        Value *ov = mac ? dict_getz(mac, "is_incremental") : NULL;
+        if (!ov || ov->type != V_BOOL)
+            return ut_error(err, &ut->name_loc, "Boolean override for 'is_incremental' must be provided for unit test '%s' in model '%s'",
+                            u->name, m->name);
+        bool has_this = false;
+        for (int g = 0; g < ut->ngiven; g++)
+            has_this = has_this || ut->given[g].kind == UT_THIS;
+        if (ov->u.b && !has_this)
+            return ut_error(err, &ut->name_loc, "Unit test '%s' for incremental model '%s' must have a 'this' input",
+                            u->name, m->name);
+    }
+    return 0;
 }
 
 int dbt_parse(Dbt *d, Diag *err)
@@ -1026,6 +1105,8 @@ int dbt_parse(Dbt *d, Diag *err)
                 n->parents[n->nparents++] = t->index;
         }
     }
+    if (check_unit_tests(d, err) != 0)
+        return -1;
     arena_reset(&d->scratch);
     d->parsed = true;
     return 0;

@@ -55,6 +55,11 @@ typedef struct DbtCtx {
     int var_depth;
     VDict *extra;                /* extra members (run hooks: schemas, results, ...) or NULL */
     ParseLane *lane;             /* parse render on the helper thread, or NULL */
+    /* unit tests (dbt_unit.c): rendering the tested model of this unit test,
+     * ref()/source()/this resolve to its given inputs' CTEs */
+    Node *unit;
+    VEC(int) unit_used;          /* indices into unit->unit->given, in first-use order */
+    VDict *globals;              /* the render's globals when not d->globals (overrides) */
 } DbtCtx;
 
 struct Dbt {
@@ -141,6 +146,16 @@ DbtMacro *dbt_dispatch(Dbt *d, const char *name, const char *ns);
 void  dbt_macro_deps(Dbt *d, const char **names, size_t nnames, Arena *a,
                      const char ***out, int *nout);
 extern const char dbt_builtin_macros_sql[];
+
+/* ---- dbt_unit.c (unit-test mode of the context natives) */
+int   dbt_unit_ref(Interp *I, DbtCtx *c, const char *pkg, const char *name, Value *out);
+int   dbt_unit_source(Interp *I, DbtCtx *c, const char *src, const char *tbl, Value *out);
+Value dbt_unit_this(DbtCtx *c);
+/* overrides.vars / overrides.env_vars entry (NULL when none) */
+Value *dbt_unit_override(DbtCtx *c, const char *which, const char *name);
+/* Columns (name, data_type as dbt's PostgresColumn.data_type) of a relation
+ * on the bound database (dbt_db.c); *n = 0 when it does not exist. */
+int   dbt_db_columns(Dbt *d, const DbtRel *r, Arena *a, const char ***names, const char ***types, int *n, Diag *err);
 
 /* ---- dbt_ephemeral.c */
 /* Insert the CTE list (already joined by ", ") into sql per §5. Result in out. */

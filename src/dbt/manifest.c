@@ -418,6 +418,66 @@ static void write_source(JsonW *w, Node *n, JsonMemo *memo)
     json_obj_end(w);
 }
 
+static void write_fixture(JsonW *w, const UtFixture *fx)
+{
+    static const char *const fmt[] = {"dict", "csv", "sql"};
+    json_obj_begin(w);
+    if (fx->input)
+        kv_str(w, "input", fx->input);
+    json_key_lit(w, "rows");
+    value_to_json(w, fx->rows);
+    kv_str(w, "format", fmt[fx->format]);
+    kv_str(w, "fixture", fx->fixture);
+    json_obj_end(w);
+}
+
+/* A unit test, as dbt 1.8+ writes a UnitTestDefinition under "unit_tests". */
+static void write_unit_test(JsonW *w, Node *n, JsonMemo *memo)
+{
+    UnitTest *ut = n->unit;
+    json_obj_begin(w);
+    kv_str(w, "model", ut->model);
+    json_key_lit(w, "given");
+    json_arr_begin(w);
+    for (int i = 0; i < ut->ngiven; i++)
+        write_fixture(w, &ut->given[i]);
+    json_arr_end(w);
+    json_key_lit(w, "expect");
+    write_fixture(w, &ut->expect);
+    kv_str(w, "name", n->name);
+    kv_str(w, "resource_type", "unit_test");
+    kv_str(w, "package_name", n->package_name);
+    kv_str(w, "path", n->path);
+    kv_str(w, "original_file_path", n->original_file_path);
+    kv_str(w, "unique_id", n->unique_id);
+    kv_strs(w, "fqn", n->fqn, n->nfqn);
+    kv_str(w, "description", n->description ? n->description : "");
+    json_key_lit(w, "overrides");
+    if (ut->overrides) {
+        Value ov = {.type = V_DICT};
+        ov.u.d = ut->overrides;
+        value_to_json(w, ov);
+    } else {
+        json_null(w);
+    }
+    json_key_lit(w, "depends_on");
+    json_obj_begin(w);
+    json_key_lit(w, "macros");
+    empty_arr(w);
+    kv_strs(w, "nodes", n->dep_nodes, n->ndep_nodes);
+    json_obj_end(w);
+    kv_dict(w, "config", n->config, memo);
+    kv_str(w, "checksum", ut->checksum);
+    kv_str(w, "schema", n->schema);
+    json_key_lit(w, "created_at");
+    json_double(w, n->created_at);
+    json_key_lit(w, "versions");
+    json_null(w);
+    json_key_lit(w, "version");
+    json_null(w);
+    json_obj_end(w);
+}
+
 static void write_macro(JsonW *w, MacroDef *m)
 {
     json_obj_begin(w);
@@ -746,7 +806,7 @@ static int *entry_ranks(const Uids *u, int *n)
     int *r = xmalloc(sizeof(int) * ((size_t)u->n + 1));
     *n = 0;
     for (int i = 0; i < u->n; i++)
-        if (u->sorted[i]->rt != RT_SOURCE)
+        if (u->sorted[i]->rt != RT_SOURCE && u->sorted[i]->rt != RT_UNIT_TEST)
             r[(*n)++] = i;
     return r;
 }
@@ -828,6 +888,8 @@ static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u, JsonMemo *m
         json_arr_begin(w);
         if (p->disabled[i]->rt == RT_SOURCE)
             write_source(w, p->disabled[i], memo);
+        else if (p->disabled[i]->rt == RT_UNIT_TEST && p->disabled[i]->unit)
+            write_unit_test(w, p->disabled[i], memo);
         else
             write_node(w, p->disabled[i], NULL, -1, memo);
         json_arr_end(w);
@@ -835,11 +897,20 @@ static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u, JsonMemo *m
     json_obj_end(w);
     write_maps(w, u);
     uids_free(u);
-    static const char *const kEmpty2[] = {"group_map", "saved_queries", "semantic_models", "unit_tests"};
+    static const char *const kEmpty2[] = {"group_map", "saved_queries", "semantic_models"};
     for (size_t k = 0; k < sizeof kEmpty2 / sizeof kEmpty2[0]; k++) {
         json_key(w, kEmpty2[k]);
         empty_obj(w);
     }
+    json_key_lit(w, "unit_tests");
+    json_obj_begin(w);
+    for (int i = 0; i < p->nnodes; i++) {
+        if (sorted[i]->rt != RT_UNIT_TEST || !sorted[i]->unit)
+            continue;
+        json_key(w, sorted[i]->unique_id);
+        write_unit_test(w, sorted[i], memo);
+    }
+    json_obj_end(w);
     json_obj_end(w);
     free(sorted);
 }

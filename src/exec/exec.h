@@ -84,6 +84,7 @@ int mat_view(NodeJob *job);
 int mat_table(NodeJob *job);
 int mat_incremental(NodeJob *job);
 int mat_test(NodeJob *job);
+int mat_unit(NodeJob *job);   /* unit tests (dbt 1.8+): actual vs expected rows */
 int mat_seed(NodeJob *job);
 int mat_snapshot(NodeJob *job);
 int mat_matview(NodeJob *job);

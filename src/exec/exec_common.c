@@ -462,6 +462,8 @@ MatFn exec_materialization(Node *n, Diag *err)
         return dispatch_seed;
     case RT_TEST:
         return mat_test;
+    case RT_UNIT_TEST:
+        return mat_unit;
     case RT_SNAPSHOT:
         return mat_snapshot;
     case RT_MODEL:

@@ -131,6 +131,7 @@ static const char *rt_word(ResourceType rt)
 {
     switch (rt) {
     case RT_TEST: return "test";
+    case RT_UNIT_TEST: return "unit_test";
     case RT_SEED: return "seed";
     case RT_SNAPSHOT: return "snapshot";
     default: return "model";
@@ -197,7 +198,7 @@ int matu_init(MatCtx *m, NodeJob *job)
     /* The runner lists every schema it writes to; a job started without
      * that (another caller) lists its own schema so E is never guessed. */
     const char *cs = catalog_name(m->a, T->schema, T->quote[1]);
-    if (job->rc && job->conn && cs && n->rt != RT_TEST && !relcache_schema_loaded(job->rc, cs)) {
+    if (job->rc && job->conn && cs && n->rt != RT_TEST && n->rt != RT_UNIT_TEST && !relcache_schema_loaded(job->rc, cs)) {
         Diag d = {0};
         if (relcache_load_schema(job->rc, job->conn, cs, &d) != 0) {
             matu_error(m, "%s", d.message ? d.message : "cannot list the relations of the schema");

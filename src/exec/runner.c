@@ -146,7 +146,7 @@ static bool executable(Node *n)
 {
     switch (n->rt) {
     case RT_MODEL: return !is_ephemeral(n);
-    case RT_SEED: case RT_TEST: case RT_SNAPSHOT: return true;
+    case RT_SEED: case RT_TEST: case RT_SNAPSHOT: case RT_UNIT_TEST: return true;
     default: return false;
     }
 }
@@ -165,6 +165,7 @@ static const char *kind_of(Runner *r, Node *n)
     }
     case RT_SEED: return "seed file";
     case RT_TEST: return "test";
+    case RT_UNIT_TEST: return "unit_test";
     case RT_SNAPSHOT: return "snapshot";
     default: return rt_name(n->rt);
     }
@@ -400,6 +401,28 @@ static void add_test_gates(Runner *r)
     free(nkids);
     free(stamp);
     free(stack);
+}
+
+/* build: a model's unit tests run before it (dbt 1.8): each waits for what
+ * the model waits for, and the model waits for them, so a failing unit test
+ * skips the model and everything downstream of it. */
+static void unit_tests_first(Runner *r)
+{
+    Project *p = r->p;
+    for (int u = 0; u < p->nnodes; u++) {
+        if (!r->rn[u].run || p->nodes[u]->rt != RT_UNIT_TEST || r->g->nparents[u] < 1)
+            continue;
+        int m = r->g->parents[u][0];
+        if (!r->rn[m].run)
+            continue;
+        free(r->rn[u].deps);
+        r->rn[u].deps = NULL;
+        r->rn[u].ndeps = 0;
+        for (int k = 0; k < r->rn[m].ndeps; k++)
+            if (p->nodes[r->rn[m].deps[k]]->rt != RT_UNIT_TEST)
+                add_int(&r->rn[u].deps, &r->rn[u].ndeps, r->rn[m].deps[k]);
+        add_int(&r->rn[m].deps, &r->rn[m].ndeps, u);
+    }
 }
 
 /* ---------------------------------------------------------------- ready heap */
@@ -700,6 +723,8 @@ static char *write_run_file(const Runner *r, const Node *n, const Sb *sent)
               n->original_file_path ? n->original_file_path : n->name);
     if (n->is_generic_test && n->path)
         sb_printf(&path, "/%s", n->path);
+    else if (n->rt == RT_UNIT_TEST)
+        sb_printf(&path, "/%s.sql", n->name);
     char *rel = NULL;
     /* in place: replacing thousands of files through temporary + rename
      * costs an inode allocation each (ext4 scans recently freed inodes) */
@@ -1352,8 +1377,10 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
             out->total++;
         }
     build_deps(r);
-    if (o->cmd == RUNNER_BUILD)
+    if (o->cmd == RUNNER_BUILD) {
         add_test_gates(r);
+        unit_tests_first(r);
+    }
     for (int i = 0; i < n; i++)
         for (int k = 0; k < r->rn[i].ndeps; k++) {
             int pa = r->rn[i].deps[k];

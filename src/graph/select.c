@@ -144,7 +144,7 @@ static bool parents_within(SelState *st, int t, const uint8_t *set)
 
 static bool is_test(SelState *st, int i)
 {
-    return st->c.p->nodes[i]->rt == RT_TEST;
+    return st->c.p->nodes[i]->rt == RT_TEST || st->c.p->nodes[i]->rt == RT_UNIT_TEST;
 }
 
 /* ------------------------------------------------------------ indirect selection */

@@ -537,7 +537,7 @@ static int m_access(GselCtx *c, const GselAtom *a, GselSet *out)
 static const struct { const char *name; int rt; } RT_NAMES[] = {
     {"model", RT_MODEL}, {"seed", RT_SEED}, {"test", RT_TEST}, {"snapshot", RT_SNAPSHOT},
     {"analysis", RT_ANALYSIS}, {"source", RT_SOURCE}, {"macro", RT_MACRO},
-    {"operation", RT_OPERATION}, {"exposure", -1}, {"metric", -1}, {"unit_test", -1},
+    {"operation", RT_OPERATION}, {"exposure", -1}, {"metric", -1}, {"unit_test", RT_UNIT_TEST},
     {"semantic_model", -1}, {"saved_query", -1}, {"group", -1}, {"doc", -1},
     {"sql_operation", -1}, {"rpc", -1}, {"fixture", -1},
 };
@@ -565,7 +565,10 @@ static int m_test_type(GselCtx *c, const GselAtom *a, GselSet *out)
         generic = false; singular = true;
     } else if (strcmp(v, "data") == 0) {      /* dbt >= 1.8: "data tests" = both kinds */
         generic = true; singular = true;
-    } else if (strcmp(v, "unit") == 0) {      /* unit tests: none in cdbt yet */
+    } else if (strcmp(v, "unit") == 0) {
+        for (int i = 0; i < c->n; i++)
+            if (c->p->nodes[i]->rt == RT_UNIT_TEST)
+                gsel_add(out, i);
         return 0;
     } else {
         return gsel_fail(c, a, "unknown test type '%s' (expected generic, singular, unit or data)", v);

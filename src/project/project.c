@@ -15,7 +15,7 @@
 #include <sys/time.h>
 
 static const char *const rt_names[RT__COUNT] = {
-    "model", "seed", "test", "snapshot", "analysis", "source", "macro", "operation",
+    "model", "seed", "test", "snapshot", "analysis", "source", "macro", "operation", "unit_test",
 };
 
 const char *rt_name(ResourceType rt)
@@ -244,6 +244,8 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
         goto done;
     if (pl_build_tests(&L) != 0)
         goto done;
+    if (pl_add_unit_tests(&L) != 0)
+        goto done;
     if (check_names(&L) != 0)
         goto done;
     if (pl_discover_finish(&L, true) != 0)
@@ -271,6 +273,7 @@ done:
     vec_free(&L.macros);
     vec_free(&L.warnings);
     vec_free(&L.jobs);
+    vec_free(&L.units);
     if (rc != 0) {
         /* nodes not yet copied into p->nodes still own SrcFile indexes: none are built before
          * diagnostics, and diagnostics here never use node SrcFiles, so nothing leaks */

@@ -28,6 +28,7 @@
 
 typedef enum ResourceType {
     RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, RT_ANALYSIS, RT_SOURCE, RT_MACRO, RT_OPERATION,
+    RT_UNIT_TEST,
     RT__COUNT
 } ResourceType;
 const char *rt_name(ResourceType rt);              /* "model", "seed", ... */
@@ -35,6 +36,34 @@ int         rt_from_name(const char *s);           /* -1 if unknown */
 
 typedef struct NodeRef { const char *name; const char *package; const char *version; } NodeRef;
 typedef struct NodeSrcRef { const char *source; const char *table; } NodeSrcRef;
+
+/* Unit tests (dbt 1.8+ `unit_tests:` in a properties file), normalised by
+ * the loader (props.c): rows of dict and csv fixtures are lists of dicts
+ * (csv values strings, an empty field None), sql fixtures the SQL text. */
+typedef enum { UT_REF, UT_SOURCE, UT_THIS } UtInputKind;
+typedef enum { UT_DICT, UT_CSV, UT_SQL } UtFormat;
+typedef struct UtLoc {               /* where an entry was written, for errors after loading */
+    const char *file; int line, col;
+    const char *src_line;
+} UtLoc;
+typedef struct UtFixture {
+    const char *input;               /* as written: "ref('a')", "source('s', 't')", "this"; NULL for expect */
+    UtInputKind kind;
+    NodeRef ref;                     /* UT_REF */
+    NodeSrcRef src;                  /* UT_SOURCE */
+    UtFormat format;
+    Value rows;                      /* dict/csv: list of dicts; sql: the SQL string */
+    const char *fixture;             /* fixture name or NULL */
+    UtLoc loc;                       /* the input (expect: the expect key) */
+} UtFixture;
+typedef struct UnitTest {
+    const char *model;               /* the tested model's name */
+    UtLoc model_loc, name_loc;
+    UtFixture *given; int ngiven;
+    UtFixture expect;
+    VDict *overrides;                /* {macros, vars, env_vars} (each a dict) or NULL */
+    const char *checksum;            /* sha256 hex over the definition (not dbt's exact text) */
+} UnitTest;
 
 typedef struct Node {
     int index;                      /* dense index in Project.nodes */
@@ -102,6 +131,9 @@ typedef struct Node {
     double created_at;
     bool disabled;
     bool stub;                      /* delta compile: stands for a node not loaded (identity preset, not rendered) */
+
+    /* unit tests (RT_UNIT_TEST): depends on the tested model (refs[0]) */
+    UnitTest *unit;
 
     /* added by src/project */
     VDict *source_meta;             /* sources: the source-level meta (Node.meta is the table's) */

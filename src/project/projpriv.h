@@ -52,7 +52,8 @@ typedef struct Loader {
     VEC(Node *) disabled;
     VEC(MacroDef *) macros;
     VEC(const char *) warnings;
-    VEC(struct TestJob *) jobs;  /* generic tests to build once targets are folded */
+    VEC(struct TestJob *) jobs;
+    VEC(Node *) units;           /* unit tests, added after the generic tests (props.c) */  /* generic tests to build once targets are folded */
     Value column_keys[PL_NCOLUMN_KEYS]; /* the keys of a column dict, shared by every column (props.c) */
     Value kwarg_keys[2];         /* "column_name", "model": generic test kwargs keys (gentest.c) */
     StrMap interned;             /* pl_intern: text -> its one copy in the project arena */
@@ -78,6 +79,8 @@ enum {
 };
 /* Located error at node n of f (n may be NULL: file-level). Returns -1. */
 int  pl_err(Loader *L, const YFile *f, const YNode *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The text of the line of f holding byte off (in the project arena), or NULL. */
+const char *pl_line_text(Loader *L, const YFile *f, size_t off);
 void pl_warn(Loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Read a file into the arena as strict UTF-8 (errors located at the bad byte). */
 int  pl_read_utf8(Loader *L, const char *abs, const char *rel, char **text, size_t *len);
@@ -139,7 +142,9 @@ void pl_props_prefetch(Loader *L);
 /* Stop and join that thread (if any) and adopt what it allocated. */
 void pl_props_prefetch_end(Loader *L);
 int pl_read_properties(Loader *L);    /* collects patches, sources, macro patches; builds sources */
-int pl_apply_patches(Loader *L);      /* fold configs of discovered nodes, add them, then generic tests */
+int pl_apply_patches(Loader *L);
+/* Add the unit tests read from the properties files (after the generic tests). */
+int pl_add_unit_tests(Loader *L);      /* fold configs of discovered nodes, add them, then generic tests */
 
 /* ---- gentest.c */
 typedef struct TestTarget {

@@ -11,6 +11,7 @@
 #include "../base/hash.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -633,6 +634,495 @@ static int yaml_snapshot(PatchCtx *c, const YNode *entry)
     return 0;
 }
 
+/* ---- unit tests (dbt 1.8+): `unit_tests:` entries
+ *
+ * Each entry becomes a node of type unit_test (unique_id
+ * unit_test.<pkg>.<model>.<name>) depending on the tested model.  Fixture
+ * rows are normalised here as dbt's parser does: dict rows kept as written,
+ * csv rows (inline or a file under <test-path>/fixtures/) read into dicts of
+ * strings with an empty field None, sql kept as text; a seed input without
+ * rows reads the seed's CSV; the first row without a None is moved to the
+ * front.  Rows are not rendered (dbt does not render them either). */
+
+static UtLoc ut_loc(PatchCtx *c, const YNode *n)
+{
+    UtLoc l = {c->f->rel, n->line, n->col, pl_line_text(c->L, c->f, n->offset)};
+    return l;
+}
+
+/* Python csv.DictReader over text: header from the first non-blank record,
+ * one dict per later non-blank record (missing fields None, extra ones
+ * dropped); empty_none: "" becomes None (dbt does that for csv fixtures). */
+static Value csv_dicts(Arena *a, const char *s, size_t n, bool empty_none)
+{
+    Value out = v_list(a, 0);
+    VList *header = NULL;
+    size_t i = 0;
+    Sb f = SB_INIT;
+    while (i < n) {
+        VList *rec = v_list(a, 0).u.l;
+        bool any = false;
+        for (;;) {                                   /* one field */
+            sb_reset(&f);
+            bool quoted = false;
+            if (i < n && s[i] == '"') {
+                quoted = true;
+                i++;
+                while (i < n) {
+                    if (s[i] == '"') {
+                        if (i + 1 < n && s[i + 1] == '"') {
+                            sb_putc(&f, '"');
+                            i += 2;
+                            continue;
+                        }
+                        i++;
+                        break;
+                    }
+                    sb_putc(&f, s[i++]);
+                }
+            }
+            while (i < n && s[i] != ',' && s[i] != '\n' && s[i] != '\r')
+                sb_putc(&f, s[i++]);
+            if (f.len || quoted || (i < n && s[i] == ','))
+                any = true;
+            list_append(a, rec, v_str(a, f.buf ? f.buf : "", f.len));
+            if (i < n && s[i] == ',') {
+                i++;
+                continue;
+            }
+            if (i < n && s[i] == '\r')
+                i++;
+            if (i < n && s[i] == '\n')
+                i++;
+            break;
+        }
+        if (!any)
+            continue;                                /* a blank line */
+        if (!header) {
+            header = rec;
+            continue;
+        }
+        Value d = v_dict(a);
+        for (size_t k = 0; k < header->len; k++) {
+            Value v = k < rec->len ? rec->items[k] : v_none();
+            if (empty_none && v.type == V_STR && v.u.s->len == 0)
+                v = v_none();
+            dict_set(a, d.u.d, header->items[k], v);
+        }
+        list_append(a, out.u.l, d);
+    }
+    sb_free(&f);
+    return out;
+}
+
+/* dbt's _promote_first_non_none_row */
+static void promote_full_row(Value rows)
+{
+    if (rows.type != V_LIST)
+        return;
+    for (size_t i = 0; i < rows.u.l->len; i++) {
+        Value r = rows.u.l->items[i];
+        if (r.type != V_DICT)
+            return;
+        bool full = true;
+        VDictEntry *e;
+        for (size_t it = 0; full && dict_next(r.u.d, &it, &e);)
+            full = e->val.type != V_NONE;
+        if (full) {
+            rows.u.l->items[i] = rows.u.l->items[0];
+            rows.u.l->items[0] = r;
+            return;
+        }
+    }
+}
+
+typedef struct FixtureFind { const char *name; const char *found; Arena *a; } FixtureFind;
+
+static int fixture_cb(void *ud, const char *rel)
+{
+    FixtureFind *ff = ud;
+    const char *slash = strrchr(rel, '/');
+    const char *base = slash ? slash + 1 : rel;
+    const char *dot = strrchr(base, '.');
+    size_t bl = dot ? (size_t)(dot - base) : strlen(base);
+    if (strlen(ff->name) == bl && memcmp(base, ff->name, bl) == 0) {
+        ff->found = arena_strdup(ff->a, rel);
+        return 1;
+    }
+    return 0;
+}
+
+/* The text of fixture `name` (<name>.csv or .sql anywhere under <test-path>/fixtures,
+ * as fmt asks), or NULL with the error set at node n. */
+static const char *read_fixture(PatchCtx *c, const YNode *n, const char *name, UtFormat fmt, size_t *len)
+{
+    Loader *L = c->L;
+    Project *p = L->p;
+    const char *suffix[] = {fmt == UT_SQL ? ".sql" : ".csv", NULL};
+    for (int i = 0; p->test_paths && p->test_paths[i]; i++) {
+        const char *dir = pl_cat(L->a, p->root, "/", p->test_paths[i], "/fixtures", NULL);
+        FixtureFind ff = {name, NULL, L->a};
+        if (!fs_is_dir(dir)) {
+            journal_path(dir);
+            continue;
+        }
+        fs_walk(dir, suffix, fixture_cb, &ff);
+        if (!ff.found)
+            continue;
+        const char *rel = pl_cat(L->a, p->test_paths[i], "/fixtures/", ff.found, NULL);
+        char *text;
+        if (pl_read_utf8(L, pl_cat(L->a, dir, "/", ff.found, NULL), rel, &text, len) != 0)
+            return NULL;
+        return text;
+    }
+    pl_err(L, c->f, n, "File not found for fixture '%s' in unit tests in %s", name, c->f->rel);
+    return NULL;
+}
+
+/* 'x' or "x" at *s (spaces skipped before): the text, or NULL. */
+static const char *ut_quoted(Arena *a, const char **s)
+{
+    const char *p = *s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != '\'' && *p != '"')
+        return NULL;
+    char q = *p++;
+    const char *b = p;
+    while (*p && *p != q)
+        p++;
+    if (!*p)
+        return NULL;
+    *s = p + 1;
+    return arena_strndup(a, b, (size_t)(p - b));
+}
+
+/* Parse an input: this, ref('m'), ref('pkg', 'm'), ref('m', v=1),
+ * source('s', 't').  0, or -1 when it is none of those. */
+static int ut_parse_input(Arena *a, const char *in, UtFixture *fx)
+{
+    size_t st, en;
+    pl_strip(in, strlen(in), &st, &en);
+    const char *s = arena_strndup(a, in + st, en - st);
+    if (!strcmp(s, "this")) {
+        fx->kind = UT_THIS;
+        return 0;
+    }
+    bool is_ref = !strncmp(s, "ref", 3), is_src = !strncmp(s, "source", 6);
+    if (!is_ref && !is_src)
+        return -1;
+    const char *p = s + (is_ref ? 3 : 6);
+    while (*p == ' ')
+        p++;
+    if (*p++ != '(')
+        return -1;
+    const char *args[2] = {NULL, NULL};
+    int na = 0;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == ')')
+            break;
+        if (na > 0) {
+            if (*p++ != ',')
+                return -1;
+            while (*p == ' ' || *p == '\t')
+                p++;
+        }
+        const char *q = ut_quoted(a, &p);
+        if (q) {
+            if (na == 2)
+                return -1;
+            args[na++] = q;
+            continue;
+        }
+        /* a keyword (version=, v=): skipped with its value */
+        if (!is_ref || (strncmp(p, "v", 1) != 0))
+            return -1;
+        while (*p && *p != ',' && *p != ')')
+            p++;
+        if (!*p)
+            return -1;
+    }
+    while (*++p == ' ')
+        ;
+    if (*p || na == 0)
+        return -1;
+    if (is_ref) {
+        fx->kind = UT_REF;
+        fx->ref.name = na == 2 ? args[1] : args[0];
+        fx->ref.package = na == 2 ? args[0] : NULL;
+    } else {
+        if (na != 2)
+            return -1;
+        fx->kind = UT_SOURCE;
+        fx->src.source = args[0];
+        fx->src.table = args[1];
+    }
+    return 0;
+}
+
+static int ut_err(PatchCtx *c, const YNode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int ut_err(PatchCtx *c, const YNode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    Sb sb = SB_INIT;
+    sb_vprintf(&sb, fmt, ap);
+    va_end(ap);
+    int rc = pl_err(c->L, c->f, n, "%s", sb_cstr(&sb));
+    sb_free(&sb);
+    return rc;
+}
+
+/* given[i] (input set) or expect: format, rows / fixture -> fx. */
+static int ut_fixture(PatchCtx *c, const YNode *m, const char *test, bool input, UtFixture *fx)
+{
+    Loader *L = c->L;
+    Arena *a = L->a;
+    const char *what = input ? "input" : "expected";
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = ynode_str(m->keys[i]);
+        if (!k || !(!strcmp(k, "rows") || !strcmp(k, "format") || !strcmp(k, "fixture") || (input && !strcmp(k, "input"))))
+            return ut_err(c, m->keys[i], "Invalid unit_tests config given in %s @ unit_tests: Additional properties are not allowed ('%s' was unexpected)",
+                          c->f->rel, k ? k : ynode_kind_name(m->keys[i]));
+    }
+    const YNode *fm = ynode_get(m, "format");
+    fx->format = UT_DICT;
+    if (fm && !(fm->kind == YN_SCALAR && fm->value.type == V_NONE)) {
+        const char *f = ynode_str(fm);
+        if (f && !strcmp(f, "csv"))
+            fx->format = UT_CSV;
+        else if (f && !strcmp(f, "sql"))
+            fx->format = UT_SQL;
+        else if (!f || strcmp(f, "dict") != 0)
+            return ut_err(c, fm, "Invalid unit_tests config given in %s @ unit_tests: '%s' is not one of ['csv', 'dict', 'sql']",
+                          c->f->rel, f ? f : pl_fmt_value(a, ynode_to_value(a, fm)));
+    }
+    const YNode *rows = ynode_get(m, "rows"), *fix = ynode_get(m, "fixture");
+    if (rows && rows->kind == YN_SCALAR && rows->value.type == V_NONE)
+        rows = NULL;
+    if (fix && fix->kind == YN_SCALAR && fix->value.type == V_NONE)
+        fix = NULL;
+    if (fix) {
+        const char *fname = ynode_str(fix);
+        if (!fname)
+            return ut_err(c, fix, "Invalid unit_tests config given in %s @ unit_tests: 'fixture' must be a string, got %s",
+                          c->f->rel, ynode_kind_name(fix));
+        fx->fixture = fname;
+    }
+    const char *fname[] = {"dict", "csv", "sql"};
+    switch (fx->format) {
+    case UT_DICT:
+        if (!rows && !fx->fixture && input && fx->kind == UT_REF) {
+            /* a seed given without rows: its CSV file */
+            Node *seed = strmap_getz(&L->by_name[RT_SEED], fx->ref.name);
+            if (!seed) {
+                Sb sp = SB_INIT;
+                for (int i = 0; L->p->seed_paths && L->p->seed_paths[i]; i++)
+                    sb_printf(&sp, "%s'%s'", i ? ", " : "", L->p->seed_paths[i]);
+                int rc = ut_err(c, m, "Unable to find seed '%s.%s' for unit tests in directories: [%s]",
+                                fx->ref.package ? fx->ref.package : L->p->name, fx->ref.name, sb_cstr(&sp));
+                sb_free(&sp);
+                return rc;
+            }
+            char *text;
+            size_t len;
+            if (pl_read_utf8(L, pl_cat(a, L->p->root, "/", seed->original_file_path, NULL), seed->original_file_path,
+                             &text, &len) != 0)
+                return -1;
+            fx->rows = csv_dicts(a, text, len, false);
+            break;
+        }
+        if (!rows || rows->kind != YN_SEQ)
+            return ut_err(c, rows ? rows : m, "Unit test %s has %s rows which do not match format dict", test, what);
+        fx->rows = ynode_to_value(a, rows);
+        for (size_t i = 0; i < fx->rows.u.l->len; i++)
+            if (fx->rows.u.l->items[i].type != V_DICT)
+                return ut_err(c, rows->items[i], "Unit test %s has %s rows which do not match format dict: each row must be a mapping, got %s",
+                              test, what, ynode_kind_name(rows->items[i]));
+        break;
+    case UT_CSV:
+    case UT_SQL: {
+        const char *text = NULL;
+        size_t len = 0;
+        if (fx->fixture) {
+            if (!(text = read_fixture(c, fix, fx->fixture, fx->format, &len)))
+                return -1;
+        } else if (rows && pl_is_str(rows)) {
+            text = rows->value.u.s->s;
+            len = rows->value.u.s->len;
+        } else {
+            return ut_err(c, rows ? rows : m, "Unit test %s has %s rows or fixtures which do not match format %s.  Expected string.",
+                          test, what, fname[fx->format]);
+        }
+        fx->rows = fx->format == UT_CSV ? csv_dicts(a, text, len, true) : v_str(a, text, len);
+        break;
+    }
+    }
+    if (fx->format != UT_SQL)
+        promote_full_row(fx->rows);
+    return 0;
+}
+
+static int unit_entry(PatchCtx *c, const YNode *entry)
+{
+    Loader *L = c->L;
+    Arena *a = L->a;
+    Project *p = L->p;
+    const char *name;
+    if (entry_name(c, entry, &name) != 0)
+        return -1;
+    static const char *const keys[] = {"name", "model", "given", "expect", "description", "overrides",
+                                       "config", "versions", NULL};
+    for (size_t i = 0; i < entry->n; i++) {
+        const char *k = ynode_str(entry->keys[i]);
+        bool ok = false;
+        for (int j = 0; k && keys[j]; j++)
+            ok = ok || !strcmp(k, keys[j]);
+        if (!ok)
+            return shape_err(c, entry->keys[i], arena_sprintf(a, "Additional properties are not allowed ('%s' was unexpected)",
+                                                              k ? k : ynode_kind_name(entry->keys[i])));
+    }
+    const YNode *mn = ynode_get(entry, "model");
+    if (!mn || mn->kind != YN_SCALAR || mn->value.type == V_NONE)
+        return shape_err(c, mn ? mn : entry, "'model' is a required property");
+    const YNode *vn = ynode_get(entry, "versions");
+    if (vn && !(vn->kind == YN_SCALAR && vn->value.type == V_NONE))
+        return ut_err(c, vn, "Unit test '%s': 'versions' is not supported (cdbt has no model versions)", name);
+    const char *model = pl_fmt_value(a, mn->value);
+    UnitTest *ut = ARENA_NEW(a, UnitTest);
+    ut->model = model;
+    ut->model_loc = ut_loc(c, mn);
+    ut->name_loc = ut_loc(c, ynode_get(entry, "name"));
+    if (!strmap_getz(&L->by_name[RT_MODEL], model))
+        return ut_err(c, mn, "Unable to find model '%s.%s' for unit test '%s' in %s", p->name, model, name, c->f->rel);
+    const YNode *gn = ynode_get(entry, "given");
+    if (!gn || gn->kind != YN_SEQ)
+        return shape_err(c, gn ? gn : entry, gn ? arena_sprintf(a, "'given' must be a list, got %s", pl_kind(gn))
+                                               : "'given' is a required property");
+    const YNode *en = ynode_get(entry, "expect");
+    if (!en || en->kind != YN_MAP)
+        return shape_err(c, en ? en : entry, en ? arena_sprintf(a, "'expect' must be a mapping, got %s", pl_kind(en))
+                                               : "'expect' is a required property");
+    ut->ngiven = (int)gn->n;
+    ut->given = ARENA_ARRAY(a, UtFixture, gn->n + 1);
+    for (size_t i = 0; i < gn->n; i++) {
+        const YNode *g = gn->items[i];
+        UtFixture *fx = &ut->given[i];
+        if (g->kind != YN_MAP)
+            return shape_err(c, g, arena_sprintf(a, "each 'given' entry must be a mapping, got %s", pl_kind(g)));
+        const YNode *in = ynode_get(g, "input");
+        if (!in || !pl_is_str(in))
+            return shape_err(c, in ? in : g, "'input' is a required property");
+        fx->input = in->value.u.s->s;
+        fx->loc = ut_loc(c, in);
+        if (ut_parse_input(a, fx->input, fx) != 0)
+            return ut_err(c, in, "Unit test given inputs must be either a 'ref', 'source' or 'this' call. Got: '%s'.",
+                          fx->input);
+        if (ut_fixture(c, g, name, true, fx) != 0)
+            return -1;
+    }
+    ut->expect.loc = ut_loc(c, en);
+    if (ut_fixture(c, en, name, false, &ut->expect) != 0)
+        return -1;
+    const YNode *on = ynode_get(entry, "overrides");
+    if (on && !(on->kind == YN_SCALAR && on->value.type == V_NONE)) {
+        if (on->kind != YN_MAP)
+            return shape_err(c, on, arena_sprintf(a, "'overrides' must be a mapping, got %s", pl_kind(on)));
+        VDict *o = v_dict(a).u.d;
+        static const char *const okeys[] = {"macros", "vars", "env_vars"};
+        for (size_t i = 0; i < on->n; i++) {
+            const char *k = ynode_str(on->keys[i]);
+            if (!k || (strcmp(k, "macros") && strcmp(k, "vars") && strcmp(k, "env_vars")))
+                return shape_err(c, on->keys[i], arena_sprintf(a, "Additional properties are not allowed ('%s' was unexpected)",
+                                                               k ? k : ynode_kind_name(on->keys[i])));
+        }
+        for (int k = 0; k < 3; k++) {
+            const YNode *x = ynode_get(on, okeys[k]);
+            Value v = v_dict(a);
+            if (x && !(x->kind == YN_SCALAR && x->value.type == V_NONE)) {
+                if (x->kind != YN_MAP)
+                    return shape_err(c, x, arena_sprintf(a, "'overrides.%s' must be a mapping, got %s", okeys[k], pl_kind(x)));
+                v = ynode_to_value(a, x);
+            }
+            dict_setz(a, o, okeys[k], v);
+        }
+        ut->overrides = o;
+    }
+
+    Node *n = pl_new_node(L, RT_UNIT_TEST);
+    n->name = name;
+    n->unique_id = pl_cat(a, "unit_test.", p->name, ".", model, ".", name, NULL);
+    n->path = c->f->rel_in_search;
+    n->original_file_path = c->f->rel;
+    n->yml_path = c->f->rel;
+    int nf;
+    const char **fqn = pl_fqn(L, c->f->rel_in_search, model, &nf);
+    n->fqn = ARENA_ARRAY(a, const char *, nf + 1);
+    memcpy(n->fqn, fqn, sizeof *fqn * (size_t)nf);
+    n->fqn[nf] = name;
+    n->nfqn = nf + 1;
+    n->raw_code = "";
+    n->checksum = "";
+    srcfile_init(&n->src, c->f->rel, "", 0);
+    n->description = "";
+    if (opt_description(c, entry, &n->description) != 0)
+        return -1;
+    VDict *cfg = config_defaults(a, RT_UNIT_TEST), *ucfg = NULL;
+    if (opt_dict(c, entry, "config", PL_RENDER, &ucfg) != 0)
+        return -1;
+    if (ucfg) {
+        Value *t = dict_getz(ucfg, "tags");
+        if (t && t->type == V_STR) {          /* tags: a string is a one-item list */
+            Value l = v_list(a, 1);
+            list_append(a, l.u.l, *t);
+            dict_setz(a, ucfg, "tags", l);
+        }
+        config_merge(a, cfg, ucfg);
+    }
+    const YNode *cn = ynode_get(entry, "config");
+    n->unrendered_config = cn && cn->kind == YN_MAP ? ynode_to_value(a, cn).u.d : v_dict(a).u.d;
+    n->config = cfg;
+    Value *tv = dict_getz(cfg, "tags"), *mv = dict_getz(cfg, "meta");
+    n->tags = tv && tv->type == V_LIST ? tv->u.l : v_list(a, 0).u.l;
+    n->meta = mv && mv->type == V_DICT ? mv->u.d : v_dict(a).u.d;
+    n->columns = v_dict(a).u.d;
+    n->refs = ARENA_NEW(a, NodeRef);
+    n->refs[0].name = model;
+    n->nrefs = 1;
+    /* checksum: the definition as written (dbt hashes its Python reprs; not the same text) */
+    Sb ck = SB_INIT;
+    sb_puts(&ck, model);
+    for (int i = 0; i < ut->ngiven; i++) {
+        sb_printf(&ck, "-%s-%d-%s-", ut->given[i].input, (int)ut->given[i].format,
+                  ut->given[i].fixture ? ut->given[i].fixture : "");
+        value_repr(&ck, ut->given[i].rows);
+    }
+    sb_printf(&ck, "-%d-", (int)ut->expect.format);
+    value_repr(&ck, ut->expect.rows);
+    if (ut->overrides) {
+        Value ov = {.type = V_DICT};
+        ov.u.d = ut->overrides;
+        value_repr(&ck, ov);
+    }
+    char hex[65];
+    sha256_hex(ck.buf ? ck.buf : "", ck.len, hex);
+    sb_free(&ck);
+    ut->checksum = arena_strdup(a, hex);
+    n->unit = ut;
+    vec_push(&L->units, n);
+    return 0;
+}
+
+int pl_add_unit_tests(Loader *L)
+{
+    for (size_t i = 0; i < L->units.len; i++)
+        if (pl_add_node(L, L->units.items[i]) != 0)
+            return -1;
+    return 0;
+}
+
 /* ---- files */
 
 static const struct { const char *key; ResourceType rt; } patch_keys[] = {
@@ -665,8 +1155,8 @@ static int props_file(Loader *L, YFile *f)
         for (int j = 0; j < 4; j++)
             if (!strcmp(k, patch_keys[j].key))
                 which = j;
-        bool is_src = !strcmp(k, "sources"), is_macro = !strcmp(k, "macros");
-        if (which < 0 && !is_src && !is_macro)
+        bool is_src = !strcmp(k, "sources"), is_macro = !strcmp(k, "macros"), is_unit = !strcmp(k, "unit_tests");
+        if (which < 0 && !is_src && !is_macro && !is_unit)
             continue;
         if (L->opt->nonly_models && which != 0)
             continue;              /* delta mode: models only */
@@ -677,6 +1167,11 @@ static int props_file(Loader *L, YFile *f)
             return shape_err(&c, list ? list : root->keys[i],
                              arena_sprintf(L->a, "expected a list, got %s", list ? pl_kind(list) : "nothing"));
         for (size_t e = 0; e < list->n; e++) {
+            if (is_unit) {
+                if (unit_entry(&c, list->items[e]) != 0)
+                    return -1;
+                continue;
+            }
             if (!is_src && !is_macro && patch_keys[which].rt == RT_SNAPSHOT &&
                 yaml_snapshot(&c, list->items[e]) != 0)
                 return -1;

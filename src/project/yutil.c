@@ -16,7 +16,7 @@
 
 #include "../base/fs.h"
 
-static const char *line_text(Loader *L, const YFile *f, size_t off)
+const char *pl_line_text(Loader *L, const YFile *f, size_t off)
 {
     if (!f || !f->text || off > f->len)
         return NULL;
@@ -38,7 +38,7 @@ int pl_err(Loader *L, const YFile *f, const YNode *n, const char *fmt, ...)
     if (L->err->set)
         diag_clear(L->err);
     if (n)
-        diag_set(L->err, f ? f->rel : NULL, n->line, n->col, line_text(L, f, n->offset), "%s", buf);
+        diag_set(L->err, f ? f->rel : NULL, n->line, n->col, pl_line_text(L, f, n->offset), "%s", buf);
     else
         diag_set(L->err, f ? f->rel : NULL, 0, 0, NULL, "%s", buf);
     return -1;
