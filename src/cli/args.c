@@ -61,6 +61,8 @@ static const OptSpec kOpts[] = {
     {"--config-dir", OPT_FLAG, F(config_dir), 0, NULL, "debug: print where profiles.yml is looked up, and exit"},
     {"--limit", OPT_VALUE, F(limit), 0, NULL, "show: rows to fetch (default 5; -1: all)"},
     {"--args", OPT_VALUE, F(op_args), 0, NULL, "run-operation: YAML mapping of the macro's keyword arguments, e.g. '{role: reporter}'"},
+    {"--lock", OPT_FLAG, F(deps_lock), 0, NULL, "deps: resolve the packages and write package-lock.yml without installing them"},
+    {"--upgrade", OPT_FLAG, F(deps_upgrade), 0, NULL, "deps: resolve the packages again even when package-lock.yml is up to date"},
     /* Accepted for compatibility; no effect yet. */
     {"--no-partial-parse", OPT_FLAG, F(no_partial_parse), 0, NULL, "Parse every file; do not read or write target/cdbt.db"},
     {"--partial-parse", OPT_NOFLAG, F(no_partial_parse), 0, NULL, NULL},

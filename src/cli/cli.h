@@ -46,6 +46,7 @@ typedef struct Flags {
     bool empty;                              /* --empty: refs and sources read no rows */
     const char *op_args;                     /* run-operation --args (YAML mapping) */
     const char *limit;                       /* show --limit (text: -1 allowed) */
+    bool deps_lock, deps_upgrade;            /* deps --lock / --upgrade */
     const char *log_format;
     int use_colors;                          /* -1 auto, 0 no, 1 yes */
 } Flags;
@@ -76,6 +77,9 @@ int  session_open(Session *s, Flags *f, bool need_profile);
  * parse, no cache, no graph): `cdbt debug`.  -1 with *err; session_close
  * in both cases. */
 int  session_load_project(Session *s, Flags *f, bool need_profile, Diag *err);
+/* Only dbt_project.yml (the profile optional, no files): `cdbt deps`.
+ * -1 with *err; session_close in both cases. */
+int  session_load_project_yml(Session *s, Flags *f, Diag *err);
 /* connect.c: the target's connection parameters (libpq loaded, a managed
  * server started): 0, or -1 with *err; and a session's runner options
  * (dbt, project, graph, params, target and log dirs, --warn-error). */
@@ -153,4 +157,5 @@ int cmd_debug(Flags *f);
 int cmd_run_operation(Flags *f);
 int cmd_source(Flags *f);
 int cmd_show(Flags *f);
+int cmd_deps(Flags *f);
 #endif
