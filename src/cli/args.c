@@ -66,6 +66,11 @@ static const OptSpec kOpts[] = {
     {"--config-dir", OPT_FLAG, F(config_dir), 0, NULL, "debug: print where profiles.yml is looked up, and exit"},
     {"--limit", OPT_VALUE, F(limit), 0, NULL, "show: rows to fetch (default 5; -1: all)"},
     {"--args", OPT_VALUE, F(op_args), 0, NULL, "run-operation: YAML mapping of the macro's keyword arguments, e.g. '{role: reporter}'"},
+    {"--lock", OPT_FLAG, F(deps_lock), 0, NULL, "deps: resolve the packages and write package-lock.yml without installing them"},
+    {"--upgrade", OPT_FLAG, F(deps_upgrade), 0, NULL, "deps: resolve the packages again even when package-lock.yml is up to date"},
+    {"--no-compile", OPT_FLAG, F(no_compile), 0, NULL, "docs generate: do not compile first (the manifest is still written)"},
+    {"--compile", OPT_NOFLAG, F(no_compile), 0, NULL, NULL},
+    {"--empty-catalog", OPT_FLAG, F(empty_catalog), 0, NULL, "docs generate: write catalog.json without querying the database"},
     /* Accepted for compatibility; no effect yet. */
     {"--no-partial-parse", OPT_FLAG, F(no_partial_parse), 0, NULL, "Parse every file; do not read or write target/cdbt.db"},
     {"--partial-parse", OPT_NOFLAG, F(no_partial_parse), 0, NULL, NULL},
@@ -161,7 +166,7 @@ int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
                 continue;
             }
             if (!f->subcommand && (!strcmp(f->command, "server") || !strcmp(f->command, "run-operation") ||
-                                   !strcmp(f->command, "source"))) {
+                                   !strcmp(f->command, "source") || !strcmp(f->command, "docs"))) {
                 f->subcommand = a;
                 continue;
             }

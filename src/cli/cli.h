@@ -24,7 +24,7 @@ enum { EXIT_OK = 0, EXIT_NODE_FAILURE = 1, EXIT_PROJECT_ERROR = 2 };
 typedef struct Flags {
     int argc; char **argv;                   /* as given to cli_parse_args */
     const char *command;
-    const char *subcommand;                  /* `cdbt server start|stop|status`: the action */
+    const char *subcommand;                  /* `cdbt server start|stop|status`, `docs generate`: the action */
     const char *project_dir, *profiles_dir, *profile, *target, *target_path, *log_path;
     const char *vars;                        /* YAML text */
     const char **select; int nselect;
@@ -49,6 +49,8 @@ typedef struct Flags {
     bool empty;                              /* --empty: refs and sources read no rows */
     const char *op_args;                     /* run-operation --args (YAML mapping) */
     const char *limit;                       /* show --limit (text: -1 allowed) */
+    bool deps_lock, deps_upgrade;            /* deps --lock / --upgrade */
+    bool no_compile, empty_catalog;          /* docs generate --no-compile / --empty-catalog */
     const char *log_format;
     int use_colors;                          /* -1 auto, 0 no, 1 yes */
 } Flags;
@@ -80,6 +82,9 @@ int  session_open(Session *s, Flags *f, bool need_profile);
  * parse, no cache, no graph): `cdbt debug`.  -1 with *err; session_close
  * in both cases. */
 int  session_load_project(Session *s, Flags *f, bool need_profile, Diag *err);
+/* Only dbt_project.yml (the profile optional, no files): `cdbt deps`.
+ * -1 with *err; session_close in both cases. */
+int  session_load_project_yml(Session *s, Flags *f, Diag *err);
 /* connect.c: the target's connection parameters (libpq loaded, a managed
  * server started): 0, or -1 with *err; and a session's runner options
  * (dbt, project, graph, params, target and log dirs, --warn-error). */
@@ -163,4 +168,6 @@ int cmd_run_operation(Flags *f);
 int cmd_source(Flags *f);
 int cmd_show(Flags *f);
 int cmd_retry(Flags *f);
+int cmd_deps(Flags *f);
+int cmd_docs(Flags *f);
 #endif

@@ -277,7 +277,7 @@ static int open_session(Session *s, Flags *f, bool need_profile, bool restore)
 /* Load without the parse cache or a parse: `cdbt debug`, and a delta
  * compile's project of a few models (models/props: ProjectOptions). */
 static int load_only(Session *s, Flags *f, bool need_profile, const char *const *models, int nmodels,
-                     const char *props, Diag *err)
+                     const char *props, bool only_yml, Diag *err)
 {
     memset(s, 0, sizeof *s);
     s->flags = f;
@@ -291,19 +291,25 @@ static int load_only(Session *s, Flags *f, bool need_profile, const char *const 
     popt.only_models = models;
     popt.nonly_models = nmodels;
     popt.only_props = props;
+    popt.only_project_yml = only_yml;
     s->project = project_load(&popt, dbt_renderer(s->dbt), err);
     return s->project ? 0 : -1;
 }
 
 int session_load_project(Session *s, Flags *f, bool need_profile, Diag *err)
 {
-    return load_only(s, f, need_profile, NULL, 0, NULL, err);
+    return load_only(s, f, need_profile, NULL, 0, NULL, false, err);
+}
+
+int session_load_project_yml(Session *s, Flags *f, Diag *err)
+{
+    return load_only(s, f, false, NULL, 0, NULL, true, err);
 }
 
 int session_open_delta(Session *s, Flags *f, const char *const *models, int nmodels, const char *props,
                        Diag *err)
 {
-    if (load_only(s, f, true, models, nmodels, props, err) != 0)
+    if (load_only(s, f, true, models, nmodels, props, false, err) != 0)
         return -1;
     return dbt_attach(s->dbt, s->project, err);
 }

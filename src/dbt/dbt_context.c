@@ -330,7 +330,7 @@ int dbt_resolve(Interp *I, void *ud, const char *name, size_t n, Value *out)
     }
     Project *p = c->d->p;
     if (IS("target")) {
-        if (!p || !p->target || (c->pass == DBT_YAML && c->scope == PR_PROFILE))
+        if (!p || !p->target || (c->pass == DBT_YAML && (c->scope == PR_PROFILE || c->scope == PR_PACKAGES)))
             return 1;
         out->type = V_DICT;
         out->flags = 0;
@@ -791,7 +791,8 @@ static int f_env_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out
     const char *name = NULL;
     if (want_str(I, "env_var", slots[0], &name) != 0)
         return -1;
-    if (strncmp(name, "DBT_ENV_SECRET", 14) == 0 && !(c->pass == DBT_YAML && c->scope == PR_PROFILE))
+    if (strncmp(name, "DBT_ENV_SECRET", 14) == 0 &&
+        !(c->pass == DBT_YAML && (c->scope == PR_PROFILE || c->scope == PR_PACKAGES)))
         return interp_error(I, "Secret env vars are allowed only in profiles.yml or packages.yml. "
                                "Found '%s' referenced elsewhere.", name);
     if (c->lane)

@@ -234,6 +234,11 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     p->root = arena_strdup(L.a, root);
     if (pl_read_project_yml(&L) != 0)      /* also reads the profile and binds the renderer */
         goto done;
+    if (L.opt->only_project_yml) {
+        COPY_VEC(p->warnings, p->nwarnings, L.warnings, const char *);
+        rc = 0;
+        goto done;
+    }
     L.ignore = pl_ignore_load(&L);
     pl_props_prefetch(&L);
     if (pl_discover(&L) != 0)

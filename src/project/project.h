@@ -170,7 +170,10 @@ typedef struct MacroDef {
 } MacroDef;
 
 struct Project;   /* for ProjectRenderer.bind */
-typedef enum { PR_PROJECT, PR_PROFILE, PR_PROPERTIES } RenderScope;
+/* PR_PACKAGES: packages.yml, dependencies.yml, package-lock.yml and the
+ * `name` of a package's dbt_project.yml as `cdbt deps` reads them (dbt's
+ * PackageRenderer: env_var() incl. DBT_ENV_SECRET_*, --vars only, no target). */
+typedef enum { PR_PROJECT, PR_PROFILE, PR_PROPERTIES, PR_PACKAGES } RenderScope;
 typedef struct ProjectRenderer {
     /* Render s natively (§4.3) in the given scope; file/line/col locate s for diagnostics.
      * Return 0 and *out, or -1 with err filled. */
@@ -198,6 +201,9 @@ typedef struct ProjectOptions {
      * tests.  nonly_models == 0: the whole project. */
     const char *const *only_models; int nonly_models;
     const char *only_props;
+    /* Stop once dbt_project.yml (and the profile, when one is needed) is
+     * read: no discovery, no properties files, no nodes (`cdbt deps`). */
+    bool only_project_yml;
 } ProjectOptions;
 
 typedef struct Project {

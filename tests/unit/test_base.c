@@ -921,6 +921,30 @@ START_TEST(md5_vectors)
 }
 END_TEST
 
+START_TEST(sha1_vectors)
+{
+    /* FIPS 180 examples and the padding edges (55, 56, 64 bytes) */
+    static const struct { const char *s; size_t reps; const char *hex; } v[] = {
+        {"", 1, "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+        {"abc", 1, "a9993e364706816aba3e25717850c26c9cd0d89d"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1, "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+        {"a", 55, "c1c8bbdc22796e28c0e15163d20899b65621d65a"},
+        {"a", 56, "c2db330f6083854c99d4b5bfb6e8f29f201be699"},
+        {"a", 64, "0098ba824b5c16427bd7a1122a5a442a25ec644d"},
+        {"a", 1000, "291e9a6c66994949b57ba5e650361e98fc36b1ba"},
+    };
+    char hex[41];
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        Sb in = SB_INIT;
+        for (size_t k = 0; k < v[i].reps; k++)
+            sb_puts(&in, v[i].s);
+        sha1_hex(in.buf ? in.buf : "", in.len, hex);
+        ck_assert_str_eq(hex, v[i].hex);
+        sb_free(&in);
+    }
+}
+END_TEST
+
 /* ---- json ---- */
 
 static void dbl(double v, const char *want)
@@ -1035,6 +1059,7 @@ Suite *base_suite(void)
     tcase_add_test(tc, fs_paths);
     tcase_add_test(tc, sha256_vectors);
     tcase_add_test(tc, md5_vectors);
+    tcase_add_test(tc, sha1_vectors);
     tcase_add_test(tc, json_doubles_like_python);
     tcase_add_test(tc, json_structure_and_escaping);
     suite_add_tcase(s, tc);
