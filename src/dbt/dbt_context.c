@@ -1231,19 +1231,15 @@ static int a_dispatch(Interp *I, void *ud, Value self, CallArgs *args, Value *ou
                                "valid macro name component. Did you mean `adapter.dispatch(\"%s\", "
                                "macro_namespace=\"%.*s\")`?", name, strchr(name, '.') + 1,
                             (int)(strchr(name, '.') - name), name);
-    const char *bad = NULL;
     int from = dbt_node_slot(c->d, c->n);
-    DbtMacro *m = dbt_dispatch(c->d, from, name, ns, &bad, NULL);
-    if (!m && bad)
-        return interp_error(I, "In dispatch: Could not find package '%s' (in the search_order of macro_namespace '%s')",
-                            bad, ns);
+    DbtMacro *m = dbt_dispatch(c->d, from, name, ns, NULL);
     if (!m) {
         if (c->pass == DBT_PARSE && !c->runtime_config) {
             *out = v_undef_named(c->a, name, strlen(name));
             return 0;
         }
         Sb at = SB_INIT;
-        dbt_dispatch(c->d, from, name, ns, NULL, &at);
+        dbt_dispatch(c->d, from, name, ns, &at);
         int rc = interp_error(I, "In dispatch: No macro named '%s' found within namespace: '%s'\n"
                                  "    Searched for: %s", name, ns ? ns : "None", sb_cstr(&at));
         sb_free(&at);

@@ -190,28 +190,24 @@ static const char *slot_name(Dbt *d, int slot)
     return d->p->packages[slot - DBT_PKG_FIRST]->name;
 }
 
-DbtMacro *dbt_dispatch(Dbt *d, int from, const char *name, const char *ns, const char **bad_pkg,
-                       Sb *attempts)
+DbtMacro *dbt_dispatch(Dbt *d, int from, const char *name, const char *ns, Sb *attempts)
 {
     int order[8], norder = 0;
+    const char *onames[8];
     VList *cfg = ns ? dispatch_config(d, ns) : NULL;
-    if (bad_pkg)
-        *bad_pkg = NULL;
     int *ord = order;
-    if (cfg && cfg->len > sizeof order / sizeof *order)
+    const char **on = onames;
+    if (cfg && cfg->len > sizeof order / sizeof *order) {
         ord = xmalloc(cfg->len * sizeof *ord);
+        on = xmalloc(cfg->len * sizeof *on);
+    }
     if (cfg) {
+        /* a package that is not installed is skipped (dbt catches the
+         * lookup's error), but listed among the attempts */
         for (size_t i = 0; i < cfg->len; i++) {
             Value it = cfg->items[i];
-            int slot = it.type == V_STR ? dbt_pkg_slot(d, it.u.s->s) : -1;
-            if (slot < 0) {
-                if (bad_pkg)
-                    *bad_pkg = it.type == V_STR ? it.u.s->s : "?";
-                if (ord != order)
-                    free(ord);
-                return NULL;
-            }
-            ord[norder++] = slot;
+            on[norder] = it.type == V_STR ? it.u.s->s : "None";
+            ord[norder++] = it.type == V_STR ? dbt_pkg_slot(d, it.u.s->s) : -1;
         }
     } else if (ns && dbt_pkg_slot(d, ns) >= 0) {
         ord[norder++] = DBT_PKG_ROOT;
@@ -235,13 +231,16 @@ DbtMacro *dbt_dispatch(Dbt *d, int from, const char *name, const char *ns, const
             int w = snprintf(buf, sizeof buf, "%s%s", prefixes[j], name);
             if (w < 0 || (size_t)w >= sizeof buf)
                 break;
-            found = dbt_macro_in(d, ord[k], buf);
+            found = ord[k] >= 0 ? dbt_macro_in(d, ord[k], buf) : NULL;
             if (attempts)
-                sb_printf(attempts, "%s'%s.%s'", attempts->len ? ", " : "", slot_name(d, ord[k]), buf);
+                sb_printf(attempts, "%s'%s.%s'", attempts->len ? ", " : "",
+                          cfg ? on[k] : slot_name(d, ord[k]), buf);
         }
     }
-    if (ord != order)
+    if (ord != order) {
         free(ord);
+        free(on);
+    }
     return found;
 }
 

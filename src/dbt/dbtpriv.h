@@ -147,10 +147,9 @@ DbtMacro *dbt_macro_lookup_from(Dbt *d, int from, const char *name);
 DbtMacro *dbt_macro_lookup(Dbt *d, const char *name);              /* from the root project */
 DbtMacro *dbt_macro_in(Dbt *d, int pkg, const char *name);
 /* adapter.dispatch search from a node of slot `from` (§3.9): NULL when
- * nothing matched (*bad_pkg set when the search order names an unknown
- * package). */
-DbtMacro *dbt_dispatch(Dbt *d, int from, const char *name, const char *ns, const char **bad_pkg,
-                       Sb *attempts);   /* attempts (may be NULL): "'pkg.postgres__x', ..." as dbt lists them */
+ * nothing matched (a package of a dispatch: search_order that is not
+ * installed is skipped). */
+DbtMacro *dbt_dispatch(Dbt *d, int from, const char *name, const char *ns, Sb *attempts);   /* attempts (may be NULL): "'pkg.postgres__x', ..." as dbt lists them */
 /* Resolve the names a template calls (from the nodes or macros of slot
  * `from`) to macro unique_ids (deduped, in order). */
 void  dbt_macro_deps(Dbt *d, int from, const char **names, size_t nnames, Arena *a,

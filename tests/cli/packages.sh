@@ -179,7 +179,17 @@ out=$(C compile -q -s bad 2>&1)
 expect "dispatch miss lists the search order" "  In dispatch: No macro named 'nothing' found within namespace: 'util_pkg'
     Searched for: 'shop.postgres__nothing', 'shop.default__nothing', 'util_pkg.postgres__nothing', 'util_pkg.default__nothing'" \
     "$(echo "$out" | sed -n 2,3p)"
+cp dbt_project.yml project.bak
+sed -i 's/search_order: \[shop, util_pkg\]/search_order: [not_installed, shop, util_pkg]/' dbt_project.yml
+out=$(C compile -q -s bad 2>&1)
+expect "a search_order package that is not installed is skipped, and listed" "  In dispatch: No macro named 'nothing' found within namespace: 'util_pkg'
+    Searched for: 'not_installed.postgres__nothing', 'not_installed.default__nothing', 'shop.postgres__nothing', 'shop.default__nothing', 'util_pkg.postgres__nothing', 'util_pkg.default__nothing'" \
+    "$(echo "$out" | sed -n 2,3p)"
 rm models/bad.sql
+expect "... the other dispatches still resolve" "0" "$(C compile -q -s orders >/dev/null 2>&1; echo $?)"
+expect "... to the same macros" "    case when lim = 0 then null else (n)::numeric / lim end as ratio," \
+    "$(grep ratio target/compiled/shop/models/orders.sql)"
+mv project.bak dbt_project.yml
 
 # ---- 4. the caches see package files
 rm -rf target
