@@ -86,6 +86,16 @@ static bool global_key(Project *p, uint8_t full[32], uint8_t skel[32], bool *vol
     ser_dict_ptr(&b, p->cli_vars, false, &ok);
     ser_dict_ptr(&b, p->target, false, &ok);
     ser_dict_ptr(&b, p->quoting, false, &ok);
+    /* installed packages: their own vars and config trees (their macros
+     * are among p->macros) */
+    for (int i = 0; i < p->npackages; i++) {
+        Package *pk = p->packages[i];
+        ser_u8(&b, 'K');
+        ser_str(&b, pk->name);
+        ser_str(&b, pk->root);
+        ser_dict_ptr(&b, pk->project_yml, false, &ok);
+        ser_dict_ptr(&b, pk->vars, false, &ok);
+    }
     ser_u32(&b, (uint32_t)p->nmacros);
     sb_append(&s, b.buf, b.len);
     Sb sk = SB_INIT;
@@ -232,6 +242,12 @@ static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5], DictMemo
     ser_u32(b, (uint32_t)n->nrefs);
     ser_u32(b, (uint32_t)n->nsources);
     ser_u32(b, (uint32_t)n->ndep_macros);
+    if (n->config_pkg) {
+        /* a package node: its config() calls go over these (§1.4 layer 5) */
+        ser_u8(b, 'P');
+        ser_dict_ptr(b, n->config_pkg, false, ok);
+        ser_dict_ptr(b, n->unrendered_pkg, false, ok);
+    }
 }
 
 /* A config dict after the parse, as the changes from its copy taken before

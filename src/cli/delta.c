@@ -364,6 +364,12 @@ static uint32_t stub_of(const Node *t, CacheDeltaTable *out, uint32_t *num)
 
 void delta_node_table(Project *p, const JsonSlot *mslots, const JsonSlot *rslots, CacheDeltaTable *out)
 {
+    /* A project with installed packages gets no node table: its delta
+     * loads would need the packages' macros and nodes (ProjectOptions
+     * .only_models loads the root project alone), so any edit of a model
+     * file fails the snapshot lookup and the full path runs. */
+    if (p->npackages)
+        return;
     uint32_t *num = xcalloc((size_t)p->nnodes + 1, sizeof *num), *deps = NULL;
     int cap = 0;
     for (int i = 0; i < p->nnodes; i++) {

@@ -91,8 +91,6 @@ Dbt *dbt_new(const DbtOptions *opt)
         d->opt = *opt;
     arena_init(&d->arena, 0);
     arena_init(&d->scratch, 0);
-    for (int i = 0; i < DBT_NPKG; i++)
-        strmap_init(&d->macros[i]);
     strmap_init(&d->refable);
     strmap_init(&d->refable_disabled);
     strmap_init(&d->sources);
@@ -117,8 +115,7 @@ void dbt_free(Dbt *d)
 {
     if (!d)
         return;
-    for (int i = 0; i < DBT_NPKG; i++)
-        strmap_free(&d->macros[i]);
+    dbt_macros_free(d);
     strmap_free(&d->refable);
     strmap_free(&d->refable_disabled);
     strmap_free(&d->sources);
@@ -150,20 +147,43 @@ int dbt_attach(Dbt *d, Project *p, Diag *err)
     VDict *g = v_dict(a).u.d;
     dbt_add_common_globals(d, g);
     dbt_add_node_globals(d, g);
-    /* macros: dbt's first, the root project's replace them (§3.9 lookup order) */
-    for (int pkg = DBT_NPKG - 1; pkg >= 0; pkg--) {
-        StrMap *m = &d->macros[pkg];
-        for (size_t i = 0; i < m->len; i++) {
-            DbtMacro *dm = (DbtMacro *)m->entries[i].val;
-            dict_setz(a, g, dm->name, v_macro(dm->m));
-        }
+    /* macros (§3.9 lookup order): dbt's first, then the "dbt" namespace and
+     * the packages' namespaces (by package name), the root project's macros
+     * over them */
+    StrMap *m = &d->macros[DBT_PKG_DBT];
+    for (size_t i = 0; i < m->len; i++) {
+        DbtMacro *dm = (DbtMacro *)m->entries[i].val;
+        dict_setz(a, g, dm->name, v_macro(dm->m));
     }
     Value ns = {.type = V_DICT};
     ns.u.d = d->pkg_ns[DBT_PKG_DBT];
     dict_setz(a, g, "dbt", ns);
+    for (int k = 0; k < p->npackages; k++) {
+        ns.u.d = d->pkg_ns[DBT_PKG_FIRST + k];
+        dict_setz(a, g, p->packages[k]->name, ns);
+    }
+    m = &d->macros[DBT_PKG_ROOT];
+    for (size_t i = 0; i < m->len; i++) {
+        DbtMacro *dm = (DbtMacro *)m->entries[i].val;
+        dict_setz(a, g, dm->name, v_macro(dm->m));
+    }
     if (p->name && !dict_getz(g, p->name)) {
         ns.u.d = d->pkg_ns[DBT_PKG_ROOT];
         dict_setz(a, g, p->name, ns);
+    }
+    /* a package's nodes see its own macros first */
+    for (int k = 0; k < p->npackages; k++) {
+        int slot = DBT_PKG_FIRST + k;
+        VDict *pg = v_dict(a).u.d;
+        VDictEntry *e;
+        for (size_t it = 0; dict_next(g, &it, &e);)
+            dict_set(a, pg, e->key, e->val);
+        m = &d->macros[slot];
+        for (size_t i = 0; i < m->len; i++) {
+            DbtMacro *dm = (DbtMacro *)m->entries[i].val;
+            dict_setz(a, pg, dm->name, v_macro(dm->m));
+        }
+        d->pkg_globals[slot] = pg;
     }
     d->globals = g;
     return 0;

@@ -195,9 +195,9 @@ static int compile_inline_node(Dbt *d, Node *n, const char **out, Diag *err)
         return -1;
     /* resolve its refs/sources against the parsed project */
     for (int i = 0; i < n->nrefs; i++) {
-        Node *t = (Node *)strmap_getz(&d->refable, n->refs[i].name);
+        Node *t = dbt_find_node(d, &d->refable, n, n->refs[i].package, n->refs[i].name);
         if (!t) {
-            bool dis = strmap_getz(&d->refable_disabled, n->refs[i].name) != NULL;
+            bool dis = dbt_find_node(d, &d->refable_disabled, n, n->refs[i].package, n->refs[i].name) != NULL;
             diag_set(err, NULL, 0, 0, NULL, "Model '%s' (%s) depends on a node named '%s' which %s",
                      n->unique_id, n->original_file_path, n->refs[i].name,
                      dis ? "is disabled" : "was not found");
@@ -207,12 +207,12 @@ static int compile_inline_node(Dbt *d, Node *n, const char **out, Diag *err)
     const char **deps = ARENA_ARRAY(a, const char *, n->nrefs + n->nsources + 1);
     int nd = 0;
     for (int i = 0; i < n->nrefs; i++)
-        deps[nd++] = ((Node *)strmap_getz(&d->refable, n->refs[i].name))->unique_id;
+        deps[nd++] = dbt_find_node(d, &d->refable, n, n->refs[i].package, n->refs[i].name)->unique_id;
     Sb k = SB_INIT;
     for (int i = 0; i < n->nsources; i++) {
         sb_reset(&k);
         sb_printf(&k, "%s.%s", n->sources[i].source, n->sources[i].table);
-        Node *t = (Node *)strmap_get(&d->sources, k.buf, k.len);
+        Node *t = dbt_find_node(d, &d->sources, n, NULL, sb_cstr(&k));
         if (!t) {
             diag_set(err, NULL, 0, 0, NULL, "Model '%s' (%s) depends on a source named '%s' which was not found",
                      n->unique_id, n->original_file_path, sb_cstr(&k));

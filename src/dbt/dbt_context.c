@@ -66,6 +66,11 @@ Interp *dbt_interp(DbtCtx *c, Diag *err)
 {
     Interp *I = interp_new(c->a, err);
     VDict *g = c->pass == DBT_YAML ? c->d->yaml_globals : c->globals ? c->globals : c->d->globals;
+    if (c->pass != DBT_YAML && !c->globals && c->n && c->d->p && c->d->p->npackages) {
+        int slot = dbt_node_slot(c->d, c->n);
+        if (slot >= DBT_PKG_FIRST && c->d->pkg_globals[slot])
+            g = c->d->pkg_globals[slot];
+    }
     interp_set_globals(I, g, dbt_resolve, c);
     interp_set_lenient(I, c->pass == DBT_PARSE && !c->runtime_config);
     interp_set_userdata(I, c);
@@ -389,18 +394,15 @@ int dbt_resolve(Interp *I, void *ud, const char *name, size_t n, Value *out)
 
 /* ---------------------------------------------------------------- ref / source */
 
-static Node *find_refable(Dbt *d, const char *pkg, const char *name, bool *disabled)
+static Node *find_refable(Dbt *d, const Node *from, const char *pkg, const char *name, bool *disabled)
 {
     *disabled = false;
-    Node *t = (Node *)strmap_getz(&d->refable, name);
-    if (t && (!pkg || strcmp(t->package_name, pkg) == 0))
+    Node *t = dbt_find_node(d, &d->refable, from, pkg, name);
+    if (t)
         return t;
-    t = (Node *)strmap_getz(&d->refable_disabled, name);
-    if (t && (!pkg || strcmp(t->package_name, pkg) == 0)) {
-        *disabled = true;
-        return t;
-    }
-    return NULL;
+    t = dbt_find_node(d, &d->refable_disabled, from, pkg, name);
+    *disabled = t != NULL;
+    return t;
 }
 
 static bool in_deps(Node *n, const char *uid)
@@ -462,7 +464,7 @@ static int f_ref(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     if (c->unit)
         return dbt_unit_ref(I, c, pkg, name, out);
     bool disabled;
-    Node *t = find_refable(c->d, pkg, name, &disabled);
+    Node *t = find_refable(c->d, c->n, pkg, name, &disabled);
     if (!t || disabled) {
         if (pkg)
             return interp_error(I, "%s '%s' (%s) depends on a node named '%s' in package or project '%s' which %s",
@@ -523,7 +525,7 @@ static int f_source(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     if (c->unit)
         return dbt_unit_source(I, c, src, tbl, out);
     char *key = arena_sprintf(c->a, "%s.%s", src, tbl);
-    Node *t = (Node *)strmap_getz(&c->d->sources, key);
+    Node *t = dbt_find_node(c->d, &c->d->sources, c->n, NULL, key);
     if (!t)
         return interp_error(I, "%s '%s' (%s) depends on a source named '%s' which was not found",
                             c->n->rt == RT_TEST ? "Test" : "Model", c->n->unique_id,
@@ -654,20 +656,34 @@ static const ObjClass config_class = {
 
 /* ---------------------------------------------------------------- var / env_var */
 
+/* A project's vars: those scoped to pkg (`vars: {<pkg>: {...}}`), then its global ones. */
+static Value *vars_in(VDict *vars, const char *pkg, const char *name)
+{
+    if (!vars)
+        return NULL;
+    if (pkg) {
+        Value *scoped = dict_getz(vars, pkg);
+        if (scoped && scoped->type == V_DICT) {
+            Value *v = dict_getz(scoped->u.d, name);
+            if (v)
+                return v;
+        }
+    }
+    return dict_getz(vars, name);
+}
+
+/* §3.4: --vars, the root project's vars (scoped to the node's package, then
+ * global), then an installed package's own vars (scoped, then global). */
 static Value *vars_lookup(Dbt *d, const char *pkg, const char *name, bool project_vars)
 {
     Value *v = d->opt.cli_vars ? dict_getz(d->opt.cli_vars, name) : NULL;
     if (v || !project_vars || !d->p || !d->p->vars)
         return v;
-    if (pkg) {
-        Value *scoped = dict_getz(d->p->vars, pkg);
-        if (scoped && scoped->type == V_DICT) {
-            v = dict_getz(scoped->u.d, name);
-            if (v)
-                return v;
-        }
-    }
-    return dict_getz(d->p->vars, name);
+    v = vars_in(d->p->vars, pkg, name);
+    if (v || !pkg || !d->p->npackages || strcmp(pkg, d->p->name) == 0)
+        return v;
+    Package *pk = project_package(d->p, pkg);
+    return pk ? vars_in(pk->vars, pkg, name) : NULL;
 }
 
 /* json.dumps(v, sort_keys=True, indent=4) for the missing-var message. */
@@ -1239,16 +1255,19 @@ static int a_dispatch(Interp *I, void *ud, Value self, CallArgs *args, Value *ou
                                "valid macro name component. Did you mean `adapter.dispatch(\"%s\", "
                                "macro_namespace=\"%.*s\")`?", name, strchr(name, '.') + 1,
                             (int)(strchr(name, '.') - name), name);
-    DbtMacro *m = dbt_dispatch(c->d, name, ns);
+    int from = dbt_node_slot(c->d, c->n);
+    DbtMacro *m = dbt_dispatch(c->d, from, name, ns, NULL);
     if (!m) {
         if (c->pass == DBT_PARSE && !c->runtime_config) {
             *out = v_undef_named(c->a, name, strlen(name));
             return 0;
         }
-        const char *nsn = ns ? ns : "dbt";
-        return interp_error(I, "In dispatch: No macro named '%s' found within namespace: '%s'\n"
-                               "    Searched for: '%s.postgres__%s', '%s.default__%s'",
-                            name, nsn, nsn, name, nsn, name);
+        Sb at = SB_INIT;
+        dbt_dispatch(c->d, from, name, ns, &at);
+        int rc = interp_error(I, "In dispatch: No macro named '%s' found within namespace: '%s'\n"
+                                 "    Searched for: %s", name, ns ? ns : "None", sb_cstr(&at));
+        sb_free(&at);
+        return rc;
     }
     *out = v_macro(m->m);
     return 0;

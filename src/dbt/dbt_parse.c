@@ -152,14 +152,9 @@ static DbtMacro *test_macro(Dbt *d, Node *n)
 {
     char buf[256];
     snprintf(buf, sizeof buf, "test_%s", n->test_name ? n->test_name : "");
-    if (n->test_namespace) {
-        if (strcmp(n->test_namespace, "dbt") == 0)
-            return dbt_macro_in(d, DBT_PKG_DBT, buf);
-        if (d->p->name && strcmp(n->test_namespace, d->p->name) == 0)
-            return dbt_macro_in(d, DBT_PKG_ROOT, buf);
-        return NULL;
-    }
-    return dbt_macro_lookup(d, buf);
+    if (n->test_namespace)
+        return dbt_macro_in(d, dbt_pkg_slot(d, n->test_namespace), buf);
+    return dbt_macro_lookup_from(d, dbt_node_slot(d, n), buf);
 }
 
 static void add_dep_macro(Arena *a, Node *n, const char *uid)
@@ -311,6 +306,13 @@ static void apply_capture(Dbt *d, ParseLane *ln, Node *n, DbtCtx *c)
         if (n->unrendered_config)
             n->unrendered_config = dict_cow(pa, n->unrendered_config);
     }
+    bool layer5 = c->config_calls->len && n->config_pkg;
+    if (layer5) {
+        /* a package node: its config() calls go over layers 1-3, and the
+         * root project's tree over them again (§1.4 layer 5) */
+        n->config = dict_cow(pa, n->config_pkg);
+        n->unrendered_config = n->unrendered_pkg ? dict_cow(pa, n->unrendered_pkg) : NULL;
+    }
     for (size_t i = 0; i < c->config_calls->len; i++) {
         VDict *call = c->config_calls->items[i].u.d;
         if (!n->config)
@@ -320,6 +322,12 @@ static void apply_capture(Dbt *d, ParseLane *ln, Node *n, DbtCtx *c)
         if (n->unrendered_config)
             n->unrendered_config = ln ? config_merge_call_in(pa, &ln->calls, n->unrendered_config, call)
                                       : config_merge_call(p, n->unrendered_config, call);
+    }
+    if (layer5) {
+        n->config = dict_cow(pa, n->config);
+        if (n->unrendered_config)
+            n->unrendered_config = dict_cow(pa, n->unrendered_config);
+        config_apply_root(p, pa, n->rt, n->fqn, n->nfqn, n->config, n->unrendered_config);
     }
     if (c->config_calls->len && n->config) {
         Value *t = dict_getz(n->config, "tags");
@@ -447,7 +455,7 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
     if (n->is_generic_test) {
         if (tm)
             add_dep_macro(keep, n, tm->unique_id);
-        DbtMacro *gws = dbt_macro_lookup(d, "get_where_subquery");
+        DbtMacro *gws = dbt_macro_lookup_from(d, dbt_node_slot(d, n), "get_where_subquery");
         if (gws)
             add_dep_macro(keep, n, gws->unique_id);
         if (fast) {
@@ -472,9 +480,10 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
         n->parse_text_seen = interp_text_seen(I);
         const char **names = NULL;
         size_t nn = tpl_called_names(tpl, &names);
-        dbt_macro_deps(d, names, nn, keep, &n->dep_macros, &n->ndep_macros);
+        dbt_macro_deps(d, dbt_node_slot(d, n), names, nn, keep, &n->dep_macros, &n->ndep_macros);
     }
-    if (ln && !capture_plain(&c)) {
+    if (ln && (!capture_plain(&c) || (c.config_calls->len && n->config_pkg))) {
+        /* (layer 5 of a package node reads the loader's memo: main thread) */
         ln->refused = true;
         goto fail;
     }
@@ -678,7 +687,7 @@ static const char *strip_dup(Arena *a, const char *s, size_t n)
 static int call_generate(Dbt *d, Node *n, const char *macro, Value custom, Interp **Ip, DbtCtx *c,
                          const char **out, Diag *err)
 {
-    DbtMacro *m = dbt_macro_lookup(d, macro);
+    DbtMacro *m = dbt_macro_lookup_from(d, dbt_node_slot(d, n), macro);
     if (!m) {
         diag_set(err, NULL, 0, 0, NULL, "macro '%s' not found", macro);
         return -1;
@@ -827,6 +836,22 @@ static void move_disabled(Project *p)
 
 static bool refable(ResourceType rt) { return rt == RT_MODEL || rt == RT_SEED || rt == RT_SNAPSHOT; }
 
+/* With installed packages the maps also hold "<package>\x1f<name>" keys;
+ * the bare name keeps the first node of that name (root project first). */
+static void map_put(StrMap *m, Sb *k, const char *pkg, const char *name, Node *n, bool replace)
+{
+    if (replace || !strmap_getz(m, name))
+        strmap_putz(m, name, n);
+    if (!pkg)
+        return;
+    sb_reset(k);
+    sb_puts(k, pkg);
+    sb_putc(k, '\x1f');
+    sb_puts(k, name);
+    if (replace || !strmap_get(m, k->buf, k->len))
+        strmap_put(m, k->buf, k->len, n);
+}
+
 static void build_maps(Dbt *d)
 {
     Project *p = d->p;
@@ -836,25 +861,68 @@ static void build_maps(Dbt *d)
     strmap_init(&d->refable);
     strmap_init(&d->refable_disabled);
     strmap_init(&d->sources);
-    Sb k = SB_INIT;
-    for (int pass = 0; pass < 2; pass++) {
-        Node **v = pass ? p->disabled : p->nodes;
-        int nv = pass ? p->ndisabled : p->nnodes;
-        for (int i = 0; i < nv; i++) {
-            Node *n = v[i];
-            if (refable(n->rt)) {
-                StrMap *m = pass ? &d->refable_disabled : &d->refable;
-                if (!strmap_getz(m, n->name))
-                    strmap_putz(m, n->name, n);
-            } else if (n->rt == RT_SOURCE) {
-                sb_reset(&k);
-                sb_printf(&k, "%s.%s", n->source_name ? n->source_name : "", n->name);
-                if (!strmap_get(&d->sources, k.buf, k.len) || !pass)
-                    strmap_put(&d->sources, k.buf, k.len, n);
+    Sb k = SB_INIT, kk = SB_INIT;
+    bool pk = p->npackages > 0;
+    for (int round = 0; round < (pk ? 2 : 1); round++) {
+        /* with packages: the root project's nodes first, so bare names find them */
+        for (int pass = 0; pass < 2; pass++) {
+            Node **v = pass ? p->disabled : p->nodes;
+            int nv = pass ? p->ndisabled : p->nnodes;
+            for (int i = 0; i < nv; i++) {
+                Node *n = v[i];
+                if (pk && node_in_package(p, n) != (round == 1))
+                    continue;
+                if (refable(n->rt)) {
+                    StrMap *m = pass ? &d->refable_disabled : &d->refable;
+                    map_put(m, &kk, pk ? n->package_name : NULL, n->name, n, false);
+                } else if (n->rt == RT_SOURCE) {
+                    sb_reset(&k);
+                    sb_printf(&k, "%s.%s", n->source_name ? n->source_name : "", n->name);
+                    bool taken = strmap_get(&d->sources, k.buf, k.len) != NULL;
+                    if (!taken || (!pass && !pk))
+                        strmap_put(&d->sources, k.buf, k.len, n);
+                    if (pk) {
+                        sb_reset(&kk);
+                        sb_puts(&kk, n->package_name);
+                        sb_putc(&kk, '\x1f');
+                        sb_append(&kk, k.buf, k.len);
+                        if (!strmap_get(&d->sources, kk.buf, kk.len) || !pass)
+                            strmap_put(&d->sources, kk.buf, kk.len, n);
+                    }
+                }
             }
         }
     }
     sb_free(&k);
+    sb_free(&kk);
+}
+
+static Node *map_find(StrMap *m, const char *pkg, const char *name)
+{
+    Sb k = SB_INIT;
+    sb_puts(&k, pkg);
+    sb_putc(&k, '\x1f');
+    sb_puts(&k, name);
+    Node *t = strmap_get(m, k.buf, k.len);
+    sb_free(&k);
+    return t;
+}
+
+/* §2.5: ref(pkg, name) in pkg; ref(name) from `from` in the root project,
+ * then from's package, then any package. */
+Node *dbt_find_node(Dbt *d, StrMap *m, const Node *from, const char *pkg, const char *name)
+{
+    Project *p = d->p;
+    if (!p->npackages) {
+        Node *t = strmap_getz(m, name);
+        return t && (!pkg || strcmp(t->package_name, pkg) == 0) ? t : NULL;
+    }
+    if (pkg)
+        return map_find(m, pkg, name);
+    Node *t = map_find(m, p->name, name);
+    if (!t && from && from->package_name)
+        t = map_find(m, from->package_name, name);
+    return t ? t : strmap_getz(m, name);
 }
 
 static void dep_add(Arena *a, Node *n, const char *uid, int *cap)
@@ -931,15 +999,11 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
     n->dep_nodes = NULL;
     for (int i = 0; i < n->nrefs; i++) {
         NodeRef *r = &n->refs[i];
-        Node *t = (Node *)strmap_getz(&d->refable, r->name);
-        if (t && r->package && strcmp(t->package_name, r->package) != 0)
-            t = NULL;
+        Node *t = dbt_find_node(d, &d->refable, n, r->package, r->name);
         if (!t) {
             if (n->rt == RT_TEST || n->rt == RT_UNIT_TEST)
                 return 1;
-            Node *dt = (Node *)strmap_getz(&d->refable_disabled, r->name);
-            if (dt && r->package && strcmp(dt->package_name, r->package) != 0)
-                dt = NULL;
+            Node *dt = dbt_find_node(d, &d->refable_disabled, n, r->package, r->name);
             char pk[300] = "";
             if (r->package)
                 snprintf(pk, sizeof pk, "in package or project '%s' ", r->package);
@@ -958,7 +1022,7 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
     for (int i = 0; i < n->nsources; i++) {
         sb_reset(&k);
         sb_printf(&k, "%s.%s", n->sources[i].source, n->sources[i].table);
-        Node *t = (Node *)strmap_get(&d->sources, k.buf, k.len);
+        Node *t = dbt_find_node(d, &d->sources, n, NULL, sb_cstr(&k));
         if (!t || t->disabled) {
             if (n->rt == RT_TEST) {
                 sb_free(&k);

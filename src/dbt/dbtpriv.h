@@ -16,14 +16,17 @@
 #define DBT_MAX_EPHEMERAL_DEPTH 64   /* nested ephemeral compilation bound */
 #define DBT_MAX_VAR_DEPTH       16   /* var() values rendering var() ... */
 
-/* One macro visible to dbt: a root-project macro or a built-in (package dbt). */
+/* One macro visible to dbt: a macro of the root project or of an installed
+ * package, or a built-in (package dbt). */
 typedef struct DbtMacro {
     const char *name;
     const char *unique_id;       /* macro.<pkg>.<name> */
     TplMacro *m;
-    int pkg;                     /* DBT_PKG_ROOT / DBT_PKG_DBT */
+    int pkg;                     /* slot: DBT_PKG_ROOT / DBT_PKG_DBT / DBT_PKG_FIRST + package index - 1 */
 } DbtMacro;
-enum { DBT_PKG_ROOT = 0, DBT_PKG_DBT = 1, DBT_NPKG = 2 };
+/* Macro table slots: the root project, dbt's built-ins, then the installed
+ * packages (Package.index 1.. at slot 1 + index). */
+enum { DBT_PKG_ROOT = 0, DBT_PKG_DBT = 1, DBT_PKG_FIRST = 2 };
 
 typedef enum DbtPass { DBT_YAML, DBT_PARSE, DBT_COMPILE } DbtPass;
 
@@ -74,8 +77,10 @@ struct Dbt {
     VDict *globals;              /* shared node-render globals (built in dbt_attach) */
     Template *builtins;          /* parsed built-in macros */
     SrcFile builtins_src;
-    StrMap macros[DBT_NPKG];     /* name -> DbtMacro*, per package */
-    VDict *pkg_ns[DBT_NPKG];     /* namespace dicts: name -> macro value */
+    StrMap *macros;              /* [npkg] name -> DbtMacro*, per slot */
+    VDict **pkg_ns;              /* [npkg] namespace dicts: name -> macro value */
+    int npkg;                    /* 2 + installed packages */
+    VDict **pkg_globals;         /* [npkg] node-render globals of a package's nodes (slots >= DBT_PKG_FIRST; NULL: d->globals) */
     StrMap refable;              /* name -> Node* (enabled models/seeds/snapshots) */
     StrMap refable_disabled;     /* name -> Node* */
     StrMap sources;              /* "src.tbl" -> Node* */
@@ -137,13 +142,24 @@ int   dbt_a_truncate_relation(Interp *I, void *ud, Value self, CallArgs *args, V
 int   dbt_a_rename_relation(Interp *I, void *ud, Value self, CallArgs *args, Value *out);
 
 /* ---- dbt_macros.c */
-int   dbt_macros_init(Dbt *d, Diag *err);           /* parse builtins, index root macros */
-DbtMacro *dbt_macro_lookup(Dbt *d, const char *name);              /* bare name: root, then dbt */
+int   dbt_macros_init(Dbt *d, Diag *err);           /* parse builtins, index project and package macros */
+void  dbt_macros_free(Dbt *d);
+/* The slot of a package name (root project, "dbt", an installed package), -1 if unknown. */
+int   dbt_pkg_slot(Dbt *d, const char *pkg);
+/* The slot of a node's package (DBT_PKG_ROOT for root nodes and n NULL). */
+int   dbt_node_slot(Dbt *d, const Node *n);
+/* Bare name as seen from the nodes of slot `from` (§3.9): that package's
+ * macros (when it is an installed package), the root project's, dbt's. */
+DbtMacro *dbt_macro_lookup_from(Dbt *d, int from, const char *name);
+DbtMacro *dbt_macro_lookup(Dbt *d, const char *name);              /* from the root project */
 DbtMacro *dbt_macro_in(Dbt *d, int pkg, const char *name);
-/* adapter.dispatch search: NULL when nothing matched. */
-DbtMacro *dbt_dispatch(Dbt *d, const char *name, const char *ns);
-/* Resolve the names a template calls to macro unique_ids (deduped, in order). */
-void  dbt_macro_deps(Dbt *d, const char **names, size_t nnames, Arena *a,
+/* adapter.dispatch search from a node of slot `from` (§3.9): NULL when
+ * nothing matched (a package of a dispatch: search_order that is not
+ * installed is skipped). */
+DbtMacro *dbt_dispatch(Dbt *d, int from, const char *name, const char *ns, Sb *attempts);   /* attempts (may be NULL): "'pkg.postgres__x', ..." as dbt lists them */
+/* Resolve the names a template calls (from the nodes or macros of slot
+ * `from`) to macro unique_ids (deduped, in order). */
+void  dbt_macro_deps(Dbt *d, int from, const char **names, size_t nnames, Arena *a,
                      const char ***out, int *nout);
 extern const char dbt_builtin_macros_sql[];
 
@@ -163,6 +179,10 @@ void  dbt_inject_ctes(const char *sql, size_t n, const char *ctes, size_t cn, Sb
 
 /* ---- dbt_parse.c / dbt_compile.c shared */
 void  dbt_error_prefix(Diag *err, Node *n);
+/* The node of m (d->refable, d->refable_disabled, d->sources: "src.tbl")
+ * named name as seen from `from` (§2.5): in package pkg when given, else
+ * the root project's, from's package's, then any package's. */
+Node *dbt_find_node(Dbt *d, StrMap *m, const Node *from, const char *pkg, const char *name);
 int   dbt_parse_node(Dbt *d, Node *n, Diag *err);      /* parse-time render + capture */
 int   dbt_test_kwargs(DbtCtx *c, Interp *I);           /* generic test kwargs -> c->test_kwargs */
 /* A native that only the main thread may run (it prints, reads the

@@ -384,11 +384,14 @@ static VDict *child_dict(VDict *level, const char *name)
 }
 
 /* "<rt>" + "\x1f<fqn[i]>" for i < k: looked up once per node folded, so
- * no printf ("%d" of rt: one digit, RT__COUNT <= 10). */
-static void memo_key(Sb *key, ResourceType rt, const char **fqn, int k)
+ * no printf ("%d" of rt: one digit, RT__COUNT <= 10).  The trees of an
+ * installed package's dbt_project.yml are keyed "\x1e<index>" first. */
+static void memo_key(Sb *key, const Package *pk, ResourceType rt, const char **fqn, int k)
 {
     _Static_assert(RT__COUNT <= 10, "memo keys hold rt as one digit");
     sb_reset(key);
+    if (pk && pk->index)
+        sb_printf(key, "\x1e%d", pk->index);
     sb_putc(key, (char)('0' + (int)rt));
     for (int i = 0; i < k; i++) {
         sb_putc(key, '\x1f');
@@ -396,17 +399,18 @@ static void memo_key(Sb *key, ResourceType rt, const char **fqn, int k)
     }
 }
 
-static CfgMemo *memo_get(Project *p, ResourceType rt, const char **fqn, int k, Sb *key)
+/* pk: whose dbt_project.yml (NULL: the root project's). */
+static CfgMemo *memo_get(Project *p, const Package *pk, ResourceType rt, const char **fqn, int k, Sb *key)
 {
-    memo_key(key, rt, fqn, k);
+    memo_key(key, pk, rt, fqn, k);
     CfgMemo *m = strmap_get(&p->priv->memo, key->buf, key->len);
     if (m)
         return m;
     Arena *a = &p->arena;
     m = ARENA_NEW(a, CfgMemo);
     if (k == 0) {
-        m->level = tree_for(p->project_yml, rt);
-        m->level_raw = tree_for(p->priv->raw_yml, rt);
+        m->level = tree_for(pk ? pk->project_yml : p->project_yml, rt);
+        m->level_raw = tree_for(pk ? pk->raw_yml : p->priv->raw_yml, rt);
         m->folded = v_dict(a).u.d;
         m->folded_raw = v_dict(a).u.d;
         if (m->level)
@@ -414,7 +418,7 @@ static CfgMemo *memo_get(Project *p, ResourceType rt, const char **fqn, int k, S
         if (m->level_raw)
             plain_update(a, m->folded_raw, level_configs(a, m->level_raw));
     } else {
-        CfgMemo *parent = memo_get(p, rt, fqn, k - 1, key);
+        CfgMemo *parent = memo_get(p, pk, rt, fqn, k - 1, key);
         m->level = child_dict(parent->level, fqn[k - 1]);
         m->level_raw = child_dict(parent->level_raw, fqn[k - 1]);
         if (!m->level) {
@@ -431,26 +435,38 @@ static CfgMemo *memo_get(Project *p, ResourceType rt, const char **fqn, int k, S
                 plain_update(a, m->folded_raw, level_configs(a, m->level_raw));
         }
         /* rebuild the key of this prefix (the recursive call reused the buffer) */
-        memo_key(key, rt, fqn, k);
+        memo_key(key, pk, rt, fqn, k);
     }
     strmap_put(&p->priv->memo, key->buf, key->len, m);
     return m;
 }
 
-static CfgMemo *memo_for(Project *p, ResourceType rt, const char **fqn, int nfqn)
+static CfgMemo *memo_for(Project *p, const Package *pk, ResourceType rt, const char **fqn, int nfqn)
 {
     if (!p->priv || !tree_key(rt) || nfqn <= 0 || nfqn > PL_MAX_DEPTH)
         return NULL;
     Sb key = SB_INIT;
-    CfgMemo *m = memo_get(p, rt, fqn, nfqn - 1, &key);
+    CfgMemo *m = memo_get(p, pk, rt, fqn, nfqn - 1, &key);
+    sb_free(&key);
+    return m;
+}
+
+/* The memo of a walk already made (NULL if none): no insertion, so other
+ * threads may look up while nothing is being loaded. */
+static CfgMemo *memo_find(Project *p, ResourceType rt, const char **fqn, int nfqn)
+{
+    if (!p->priv || !tree_key(rt) || nfqn <= 0 || nfqn > PL_MAX_DEPTH)
+        return NULL;
+    Sb key = SB_INIT;
+    memo_key(&key, NULL, rt, fqn, nfqn - 1);
+    CfgMemo *m = strmap_get(&p->priv->memo, key.buf, key.len);
     sb_free(&key);
     return m;
 }
 
 /* The node-name level (fqn's last segment), merged into dst/dst_raw. */
-static void apply_last(Project *p, CfgMemo *m, const char **fqn, int nfqn, VDict *dst, VDict *dst_raw)
+static void apply_last(Arena *a, CfgMemo *m, const char **fqn, int nfqn, VDict *dst, VDict *dst_raw)
 {
-    Arena *a = &p->arena;
     VDict *last = child_dict(m->level, fqn[nfqn - 1]);
     if (last) {
         config_merge(a, dst, level_configs(a, last));
@@ -460,34 +476,33 @@ static void apply_last(Project *p, CfgMemo *m, const char **fqn, int nfqn, VDict
     }
 }
 
-static void apply_project(Project *p, ResourceType rt, const char **fqn, int nfqn, VDict *dst, VDict *dst_raw)
+static void apply_memo(Arena *a, CfgMemo *m, const char **fqn, int nfqn, VDict *dst, VDict *dst_raw)
 {
-    CfgMemo *m = memo_for(p, rt, fqn, nfqn);
     if (!m)
         return;
-    Arena *a = &p->arena;
     config_merge(a, dst, m->folded);
     if (dst_raw)
         plain_update(a, dst_raw, m->folded_raw);
-    VDict *last = child_dict(m->level, fqn[nfqn - 1]);
-    if (last) {
-        config_merge(a, dst, level_configs(a, last));
-        VDict *last_raw = child_dict(m->level_raw, fqn[nfqn - 1]);
-        if (dst_raw && last_raw)
-            plain_update(a, dst_raw, level_configs(a, last_raw));
-    }
+    apply_last(a, m, fqn, nfqn, dst, dst_raw);
 }
 
 void config_apply_project(Project *p, ResourceType rt, const char **fqn, int nfqn, VDict *dst)
 {
-    apply_project(p, rt, fqn, nfqn, dst, NULL);
+    apply_memo(&p->arena, memo_for(p, NULL, rt, fqn, nfqn), fqn, nfqn, dst, NULL);
+}
+
+void config_apply_root(Project *p, Arena *a, ResourceType rt, const char **fqn, int nfqn,
+                       VDict *dst, VDict *dst_raw)
+{
+    apply_memo(a, memo_find(p, rt, fqn, nfqn), fqn, nfqn, dst, dst_raw);
 }
 
 void pl_config_fold(Loader *L, Node *n, VDict *patch, VDict *patch_raw)
 {
     Arena *a = L->a;
     VDict *cfg, *raw;
-    CfgMemo *m = memo_for(L->p, n->rt, n->fqn, n->nfqn);
+    Package *pk = L->p->npackages && node_in_package(L->p, n) ? project_package(L->p, n->package_name) : NULL;
+    CfgMemo *m = memo_for(L->p, pk, n->rt, n->fqn, n->nfqn);
     if (m) {
         if (!m->base) {
             m->base = config_defaults(a, n->rt);
@@ -495,7 +510,7 @@ void pl_config_fold(Loader *L, Node *n, VDict *patch, VDict *patch_raw)
         }
         cfg = dict_cow(a, m->base);
         raw = dict_cow(a, m->folded_raw);
-        apply_last(L->p, m, n->fqn, n->nfqn, cfg, raw);
+        apply_last(a, m, n->fqn, n->nfqn, cfg, raw);
     } else {
         cfg = config_defaults(a, n->rt);
         raw = v_dict(a).u.d;
@@ -504,6 +519,15 @@ void pl_config_fold(Loader *L, Node *n, VDict *patch, VDict *patch_raw)
         config_merge(a, cfg, patch);
     if (patch_raw)
         plain_update(a, raw, patch_raw);
+    if (pk) {
+        /* layer 5: the root project's tree on top; the parse pass applies it
+         * again after the node's config() calls, from config_pkg */
+        n->config_pkg = cfg;
+        n->unrendered_pkg = raw;
+        cfg = dict_cow(a, cfg);
+        raw = dict_cow(a, raw);
+        apply_memo(a, memo_for(L->p, NULL, n->rt, n->fqn, n->nfqn), n->fqn, n->nfqn, cfg, raw);
+    }
     n->config = cfg;
     n->unrendered_config = raw;
     Value *meta = dict_getz(cfg, "meta");

@@ -326,6 +326,27 @@ int pl_read_project_yml(Loader *L)
                       "Invalid value for 'quoting' in dbt_project.yml: expected a mapping, got %s", kind_of_value(*q));
     p->quoting = q && q->type == V_DICT ? q->u.d : v_dict(L->a).u.d;
 
+    const char *pip = NULL;
+    if (read_str(&c, "packages-install-path", &pip) < 0)
+        return -1;
+    p->packages_install_path = pip ? pip : "dbt_packages";
+
+    Package *self = ARENA_NEW(L->a, Package);
+    self->name = p->name;
+    self->root = p->root;
+    self->rel_dir = "";
+    self->project_yml = yml;
+    self->raw_yml = p->priv->raw_yml;
+    self->vars = p->vars;
+    self->model_paths = p->model_paths;
+    self->seed_paths = p->seed_paths;
+    self->macro_paths = p->macro_paths;
+    self->test_paths = p->test_paths;
+    self->snapshot_paths = p->snapshot_paths;
+    self->analysis_paths = p->analysis_paths;
+    self->macro_by_name = &p->macro_by_name;
+    p->self = self;
+
     static const char *const hook_keys[] = {"on-run-start", "on-run-end", NULL};
     for (int i = 0; hook_keys[i]; i++) {
         Value *h = dict_getz(yml, hook_keys[i]);
@@ -339,6 +360,77 @@ int pl_read_project_yml(Loader *L)
         if (str_list(&c, hook_keys[i], *h, hn, &dummy) != 0)
             return -1;
     }
+    return 0;
+}
+
+/* An installed package's dbt_project.yml (pk->root set): its name, vars,
+ * search paths and config trees.  Its profile, target-path, clean-targets,
+ * run hooks and the rest count only in the root project: they are kept in
+ * pk->project_yml but never read. */
+int pl_read_package_yml(Loader *L, Package *pk, const char *display)
+{
+    Sb path = SB_INIT;
+    path_join(&path, pk->root, "dbt_project.yml");
+    YFile *f = ARENA_NEW(L->a, YFile);
+    int rc = pl_yaml_file(L, sb_cstr(&path), display, f);
+    sb_free(&path);
+    if (rc != 0)
+        return -1;
+    if (!f->root || f->root->kind != YN_MAP)
+        return pl_err(L, f, f->root, "Invalid dbt_project.yml: expected a mapping at the top level, got %s",
+                      f->root ? pl_kind(f->root) : "an empty document");
+    Ctx c = {L, f, f->root};
+    pk->raw_yml = ynode_to_value(L->a, f->root).u.d;
+    Value v;
+    YNode *n;
+    rc = get_rendered(&c, "name", PL_RENDER, &v, &n);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 || v.type == V_NONE)
+        return pl_err(L, f, NULL, "Invalid dbt_project.yml: 'name' is a required property");
+    if (v.type != V_STR)
+        return pl_err(L, f, n, "Invalid value for 'name' in dbt_project.yml: expected a string, got %s",
+                      kind_of_value(v));
+    if (!valid_identifier(v.u.s->s))
+        return pl_err(L, f, n,
+                      "Invalid project name '%s' in dbt_project.yml: names must match ^[^\\d\\W]\\w*$ "
+                      "(letters, digits and underscores, not starting with a digit)", v.u.s->s);
+    pk->name = v.u.s->s;
+    Value *cv = dict_getz(pk->raw_yml, "vars");
+    if (cv && cv->type != V_NONE && cv->type != V_DICT)
+        return pl_err(L, f, ynode_get(f->root, "vars"),
+                      "Invalid value for 'vars' in dbt_project.yml: expected a mapping, got %s", kind_of_value(*cv));
+    pk->vars = cv && cv->type == V_DICT ? cv->u.d : v_dict(L->a).u.d;
+    if (ynode_get(f->root, "tests") && ynode_get(f->root, "data_tests"))
+        return pl_err(L, f, ynode_get(f->root, "tests"),
+                      "Invalid project config: cannot have both 'tests' and 'data_tests' defined");
+    VDict *yml = v_dict(L->a).u.d;
+    for (size_t i = 0; i < f->root->n; i++) {
+        YNode *k = f->root->keys[i], *val = f->root->items[i];
+        const char *ks = pl_is_str(k) ? k->value.u.s->s : NULL;
+        if (!ks || !in_list(tree_keys, ks)) {
+            if (ks)
+                dict_setz(L->a, yml, ks, ynode_to_value(L->a, val));
+            continue;
+        }
+        Value out;
+        if (val && val->kind != YN_MAP && !(val->kind == YN_SCALAR && val->value.type == V_NONE))
+            return pl_err(L, f, val, "Invalid value for '%s' in dbt_project.yml: expected a mapping, got %s",
+                          ks, pl_kind(val));
+        if (pl_conv(L, f, val, PR_PROJECT, PL_RENDER | PL_HOOKS_RAW, &out) != 0)
+            return -1;
+        if (out.type == V_NONE)
+            out = v_dict(L->a);
+        dict_setz(L->a, yml, ks, out);
+    }
+    pk->project_yml = yml;
+    if (read_paths(&c, "model-paths", "source-paths", "models", &pk->model_paths) ||
+        read_paths(&c, "seed-paths", "data-paths", "seeds", &pk->seed_paths) ||
+        read_paths(&c, "macro-paths", NULL, "macros", &pk->macro_paths) ||
+        read_paths(&c, "test-paths", NULL, "tests", &pk->test_paths) ||
+        read_paths(&c, "snapshot-paths", NULL, "snapshots", &pk->snapshot_paths) ||
+        read_paths(&c, "analysis-paths", NULL, "analyses", &pk->analysis_paths))
+        return -1;
     return 0;
 }
 

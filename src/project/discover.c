@@ -53,7 +53,7 @@ static const char *abs_of(Loader *L, const char *ofp)
 {
     if (ofp[0] == '/')
         return ofp;
-    return pl_cat(L->a, L->p->root, "/", ofp, NULL);
+    return pl_cat(L->a, L->pkg->root, "/", ofp, NULL);
 }
 
 static const char *stem(Loader *L, const char *rel)
@@ -264,7 +264,7 @@ static int sql_node(Walk *w, const char *rel)
     n->name = stem(L, rel);
     n->path = w->rt == RT_ANALYSIS ? pl_cat(L->a, "analysis/", rel, NULL) : arena_strdup(L->a, rel);
     n->fqn = pl_fqn(L, rel, n->name, &n->nfqn);
-    n->unique_id = pl_cat(L->a, rt_name(w->rt), ".", L->p->name, ".", n->name, NULL);
+    n->unique_id = pl_cat(L->a, rt_name(w->rt), ".", L->pkg->name, ".", n->name, NULL);
     struct Reader *r = reader_of(L);
     if (w->dir < 0) {
         w->dir = (int)r->dirs.len;
@@ -288,8 +288,8 @@ static int seed_node(Walk *w, const char *rel)
     n->name = stem(L, rel);
     n->path = arena_strdup(L->a, rel);
     n->fqn = pl_fqn(L, rel, n->name, &n->nfqn);
-    n->unique_id = arena_sprintf(L->a, "seed.%s.%s", L->p->name, n->name);
-    n->root_path = L->p->root;
+    n->unique_id = arena_sprintf(L->a, "seed.%s.%s", L->pkg->name, n->name);
+    n->root_path = L->pkg->root;
     n->raw_code = "";
     n->raw_len = 0;
     srcfile_init(&n->src, n->original_file_path, "", 0);
@@ -404,7 +404,7 @@ static int snapshot_nodes(Walk *w, const char *rel)
         memcpy(n->fqn, dirs, (size_t)nf * sizeof *dirs);
         n->fqn[nf] = n->name;
         n->nfqn = nf + 1;
-        n->unique_id = arena_sprintf(L->a, "snapshot.%s.%s", L->p->name, n->name);
+        n->unique_id = arena_sprintf(L->a, "snapshot.%s.%s", L->pkg->name, n->name);
         n->raw_code = arena_strndup(L->a, text + body, end - body);
         n->raw_len = end - body;
         srcfile_init(&n->src, ofp, n->raw_code, n->raw_len);
@@ -446,8 +446,8 @@ static int macro_file(Walk *w, const char *rel)
         TplMacro *m = tpl_macro_at(t, i);
         MacroDef *d = ARENA_NEW(L->a, MacroDef);
         d->name = tpl_macro_name(m);
-        d->package_name = L->p->name;
-        d->unique_id = arena_sprintf(L->a, "macro.%s.%s", L->p->name, d->name);
+        d->package_name = L->pkg->name;
+        d->unique_id = arena_sprintf(L->a, "macro.%s.%s", L->pkg->name, d->name);
         d->path = ofp;
         d->original_file_path = ofp;
         size_t s, e;
@@ -461,14 +461,14 @@ static int macro_file(Walk *w, const char *rel)
         d->description = "";
         d->arguments = v_list(L->a, 0).u.l;
         d->meta = v_dict(L->a).u.d;
-        MacroDef *old = strmap_getz(&L->p->macro_by_name, d->name);
+        MacroDef *old = strmap_getz(L->pkg->macro_by_name, d->name);
         if (old) {
             diag_set(L->err, NULL, 0, 0, NULL,
                      "dbt found two macros named \"%s\" in the project \"%s\" (%s and %s); rename or remove one of them",
-                     d->name, L->p->name, old->original_file_path, ofp);
+                     d->name, L->pkg->name, old->original_file_path, ofp);
             return -1;
         }
-        strmap_putz(&L->p->macro_by_name, d->name, d);
+        strmap_putz(L->pkg->macro_by_name, d->name, d);
         vec_push(&L->macros, d);
     }
     return 0;
@@ -521,7 +521,7 @@ static int walk_paths(Loader *L, const char **paths, const char *suffix_dir, con
 /* Delta mode: the listed model files only, each under the model path that holds it. */
 static int only_models(Loader *L)
 {
-    Project *p = L->p;
+    Package *p = L->pkg;
     for (int k = 0; k < L->opt->nonly_models; k++) {
         const char *ofp = L->opt->only_models[k];
         int done = 0;
@@ -545,7 +545,7 @@ static int only_models(Loader *L)
 
 int pl_discover(Loader *L)
 {
-    Project *p = L->p;
+    Package *p = L->pkg;
     if (L->opt->nonly_models)
         return walk_paths(L, p->macro_paths, NULL, ".sql", W_MACRO, RT_MACRO) ||
                walk_paths(L, p->test_paths, "generic", ".sql", W_MACRO, RT_MACRO) || only_models(L)

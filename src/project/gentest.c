@@ -486,7 +486,7 @@ static int build_one(Loader *L, TestJob *j, const YNode *item, Scratch *sc)
     Node *n = pl_new_node(L, RT_TEST);
     n->is_generic_test = true;
     n->name = full_name;
-    n->unique_id = pl_cat(a, "test.", L->p->name, ".", full_name, ".", hex + 22, NULL);
+    n->unique_id = pl_cat(a, "test.", L->pkg->name, ".", full_name, ".", hex + 22, NULL);
     n->path = pl_cat(a, short_name, ".sql", NULL);
     n->original_file_path = f->rel;
     n->yml_path = f->rel;
@@ -553,11 +553,14 @@ int pl_build_tests(Loader *L)
     int rc = 0;
     for (size_t i = 0; i < L->jobs.len && !rc; i++) {
         TestJob *j = L->jobs.items[i];
+        if (j->f->pkg)
+            L->pkg = j->f->pkg;      /* tests belong to the package of their properties file */
         for (size_t k = 0; k < j->tests->n && !rc; k++)
             rc = build_one(L, j, j->tests->items[k], &sc);
     }
     sb_free(&sc.unique);
     sb_free(&sc.hs);
     sb_free(&sc.raw);
+    L->pkg = L->p->self;
     return rc;
 }

@@ -204,7 +204,7 @@ bool pl_ignored(const DbtIgnore *ig, const char *path)
 
 DbtIgnore *pl_ignore_load(Loader *L)
 {
-    const char *path = arena_sprintf(L->a, "%s/.dbtignore", L->p->root);
+    const char *path = arena_sprintf(L->a, "%s/.dbtignore", L->pkg->root);
     char *text = NULL;
     size_t len = 0;
     if (!fs_is_file(path)) {

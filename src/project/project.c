@@ -44,7 +44,7 @@ Node *pl_new_node(Loader *L, ResourceType rt)
 {
     Node *n = ARENA_NEW(L->a, Node);
     n->rt = rt;
-    n->package_name = L->p->name;
+    n->package_name = L->pkg->name;
     n->index = -1;
     n->description = "";
     memcpy(n->checksum_name, "sha256", 7);
@@ -128,7 +128,7 @@ const char **pl_fqn(Loader *L, const char *dirs_path, const char *name, int *nou
             ndirs++;
     const char **fqn = ARENA_ARRAY(L->a, const char *, ndirs + 2);
     int k = 0;
-    fqn[k++] = L->p->name;
+    fqn[k++] = L->pkg->name;
     const char *s = dirs_path;
     for (int i = 0; i < ndirs; i++) {
         const char *slash = strchr(s, '/');
@@ -146,12 +146,26 @@ Node *project_node(Project *p, const char *unique_id)
     return p && unique_id ? strmap_getz(&p->by_id, unique_id) : NULL;
 }
 
+Package *project_package(const Project *p, const char *name)
+{
+    if (!p || !name)
+        return NULL;
+    if (p->name && strcmp(name, p->name) == 0)
+        return p->self;
+    for (int i = 0; i < p->npackages; i++)
+        if (strcmp(p->packages[i]->name, name) == 0)
+            return p->packages[i];
+    return NULL;
+}
+
 void project_free(Project *p)
 {
     if (!p)
         return;
     strmap_free(&p->by_id);
     strmap_free(&p->macro_by_name);
+    for (int i = 0; i < p->npackages; i++)
+        strmap_free(p->packages[i]->macro_by_name);
     pl_config_free(p);
     for (int i = 0; i < p->nnodes; i++)
         srcfile_free(&p->nodes[i]->src);
@@ -166,17 +180,27 @@ void project_free(Project *p)
     free(p);
 }
 
-/* Check that refable names (models, seeds, snapshots) are unique among enabled nodes. */
+/* Check that refable names (models, seeds, snapshots) are unique among the
+ * enabled nodes of each package (packages may share names). */
 static int check_names(Loader *L)
 {
     StrMap seen;
     strmap_init(&seen);
     int rc = 0;
+    Sb key = SB_INIT;
     for (size_t i = 0; i < L->nodes.len; i++) {
         Node *n = L->nodes.items[i];
         if (n->rt != RT_MODEL && n->rt != RT_SEED && n->rt != RT_SNAPSHOT)
             continue;
-        Node *old = strmap_getz(&seen, n->name);
+        const char *k = n->name;
+        if (L->p->npackages) {
+            sb_reset(&key);
+            sb_puts(&key, n->package_name);
+            sb_putc(&key, '\x1f');
+            sb_puts(&key, n->name);
+            k = sb_cstr(&key);
+        }
+        Node *old = strmap_getz(&seen, k);
         if (old) {
             if (old->rt == n->rt)
                 diag_set(L->err, NULL, 0, 0, NULL,
@@ -189,8 +213,9 @@ static int check_names(Loader *L)
             rc = -1;
             break;
         }
-        strmap_putz(&seen, n->name, n);
+        strmap_putz(&seen, k, n);
     }
+    sb_free(&key);
     strmap_free(&seen);
     return rc;
 }
@@ -223,9 +248,11 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
     arena_init(&L.tree, 0);
     strmap_init(&L.interned);
     for (int i = 0; i < RT__COUNT; i++) {
-        strmap_init(&L.by_name[i]);
-        strmap_init(&L.patched[i]);
+        strmap_init(&L.root_by_name[i]);
+        strmap_init(&L.root_patched[i]);
     }
+    L.by_name = L.root_by_name;
+    L.patched = L.root_patched;
     int rc = -1;
     char *root = NULL;
 
@@ -239,11 +266,14 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
         rc = 0;
         goto done;
     }
+    L.pkg = p->self;
     L.ignore = pl_ignore_load(&L);
     pl_props_prefetch(&L);
     if (pl_discover(&L) != 0)
         goto done;
     if (pl_read_properties(&L) != 0)
+        goto done;
+    if (pl_load_packages(&L) != 0)
         goto done;
     if (pl_apply_patches(&L) != 0)
         goto done;
@@ -269,8 +299,8 @@ done:
     arena_free(&L.tree);
     strmap_free(&L.interned);
     for (int i = 0; i < RT__COUNT; i++) {
-        strmap_free(&L.by_name[i]);
-        strmap_free(&L.patched[i]);
+        strmap_free(&L.root_by_name[i]);
+        strmap_free(&L.root_patched[i]);
     }
     vec_free(&L.pending);
     vec_free(&L.nodes);

@@ -135,6 +135,11 @@ typedef struct Node {
     /* unit tests (RT_UNIT_TEST): depends on the tested model (refs[0]) */
     UnitTest *unit;
 
+    /* installed packages (§1.4 layer 5): a package node's config before the
+     * root project's dbt_project.yml tree was applied on top (layers 1-3);
+     * NULL for root-project nodes */
+    VDict *config_pkg, *unrendered_pkg;
+
     /* added by src/project */
     VDict *source_meta;             /* sources: the source-level meta (Node.meta is the table's) */
     const char *yml_path;           /* generic tests/sources: the properties file (= original_file_path) */
@@ -168,6 +173,21 @@ typedef struct MacroDef {
     VDict *meta;
     const char **dep_macros; int ndep_macros;
 } MacroDef;
+
+/* The root project or an installed package (a directory under
+ * packages-install-path holding a dbt_project.yml). */
+typedef struct Package {
+    const char *name;               /* dbt_project.yml name: the package_name of its nodes */
+    const char *root;               /* absolute directory */
+    const char *rel_dir;            /* relative to the root project ("" for the root) */
+    int index;                      /* 0: the root project; 1..: installed packages, by name */
+    VDict *project_yml;             /* its dbt_project.yml (config trees rendered, hooks and vars not) */
+    VDict *raw_yml;                 /* as written */
+    VDict *vars;                    /* its own vars (unrendered) */
+    const char **model_paths, **seed_paths, **macro_paths, **test_paths,
+               **snapshot_paths, **analysis_paths; /* NULL-terminated */
+    StrMap *macro_by_name;          /* name -> MacroDef* of this package */
+} Package;
 
 struct Project;   /* for ProjectRenderer.bind */
 /* PR_PACKAGES: packages.yml, dependencies.yml, package-lock.yml and the
@@ -230,6 +250,11 @@ typedef struct Project {
     MacroDef **macros; int nmacros; /* user macros (root project), in file order */
     StrMap macro_by_name;           /* name -> MacroDef* (root project) */
 
+    /* installed packages (dbt_packages/): none when the directory is absent */
+    Package *self;                  /* the root project as a Package (index 0) */
+    Package **packages; int npackages; /* installed packages, by name */
+    const char *packages_install_path; /* as configured ("dbt_packages") */
+
     /* added by src/project */
     const char **warnings; int nwarnings;  /* load-time warnings (patch for a missing node, ...) */
     const char *profiles_dir;       /* absolute directory profiles.yml was looked up in */
@@ -248,6 +273,13 @@ int      project_locate(const ProjectOptions *opt, char **root, char **target_di
  * a profiles.yml, else ~/.dbt.  In a (not made absolute). */
 const char *project_profiles_dir(const char *given, Arena *a);
 Node    *project_node(Project *p, const char *unique_id);
+/* The package named name (p->self for the root project), or NULL. */
+Package *project_package(const Project *p, const char *name);
+/* Does node n belong to an installed package (not the root project)? */
+static inline bool node_in_package(const Project *p, const Node *n)
+{
+    return p->npackages && n->package_name && n->package_name != p->name && strcmp(n->package_name, p->name) != 0;
+}
 
 /* Config folding (config.c). */
 VDict *config_defaults(Arena *a, ResourceType rt);
@@ -265,4 +297,9 @@ VDict *config_merge_call(Project *p, VDict *dst, VDict *src);
 VDict *config_merge_call_in(Arena *a, StrMap *calls, VDict *dst, VDict *src);
 /* The dbt_project.yml tree for rt walked along fqn (§1.4 layer 2), merged into dst. */
 void   config_apply_project(Project *p, ResourceType rt, const char **fqn, int nfqn, VDict *dst);
+/* Layer 5 (§1.4) for a package node: the root project's tree along its fqn
+ * merged into dst and dst_raw (may be NULL), copies in a.  Reads only what
+ * the loader already walked for that node, so any thread may call it. */
+void   config_apply_root(Project *p, Arena *a, ResourceType rt, const char **fqn, int nfqn,
+                         VDict *dst, VDict *dst_raw);
 #endif

@@ -29,6 +29,7 @@ typedef struct YFile {
     YNode *root;
     const char *search_path;     /* properties files: the search path it was found under */
     const char *rel_in_search;   /* and its path relative to that search path */
+    Package *pkg;                /* properties files: the package it belongs to */
 } YFile;
 
 /* A properties-file entry for a model/seed/snapshot/analysis. */
@@ -45,8 +46,10 @@ typedef struct Loader {
     const ProjectOptions *opt;
     const ProjectRenderer *r;
     Diag *err;
-    StrMap by_name[RT__COUNT];   /* name -> Node* for models/seeds/snapshots/analyses/tests (enabled or not) */
-    StrMap patched[RT__COUNT];   /* name -> Patch* */
+    Package *pkg;                /* the package being loaded (p->self for the root project) */
+    StrMap *by_name;             /* [RT__COUNT] of pkg: name -> Node* for models/seeds/snapshots/analyses/tests (enabled or not) */
+    StrMap *patched;             /* [RT__COUNT] of pkg: name -> Patch* */
+    StrMap root_by_name[RT__COUNT], root_patched[RT__COUNT];
     VEC(Node *) pending;         /* discovered, config not folded yet */
     VEC(Node *) nodes;           /* enabled, final order */
     VEC(Node *) disabled;
@@ -122,9 +125,13 @@ VDict *pl_empty_dict(Loader *L);
 int pl_locate_project(Loader *L, char **root_out);
 int pl_read_project_yml(Loader *L);
 int pl_read_profile(Loader *L, const char *project_profile);
+/* Installed packages (packages.c): list packages-install-path, read each
+ * package's dbt_project.yml, then load its files as the root's are. */
+int pl_read_package_yml(Loader *L, Package *pk, const char *display);
+int pl_load_packages(Loader *L);
 
 /* ---- discover.c */
-int pl_discover(Loader *L);           /* models, seeds, snapshots, analyses, singular tests, macros */
+int pl_discover(Loader *L);           /* models, seeds, snapshots, analyses, singular tests, macros (of L->pkg) */
 /* A discovered node (pending its config) that can be found by name. */
 void pl_register_node(Loader *L, Node *n);
 /* Wait for the texts of the model, analysis and singular test files (read
@@ -142,6 +149,7 @@ void pl_props_prefetch(Loader *L);
 /* Stop and join that thread (if any) and adopt what it allocated. */
 void pl_props_prefetch_end(Loader *L);
 int pl_read_properties(Loader *L);    /* collects patches, sources, macro patches; builds sources */
+int pl_read_package_properties(Loader *L);  /* the same for L->pkg, without the prefetch thread */
 int pl_apply_patches(Loader *L);
 /* Add the unit tests read from the properties files (after the generic tests). */
 int pl_add_unit_tests(Loader *L);      /* fold configs of discovered nodes, add them, then generic tests */

@@ -235,7 +235,7 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
     pt->yaml_key = c->key;
     strmap_putz(&L->patched[rt], name, pt);
 
-    const char *pp = pl_cat(&L->tree, L->p->name, "://", c->f->rel, NULL);
+    const char *pp = pl_cat(&L->tree, L->pkg->name, "://", c->f->rel, NULL);
     n->patch_path = pl_intern(L, pp, strlen(pp));
     if (opt_description(c, entry, &n->description) != 0)
         return -1;
@@ -420,7 +420,7 @@ static int source_entry(PatchCtx *c, const YNode *src)
         n->name = tname;
         n->source_name = sname;
         n->source_description = sdesc;
-        n->unique_id = arena_sprintf(a, "source.%s.%s.%s", p->name, sname, tname);
+        n->unique_id = arena_sprintf(a, "source.%s.%s.%s", L->pkg->name, sname, tname);
         n->original_file_path = c->f->rel;
         n->path = c->f->rel;
         n->yml_path = c->f->rel;
@@ -537,7 +537,7 @@ static int macro_entry(PatchCtx *c, const YNode *entry)
     const char *name;
     if (entry_name(c, entry, &name) != 0)
         return -1;
-    MacroDef *m = strmap_getz(&L->p->macro_by_name, name);
+    MacroDef *m = strmap_getz(L->pkg->macro_by_name, name);
     if (!m) {
         pl_warn(L, "Found patch for macro \"%s\" which was not found", name);
         return 0;
@@ -607,10 +607,10 @@ static int yaml_snapshot(PatchCtx *c, const YNode *entry)
     Node *n = pl_new_node(L, RT_SNAPSHOT);
     n->name = name;
     n->original_file_path = c->f->rel;
-    n->abs_path = arena_sprintf(L->a, "%s/%s", L->p->root, c->f->rel);
+    n->abs_path = arena_sprintf(L->a, "%s/%s", L->pkg->root, c->f->rel);
     /* the file's place under the snapshot (or model) path that holds it */
     const char *in = c->f->rel;
-    const char **roots[] = {L->p->snapshot_paths, L->p->model_paths};
+    const char **roots[] = {L->pkg->snapshot_paths, L->pkg->model_paths};
     for (int k = 0; k < 2 && in == c->f->rel; k++)
         for (int i = 0; roots[k] && roots[k][i]; i++) {
             size_t rl = strlen(roots[k][i]);
@@ -623,7 +623,7 @@ static int yaml_snapshot(PatchCtx *c, const YNode *entry)
     int nf;
     n->fqn = pl_fqn(L, in, name, &nf);
     n->nfqn = nf;
-    n->unique_id = arena_sprintf(L->a, "snapshot.%s.%s", L->p->name, name);
+    n->unique_id = arena_sprintf(L->a, "snapshot.%s.%s", L->pkg->name, name);
     n->raw_code = arena_sprintf(L->a, "select * from {{ %s }}", r);
     n->raw_len = strlen(n->raw_code);
     srcfile_init(&n->src, c->f->rel, n->raw_code, n->raw_len);
@@ -1359,7 +1359,7 @@ static int prop_cb(void *ud, const char *rel)
     if (strmap_getz(w->seen, ofp) || pl_ignored(L->ignore, ofp))
         return 0;                /* seen, or excluded by .dbtignore */
     strmap_putz(w->seen, ofp, (void *)ofp);
-    const char *abs = ofp[0] == '/' ? ofp : arena_sprintf(a, "%s/%s", L->p->root, ofp);
+    const char *abs = ofp[0] == '/' ? ofp : arena_sprintf(a, "%s/%s", L->pkg->root, ofp);
     if (w->list) {
         struct Prefetch *pf = L->prefetch;
         vec_push(&pf->jobs, ((PropJob){.ofp = ofp, .abs = abs}));
@@ -1368,7 +1368,8 @@ static int prop_cb(void *ud, const char *rel)
     }
     YFile *f = ARENA_NEW(L->a, YFile);
     if (yaml_file(L, abs, ofp, f) != 0 ||
-        (f->search_path = w->search, f->rel_in_search = arena_strdup(L->a, rel), props_file(L, f) != 0)) {
+        (f->search_path = w->search, f->rel_in_search = arena_strdup(L->a, rel), f->pkg = L->pkg,
+         props_file(L, f) != 0)) {
         w->rc = -1;
         return 1;
     }
@@ -1378,7 +1379,7 @@ static int prop_cb(void *ud, const char *rel)
 /* Every properties file under the search paths, in order, to prop_cb. */
 static int walk_props(Loader *L, bool list)
 {
-    Project *p = L->p;
+    Package *p = L->pkg;
     const char **sets[] = {p->model_paths, p->seed_paths, p->snapshot_paths, p->analysis_paths,
                            p->macro_paths, p->test_paths};
     const char *const suffixes[] = {".yml", ".yaml", NULL};
@@ -1454,7 +1455,7 @@ void pl_props_prefetch_end(Loader *L)
 
 int pl_read_properties(Loader *L)
 {
-    Project *p = L->p;
+    Package *p = L->pkg;
     if (L->opt->nonly_models) {
         /* delta mode: the one properties file, under the search path that holds it */
         const char *ofp = L->opt->only_props;
@@ -1480,6 +1481,11 @@ int pl_read_properties(Loader *L)
     int rc = walk_props(L, false);
     pl_props_prefetch_end(L);
     return rc;
+}
+
+int pl_read_package_properties(Loader *L)
+{
+    return walk_props(L, false);
 }
 
 int pl_apply_patches(Loader *L)

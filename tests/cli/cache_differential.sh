@@ -4,7 +4,8 @@
 # env_var(), var(), a macro in config() and invocation_id, apply a seeded
 # sequence of random edits (model bodies and configs, macros, project and
 # --vars, env vars, properties files, added / deleted / renamed files, syntax
-# errors and their fixes) and after each one compare `cdbt parse` with the
+# errors and their fixes, an installed package's files, the package removed
+# and added back) and after each one compare `cdbt parse` with the
 # cache against `cdbt parse --no-partial-parse`: same exit code, same error
 # text, and the same manifest.json once generated_at, invocation_id and
 # created_at are blanked.  Also checks that the cache is really used (a
@@ -69,6 +70,19 @@ write("models/extra/text_own_block.sql",
 write("models/extra/_extra.yml",
       "version: 2\nmodels:\n  - name: env_model\n    description: 'env driven'\n"
       "    columns:\n      - name: a\n        data_tests: [not_null]\n")
+# an installed package (dbt_packages/cpkg): its macros, model, properties
+# and dbt_project.yml (vars, config tree) are inputs like the root's
+write("dbt_packages/cpkg/dbt_project.yml",
+      "name: cpkg\nconfig-version: 2\nvars:\n  cv: 1\nmodels:\n  cpkg:\n    +materialized: table\n")
+write("dbt_packages/cpkg/macros/cm.sql",
+      "{% macro cm() %}{{ return(adapter.dispatch('cm', 'cpkg')()) }}{% endmacro %}\n"
+      "{% macro default__cm() %}'c0'{% endmacro %}\n")
+write("dbt_packages/cpkg/models/cmodel.sql",
+      "{{ config(tags=['ct']) }}\nselect {{ cm() }} as c, {{ var('cv') }} as v\n")
+write("dbt_packages/cpkg/models/_c.yml",
+      "version: 2\nmodels:\n  - name: cmodel\n    columns:\n      - name: c\n        data_tests: [not_null]\n")
+write("models/extra/uses_pkg.sql",
+      "{{ config(materialized=var('umat', 'view')) }}\nselect {{ cpkg.cm() }} as k from {{ ref('cpkg', 'cmodel') }}\n")
 added = []          # models added by the edits
 env = dict(os.environ)
 env.pop("CACHE_T_MAT", None)
@@ -275,7 +289,67 @@ def hook_toggle():
     write(f, t)
     return "post_hook with a ref"
 
-edits = [disable_model, hook_toggle, edit_model_body, edit_model_body, edit_env, edit_cli_vars, edit_project_vars, edit_project_config,
+def edit_pkg_macro():
+    pkg_present()
+    t = read("dbt_packages/cpkg/macros/cm.sql")
+    t = re.sub(r"default__cm\(\) %\}'c\d+'", lambda m: f"default__cm() %}}'c{rng.randrange(9)}'", t)
+    write("dbt_packages/cpkg/macros/cm.sql", t)
+    return "package macro text"
+
+def toggle_root_override():
+    f = "macros/cm_override.sql"
+    if os.path.exists(f):
+        os.remove(f)
+        return "root dispatch override removed"
+    write(f, "{% macro default__cm() %}'root'{% endmacro %}\n")
+    return "root dispatch override added"
+
+def edit_pkg_project():
+    pkg_present()
+    t = read("dbt_packages/cpkg/dbt_project.yml")
+    if rng.randrange(2):
+        t = re.sub(r"cv: \d+", f"cv: {rng.randrange(5)}", t)
+    else:
+        t = re.sub(r"\+materialized: \w+", "+materialized: " + rng.choice(["view", "table"]), t)
+    write("dbt_packages/cpkg/dbt_project.yml", t)
+    return "package dbt_project.yml"
+
+def edit_root_pkg_config():
+    t = read("dbt_project.yml")
+    if "\n  cpkg:\n" in t:
+        t = re.sub(r"\n  cpkg:\n    \+tags: \w+\n", "\n", t)
+    else:
+        t = t.replace("\nmodels:\n", f"\nmodels:\n  cpkg:\n    +tags: rt{rng.randrange(3)}\n", 1)
+    write("dbt_project.yml", t)
+    return "root config tree for the package"
+
+def edit_pkg_model():
+    pkg_present()
+    f = "dbt_packages/cpkg/models/cmodel.sql"
+    write(f, read(f) + f"-- edit {rng.randrange(10**6)}\n")
+    return "package model body"
+
+def edit_pkg_yml():
+    pkg_present()
+    f = "dbt_packages/cpkg/models/_c.yml"
+    t = read(f)
+    t = t.replace("[not_null]", "[unique]") if "[not_null]" in t else t.replace("[unique]", "[not_null]")
+    write(f, t)
+    return "package properties"
+
+def toggle_pkg():
+    if os.path.exists("dbt_packages/cpkg"):
+        os.rename("dbt_packages/cpkg", "../cpkg_off")
+        return "package removed"
+    os.rename("../cpkg_off", "dbt_packages/cpkg")
+    return "package added"
+
+def pkg_present():
+    if not os.path.exists("dbt_packages/cpkg"):
+        toggle_pkg()
+
+edits = [edit_pkg_macro, toggle_root_override, edit_pkg_project, edit_root_pkg_config, edit_pkg_model, edit_pkg_yml, toggle_pkg,
+         disable_model, hook_toggle, edit_model_body, edit_model_body, edit_env, edit_cli_vars, edit_project_vars, edit_project_config,
          edit_macro, edit_text_macro, edit_text_macro, edit_schema_macro, edit_properties, edit_marts_yml, add_model, delete_model, rename_model,
          break_and_fix, missing_ref]
 
@@ -295,7 +369,8 @@ struct_stats = compare(0, "macro structure")
 write("macros/textm.sql", orig)
 compare(0, "macro back")
 check("a macro's text edit re-parses only the models that look at its text",
-      bool(text_stats) and bool(struct_stats) and int(text_stats[0][1]) <= 4
+      # (+2: cmodel and uses_pkg print what a dispatched macro returns)
+      bool(text_stats) and bool(struct_stats) and int(text_stats[0][1]) <= 6
       and int(text_stats[0][1]) < int(struct_stats[0][1]), f"{text_stats} vs {struct_stats}")
 for step in range(1, STEPS + 1):
     while pending:
@@ -313,6 +388,7 @@ def tree(root):
 
 while pending:
     write(*pending.pop())
+pkg_present()
 results = []
 for extra in ([], ["--no-partial-parse"]):
     subprocess.run(["rm", "-rf", "target/compiled"])
@@ -368,6 +444,7 @@ def snapshot_phase(cmd, steps):
         time.sleep(0.12)
         shutil.rmtree("tcold", ignore_errors=True)
         rc2, err2, m2, t2 = run_in(cmd, "tcold", ["--no-partial-parse"])
+        err2 = "\n".join(err2.splitlines())
         for attempt in ("after the edit", "again"):
             rc1, err1, m1, t1 = run_in(cmd, "target", ["--debug"])
             if attempt == "again" and "outputs reused" in err1:
