@@ -150,24 +150,9 @@ static int write_sources_json(Session *s, Fresh *v, int n, double t0, const char
 {
     Sb out = SB_INIT;
     JsonW w;
-    char ts[64];
     json_init(&w, &out, false);
     json_obj_begin(&w);
-    json_key(&w, "metadata");
-    json_obj_begin(&w);
-    json_key(&w, "dbt_schema_version");
-    json_str(&w, "https://schemas.getdbt.com/dbt/sources/v3.json");
-    json_key(&w, "dbt_version");
-    json_str(&w, "1.9.0");
-    clock_iso_utc(results_wallclock(), ts, sizeof ts);
-    json_key(&w, "generated_at");
-    json_str(&w, ts);
-    json_key(&w, "invocation_id");
-    json_str(&w, dbt_invocation_id(s->dbt));
-    json_key(&w, "env");
-    json_obj_begin(&w);
-    json_obj_end(&w);
-    json_obj_end(&w);
+    results_metadata(&w, "https://schemas.getdbt.com/dbt/sources/v3.json", dbt_invocation_id(s->dbt));
     json_key(&w, "results");
     json_arr_begin(&w);
     for (int i = 0; i < n; i++) {

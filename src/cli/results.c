@@ -36,6 +36,26 @@ void results_free(RunResults *r)
 
 static void iso(char *buf, size_t n, double t) { clock_iso_utc(t, buf, n); }
 
+void results_metadata(JsonW *w, const char *schema_url, const char *invocation_id)
+{
+    char ts[64];
+    json_key_lit(w, "metadata");
+    json_obj_begin(w);
+    json_key_lit(w, "dbt_schema_version");
+    json_str(w, schema_url);
+    json_key_lit(w, "dbt_version");
+    json_str(w, "1.9.0");
+    iso(ts, sizeof ts, results_wallclock());
+    json_key_lit(w, "generated_at");
+    json_str(w, ts);
+    json_key_lit(w, "invocation_id");
+    json_str(w, invocation_id);
+    json_key_lit(w, "env");
+    json_obj_begin(w);
+    json_obj_end(w);
+    json_obj_end(w);
+}
+
 /* clock_iso_utc(t) for the timing entries, which mostly fall within a few
  * whole seconds: "YYYY-MM-DDTHH:MM:SS" is formatted by clock_iso_utc once per
  * distinct second and reused; the ".ffffffZ" tail is computed here with
@@ -197,7 +217,6 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
 {
     Sb out = SB_INIT, tmp = SB_INIT;
     JsonW w;
-    char ts[64];
     /* streamed to a temporary file in chunks (it holds every compiled_code), renamed over path */
     int fd = fs_atomic_open(path, &tmp);
     if (fd < 0) {
@@ -208,21 +227,7 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
     json_init(&w, &out, false);
     json_set_sink(&w, fd);
     json_obj_begin(&w);
-    json_key_lit(&w, "metadata");
-    json_obj_begin(&w);
-    json_key_lit(&w, "dbt_schema_version");
-    json_str(&w, "https://schemas.getdbt.com/dbt/run-results/v6.json");
-    json_key_lit(&w, "dbt_version");
-    json_str(&w, "1.9.0");
-    iso(ts, sizeof ts, results_wallclock());
-    json_key_lit(&w, "generated_at");
-    json_str(&w, ts);
-    json_key_lit(&w, "invocation_id");
-    json_str(&w, dbt_invocation_id(s->dbt));
-    json_key_lit(&w, "env");
-    json_obj_begin(&w);
-    json_obj_end(&w);
-    json_obj_end(&w);
+    results_metadata(&w, "https://schemas.getdbt.com/dbt/run-results/v6.json", dbt_invocation_id(s->dbt));
 
     json_key_lit(&w, "results");
     json_arr_begin(&w);

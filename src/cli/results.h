@@ -30,6 +30,11 @@ typedef struct RunResults {
 void   results_add(RunResults *r, NodeResult nr);
 void   results_free(RunResults *r);
 double results_wallclock(void);
+/* "metadata": {dbt_schema_version, dbt_version, generated_at (now),
+ * invocation_id, env: {}} -- the head every artifact starts with; w is
+ * inside the top-level object. */
+struct JsonW;
+void   results_metadata(struct JsonW *w, const char *schema_url, const char *invocation_id);
 /* Write <target>/run_results.json; returns 0 / -1 (err set). */
 int    results_write(Session *s, RunResults *r, const char *path, Diag *err);
 /* One entry of "results", unpadded, as results_write writes it. */

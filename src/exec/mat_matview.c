@@ -80,25 +80,17 @@ static int config_indexes(MatCtx *m, MvIndex **out, int *n)
     *out = ARENA_ARRAY(m->a, MvIndex, ix->u.l->len + 1);
     for (size_t i = 0; i < ix->u.l->len; i++) {
         Value e = ix->u.l->items[i];
-        if (e.type != V_DICT) {
-            matu_error_kind(m, "Compilation Error", "Could not parse index config: each entry of 'indexes' must be a dict");
+        MIndex mi;
+        if (matu_index_entry(m, e, &mi) != 0)
             return -1;
-        }
         MvIndex *x = &(*out)[(*n)++];
         memset(x, 0, sizeof *x);
-        Value *cv = dict_getz(e.u.d, "columns");
-        const char **cols = cv ? matu_value_strlist(m->a, *cv, &x->ncols) : NULL;
-        if (x->ncols == 0) {
-            matu_error_kind(m, "Compilation Error", "Could not parse index config: 'columns' is required");
-            return -1;
-        }
+        x->ncols = mi.ncols;
         x->cols = ARENA_ARRAY(m->a, const char *, (size_t)x->ncols);
         for (int c = 0; c < x->ncols; c++)
-            x->cols[c] = lower_dup(m->a, cols[c]);
-        Value *uv = dict_getz(e.u.d, "unique");
-        x->unique = uv && value_truthy(*uv);
-        Value *tv = dict_getz(e.u.d, "type");
-        x->method = tv && tv->type == V_STR && tv->u.s->len ? lower_dup(m->a, tv->u.s->s) : "btree";
+            x->cols[c] = lower_dup(m->a, mi.cols[c]);
+        x->unique = mi.unique;
+        x->method = mi.type ? lower_dup(m->a, mi.type) : "btree";
         x->cfg = e;
         normalize(x);
     }

@@ -765,27 +765,38 @@ int matu_persist_docs(MatCtx *m, const MRel *r, RelType t)
 
 int matu_indexes(MatCtx *m, const MRel *r) { return matu_indexes_of(m, r, exec_cfg(m->n, "indexes"), NULL, 0); }
 
+int matu_index_entry(MatCtx *m, Value e, MIndex *out)
+{
+    if (e.type != V_DICT) {
+        matu_error_kind(m, "Compilation Error", "Could not parse index config: each entry of 'indexes' must be a dict");
+        return -1;
+    }
+    Value *cv = dict_getz(e.u.d, "columns");
+    out->ncols = 0;
+    out->cols = cv ? matu_value_strlist(m->a, *cv, &out->ncols) : NULL;
+    if (out->ncols == 0) {
+        matu_error_kind(m, "Compilation Error", "Could not parse index config: 'columns' is required");
+        return -1;
+    }
+    Value *uv = dict_getz(e.u.d, "unique");
+    out->unique = uv && value_truthy(*uv);
+    Value *tv = dict_getz(e.u.d, "type");
+    out->type = tv && tv->type == V_STR && tv->u.s->len ? tv->u.s->s : NULL;
+    return 0;
+}
+
 int matu_indexes_of(MatCtx *m, const MRel *r, Value *ix, char *tag, size_t tag_cap)
 {
     if (!ix || (ix->type != V_LIST && ix->type != V_TUPLE))
         return 0;
     for (size_t i = 0; i < ix->u.l->len; i++) {
-        Value e = ix->u.l->items[i];
-        if (e.type != V_DICT) {
-            matu_error_kind(m, "Compilation Error", "Could not parse index config: each entry of 'indexes' must be a dict");
+        MIndex mi;
+        if (matu_index_entry(m, ix->u.l->items[i], &mi) != 0)
             return -1;
-        }
-        Value *cv = dict_getz(e.u.d, "columns");
-        int nc = 0;
-        const char **cols = cv ? matu_value_strlist(m->a, *cv, &nc) : NULL;
-        if (nc == 0) {
-            matu_error_kind(m, "Compilation Error", "Could not parse index config: 'columns' is required");
-            return -1;
-        }
-        Value *uv = dict_getz(e.u.d, "unique");
-        bool unique = uv && value_truthy(*uv);
-        Value *tv = dict_getz(e.u.d, "type");
-        const char *type = tv && tv->type == V_STR ? tv->u.s->s : NULL;
+        const char **cols = mi.cols;
+        int nc = mi.ncols;
+        bool unique = mi.unique;
+        const char *type = mi.type;
         /* name: md5 of columns + relation + str(unique) + str(type) + UTC ISO time, joined by "_" */
         struct timespec ts;
         struct tm tm;

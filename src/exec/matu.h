@@ -88,6 +88,10 @@ int  matu_hooks(MatCtx *m, bool pre, bool inside);
 /* Grants config; revoke: read current grants and send only the difference. */
 int  matu_grants(MatCtx *m, const MRel *r, bool revoke);
 int  matu_indexes(MatCtx *m, const MRel *r);
+/* One entry of the `indexes` config: columns (a string or a list), unique,
+ * type (NULL: the default).  -1 with the error set when malformed. */
+typedef struct MIndex { const char **cols; int ncols; bool unique; const char *type; } MIndex;
+int  matu_index_entry(MatCtx *m, Value e, MIndex *out);
 /* The index entries of ix (a list of dicts, or NULL: none) on r; tag: the
  * last statement's command tag. */
 int  matu_indexes_of(MatCtx *m, const MRel *r, Value *ix, char *tag, size_t tag_cap);

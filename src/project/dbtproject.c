@@ -106,6 +106,27 @@ static int get_rendered(Ctx *c, const char *key, unsigned flags, Value *out, YNo
     return pl_conv(c->L, c->f, n, PR_PROJECT, flags, out) == 0 ? 0 : -1;
 }
 
+/* dbt_project.yml's `name`: required, a string, an identifier (§1.2). */
+static int read_name(Ctx *c, const char **out)
+{
+    Value v;
+    YNode *n;
+    int rc = get_rendered(c, "name", PL_RENDER, &v, &n);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 || v.type == V_NONE)
+        return pl_err(c->L, c->f, NULL, "Invalid dbt_project.yml: 'name' is a required property");
+    if (v.type != V_STR)
+        return pl_err(c->L, c->f, n, "Invalid value for 'name' in dbt_project.yml: expected a string, got %s",
+                      kind_of_value(v));
+    if (!valid_identifier(v.u.s->s))
+        return pl_err(c->L, c->f, n,
+                      "Invalid project name '%s' in dbt_project.yml: names must match ^[^\\d\\W]\\w*$ "
+                      "(letters, digits and underscores, not starting with a digit)", v.u.s->s);
+    *out = v.u.s->s;
+    return 0;
+}
+
 /* A list of strings; *out NULL-terminated in the arena. */
 static int str_list(Ctx *c, const char *key, Value v, YNode *n, const char ***out)
 {
@@ -208,21 +229,8 @@ int pl_read_project_yml(Loader *L)
     p->priv->raw_yml = raw.u.d;
 
     /* name, profile: rendered without a target (the profile is not known yet) */
-    Value v;
-    YNode *n;
-    rc = get_rendered(&c, "name", PL_RENDER, &v, &n);
-    if (rc < 0)
+    if (read_name(&c, &p->name) != 0)
         return -1;
-    if (rc > 0 || v.type == V_NONE)
-        return pl_err(L, f, NULL, "Invalid dbt_project.yml: 'name' is a required property");
-    if (v.type != V_STR)
-        return pl_err(L, f, n, "Invalid value for 'name' in dbt_project.yml: expected a string, got %s",
-                      kind_of_value(v));
-    if (!valid_identifier(v.u.s->s))
-        return pl_err(L, f, n,
-                      "Invalid project name '%s' in dbt_project.yml: names must match ^[^\\d\\W]\\w*$ "
-                      "(letters, digits and underscores, not starting with a digit)", v.u.s->s);
-    p->name = v.u.s->s;
 
     const char *profile = NULL;
     if (read_str(&c, "profile", &profile) < 0)
@@ -381,21 +389,8 @@ int pl_read_package_yml(Loader *L, Package *pk, const char *display)
                       f->root ? pl_kind(f->root) : "an empty document");
     Ctx c = {L, f, f->root};
     pk->raw_yml = ynode_to_value(L->a, f->root).u.d;
-    Value v;
-    YNode *n;
-    rc = get_rendered(&c, "name", PL_RENDER, &v, &n);
-    if (rc < 0)
+    if (read_name(&c, &pk->name) != 0)
         return -1;
-    if (rc > 0 || v.type == V_NONE)
-        return pl_err(L, f, NULL, "Invalid dbt_project.yml: 'name' is a required property");
-    if (v.type != V_STR)
-        return pl_err(L, f, n, "Invalid value for 'name' in dbt_project.yml: expected a string, got %s",
-                      kind_of_value(v));
-    if (!valid_identifier(v.u.s->s))
-        return pl_err(L, f, n,
-                      "Invalid project name '%s' in dbt_project.yml: names must match ^[^\\d\\W]\\w*$ "
-                      "(letters, digits and underscores, not starting with a digit)", v.u.s->s);
-    pk->name = v.u.s->s;
     Value *cv = dict_getz(pk->raw_yml, "vars");
     if (cv && cv->type != V_NONE && cv->type != V_DICT)
         return pl_err(L, f, ynode_get(f->root, "vars"),
