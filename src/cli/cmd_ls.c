@@ -1,6 +1,6 @@
 /* cmd_ls.c - `cdbt ls` / `cdbt list`: print the selected resources, sorted
  * by unique_id like dbt.  --output selector (default: fqn joined with '.',
- * sources as source:<pkg>.<src>.<tbl>), name, path (original_file_path) or
+ * sources as source:<pkg>.<src>.<tbl>, exposures exposure:<pkg>.<name>), name, path (original_file_path) or
  * json (one object per line; --output-keys picks keys).  No database. */
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +37,43 @@ static void str_array(JsonW *w, const char **v, int n)
     json_arr_end(w);
 }
 
+/* An exposure's keys among dbt's default ls keys, in its field order. */
+static void expo_json(const Flags *f, Node *n, JsonW *w)
+{
+    if (want_key(f, "name")) { json_key(w, "name"); json_str(w, n->name); }
+    if (want_key(f, "resource_type")) { json_key(w, "resource_type"); json_str(w, rt_name(n->rt)); }
+    if (want_key(f, "package_name")) { json_key(w, "package_name"); json_str(w, n->package_name); }
+    if (want_key(f, "original_file_path")) { json_key(w, "original_file_path"); json_str(w, n->original_file_path); }
+    if (want_key(f, "unique_id")) { json_key(w, "unique_id"); json_str(w, n->unique_id); }
+    if (want_key(f, "tags")) {
+        json_key(w, "tags");
+        value_to_json(w, (Value){.type = V_LIST, .u.l = n->tags});
+    }
+    if (want_key(f, "config")) {
+        json_key(w, "config");
+        value_to_json(w, (Value){.type = V_DICT, .u.d = n->config});
+    }
+    if (want_key(f, "depends_on")) {
+        json_key(w, "depends_on");
+        json_obj_begin(w);
+        json_key(w, "macros");
+        str_array(w, NULL, 0);
+        json_key(w, "nodes");
+        str_array(w, n->dep_nodes, n->ndep_nodes);
+        json_obj_end(w);
+    }
+}
+
 static void print_json(const Flags *f, Node *n, Sb *listing)
 {
     Sb out = SB_INIT;
     JsonW w;
     json_init_spaced(&w, &out);
     json_obj_begin(&w);
+    if (n->rt == RT_EXPOSURE) {
+        expo_json(f, n, &w);
+        goto end;
+    }
     if (want_key(f, "name")) { json_key(&w, "name"); json_str(&w, n->name); }
     if (want_key(f, "resource_type")) { json_key(&w, "resource_type"); json_str(&w, rt_name(n->rt)); }
     if (want_key(f, "package_name")) { json_key(&w, "package_name"); json_str(&w, n->package_name); }
@@ -71,6 +102,7 @@ static void print_json(const Flags *f, Node *n, Sb *listing)
         json_obj_end(&w);
     }
     if (n->rt == RT_SOURCE && want_key(f, "source_name")) { json_key(&w, "source_name"); json_str(&w, n->source_name); }
+end:
     json_obj_end(&w);
     sb_append(listing, out.buf, out.len);
     sb_putc(listing, '\n');
@@ -123,6 +155,8 @@ int cmd_ls(Flags *f)
                 continue;
             } else if (nd->rt == RT_UNIT_TEST) {
                 sb_printf(&out, "unit_test:%s.%s", nd->package_name, nd->name);   /* dbt: package + name */
+            } else if (nd->rt == RT_EXPOSURE) {
+                sb_printf(&out, "exposure:%s.%s", nd->package_name, nd->name);    /* dbt: package + name */
             } else {
                 if (nd->rt == RT_SOURCE)
                     sb_puts(&out, "source:");

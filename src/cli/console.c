@@ -36,6 +36,7 @@ void console_found_text(Project *p, char *buf, size_t cap)
         {RT_MODEL, "model", "models"}, {RT_SNAPSHOT, "snapshot", "snapshots"},
         {RT_ANALYSIS, "analysis", "analyses"}, {RT_SEED, "seed", "seeds"},
         {RT_TEST, "data test", "data tests"}, {RT_SOURCE, "source", "sources"},
+        {RT_EXPOSURE, "exposure", "exposures"},
     };
     size_t n = 0;
     buf[0] = '\0';

@@ -358,7 +358,7 @@ static int rt_list_parse(Session *s, const char **names, int n, bool *out, Diag 
             if (rt < 0) {
                 diag_set(err, NULL, 0, 0, NULL,
                          "Invalid value for '--resource-type': '%s' is not one of 'model', 'seed', 'test', "
-                         "'snapshot', 'analysis', 'source', 'operation', 'unit_test', 'all', 'default'", tok);
+                         "'snapshot', 'analysis', 'source', 'operation', 'unit_test', 'exposure', 'all', 'default'", tok);
                 return -1;
             }
             out[rt] = true;

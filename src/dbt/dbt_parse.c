@@ -29,7 +29,7 @@ static const char *title_of(ResourceType rt)
     static const char *const titles[RT__COUNT] = {
         [RT_MODEL] = "Model", [RT_SEED] = "Seed", [RT_TEST] = "Test", [RT_SNAPSHOT] = "Snapshot",
         [RT_ANALYSIS] = "Analysis", [RT_SOURCE] = "Source", [RT_MACRO] = "Macro",
-        [RT_OPERATION] = "Operation", [RT_UNIT_TEST] = "Unit test",
+        [RT_OPERATION] = "Operation", [RT_UNIT_TEST] = "Unit test", [RT_EXPOSURE] = "Exposure",
     };
     return (unsigned)rt < RT__COUNT ? titles[rt] : "Node";
 }
@@ -721,6 +721,8 @@ static int set_identity(Dbt *d, Node *n, Diag *err)
     Arena *pa = &p->arena;
     if (n->rt == RT_UNIT_TEST)
         return 0;               /* schema: the tested model's (check_unit_tests) */
+    if (n->rt == RT_EXPOSURE)
+        return 0;               /* no relation */
     if (n->rt == RT_SOURCE) {
         if (!n->database)
             n->database = target_str(p, "database");
@@ -991,6 +993,26 @@ static void dep_error(Node *n, Diag *err, size_t off, const char *msg)
         diag_set(err, NULL, 0, 0, NULL, "%s", msg);
 }
 
+/* An exposure's depends_on entry of kind k ('r', 's', 'm') and index i. */
+static const ExpoDep *expo_dep(const Node *n, char k, int i)
+{
+    for (int j = 0; n->expo && j < n->expo->ndeps; j++)
+        if (n->expo->deps[j].kind == k && n->expo->deps[j].index == i)
+            return &n->expo->deps[j];
+    return NULL;
+}
+
+/* A dependency error of an exposure, located at its depends_on entry. */
+static int expo_dep_error(Node *n, Diag *err, char k, int i, const char *msg)
+{
+    const ExpoDep *e = expo_dep(n, k, i);
+    if (e)
+        diag_set(err, e->loc.file, e->loc.line, e->loc.col, e->loc.src_line, "%s", msg);
+    else
+        diag_set(err, NULL, 0, 0, NULL, "%s", msg);
+    return -1;
+}
+
 static int resolve_deps(Dbt *d, Node *n, Diag *err)
 {
     Project *p = d->p;
@@ -1011,6 +1033,8 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
             snprintf(msg, sizeof msg, "%s '%s' (%s) depends on a node named '%s' %swhich %s",
                      title_of(n->rt), n->unique_id, n->original_file_path, r->name, pk,
                      dt ? "is disabled" : "was not found");
+            if (n->rt == RT_EXPOSURE)
+                return expo_dep_error(n, err, 'r', i, msg);
             size_t off = r->package ? find_call(n, "ref", r->package, r->name) : find_call(n, "ref", r->name, NULL);
             dep_error(n, err, off, msg);
             return -1;
@@ -1032,6 +1056,10 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
             snprintf(msg, sizeof msg, "%s '%s' (%s) depends on a source named '%s' which %s",
                      title_of(n->rt), n->unique_id, n->original_file_path, sb_cstr(&k),
                      t ? "is disabled" : "was not found");
+            if (n->rt == RT_EXPOSURE) {
+                sb_free(&k);
+                return expo_dep_error(n, err, 's', i, msg);
+            }
             dep_error(n, err, find_call(n, "source", n->sources[i].source, n->sources[i].table), msg);
             sb_free(&k);
             return -1;
@@ -1039,6 +1067,12 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
         dep_add(&p->arena, n, t->unique_id, &cap);
     }
     sb_free(&k);
+    if (n->expo && n->expo->nmetrics) {    /* cdbt has no metrics: none can be found */
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s '%s' (%s) depends on a metric named '%s' which was not found",
+                 title_of(n->rt), n->unique_id, n->original_file_path, n->expo->metrics[0]);
+        return expo_dep_error(n, err, 'm', 0, msg);
+    }
     return 0;
 }
 

@@ -478,6 +478,67 @@ static void write_unit_test(JsonW *w, Node *n, JsonMemo *memo)
     json_obj_end(w);
 }
 
+/* An exposure (dbt's Exposure, manifest v12 key order). */
+static void write_exposure(JsonW *w, Node *n, JsonMemo *memo)
+{
+    Exposure *ex = n->expo;
+    json_obj_begin(w);
+    kv_str(w, "name", n->name);
+    kv_str(w, "resource_type", "exposure");
+    kv_str(w, "package_name", n->package_name);
+    kv_str(w, "path", n->path);
+    kv_str(w, "original_file_path", n->original_file_path);
+    kv_str(w, "unique_id", n->unique_id);
+    kv_strs(w, "fqn", n->fqn, n->nfqn);
+    kv_str(w, "type", ex->type);
+    json_key_lit(w, "owner");
+    value_to_json(w, ex->owner);
+    kv_str(w, "description", n->description ? n->description : "");
+    kv_str(w, "label", ex->label);
+    kv_str(w, "maturity", ex->maturity);
+    kv_dict(w, "meta", n->meta, memo);
+    kv_list(w, "tags", n->tags);
+    kv_dict(w, "config", n->config, memo);
+    kv_dict(w, "unrendered_config", n->unrendered_config, memo);
+    kv_str(w, "url", ex->url);
+    json_key_lit(w, "depends_on");
+    json_obj_begin(w);
+    json_key_lit(w, "macros");
+    empty_arr(w);
+    kv_strs(w, "nodes", n->dep_nodes, n->ndep_nodes);
+    json_obj_end(w);
+    json_key_lit(w, "refs");
+    json_arr_begin(w);
+    for (int i = 0; i < n->nrefs; i++) {
+        json_obj_begin(w);
+        kv_str(w, "name", n->refs[i].name);
+        kv_str(w, "package", n->refs[i].package);
+        kv_str(w, "version", n->refs[i].version);
+        json_obj_end(w);
+    }
+    json_arr_end(w);
+    json_key_lit(w, "sources");
+    json_arr_begin(w);
+    for (int i = 0; i < n->nsources; i++) {
+        json_arr_begin(w);
+        json_str(w, n->sources[i].source);
+        json_str(w, n->sources[i].table);
+        json_arr_end(w);
+    }
+    json_arr_end(w);
+    json_key_lit(w, "metrics");
+    json_arr_begin(w);
+    for (int i = 0; i < ex->nmetrics; i++) {
+        json_arr_begin(w);
+        json_str(w, ex->metrics[i]);
+        json_arr_end(w);
+    }
+    json_arr_end(w);
+    json_key_lit(w, "created_at");
+    json_double(w, n->created_at);
+    json_obj_end(w);
+}
+
 static void write_macro(JsonW *w, MacroDef *m)
 {
     json_obj_begin(w);
@@ -806,7 +867,7 @@ static int *entry_ranks(const Uids *u, int *n)
     int *r = xmalloc(sizeof(int) * ((size_t)u->n + 1));
     *n = 0;
     for (int i = 0; i < u->n; i++)
-        if (u->sorted[i]->rt != RT_SOURCE && u->sorted[i]->rt != RT_UNIT_TEST)
+        if (u->sorted[i]->rt != RT_SOURCE && u->sorted[i]->rt != RT_UNIT_TEST && u->sorted[i]->rt != RT_EXPOSURE)
             r[(*n)++] = i;
     return r;
 }
@@ -876,7 +937,18 @@ static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u, JsonMemo *m
         write_macro(w, p->macros[i]);
     }
     json_obj_end(w);
-    static const char *const kEmpty[] = {"docs", "exposures", "metrics", "groups", "selectors"};
+    json_key_lit(w, "docs");
+    empty_obj(w);
+    json_key_lit(w, "exposures");
+    json_obj_begin(w);
+    for (int i = 0; i < p->nnodes; i++) {
+        if (sorted[i]->rt != RT_EXPOSURE || !sorted[i]->expo)
+            continue;
+        uid_key(w, u, i);
+        write_exposure(w, sorted[i], memo);
+    }
+    json_obj_end(w);
+    static const char *const kEmpty[] = {"metrics", "groups", "selectors"};
     for (size_t k = 0; k < sizeof kEmpty / sizeof kEmpty[0]; k++) {
         json_key(w, kEmpty[k]);
         empty_obj(w);
@@ -890,6 +962,8 @@ static void write_tail(Project *p, JsonW *w, Node **sorted, Uids *u, JsonMemo *m
             write_source(w, p->disabled[i], memo);
         else if (p->disabled[i]->rt == RT_UNIT_TEST && p->disabled[i]->unit)
             write_unit_test(w, p->disabled[i], memo);
+        else if (p->disabled[i]->rt == RT_EXPOSURE && p->disabled[i]->expo)
+            write_exposure(w, p->disabled[i], memo);
         else
             write_node(w, p->disabled[i], NULL, -1, memo);
         json_arr_end(w);

@@ -1,10 +1,10 @@
 /* select_methods.c - the `method:value` matchers of dbt's selection syntax
  * (spec §12.3): fqn, tag, path, file, package, config.<key>, resource_type,
- * source, test_type, test_name, group, access, version, and the methods that
- * match nothing in cdbt (exposure:, metric:, ...) or need --state.
+ * source, exposure, test_type, test_name, group, access, version, and the
+ * methods that match nothing in cdbt (metric:, ...) or need --state.
  *
  * Each matcher scans Project.nodes once and marks hits in a byte set; which
- * nodes a method looks at follows dbt (fqn: every node but sources; tag,
+ * nodes a method looks at follows dbt (fqn: every node but sources and exposures; tag,
  * path, file, package, config, resource_type: all nodes; source: sources
  * only).  Parsing the expression, the graph operators and the set algebra
  * are select.c's business.  Wildcards follow Python's fnmatch (the `*`
@@ -218,7 +218,7 @@ static void fqn_index_build(GselCtx *c)
     ix->nent = 0;
     for (int i = 0; i < c->n; i++) {
         Node *nd = c->p->nodes[i];
-        if (nd->rt == RT_SOURCE || !nd->fqn || nd->nfqn <= 0)
+        if (nd->rt == RT_SOURCE || nd->rt == RT_EXPOSURE || !nd->fqn || nd->nfqn <= 0)
             continue;
         const char *leaf = nd->fqn[nd->nfqn - 1] ? nd->fqn[nd->nfqn - 1] : "";
         const char *f0 = nd->fqn[0] ? nd->fqn[0] : "";
@@ -262,7 +262,7 @@ static int m_fqn(GselCtx *c, const GselAtom *a, GselSet *out)
     }
     for (int i = 0; i < c->n; i++) {
         Node *nd = c->p->nodes[i];
-        if (nd->rt == RT_SOURCE || !nd->fqn || nd->nfqn <= 0)
+        if (nd->rt == RT_SOURCE || nd->rt == RT_EXPOSURE || !nd->fqn || nd->nfqn <= 0)
             continue;
         const char *const *fqn = (const char *const *)nd->fqn;
         if (fqn_selected(c, a, fqn, nd->nfqn, true) ||
@@ -537,7 +537,7 @@ static int m_access(GselCtx *c, const GselAtom *a, GselSet *out)
 static const struct { const char *name; int rt; } RT_NAMES[] = {
     {"model", RT_MODEL}, {"seed", RT_SEED}, {"test", RT_TEST}, {"snapshot", RT_SNAPSHOT},
     {"analysis", RT_ANALYSIS}, {"source", RT_SOURCE}, {"macro", RT_MACRO},
-    {"operation", RT_OPERATION}, {"exposure", -1}, {"metric", -1}, {"unit_test", RT_UNIT_TEST},
+    {"operation", RT_OPERATION}, {"exposure", RT_EXPOSURE}, {"metric", -1}, {"unit_test", RT_UNIT_TEST},
     {"semantic_model", -1}, {"saved_query", -1}, {"group", -1}, {"doc", -1},
     {"sql_operation", -1}, {"rpc", -1}, {"fixture", -1},
 };
@@ -629,6 +629,32 @@ static int m_source(GselCtx *c, const GselAtom *a, GselSet *out)
     return 0;
 }
 
+/* ------------------------------------------------------------ exposure */
+
+/* exposure:<name> or exposure:<package>.<name> (fnmatch on each part). */
+static int m_exposure(GselCtx *c, const GselAtom *a, GselSet *out)
+{
+    static const GselSlice star = {"*", 1};
+    GselSlice pkg = star, name;
+    if (a->nparts == 1) {
+        name = a->parts[0];
+    } else if (a->nparts == 2) {
+        pkg = a->parts[0]; name = a->parts[1];
+    } else {
+        return gsel_fail(c, a, "Invalid exposure selector value \"%s\". Exposures must be of the form "
+                         "${exposure_name} or ${exposure_package.exposure_name}", a->value);
+    }
+    for (int i = 0; i < c->n; i++) {
+        Node *nd = c->p->nodes[i];
+        if (nd->rt != RT_EXPOSURE || !nd->package_name || !nd->name)
+            continue;
+        if (gsel_fnmatch(pkg.p, pkg.n, nd->package_name, strlen(nd->package_name)) &&
+            gsel_fnmatch(name.p, name.n, nd->name, strlen(nd->name)))
+            gsel_add(out, i);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ the rest */
 
 static int m_version(GselCtx *c, const GselAtom *a, GselSet *out)
@@ -645,7 +671,7 @@ static int m_version(GselCtx *c, const GselAtom *a, GselSet *out)
     return gsel_fail(c, a, "unknown version selector '%s' (expected latest, prerelease, old or none)", v);
 }
 
-/* Resource kinds cdbt does not have (exposures, metrics, ...): never match. */
+/* Resource kinds cdbt does not have (metrics, ...): never match. */
 static int m_nothing(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     return 0;
@@ -665,7 +691,7 @@ static const struct { const char *name; GselMatchFn fn; } METHODS[] = {
     {"source", m_source}, {"test_type", m_test_type}, {"test_name", m_test_name},
     {"group", m_group}, {"access", m_access}, {"version", m_version},
     {"state", gsel_m_state}, {"result", gsel_m_result}, {"source_status", m_needs_state},
-    {"exposure", m_nothing}, {"metric", m_nothing}, {"semantic_model", m_nothing},
+    {"exposure", m_exposure}, {"metric", m_nothing}, {"semantic_model", m_nothing},
     {"saved_query", m_nothing}, {"unit_test", m_nothing}, {"wildcard", m_nothing},
 };
 

@@ -24,6 +24,7 @@
 struct GselState {
     Arena a;
     VDict *nodes, *sources, *macros;   /* from manifest.json (NULL: not loaded) */
+    VDict *exposures;
     VDict *results;                    /* unique_id -> status (run_results.json) */
     StrMap macro_changed;              /* macro uid -> (void*)1 changed, (void*)2 same */
 };
@@ -334,6 +335,9 @@ static int load_manifest(GselCtx *c, const GselAtom *a, GselState **out)
     s->nodes = dict_member(m, "nodes");
     s->sources = dict_member(m, "sources");
     s->macros = dict_member(m, "macros");
+    s->exposures = dict_member(m, "exposures");
+    if (!s->exposures)
+        s->exposures = v_dict(&s->a).u.d;
     if (!s->nodes)
         return gsel_fail(c, a, "%s has no \"nodes\"", path);
     if (!s->sources)
@@ -347,7 +351,7 @@ static int load_manifest(GselCtx *c, const GselAtom *a, GselState **out)
 
 static Value *old_node(GselState *s, const Node *n)
 {
-    VDict *d = n->rt == RT_SOURCE ? s->sources : s->nodes;
+    VDict *d = n->rt == RT_SOURCE ? s->sources : n->rt == RT_EXPOSURE ? s->exposures : s->nodes;
     return dict_getz(d, n->unique_id);
 }
 
@@ -509,10 +513,48 @@ static bool contract_changed(GselState *s, Value *old, const Node *n)
     return !value_eq(octr ? *octr : v_none(), nj);
 }
 
+/* dbt's Exposure.same_contents: owner, type, url, description, label,
+ * maturity, the set of depends_on nodes and the (unrendered) config. */
+static bool exposure_changed(GselState *s, Value *old, const Node *n)
+{
+    const Exposure *ex = n->expo;
+    if (!ex)
+        return false;
+    Value *oo = dict_getz(old->u.d, "owner");
+    if (!oo || !value_eq(*oo, as_json(s, ex->owner)))
+        return true;
+    if (!same_str(str_at(old, "type"), ex->type) || !same_str(str_at(old, "url"), ex->url) ||
+        !same_str(str_at(old, "label"), ex->label) || !same_str(str_at(old, "maturity"), ex->maturity) ||
+        !same_str(str_at(old, "description"), n->description ? n->description : ""))
+        return true;
+    Value *od = dict_getz(old->u.d, "depends_on");
+    Value *on = od && od->type == V_DICT ? dict_getz(od->u.d, "nodes") : NULL;
+    if (!on || on->type != V_LIST)
+        return true;
+    for (size_t i = 0; i < on->u.l->len; i++) {       /* as sets */
+        const char *u = value_cstr(on->u.l->items[i]);
+        bool found = false;
+        for (int k = 0; u && k < n->ndep_nodes && !found; k++)
+            found = !strcmp(u, n->dep_nodes[k]);
+        if (!found)
+            return true;
+    }
+    for (int k = 0; k < n->ndep_nodes; k++) {
+        bool found = false;
+        for (size_t i = 0; i < on->u.l->len && !found; i++)
+            found = same_str(value_cstr(on->u.l->items[i]), n->dep_nodes[k]);
+        if (!found)
+            return true;
+    }
+    return configs_changed(s, old, n);
+}
+
 enum { ST_NEW, ST_OLD, ST_MODIFIED, ST_UNMODIFIED, ST_BODY, ST_CONFIGS, ST_RELATION, ST_DESCR, ST_MACROS, ST_CONTRACT };
 
 static bool modified_as(GselState *s, Project *p, Value *old, const Node *n, int what)
 {
+    if (n->rt == RT_EXPOSURE)
+        return what == ST_CONFIGS ? configs_changed(s, old, n) : what == ST_MODIFIED ? exposure_changed(s, old, n) : false;
     switch (what) {
     case ST_BODY: return body_changed(old, n);
     case ST_CONFIGS: return configs_changed(s, old, n);

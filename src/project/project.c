@@ -16,6 +16,7 @@
 
 static const char *const rt_names[RT__COUNT] = {
     "model", "seed", "test", "snapshot", "analysis", "source", "macro", "operation", "unit_test",
+    "exposure",
 };
 
 const char *rt_name(ResourceType rt)
@@ -281,6 +282,8 @@ Project *project_load(const ProjectOptions *opt, const ProjectRenderer *r, Diag 
         goto done;
     if (pl_add_unit_tests(&L) != 0)
         goto done;
+    if (pl_add_exposures(&L) != 0)
+        goto done;
     if (check_names(&L) != 0)
         goto done;
     if (pl_discover_finish(&L, true) != 0)
@@ -309,6 +312,7 @@ done:
     vec_free(&L.warnings);
     vec_free(&L.jobs);
     vec_free(&L.units);
+    vec_free(&L.expos);
     if (rc != 0) {
         /* nodes not yet copied into p->nodes still own SrcFile indexes: none are built before
          * diagnostics, and diagnostics here never use node SrcFiles, so nothing leaks */

@@ -28,7 +28,7 @@
 
 typedef enum ResourceType {
     RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, RT_ANALYSIS, RT_SOURCE, RT_MACRO, RT_OPERATION,
-    RT_UNIT_TEST,
+    RT_UNIT_TEST, RT_EXPOSURE,
     RT__COUNT
 } ResourceType;
 const char *rt_name(ResourceType rt);              /* "model", "seed", ... */
@@ -64,6 +64,23 @@ typedef struct UnitTest {
     VDict *overrides;                /* {macros, vars, env_vars} (each a dict) or NULL */
     const char *checksum;            /* sha256 hex over the definition (not dbt's exact text) */
 } UnitTest;
+
+/* Exposures (`exposures:` in a properties file): what the loader read
+ * (props.c); the node's refs/sources come from depends_on, resolved with
+ * the other nodes' in src/dbt (errors located at the entry). */
+typedef struct ExpoDep {
+    const char *text;                /* as written: "ref('a')" */
+    char kind;                       /* 'r' ref, 's' source, 'm' metric */
+    int index;                       /* into refs / sources / metrics */
+    UtLoc loc;
+} ExpoDep;
+typedef struct Exposure {
+    const char *type;                /* dashboard|notebook|analysis|ml|application */
+    const char *label, *url, *maturity;   /* NULL: absent */
+    Value owner;                     /* dict {email, name, ...} */
+    ExpoDep *deps; int ndeps;
+    const char **metrics; int nmetrics;   /* metric('m') names */
+} Exposure;
 
 typedef struct Node {
     int index;                      /* dense index in Project.nodes */
@@ -134,6 +151,8 @@ typedef struct Node {
 
     /* unit tests (RT_UNIT_TEST): depends on the tested model (refs[0]) */
     UnitTest *unit;
+    /* exposures (RT_EXPOSURE): never rendered, compiled or run */
+    Exposure *expo;
 
     /* installed packages (§1.4 layer 5): a package node's config before the
      * root project's dbt_project.yml tree was applied on top (layers 1-3);

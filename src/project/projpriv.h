@@ -56,6 +56,7 @@ typedef struct Loader {
     VEC(MacroDef *) macros;
     VEC(const char *) warnings;
     VEC(struct TestJob *) jobs;
+    VEC(Node *) expos;           /* exposures, added after the unit tests (props.c) */
     VEC(Node *) units;           /* unit tests, added after the generic tests (props.c) */  /* generic tests to build once targets are folded */
     Value column_keys[PL_NCOLUMN_KEYS]; /* the keys of a column dict, shared by every column (props.c) */
     Value kwarg_keys[2];         /* "column_name", "model": generic test kwargs keys (gentest.c) */
@@ -152,7 +153,9 @@ int pl_read_properties(Loader *L);    /* collects patches, sources, macro patche
 int pl_read_package_properties(Loader *L);  /* the same for L->pkg, without the prefetch thread */
 int pl_apply_patches(Loader *L);
 /* Add the unit tests read from the properties files (after the generic tests). */
-int pl_add_unit_tests(Loader *L);      /* fold configs of discovered nodes, add them, then generic tests */
+int pl_add_unit_tests(Loader *L);
+/* Add the exposures read from the properties files (after the unit tests). */
+int pl_add_exposures(Loader *L);      /* fold configs of discovered nodes, add them, then generic tests */
 
 /* ---- gentest.c */
 typedef struct TestTarget {

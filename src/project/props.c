@@ -1123,6 +1123,218 @@ int pl_add_unit_tests(Loader *L)
     return 0;
 }
 
+/* ---- exposures: `exposures:` entries
+ *
+ * Each enabled entry becomes an exposure node (exposure.<pkg>.<name>, fqn
+ * [pkg, directories of the file under its search path, name]) whose refs and
+ * sources are the depends_on calls; src/dbt resolves them with the other
+ * nodes' (a missing or disabled target is an error located at the entry).
+ * Exposures are never rendered, compiled or run.  Strings are rendered as
+ * dbt's SchemaYamlRenderer does (everything but the description). */
+
+static const char *const kExpoTypes[] = {"dashboard", "notebook", "analysis", "ml", "application", NULL};
+static const char *const kMaturities[] = {"low", "medium", "high", NULL};
+
+static bool one_of(const char *s, const char *const *set)
+{
+    for (int i = 0; set[i]; i++)
+        if (!strcmp(s, set[i]))
+            return true;
+    return false;
+}
+
+/* An optional rendered scalar as str(); NULL when absent or null. */
+static int expo_opt_str(PatchCtx *c, const YNode *entry, const char *key, const char **out)
+{
+    const YNode *n = ynode_get(entry, key);
+    *out = NULL;
+    if (!n || (n->kind == YN_SCALAR && n->value.type == V_NONE))
+        return 0;
+    if (n->kind != YN_SCALAR)
+        return shape_err(c, n, arena_sprintf(c->L->a, "'%s' must be a string, got %s", key, pl_kind(n)));
+    Value v;
+    if (render(c, n, PL_RENDER, &v) != 0)
+        return -1;
+    *out = str_value(c->L->a, v).u.s->s;
+    return 0;
+}
+
+/* ref('m'), ref('pkg', 'm'), source('s', 't'), metric('m'), metric('pkg', 'm'). */
+static int expo_parse_dep(Arena *a, const char *text, ExpoDep *d, NodeRef *ref, NodeSrcRef *src, const char **metric)
+{
+    size_t st, en;
+    pl_strip(text, strlen(text), &st, &en);
+    const char *s = text + st;
+    UtFixture fx;
+    memset(&fx, 0, sizeof fx);
+    if (!strncmp(s, "metric", 6)) {
+        if (ut_parse_input(a, arena_sprintf(a, "ref%.*s", (int)(en - st - 6), s + 6), &fx) != 0 || fx.kind != UT_REF)
+            return -1;
+        d->kind = 'm';
+        *metric = fx.ref.name;
+        return 0;
+    }
+    if (ut_parse_input(a, arena_strndup(a, s, en - st), &fx) != 0 || fx.kind == UT_THIS)
+        return -1;
+    if (fx.kind == UT_REF) {
+        d->kind = 'r';
+        *ref = fx.ref;
+    } else {
+        d->kind = 's';
+        *src = fx.src;
+    }
+    return 0;
+}
+
+static int exposure_entry(PatchCtx *c, const YNode *entry)
+{
+    Loader *L = c->L;
+    Arena *a = L->a;
+    const char *name;
+    if (entry_name(c, entry, &name) != 0)
+        return -1;
+    static const char *const keys[] = {"name", "type", "owner", "description", "label", "maturity", "meta", "tags",
+                                       "url", "depends_on", "config", NULL};
+    for (size_t i = 0; i < entry->n; i++) {
+        const char *k = ynode_str(entry->keys[i]);
+        if (!k || !one_of(k, keys))
+            return shape_err(c, entry->keys[i], arena_sprintf(a, "Additional properties are not allowed ('%s' was unexpected)",
+                                                              k ? k : ynode_kind_name(entry->keys[i])));
+    }
+    Exposure *ex = ARENA_NEW(a, Exposure);
+    const YNode *tn = ynode_get(entry, "type");
+    if (!tn || (tn->kind == YN_SCALAR && tn->value.type == V_NONE))
+        return shape_err(c, tn ? tn : entry, "'type' is a required property");
+    if (expo_opt_str(c, entry, "type", &ex->type) != 0)
+        return -1;
+    if (!one_of(ex->type, kExpoTypes))
+        return shape_err(c, tn, arena_sprintf(a, "'%s' is not one of ['dashboard', 'notebook', 'analysis', 'ml', 'application']",
+                                              ex->type));
+    const YNode *on = ynode_get(entry, "owner");
+    if (!on || (on->kind == YN_SCALAR && on->value.type == V_NONE))
+        return shape_err(c, on ? on : entry, "'owner' is a required property");
+    if (on->kind != YN_MAP)
+        return shape_err(c, on, arena_sprintf(a, "'owner' must be a mapping, got %s", pl_kind(on)));
+    Value ov;
+    if (render(c, on, PL_RENDER, &ov) != 0)
+        return -1;
+    Value *oe = dict_getz(ov.u.d, "email"), *onm = dict_getz(ov.u.d, "name");
+    if ((!oe || oe->type == V_NONE) && (!onm || onm->type == V_NONE))
+        return shape_err(c, on, "Exposure owner must have at least one of 'name' or 'email'.");
+    /* dbt's Owner: email and name first (null when absent), other keys after */
+    ex->owner = v_dict(a);
+    dict_setz(a, ex->owner.u.d, "email", oe ? *oe : v_none());
+    dict_setz(a, ex->owner.u.d, "name", onm ? *onm : v_none());
+    VDictEntry *de;
+    for (size_t it = 0; dict_next(ov.u.d, &it, &de);)
+        if (!(de->key.type == V_STR && (!strcmp(de->key.u.s->s, "email") || !strcmp(de->key.u.s->s, "name"))))
+            dict_set(a, ex->owner.u.d, de->key, de->val);
+    if (expo_opt_str(c, entry, "maturity", &ex->maturity) != 0 || expo_opt_str(c, entry, "label", &ex->label) != 0 ||
+        expo_opt_str(c, entry, "url", &ex->url) != 0)
+        return -1;
+    if (ex->maturity && !one_of(ex->maturity, kMaturities))
+        return shape_err(c, ynode_get(entry, "maturity"),
+                         arena_sprintf(a, "'%s' is not one of ['low', 'medium', 'high']", ex->maturity));
+
+    Node *n = pl_new_node(L, RT_EXPOSURE);
+    n->name = name;
+    const YNode *dn = ynode_get(entry, "depends_on");
+    if (dn && !(dn->kind == YN_SCALAR && dn->value.type == V_NONE)) {
+        if (dn->kind != YN_SEQ)
+            return shape_err(c, dn, arena_sprintf(a, "'depends_on' must be a list, got %s", pl_kind(dn)));
+        ex->deps = ARENA_ARRAY(a, ExpoDep, dn->n + 1);
+        n->refs = ARENA_ARRAY(a, NodeRef, dn->n + 1);
+        n->sources = ARENA_ARRAY(a, NodeSrcRef, dn->n + 1);
+        ex->metrics = ARENA_ARRAY(a, const char *, dn->n + 1);
+        for (size_t i = 0; i < dn->n; i++) {
+            const YNode *e = dn->items[i];
+            if (!pl_is_str(e))
+                return shape_err(c, e, arena_sprintf(a, "each 'depends_on' entry must be a string, got %s", pl_kind(e)));
+            Value v;
+            if (render(c, e, PL_RENDER, &v) != 0)
+                return -1;
+            ExpoDep *d = &ex->deps[ex->ndeps];
+            d->text = str_value(a, v).u.s->s;
+            d->loc = ut_loc(c, e);
+            NodeRef r = {0};
+            NodeSrcRef sr = {0};
+            const char *m = NULL;
+            if (expo_parse_dep(a, d->text, d, &r, &sr, &m) != 0)
+                return pl_err(L, c->f, e, "Exposure '%s': a depends_on entry must be a ref(), source() or metric() call. Got: '%s'.",
+                              name, d->text);
+            if (d->kind == 'r') {
+                d->index = n->nrefs;
+                n->refs[n->nrefs++] = r;
+            } else if (d->kind == 's') {
+                d->index = n->nsources;
+                n->sources[n->nsources++] = sr;
+            } else {
+                d->index = ex->nmetrics;
+                ex->metrics[ex->nmetrics++] = m;
+            }
+            ex->ndeps++;
+        }
+    }
+    n->unique_id = pl_cat(a, "exposure.", L->pkg->name, ".", name, NULL);
+    n->path = c->f->rel_in_search;
+    n->original_file_path = c->f->rel;
+    n->yml_path = c->f->rel;
+    n->fqn = pl_fqn(L, c->f->rel_in_search, name, &n->nfqn);
+    n->raw_code = "";
+    n->checksum = "";
+    srcfile_init(&n->src, c->f->rel, "", 0);
+    if (opt_description(c, entry, &n->description) != 0)
+        return -1;
+    VList *tags;
+    if (opt_tags(c, entry, &tags) != 0)
+        return -1;
+    VDict *meta = NULL;
+    if (opt_dict(c, entry, "meta", PL_RENDER, &meta) != 0)
+        return -1;
+    /* config: enabled, tags, meta (dbt's ExposureConfig) */
+    VDict *cfg = v_dict(a).u.d, *ucfg = NULL;
+    dict_setz(a, cfg, "enabled", v_bool(true));
+    dict_setz(a, cfg, "tags", v_list(a, 0));
+    dict_setz(a, cfg, "meta", v_dict(a));
+    if (opt_dict(c, entry, "config", PL_RENDER, &ucfg) != 0)
+        return -1;
+    if (ucfg) {
+        Value *t = dict_getz(ucfg, "tags");
+        if (t && t->type == V_STR) {          /* tags: a string is a one-item list */
+            Value l = v_list(a, 1);
+            list_append(a, l.u.l, *t);
+            dict_setz(a, ucfg, "tags", l);
+        }
+        config_merge(a, cfg, ucfg);
+    }
+    const YNode *cn = ynode_get(entry, "config");
+    n->unrendered_config = cn && cn->kind == YN_MAP ? ynode_to_value(a, cn).u.d : v_dict(a).u.d;
+    n->config = cfg;
+    /* Node.tags: the entry's tags, then config tags not among them (what tag: selects) */
+    Value *ct = dict_getz(cfg, "tags");
+    for (size_t i = 0; ct && ct->type == V_LIST && i < ct->u.l->len; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < tags->len && !dup; j++)
+            dup = value_eq(tags->items[j], ct->u.l->items[i]);
+        if (!dup)
+            list_append(a, tags, ct->u.l->items[i]);
+    }
+    n->tags = tags;
+    n->meta = meta ? meta : v_dict(a).u.d;
+    n->columns = v_dict(a).u.d;
+    n->expo = ex;
+    vec_push(&L->expos, n);
+    return 0;
+}
+
+int pl_add_exposures(Loader *L)
+{
+    for (size_t i = 0; i < L->expos.len; i++)
+        if (pl_add_node(L, L->expos.items[i]) != 0)
+            return -1;
+    return 0;
+}
+
 /* ---- files */
 
 static const struct { const char *key; ResourceType rt; } patch_keys[] = {
@@ -1156,7 +1368,8 @@ static int props_file(Loader *L, YFile *f)
             if (!strcmp(k, patch_keys[j].key))
                 which = j;
         bool is_src = !strcmp(k, "sources"), is_macro = !strcmp(k, "macros"), is_unit = !strcmp(k, "unit_tests");
-        if (which < 0 && !is_src && !is_macro && !is_unit)
+        bool is_expo = !strcmp(k, "exposures");
+        if (which < 0 && !is_src && !is_macro && !is_unit && !is_expo)
             continue;
         if (L->opt->nonly_models && which != 0)
             continue;              /* delta mode: models only */
@@ -1167,8 +1380,8 @@ static int props_file(Loader *L, YFile *f)
             return shape_err(&c, list ? list : root->keys[i],
                              arena_sprintf(L->a, "expected a list, got %s", list ? pl_kind(list) : "nothing"));
         for (size_t e = 0; e < list->n; e++) {
-            if (is_unit) {
-                if (unit_entry(&c, list->items[e]) != 0)
+            if (is_unit || is_expo) {
+                if ((is_unit ? unit_entry(&c, list->items[e]) : exposure_entry(&c, list->items[e])) != 0)
                     return -1;
                 continue;
             }

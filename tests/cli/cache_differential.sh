@@ -70,6 +70,11 @@ write("models/extra/text_own_block.sql",
 write("models/extra/_extra.yml",
       "version: 2\nmodels:\n  - name: env_model\n    description: 'env driven'\n"
       "    columns:\n      - name: a\n        data_tests: [not_null]\n")
+# exposures (never parsed, always loaded): edited by edit_exposure
+EXPO = ("version: 2\nexposures:\n  - name: kpis\n    type: dashboard\n    maturity: high\n"
+        "    owner: {name: Ann}\n    depends_on:\n      - ref('stg_orders')\n      - ref('env_model')\n"
+        "  - name: nb\n    type: notebook\n    owner: {email: a@b.c}\n    depends_on: [ref('stg_customers')]\n")
+write("models/extra/_expo.yml", EXPO)
 # an installed package (dbt_packages/cpkg): its macros, model, properties
 # and dbt_project.yml (vars, config tree) are inputs like the root's
 write("dbt_packages/cpkg/dbt_project.yml",
@@ -227,6 +232,27 @@ def edit_properties():
     write(f, t)
     return "properties"
 
+def edit_exposure():
+    f = "models/extra/_expo.yml"
+    t = read(f)
+    choice = rng.randrange(6)
+    if choice == 0:
+        t = t.replace("type: dashboard", "type: application") if "type: dashboard" in t else t.replace("type: application", "type: dashboard")
+    elif choice == 1:
+        t = t.replace("ref('stg_customers')", "ref('stg_payments')") if "stg_customers" in t else t.replace("ref('stg_payments')", "ref('stg_customers')")
+    elif choice == 2:
+        t = t.replace("  - name: nb\n", "  - name: nb\n    config: {enabled: false}\n") if "enabled: false" not in t else t.replace("    config: {enabled: false}\n", "")
+    elif choice == 3:
+        t = re.sub(r"name: kpis\w*", f"name: kpis{rng.randrange(100)}", t)
+    elif choice == 4:
+        pending.append((f, t))
+        t = t.replace("ref('stg_orders')", "ref('no_such_model')")
+    else:
+        pending.append((f, t))
+        t = t.replace("type: notebook", "type: slideshow")
+    write(f, t)
+    return "exposure yml"
+
 def edit_marts_yml():
     f = "models/marts/_marts.yml"
     t = read(f)
@@ -350,7 +376,7 @@ def pkg_present():
 
 edits = [edit_pkg_macro, toggle_root_override, edit_pkg_project, edit_root_pkg_config, edit_pkg_model, edit_pkg_yml, toggle_pkg,
          disable_model, hook_toggle, edit_model_body, edit_model_body, edit_env, edit_cli_vars, edit_project_vars, edit_project_config,
-         edit_macro, edit_text_macro, edit_text_macro, edit_schema_macro, edit_properties, edit_marts_yml, add_model, delete_model, rename_model,
+         edit_macro, edit_text_macro, edit_text_macro, edit_schema_macro, edit_properties, edit_exposure, edit_exposure, edit_marts_yml, add_model, delete_model, rename_model,
          break_and_fix, missing_ref]
 
 compare(0, "initial")
