@@ -1320,6 +1320,8 @@ static bool mb_next(Runner *r, RJob *j)
             return false;
         }
         mb_reset(j);
+        free(j->run_rel);   /* the model's entry keeps the last batch's file */
+        j->run_rel = NULL;
         mb_set_label(j);
         mb_event(r, j, 0, NULL, -1);
         j->mb_batch_start = wallclock();
