@@ -62,6 +62,8 @@ static const OptSpec kOpts[] = {
     {"--version|-v", OPT_FLAG, F(version), 0, NULL, "Show the version"},
     {"--no-clean-project-files-only", OPT_NOFLAG, F(clean_project_files_only), 0, NULL, "clean: allow deleting paths outside the project"},
     {"--clean-project-files-only", OPT_FLAG, F(clean_project_files_only), 0, NULL, NULL},
+    {"--event-time-start", OPT_VALUE, F(event_time_start), 0, "DBT_EVENT_TIME_START", "Microbatch models: start of the batches to build (YYYY-MM-DD[ HH:MM:SS], UTC)"},
+    {"--event-time-end", OPT_VALUE, F(event_time_end), 0, "DBT_EVENT_TIME_END", "Microbatch models: end of the batches to build (exclusive)"},
     {"--empty", OPT_FLAG, F(empty), 0, "DBT_EMPTY", "ref() and source() read no rows: build the relations' shape only (run, build, compile)"},
     {"--config-dir", OPT_FLAG, F(config_dir), 0, NULL, "debug: print where profiles.yml is looked up, and exit"},
     {"--limit", OPT_VALUE, F(limit), 0, NULL, "show: rows to fetch (default 5; -1: all)"},
@@ -148,6 +150,8 @@ static int set_value(Flags *f, const OptSpec *o, const char *optname, const char
     }
 }
 
+static int event_time_flags(Flags *f, Diag *err);
+
 static bool env_truthy(const char *v) { return v && (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes")); }
 
 int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
@@ -227,6 +231,32 @@ int cli_parse_args(int argc, char **argv, Flags *f, Diag *err)
         } else if (set_value(f, o, o->env, v, err) != 0) {
             return -1;
         }
+    }
+    return event_time_flags(f, err);
+}
+
+/* --event-time-start / --event-time-end: click.DateTime values, mutually
+ * required, start before end (dbt 1.9's flag checks) */
+static int event_time_flags(Flags *f, Diag *err)
+{
+    const char *names[2] = {"--event-time-start", "--event-time-end"};
+    const char *vals[2] = {f->event_time_start, f->event_time_end};
+    int64_t *outs[2] = {&f->et_start, &f->et_end};
+    for (int k = 0; k < 2; k++) {
+        if (vals[k] && dbt_mb_parse_flag_time(vals[k], outs[k]) != 0) {
+            diag_set(err, NULL, 0, 0, NULL, "Invalid value for '%s': '%s' does not match the formats '%%Y-%%m-%%d', "
+                     "'%%Y-%%m-%%dT%%H:%%M:%%S', '%%Y-%%m-%%d %%H:%%M:%%S'.", names[k], vals[k]);
+            return -1;
+        }
+    }
+    if (!vals[0] != !vals[1]) {
+        int given = vals[0] ? 0 : 1;
+        diag_set(err, NULL, 0, 0, NULL, "When specifying `%s`, `%s` must also be present.", names[given], names[1 - given]);
+        return -1;
+    }
+    if (vals[0] && f->et_start >= f->et_end) {
+        diag_set(err, NULL, 0, 0, NULL, "Value for `--event-time-start` must be less than `--event-time-end`");
+        return -1;
     }
     return 0;
 }

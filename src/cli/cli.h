@@ -47,6 +47,8 @@ typedef struct Flags {
     bool clean_project_files_only;           /* default true */
     bool config_dir;                         /* debug --config-dir */
     bool empty;                              /* --empty: refs and sources read no rows */
+    const char *event_time_start, *event_time_end;   /* microbatch backfill window (as given) */
+    int64_t et_start, et_end;                /* ... parsed (epoch, UTC) when given */
     const char *op_args;                     /* run-operation --args (YAML mapping) */
     const char *limit;                       /* show --limit (text: -1 allowed) */
     bool deps_lock, deps_upgrade;            /* deps --lock / --upgrade */

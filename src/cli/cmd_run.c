@@ -206,6 +206,43 @@ static void ev_start(void *ud, const RunItem *it, int total)
     sb_free(&rel);
 }
 
+/* dbt 1.9's LogStartBatch / LogBatchResult: "Batch <i> of <n> " before the
+ * fancy line of the batch */
+static void ev_batch(void *ud, const RunBatch *b)
+{
+    Out *o = ud;
+    Sb msg = SB_INIT, rel = SB_INIT;
+    const char *what = b->phase == 0 ? "START" : b->phase == 1 ? "OK created" : b->phase == 2 ? "ERROR creating" : "SKIP";
+    sb_printf(&msg, "%s batch %s of %s", what, b->label, rel_of(b->model, &rel));
+    bool err = b->phase == 2;
+    if (o->f->quiet && !err)
+        goto done;
+    Sb line = SB_INIT, col = SB_INIT;
+    sb_printf(&line, "Batch %d of %d %s ", b->index, b->total, sb_cstr(&msg));
+    while (line.len < PRINTER_WIDTH + 6)
+        sb_putc(&line, '.');
+    const char *st = b->phase == 0 ? "RUN" : b->status ? b->status : "";
+    const char *color = b->phase == 2 ? C_RED : b->phase == 3 ? C_YELLOW : b->phase == 1 ? C_GREEN : NULL;
+    sb_printf(&line, " [%s", color ? paint(o, color, st, &col) : st);
+    if (b->secs >= 0 && b->phase != 0)
+        sb_printf(&line, " in %.2fs", b->secs);
+    sb_putc(&line, ']');
+    if (o->json) {
+        json_line(o, b->phase == 0 ? "LogStartBatch" : "LogBatchResult", err ? "error" : "info", sb_cstr(&line), b->model,
+                  b->total);
+    } else {
+        char hms[16];
+        now_hms(hms, sizeof hms);
+        printf("%s  %s\n", hms, sb_cstr(&line));
+        fflush(stdout);
+    }
+    sb_free(&line);
+    sb_free(&col);
+done:
+    sb_free(&msg);
+    sb_free(&rel);
+}
+
 static void ev_done(void *ud, const RunItem *it, int total)
 {
     Out *o = ud;
@@ -250,6 +287,8 @@ static void ev_done(void *ud, const RunItem *it, int total)
         sb_puts(&status, "ERROR");
         sb_printf(&msg, "ERROR %s %s %s", n->rt == RT_SEED ? "loading" : "creating", it->kind, rel_of(it, &rel));
     } else {
+        if (it->status == NS_PARTIAL)
+            color = C_YELLOW;
         sb_puts(&status, it->adapter_message ? it->adapter_message : (it->message ? it->message : "OK"));
         sb_printf(&msg, "OK %s %s %s", n->rt == RT_SEED ? "loaded" : n->rt == RT_SNAPSHOT ? "snapshotted" : "created",
                   it->kind, rel_of(it, &rel));
@@ -343,10 +382,11 @@ static const char *compiled_rel(Session *s, Node *n)
 
 static void print_summary(Out *o, RunnerResult *rr)
 {
-    int pass = 0, warn = 0, error = 0, skip = 0, nerr = 0, nwarn = 0;
+    int pass = 0, warn = 0, error = 0, skip = 0, nerr = 0, nwarn = 0, npartial = 0;
     for (int i = 0; i < rr->n; i++) {
         RunItem *it = &rr->items[i];
         switch (it->status) {
+        case NS_PARTIAL: error++; npartial++; break;
         case NS_SUCCESS: case NS_PASS: pass++; break;
         case NS_WARN: warn++; nwarn++; break;
         case NS_ERROR: case NS_FAIL: error++; nerr++; break;
@@ -364,10 +404,10 @@ static void print_summary(Out *o, RunnerResult *rr)
     out_line(o, "Formatting", false, "%s", "");
     if (rr->interrupted)
         out_line(o, "EndOfRunSummary", true, "%s", paint(o, C_YELLOW, "Exited because of keyboard interrupt", &c));
-    else if (nerr) {
+    else if (nerr || npartial) {
         Sb m2 = SB_INIT;
-        sb_printf(&m2, "Completed with %d error%s, 0 partial successes, and %d warning%s:", nerr, nerr == 1 ? "" : "s",
-                  nwarn, nwarn == 1 ? "" : "s");
+        sb_printf(&m2, "Completed with %d error%s, %d partial success%s, and %d warning%s:", nerr, nerr == 1 ? "" : "s",
+                  npartial, npartial == 1 ? "" : "es", nwarn, nwarn == 1 ? "" : "s");
         out_line(o, "EndOfRunSummary", true, "%s", paint(o, C_RED, sb_cstr(&m2), &c));
         sb_free(&m2);
     } else if (nwarn) {
@@ -382,7 +422,8 @@ static void print_summary(Out *o, RunnerResult *rr)
         for (int i = 0; i < rr->n; i++) {
             RunItem *it = &rr->items[i];
             Node *n = it->node;
-            bool is_err = it->status == NS_ERROR || it->status == NS_FAIL || (it->status == NS_SKIPPED && it->message);
+            bool is_err = it->status == NS_ERROR || it->status == NS_FAIL || it->status == NS_PARTIAL ||
+                          (it->status == NS_SKIPPED && it->message);
             bool is_warn = it->status == NS_WARN;
             if ((pass2 == 0 && !is_err) || (pass2 == 1 && !is_warn))
                 continue;
@@ -411,7 +452,7 @@ static void print_summary(Out *o, RunnerResult *rr)
             }
         }
     out_line(o, "Formatting", false, "%s", "");
-    out_line(o, "StatsLine", nerr > 0, "Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d", pass, warn, error, skip, rr->n);
+    out_line(o, "StatsLine", nerr + npartial > 0, "Done. PASS=%d WARN=%d ERROR=%d SKIP=%d TOTAL=%d", pass, warn, error, skip, rr->n);
     sb_free(&st);
     sb_free(&c);
 }
@@ -437,6 +478,11 @@ static void to_results(Session *s, RunnerResult *rr, RunResults *out)
         nr.adapter_code = it->adapter_code;
         nr.rows_affected = it->rows_affected;
         nr.thread = it->thread;
+        nr.is_microbatch = it->is_microbatch;
+        nr.batch_ok = it->batch_ok;
+        nr.nbatch_ok = it->nbatch_ok;
+        nr.batch_fail = it->batch_fail;
+        nr.nbatch_fail = it->nbatch_fail;
         results_add(out, nr);
         /* the last status per node, for `--select result:<status>` without --state */
         if (s->cache && it->node)
@@ -554,6 +600,9 @@ int cmd_run(Flags *f)
     ro.ev.info = ev_info;
     ro.ev.start = ev_start;
     ro.ev.done = ev_done;
+    ro.ev.batch = ev_batch;
+    ro.event_time_start = f->event_time_start ? &f->et_start : NULL;
+    ro.event_time_end = f->event_time_end ? &f->et_end : NULL;
     static const RunnerExtraMat extra_mats[] = {{"cleanse", mat_cleanse}};   /* src/cleanse */
     ro.extra_mats = extra_mats;
     ro.nextra_mats = 1;
@@ -585,7 +634,7 @@ int cmd_run(Flags *f)
     bool failed = rr.stopped;
     for (int i = 0; i < rr.n; i++) {
         NodeStatus st = rr.items[i].status;
-        if (st == NS_ERROR || st == NS_FAIL || st == NS_SKIPPED)
+        if (st == NS_ERROR || st == NS_FAIL || st == NS_SKIPPED || st == NS_PARTIAL)
             failed = true;
     }
     rc = rr.interrupted ? EXIT_PROJECT_ERROR : failed ? EXIT_NODE_FAILURE : wrc;

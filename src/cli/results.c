@@ -201,7 +201,30 @@ static void write_result(JsonW *w, IsoCache *ic, const NodeResult *nr)
     json_key_lit(w, "relation_name");
     json_str(w, n->relation_name);
     json_key_lit(w, "batch_results");
-    json_null(w);
+    if (nr->is_microbatch) {
+        json_obj_begin(w);
+        for (int k = 0; k < 2; k++) {
+            const int64_t *b = k ? nr->batch_fail : nr->batch_ok;
+            int nb = k ? nr->nbatch_fail : nr->nbatch_ok;
+            json_key(w, k ? "failed" : "successful");
+            json_arr_begin(w);
+            for (int i = 0; i < nb; i++) {
+                json_arr_begin(w);
+                for (int e = 0; e < 2; e++) {
+                    /* dbt serializes the aware datetimes with isoformat() */
+                    char t[32];
+                    dbt_mb_fmt(b[2 * i + e], t);
+                    t[10] = 'T';
+                    json_str(w, t);
+                }
+                json_arr_end(w);
+            }
+            json_arr_end(w);
+        }
+        json_obj_end(w);
+    } else {
+        json_null(w);
+    }
     json_obj_end(w);
 }
 

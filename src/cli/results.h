@@ -16,6 +16,11 @@ typedef struct NodeResult {
     const char *adapter_code;
     int64_t rows_affected;
     int thread;                   /* Thread-<n>; 0 -> Thread-1 */
+    /* microbatch models: batch_results {successful, failed} ([start, end)
+     * epoch pairs); other nodes: null */
+    bool is_microbatch;
+    const int64_t *batch_ok, *batch_fail;
+    int nbatch_ok, nbatch_fail;
 } NodeResult;
 
 typedef struct RunResults {

@@ -134,6 +134,45 @@ void  dbt_set_db(Dbt *d, const DbtDb *db);
  * must outlive its use. */
 typedef struct DbtDeferRel { const char *database, *schema, *identifier; } DbtDeferRel;
 void  dbt_set_defer(Dbt *d, const StrMap *map, bool favor_state);
+/* Microbatch (dbt 1.9): while a batch is bound, compiling `node` renders
+ * ref()/source() of a node whose config has an `event_time` string as dbt's
+ * event-time filtered subquery over [start, end), gives `model.batch`
+ * ({id, event_time_start, event_time_end}) and, with incremental, makes the
+ * built-in is_incremental() true and should_full_refresh() false (dbt's
+ * context override for batches after the first).  start/end are the text
+ * dbt renders ("2024-01-01 00:00:00+00:00"); strings are copied.  NULL
+ * unbinds.  Nothing else is filtered: other nodes, compile without a batch. */
+typedef struct DbtBatch {
+    const Node *node;
+    const char *id, *start, *end;
+    bool incremental;
+} DbtBatch;
+void  dbt_set_batch(Dbt *d, const DbtBatch *b);
+
+/* ---- dbt_microbatch.c: the microbatch strategy's time arithmetic (UTC,
+ * whole seconds since the epoch; see the file's head) */
+enum { DBT_MB_HOUR, DBT_MB_DAY, DBT_MB_MONTH, DBT_MB_YEAR };
+int     dbt_mb_size(const char *s);                  /* "hour".."year" -> DBT_MB_*, else -1 */
+bool    dbt_is_microbatch(const Node *n);            /* materialized incremental, strategy microbatch */
+int     dbt_mb_parse_time(const char *s, int64_t *out);        /* fromisoformat subset; 0 / -1 */
+int     dbt_mb_parse_flag_time(const char *s, int64_t *out);   /* click.DateTime's formats; 0 / -1 */
+int     dbt_mb_begin(const Node *n, int64_t *out);   /* the `begin` config (string or datetime); 0 / -1 */
+int64_t dbt_mb_truncate(int64_t t, int size);
+int64_t dbt_mb_offset(int64_t t, int size, int k);   /* truncate, then k batches on */
+int64_t dbt_mb_ceil(int64_t t, int size);
+void    dbt_mb_fmt(int64_t t, char out[32]);         /* "2024-01-01 00:00:00+00:00" */
+void    dbt_mb_label(int64_t t, int size, char out[32]);   /* console: "2024-01-01" (hour: whole timestamp) */
+void    dbt_mb_id(int64_t t, int size, char out[32]);      /* model.batch.id: the label without '-' */
+/* dbt 1.9's MicrobatchBuilder: [start, end) pairs into *out (malloc, 2 per
+ * batch), their number returned.  end = ceil(event_time_end or now);
+ * start = truncate(event_time_start), else truncate(begin) when not
+ * incremental, else end minus lookback+1 batches. */
+int     dbt_mb_batches(int size, int64_t begin, int lookback, bool incremental, const int64_t *ets,
+                       const int64_t *ete, int64_t now, int64_t **out);
+/* dbt's parse-time checks of every enabled microbatch model (event_time,
+ * begin, batch_size, lookback, concurrent_batches, inputs' event_time);
+ * dbt_parse calls it.  -1 with "Parsing Error\n  <dbt's message>". */
+int     dbt_check_microbatch(Dbt *d, Diag *err);
 /* Render a project run hook (on-run-start / on-run-end, §6.6) with
  * execute=true and no node (`this` is undefined); extra (may be NULL) adds
  * context members such as `schemas`, `database_schemas`, `results`.  *out

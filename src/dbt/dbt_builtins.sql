@@ -101,6 +101,7 @@
 {% endmacro %}
 
 {% macro should_full_refresh() %}
+  {% if __cdbt_incremental_batch is true %}{% do return(False) %}{% endif %}
   {% set config_full_refresh = config.get('full_refresh') %}
   {% if config_full_refresh is none %}
     {% set config_full_refresh = flags.FULL_REFRESH %}
@@ -112,6 +113,8 @@
     {#-- do not run introspective queries in parsing #}
     {% if not execute %}
         {{ return(False) }}
+    {% elif __cdbt_incremental_batch is true %}
+        {{ return(True) }}
     {% else %}
         {% set relation = adapter.get_relation(this.database, this.schema, this.table) %}
         {{ return(relation is not none

@@ -272,6 +272,15 @@ Value dbt_model_dict(DbtCtx *c)
     }
     dict_setz(a, d, "relation_name", str_of(a, n->relation_name));
     dict_setz(a, d, "patch_path", str_of(a, n->patch_path));
+    if (c->d->batch_on && c->d->batch.node == n) {
+        Value b = v_dict(a);
+        dict_setz(a, b.u.d, "id", v_strz(a, c->d->batch.id));
+        dict_setz(a, b.u.d, "event_time_start", v_strz(a, c->d->batch.start));
+        dict_setz(a, b.u.d, "event_time_end", v_strz(a, c->d->batch.end));
+        dict_setz(a, d, "batch", b);
+    } else if (dbt_is_microbatch(n)) {
+        dict_setz(a, d, "batch", v_none());   /* dbt: BatchContext or None */
+    }
     Value deps = v_dict(a), dn = v_list(a, 0), dm = v_list(a, 0);
     for (int i = 0; i < n->ndep_nodes; i++)
         list_append(a, dn.u.l, v_strz(a, n->dep_nodes[i]));
@@ -365,6 +374,12 @@ int dbt_resolve(Interp *I, void *ud, const char *name, size_t n, Value *out)
         *out = dbt_model_dict(c);
         return 0;
     }
+    if (IS("__cdbt_incremental_batch")) {   /* read by the built-in is_incremental / should_full_refresh */
+        if (!c->d->batch_on || c->d->batch.node != c->n || !c->d->batch.incremental)
+            return 1;
+        *out = v_bool(true);
+        return 0;
+    }
     if (IS("database")) {
         *out = str_of(c->a, c->n->database);
         return 0;
@@ -426,6 +441,25 @@ static int depends_on_error(Interp *I, Node *n, const char *call)
         "This typically happens when ref() is placed within a conditional block.\n\n"
         "To fix this, add the following hint to the top of the model \"%s\":\n\n"
         "-- depends_on: %s", n->name, n->name, call);
+}
+
+/* Microbatch: while a batch of the node being compiled is bound, a ref or
+ * source whose config names an event_time column reads only the batch. */
+static bool batch_of(const DbtCtx *c)
+{
+    return c->d->batch_on && c->n && c->n == c->d->batch.node;
+}
+
+static void et_filter(DbtCtx *c, Node *t, DbtRel *r)
+{
+    if (!batch_of(c) || !t->config)
+        return;
+    Value *et = dict_getz(t->config, "event_time");
+    if (!et || et->type != V_STR || !et->u.s->len)
+        return;
+    r->et_field = et->u.s->s;
+    r->et_start = c->d->batch.start;
+    r->et_end = c->d->batch.end;
 }
 
 static int f_ref(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
@@ -494,6 +528,7 @@ static int f_ref(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
         }
     }
     r.empty = c->d->opt.empty;
+    et_filter(c, t, &r);
     if (eph)
         vec_push(&c->ephem, t);
     *out = dbt_rel_value(c->a, &r);
@@ -537,6 +572,7 @@ static int f_source(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     DbtRel r;
     dbt_node_rel(c->d, t, false, &r);
     r.empty = c->d->opt.empty;
+    et_filter(c, t, &r);
     *out = dbt_rel_value(c->a, &r);
     return 0;
 }

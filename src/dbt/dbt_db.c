@@ -33,6 +33,17 @@ void dbt_set_defer(Dbt *d, const StrMap *map, bool favor_state)
     d->favor_state = favor_state;
 }
 
+void dbt_set_batch(Dbt *d, const DbtBatch *b)
+{
+    d->batch_on = b != NULL;
+    if (!b)
+        return;
+    d->batch = *b;
+    d->batch.id = arena_strdup(&d->arena, b->id);
+    d->batch.start = arena_strdup(&d->arena, b->start);
+    d->batch.end = arena_strdup(&d->arena, b->end);
+}
+
 static Value obj_value(VObj *o)
 {
     Value v;

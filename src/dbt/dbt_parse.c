@@ -1203,7 +1203,7 @@ int dbt_parse(Dbt *d, Diag *err)
                 n->parents[n->nparents++] = t->index;
         }
     }
-    if (check_unit_tests(d, err) != 0)
+    if (check_unit_tests(d, err) != 0 || dbt_check_microbatch(d, err) != 0)
         return -1;
     arena_reset(&d->scratch);
     d->parsed = true;

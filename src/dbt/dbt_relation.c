@@ -56,9 +56,8 @@ void dbt_rel_render(const DbtRel *r, Sb *out)
 
 /* str(): the relation, or with --empty what dbt-adapters' render_limited
  * gives for limit 0 (postgres requires the subquery's alias) */
-static void rel_str(VObj *o, Sb *out)
+static void rel_limited(const DbtRel *r, Sb *out)
 {
-    const DbtRel *r = o->data;
     if (!r->empty) {
         dbt_rel_render(r, out);
         return;
@@ -66,6 +65,22 @@ static void rel_str(VObj *o, Sb *out)
     sb_puts(out, "(select * from ");
     dbt_rel_render(r, out);
     sb_printf(out, " where false limit 0) _dbt_limit_subq_%s", r->identifier ? r->identifier : "");
+}
+
+/* ... and a microbatch's event-time filter around that (dbt-adapters'
+ * render_event_time_filtered: the limited subquery is wrapped, not the
+ * other way round) */
+static void rel_str(VObj *o, Sb *out)
+{
+    const DbtRel *r = o->data;
+    if (!r->et_field) {
+        rel_limited(r, out);
+        return;
+    }
+    sb_puts(out, "(select * from ");
+    rel_limited(r, out);
+    sb_printf(out, " where %s >= '%s' and %s < '%s') _dbt_et_filter_subq_%s", r->et_field, r->et_start,
+              r->et_field, r->et_end, r->identifier ? r->identifier : "");
 }
 
 static bool rel_eq(VObj *a, VObj *b)

@@ -92,6 +92,8 @@ struct Dbt {
     const DbtDb *db;             /* live database (dbt_set_db) or NULL */
     const StrMap *defer;         /* --defer (dbt_set_defer) or NULL */
     bool favor_state;
+    bool batch_on;               /* a microbatch batch is bound (dbt_set_batch) */
+    DbtBatch batch;              /* its strings copied into arena */
 };
 
 /* ---- dbt_relation.c */
@@ -102,6 +104,9 @@ typedef struct DbtRel {
     bool include[3];
     bool cte;                    /* ephemeral: renders bare __dbt__cte__<identifier> */
     bool empty;                  /* --empty: str() is "(select * from <rel> where false limit 0) _dbt_limit_subq_<id>" */
+    /* microbatch: str() is "(select * from <rel> where <f> >= '<start>' and
+     * <f> < '<end>') _dbt_et_filter_subq_<id>" (outside the --empty wrap) */
+    const char *et_field, *et_start, *et_end;
 } DbtRel;
 extern const ObjClass dbt_relation_class;
 Value dbt_rel_value(Arena *a, const DbtRel *r);

@@ -34,7 +34,8 @@ typedef enum {
     NS_SKIPPED,     /* "skipped" */
     NS_PASS,        /* tests */
     NS_WARN,
-    NS_FAIL
+    NS_FAIL,
+    NS_PARTIAL      /* microbatch models: some batches failed, "partial success" */
 } NodeStatus;
 
 typedef struct ExecShared ExecShared;   /* runner-owned: log file, cancel flag, flags */
@@ -50,6 +51,9 @@ typedef struct NodeJob {
     const char **post_hooks; bool *post_in_txn; int npost;
     bool full_refresh;            /* flags.FULL_REFRESH, before the node's full_refresh config */
     bool store_failures;          /* --store-failures */
+    int mb_batch;                 /* microbatch: this batch's index (0-based), -1 otherwise */
+    bool mb_incremental;          /* microbatch: an incremental batch (after the first, or on an existing table
+                                     without full refresh): never a full refresh, whatever the config says */
     const PgParams *params;       /* connection settings of job->conn, for executors that open a
                                      second connection (cleanse: COPY OUT while COPY IN); may be NULL */
     /* out */

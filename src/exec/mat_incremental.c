@@ -213,6 +213,8 @@ static int merge_sql(MatCtx *m, Sb *s, const MRel *T, const MRel *TMP, const Val
 
 static bool should_full_refresh(MatCtx *m)
 {
+    if (m->job->mb_incremental)
+        return false;   /* microbatch: batches after the first (dbt overrides should_full_refresh) */
     Value *fr = exec_cfg(m->n, "full_refresh");
     if (fr && fr->type != V_NONE && fr->type != V_UNDEF)
         return exec_cfg_bool(m->n, "full_refresh", false);
@@ -252,11 +254,11 @@ int mat_incremental(NodeJob *job)
         matu_error_kind(&m, "Runtime Error", "The incremental strategy '%s' is not valid for this adapter", strategy);
         return matu_fail(&m);
     }
-    if (strcmp(strategy, "microbatch") == 0) {
-        matu_error_kind(&m, "Runtime Error", "The incremental strategy 'microbatch' is not supported by cdbt yet");
-        return matu_fail(&m);
-    }
-    if (strcmp(strategy, "default") != 0 && strcmp(strategy, "append") != 0 &&
+    /* microbatch (dbt-postgres 1.9's postgres__get_incremental_microbatch_sql):
+     * each batch is a merge on unique_key, which it requires; the batch's
+     * rows come from the SQL compiled with its window (src/exec/runner.c) */
+    bool microbatch = strcmp(strategy, "microbatch") == 0;
+    if (strcmp(strategy, "default") != 0 && strcmp(strategy, "append") != 0 && !microbatch &&
         strcmp(strategy, "delete+insert") != 0 && strcmp(strategy, "merge") != 0) {
         Sb mn = SB_INIT;
         for (const char *p = strategy; *p; p++)
@@ -323,7 +325,12 @@ int mat_incremental(NodeJob *job)
         if (!npreds)
             preds = matu_cfg_strlist(&m, "incremental_predicates", &npreds);
         Sb s = SB_INIT;
-        if (strcmp(strategy, "merge") == 0) {
+        if (microbatch && !key_set(key)) {
+            sb_free(&s);
+            matu_error_kind(&m, "Compilation Error", "dbt-postgres 'microbatch' requires a `unique_key` config");
+            return matu_fail(&m);
+        }
+        if (strcmp(strategy, "merge") == 0 || microbatch) {
             if (merge_sql(&m, &s, &m.T, &TMP, key, preds, npreds, dest) != 0) {
                 sb_free(&s);
                 return matu_fail(&m);

@@ -37,6 +37,14 @@ typedef struct RJob {
     int thread;
     int rc;
     char *run_rel;                /* target/run file written by the worker (malloc), relative when under the project */
+    /* microbatch models: the batches ([start, end) pairs, malloc), the one
+     * running, the outcome of those done (malloc), the first error */
+    int64_t *mb; int mb_n, mb_i, mb_size;
+    bool mb_incr;                 /* dbt's _is_incremental(): the table exists and no full refresh */
+    int64_t *mb_ok, *mb_fail; int mb_nok, mb_nfail;
+    double mb_batch_start, mb_exec_first;
+    Diag mb_err;
+    char mb_label[32];
 } RJob;
 
 typedef struct RNode {
@@ -105,6 +113,7 @@ const char *runner_status_name(NodeStatus s)
     case NS_PASS: return "pass";
     case NS_WARN: return "warn";
     case NS_FAIL: return "fail";
+    case NS_PARTIAL: return "partial success";
     }
     return "error";
 }
@@ -161,6 +170,8 @@ static const char *kind_of(Runner *r, Node *n)
     switch (n->rt) {
     case RT_MODEL: {
         const char *m = cfg_str(n, "materialized");
+        if (dbt_is_microbatch(n))
+            m = "microbatch";
         return arena_sprintf(r->a, "sql %s model", m ? m : "view");
     }
     case RT_SEED: return "seed file";
@@ -484,7 +495,7 @@ static void count_status(Runner *r, NodeStatus s)
     switch (s) {
     case NS_SUCCESS: case NS_PASS: r->res->npass++; break;
     case NS_WARN: r->res->nwarn++; break;
-    case NS_ERROR: case NS_FAIL: r->res->nerror++; break;
+    case NS_ERROR: case NS_FAIL: case NS_PARTIAL: r->res->nerror++; break;
     case NS_SKIPPED: r->res->nskip++; break;
     }
 }
@@ -693,6 +704,7 @@ static RJob *new_job(Runner *r, int i)
     j->job.rc = r->rc;
     j->job.sh = r->sh;
     j->job.full_refresh = r->o->full_refresh;
+    j->job.mb_batch = -1;
     j->job.store_failures = r->o->store_failures;
     j->job.params = r->o->params;
     j->job.status = NS_SUCCESS;
@@ -703,6 +715,10 @@ static RJob *new_job(Runner *r, int i)
 
 static void free_job(RJob *j)
 {
+    free(j->mb);
+    free(j->mb_ok);
+    free(j->mb_fail);
+    diag_clear(&j->mb_err);
     diag_clear(&j->job.err);
     sb_free(&j->job.sent);
     free(j->job.console_extra);
@@ -714,13 +730,23 @@ static void free_job(RJob *j)
 /* target/run/<pkg>/<original_file_path>[/<test path>]: written by the
  * worker (file writes in parallel); returns the path shown to the user
  * (relative to the project when under it), malloc'd, or NULL. */
-static char *write_run_file(const Runner *r, const Node *n, const Sb *sent)
+static char *write_run_file(const Runner *r, const Node *n, const Sb *sent, const char *suffix)
 {
     if (!sent->len)
         return NULL;
     Sb path = SB_INIT;
     sb_printf(&path, "%s/run/%s/%s", r->o->target_dir, n->package_name ? n->package_name : "",
               n->original_file_path ? n->original_file_path : n->name);
+    if (suffix) {
+        /* dbt's split_suffix: models/x.sql -> models/x_<batch>.sql */
+        const char *slash = strrchr(sb_cstr(&path), '/');
+        const char *dot = strrchr(sb_cstr(&path), '.');
+        size_t cut = dot && (!slash || dot > slash) ? (size_t)(dot - sb_cstr(&path)) : path.len;
+        char *ext = xstrdup(sb_cstr(&path) + cut);
+        sb_truncate(&path, cut);
+        sb_printf(&path, "_%s%s", suffix, ext);
+        free(ext);
+    }
     if (n->is_generic_test && n->path)
         sb_printf(&path, "/%s", n->path);
     else if (n->rt == RT_UNIT_TEST)
@@ -780,9 +806,27 @@ static void finish_job(Runner *r, RJob *j)
     }
     if (job->console_extra)
         it->console_extra = arena_strdup(r->a, job->console_extra);
+    if (j->mb) {
+        /* a microbatch model: one entry for all its batches */
+        it->is_microbatch = true;
+        it->nbatch_ok = j->mb_nok;
+        it->nbatch_fail = j->mb_nfail;
+        it->batch_ok = ARENA_ARRAY(r->a, int64_t, 2 * (size_t)j->mb_nok + 1);
+        it->batch_fail = ARENA_ARRAY(r->a, int64_t, 2 * (size_t)j->mb_nfail + 1);
+        if (j->mb_nok)
+            memcpy(it->batch_ok, j->mb_ok, sizeof(int64_t) * 2 * (size_t)j->mb_nok);
+        if (j->mb_nfail)
+            memcpy(it->batch_fail, j->mb_fail, sizeof(int64_t) * 2 * (size_t)j->mb_nfail);
+        it->adapter_message = it->adapter_code = NULL;
+        it->rows_affected = -1;
+        if (st == NS_PARTIAL && j->mb_err.set)
+            it->error_detail = error_detail(r, NULL, &j->mb_err);
+        it->message = st == NS_SUCCESS ? "SUCCESS" : st == NS_ERROR ? it->message
+                    : arena_sprintf(r->a, "PARTIAL SUCCESS (%d/%d)", j->mb_nok, j->mb_nok + j->mb_nfail);
+    }
     emit_done(r, it);
     complete(r, j->node, st);
-    if (!r->stop && r->o->fail_fast && (st == NS_ERROR || st == NS_FAIL))
+    if (!r->stop && r->o->fail_fast && (st == NS_ERROR || st == NS_FAIL || st == NS_PARTIAL))
         r->stop = true;
 }
 
@@ -841,6 +885,8 @@ static void *worker_main(void *arg)
         }
         j->thread = w->id;
         j->exec_start = wallclock();
+        if (j->mb && j->mb_i == 0)
+            j->mb_exec_first = j->exec_start;
         if (!conn) {
             diag_set(&j->job.err, NULL, 0, 0, NULL, "could not connect to the database");
             j->rc = -1;
@@ -858,7 +904,7 @@ static void *worker_main(void *arg)
                 diag_set(&j->job.err, NULL, 0, 0, NULL, "the node failed without a message");
         }
         j->exec_end = wallclock();
-        j->run_rel = write_run_file(r, j->job.node, &j->job.sent);
+        j->run_rel = write_run_file(r, j->job.node, &j->job.sent, j->mb ? j->mb_label : NULL);
         if (conn && (j->rc != 0 || j->job.status == NS_ERROR)) {
             /* after an error dbt closes the connection: start the next node
              * on a fresh one (the server may also have dropped this one) */
@@ -1142,6 +1188,208 @@ static bool interrupted(Runner *r)
     return r->o->interrupted && *r->o->interrupted;
 }
 
+static void enqueue(Runner *r, RJob *j)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->qlen == r->qcap) {
+        r->qcap = r->qcap ? r->qcap * 2 : 16;
+        r->queue = xrealloc(r->queue, sizeof(RJob *) * (size_t)r->qcap);
+    }
+    r->queue[r->qlen++] = j;
+    r->ninflight++;
+    pthread_cond_signal(&r->cv_work);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---------------------------------------------------------------- microbatch models
+ *
+ * dbt 1.9's MicrobatchModelRunner: the batches are planned when the model
+ * is dispatched; each batch is compiled here on the main thread with its
+ * window bound (dbt_set_batch), run by a worker as an incremental step
+ * (mat_incremental), and reported; then the next one is compiled and
+ * queued.  Batches run one after the other (concurrent_batches is not
+ * honoured).  When the first batch fails the others are not run and count
+ * as failed. */
+
+static void mb_event(Runner *r, RJob *j, int phase, const char *status, double secs)
+{
+    if (!r->o->ev.batch)
+        return;
+    RunItem m;
+    memset(&m, 0, sizeof m);
+    m.node = r->p->nodes[j->node];
+    m.index = j->index;
+    m.kind = kind_of(r, m.node);
+    RunBatch b = {&m, j->mb_i + 1, j->mb_n, j->mb_label, phase, status, secs};
+    r->o->ev.batch(r->o->ev.ud, &b);
+}
+
+static void mb_record(RJob *j, bool ok)
+{
+    int64_t **arr = ok ? &j->mb_ok : &j->mb_fail;
+    int *n = ok ? &j->mb_nok : &j->mb_nfail;
+    *arr = xrealloc(*arr, sizeof(int64_t) * 2 * (size_t)(*n + 1));
+    (*arr)[2 * *n] = j->mb[2 * j->mb_i];
+    (*arr)[2 * *n + 1] = j->mb[2 * j->mb_i + 1];
+    (*n)++;
+}
+
+static void mb_set_label(RJob *j)
+{
+    dbt_mb_label(j->mb[2 * j->mb_i], j->mb_size, j->mb_label);
+}
+
+/* dbt's get_batches: the window from --event-time-start/-end, `begin` (first
+ * build, full refresh) or the lookback before now. */
+static void mb_plan(Runner *r, RJob *j)
+{
+    Node *n = r->p->nodes[j->node];
+    j->mb_size = dbt_mb_size(cfg_str(n, "batch_size"));
+    if (j->mb_size < 0)
+        j->mb_size = DBT_MB_DAY;   /* not reached: validated while parsing */
+    int64_t begin = 0;
+    if (dbt_mb_begin(n, &begin) != 0)
+        begin = 0;
+    int lookback = 1;
+    Value *lb = n->config ? dict_getz(n->config, "lookback") : NULL;
+    if (lb && (lb->type == V_INT || lb->type == V_BOOL))
+        lookback = lb->type == V_INT ? (int)lb->u.i : lb->u.b;
+    if (lookback < 0)
+        lookback = 0;
+    RelType t = n->schema && n->alias ? relcache_get(r->rc, n->schema, n->alias) : REL_NONE;
+    Value *frc = n->config ? dict_getz(n->config, "full_refresh") : NULL;
+    bool fr = frc && frc->type != V_NONE && frc->type != V_UNDEF ? value_truthy(*frc) : r->o->full_refresh;
+    j->mb_incr = t == REL_TABLE && !fr;
+    j->mb_n = dbt_mb_batches(j->mb_size, begin, lookback, j->mb_incr, r->o->event_time_start,
+                             r->o->event_time_end, (int64_t)r->res->started_at, &j->mb);
+    j->mb_i = 0;
+}
+
+static void mb_reset(RJob *j)
+{
+    diag_clear(&j->job.err);
+    sb_reset(&j->job.sent);
+    j->job.status = NS_SUCCESS;
+    j->job.message = j->job.adapter_code = j->job.adapter_message = NULL;
+    j->job.rows_affected = -1;
+    free(j->job.console_extra);
+    j->job.console_extra = NULL;
+    j->rc = 0;
+}
+
+/* Compile batch mb_i with its window bound.  0, or -1 with err. */
+static int mb_prepare(Runner *r, RJob *j, Diag *err)
+{
+    Node *n = r->p->nodes[j->node];
+    char st[32], en[32], id[32];
+    dbt_mb_fmt(j->mb[2 * j->mb_i], st);
+    dbt_mb_fmt(j->mb[2 * j->mb_i + 1], en);
+    dbt_mb_id(j->mb[2 * j->mb_i], j->mb_size, id);
+    bool incr = j->mb_i > 0 || j->mb_incr;
+    DbtBatch b = {n, id, st, en, incr};
+    dbt_set_batch(r->o->dbt, &b);
+    n->compiled = false;
+    j->job.mb_batch = j->mb_i;
+    j->job.mb_incremental = j->mb_i > 0;
+    j->job.full_refresh = j->mb_i == 0 ? r->o->full_refresh : false;
+    double cs = j->compile_start;
+    int rc = prepare(r, j, err);
+    if (j->mb_i > 0)
+        j->compile_start = cs;   /* the model's compile timing starts with its first batch */
+    dbt_set_batch(r->o->dbt, NULL);
+    return rc;
+}
+
+static void mb_fail_rest(Runner *r, RJob *j)
+{
+    while (++j->mb_i < j->mb_n) {
+        mb_set_label(j);
+        mb_record(j, false);
+        mb_event(r, j, 3, "SKIP", -1);
+    }
+}
+
+/* Compile and queue the next batch from mb_i on (a batch that fails to
+ * compile is recorded failed).  false when no batch is left to run. */
+static bool mb_next(Runner *r, RJob *j)
+{
+    while (j->mb_i < j->mb_n) {
+        if (r->stop) {
+            j->mb_i--;
+            mb_fail_rest(r, j);
+            return false;
+        }
+        mb_reset(j);
+        free(j->run_rel);   /* the model's entry keeps the last batch's file */
+        j->run_rel = NULL;
+        mb_set_label(j);
+        mb_event(r, j, 0, NULL, -1);
+        j->mb_batch_start = wallclock();
+        Diag err = {0};
+        if (mb_prepare(r, j, &err) == 0) {
+            enqueue(r, j);
+            return true;
+        }
+        if (!j->mb_err.set)
+            j->mb_err = err;
+        else
+            diag_clear(&err);
+        mb_record(j, false);
+        mb_event(r, j, 2, "ERROR", wallclock() - j->mb_batch_start);
+        if (j->mb_i == 0) {
+            mb_fail_rest(r, j);
+            return false;
+        }
+        j->mb_i++;
+    }
+    return false;
+}
+
+/* After the last batch: the model's status and error. */
+static void mb_conclude(RJob *j)
+{
+    mb_reset(j);
+    if (j->mb_nfail == 0) {
+        j->job.status = NS_SUCCESS;
+    } else if (j->mb_nok == 0) {
+        j->job.status = NS_ERROR;
+        if (j->mb_err.set) {
+            j->job.err = j->mb_err;
+            memset(&j->mb_err, 0, sizeof j->mb_err);
+        } else {
+            diag_set(&j->job.err, NULL, 0, 0, NULL, "every batch failed");
+        }
+        j->rc = -1;
+    } else {
+        j->job.status = NS_PARTIAL;
+    }
+}
+
+/* A batch came back from a worker: report it, then queue the next one.
+ * true when the job is in flight again. */
+static bool mb_batch_done(Runner *r, RJob *j)
+{
+    bool ok = j->rc == 0 && !j->job.err.set && j->job.status != NS_ERROR;
+    mb_record(j, ok);
+    if (!ok && !j->mb_err.set) {
+        j->mb_err = j->job.err;
+        memset(&j->job.err, 0, sizeof j->job.err);
+        if (!j->mb_err.set)
+            diag_set(&j->mb_err, NULL, 0, 0, NULL, "the batch failed without a message");
+    }
+    const char *msg = j->job.adapter_message ? j->job.adapter_message : j->job.message ? j->job.message : "OK";
+    mb_event(r, j, ok ? 1 : 2, ok ? msg : "ERROR", j->exec_end - j->mb_batch_start);
+    if (!ok && j->mb_i == 0) {
+        mb_fail_rest(r, j);
+    } else {
+        j->mb_i++;
+        if (mb_next(r, j))
+            return true;
+    }
+    mb_conclude(j);
+    return false;
+}
+
 static void process_finished(Runner *r)
 {
     pthread_mutex_lock(&r->mu);
@@ -1155,8 +1403,15 @@ static void process_finished(Runner *r)
     pthread_mutex_unlock(&r->mu);
     for (int k = 0; k < n; k++) {
         r->ninflight--;
-        finish_job(r, batch[k]);
-        free_job(batch[k]);
+        RJob *j = batch[k];
+        if (j->mb) {
+            double es = j->mb_exec_first;
+            if (mb_batch_done(r, j))
+                continue;
+            j->exec_start = es;
+        }
+        finish_job(r, j);
+        free_job(j);
     }
     free(batch);
 }
@@ -1189,6 +1444,27 @@ static void dispatch(Runner *r, int i)
         }
     RJob *j = new_job(r, i);
     Diag err = {0};
+    Node *node = r->p->nodes[i];
+    if ((r->o->cmd == RUNNER_RUN || r->o->cmd == RUNNER_BUILD) && dbt_is_microbatch(node)) {
+        mb_plan(r, j);
+        j->index = ++r->next_index;
+        j->compile_start = wallclock();
+        if (r->o->ev.start) {
+            RunItem tmp;
+            memset(&tmp, 0, sizeof tmp);
+            tmp.node = node;
+            tmp.index = j->index;
+            tmp.kind = kind_of(r, node);
+            r->o->ev.start(r->o->ev.ud, &tmp, r->res->total);
+        }
+        if (!mb_next(r, j)) {
+            mb_conclude(j);
+            j->compile_end = j->exec_end = wallclock();
+            finish_job(r, j);
+            free_job(j);
+        }
+        return;
+    }
     if (prepare(r, j, &err) != 0) {
         compile_failed(r, j, &err);
         diag_clear(&err);
@@ -1204,15 +1480,7 @@ static void dispatch(Runner *r, int i)
         tmp.kind = kind_of(r, tmp.node);
         r->o->ev.start(r->o->ev.ud, &tmp, r->res->total);
     }
-    pthread_mutex_lock(&r->mu);
-    if (r->qlen == r->qcap) {
-        r->qcap = r->qcap ? r->qcap * 2 : 16;
-        r->queue = xrealloc(r->queue, sizeof(RJob *) * (size_t)r->qcap);
-    }
-    r->queue[r->qlen++] = j;
-    r->ninflight++;
-    pthread_cond_signal(&r->cv_work);
-    pthread_mutex_unlock(&r->mu);
+    enqueue(r, j);
 }
 
 static void walk(Runner *r)

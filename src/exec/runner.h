@@ -39,13 +39,30 @@ typedef struct RunItem {
     const char *run_path;         /* target/run/... written (relative to the project), or NULL */
     const char *console_extra;    /* executor's extra console text or NULL */
     bool fail_fast_skip;          /* skipped because of --fail-fast / interruption */
+    /* microbatch models: [start, end) epoch pairs of the batches that
+     * succeeded / failed (run_results' batch_results); is_microbatch says
+     * the entry has batch_results at all */
+    bool is_microbatch;
+    int64_t *batch_ok; int nbatch_ok;
+    int64_t *batch_fail; int nbatch_fail;
 } RunItem;
+
+/* One batch of a microbatch model, for the console. */
+typedef struct RunBatch {
+    const RunItem *model;         /* index, node, kind of the model's line */
+    int index, total;             /* 1-based batch number, batches of the model */
+    const char *label;            /* "2024-01-01" (hour batches: the timestamp) */
+    int phase;                    /* 0 start, 1 done ok, 2 error, 3 skipped */
+    const char *status;           /* done: the batch's adapter message ("MERGE 3") */
+    double secs;
+} RunBatch;
 
 typedef struct RunnerEvents {
     void *ud;
     void (*info)(void *ud, const char *line);                      /* a console line ("" = blank) */
     void (*start)(void *ud, const RunItem *it, int total);         /* a node or hook is dispatched */
     void (*done)(void *ud, const RunItem *it, int total);          /* finished, failed or skipped */
+    void (*batch)(void *ud, const RunBatch *b);                    /* microbatch: a batch starts / ends (may be NULL) */
 } RunnerEvents;
 
 typedef struct RunnerExtraMat { const char *name; MatFn fn; } RunnerExtraMat;
@@ -58,6 +75,7 @@ typedef struct RunnerOptions {
     RunnerCommand cmd;
     int threads;                  /* >= 1 */
     bool full_refresh, fail_fast, store_failures, warn_error;
+    const int64_t *event_time_start, *event_time_end;   /* --event-time-start / -end (epoch, UTC) or NULL */
     const PgParams *params;       /* connection (filled by the caller: profile, managed server; not copied) */
     const char *target_dir;       /* absolute target path */
     const char *log_dir;          /* absolute log path (cdbt.log goes there); NULL = no log */
@@ -95,5 +113,5 @@ int  runner_operation(const RunnerOptions *o, const char *text, VDict *extra, co
 struct PgResult;
 int  runner_query(const RunnerOptions *o, Node *n, const char *inline_sql, int limit, const char **sql_out,
                   struct PgResult **res, Diag *err);
-const char *runner_status_name(NodeStatus s);   /* "success", "error", "skipped", "pass", "warn", "fail" */
+const char *runner_status_name(NodeStatus s);   /* "success", "error", "skipped", "pass", "warn", "fail", "partial success" */
 #endif
