@@ -478,11 +478,14 @@ static void to_results(Session *s, RunnerResult *rr, RunResults *out)
         nr.adapter_code = it->adapter_code;
         nr.rows_affected = it->rows_affected;
         nr.thread = it->thread;
-        nr.is_microbatch = it->is_microbatch;
-        nr.batch_ok = it->batch_ok;
-        nr.nbatch_ok = it->nbatch_ok;
-        nr.batch_fail = it->batch_fail;
-        nr.nbatch_fail = it->nbatch_fail;
+        if (it->is_microbatch) {
+            BatchResults *br = arena_zalloc(&s->arena, sizeof *br);
+            br->ok = it->batch_ok;
+            br->nok = it->nbatch_ok;
+            br->fail = it->batch_fail;
+            br->nfail = it->nbatch_fail;
+            nr.batches = br;
+        }
         results_add(out, nr);
         /* the last status per node, for `--select result:<status>` without --state */
         if (s->cache && it->node)

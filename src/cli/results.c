@@ -201,11 +201,11 @@ static void write_result(JsonW *w, IsoCache *ic, const NodeResult *nr)
     json_key_lit(w, "relation_name");
     json_str(w, n->relation_name);
     json_key_lit(w, "batch_results");
-    if (nr->is_microbatch) {
+    if (nr->batches) {
         json_obj_begin(w);
         for (int k = 0; k < 2; k++) {
-            const int64_t *b = k ? nr->batch_fail : nr->batch_ok;
-            int nb = k ? nr->nbatch_fail : nr->nbatch_ok;
+            const int64_t *b = k ? nr->batches->fail : nr->batches->ok;
+            int nb = k ? nr->batches->nfail : nr->batches->nok;
             json_key(w, k ? "failed" : "successful");
             json_arr_begin(w);
             for (int i = 0; i < nb; i++) {

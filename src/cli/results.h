@@ -4,6 +4,14 @@
 #include "cli.h"
 #include "../base/json.h"
 
+/* A microbatch model's batch_results {successful, failed}: [start, end)
+ * epoch pairs.  Kept apart from NodeResult, which every node has (30,000 in
+ * a big compile). */
+typedef struct BatchResults {
+    const int64_t *ok, *fail;
+    int nok, nfail;
+} BatchResults;
+
 typedef struct NodeResult {
     Node *node;
     const char *status;           /* success | error | skipped | pass | fail | warn */
@@ -16,11 +24,8 @@ typedef struct NodeResult {
     const char *adapter_code;
     int64_t rows_affected;
     int thread;                   /* Thread-<n>; 0 -> Thread-1 */
-    /* microbatch models: batch_results {successful, failed} ([start, end)
-     * epoch pairs); other nodes: null */
-    bool is_microbatch;
-    const int64_t *batch_ok, *batch_fail;
-    int nbatch_ok, nbatch_fail;
+    /* microbatch models: batch_results; other nodes: NULL (null) */
+    const struct BatchResults *batches;
 } NodeResult;
 
 typedef struct RunResults {

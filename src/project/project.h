@@ -91,7 +91,7 @@ typedef struct Node {
     const char *path;               /* relative to the search path it was found under (tests: <short name>.sql) */
     const char *original_file_path; /* relative to project root (generic tests, sources: the yml) */
     const char *patch_path;         /* "<pkg>://<yml path>" or NULL */
-    const char **fqn; int nfqn;
+    const char **fqn;               /* nfqn parts (the counts are grouped at the end) */
     const char *root_path;          /* absolute project root (seeds) */
 
     /* identity, resolved by src/dbt (generate_*_name) */
@@ -114,15 +114,13 @@ typedef struct Node {
     Template *tpl;                          /* parsed raw_code (NULL until parsed) */
 
     /* dependencies (filled by the parse pass in src/dbt) */
-    NodeRef *refs; int nrefs;
-    NodeSrcRef *sources; int nsources;
-    const char **dep_nodes; int ndep_nodes;     /* unique_ids, in first-seen order */
-    const char **dep_macros; int ndep_macros;
-    int *parents; int nparents;                 /* indices of dep_nodes in Project.nodes */
-    bool parse_text_seen;   /* the parse render read text a macro emitted (interp_text_seen) */
+    NodeRef *refs;                              /* nrefs */
+    NodeSrcRef *sources;                        /* nsources */
+    const char **dep_nodes;                     /* ndep_nodes unique_ids, in first-seen order */
+    const char **dep_macros;                    /* ndep_macros */
+    int *parents;                               /* nparents indices of dep_nodes in Project.nodes */
 
     /* tests */
-    bool is_generic_test;
     const char *test_name;          /* generic: "unique", "accepted_values", ... */
     const char *test_namespace;     /* NULL or package */
     const char *column_name;        /* NULL for model-level */
@@ -135,7 +133,6 @@ typedef struct Node {
     VDict *freshness, *quoting, *external;
 
     /* compile results (src/dbt) */
-    bool compiled;
     const char *compiled_code;      /* with ephemeral CTEs injected */
     /* strlen(compiled_code), measured once where it is set (it is written to
      * the compiled file, manifest.json and run_results.json), valid while
@@ -146,8 +143,6 @@ typedef struct Node {
     VList *extra_ctes;              /* [{id, sql}] */
     const char *compiled_path;
     double created_at;
-    bool disabled;
-    bool stub;                      /* delta compile: stands for a node not loaded (identity preset, not rendered) */
 
     /* unit tests (RT_UNIT_TEST): depends on the tested model (refs[0]) */
     UnitTest *unit;
@@ -163,6 +158,15 @@ typedef struct Node {
     VDict *source_meta;             /* sources: the source-level meta (Node.meta is the table's) */
     const char *yml_path;           /* generic tests/sources: the properties file (= original_file_path) */
     VList *constraints;             /* models: model-level `constraints:` of the properties file (NULL: none) */
+
+    /* the counts of the arrays above, and the flags, side by side (no
+     * padding between them: there are 30,000 nodes in a big project) */
+    int nfqn, nrefs, nsources, ndep_nodes, ndep_macros, nparents;
+    bool parse_text_seen;   /* the parse render read text a macro emitted (interp_text_seen) */
+    bool is_generic_test;   /* tests */
+    bool compiled;          /* compile results */
+    bool disabled;
+    bool stub;              /* delta compile: stands for a node not loaded (identity preset, not rendered) */
 } Node;
 
 /* Set n->compiled_code to code (may be NULL) and note its length. */
