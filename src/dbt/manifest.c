@@ -232,6 +232,30 @@ static inline void uid_key(JsonW *w, const Uids *u, int r)
 /* u and rank: the node's place in the Uids (NULL, -1 for disabled nodes).
  * memo: the calling thread's memo of shared dicts (configs are mostly
  * dict_cow copies of a few folded dicts), or NULL. */
+/* "refs": [{name, package, version}], "sources": [[source, table]] */
+static void kv_refs_sources(JsonW *w, const Node *n)
+{
+    json_key_lit(w, "refs");
+    json_arr_begin(w);
+    for (int i = 0; i < n->nrefs; i++) {
+        json_obj_begin(w);
+        kv_str(w, "name", n->refs[i].name);
+        kv_str(w, "package", n->refs[i].package);
+        kv_str(w, "version", n->refs[i].version);
+        json_obj_end(w);
+    }
+    json_arr_end(w);
+    json_key_lit(w, "sources");
+    json_arr_begin(w);
+    for (int i = 0; i < n->nsources; i++) {
+        json_arr_begin(w);
+        json_str(w, n->sources[i].source);
+        json_str(w, n->sources[i].table);
+        json_arr_end(w);
+    }
+    json_arr_end(w);
+}
+
 static void write_node(JsonW *w, Node *n, const Uids *u, int rank, JsonMemo *memo)
 {
     json_obj_begin(w);
@@ -276,25 +300,7 @@ static void write_node(JsonW *w, Node *n, const Uids *u, int rank, JsonMemo *mem
         return;
     }
     kv_str(w, "language", "sql");
-    json_key_lit(w, "refs");
-    json_arr_begin(w);
-    for (int i = 0; i < n->nrefs; i++) {
-        json_obj_begin(w);
-        kv_str(w, "name", n->refs[i].name);
-        kv_str(w, "package", n->refs[i].package);
-        kv_str(w, "version", n->refs[i].version);
-        json_obj_end(w);
-    }
-    json_arr_end(w);
-    json_key_lit(w, "sources");
-    json_arr_begin(w);
-    for (int i = 0; i < n->nsources; i++) {
-        json_arr_begin(w);
-        json_str(w, n->sources[i].source);
-        json_str(w, n->sources[i].table);
-        json_arr_end(w);
-    }
-    json_arr_end(w);
+    kv_refs_sources(w, n);
     json_key_lit(w, "metrics");
     empty_arr(w);
     json_key_lit(w, "depends_on");
@@ -507,25 +513,7 @@ static void write_exposure(JsonW *w, Node *n, JsonMemo *memo)
     empty_arr(w);
     kv_strs(w, "nodes", n->dep_nodes, n->ndep_nodes);
     json_obj_end(w);
-    json_key_lit(w, "refs");
-    json_arr_begin(w);
-    for (int i = 0; i < n->nrefs; i++) {
-        json_obj_begin(w);
-        kv_str(w, "name", n->refs[i].name);
-        kv_str(w, "package", n->refs[i].package);
-        kv_str(w, "version", n->refs[i].version);
-        json_obj_end(w);
-    }
-    json_arr_end(w);
-    json_key_lit(w, "sources");
-    json_arr_begin(w);
-    for (int i = 0; i < n->nsources; i++) {
-        json_arr_begin(w);
-        json_str(w, n->sources[i].source);
-        json_str(w, n->sources[i].table);
-        json_arr_end(w);
-    }
-    json_arr_end(w);
+    kv_refs_sources(w, n);
     json_key_lit(w, "metrics");
     json_arr_begin(w);
     for (int i = 0; i < ex->nmetrics; i++) {

@@ -862,6 +862,28 @@ static int ut_parse_input(Arena *a, const char *in, UtFixture *fx)
     return 0;
 }
 
+/* A unit test's or an exposure's `config:` (rendered) merged into cfg, a
+ * string `tags` as a one-item list; *unrendered: the mapping as written. */
+static int entry_config(PatchCtx *c, const YNode *entry, VDict *cfg, VDict **unrendered)
+{
+    Arena *a = c->L->a;
+    VDict *ucfg = NULL;
+    if (opt_dict(c, entry, "config", PL_RENDER, &ucfg) != 0)
+        return -1;
+    if (ucfg) {
+        Value *t = dict_getz(ucfg, "tags");
+        if (t && t->type == V_STR) {          /* tags: a string is a one-item list */
+            Value l = v_list(a, 1);
+            list_append(a, l.u.l, *t);
+            dict_setz(a, ucfg, "tags", l);
+        }
+        config_merge(a, cfg, ucfg);
+    }
+    const YNode *cn = ynode_get(entry, "config");
+    *unrendered = cn && cn->kind == YN_MAP ? ynode_to_value(a, cn).u.d : v_dict(a).u.d;
+    return 0;
+}
+
 static int ut_err(PatchCtx *c, const YNode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int ut_err(PatchCtx *c, const YNode *n, const char *fmt, ...)
 {
@@ -1069,20 +1091,9 @@ static int unit_entry(PatchCtx *c, const YNode *entry)
     n->description = "";
     if (opt_description(c, entry, &n->description) != 0)
         return -1;
-    VDict *cfg = config_defaults(a, RT_UNIT_TEST), *ucfg = NULL;
-    if (opt_dict(c, entry, "config", PL_RENDER, &ucfg) != 0)
+    VDict *cfg = config_defaults(a, RT_UNIT_TEST);
+    if (entry_config(c, entry, cfg, &n->unrendered_config) != 0)
         return -1;
-    if (ucfg) {
-        Value *t = dict_getz(ucfg, "tags");
-        if (t && t->type == V_STR) {          /* tags: a string is a one-item list */
-            Value l = v_list(a, 1);
-            list_append(a, l.u.l, *t);
-            dict_setz(a, ucfg, "tags", l);
-        }
-        config_merge(a, cfg, ucfg);
-    }
-    const YNode *cn = ynode_get(entry, "config");
-    n->unrendered_config = cn && cn->kind == YN_MAP ? ynode_to_value(a, cn).u.d : v_dict(a).u.d;
     n->config = cfg;
     Value *tv = dict_getz(cfg, "tags"), *mv = dict_getz(cfg, "meta");
     n->tags = tv && tv->type == V_LIST ? tv->u.l : v_list(a, 0).u.l;
@@ -1292,23 +1303,12 @@ static int exposure_entry(PatchCtx *c, const YNode *entry)
     if (opt_dict(c, entry, "meta", PL_RENDER, &meta) != 0)
         return -1;
     /* config: enabled, tags, meta (dbt's ExposureConfig) */
-    VDict *cfg = v_dict(a).u.d, *ucfg = NULL;
+    VDict *cfg = v_dict(a).u.d;
     dict_setz(a, cfg, "enabled", v_bool(true));
     dict_setz(a, cfg, "tags", v_list(a, 0));
     dict_setz(a, cfg, "meta", v_dict(a));
-    if (opt_dict(c, entry, "config", PL_RENDER, &ucfg) != 0)
+    if (entry_config(c, entry, cfg, &n->unrendered_config) != 0)
         return -1;
-    if (ucfg) {
-        Value *t = dict_getz(ucfg, "tags");
-        if (t && t->type == V_STR) {          /* tags: a string is a one-item list */
-            Value l = v_list(a, 1);
-            list_append(a, l.u.l, *t);
-            dict_setz(a, ucfg, "tags", l);
-        }
-        config_merge(a, cfg, ucfg);
-    }
-    const YNode *cn = ynode_get(entry, "config");
-    n->unrendered_config = cn && cn->kind == YN_MAP ? ynode_to_value(a, cn).u.d : v_dict(a).u.d;
     n->config = cfg;
     /* Node.tags: the entry's tags, then config tags not among them (what tag: selects) */
     Value *ct = dict_getz(cfg, "tags");
