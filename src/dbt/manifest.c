@@ -232,6 +232,18 @@ static inline void uid_key(JsonW *w, const Uids *u, int r)
 /* u and rank: the node's place in the Uids (NULL, -1 for disabled nodes).
  * memo: the calling thread's memo of shared dicts (configs are mostly
  * dict_cow copies of a few folded dicts), or NULL. */
+/* resource_type, package_name, path, original_file_path, unique_id, fqn:
+ * the identity keys of sources, unit tests and exposures */
+static void kv_identity(JsonW *w, const Node *n, const char *resource_type)
+{
+    kv_str(w, "resource_type", resource_type);
+    kv_str(w, "package_name", n->package_name);
+    kv_str(w, "path", n->path);
+    kv_str(w, "original_file_path", n->original_file_path);
+    kv_str(w, "unique_id", n->unique_id);
+    kv_strs(w, "fqn", n->fqn, n->nfqn);
+}
+
 /* "refs": [{name, package, version}], "sources": [[source, table]] */
 static void kv_refs_sources(JsonW *w, const Node *n)
 {
@@ -373,12 +385,7 @@ static void write_source(JsonW *w, Node *n, JsonMemo *memo)
     kv_str(w, "database", n->database);
     kv_str(w, "schema", n->schema ? n->schema : "");
     kv_str(w, "name", n->name);
-    kv_str(w, "resource_type", "source");
-    kv_str(w, "package_name", n->package_name);
-    kv_str(w, "path", n->path);
-    kv_str(w, "original_file_path", n->original_file_path);
-    kv_str(w, "unique_id", n->unique_id);
-    kv_strs(w, "fqn", n->fqn, n->nfqn);
+    kv_identity(w, n, "source");
     kv_str(w, "source_name", n->source_name);
     kv_str(w, "source_description", n->source_description ? n->source_description : "");
     kv_str(w, "loader", n->loader ? n->loader : "");
@@ -451,12 +458,7 @@ static void write_unit_test(JsonW *w, Node *n, JsonMemo *memo)
     json_key_lit(w, "expect");
     write_fixture(w, &ut->expect);
     kv_str(w, "name", n->name);
-    kv_str(w, "resource_type", "unit_test");
-    kv_str(w, "package_name", n->package_name);
-    kv_str(w, "path", n->path);
-    kv_str(w, "original_file_path", n->original_file_path);
-    kv_str(w, "unique_id", n->unique_id);
-    kv_strs(w, "fqn", n->fqn, n->nfqn);
+    kv_identity(w, n, "unit_test");
     kv_str(w, "description", n->description ? n->description : "");
     json_key_lit(w, "overrides");
     if (ut->overrides) {
@@ -490,12 +492,7 @@ static void write_exposure(JsonW *w, Node *n, JsonMemo *memo)
     Exposure *ex = n->expo;
     json_obj_begin(w);
     kv_str(w, "name", n->name);
-    kv_str(w, "resource_type", "exposure");
-    kv_str(w, "package_name", n->package_name);
-    kv_str(w, "path", n->path);
-    kv_str(w, "original_file_path", n->original_file_path);
-    kv_str(w, "unique_id", n->unique_id);
-    kv_strs(w, "fqn", n->fqn, n->nfqn);
+    kv_identity(w, n, "exposure");
     kv_str(w, "type", ex->type);
     json_key_lit(w, "owner");
     value_to_json(w, ex->owner);

@@ -345,6 +345,25 @@ int deps_parse(Arena *a, const char *rel, const char *text, size_t len, PkgFileK
 
 /* ---------------------------------------------------------------- the hash */
 
+/* The code point of the UTF-8 sequence at u[i] (of n bytes) and its length
+ * in *len; U+FFFD for a bad lead byte or a sequence cut short (the YAML
+ * loader only passes valid text). */
+static unsigned decode_cp(const unsigned char *u, size_t i, size_t n, unsigned *len)
+{
+    unsigned ch = u[i], cp;
+    if ((ch & 0xE0) == 0xC0) { cp = ch & 0x1F; *len = 2; }
+    else if ((ch & 0xF0) == 0xE0) { cp = ch & 0x0F; *len = 3; }
+    else if ((ch & 0xF8) == 0xF0) { cp = ch & 0x07; *len = 4; }
+    else { *len = 1; return 0xFFFD; }
+    if (i + *len > n) {
+        *len = 1;
+        return 0xFFFD;
+    }
+    for (unsigned k = 1; k < *len; k++)
+        cp = (cp << 6) | (u[i + k] & 0x3F);
+    return cp;
+}
+
 static void py_str(Sb *out, const char *s, size_t n)
 {
     sb_putc(out, '"');
@@ -369,18 +388,7 @@ static void py_str(Sb *out, const char *s, size_t n)
             i++;
             continue;
         }
-        /* decode one UTF-8 sequence (the YAML loader only passes valid text) */
-        unsigned cp, len;
-        if ((ch & 0xE0) == 0xC0) { cp = ch & 0x1F; len = 2; }
-        else if ((ch & 0xF0) == 0xE0) { cp = ch & 0x0F; len = 3; }
-        else if ((ch & 0xF8) == 0xF0) { cp = ch & 0x07; len = 4; }
-        else { cp = 0xFFFD; len = 1; }
-        if (i + len > n) {
-            cp = 0xFFFD;
-            len = 1;
-        }
-        for (unsigned k = 1; k < len; k++)
-            cp = (cp << 6) | (u[i + k] & 0x3F);
+        unsigned len, cp = decode_cp(u, i, n, &len);
         if (cp >= 0x10000) {
             unsigned v = cp - 0x10000;
             sb_printf(out, "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
@@ -617,17 +625,7 @@ void deps_yaml_scalar(Sb *out, const char *s)
             i++;
             continue;
         }
-        unsigned cp, len;
-        if ((ch & 0xE0) == 0xC0) { cp = ch & 0x1F; len = 2; }
-        else if ((ch & 0xF0) == 0xE0) { cp = ch & 0x0F; len = 3; }
-        else if ((ch & 0xF8) == 0xF0) { cp = ch & 0x07; len = 4; }
-        else { cp = 0xFFFD; len = 1; }
-        if (i + len > n) {
-            cp = 0xFFFD;
-            len = 1;
-        }
-        for (unsigned k = 1; k < len; k++)
-            cp = (cp << 6) | (u[i + k] & 0x3F);
+        unsigned len, cp = decode_cp(u, i, n, &len);
         if (cp <= 0xFF)
             sb_printf(out, "\\x%02X", cp);
         else if (cp <= 0xFFFF)

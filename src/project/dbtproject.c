@@ -211,20 +211,33 @@ static bool in_list(const char *const *l, const char *s)
     return false;
 }
 
+/* <root>/dbt_project.yml loaded (display: its name in messages); NULL after
+ * reporting an error, or when it is not a mapping at the top level. */
+static YFile *open_project_yml(Loader *L, const char *root, const char *display)
+{
+    Sb path = SB_INIT;
+    path_join(&path, root, "dbt_project.yml");
+    YFile *f = ARENA_NEW(L->a, YFile);
+    int rc = pl_yaml_file(L, sb_cstr(&path), display, f);
+    sb_free(&path);
+    if (rc != 0)
+        return NULL;
+    if (!f->root || f->root->kind != YN_MAP) {
+        pl_err(L, f, f->root, "Invalid dbt_project.yml: expected a mapping at the top level, got %s",
+               f->root ? pl_kind(f->root) : "an empty document");
+        return NULL;
+    }
+    return f;
+}
+
 int pl_read_project_yml(Loader *L)
 {
     Project *p = L->p;
-    Sb path = SB_INIT;
-    path_join(&path, p->root, "dbt_project.yml");
-    YFile *f = ARENA_NEW(L->a, YFile);
-    int rc = pl_yaml_file(L, sb_cstr(&path), "dbt_project.yml", f);
-    sb_free(&path);
-    if (rc != 0)
+    YFile *f = open_project_yml(L, p->root, "dbt_project.yml");
+    if (!f)
         return -1;
-    if (!f->root || f->root->kind != YN_MAP)
-        return pl_err(L, f, f->root, "Invalid dbt_project.yml: expected a mapping at the top level, got %s",
-                      f->root ? pl_kind(f->root) : "an empty document");
     Ctx c = {L, f, f->root};
+    int rc;
     Value raw = ynode_to_value(L->a, f->root);
     p->priv->raw_yml = raw.u.d;
 
@@ -377,16 +390,9 @@ int pl_read_project_yml(Loader *L)
  * pk->project_yml but never read. */
 int pl_read_package_yml(Loader *L, Package *pk, const char *display)
 {
-    Sb path = SB_INIT;
-    path_join(&path, pk->root, "dbt_project.yml");
-    YFile *f = ARENA_NEW(L->a, YFile);
-    int rc = pl_yaml_file(L, sb_cstr(&path), display, f);
-    sb_free(&path);
-    if (rc != 0)
+    YFile *f = open_project_yml(L, pk->root, display);
+    if (!f)
         return -1;
-    if (!f->root || f->root->kind != YN_MAP)
-        return pl_err(L, f, f->root, "Invalid dbt_project.yml: expected a mapping at the top level, got %s",
-                      f->root ? pl_kind(f->root) : "an empty document");
     Ctx c = {L, f, f->root};
     pk->raw_yml = ynode_to_value(L->a, f->root).u.d;
     if (read_name(&c, &pk->name) != 0)
