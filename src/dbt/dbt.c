@@ -46,7 +46,7 @@ static bool has_jinja(const char *s, size_t n)
     return false;
 }
 
-static int yaml_render(void *ud, RenderScope scope, const char *s, size_t n, const char *file,
+static int yaml_render(void *ud, RenderScope scope, const char *pkg, const char *s, size_t n, const char *file,
                        int line, int col, Value *out, Diag *err)
 {
     Dbt *d = (Dbt *)ud;
@@ -62,6 +62,8 @@ static int yaml_render(void *ud, RenderScope scope, const char *s, size_t n, con
     DbtCtx c;
     dbt_ctx_init(&c, d, NULL, DBT_YAML, &d->scratch);
     c.scope = scope;
+    if (scope == PR_PROPERTIES)
+        c.yaml_pkg = pkg;
     Template *t = tpl_parse(&d->scratch, &f, err);
     if (!t)
         goto done;

@@ -777,7 +777,7 @@ static int var_missing(Interp *I, DbtCtx *c, const char *name)
     Dbt *d = c->d;
     Arena *a = c->a;
     Value merged = v_dict(a);
-    const char *pkg = c->n ? c->n->package_name : NULL;
+    const char *pkg = c->n ? c->n->package_name : c->yaml_pkg;
     VDictEntry *e;
     if (d->p && d->p->vars && c->pass != DBT_YAML) {
         for (size_t it = 0; dict_next(d->p->vars, &it, &e);) {
@@ -815,7 +815,7 @@ static int f_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     bool project_vars = c->pass != DBT_YAML || c->scope == PR_PROPERTIES;
     Value *v = c->unit ? dbt_unit_override(c, "vars", name) : NULL;   /* as --vars would */
     if (!v)
-        v = vars_lookup(c->d, c->n ? c->n->package_name : NULL, name, project_vars);
+        v = vars_lookup(c->d, c->n ? c->n->package_name : c->yaml_pkg, name, project_vars);
     if (!v) {
         if (slots[1].type != V_UNDEF) {
             *out = slots[1];

@@ -41,6 +41,7 @@ typedef struct DbtCtx {
     Node *n;                     /* NULL for YAML renders */
     DbtPass pass;
     RenderScope scope;           /* YAML renders */
+    const char *yaml_pkg;        /* YAML renders of a package's properties file: its name, else NULL */
     Arena *a;                    /* render arena (values die with it) */
     bool execute;
     bool runtime_config;         /* parse-time render that reads config like run time (generate_*_name) */

@@ -226,7 +226,7 @@ static int pkg_project(Deps *D, const char *dir, const PkgSpec *at, const char *
         return fail_at(D, at, "Invalid dbt_project.yml at %s: 'name' is a required string property", path);
     Value v = nn->value;
     if (D->o->r && D->o->r->render && (strstr(raw, "{{") || strstr(raw, "{%"))) {
-        if (D->o->r->render(D->o->r->ud, PR_PACKAGES, raw, strlen(raw), path, nn->line, nn->col, &v, D->err) != 0)
+        if (D->o->r->render(D->o->r->ud, PR_PACKAGES, NULL, raw, strlen(raw), path, nn->line, nn->col, &v, D->err) != 0)
             return -1;
     }
     if (v.type != V_STR || !valid_name(v.u.s->s))

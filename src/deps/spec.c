@@ -98,7 +98,7 @@ static int render(Ctx *c, const YNode *n, Value *out, int depth)
         }
         if (c->err->set)
             diag_clear(c->err);
-        return c->r->render(c->r->ud, PR_PACKAGES, n->value.u.s->s, n->value.u.s->len, c->rel, n->line,
+        return c->r->render(c->r->ud, PR_PACKAGES, NULL, n->value.u.s->s, n->value.u.s->len, c->rel, n->line,
                             n->col, out, c->err);
     case YN_SEQ: {
         Value l = v_list(c->a, n->n);

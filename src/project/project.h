@@ -219,8 +219,9 @@ struct Project;   /* for ProjectRenderer.bind */
 typedef enum { PR_PROJECT, PR_PROFILE, PR_PROPERTIES, PR_PACKAGES } RenderScope;
 typedef struct ProjectRenderer {
     /* Render s natively (§4.3) in the given scope; file/line/col locate s for diagnostics.
+     * pkg: the installed package whose file s is in (its vars apply, §3.4), or NULL.
      * Return 0 and *out, or -1 with err filled. */
-    int (*render)(void *ud, RenderScope scope, const char *s, size_t n,
+    int (*render)(void *ud, RenderScope scope, const char *pkg, const char *s, size_t n,
                   const char *file, int line, int col, Value *out, Diag *err);
     void *ud;
     /* Optional (may be NULL).  project_load() calls it once dbt_project.yml and

@@ -249,7 +249,8 @@ int pl_render_scalar(Loader *L, const YFile *f, const YNode *n, RenderScope scop
     }
     if (L->err->set)
         diag_clear(L->err);
-    return L->r->render(L->r->ud, scope, v.u.s->s, v.u.s->len, f ? f->rel : NULL,
+    const char *pkg = L->pkg && L->pkg->index > 0 ? L->pkg->name : NULL;
+    return L->r->render(L->r->ud, scope, pkg, v.u.s->s, v.u.s->len, f ? f->rel : NULL,
                         n->line, n->col, out, L->err);
 }
 

@@ -104,6 +104,10 @@ expect "package node identity" \
 expect "config layers: package tree, config() call, root tree" \
     "table utils analytics_utils ['from_pkg', 'in_file', 'from_root'] ['from_pkg', 'in_file', 'from_root']" \
     "$(J "$n['config']['materialized'], $n['config']['schema'], $n['schema'], $n['config']['tags'], $n['tags']")"
+# var() in a package's properties file: the root's vars scoped to the
+# package (util_limit 7), then the package's own (util_label)
+expect "var() in a package's properties file" "{'label': 'pkg_default', 'limit': 7}" \
+    "$(J "$n['config']['meta']")"
 expect "package model without config(): root tree over its own" "view utils" \
     "$(J 'm["nodes"]["model.util_pkg.util_from_src"]["config"]["materialized"], m["nodes"]["model.util_pkg.util_from_src"]["config"]["schema"]')"
 expect "root model: the root tree only" "table None" \

@@ -482,7 +482,7 @@ typedef struct FakeR {
     Sb seen;
 } FakeR;
 
-static int fake_render(void *ud, RenderScope scope, const char *s, size_t n, const char *file, int line,
+static int fake_render(void *ud, RenderScope scope, const char *pkg, const char *s, size_t n, const char *file, int line,
                        int col, Value *out, Diag *err)
 {
     FakeR *f = ud;
