@@ -1,4 +1,4 @@
-/* cmd_run.c - `cdbt run`, `test`, `seed`, `snapshot`, `build`: load and select like the
+/* cmd_run.c - `cdbt run`, `test`, `seed`, `snapshot`, `build`, `clone`: load and select like the
  * other commands, connect (starting the managed local server for a
  * `managed: true` target), hand the selection to the runner
  * (src/exec/runner.h) and print its progress the way dbt does: START / OK /
@@ -41,6 +41,7 @@ typedef struct Out {
     const Flags *f;
     Session *s;
     bool json, color;
+    bool quiet_nodes;            /* clone: no START / result line per node, as dbt's clone runner */
 } Out;
 
 static const char *const C_GREEN = "\033[32m", *const C_RED = "\033[31m", *const C_YELLOW = "\033[33m",
@@ -191,6 +192,8 @@ static void ev_info(void *ud, const char *line)
 static void ev_start(void *ud, const RunItem *it, int total)
 {
     Out *o = ud;
+    if (o->quiet_nodes)
+        return;
     Sb msg = SB_INIT, rel = SB_INIT;
     Node *n = it->node;
     if (it->is_hook)
@@ -246,6 +249,8 @@ done:
 static void ev_done(void *ud, const RunItem *it, int total)
 {
     Out *o = ud;
+    if (o->quiet_nodes)
+        return;
     Node *n = it->node;
     Sb msg = SB_INIT, rel = SB_INIT, status = SB_INIT;
     double secs = it->exec_end > 0 ? it->exec_end - it->compile_start : it->compile_end - it->compile_start;
@@ -508,14 +513,17 @@ static const char *abs_under(Session *s, const char *path)
 int cmd_run(Flags *f)
 {
     static const int kRun[] = {RT_MODEL, -1}, kTest[] = {RT_TEST, RT_UNIT_TEST, -1}, kSeed[] = {RT_SEED, -1},
-                     kSnapshot[] = {RT_SNAPSHOT, -1}, kBuild[] = {RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, RT_UNIT_TEST, -1};
+                     kSnapshot[] = {RT_SNAPSHOT, -1}, kBuild[] = {RT_MODEL, RT_SEED, RT_TEST, RT_SNAPSHOT, RT_UNIT_TEST, -1},
+                     kClone[] = {RT_MODEL, RT_SEED, RT_SNAPSHOT, -1};
     RunnerCommand cmd = !strcmp(f->command, "test") ? RUNNER_TEST : !strcmp(f->command, "seed") ? RUNNER_SEED
                       : !strcmp(f->command, "build") ? RUNNER_BUILD
-                      : !strcmp(f->command, "snapshot") ? RUNNER_SNAPSHOT : RUNNER_RUN;
+                      : !strcmp(f->command, "snapshot") ? RUNNER_SNAPSHOT
+                      : !strcmp(f->command, "clone") ? RUNNER_CLONE : RUNNER_RUN;
     const int *types = cmd == RUNNER_TEST ? kTest : cmd == RUNNER_SEED ? kSeed : cmd == RUNNER_BUILD ? kBuild
-                     : cmd == RUNNER_SNAPSHOT ? kSnapshot : kRun;
+                     : cmd == RUNNER_SNAPSHOT ? kSnapshot : cmd == RUNNER_CLONE ? kClone : kRun;
     Out o = {0};
     o.f = f;
+    o.quiet_nodes = cmd == RUNNER_CLONE;
     if (f->log_format && strcmp(f->log_format, "text") && strcmp(f->log_format, "default") &&
         strcmp(f->log_format, "json") && strcmp(f->log_format, "debug")) {
         fprintf(stderr, "error: Invalid value for '--log-format': '%s' is not one of 'text', 'debug', 'json', 'default'\n",
@@ -539,8 +547,9 @@ int cmd_run(Flags *f)
     out_line(&o, "FoundStats", false, "Found %s", found);
     bool *sel = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
     rc = session_select(&s, types, sel);
+    StrMap *clone_from = NULL;
     if (rc == EXIT_OK)
-        rc = session_defer(&s, sel);
+        rc = cmd == RUNNER_CLONE ? session_clone_sources(&s, sel, &clone_from) : session_defer(&s, sel);
     if (rc != EXIT_OK) {
         session_close(&s);
         return rc;
@@ -609,6 +618,7 @@ int cmd_run(Flags *f)
     static const RunnerExtraMat extra_mats[] = {{"cleanse", mat_cleanse}};   /* src/cleanse */
     ro.extra_mats = extra_mats;
     ro.nextra_mats = 1;
+    ro.clone_from = clone_from;
     RunnerResult rr;
     int run_rc = runner_run(&ro, &rr, &err);
     sigaction(SIGINT, &old_int, NULL);

@@ -5,7 +5,10 @@
  * and alias.  ref() of such a node then renders the state's relation when
  * the node's own relation does not exist in the target (with --favor-state:
  * always; without a database, as `compile` runs: always), as dbt resolves
- * refs for "slim CI" (`cdbt build -s state:modified+ --defer --state prod/`). */
+ * refs for "slim CI" (`cdbt build -s state:modified+ --defer --state prod/`).
+ *
+ * `cdbt clone` reads the same manifest for the nodes it does select: each
+ * becomes a view over the relation the state built (session_clone_sources). */
 #include <string.h>
 #include "cli.h"
 #include "../graph/graph.h"
@@ -22,39 +25,28 @@ static VDict *member_dict(VDict *d, const char *key)
     return v && v->type == V_DICT ? v->u.d : NULL;
 }
 
-int session_defer(Session *s, const bool *sel)
+/* The state manifest's relations of the refable nodes of p: those selected
+ * (want_selected) or those not, into map (unique_id -> DbtDeferRel *).
+ * 0, 1 when dir has no manifest.json, -1 on a bad one (why filled). */
+static int state_relations(Session *s, const char *dir, const bool *sel, bool want_selected, StrMap *map,
+                           int *count, char *why, size_t nwhy)
 {
-    Flags *f = s->flags;
-    if (!f->defer)
-        return EXIT_OK;
-    const char *dir = f->defer_state ? f->defer_state : f->state;
-    if (!dir) {
-        fprintf(stderr, "error: Received a --defer argument, but no value was provided to --state\n");
-        return EXIT_PROJECT_ERROR;
-    }
-    char path[4096], why[4400];
+    char path[4096];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     Value m;
-    int r = graph_json_load(&s->arena, path, &m, why, sizeof why);
-    if (r != 0) {
-        if (r == 1)
-            fprintf(stderr, "error: --defer: no manifest.json in the state directory '%s'\n", dir);
-        else
-            fprintf(stderr, "error: --defer: %s\n", why);
-        return EXIT_PROJECT_ERROR;
-    }
+    int r = graph_json_load(&s->arena, path, &m, why, nwhy);
+    if (r != 0)
+        return r;
     VDict *nodes = m.type == V_DICT ? member_dict(m.u.d, "nodes") : NULL;
     if (!nodes) {
-        fprintf(stderr, "error: --defer: %s has no \"nodes\"\n", path);
-        return EXIT_PROJECT_ERROR;
+        snprintf(why, nwhy, "%s has no \"nodes\"", path);
+        return -1;
     }
-    StrMap *map = arena_zalloc(&s->arena, sizeof *map);
-    strmap_init(map);
     Project *p = s->project;
     int n = 0;
     for (int i = 0; i < p->nnodes; i++) {
         Node *nd = p->nodes[i];
-        if (sel[i] || (nd->rt != RT_MODEL && nd->rt != RT_SEED && nd->rt != RT_SNAPSHOT))
+        if (sel[i] != want_selected || (nd->rt != RT_MODEL && nd->rt != RT_SEED && nd->rt != RT_SNAPSHOT))
             continue;
         Value *ov = dict_getz(nodes, nd->unique_id);
         VDict *old = ov && ov->type == V_DICT ? ov->u.d : NULL;
@@ -77,9 +69,71 @@ int session_defer(Session *s, const bool *sel)
         strmap_putz(map, nd->unique_id, df);
         n++;
     }
+    *count = n;
+    return 0;
+}
+
+int session_defer(Session *s, const bool *sel)
+{
+    Flags *f = s->flags;
+    if (!f->defer)
+        return EXIT_OK;
+    const char *dir = f->defer_state ? f->defer_state : f->state;
+    if (!dir) {
+        fprintf(stderr, "error: Received a --defer argument, but no value was provided to --state\n");
+        return EXIT_PROJECT_ERROR;
+    }
+    char why[4400];
+    StrMap *map = arena_zalloc(&s->arena, sizeof *map);
+    strmap_init(map);
+    int n = 0;
+    int r = state_relations(s, dir, sel, false, map, &n, why, sizeof why);
+    if (r != 0) {
+        if (r == 1)
+            fprintf(stderr, "error: --defer: no manifest.json in the state directory '%s'\n", dir);
+        else
+            fprintf(stderr, "error: --defer: %s\n", why);
+        return EXIT_PROJECT_ERROR;
+    }
     s->defer = map;
     dbt_set_defer(s->dbt, map, f->favor_state);
     if (f->debug)
-        fprintf(stderr, "cdbt: --defer: %d nodes not selected can resolve to %s\n", n, path);
+        fprintf(stderr, "cdbt: --defer: %d nodes not selected can resolve to %s/manifest.json\n", n, dir);
+    return EXIT_OK;
+}
+
+int session_clone_sources(Session *s, const bool *sel, StrMap **out)
+{
+    Flags *f = s->flags;
+    const char *dir = f->defer_state ? f->defer_state : f->state;
+    if (!dir) {
+        fprintf(stderr, "error: --state is required for cloning relations from another environment\n");
+        return EXIT_PROJECT_ERROR;
+    }
+    char why[4400];
+    StrMap *map = arena_zalloc(&s->arena, sizeof *map);
+    strmap_init(map);
+    int n = 0;
+    int r = state_relations(s, dir, sel, true, map, &n, why, sizeof why);
+    if (r != 0) {
+        if (r == 1)
+            fprintf(stderr, "error: Could not find manifest in --state path: \"%s\"\n", dir);
+        else
+            fprintf(stderr, "error: --state: %s\n", why);
+        return EXIT_PROJECT_ERROR;
+    }
+    /* each as the node's own relation would render, with the state's parts */
+    StrMap *rels = arena_zalloc(&s->arena, sizeof *rels);
+    strmap_init(rels);
+    Project *p = s->project;
+    for (int i = 0; i < p->nnodes; i++) {
+        const DbtDeferRel *df = sel[i] ? strmap_getz(map, p->nodes[i]->unique_id) : NULL;
+        if (df)
+            strmap_putz(rels, p->nodes[i]->unique_id, (void *)dbt_defer_rel_text(s->dbt, p->nodes[i], df));
+    }
+    strmap_free(map);
+    *out = rels;
+    if (f->debug)
+        fprintf(stderr, "cdbt: clone: %d selected nodes have a relation in %s/manifest.json\n", n, dir);
     return EXIT_OK;
 }

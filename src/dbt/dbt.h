@@ -134,6 +134,9 @@ void  dbt_set_db(Dbt *d, const DbtDb *db);
  * must outlive its use. */
 typedef struct DbtDeferRel { const char *database, *schema, *identifier; } DbtDeferRel;
 void  dbt_set_defer(Dbt *d, const StrMap *map, bool favor_state);
+/* n's relation as ref() renders it (n's quoting), with df's database,
+ * schema and identifier: `clone`'s source relation.  In d's arena. */
+const char *dbt_defer_rel_text(Dbt *d, Node *n, const DbtDeferRel *df);
 /* Microbatch (dbt 1.9): while a batch is bound, compiling `node` renders
  * ref()/source() of a node whose config has an `event_time` string as dbt's
  * event-time filtered subquery over [start, end), gives `model.batch`

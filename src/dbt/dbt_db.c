@@ -33,6 +33,20 @@ void dbt_set_defer(Dbt *d, const StrMap *map, bool favor_state)
     d->favor_state = favor_state;
 }
 
+const char *dbt_defer_rel_text(Dbt *d, Node *n, const DbtDeferRel *df)
+{
+    DbtRel r;
+    dbt_node_rel(d, n, false, &r);
+    r.database = df->database;
+    r.schema = df->schema;
+    r.identifier = df->identifier;
+    Sb sb = SB_INIT;
+    dbt_rel_render(&r, &sb);
+    const char *t = arena_strdup(&d->arena, sb_cstr(&sb));
+    sb_free(&sb);
+    return t;
+}
+
 void dbt_set_batch(Dbt *d, const DbtBatch *b)
 {
     d->batch_on = b != NULL;

@@ -538,6 +538,8 @@ static const char *error_detail(Runner *r, const char *header, const Diag *d)
 
 static bool blocking(Runner *r, NodeStatus s)
 {
+    if (r->o->cmd == RUNNER_CLONE)
+        return false;            /* dbt's clone: nodes are independent */
     if (s == NS_ERROR || s == NS_SKIPPED)
         return true;
     return r->o->cmd == RUNNER_BUILD && s == NS_FAIL;
@@ -665,11 +667,40 @@ static void verify_cached_view(Runner *r, PgConn *c, Node *n)
 }
 
 /* Compile the node, render its hooks, find its executor.  0 ok; -1 err set. */
+/* dbt's clone materialization on PostgreSQL (no zero-copy clones): 1 and a
+ * "No-op" when the state has no relation for n or n's relation exists and
+ * this is no full refresh (as dbt, an info line says which); else the view
+ * materialization over `select * from <state relation>`. */
+static int prepare_clone(Runner *r, RJob *j, Node *n, Diag *err)
+{
+    const char *from = r->o->clone_from ? strmap_getz((StrMap *)r->o->clone_from, n->unique_id) : NULL;
+    if (!from) {
+        info(r, "No relation found in state manifest for %s", n->unique_id);
+        j->job.message = "No-op";
+        return 1;
+    }
+    if (!r->o->full_refresh && relcache_get(r->rc, n->schema, n->alias ? n->alias : n->name) != REL_NONE) {
+        info(r, "Relation %s already exists", n->relation_name ? n->relation_name : n->name);
+        j->job.message = "No-op";
+        return 1;
+    }
+    j->job.sql = arena_sprintf(&j->job.arena, "select * from %s", from);
+    if (render_hooks(r, j, "pre-hook", &j->job.pre_hooks, &j->job.pre_in_txn, &j->job.npre, err) != 0 ||
+        render_hooks(r, j, "post-hook", &j->job.post_hooks, &j->job.post_in_txn, &j->job.npost, err) != 0)
+        return -1;
+    j->fn = mat_view;
+    return 0;
+}
+
 static int prepare(Runner *r, RJob *j, Diag *err)
 {
     Node *n = r->p->nodes[j->node];
     j->compile_start = wallclock();
     int rc = -1;
+    if (r->o->cmd == RUNNER_CLONE) {
+        rc = prepare_clone(r, j, n, err);
+        goto done;
+    }
     if (n->rt != RT_SEED) {
         if (dbt_compile_node(r->o->dbt, n, err) != 0)
             goto done;
@@ -1465,9 +1496,17 @@ static void dispatch(Runner *r, int i)
         }
         return;
     }
-    if (prepare(r, j, &err) != 0) {
+    int prc = prepare(r, j, &err);
+    if (prc < 0) {
         compile_failed(r, j, &err);
         diag_clear(&err);
+        free_job(j);
+        return;
+    }
+    if (prc > 0) {               /* nothing to execute (clone: "No-op") */
+        j->index = ++r->next_index;
+        j->exec_start = j->exec_end = j->compile_end;
+        finish_job(r, j);
         free_job(j);
         return;
     }
@@ -1662,7 +1701,7 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
         exec_shared_register(r->sh, o->extra_mats[k].name, o->extra_mats[k].fn);
     exec_log(r->sh, "main", "cdbt %s: %d nodes to execute, %d threads",
              o->cmd == RUNNER_RUN ? "run" : o->cmd == RUNNER_TEST ? "test" : o->cmd == RUNNER_SEED ? "seed"
-             : o->cmd == RUNNER_SNAPSHOT ? "snapshot" : "build",
+             : o->cmd == RUNNER_SNAPSHOT ? "snapshot" : o->cmd == RUNNER_CLONE ? "clone" : "build",
              out->total, o->threads);
 
     r->nw = o->threads > 0 ? o->threads : 1;
@@ -1682,7 +1721,8 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
     info(r, "Concurrency: %d threads (target='%s')", o->threads > 0 ? o->threads : 1,
          r->p->target_name ? r->p->target_name : "");
     info(r, "%s", "");
-    run_hooks(r, "on-run-start", false);
+    if (o->cmd != RUNNER_CLONE)
+        run_hooks(r, "on-run-start", false);
 
     for (int k = 0; k < r->nw && out->total > 0; k++) {
         if (pthread_create(&r->w[k].th, NULL, worker_main, &r->w[k]) == 0)
@@ -1692,7 +1732,7 @@ int runner_run(const RunnerOptions *o, RunnerResult *out, Diag *err)
         if (r->rn[i].run && r->rn[i].pending == 0)
             heap_push(r, i);
     walk(r);
-    if (!out->interrupted)
+    if (!out->interrupted && o->cmd != RUNNER_CLONE)
         run_hooks(r, "on-run-end", true);
     rc = 0;
 done:

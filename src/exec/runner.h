@@ -1,5 +1,5 @@
 /* runner.h - executing a selection of nodes against PostgreSQL: `cdbt run`,
- * `test`, `seed`, `snapshot`, `build` (§6.1-6.2, §6.6, §12.4-12.5).
+ * `test`, `seed`, `snapshot`, `build`, `clone` (§6.1-6.2, §6.6, §12.4-12.5).
  *
  * The runner owns the connections (one for the main thread, one per worker),
  * the shared relation cache, schema creation, on-run-start / on-run-end
@@ -19,7 +19,7 @@
 #include "../dbt/dbt.h"
 #include "../graph/graph.h"
 
-typedef enum { RUNNER_RUN, RUNNER_TEST, RUNNER_SEED, RUNNER_BUILD, RUNNER_SNAPSHOT } RunnerCommand;
+typedef enum { RUNNER_RUN, RUNNER_TEST, RUNNER_SEED, RUNNER_BUILD, RUNNER_SNAPSHOT, RUNNER_CLONE } RunnerCommand;
 
 /* One executed, failed or skipped node (a run_results entry) or run hook. */
 typedef struct RunItem {
@@ -82,6 +82,13 @@ typedef struct RunnerOptions {
     const volatile sig_atomic_t *interrupted;   /* set by the caller's signal handler; polled */
     RunnerEvents ev;
     const RunnerExtraMat *extra_mats; int nextra_mats;   /* e.g. {"cleanse", mat_cleanse} */
+    /* RUNNER_CLONE (dbt's clone task): unique_id -> the rendered relation
+     * the state built (const char *).  A selected node without one, or
+     * whose relation exists here (without full_refresh), is a "No-op";
+     * the others become views `select * from` it (the view
+     * materialization, with the node's hooks and grants).  Nodes run
+     * independently: a failure skips nothing.  No on-run hooks. */
+    const StrMap *clone_from;
 } RunnerOptions;
 
 typedef struct RunnerResult {
