@@ -339,6 +339,8 @@ static const char *tree_key(ResourceType rt)
     case RT_SNAPSHOT: return "snapshots";
     case RT_SOURCE: return "sources";
     case RT_TEST: return "data_tests";
+    case RT_UNIT_TEST: return "unit_tests";
+    case RT_EXPOSURE: return "exposures";
     default: return NULL;
     }
 }

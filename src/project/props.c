@@ -864,7 +864,10 @@ static int ut_parse_input(Arena *a, const char *in, UtFixture *fx)
 
 /* A unit test's or an exposure's `config:` (rendered) merged into cfg, a
  * string `tags` as a one-item list; *unrendered: the mapping as written. */
-static int entry_config(PatchCtx *c, const YNode *entry, VDict *cfg, VDict **unrendered)
+/* n's config: the defaults of its resource type, the dbt_project.yml tree
+ * of its kind (`unit_tests:`, `exposures:`) along its fqn, then the entry's
+ * `config:` (unrendered_config: the tree's and the entry's as written). */
+static int entry_config(PatchCtx *c, const YNode *entry, Node *n)
 {
     Arena *a = c->L->a;
     VDict *ucfg = NULL;
@@ -877,10 +880,9 @@ static int entry_config(PatchCtx *c, const YNode *entry, VDict *cfg, VDict **unr
             list_append(a, l.u.l, *t);
             dict_setz(a, ucfg, "tags", l);
         }
-        config_merge(a, cfg, ucfg);
     }
     const YNode *cn = ynode_get(entry, "config");
-    *unrendered = cn && cn->kind == YN_MAP ? ynode_to_value(a, cn).u.d : v_dict(a).u.d;
+    pl_config_fold(c->L, n, ucfg, cn && cn->kind == YN_MAP ? ynode_to_value(a, cn).u.d : NULL);
     return 0;
 }
 
@@ -1091,10 +1093,9 @@ static int unit_entry(PatchCtx *c, const YNode *entry)
     n->description = "";
     if (opt_description(c, entry, &n->description) != 0)
         return -1;
-    VDict *cfg = config_defaults(a, RT_UNIT_TEST);
-    if (entry_config(c, entry, cfg, &n->unrendered_config) != 0)
+    if (entry_config(c, entry, n) != 0)
         return -1;
-    n->config = cfg;
+    VDict *cfg = n->config;
     Value *tv = dict_getz(cfg, "tags"), *mv = dict_getz(cfg, "meta");
     n->tags = tv && tv->type == V_LIST ? tv->u.l : v_list(a, 0).u.l;
     n->meta = mv && mv->type == V_DICT ? mv->u.d : v_dict(a).u.d;
@@ -1303,13 +1304,9 @@ static int exposure_entry(PatchCtx *c, const YNode *entry)
     if (opt_dict(c, entry, "meta", PL_RENDER, &meta) != 0)
         return -1;
     /* config: enabled, tags, meta (dbt's ExposureConfig) */
-    VDict *cfg = v_dict(a).u.d;
-    dict_setz(a, cfg, "enabled", v_bool(true));
-    dict_setz(a, cfg, "tags", v_list(a, 0));
-    dict_setz(a, cfg, "meta", v_dict(a));
-    if (entry_config(c, entry, cfg, &n->unrendered_config) != 0)
+    if (entry_config(c, entry, n) != 0)
         return -1;
-    n->config = cfg;
+    VDict *cfg = n->config;
     /* Node.tags: the entry's tags, then config tags not among them (what tag: selects) */
     Value *ct = dict_getz(cfg, "tags");
     for (size_t i = 0; ct && ct->type == V_LIST && i < ct->u.l->len; i++) {

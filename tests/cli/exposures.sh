@@ -54,6 +54,24 @@ expect "ls --output json" '{"name": "weekly_kpis", "resource_type": "exposure", 
 expect "ls --output json --output-keys" '{"name": "finance_notebook", "unique_id": "exposure.ex.finance_notebook"}' "$(L -s exposure:finance_notebook --output json --output-keys 'name unique_id')"
 expect "ls bad exposure selector" "1" "$(C ls -q -s exposure:a.b.c > /dev/null 2>&1; [ $? -ne 0 ] && echo 1)"
 
+# the exposures: tree of dbt_project.yml (config along the fqn, under the entry's config;
+# unrendered_config is a plain update, as dbt's UnrenderedConfigGenerator)
+cp dbt_project.yml dbt_project.yml.orig
+cat >> dbt_project.yml <<'YML'
+exposures:
+  ex:
+    +tags: [from_project]
+    +meta: {team: bi}
+    marts:
+      +enabled: false
+YML
+expect "exposures tree: +enabled: false on a directory" "exposure:ex.events_app exposure:ex.weekly_kpis" "$(L --resource-type exposure)"
+expect "exposures tree: +tags selects" "exposure:ex.events_app exposure:ex.weekly_kpis" "$(L -s tag:from_project)"
+expect "exposures tree: config and unrendered_config" "{'enabled': True, 'tags': ['from_project', 'apps'], 'meta': {'team': 'bi'}} {'tags': ['apps'], 'meta': {'team': 'bi'}}" \
+    "$(python3 -c "import json; e=json.load(open('target/manifest.json'))['exposures']['exposure.ex.events_app']; print(e['config'], e['unrendered_config'])")"
+mv dbt_project.yml.orig dbt_project.yml
+expect "exposures tree removed" "exposure:ex.events_app exposure:ex.finance_notebook exposure:ex.weekly_kpis" "$(L --resource-type exposure)"
+
 # manifest.json
 check_manifest=$(python3 - <<'PY'
 import json

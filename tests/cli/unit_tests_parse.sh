@@ -37,6 +37,23 @@ expect "ls --output name" "test_order_summary_sql" "$(L -s test_order_summary_sq
 expect "ls --output path" "models/unit_tests.yml" "$(L -s test_order_summary_sql --output path)"
 expect "ls --exclude test_type:unit" "ut.not_null_doubled_id" "$(L --resource-type test --resource-type unit_test --exclude test_type:unit)"
 
+# the unit_tests: tree of dbt_project.yml (fqn [pkg, dirs, model, name]; under the entry's config)
+cp dbt_project.yml dbt_project.yml.orig
+cat >> dbt_project.yml <<'YML'
+unit_tests:
+  ut:
+    +tags: [from_project]
+    +meta: {owner: qa}
+    doubled:
+      +enabled: false
+YML
+expect "unit_tests tree: +enabled: false for one model's tests" "unit_test:ut.test_customer_orders_dict unit_test:ut.test_customer_orders_overrides unit_test:ut.test_events_full_refresh unit_test:ut.test_events_incremental unit_test:ut.test_order_summary_sql unit_test:ut.test_stg_customers_from_seed" "$(L -s test_type:unit)"
+expect "unit_tests tree: +tags selects" "unit_test:ut.test_customer_orders_dict" "$(L -s tag:from_project,tag:unit_tag)"
+expect "unit_tests tree: config (tags appended, meta)" "['from_project', 'unit_tag'] {'owner': 'qa'}" \
+    "$(python3 -c "import json; u=json.load(open('target/manifest.json'))['unit_tests']['unit_test.ut.customer_orders.test_customer_orders_dict']; print(u['config']['tags'], u['config']['meta'])")"
+mv dbt_project.yml.orig dbt_project.yml
+C parse -q > /dev/null 2>&1
+
 # manifest.json
 check_manifest=$(python3 - <<'PY'
 import json
