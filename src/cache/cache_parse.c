@@ -238,6 +238,8 @@ static void node_inputs(const Node *n, Sb *b, bool *ok, size_t span[5], DictMemo
     ser_dict_ptr(b, n->external, false, ok);
     ser_dict_ptr(b, n->source_meta, false, ok);
     ser_str(b, n->yml_path);
+    ser_str(b, n->version ? n->version->vtext : NULL);
+    ser_str(b, n->version ? n->version->latest_text : NULL);
     ser_bool(b, n->disabled);
     ser_u32(b, (uint32_t)n->nrefs);
     ser_u32(b, (uint32_t)n->nsources);

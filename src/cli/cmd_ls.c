@@ -146,6 +146,8 @@ int cmd_ls(Flags *f)
             if (!strcmp(fmt, "name")) {
                 if (nd->rt == RT_SOURCE)
                     sb_printf(&out, "%s.%s", nd->source_name, nd->name);
+                else if (nd->version)
+                    sb_printf(&out, "%s.v%s", nd->name, nd->version->vtext);   /* dbt's search_name */
                 else
                     sb_puts(&out, nd->name);
             } else if (!strcmp(fmt, "path")) {

@@ -195,9 +195,9 @@ static int compile_inline_node(Dbt *d, Node *n, const char **out, Diag *err)
         return -1;
     /* resolve its refs/sources against the parsed project */
     for (int i = 0; i < n->nrefs; i++) {
-        Node *t = dbt_find_node(d, &d->refable, n, n->refs[i].package, n->refs[i].name);
+        Node *t = dbt_find_ref(d, &d->refable, n, n->refs[i].package, n->refs[i].name, n->refs[i].version);
         if (!t) {
-            bool dis = dbt_find_node(d, &d->refable_disabled, n, n->refs[i].package, n->refs[i].name) != NULL;
+            bool dis = dbt_find_ref(d, &d->refable_disabled, n, n->refs[i].package, n->refs[i].name, n->refs[i].version) != NULL;
             diag_set(err, NULL, 0, 0, NULL, "Model '%s' (%s) depends on a node named '%s' which %s",
                      n->unique_id, n->original_file_path, n->refs[i].name,
                      dis ? "is disabled" : "was not found");
@@ -207,7 +207,7 @@ static int compile_inline_node(Dbt *d, Node *n, const char **out, Diag *err)
     const char **deps = ARENA_ARRAY(a, const char *, n->nrefs + n->nsources + 1);
     int nd = 0;
     for (int i = 0; i < n->nrefs; i++)
-        deps[nd++] = dbt_find_node(d, &d->refable, n, n->refs[i].package, n->refs[i].name)->unique_id;
+        deps[nd++] = dbt_find_ref(d, &d->refable, n, n->refs[i].package, n->refs[i].name, n->refs[i].version)->unique_id;
     Sb k = SB_INIT;
     for (int i = 0; i < n->nsources; i++) {
         sb_reset(&k);

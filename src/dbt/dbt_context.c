@@ -253,7 +253,9 @@ Value dbt_model_dict(DbtCtx *c)
     dict_setz(a, d, "schema", str_of(a, n->schema));
     dict_setz(a, d, "alias", str_of(a, n->alias ? n->alias : n->name));
     dict_setz(a, d, "identifier", str_of(a, n->identifier ? n->identifier : n->alias));
-    dict_setz(a, d, "version", v_none());
+    dict_setz(a, d, "version", n->version ? n->version->v : v_none());
+    if (n->rt == RT_MODEL)
+        dict_setz(a, d, "latest_version", n->version ? n->version->latest : v_none());
     dict_setz(a, d, "language", v_strz(a, "sql"));
     Value cfg = {.type = V_DICT, .u.d = n->config};
     dict_setz(a, d, "config", n->config ? cfg : v_dict(a));
@@ -409,13 +411,14 @@ int dbt_resolve(Interp *I, void *ud, const char *name, size_t n, Value *out)
 
 /* ---------------------------------------------------------------- ref / source */
 
-static Node *find_refable(Dbt *d, const Node *from, const char *pkg, const char *name, bool *disabled)
+static Node *find_refable(Dbt *d, const Node *from, const char *pkg, const char *name, const char *version,
+                          bool *disabled)
 {
     *disabled = false;
-    Node *t = dbt_find_node(d, &d->refable, from, pkg, name);
+    Node *t = dbt_find_ref(d, &d->refable, from, pkg, name, version);
     if (t)
         return t;
-    t = dbt_find_node(d, &d->refable_disabled, from, pkg, name);
+    t = dbt_find_ref(d, &d->refable_disabled, from, pkg, name, version);
     *disabled = t != NULL;
     return t;
 }
@@ -498,19 +501,21 @@ static int f_ref(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     if (c->unit)
         return dbt_unit_ref(I, c, pkg, name, out);
     bool disabled;
-    Node *t = find_refable(c->d, c->n, pkg, name, &disabled);
+    Node *t = find_refable(c->d, c->n, pkg, name, version, &disabled);
     if (!t || disabled) {
+        const char *vs = version ? arena_sprintf(c->a, "with version '%s' ", version) : "";
         if (pkg)
-            return interp_error(I, "%s '%s' (%s) depends on a node named '%s' in package or project '%s' which %s",
+            return interp_error(I, "%s '%s' (%s) depends on a node named '%s' %sin package or project '%s' which %s",
                                 c->n->rt == RT_TEST ? "Test" : "Model", c->n->unique_id,
-                                c->n->original_file_path, name, pkg, t ? "is disabled" : "was not found");
-        return interp_error(I, "%s '%s' (%s) depends on a node named '%s' which %s",
+                                c->n->original_file_path, name, vs, pkg, t ? "is disabled" : "was not found");
+        return interp_error(I, "%s '%s' (%s) depends on a node named '%s' %swhich %s",
                             c->n->rt == RT_TEST ? "Test" : "Model", c->n->unique_id,
-                            c->n->original_file_path, name, t ? "is disabled" : "was not found");
+                            c->n->original_file_path, name, vs, t ? "is disabled" : "was not found");
     }
     if (t != c->n && !in_deps(c->n, t->unique_id)) {
-        char *call = pkg ? arena_sprintf(c->a, "{{ ref('%s', '%s') }}", pkg, name)
-                         : arena_sprintf(c->a, "{{ ref('%s') }}", name);
+        const char *vk = version ? arena_sprintf(c->a, ", v=%s", version) : "";
+        char *call = pkg ? arena_sprintf(c->a, "{{ ref('%s', '%s'%s) }}", pkg, name, vk)
+                         : arena_sprintf(c->a, "{{ ref('%s'%s) }}", name, vk);
         return depends_on_error(I, c->n, call);
     }
     DbtRel r;

@@ -464,7 +464,7 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
                 NodeSrcRef s = {target->source_name, target->name};
                 vec_push(&c.srcs, s);
             } else {
-                NodeRef r = {target->name, NULL, NULL};
+                NodeRef r = {target->name, NULL, target->version ? target->version->vtext : NULL};
                 vec_push(&c.refs, r);
             }
         } else {
@@ -776,10 +776,18 @@ static int set_identity(Dbt *d, Node *n, Diag *err)
     if (n->rt == RT_TEST && cal.type == V_NONE && n->alias) {
         /* generic tests keep the loader's (possibly hashed) short name */
     } else if (d->native_alias) {
-        if (value_truthy(cal))
+        if (value_truthy(cal)) {
             n->alias = trim_str(pa, cal);
-        else
+        } else if (n->version) {
+            /* dbt 1.5+: <name>_v<version> ("." as "_") */
+            char *al = arena_sprintf(pa, "%s_v%s", n->name, n->version->vtext);
+            for (char *q = al + strlen(n->name); *q; q++)
+                if (*q == '.')
+                    *q = '_';
+            n->alias = al;
+        } else {
             n->alias = n->name;
+        }
     } else if (call_generate(d, n, "generate_alias_name", cal, &I, &c, &n->alias, err) != 0)
         goto fail;
 
@@ -876,7 +884,17 @@ static void build_maps(Dbt *d)
                     continue;
                 if (refable(n->rt)) {
                     StrMap *m = pass ? &d->refable_disabled : &d->refable;
-                    map_put(m, &kk, pk ? n->package_name : NULL, n->name, n, false);
+                    if (n->version) {
+                        /* a versioned model: "<name>\x1e<v>", and the bare
+                         * name for its latest version */
+                        sb_reset(&k);
+                        sb_printf(&k, "%s\x1e%s", n->name, n->version->vtext);
+                        map_put(m, &kk, pk ? n->package_name : NULL, arena_strdup(&p->arena, sb_cstr(&k)), n, false);
+                        if (strcmp(n->version->vtext, n->version->latest_text) == 0)
+                            map_put(m, &kk, pk ? n->package_name : NULL, n->name, n, false);
+                    } else {
+                        map_put(m, &kk, pk ? n->package_name : NULL, n->name, n, false);
+                    }
                 } else if (n->rt == RT_SOURCE) {
                     sb_reset(&k);
                     sb_printf(&k, "%s.%s", n->source_name ? n->source_name : "", n->name);
@@ -925,6 +943,16 @@ Node *dbt_find_node(Dbt *d, StrMap *m, const Node *from, const char *pkg, const 
     if (!t && from && from->package_name)
         t = map_find(m, from->package_name, name);
     return t ? t : strmap_getz(m, name);
+}
+
+Node *dbt_find_ref(Dbt *d, StrMap *m, const Node *from, const char *pkg, const char *name, const char *version)
+{
+    if (!version)
+        return dbt_find_node(d, m, from, pkg, name);
+    char key[512];
+    if ((size_t)snprintf(key, sizeof key, "%s\x1e%s", name, version) >= sizeof key)
+        return NULL;
+    return dbt_find_node(d, m, from, pkg, key);
 }
 
 static void dep_add(Arena *a, Node *n, const char *uid, int *cap)
@@ -1021,17 +1049,19 @@ static int resolve_deps(Dbt *d, Node *n, Diag *err)
     n->dep_nodes = NULL;
     for (int i = 0; i < n->nrefs; i++) {
         NodeRef *r = &n->refs[i];
-        Node *t = dbt_find_node(d, &d->refable, n, r->package, r->name);
+        Node *t = dbt_find_ref(d, &d->refable, n, r->package, r->name, r->version);
         if (!t) {
             if (n->rt == RT_TEST || n->rt == RT_UNIT_TEST)
                 return 1;
-            Node *dt = dbt_find_node(d, &d->refable_disabled, n, r->package, r->name);
-            char pk[300] = "";
+            Node *dt = dbt_find_ref(d, &d->refable_disabled, n, r->package, r->name, r->version);
+            char pk[300] = "", vs[300] = "";
             if (r->package)
                 snprintf(pk, sizeof pk, "in package or project '%s' ", r->package);
+            if (r->version)
+                snprintf(vs, sizeof vs, "with version '%s' ", r->version);
             char msg[1200];
-            snprintf(msg, sizeof msg, "%s '%s' (%s) depends on a node named '%s' %swhich %s",
-                     title_of(n->rt), n->unique_id, n->original_file_path, r->name, pk,
+            snprintf(msg, sizeof msg, "%s '%s' (%s) depends on a node named '%s' %s%swhich %s",
+                     title_of(n->rt), n->unique_id, n->original_file_path, r->name, vs, pk,
                      dt ? "is disabled" : "was not found");
             if (n->rt == RT_EXPOSURE)
                 return expo_dep_error(n, err, 'r', i, msg);

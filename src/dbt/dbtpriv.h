@@ -189,6 +189,8 @@ void  dbt_error_prefix(Diag *err, Node *n);
  * named name as seen from `from` (§2.5): in package pkg when given, else
  * the root project's, from's package's, then any package's. */
 Node *dbt_find_node(Dbt *d, StrMap *m, const Node *from, const char *pkg, const char *name);
+/* ref() lookup: version NULL finds the latest version of a versioned model */
+Node *dbt_find_ref(Dbt *d, StrMap *m, const Node *from, const char *pkg, const char *name, const char *version);
 int   dbt_parse_node(Dbt *d, Node *n, Diag *err);      /* parse-time render + capture */
 int   dbt_test_kwargs(DbtCtx *c, Interp *I);           /* generic test kwargs -> c->test_kwargs */
 /* A native that only the main thread may run (it prints, reads the

@@ -353,9 +353,15 @@ static void write_node(JsonW *w, Node *n, const Uids *u, int rank, JsonMemo *mem
         else
             empty_arr(w);
         json_key_lit(w, "version");
-        json_null(w);
+        if (n->version)
+            value_to_json(w, n->version->v);
+        else
+            json_null(w);
         json_key_lit(w, "latest_version");
-        json_null(w);
+        if (n->version)
+            value_to_json(w, n->version->latest);
+        else
+            json_null(w);
         json_key_lit(w, "deprecation_date");
         json_null(w);
         json_key_lit(w, "primary_key");

@@ -151,6 +151,28 @@ static bool flat_next(FlatCur *fc, GselSlice *out)
     return true;
 }
 
+/* dbt's is_selected_node() for a versioned model: its name (fqn[-2]), the
+ * last two parts joined by '_' or '.' ("dim_v2", "dim.v2"). */
+static bool version_selected(const Node *nd, const char *sel)
+{
+    if (!nd->version || nd->nfqn < 2)
+        return false;
+    const char *name = nd->fqn[nd->nfqn - 2], *v = nd->fqn[nd->nfqn - 1];
+    if (strcmp(name, sel) == 0)
+        return true;
+    size_t nl = strlen(name);
+    if (strncmp(sel, name, nl) == 0 && (sel[nl] == '_' || sel[nl] == '.') && strcmp(sel + nl + 1, v) == 0)
+        return true;
+    /* the selector's last two dotted parts */
+    const char *last = strrchr(sel, '.');
+    if (!last || strcmp(last + 1, v) != 0)
+        return false;
+    const char *prev = last;
+    while (prev > sel && prev[-1] != '.')
+        prev--;
+    return (size_t)(last - prev) == nl && strncmp(prev, name, nl) == 0;
+}
+
 /* dbt's is_selected_node() for an unversioned node. */
 static bool fqn_selected(GselCtx *c, const GselAtom *a, const char *const *fqn, int nfqn, bool check_leaf)
 {
@@ -213,8 +235,8 @@ static void fqn_index_build(GselCtx *c)
 {
     GselFqnIndex *ix = &c->fqn_index;
     strmap_init(&ix->map);
-    ix->ent_node = xmalloc(sizeof(int) * (3 * (size_t)c->n + 1));
-    ix->ent_next = xmalloc(sizeof(int) * (3 * (size_t)c->n + 1));
+    ix->ent_node = xmalloc(sizeof(int) * (4 * (size_t)c->n + 1));
+    ix->ent_next = xmalloc(sizeof(int) * (4 * (size_t)c->n + 1));
     ix->nent = 0;
     for (int i = 0; i < c->n; i++) {
         Node *nd = c->p->nodes[i];
@@ -222,7 +244,16 @@ static void fqn_index_build(GselCtx *c)
             continue;
         const char *leaf = nd->fqn[nd->nfqn - 1] ? nd->fqn[nd->nfqn - 1] : "";
         const char *f0 = nd->fqn[0] ? nd->fqn[0] : "";
-        fqn_index_add(ix, leaf, strlen(leaf), i);
+        if (nd->version && nd->nfqn >= 2) {
+            /* a versioned model: its name and <name>_v<v> (version_selected) */
+            const char *name = nd->fqn[nd->nfqn - 2];
+            fqn_index_add(ix, name, strlen(name), i);
+            sb_reset(&c->sb);
+            sb_printf(&c->sb, "%s_%s", name, leaf);
+            fqn_index_add(ix, c->sb.buf, c->sb.len, i);
+        } else {
+            fqn_index_add(ix, leaf, strlen(leaf), i);
+        }
         fqn_index_add(ix, f0, first_flat_len(f0), i);
         if (nd->nfqn > 1) {
             const char *f1 = nd->fqn[1] ? nd->fqn[1] : "";
@@ -265,7 +296,7 @@ static int m_fqn(GselCtx *c, const GselAtom *a, GselSet *out)
         if (nd->rt == RT_SOURCE || nd->rt == RT_EXPOSURE || !nd->fqn || nd->nfqn <= 0)
             continue;
         const char *const *fqn = (const char *const *)nd->fqn;
-        if (fqn_selected(c, a, fqn, nd->nfqn, true) ||
+        if ((nd->version && version_selected(nd, a->value)) || fqn_selected(c, a, fqn, nd->nfqn, !nd->version) ||
             fqn_selected(c, a, fqn + 1, nd->nfqn - 1, false))
             gsel_add(out, i);
     }
@@ -657,18 +688,40 @@ static int m_exposure(GselCtx *c, const GselAtom *a, GselSet *out)
 
 /* ------------------------------------------------------------ the rest */
 
+/* dbt's UnparsedVersion order: as numbers when both read as numbers, else
+ * as strings. */
+static int version_cmp(const char *x, const char *y)
+{
+    char *ex, *ey;
+    double a = strtod(x, &ex), b = strtod(y, &ey);
+    if (*x && *y && !*ex && !*ey)
+        return a < b ? -1 : a > b ? 1 : 0;
+    return strcmp(x, y);
+}
+
 static int m_version(GselCtx *c, const GselAtom *a, GselSet *out)
 {
     const char *v = a->value;
-    if (strcmp(v, "none") == 0) {          /* cdbt has no versioned models yet */
-        for (int i = 0; i < c->n; i++)
-            if (c->p->nodes[i]->rt == RT_MODEL)
-                gsel_add(out, i);
-        return 0;
+    int want;                              /* 0 latest, 1 prerelease, -1 old, 2 none */
+    if (strcmp(v, "latest") == 0)
+        want = 0;
+    else if (strcmp(v, "prerelease") == 0)
+        want = 1;
+    else if (strcmp(v, "old") == 0)
+        want = -1;
+    else if (strcmp(v, "none") == 0)
+        want = 2;
+    else
+        return gsel_fail(c, a, "Invalid version type selector %s: expected one of: 'latest', 'prerelease', 'old', or 'none'", v);
+    for (int i = 0; i < c->n; i++) {
+        const Node *nd = c->p->nodes[i];
+        if (nd->rt != RT_MODEL)
+            continue;
+        const ModelVersion *mv = nd->version;
+        if (want == 2 ? !mv : mv && version_cmp(mv->vtext, mv->latest_text) == want)
+            gsel_add(out, i);
     }
-    if (strcmp(v, "latest") == 0 || strcmp(v, "prerelease") == 0 || strcmp(v, "old") == 0)
-        return 0;
-    return gsel_fail(c, a, "unknown version selector '%s' (expected latest, prerelease, old or none)", v);
+    return 0;
 }
 
 /* Resource kinds cdbt does not have (metrics, ...): never match. */

@@ -415,6 +415,7 @@ static int build_one(Loader *L, TestJob *j, const YNode *item, Scratch *sc)
     if (j->model_value.type != V_STR)
         j->model_value = v_strz(a, t->rt == RT_SOURCE
             ? pl_cat(tmp, "{{ get_where_subquery(source('", t->source_name, "', '", t->name, "')) }}", NULL)
+            : t->version ? pl_cat(tmp, "{{ get_where_subquery(ref('", t->name, "', version='", t->version, "')) }}", NULL)
             : pl_cat(tmp, "{{ get_where_subquery(ref('", t->name, "')) }}", NULL));
     dict_set(a, args, L->kwarg_keys[1], j->model_value);
 
@@ -442,7 +443,8 @@ static int build_one(Loader *L, TestJob *j, const YNode *item, Scratch *sc)
     }
 
     /* names */
-    const char *target_name = t->rt == RT_SOURCE ? pl_cat(tmp, t->source_name, "_", t->name, NULL) : t->name;
+    const char *target_name = t->rt == RT_SOURCE ? pl_cat(tmp, t->source_name, "_", t->name, NULL)
+                            : t->version ? pl_cat(tmp, t->name, "_v", t->version, NULL) : t->name;
     const char *short_name, *full_name;
     if (user_name) {
         full_name = short_name = pl_fmt_value(a, ynode_to_value(a, user_name));

@@ -194,11 +194,17 @@ static int check_names(Loader *L)
         if (n->rt != RT_MODEL && n->rt != RT_SEED && n->rt != RT_SNAPSHOT)
             continue;
         const char *k = n->name;
-        if (L->p->npackages) {
+        if (L->p->npackages || n->version) {
             sb_reset(&key);
-            sb_puts(&key, n->package_name);
-            sb_putc(&key, '\x1f');
+            if (L->p->npackages) {
+                sb_puts(&key, n->package_name);
+                sb_putc(&key, '\x1f');
+            }
             sb_puts(&key, n->name);
+            if (n->version) {    /* versions of one model share its name */
+                sb_putc(&key, '\x1e');
+                sb_puts(&key, n->version->vtext);
+            }
             k = sb_cstr(&key);
         }
         Node *old = strmap_getz(&seen, k);

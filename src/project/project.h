@@ -35,6 +35,13 @@ const char *rt_name(ResourceType rt);              /* "model", "seed", ... */
 int         rt_from_name(const char *s);           /* -1 if unknown */
 
 typedef struct NodeRef { const char *name; const char *package; const char *version; } NodeRef;
+/* A versioned model (`versions:` in its properties file, dbt 1.5+): its
+ * version and the model's latest, as written (int, float or string), and
+ * str() of each ("2", "1.5", "beta"). */
+typedef struct ModelVersion {
+    Value v, latest;
+    const char *vtext, *latest_text;
+} ModelVersion;
 typedef struct NodeSrcRef { const char *source; const char *table; } NodeSrcRef;
 
 /* Unit tests (dbt 1.8+ `unit_tests:` in a properties file), normalised by
@@ -158,6 +165,7 @@ typedef struct Node {
     VDict *source_meta;             /* sources: the source-level meta (Node.meta is the table's) */
     const char *yml_path;           /* generic tests/sources: the properties file (= original_file_path) */
     VList *constraints;             /* models: model-level `constraints:` of the properties file (NULL: none) */
+    const ModelVersion *version;    /* versioned models, else NULL */
 
     /* the counts of the arrays above, and the flags, side by side (no
      * padding between them: there are 30,000 nodes in a big project) */

@@ -161,6 +161,7 @@ int pl_add_exposures(Loader *L);      /* fold configs of discovered nodes, add t
 typedef struct TestTarget {
     ResourceType rt;              /* RT_MODEL/RT_SEED/RT_SNAPSHOT/RT_SOURCE/... */
     const char *name;             /* model name, or table name for sources */
+    const char *version;          /* a versioned model's version (str(v)), else NULL */
     const char *source_name;      /* sources only */
     Node *node;                   /* the tested node (NULL if missing) */
     const char *file_key_name;

@@ -150,12 +150,51 @@ static const char *const column_keys[PL_NCOLUMN_KEYS] = {
     "name", "description", "meta", "data_type", "constraints", "quote", "tags",
 };
 
+/* Which of a versioned model's top-level columns a version keeps (its
+ * `columns:` item with `include` / `exclude`; default: all of them), and
+ * the names the version's own columns replace.  NULL: every column. */
+typedef struct ColFilter {
+    const YNode *include;        /* "all" / "*" or a list of names; NULL = all */
+    const YNode *exclude;        /* a list of names or NULL */
+    const YNode *own;            /* the version's `columns:` (its named items win) */
+} ColFilter;
+
+static bool yname_in(const YNode *list, const char *name)
+{
+    for (size_t i = 0; list && list->kind == YN_SEQ && i < list->n; i++) {
+        const char *s = ynode_str(list->items[i]);
+        if (s && strcmp(s, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool col_kept(const ColFilter *f, Value name)
+{
+    if (!f)
+        return true;
+    const char *s = value_cstr(name);
+    if (!s)
+        return true;
+    if (f->include && f->include->kind == YN_SEQ && !yname_in(f->include, s))
+        return false;
+    if (yname_in(f->exclude, s))
+        return false;
+    for (size_t i = 0; f->own && f->own->kind == YN_SEQ && i < f->own->n; i++) {
+        const char *o = ynode_str(ynode_get(f->own->items[i], "name"));
+        if (o && strcmp(o, s) == 0)
+            return false;        /* the version redefines it */
+    }
+    return true;
+}
+
 /* columns -> dict name -> {name, description, meta, data_type, constraints, quote, tags};
- * column tests are queued against t (when t->node or a source is known). */
-static int read_columns(PatchCtx *c, const YNode *entry, VDict *cols, const TestTarget *t)
+ * column tests are queued against t (when t->node or a source is known).
+ * cn: the `columns:` list (NULL: none); flt: a version's filter of the
+ * model's columns, or NULL; items with `include` are filters, not columns. */
+static int read_columns(PatchCtx *c, const YNode *cn, VDict *cols, const TestTarget *t, const ColFilter *flt)
 {
     Loader *L = c->L;
-    const YNode *cn = ynode_get(entry, "columns");
     if (!cn || (cn->kind == YN_SCALAR && cn->value.type == V_NONE))
         return 0;
     if (cn->kind != YN_SEQ)
@@ -165,9 +204,13 @@ static int read_columns(PatchCtx *c, const YNode *entry, VDict *cols, const Test
             L->column_keys[k] = v_strz(L->a, column_keys[k]);
     for (size_t i = 0; i < cn->n; i++) {
         const YNode *col = cn->items[i];
+        if (col->kind == YN_MAP && ynode_get(col, "include") && !ynode_get(col, "name"))
+            continue;            /* a version's include / exclude */
         Value name;
         if (entry_name_value(c, col, &name) != 0)
             return -1;
+        if (!col_kept(flt, name))
+            continue;
         Value desc = v_none();
         VDict *meta = NULL;
         VList *tags;
@@ -209,12 +252,18 @@ static int read_columns(PatchCtx *c, const YNode *entry, VDict *cols, const Test
 
 static const char *const moved_keys[] = {"meta", "docs", "group", "access", "contract", NULL};
 
+static int patch_node(PatchCtx *c, ResourceType rt, const YNode *entry, const YNode *ver, Node *n);
+static int versioned_entry(PatchCtx *c, const YNode *entry, const char *name);
+
 static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
 {
     Loader *L = c->L;
     const char *name;
     if (entry_name(c, entry, &name) != 0)
         return -1;
+    const YNode *vers = rt == RT_MODEL ? ynode_get(entry, "versions") : NULL;
+    if (vers && !(vers->kind == YN_SCALAR && vers->value.type == V_NONE))
+        return versioned_entry(c, entry, name);
     Node *n = strmap_getz(&L->by_name[rt], name);
     if (!n && L->opt->nonly_models)
         return 0;                  /* delta mode: a model not loaded */
@@ -234,11 +283,24 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
     pt->entry = entry;
     pt->yaml_key = c->key;
     strmap_putz(&L->patched[rt], name, pt);
+    return patch_node(c, rt, entry, NULL, n);
+}
 
+/* The properties of entry on n; ver: the entry's item in `versions:` for a
+ * versioned model (its description, config, docs, access, constraints,
+ * columns and tests over the model's), else NULL. */
+static int patch_node(PatchCtx *c, ResourceType rt, const YNode *entry, const YNode *ver, Node *n)
+{
+    Loader *L = c->L;
     const char *pp = pl_cat(&L->tree, L->pkg->name, "://", c->f->rel, NULL);
     n->patch_path = pl_intern(L, pp, strlen(pp));
     if (opt_description(c, entry, &n->description) != 0)
         return -1;
+    const char *vdesc = NULL;
+    if (ver && opt_description(c, ver, &vdesc) != 0)
+        return -1;
+    if (vdesc && *vdesc)
+        n->description = vdesc;
     VDict *cfg = NULL;
     if (opt_dict(c, entry, "config", PL_RENDER | PL_HOOKS_RAW, &cfg) != 0)
         return -1;
@@ -246,9 +308,34 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
     Value raw = cfgn && cfgn->kind == YN_MAP ? ynode_to_value(L->a, cfgn) : v_dict(L->a);
     if (!cfg)
         cfg = v_dict(L->a).u.d;
+    if (ver) {
+        /* the version's config over the model's (dbt's deep_merge) */
+        VDict *vcfg = NULL;
+        if (opt_dict(c, ver, "config", PL_RENDER | PL_HOOKS_RAW, &vcfg) != 0)
+            return -1;
+        const YNode *vcn = ynode_get(ver, "config");
+        if (vcfg) {
+            VDict *m = v_dict(L->a).u.d;
+            config_merge(L->a, m, cfg);
+            config_merge(L->a, m, vcfg);
+            cfg = m;
+            Value vraw = ynode_to_value(L->a, vcn);
+            VDict *mr = v_dict(L->a).u.d;
+            VDictEntry *e;
+            for (size_t it = 0; dict_next(raw.u.d, &it, &e);)
+                dict_set(L->a, mr, e->key, e->val);
+            for (size_t it = 0; dict_next(vraw.u.d, &it, &e);)
+                dict_set(L->a, mr, e->key, e->val);
+            raw.u.d = mr;
+        }
+    }
     /* top-level meta/docs/... move into config (error when both) */
     for (int i = 0; moved_keys[i]; i++) {
         const YNode *mk = ynode_get(entry, moved_keys[i]);
+        const YNode *vk = ver && (!strcmp(moved_keys[i], "docs") || !strcmp(moved_keys[i], "access"))
+                          ? ynode_get(ver, moved_keys[i]) : NULL;
+        if (vk && !(vk->kind == YN_SCALAR && vk->value.type == V_NONE))
+            mk = vk;             /* the version's docs / access */
         if (!mk)
             continue;
         if (dict_getz(cfg, moved_keys[i]))
@@ -281,11 +368,31 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
     t.rt = rt;
     t.name = n->name;
     t.node = n;
+    t.version = n->version ? n->version->vtext : NULL;
     t.file_key_name = pl_cat(L->a, c->key, ".", n->name, NULL);
     n->columns = v_dict(L->a).u.d;
-    if (read_columns(c, entry, n->columns, &t) != 0)
+    ColFilter flt = {0}, *fp = NULL;
+    const YNode *own = ver ? ynode_get(ver, "columns") : NULL;
+    if (ver) {
+        fp = &flt;
+        flt.own = own;
+        for (size_t i = 0; own && own->kind == YN_SEQ && i < own->n; i++) {
+            const YNode *it = own->items[i];
+            if (it->kind == YN_MAP && ynode_get(it, "include") && !ynode_get(it, "name")) {
+                flt.include = ynode_get(it, "include");
+                flt.exclude = ynode_get(it, "exclude");
+                const char *inc = ynode_str(flt.include);
+                if (flt.include->kind == YN_SCALAR && (!inc || (strcmp(inc, "all") && strcmp(inc, "*"))))
+                    return pl_err(L, c->f, flt.include,
+                                  "Invalid include value '%s': must be 'all', '*' or a list of column names",
+                                  inc ? inc : "?");
+            }
+        }
+    }
+    if (read_columns(c, ynode_get(entry, "columns"), n->columns, &t, fp) != 0 ||
+        (own && read_columns(c, own, n->columns, &t, NULL) != 0))
         return -1;
-    const YNode *mcn = ynode_get(entry, "constraints");
+    const YNode *mcn = ver && ynode_get(ver, "constraints") ? ynode_get(ver, "constraints") : ynode_get(entry, "constraints");
     if (mcn && mcn->kind != YN_SCALAR) {
         Value mcv;
         if (render(c, mcn, PL_RENDER, &mcv) != 0)
@@ -299,6 +406,144 @@ static int patch_entry(PatchCtx *c, ResourceType rt, const YNode *entry)
         return -1;
     if (tn && pl_queue_tests(L, c->f, tn, &t, NULL, NULL) != 0)
         return -1;
+    if (ver) {
+        tn = tests_node(c, ver, &rc);
+        if (rc)
+            return -1;
+        if (tn && pl_queue_tests(L, c->f, tn, &t, NULL, NULL) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- model versions (dbt 1.5+) */
+
+static const char *const kVersionKeys[] = {"v", "defined_in", "description", "docs", "access", "config",
+                                           "constraints", "columns", "data_tests", "tests",
+                                           "deprecation_date", NULL};
+
+static bool numeric_value(Value v) { return v.type == V_INT || v.type == V_FLOAT; }
+
+static double num_of(Value v) { return v.type == V_INT ? (double)v.u.i : v.u.f; }
+
+/* dbt's ordering of version identifiers: numbers as numbers when all are,
+ * else as strings. */
+static int ver_cmp(Value a, const char *at, Value b, const char *bt, bool all_num)
+{
+    if (all_num) {
+        double x = num_of(a), y = num_of(b);
+        return x < y ? -1 : x > y ? 1 : 0;
+    }
+    return strcmp(at, bt);
+}
+
+/* A model entry with `versions:`: each version is the model file
+ * `defined_in` (default <name>_v<v>; the latest version may also be <name>
+ * itself), renamed model.<pkg>.<name>.v<v> with fqn [..., name, v<v>], and
+ * patched with the entry's properties and the version's over them. */
+static int versioned_entry(PatchCtx *c, const YNode *entry, const char *name)
+{
+    Loader *L = c->L;
+    Arena *a = L->a;
+    const YNode *vers = ynode_get(entry, "versions");
+    if (vers->kind != YN_SEQ)
+        return shape_err(c, vers, arena_sprintf(a, "'versions' must be a list, got %s", pl_kind(vers)));
+    size_t nv = vers->n;
+    if (nv == 0)
+        return shape_err(c, vers, "'versions' must not be empty");
+    Value *vv = ARENA_ARRAY(a, Value, nv);
+    const char **vt = ARENA_ARRAY(a, const char *, nv);
+    bool all_num = true;
+    for (size_t i = 0; i < nv; i++) {
+        const YNode *it = vers->items[i];
+        if (it->kind != YN_MAP)
+            return shape_err(c, it, arena_sprintf(a, "a version must be a mapping, got %s", pl_kind(it)));
+        for (size_t k = 0; k < it->n; k++) {
+            const char *key = ynode_str(it->keys[k]);
+            bool ok = false;
+            for (int j = 0; key && kVersionKeys[j]; j++)
+                ok = ok || !strcmp(key, kVersionKeys[j]);
+            if (!ok)
+                return shape_err(c, it->keys[k], arena_sprintf(a, "Additional properties are not allowed ('%s' was unexpected)",
+                                                                key ? key : ynode_kind_name(it->keys[k])));
+        }
+        const YNode *v = ynode_get(it, "v");
+        if (!v || v->kind != YN_SCALAR || v->value.type == V_NONE || v->value.type == V_BOOL)
+            return shape_err(c, v ? v : it, "'v' is a required property of a version (a number or a string)");
+        vv[i] = v->value;
+        vt[i] = pl_fmt_value(a, v->value);
+        all_num = all_num && numeric_value(v->value);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(vt[j], vt[i]) == 0)
+                return pl_err(L, c->f, v, "Found duplicate version '%s' of model '%s'", vt[i], name);
+    }
+    /* latest_version: given, else the highest */
+    size_t li = 0;
+    const YNode *lv = ynode_get(entry, "latest_version");
+    if (lv && !(lv->kind == YN_SCALAR && lv->value.type == V_NONE)) {
+        const char *lt = lv->kind == YN_SCALAR ? pl_fmt_value(a, lv->value) : NULL;
+        li = nv;
+        for (size_t i = 0; lt && i < nv; i++)
+            if (strcmp(vt[i], lt) == 0)
+                li = i;
+        if (li == nv) {
+            Sb l = SB_INIT;
+            for (size_t i = 0; i < nv; i++)
+                sb_printf(&l, "%s%s", i ? ", " : "", vt[i]);
+            int rc = pl_err(L, c->f, lv, "latest_version: %s is not one of model '%s' versions: [%s]", lt ? lt : "?",
+                            name, sb_cstr(&l));
+            sb_free(&l);
+            return rc;
+        }
+    } else {
+        for (size_t i = 1; i < nv; i++)
+            if (ver_cmp(vv[i], vt[i], vv[li], vt[li], all_num) > 0)
+                li = i;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        const YNode *it = vers->items[i];
+        const YNode *di = ynode_get(it, "defined_in");
+        const char *stem = di && di->kind == YN_SCALAR && di->value.type != V_NONE
+                           ? pl_fmt_value(a, di->value) : pl_cat(a, name, "_v", vt[i], NULL);
+        Node *n = strmap_getz(&L->by_name[RT_MODEL], stem);
+        if (!n && i == li)
+            n = strmap_getz(&L->by_name[RT_MODEL], name);
+        if (!n && L->opt->nonly_models)
+            continue;
+        if (!n) {
+            pl_warn(L, "Did not find matching node for patch with name '%s' in the '%s' section of file '%s'",
+                    stem, c->key, c->f->rel);
+            continue;
+        }
+        if (n->version)
+            return pl_err(L, c->f, it, "Model file '%s' defines two versions of model '%s'", n->original_file_path, name);
+        if (strmap_getz(&L->patched[RT_MODEL], n->name))
+            return pl_err(L, c->f, it,
+                          "dbt found two schema.yml entries for the same resource named %s. Resources and their "
+                          "associated columns may only be described a single time. To fix this, remove one of the "
+                          "resource entries for %s in this file:\n - %s", n->name, n->name, c->f->rel);
+        Patch *pt = ARENA_NEW(&L->tree, Patch);
+        pt->file = c->f;
+        pt->entry = entry;
+        pt->yaml_key = c->key;
+        strmap_putz(&L->patched[RT_MODEL], n->name, pt);
+        ModelVersion *mv = ARENA_NEW(a, ModelVersion);
+        mv->v = vv[i];
+        mv->vtext = vt[i];
+        mv->latest = vv[li];
+        mv->latest_text = vt[li];
+        n->version = mv;
+        n->name = name;
+        n->unique_id = pl_cat(a, "model.", L->pkg->name, ".", name, ".v", vt[i], NULL);
+        const char **fqn = ARENA_ARRAY(a, const char *, n->nfqn + 2);
+        memcpy(fqn, n->fqn, sizeof *fqn * (size_t)n->nfqn);
+        fqn[n->nfqn - 1] = name;
+        fqn[n->nfqn] = pl_cat(a, "v", vt[i], NULL);
+        n->fqn = fqn;
+        n->nfqn++;
+        if (patch_node(c, RT_MODEL, entry, it, n) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -517,7 +762,7 @@ static int source_entry(PatchCtx *c, const YNode *src)
         t.node = n;
         t.file_key_name = arena_sprintf(a, "sources.%s", sname);
         t.extra_tags = extra;
-        if (read_columns(c, tb, n->columns, &t) != 0)
+        if (read_columns(c, ynode_get(tb, "columns"), n->columns, &t, NULL) != 0)
             return -1;
         int trc;
         const YNode *tn = tests_node(c, tb, &trc);
@@ -1013,7 +1258,7 @@ static int unit_entry(PatchCtx *c, const YNode *entry)
         return shape_err(c, mn ? mn : entry, "'model' is a required property");
     const YNode *vn = ynode_get(entry, "versions");
     if (vn && !(vn->kind == YN_SCALAR && vn->value.type == V_NONE))
-        return ut_err(c, vn, "Unit test '%s': 'versions' is not supported (cdbt has no model versions)", name);
+        return ut_err(c, vn, "Unit test '%s': 'versions' is not supported by cdbt yet", name);
     const char *model = pl_fmt_value(a, mn->value);
     UnitTest *ut = ARENA_NEW(a, UnitTest);
     ut->model = model;

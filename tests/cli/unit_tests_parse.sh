@@ -172,7 +172,7 @@ err "this input required" "models/unit_tests.yml:90:11: error: Unit test 'test_e
    90 |   - name: test_events_incremental
       |           ^"
 sed -i '0,/    model: doubled/s//    model: doubled\n    versions: {include: [1]}/' models/unit_tests.yml
-err "versions rejected" "models/unit_tests.yml:55:15: error: Unit test 'test_doubled_nulls': 'versions' is not supported (cdbt has no model versions)
+err "versions rejected" "models/unit_tests.yml:55:15: error: Unit test 'test_doubled_nulls': 'versions' is not supported by cdbt yet
    55 |     versions: {include: [1]}
       |               ^"
 

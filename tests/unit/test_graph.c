@@ -652,8 +652,8 @@ START_TEST(test_errors)
                      "ERR: Invalid selector 'state:modified': state: selection needs --state");
     ck_assert_str_eq(sel(p, "result:error"), "ERR: Invalid selector 'result:error': result: selection needs --state");
     ck_assert_str_eq(sel(p, "version:x"),
-                     "ERR: Invalid selector 'version:x': unknown version selector 'x' "
-                     "(expected latest, prerelease, old or none)");
+                     "ERR: Invalid selector 'version:x': Invalid version type selector x: expected one of: "
+                     "'latest', 'prerelease', 'old', or 'none'");
     /* the error of a later part wins even after good parts */
     ck_assert_str_eq(sel(p, "orders tag:a,bad:x"), "ERR: Invalid selector 'bad:x': unknown selection method 'bad'");
     ck_assert_str_eq(sel_full(p, "orders", "nope:1", INDIRECT_EAGER, -1),
