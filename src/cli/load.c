@@ -224,6 +224,16 @@ static int open_session(Session *s, Flags *f, bool need_profile, bool restore)
     s->project = project_load(&popt, dbt_renderer(s->dbt), &err);
     if (!s->project)
         return fail(&err);
+    /* the loader's warnings (a patch for a missing node, a renamed config
+     * key, ...): errors under --warn-error, as dbt's warn_or_error */
+    for (int i = 0; i < s->project->nwarnings; i++) {
+        if (f->warn_error) {
+            diag_set(&err, NULL, 0, 0, NULL, "%s", s->project->warnings[i]);
+            return fail(&err);
+        }
+        if (!f->quiet)
+            fprintf(stderr, "warning: %s\n", s->project->warnings[i]);
+    }
     /* this run may write outputs: snapshots stored before it no longer
      * vouch for them (cache_stamp_write); its own snapshot keeps its token */
     if (cache_stamp_write(session_target_dir(s), dbt_invocation_id(s->dbt)) == 0)
