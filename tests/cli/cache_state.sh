@@ -103,6 +103,12 @@ case $out in *"warning: cdbt cache ("*"cdbt.db) is corrupt ("*"); rebuilding it"
 norm target/manifest.json > now.json
 cmp -s good.json now.json && ok || bad "manifest after rebuilding a corrupt cache"
 out=$(C parse --debug 2>&1 | loader_warnings_out | grep -c 'warning'); expect "no warning once rebuilt" 0 "$out"
+# the loader's warnings: on stderr, errors under --warn-error
+out=$(C parse 2>&1 >/dev/null | grep -c "^warning: Did not find matching node for patch with name 'does_not_exist' in the 'models' section of file 'models/staging/_stg_models.yml'")
+expect "loader warning printed" 1 "$out"
+out=$(C parse -q 2>&1 | grep -c "matching node for patch"); expect "loader warning: not with --quiet" 0 "$out"
+C parse --warn-error > ww.out 2>&1; expect "loader warning under --warn-error: exit 2" 2 $?
+out=$(grep -c "^error: Did not find matching node for patch with name 'does_not_exist'" ww.out); expect "loader warning under --warn-error: the error" 1 "$out"
 
 # a foreign schema version: warning, rebuilt
 if command -v sqlite3 >/dev/null; then
