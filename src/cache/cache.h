@@ -72,6 +72,11 @@ typedef struct CacheParseEnv {
  * p->arena).  Returns the number of nodes restored, -1 on a cache failure
  * (*warning set; the cache then restores nothing and stores nothing). */
 int  cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **warning);
+/* The key cache_parse_begin computed over everything global but the text
+ * of macros (their skeletons instead: tpl_skeleton): equal in two runs when
+ * only text between a macro's tags changed.  false: none (no parse cache,
+ * or volatile). */
+bool cache_parse_skel_key(const Cache *c, uint8_t out[32]);
 /* DbtOptions.parse_skip: true when n was restored by cache_parse_begin. */
 bool cache_parse_skip(Cache *c, const Node *n);
 /* DbtOptions.env_read: record an env_var() read during n's render. */
@@ -159,6 +164,14 @@ CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, con
  * here (absolute paths) instead of failing it.  The caller then either
  * handles them (src/cli/delta.c) or does a full run. */
 size_t      cache_snap_changed(const CacheSnap *s, const char *const **paths);
+/* With changes: files of user macros (as the store's macro_files named
+ * them) edited in place, at most 8, listed here instead of failing the
+ * lookup.  A snapshot with any is never reused: the caller does a full run,
+ * which may reuse what those files cannot have changed (cmd_compile). */
+size_t      cache_snap_macros_changed(const CacheSnap *s, const char *const **paths);
+/* The opaque blob the store of s kept with it (cache_snap_store's tests:
+ * cmd_compile's tests' compiled code), malloc'd; NULL when none. */
+void       *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len);
 /* Was path (absolute) an input / name an env var read by templates of the
  * run that stored the snapshot?  (Known only when something changed.) */
 bool        cache_snap_has_input(const CacheSnap *s, const char *path);
@@ -196,6 +209,7 @@ int         cache_snap_store(Cache *c, const uint8_t key[32], double started, co
                              const FsStamp *const *out_st, const uint8_t *const *out_dg, size_t nout, size_t nheads,
                              const char *stamp_dir, const char *stamp, const void *info,
                              size_t ninfo, CacheDeltaBuild build, void *build_ud, const char *nodes_root,
+                             const char *const *macro_files, size_t nmacro_files, const void *tests, size_t ntests,
                              char **warning);
 /* Output digests: out_dg (may be NULL; NULL entries: unknown) holds the
  * first 16 bytes of the SHA-256 of what each output held when its out_st

@@ -11,7 +11,7 @@
 #include "../base/sb.h"
 #include "../base/strmap.h"
 
-#define CACHE_SCHEMA_VERSION 10
+#define CACHE_SCHEMA_VERSION 11
 #define CACHE_BUSY_MS 5000
 
 typedef struct CacheEnt {
@@ -50,6 +50,8 @@ struct Cache {
     CacheEnt **entv; int nent;
     int restored, parsed, uncacheable;
     int gone;                    /* rows of nodes no longer parsed (-1: not counted) */
+    uint8_t gskel[32];           /* the global key over the macros' skeletons (cache_parse_skel_key) */
+    bool have_gskel;
     CacheStore *store;           /* started by cache_parse_end, not yet joined (main thread only) */
     /* results (cache.c), loaded on first lookup */
     bool results_loaded;

@@ -97,3 +97,12 @@ CREATE TABLE IF NOT EXISTS snapshot_shift (
     delta INTEGER NOT NULL,
     PRIMARY KEY (key, seq)
 );
+
+-- per compile snapshot, the compiled code of its tests (cmd_compile): after
+-- an edit of macros the tests do not call, the next compile takes it from
+-- here instead of rendering them.  Rewritten only when it differs (digest).
+CREATE TABLE IF NOT EXISTS snapshot_tests (
+    key    BLOB PRIMARY KEY,      -- = snapshots.key
+    digest BLOB NOT NULL,         -- SHA-256 of codes
+    codes  BLOB NOT NULL          -- per test: varint length, unique_id, varint length, compiled code
+);

@@ -42,11 +42,13 @@
 #define RACY_MARGIN 0.05       /* seconds: more than a kernel clock tick */
 #define KIND_CHANGED 255       /* an override that never matches (racy when recorded) */
 #define KIND_MODEL 4           /* stored kind of a model file: kind 1 and .model */
+#define KIND_MACRO 5           /* stored kind of a macro file: kind 1 and .macro */
 
 typedef struct SnapEnt {
     const char *path;
     uint8_t kind;
     bool model;                /* an input that is a model file of the node table */
+    bool macro;                /* an input that is a file of user macros */
     uint64_t size, ino, dev;
     int64_t ms, mns, cs, cns;
 } SnapEnt;
@@ -67,6 +69,7 @@ struct CacheSnap {
     struct Shift { int file; int64_t at, delta; } *shift; size_t nshift;
     /* lookups that accept changed inputs (cache_snap_lookup(..., true, ...)) */
     const char *changed[MAX_CHANGED]; size_t nchanged;
+    const char *mchanged[MAX_CHANGED]; size_t nmchanged;   /* macro files edited in place */
     const uint8_t *inputs; size_t ninputs; /* copies, kept only when something changed */
     const uint8_t *envs; size_t nenvs;
     /* output directories whose "." entry did not vouch but whose outputs
@@ -78,7 +81,7 @@ struct CacheSnap {
 
 static void ent_from_stamp(SnapEnt *e, const FsStamp *st)
 {
-    e->model = false;
+    e->model = e->macro = false;
     if (!st) {
         e->kind = 0;
         e->size = e->ino = e->dev = 0;
@@ -110,7 +113,7 @@ static void ent_stat_at(int dfd, const char *name, SnapEnt *e)
     static atomic_int no_statx;          /* read by the checking and storing threads */
     if (!atomic_load_explicit(&no_statx, memory_order_relaxed)) {
         struct statx x;
-        e->model = false;
+        e->model = e->macro = false;
         if (statx(dfd, name, 0, STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME, &x) == 0 &&
             (x.stx_mask & (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)) ==
                 (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)) {
@@ -194,7 +197,7 @@ static void put_ent(Sb *b, const SnapEnt *e)
 {
     sb_reserve(b, 1 + 7 * 10);
     uint8_t *p = (uint8_t *)b->buf + b->len;
-    *p++ = (uint8_t)(e->model && e->kind == 1 ? KIND_MODEL : e->kind);
+    *p++ = (uint8_t)(e->model && e->kind == 1 ? KIND_MODEL : e->macro && e->kind == 1 ? KIND_MACRO : e->kind);
     p = var_at(p, e->size);
     p = var_at(p, e->ino);
     p = var_at(p, e->dev);
@@ -214,7 +217,8 @@ static void get_ent(Rd *r, SnapEnt *e)
     }
     e->kind = *r->p++;
     e->model = e->kind == KIND_MODEL;
-    if (e->model)
+    e->macro = e->kind == KIND_MACRO;
+    if (e->model || e->macro)
         e->kind = 1;
     e->size = rd_var(r);
     e->ino = rd_var(r);
@@ -588,7 +592,35 @@ static bool list_paths(Listing *l, const char *const *paths, const FsStamp *cons
 
 /* Encode a listing (see "encoding" above); the files in models are marked
  * (KIND_MODEL). */
+/* Is path (absolute, len bytes) one of the sorted absolute paths v? */
+static bool in_sorted(const char *const *v, size_t n, const char *path, size_t len)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strncmp(v[mid], path, len);
+        if (c == 0 && v[mid][len] != '\0')
+            c = 1;
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void write_listing_marked(Sb *b, const Listing *l, const ModelSet *models, const char *const *macros,
+                                 size_t nmacros);
+
 static void write_listing(Sb *b, const Listing *l, const ModelSet *models)
+{
+    write_listing_marked(b, l, models, NULL, 0);
+}
+
+static void write_listing_marked(Sb *b, const Listing *l, const ModelSet *models, const char *const *macros,
+                                 size_t nmacros)
 {
     ser_u32(b, (uint32_t)l->ng);
     Sb g = SB_INIT;
@@ -606,6 +638,8 @@ static void write_listing(Sb *b, const Listing *l, const ModelSet *models)
             size_t off = lg->dl ? lg->dl + 1 : 0;
             if (models && en.kind == 1)
                 en.model = model_set_has(models, en.path, off + l->nls[k]);
+            if (nmacros && en.kind == 1 && !en.model)
+                en.macro = in_sorted(macros, nmacros, en.path, off + l->nls[k]);
             put_name(&g, en.path + off, l->nls[k]);
             put_ent(&g, &en);
         }
@@ -689,6 +723,7 @@ typedef struct CheckJob {
     Arena *a; const char **changes; size_t nchanges;
     Over *settle; size_t nsettle;     /* "." entries to record (cache_snap_settle) */
     const char *diff;                 /* the entry that differed (in a), for --debug */
+    const char **mchanges; size_t nmchanges;   /* macro files edited in place (with changes) */
 } CheckJob;
 
 /* The override recorded for dir/name, or NULL. */
@@ -754,7 +789,7 @@ static void *check_range(void *arg)
             const char *name = get_name(&g.ents, NULL);
             SnapEnt was = {0}, now = {0};
             get_ent(&g.ents, &was);
-            bool model = was.model;              /* an override keeps what the file is */
+            bool model = was.model, macro = was.macro;   /* an override keeps what the file is */
             if (over) {
                 const Over *o = find_over(j, &g, name);
                 if (o)
@@ -774,6 +809,12 @@ static void *check_range(void *arg)
                 if (!j->same && j->changes && !g.output && (now.kind == 2 || (now.kind == 1 && model)) &&
                     (was.kind == now.kind || was.kind == KIND_CHANGED) && j->nchanges < MAX_CHANGED && g.dlen) {
                     j->changes[j->nchanges++] = arena_sprintf(j->a, "%s/%s", g.dir, name);
+                    j->same = true;
+                } else if (!j->same && j->mchanges && !g.output && now.kind == 1 && macro &&
+                           (was.kind == 1 || was.kind == KIND_CHANGED) && j->nmchanges < MAX_CHANGED && g.dlen) {
+                    /* a file of macros edited in place: the caller may know
+                     * which nodes it cannot have changed (cmd_compile) */
+                    j->mchanges[j->nmchanges++] = arena_sprintf(j->a, "%s/%s", g.dir, name);
                     j->same = true;
                 }
             }
@@ -812,12 +853,14 @@ static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool cha
     Over sa[MAX_SETTLE], sb[MAX_SETTLE];
     if (!s->settle)
         s->settle = ARENA_ARRAY(&s->a, Over, MAX_SETTLE);
-    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, sa, 0, NULL},
-             b = {NULL, 0, true, false, &stop, s->over, s->nover, &ab, NULL, 0, sb, 0, NULL};
-    const char *cb[MAX_CHANGED];
+    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, sa, 0, NULL, NULL, 0},
+             b = {NULL, 0, true, false, &stop, s->over, s->nover, &ab, NULL, 0, sb, 0, NULL, NULL, 0};
+    const char *cb[MAX_CHANGED], *mb[MAX_CHANGED];
     if (changes) {
         a.changes = s->changed;
         b.changes = cb;
+        a.mchanges = s->mchanged;
+        b.mchanges = mb;
     }
     pthread_t t;
     bool two = gs->nents >= 4096 && gs->n > 1;
@@ -854,6 +897,14 @@ static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool cha
                 break;
             }
             s->changed[s->nchanged++] = arena_strdup(&s->a, cb[k]);
+        }
+        s->nmchanged = a.nmchanges;
+        for (size_t k = 0; k < b.nmchanges; k++) {
+            if (s->nmchanged == MAX_CHANGED) {
+                same = false;
+                break;
+            }
+            s->mchanged[s->nmchanged++] = arena_strdup(&s->a, mb[k]);
         }
     }
     /* the "." entries to record, from both jobs (b's paths are in ab) */
@@ -1176,6 +1227,36 @@ bool cache_snap_head_same(const CacheSnap *s, const char *path, int fd)
         if (strcmp(s->heads[i], path) == 0)
             return ent_equal(&s->head_ents[i], &now);
     return false;
+}
+
+void *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len)
+{
+    *len = 0;
+    if (!c || c->broken || !s)
+        return NULL;
+    pthread_mutex_lock(&c->mu);
+    sqlite3_stmt *q = NULL;
+    void *out = NULL;
+    if (sqlite3_prepare_v2(c->db, "SELECT codes FROM snapshot_tests WHERE key = ?1", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            size_t n = (size_t)sqlite3_column_bytes(q, 0);
+            const void *b = sqlite3_column_blob(q, 0);
+            out = xmalloc(n + 1);
+            if (n)
+                memcpy(out, b, n);
+            *len = n;
+        }
+    }
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&c->mu);
+    return out;
+}
+
+size_t cache_snap_macros_changed(const CacheSnap *s, const char *const **paths)
+{
+    *paths = s->mchanged;
+    return s->nmchanged;
 }
 
 size_t cache_snap_changed(const CacheSnap *s, const char *const **paths)
@@ -1701,7 +1782,8 @@ static void clear_old(Cache *c, const uint8_t key[32])
                      "DELETE FROM snapshot_nodes WHERE key NOT IN (SELECT key FROM snapshots); "
                      "DELETE FROM snapshot_stubs WHERE key NOT IN (SELECT key FROM snapshots); "
                      "DELETE FROM snapshot_shift WHERE key NOT IN (SELECT key FROM snapshots); "
-                     "DELETE FROM snapshot_digests WHERE key NOT IN (SELECT key FROM snapshots)",
+                     "DELETE FROM snapshot_digests WHERE key NOT IN (SELECT key FROM snapshots); "
+                     "DELETE FROM snapshot_tests WHERE key NOT IN (SELECT key FROM snapshots)",
                      NULL, NULL, NULL);
     static const char *const clear[] = {"DELETE FROM snapshots WHERE key = ?1",
                                         "DELETE FROM snapshot_heads WHERE key = ?1",
@@ -1726,7 +1808,8 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                      const FsStamp *const *out_st, const uint8_t *const *out_dg, size_t nout, size_t nheads,
                      const char *stamp_dir,
                      const char *stamp, const void *info, size_t ninfo, CacheDeltaBuild build, void *build_ud,
-                     const char *nodes_root, char **warning)
+                     const char *nodes_root, const char *const *macro_files, size_t nmacro_files,
+                     const void *tests, size_t ntests, char **warning)
 {
     if (!c || c->broken)
         return 0;
@@ -1776,7 +1859,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         }
         ModelSet models;
         model_set_init(&models, nodes_root, &nodes);
-        write_listing(&in, &lin, &models);
+        write_listing_marked(&in, &lin, &models, macro_files, nmacro_files);
         free(models.t.v);
         /* the node table: a row per bucket of entries, per chunk of stubs */
         rc = !nodes.nents || store_nodes(c, key, &nodes) ? 1 : -1;
@@ -1822,6 +1905,33 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                 rc = -1;
             }
             sqlite3_finalize(q);
+        }
+        if (rc == 1 && tests) {
+            /* the tests' compiled code: rewritten only when it differs */
+            uint8_t dg[32];
+            sha256(tests, ntests, dg);
+            if (sqlite3_prepare_v2(c->db,
+                                   "INSERT INTO snapshot_tests(key, digest, codes) VALUES (?1, ?2, ?3) "
+                                   "ON CONFLICT(key) DO UPDATE SET digest = excluded.digest, codes = excluded.codes "
+                                   "WHERE digest != excluded.digest",
+                                   -1, &q, NULL) == SQLITE_OK) {
+                sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+                sqlite3_bind_blob(q, 2, dg, 32, SQLITE_STATIC);
+                sqlite3_bind_blob(q, 3, ntests ? tests : "", (int)ntests, SQLITE_STATIC);
+                if (sqlite3_step(q) != SQLITE_DONE)
+                    rc = -1;
+            } else {
+                rc = -1;
+            }
+            sqlite3_finalize(q);
+            q = NULL;
+        } else if (rc == 1) {
+            sqlite3_stmt *d = NULL;
+            if (sqlite3_prepare_v2(c->db, "DELETE FROM snapshot_tests WHERE key = ?1", -1, &d, NULL) == SQLITE_OK) {
+                sqlite3_bind_blob(d, 1, key, 32, SQLITE_STATIC);
+                sqlite3_step(d);
+            }
+            sqlite3_finalize(d);
         }
         if (sqlite3_exec(c->db, rc == 1 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
             rc = -1;

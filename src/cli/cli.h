@@ -76,6 +76,10 @@ typedef struct Session {
     const char *stamp;                       /* the token written to target/cdbt.stamp, or NULL */
     double t_start;
     StrMap *defer;                           /* --defer: unique_id -> DbtDeferRel (defer.c), or NULL */
+    /* compile storing a snapshot: the files of user macros the parse pass's
+     * renders called (dbt_trace_macros), and tracing goes on for tests */
+    bool traced;
+    const char **parse_macro_files; size_t nparse_macro_files;
 } Session;
 
 /* Load + parse + graph.  On error prints the diagnostic and returns an exit code != 0. */
@@ -156,13 +160,23 @@ void fastpath_begin(Flags *f);               /* before session_open() */
  * does not reuse the outputs, NULL when not known; freed by
  * fastpath_oracle_free.  out_dg of fastpath_store are the digests. */
 const FsOracle *fastpath_oracle(void);
+/* After fastpath_try found that only files of user macros changed since the
+ * last identical compile (absolute paths): those files, and the lines that
+ * compile stored after its info ("S<skeleton key hex>", "T<macro file a
+ * test's compile called>", each ended by a newline), and the tests' compiled
+ * code it stored (cmd_compile's encoding).  false: not so. */
+/* delta.c: does discovery still find in dir (absolute) what the snapshot's
+ * run found there? */
+bool delta_same_listing(const struct CacheSnap *snap, const char *dir, Arena *a);
+bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const void **tests,
+                         size_t *ntests);
 void fastpath_oracle_free(void);
 /* outputs[0..nheads) are the artifacts a reuse rewrites (manifest.json,
  * run_results.json); relative outputs are under out_root; out_st: stat after
  * writing, or NULL (stat now) */
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
                     const uint8_t *const *out_dg, size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, struct CacheDeltaTable *t),
-                    void *nodes_ud);
+                    void *nodes_ud, const void *tests, size_t ntests);
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

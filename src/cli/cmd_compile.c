@@ -1,3 +1,4 @@
+#include <stdlib.h>
 /* cmd_compile.c - `cdbt compile`: render every selected node to SQL.
  *
  * Needs no database: is_incremental() is false and introspection returns
@@ -87,8 +88,140 @@ static void *manifest_job(void *arg)
 
 /* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
  * run_results.json and every compiled file. */
+/* ---------------------------------------------------------------- tests kept after macro edits
+ *
+ * A compile that stores a snapshot also stores the parse cache's skeleton
+ * key ("S<hex>") and the files of the user macros its tests' compiles called
+ * ("T<path>"), after the info lines.  When the next identical compile finds
+ * that only files of macros changed since (fastpath_macro_hint), and
+ *   - the skeleton key is the same (only text between macro tags changed:
+ *     no macro added, removed, renamed or given other arguments, so every
+ *     name a render looks up resolves as before),
+ *   - no changed file holds a macro a test's compile called then, nor one
+ *     this run's parse pass called (identities, configs and refs are as
+ *     before: a render that read a changed macro's text was parsed again and
+ *     traced, the others were restored under keys without that text),
+ * then a test without an ephemeral dependency compiles to what its compiled
+ * file holds (the snapshot's check vouched that it is as written): its
+ * render would call the same macros with the same inputs.  Models are
+ * compiled as always. */
+
+static void hex32(const uint8_t k[32], char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = digits[k[i] >> 4];
+        out[2 * i + 1] = digits[k[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static bool listed(const char *const *v, size_t n, const char *x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], x) == 0)
+            return true;
+    return false;
+}
+
+/* The tests' compiled code as a snapshot keeps it: "<unique_id>\0<code>\0"
+ * per compiled test (a code holding a NUL byte is left out). */
+static void tests_blob(Project *p, Sb *out)
+{
+    for (int i = 0; i < p->nnodes; i++) {
+        const Node *n = p->nodes[i];
+        size_t len = node_compiled_len(n);
+        if (n->rt != RT_TEST || !n->compiled || !n->compiled_code || memchr(n->compiled_code, '\0', len))
+            continue;
+        sb_append(out, n->unique_id, strlen(n->unique_id) + 1);
+        sb_append(out, n->compiled_code, len + 1);
+    }
+}
+
+/* Can the tests keep their compiled code?  *prev: the macro files the last
+ * compile's tests called (to store again), in s's arena; *codes: unique_id
+ * -> compiled code (in s's arena) as the last compile gave them. */
+static bool tests_reusable(Session *s, const char ***prev, size_t *nprev, StrMap *codes, const char **why)
+{
+    const char *const *changed;
+    size_t nchanged;
+    const char *extra;
+    const void *tests;
+    size_t ntests;
+    *prev = NULL;
+    *nprev = 0;
+    *why = NULL;
+    if (!s->traced || !fastpath_macro_hint(&changed, &nchanged, &extra, &tests, &ntests))
+        return false;
+    uint8_t sk[32];
+    char hex[65];
+    if (!cache_parse_skel_key(s->cache, sk)) {
+        *why = "no skeleton key";
+        return false;
+    }
+    hex32(sk, hex);
+    bool skel = false;
+    size_t cap = 0;
+    for (const char *l = extra; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        if (l[0] == 'S')
+            skel = len == 65 && memcmp(l + 1, hex, 64) == 0;
+        else if (l[0] == 'T' && len > 1) {
+            if (*nprev == cap) {
+                cap = cap ? cap * 2 : 16;
+                const char **nv = arena_zalloc(&s->arena, sizeof *nv * cap);
+                if (*nprev)
+                    memcpy(nv, *prev, sizeof *nv * *nprev);
+                *prev = nv;
+            }
+            (*prev)[(*nprev)++] = arena_strndup(&s->arena, l + 1, len - 1);
+        }
+        l += len + (nl ? 1 : 0);
+    }
+    if (!skel) {
+        *why = "a macro was added, removed or given other arguments";
+        return false;
+    }
+    for (size_t i = 0; i < nchanged; i++) {
+        if (listed(*prev, *nprev, changed[i])) {
+            *why = "the tests call a macro of a changed file";
+            return false;
+        }
+        if (listed(s->parse_macro_files, s->nparse_macro_files, changed[i])) {
+            *why = "the parse called a macro of a changed file";
+            return false;
+        }
+    }
+    char *b = arena_alloc(&s->arena, ntests + 1);
+    memcpy(b, tests, ntests);
+    b[ntests] = '\0';
+    for (size_t at = 0; at < ntests;) {
+        const char *uid = b + at;
+        size_t ul = strlen(uid);
+        if (at + ul + 1 >= ntests)
+            break;
+        const char *code = uid + ul + 1;
+        strmap_put(codes, uid, ul, (void *)code);
+        at += ul + 1 + strlen(code) + 1;
+    }
+    return true;
+}
+
+static bool ephemeral_dep(Project *p, const Node *n)
+{
+    for (int i = 0; i < n->ndep_nodes; i++) {
+        Node *t = project_node(p, n->dep_nodes[i]);
+        Value *m = t && t->config ? dict_getz(t->config, "materialized") : NULL;
+        if (!t || (t->rt == RT_MODEL && m && m->type == V_STR && strcmp(m->u.s->s, "ephemeral") == 0))
+            return true;
+    }
+    return false;
+}
+
 static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsStamp *wst,
-                           const uint8_t (*wdg)[FS_DIGEST_LEN], const JsonSlot *mslots)
+                           const uint8_t (*wdg)[FS_DIGEST_LEN], const JsonSlot *mslots, const char *const *tfiles,
+                           size_t ntfiles)
 {
     /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
     long off = rr->elapsed_offset;
@@ -110,9 +243,23 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
         odg[n] = wdg && wst[nd->index].nlink ? wdg[nd->index] : NULL;
         out[n++] = nd->compiled_path;      /* absolute, or relative to the project root */
     }
-    char found[512], info[640];
+    char found[512];
     console_found_text(p, found, sizeof found);
-    snprintf(info, sizeof info, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
+    Sb ib = SB_INIT;
+    sb_printf(&ib, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
+    uint8_t sk[32];
+    if (s->traced && cache_parse_skel_key(s->cache, sk)) {
+        char hex[65];
+        hex32(sk, hex);
+        sb_printf(&ib, "\nS%s\n", hex);
+        for (size_t i = 0; i < ntfiles; i++)
+            sb_printf(&ib, "T%s\n", tfiles[i]);
+    }
+    const char *info = arena_strdup(&s->arena, sb_cstr(&ib));
+    sb_free(&ib);
+    Sb tb = SB_INIT;
+    if (s->traced)
+        tests_blob(p, &tb);
     /* the node table, built while the store stats the inputs */
     DeltaTableArgs nodes = {p, mslots, NULL};
     if (mslots && rr->slots) {
@@ -122,7 +269,9 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
                 rslots[rr->items[r].node->index] = rr->slots[r];
         nodes.rslots = rslots;
     }
-    fastpath_store(s, p->root, out, ost, odg, n, 2, info, nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes);
+    fastpath_store(s, p->root, out, ost, odg, n, 2, info, nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes,
+                   s->traced ? (tb.buf ? tb.buf : "") : NULL, tb.len);
+    sb_free(&tb);
 }
 
 int cmd_compile(Flags *f)
@@ -183,6 +332,12 @@ int cmd_compile(Flags *f)
     rr.slots = mslots ? arena_zalloc(&s.arena, sizeof *rr.slots * (size_t)(p->nnodes + 1)) : NULL;
     rr.started_at = results_wallclock();
     int nerr = 0, nok = 0, nskip = 0;
+    const char **prev_tfiles = NULL, *no_reuse = NULL;
+    size_t nprev_tfiles = 0;
+    StrMap codes;
+    strmap_init(&codes);
+    bool reuse_tests = tests_reusable(&s, &prev_tfiles, &nprev_tfiles, &codes, &no_reuse);
+    int nreused = 0;
     for (int k = 0; k < s.graph->n; k++) {
         int i = s.graph->topo[k];
         Node *n = p->nodes[i];
@@ -204,7 +359,12 @@ int cmd_compile(Flags *f)
             nskip++;
         } else {
             Diag err = {0};
-            if (dbt_compile_node(s.dbt, n, &err) != 0) {
+            const char *kept = reuse_tests && n->rt == RT_TEST && !ephemeral_dep(p, n) ? strmap_getz(&codes, n->unique_id) : NULL;
+            bool reused = kept != NULL;
+            if (reused)
+                dbt_compile_reuse(s.dbt, n, kept);
+            nreused += reused;
+            if (!reused && dbt_compile_node(s.dbt, n, &err) != 0) {
                 cli_print_diag(&err);
                 Sb msg = SB_INIT;
                 diag_format(&err, &msg);
@@ -218,6 +378,8 @@ int cmd_compile(Flags *f)
                 nr.status = "success";
                 nok++;
                 Sb path = SB_INIT;
+                /* (a kept test's file too: another program may have
+                 * rewritten it in place, which only its own stat shows) */
                 if (dbt_compiled_file(s.dbt, n, &path))
                     fs_writer_put(fw, sb_cstr(&path), n->compiled_code ? n->compiled_code : "",
                                   node_compiled_len(n), wst ? &wst[i] : NULL, wdg ? wdg[i] : NULL,
@@ -230,6 +392,26 @@ int cmd_compile(Flags *f)
         manifest_node_done(mw, n);
     }
     cli_phase("compile");
+    if (f->debug && reuse_tests)
+        fprintf(stderr, "cdbt cache: only macros the tests do not call changed: %d tests' compiled code kept\n",
+                nreused);
+    else if (f->debug && no_reuse)
+        fprintf(stderr, "cdbt cache: macros changed; tests compiled again (%s)\n", no_reuse);
+    /* the macro files the tests call, for the next run: those traced now,
+     * and (when tests were kept) those their last compile called */
+    const char **tfiles = NULL;
+    size_t ntfiles = s.traced ? dbt_traced_files(s.dbt, &tfiles) : 0;
+    if (reuse_tests && nreused && nprev_tfiles) {
+        const char **u = arena_zalloc(&s.arena, sizeof *u * (ntfiles + nprev_tfiles + 1));
+        memcpy(u, tfiles, sizeof *u * ntfiles);
+        size_t nu = ntfiles;
+        for (size_t i = 0; i < nprev_tfiles; i++)
+            if (!listed(u, nu, prev_tfiles[i]))
+                u[nu++] = prev_tfiles[i];
+        tfiles = u;
+        ntfiles = nu;
+    }
+    strmap_free(&codes);
     if (mw && value_shared_changes() != shared0) {
         /* a render changed a var, a global or a config value in place: the
          * entries written beside the compile may show it as it was before
@@ -302,7 +484,7 @@ int cmd_compile(Flags *f)
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);
     if (wrc == EXIT_OK && !nerr && !nskip && !printed_header)
-        store_snapshot(&s, &rr, nok, wst, wdg, mw ? mslots : NULL);
+        store_snapshot(&s, &rr, nok, wst, wdg, mw ? mslots : NULL, tfiles, ntfiles);
     cli_phase("snapshot store");
     results_free(&rr);
     session_close(&s);

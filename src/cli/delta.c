@@ -480,7 +480,7 @@ static int cmp_name(const void *x, const void *y)
  * looks for one of these suffixes and descends into every directory; the
  * comparison errs on the side of a full run (a new .csv in a model
  * directory, say, counts as a change). */
-static bool same_listing(const CacheSnap *snap, const char *dir, Arena *a)
+bool delta_same_listing(const CacheSnap *snap, const char *dir, Arena *a)
 {
     static const char *const suffixes[] = {".sql", ".yml", ".yaml", ".csv", NULL};
     Names now = {.a = a};
@@ -545,7 +545,7 @@ int delta_compile(Flags *f, Cache *c, CacheSnap *snap, const char *root, const c
     }
     why = "a directory lists other files";
     for (size_t k = 0; k < ndirs; k++)
-        if (!same_listing(snap, dirs[k], &a))
+        if (!delta_same_listing(snap, dirs[k], &a))
             goto out;
     why = "not a model of the last compile";
     changed = files;

@@ -43,6 +43,7 @@
 #include "../base/clock.h"
 #include "../base/fs.h"
 #include "../base/journal.h"
+#include "../base/hash.h"
 #include "../base/json.h"
 #include "../cache/cache.h"
 
@@ -159,7 +160,7 @@ void fastpath_begin(Flags *f)
 
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
                     const uint8_t *const *out_dg, size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, CacheDeltaTable *t),
-                    void *nodes_ud)
+                    void *nodes_ud, const void *tests, size_t ntests)
 {
     Flags *f = s->flags;
     if (!journal_active())
@@ -180,10 +181,15 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
             envs[i] = journal_env_at(i);
         uint8_t key[32];
         char *w = NULL;
+        /* compile marks the files of user macros: an edit of those alone
+         * lets the next full compile reuse what they cannot have changed */
+        const char **mf = NULL;
+        size_t nmf = s->dbt && strcmp(f->command, "compile") == 0 ? dbt_macro_files(s->dbt, &mf) : 0;
         int rc = !snapshot_key(f, key) ? 0
                  : cache_snap_store(s->cache, key, g_started, paths, pst, np, envs, ne, out_root, outputs, out_st,
                                     out_dg, nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
-                                    strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, &w);
+                                    strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, mf, nmf, tests, ntests,
+                                    &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)
@@ -294,6 +300,45 @@ done:
     return rc;
 }
 
+/* ---------------------------------------------------------------- macro edits */
+
+/* The run after an edit of macro files alone (nothing else changed since
+ * the snapshot): the files, and what the snapshot's compile recorded after
+ * its four info lines ("S<hex>\n": the parse cache's skeleton key; "T<path>\n":
+ * a macro file a test's compile called). */
+static struct {
+    bool set;
+    const char **changed; size_t nchanged;
+    char *extra; size_t nextra;
+    void *tests; size_t ntests;  /* the snapshot's tests' compiled code (cache_snap_tests) */
+} g_hint;
+
+static void set_macro_hint(const char *const *changed, size_t n, const char *extra, size_t nextra)
+{
+    g_hint.set = true;
+    g_hint.changed = xmalloc(sizeof *g_hint.changed * (n + 1));
+    for (size_t i = 0; i < n; i++)
+        g_hint.changed[i] = xstrdup(changed[i]);
+    g_hint.nchanged = n;
+    g_hint.extra = xmalloc(nextra + 1);
+    memcpy(g_hint.extra, extra, nextra);
+    g_hint.extra[nextra] = '\0';
+    g_hint.nextra = nextra;
+}
+
+bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const void **tests,
+                         size_t *ntests)
+{
+    if (!g_hint.set || !g_hint.tests)
+        return false;
+    *changed = g_hint.changed;
+    *nchanged = g_hint.nchanged;
+    *extra = g_hint.extra;
+    *tests = g_hint.tests;
+    *ntests = g_hint.ntests;
+    return true;
+}
+
 /* info: "<found text>\n<nodes>\n<ok>\n<offset of elapsed_time in run_results.json>\n[<ls output>]" */
 static bool parse_info(const uint8_t *info, size_t n, char *found, size_t cap, int *nodes, int *ok, long *off,
                        const char **listing, size_t *nlisting)
@@ -372,6 +417,33 @@ int fastpath_try(Flags *f)
      * have rewritten an entry at another length) */
     off = (long)cache_snap_offset(snap, 1, off, NULL);
     const char *const *changed;
+    const char *const *mchanged;
+    size_t nmchanged = cache_snap_macros_changed(snap, &mchanged);
+    if (nmchanged) {
+        /* files of macros edited: a full run; when nothing else changed, it
+         * may keep the tests' compiled code (cmd_compile, macro_hint) */
+        if (f->debug)
+            fprintf(stderr, "cdbt cache: full parse (a project file changed: %s)\n", mchanged[0]);
+        if (compile) {
+            load_oracle(f, c, key);
+            /* besides them, only directories that list the same files (an
+             * editor saved by renaming) */
+            size_t nch = cache_snap_changed(snap, &changed);
+            bool only = true;
+            Arena a;
+            arena_init(&a, 0);
+            for (size_t k = 0; k < nch && only; k++) {
+                struct stat st;
+                only = stat(changed[k], &st) == 0 && S_ISDIR(st.st_mode) && delta_same_listing(snap, changed[k], &a);
+            }
+            arena_free(&a);
+            if (only) {
+                set_macro_hint(mchanged, nmchanged, listing, nlisting);
+                g_hint.tests = cache_snap_tests(c, snap, &g_hint.ntests);
+            }
+        }
+        goto done;
+    }
     if (cache_snap_changed(snap, &changed)) {
         /* only model files changed: recompile them alone when that is sure to
          * give what a full run would (delta.c) */

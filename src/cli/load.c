@@ -13,6 +13,7 @@
 #include "../dbt/manifest.h"
 #include "../cleanse/cleanse.h"
 #include "../cache/cache.h"
+#include "../base/journal.h"
 
 double cli_now(void)
 {
@@ -246,8 +247,19 @@ static int open_session(Session *s, Flags *f, bool need_profile, bool restore)
     cli_phase("cache lookup");
     double t2 = cpu_now();
     unsigned long shared0 = value_shared_changes();
+    /* a compile that may store a snapshot traces which macro files the
+     * renders call: the next compile after an edit of macros alone may then
+     * keep the tests' compiled code (cmd_compile) */
+    bool trace = s->cache && journal_active() && strcmp(f->command, "compile") == 0;
+    if (trace)
+        dbt_trace_macros(s->dbt, DBT_TRACE_ALL);
     if (dbt_parse(s->dbt, &err) != 0)
         return fail(&err);
+    if (trace) {
+        s->nparse_macro_files = dbt_traced_files(s->dbt, &s->parse_macro_files);
+        dbt_trace_macros(s->dbt, DBT_TRACE_TESTS);
+        s->traced = true;
+    }
     double t3 = cpu_now();
     cli_phase("parse");
     if (s->parse_cached && value_shared_changes() != shared0) {

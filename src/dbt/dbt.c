@@ -117,6 +117,7 @@ void dbt_free(Dbt *d)
 {
     if (!d)
         return;
+    dbt_trace_macros(d, DBT_TRACE_OFF);
     dbt_macros_free(d);
     strmap_free(&d->refable);
     strmap_free(&d->refable_disabled);

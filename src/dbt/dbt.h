@@ -134,6 +134,22 @@ void  dbt_set_db(Dbt *d, const DbtDb *db);
  * must outlive its use. */
 typedef struct DbtDeferRel { const char *database, *schema, *identifier; } DbtDeferRel;
 void  dbt_set_defer(Dbt *d, const StrMap *map, bool favor_state);
+/* Macro tracing, for reusing tests' compiled code after edits of macros
+ * they do not run (cmd_compile): which files of user macros (absolute
+ * paths) renders call.  DBT_TRACE_ALL: every render (the parse pass, on any
+ * thread); DBT_TRACE_TESTS: only compiles of tests; OFF frees the sets. */
+enum { DBT_TRACE_OFF, DBT_TRACE_ALL, DBT_TRACE_TESTS };
+void   dbt_trace_macros(Dbt *d, int mode);
+/* The files traced since the mode was set (sorted, in d's arena); the set
+ * is emptied. */
+size_t dbt_traced_files(Dbt *d, const char ***out);
+/* Every user macro's file (absolute, sorted, each once; in d's arena). */
+size_t dbt_macro_files(Dbt *d, const char ***out);
+/* n compiled to code (kept: it must outlive the project), without
+ * rendering: what an earlier compile of n gave, for a node whose compile
+ * inputs the caller knows are unchanged since (no ephemeral CTEs: n must
+ * have none). */
+void   dbt_compile_reuse(Dbt *d, Node *n, const char *code);
 /* n's relation as ref() renders it (n's quoting), with df's database,
  * schema and identifier: `clone`'s source relation.  In d's arena. */
 const char *dbt_defer_rel_text(Dbt *d, Node *n, const DbtDeferRel *df);

@@ -18,7 +18,7 @@ static bool renders(ResourceType rt)
     return rt == RT_MODEL || rt == RT_TEST || rt == RT_ANALYSIS || rt == RT_SNAPSHOT;
 }
 
-static const char *compiled_path(Dbt *d, Node *n)
+const char *dbt_node_compiled_path(Dbt *d, Node *n)
 {
     Project *p = d->p;
     const char *tp = p->target_path ? p->target_path : "target";
@@ -136,7 +136,7 @@ static int compile_rec(Dbt *d, Node *n, int depth, Diag *err)
         node_set_compiled_code(n, n->compiled_pre);
     }
     n->compiled = true;
-    n->compiled_path = compiled_path(d, n);
+    n->compiled_path = dbt_node_compiled_path(d, n);
     rc = 0;
     goto done;
 fail:

@@ -95,7 +95,12 @@ struct Dbt {
     bool favor_state;
     bool batch_on;               /* a microbatch batch is bound (dbt_set_batch) */
     DbtBatch batch;              /* its strings copied into arena */
+    struct DbtTrace *trace;      /* dbt_trace_macros (dbt_trace.c), NULL: off */
 };
+/* dbt_trace.c: the hook a render gets when macro tracing is on for it */
+void dbt_trace_attach(DbtCtx *c, Interp *I);
+/* target/compiled/<pkg>/<path> of n (dbt_compile.c) */
+const char *dbt_node_compiled_path(Dbt *d, Node *n);
 
 /* ---- dbt_relation.c */
 typedef struct DbtRel {

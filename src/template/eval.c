@@ -69,6 +69,8 @@ struct Interp {
     bool call_direct;           /* for the call_value() about to happen */
     int block_capture;          /* set/filter blocks being captured */
     bool text_seen;
+    TplMacroHook macro_hook;    /* interp_set_macro_hook */
+    void *macro_hook_ud;
 };
 
 static int exec_body(Interp *I, const NodeList *body);
@@ -91,6 +93,11 @@ void interp_set_globals(Interp *I, VDict *globals, TplResolve resolve, void *res
 }
 
 void   interp_set_lenient(Interp *I, bool lenient) { I->lenient = lenient; }
+void   interp_set_macro_hook(Interp *I, TplMacroHook fn, void *ud)
+{
+    I->macro_hook = fn;
+    I->macro_hook_ud = ud;
+}
 void   interp_set_userdata(Interp *I, void *ud) { I->ud = ud; }
 void  *interp_userdata(Interp *I) { return I->ud; }
 Diag  *interp_diag(Interp *I) { return I->diag; }
@@ -536,6 +543,8 @@ static int call_macro(Interp *I, TplMacro *tm, CallArgs *args, Value caller, boo
     bool watched = !direct || I->block_capture;
     if (I->depth >= TPL_MAX_CALL_DEPTH)
         return interp_error(I, "maximum macro call depth (%d) exceeded calling '%s'", TPL_MAX_CALL_DEPTH, d->fullname);
+    if (I->macro_hook)
+        I->macro_hook(I->macro_hook_ud, tm);
     Scope sc = {tm->closure, NULL, 0, 0};
     Frame fr = {d, I->tpl, I->off, I->frame};
     const char *mname = d->is_caller ? "caller" : d->fullname;

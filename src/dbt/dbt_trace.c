@@ -1,0 +1,130 @@
+/* dbt_trace.c - macro tracing (dbt.h: dbt_trace_macros): the files of the
+ * user macros that renders call, through the template engine's macro hook.
+ *
+ * cmd_compile uses it to reuse the compiled code of tests after an edit of
+ * macro files only: a test whose compile called no macro of an edited file,
+ * in a project whose parse pass called none either, compiles as before. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dbtpriv.h"
+
+typedef struct DbtTrace {
+    int mode;
+    pthread_mutex_t mu;          /* the parse pass renders on two threads */
+    StrMap by_macro;             /* TplMacro* (its bytes) -> absolute file path */
+    StrMap seen;                 /* absolute file path -> itself */
+} DbtTrace;
+
+static const char *macro_file(Dbt *d, const MacroDef *md)
+{
+    Project *p = d->p;
+    const char *root = p->root;
+    if (md->package_name && p->name && strcmp(md->package_name, p->name) != 0) {
+        Package *pk = project_package(p, md->package_name);
+        if (pk)
+            root = pk->root;
+    }
+    return arena_sprintf(&d->arena, "%s/%s", root ? root : ".", md->original_file_path ? md->original_file_path : "");
+}
+
+void dbt_trace_macros(Dbt *d, int mode)
+{
+    if (mode == DBT_TRACE_OFF) {
+        if (d->trace) {
+            strmap_free(&d->trace->by_macro);
+            strmap_free(&d->trace->seen);
+            pthread_mutex_destroy(&d->trace->mu);
+            free(d->trace);
+            d->trace = NULL;
+        }
+        return;
+    }
+    if (!d->p)
+        return;
+    if (!d->trace) {
+        DbtTrace *t = xcalloc(1, sizeof *t);
+        pthread_mutex_init(&t->mu, NULL);
+        strmap_init(&t->by_macro);
+        strmap_init(&t->seen);
+        /* built before any render may look it up (no insertion later) */
+        for (int i = 0; i < d->p->nmacros; i++) {
+            MacroDef *md = d->p->macros[i];
+            if (md->macro)
+                strmap_put(&t->by_macro, (const char *)&md->macro, sizeof md->macro, (void *)macro_file(d, md));
+        }
+        d->trace = t;
+    }
+    d->trace->mode = mode;
+}
+
+static void hook(void *ud, const TplMacro *m)
+{
+    DbtTrace *t = ud;
+    const char *f = strmap_get(&t->by_macro, (const char *)&m, sizeof m);
+    if (!f)
+        return;                  /* dbt's built-ins, caller blocks, macros of the node's own code */
+    pthread_mutex_lock(&t->mu);
+    if (!strmap_getz(&t->seen, f))
+        strmap_putz(&t->seen, f, (void *)f);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void dbt_trace_attach(DbtCtx *c, Interp *I)
+{
+    DbtTrace *t = c->d->trace;
+    if (t->mode == DBT_TRACE_ALL || (t->mode == DBT_TRACE_TESTS && c->pass == DBT_COMPILE && c->n && c->n->rt == RT_TEST))
+        interp_set_macro_hook(I, hook, t);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+size_t dbt_traced_files(Dbt *d, const char ***out)
+{
+    *out = NULL;
+    if (!d->trace)
+        return 0;
+    DbtTrace *t = d->trace;
+    pthread_mutex_lock(&t->mu);
+    size_t n = t->seen.len;
+    const char **v = ARENA_ARRAY(&d->arena, const char *, n + 1);
+    for (size_t i = 0; i < n; i++)
+        v[i] = t->seen.entries[i].val;
+    strmap_free(&t->seen);
+    strmap_init(&t->seen);
+    pthread_mutex_unlock(&t->mu);
+    qsort(v, n, sizeof *v, cmp_str);
+    *out = v;
+    return n;
+}
+
+size_t dbt_macro_files(Dbt *d, const char ***out)
+{
+    *out = NULL;
+    if (!d->p)
+        return 0;
+    StrMap seen;
+    strmap_init(&seen);
+    for (int i = 0; i < d->p->nmacros; i++) {
+        const char *f = macro_file(d, d->p->macros[i]);
+        if (!strmap_getz(&seen, f))
+            strmap_putz(&seen, f, (void *)f);
+    }
+    const char **v = ARENA_ARRAY(&d->arena, const char *, seen.len + 1);
+    size_t n = seen.len;
+    for (size_t i = 0; i < n; i++)
+        v[i] = seen.entries[i].val;
+    strmap_free(&seen);
+    qsort(v, n, sizeof *v, cmp_str);
+    *out = v;
+    return n;
+}
+
+void dbt_compile_reuse(Dbt *d, Node *n, const char *code)
+{
+    n->compiled_pre = code;
+    n->extra_ctes = v_list(&d->p->arena, 0).u.l;
+    node_set_compiled_code(n, code);
+    n->compiled = true;
+    n->compiled_path = dbt_node_compiled_path(d, n);
+}

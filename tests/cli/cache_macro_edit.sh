@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# cache_macro_edit.sh - a compile after an edit of macro files alone keeps
+# the tests' compiled code when neither a test's last compile nor this run's
+# parse called a macro of the edited files, and their macros kept their
+# signatures (cmd_compile; src/cache: the snapshot lists edited macro files,
+# keeps the tests' code and the parse cache's skeleton key).  Whatever it
+# decides, the manifest and the compiled files are those of a cold compile.
+# On the jaffle fixture, no database:
+#   - the text of a macro only models print: tests kept;
+#   - the text of a custom generic test's macro: tests compiled again;
+#   - the text of generate_schema_name (the parse calls it for every node's
+#     schema): compiled again, the tests' relations follow;
+#   - a macro given another argument: compiled again;
+#   - a macro edit with a model edit, and an unchanged project afterwards.
+set -u
+CDBT=$(realpath "${1:?usage: cache_macro_edit.sh path/to/cdbt}")
+SRC=${CDBT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+cp -r "$SRC/tests/fixtures/projects/jaffle" "$W/p"
+rm -rf "$W/p/target"
+cd "$W/p"
+export PGHOST=/nonexistent PGPORT=5432 PGUSER=x PGDATABASE=x
+pass=0; fail=0
+expect() {  # expect <what> <expected> <actual>
+    if [ "$2" = "$3" ]; then pass=$((pass+1)); else echo "FAIL: $1"; printf '  expected: %s\n  actual:   %s\n' "$2" "$3"; fail=$((fail+1)); fi
+}
+C() { "$CDBT" "$@" --project-dir . --profiles-dir .; }
+settle() { sleep 0.15; }     # past the racy margin: the run stores its snapshot
+# the line a --debug compile prints about the tests (or "none")
+run() { out=$(C compile -q --debug 2>&1); echo "$out" | grep -E "tests' compiled code kept|tests compiled again" || echo none; }
+# target/ against a cold compile (its own target directory and cache)
+same_as_cold() {
+    rm -rf cold
+    C compile -q --no-partial-parse --target-path cold > /dev/null 2>&1
+    python3 - <<'PY'
+import json, sys
+a = json.load(open('target/manifest.json')); b = json.load(open('cold/manifest.json'))
+def norm(m):
+    out = {}
+    for k, n in m['nodes'].items():
+        n = dict(n); n.pop('created_at', None)
+        if n.get('compiled_path'): n['compiled_path'] = n['compiled_path'].split('/compiled/', 1)[1]
+        out[k] = n
+    return out
+na, nb = norm(a), norm(b)
+bad = sorted(k for k in set(na) | set(nb) if na.get(k) != nb.get(k))
+print('same' if not bad else 'differ: ' + ' '.join(bad[:5]))
+PY
+    diff -r target/compiled cold/compiled > /dev/null && echo "files same" || echo "files differ"
+}
+
+settle; C compile -q --debug > /dev/null 2>&1; settle   # (files copied just now are racy: settle first)
+ntests=$(python3 -c "import json; print(sum(1 for k in json.load(open('target/manifest.json'))['nodes'] if k.startswith('test.')))")
+
+# ---- 1. a macro only models print
+sed -i 's|/ 100)|/ 1000)|' macros/cents_to_dollars.sql; settle
+expect "models' macro: tests kept" "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
+expect "models' macro: as cold" "same
+files same" "$(same_as_cold)"
+grep -q '/ 1000)' target/compiled/jaffle/models/staging/stg_payments.sql
+expect "the model that prints it recompiled" 0 $?
+settle
+sed -i 's|/ 1000)|/ 10)|' macros/cents_to_dollars.sql; settle
+expect "again: tests kept (their code came from the last snapshot)" \
+    "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
+expect "again: as cold" "same
+files same" "$(same_as_cold)"
+
+# ---- 2. a custom generic test's macro
+settle
+sed -i 's|where {{ column_name }} < 0|where {{ column_name }} < 0 and true|' tests/generic/test_is_positive.sql; settle
+expect "test macro: tests compiled again" \
+    "cdbt cache: macros changed; tests compiled again (the tests call a macro of a changed file)" "$(run)"
+expect "test macro: as cold" "same
+files same" "$(same_as_cold)"
+grep -rq 'and true' target/compiled/jaffle/models/marts/_marts.yml/
+expect "the is_positive tests have the new text" 0 $?
+
+# ---- 3. a macro the parse calls (generate_schema_name: every node's schema)
+settle
+sed -i 's|{{ target.schema }}_{{ custom_schema_name \| trim }}|{{ target.schema }}__{{ custom_schema_name \| trim }}|' macros/generate_schema_name.sql; settle
+expect "parse macro: tests compiled again" \
+    "cdbt cache: macros changed; tests compiled again (the parse called a macro of a changed file)" "$(run)"
+expect "parse macro: as cold" "same
+files same" "$(same_as_cold)"
+
+# ---- 4. a macro given another argument (its skeleton changes)
+settle
+sed -i 's|dollars_to_cents(column_name)|dollars_to_cents(column_name, unused=none)|' macros/cents_to_dollars.sql; settle
+expect "signature: tests compiled again" \
+    "cdbt cache: macros changed; tests compiled again (a macro was added, removed or given other arguments)" "$(run)"
+expect "signature: as cold" "same
+files same" "$(same_as_cold)"
+
+# ---- 5. a macro and a model edited together; then nothing
+settle
+sed -i 's|/ 10)|/ 100)|' macros/cents_to_dollars.sql
+echo "-- edited" >> models/staging/stg_orders.sql; settle
+expect "macro and model: a full compile" "none" "$(run)"
+expect "macro and model: as cold" "same
+files same" "$(same_as_cold)"
+settle
+out=$(C compile -q --debug 2>&1 | grep -c 'outputs reused')
+expect "nothing changed: outputs reused" 1 "$out"
+
+echo "cache_macro_edit: $pass passed, $fail failed"
+[ $fail = 0 ]
