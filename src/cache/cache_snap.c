@@ -842,6 +842,18 @@ static void *check_range(void *arg)
     return NULL;
 }
 
+/* src[0..ns) appended to dst (*n entries, at most MAX_CHANGED), copied into
+ * s's arena; false when they do not fit. */
+static bool append_changes(CacheSnap *s, const char **dst, size_t *n, const char *const *src, size_t ns)
+{
+    for (size_t k = 0; k < ns; k++) {
+        if (*n == MAX_CHANGED)
+            return false;
+        dst[(*n)++] = arena_strdup(&s->a, src[k]);
+    }
+    return true;
+}
+
 /* Every entry of every group still stat()s the same.  Large lists are
  * checked by two threads (stat() is mostly path lookup in the kernel, which
  * runs in parallel), split at half the entries. */
@@ -890,22 +902,12 @@ static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool cha
         sb_puts(diff, d);
     }
     if (changes) {
+        /* a's lists are s's own; b's follow them (copied out of ab) */
         s->nchanged = a.nchanges;
-        for (size_t k = 0; k < b.nchanges; k++) {
-            if (s->nchanged == MAX_CHANGED) {
-                same = false;
-                break;
-            }
-            s->changed[s->nchanged++] = arena_strdup(&s->a, cb[k]);
-        }
         s->nmchanged = a.nmchanges;
-        for (size_t k = 0; k < b.nmchanges; k++) {
-            if (s->nmchanged == MAX_CHANGED) {
-                same = false;
-                break;
-            }
-            s->mchanged[s->nmchanged++] = arena_strdup(&s->a, mb[k]);
-        }
+        if (!append_changes(s, s->changed, &s->nchanged, cb, b.nchanges) ||
+            !append_changes(s, s->mchanged, &s->nmchanged, mb, b.nmchanges))
+            same = false;
     }
     /* the "." entries to record, from both jobs (b's paths are in ab) */
     for (size_t k = 0; k < a.nsettle + b.nsettle && s->nsettle < MAX_SETTLE; k++) {

@@ -73,55 +73,61 @@ static int state_relations(Session *s, const char *dir, const bool *sel, bool wa
     return 0;
 }
 
+/* The state's relations (state_relations) of the selected nodes or of the
+ * others, as a map in s's arena; NULL after printing why (no state
+ * directory: no_dir; no manifest.json in it: no_manifest with the
+ * directory; a bad one: prefix and what is wrong). */
+static StrMap *state_map(Session *s, const bool *sel, bool selected, const char *no_dir, const char *no_manifest,
+                         const char *prefix, int *count)
+{
+    Flags *f = s->flags;
+    const char *dir = f->defer_state ? f->defer_state : f->state;
+    if (!dir) {
+        fprintf(stderr, "error: %s\n", no_dir);
+        return NULL;
+    }
+    char why[4400];
+    StrMap *map = arena_zalloc(&s->arena, sizeof *map);
+    strmap_init(map);
+    int r = state_relations(s, dir, sel, selected, map, count, why, sizeof why);
+    if (r == 1) {
+        fputs("error: ", stderr);
+        fprintf(stderr, no_manifest, dir);
+        fputc('\n', stderr);
+    } else if (r != 0) {
+        fprintf(stderr, "error: %s: %s\n", prefix, why);
+    }
+    if (r != 0) {
+        strmap_free(map);
+        return NULL;
+    }
+    return map;
+}
+
 int session_defer(Session *s, const bool *sel)
 {
     Flags *f = s->flags;
     if (!f->defer)
         return EXIT_OK;
-    const char *dir = f->defer_state ? f->defer_state : f->state;
-    if (!dir) {
-        fprintf(stderr, "error: Received a --defer argument, but no value was provided to --state\n");
-        return EXIT_PROJECT_ERROR;
-    }
-    char why[4400];
-    StrMap *map = arena_zalloc(&s->arena, sizeof *map);
-    strmap_init(map);
     int n = 0;
-    int r = state_relations(s, dir, sel, false, map, &n, why, sizeof why);
-    if (r != 0) {
-        if (r == 1)
-            fprintf(stderr, "error: --defer: no manifest.json in the state directory '%s'\n", dir);
-        else
-            fprintf(stderr, "error: --defer: %s\n", why);
+    StrMap *map = state_map(s, sel, false, "Received a --defer argument, but no value was provided to --state",
+                            "--defer: no manifest.json in the state directory '%s'", "--defer", &n);
+    if (!map)
         return EXIT_PROJECT_ERROR;
-    }
     s->defer = map;
     dbt_set_defer(s->dbt, map, f->favor_state);
     if (f->debug)
-        fprintf(stderr, "cdbt: --defer: %d nodes not selected can resolve to %s/manifest.json\n", n, dir);
+        fprintf(stderr, "cdbt: --defer: %d nodes not selected can resolve to the state's manifest.json\n", n);
     return EXIT_OK;
 }
 
 int session_clone_sources(Session *s, const bool *sel, StrMap **out)
 {
-    Flags *f = s->flags;
-    const char *dir = f->defer_state ? f->defer_state : f->state;
-    if (!dir) {
-        fprintf(stderr, "error: --state is required for cloning relations from another environment\n");
-        return EXIT_PROJECT_ERROR;
-    }
-    char why[4400];
-    StrMap *map = arena_zalloc(&s->arena, sizeof *map);
-    strmap_init(map);
     int n = 0;
-    int r = state_relations(s, dir, sel, true, map, &n, why, sizeof why);
-    if (r != 0) {
-        if (r == 1)
-            fprintf(stderr, "error: Could not find manifest in --state path: \"%s\"\n", dir);
-        else
-            fprintf(stderr, "error: --state: %s\n", why);
+    StrMap *map = state_map(s, sel, true, "--state is required for cloning relations from another environment",
+                            "Could not find manifest in --state path: \"%s\"", "--state", &n);
+    if (!map)
         return EXIT_PROJECT_ERROR;
-    }
     /* each as the node's own relation would render, with the state's parts */
     StrMap *rels = arena_zalloc(&s->arena, sizeof *rels);
     strmap_init(rels);
@@ -133,7 +139,7 @@ int session_clone_sources(Session *s, const bool *sel, StrMap **out)
     }
     strmap_free(map);
     *out = rels;
-    if (f->debug)
-        fprintf(stderr, "cdbt: clone: %d selected nodes have a relation in %s/manifest.json\n", n, dir);
+    if (s->flags->debug)
+        fprintf(stderr, "cdbt: clone: %d selected nodes have a relation in the state's manifest.json\n", n);
     return EXIT_OK;
 }

@@ -128,6 +128,22 @@ static int opt_tags(PatchCtx *c, const YNode *entry, VList **out)
     return 0;
 }
 
+/* Every key of mapping m is one of keys (NULL-terminated), else dbt's
+ * schema error at the first other one. */
+static int only_keys(PatchCtx *c, const YNode *m, const char *const *keys)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const char *k = ynode_str(m->keys[i]);
+        bool ok = false;
+        for (int j = 0; k && keys[j]; j++)
+            ok = ok || !strcmp(k, keys[j]);
+        if (!ok)
+            return shape_err(c, m->keys[i], arena_sprintf(c->L->a, "Additional properties are not allowed ('%s' was unexpected)",
+                                                          k ? k : ynode_kind_name(m->keys[i])));
+    }
+    return 0;
+}
+
 static const YNode *tests_node(PatchCtx *c, const YNode *entry, int *rc)
 {
     const YNode *t = ynode_get(entry, "tests"), *dt = ynode_get(entry, "data_tests");
@@ -458,15 +474,8 @@ static int versioned_entry(PatchCtx *c, const YNode *entry, const char *name)
         const YNode *it = vers->items[i];
         if (it->kind != YN_MAP)
             return shape_err(c, it, arena_sprintf(a, "a version must be a mapping, got %s", pl_kind(it)));
-        for (size_t k = 0; k < it->n; k++) {
-            const char *key = ynode_str(it->keys[k]);
-            bool ok = false;
-            for (int j = 0; key && kVersionKeys[j]; j++)
-                ok = ok || !strcmp(key, kVersionKeys[j]);
-            if (!ok)
-                return shape_err(c, it->keys[k], arena_sprintf(a, "Additional properties are not allowed ('%s' was unexpected)",
-                                                                key ? key : ynode_kind_name(it->keys[k])));
-        }
+        if (only_keys(c, it, kVersionKeys) != 0)
+            return -1;
         const YNode *v = ynode_get(it, "v");
         if (!v || v->kind != YN_SCALAR || v->value.type == V_NONE || v->value.type == V_BOOL)
             return shape_err(c, v ? v : it, "'v' is a required property of a version (a number or a string)");
@@ -1244,15 +1253,8 @@ static int unit_entry(PatchCtx *c, const YNode *entry)
         return -1;
     static const char *const keys[] = {"name", "model", "given", "expect", "description", "overrides",
                                        "config", "versions", NULL};
-    for (size_t i = 0; i < entry->n; i++) {
-        const char *k = ynode_str(entry->keys[i]);
-        bool ok = false;
-        for (int j = 0; k && keys[j]; j++)
-            ok = ok || !strcmp(k, keys[j]);
-        if (!ok)
-            return shape_err(c, entry->keys[i], arena_sprintf(a, "Additional properties are not allowed ('%s' was unexpected)",
-                                                              k ? k : ynode_kind_name(entry->keys[i])));
-    }
+    if (only_keys(c, entry, keys) != 0)
+        return -1;
     const YNode *mn = ynode_get(entry, "model");
     if (!mn || mn->kind != YN_SCALAR || mn->value.type == V_NONE)
         return shape_err(c, mn ? mn : entry, "'model' is a required property");
@@ -1300,13 +1302,9 @@ static int unit_entry(PatchCtx *c, const YNode *entry)
         if (on->kind != YN_MAP)
             return shape_err(c, on, arena_sprintf(a, "'overrides' must be a mapping, got %s", pl_kind(on)));
         VDict *o = v_dict(a).u.d;
-        static const char *const okeys[] = {"macros", "vars", "env_vars"};
-        for (size_t i = 0; i < on->n; i++) {
-            const char *k = ynode_str(on->keys[i]);
-            if (!k || (strcmp(k, "macros") && strcmp(k, "vars") && strcmp(k, "env_vars")))
-                return shape_err(c, on->keys[i], arena_sprintf(a, "Additional properties are not allowed ('%s' was unexpected)",
-                                                               k ? k : ynode_kind_name(on->keys[i])));
-        }
+        static const char *const okeys[] = {"macros", "vars", "env_vars", NULL};
+        if (only_keys(c, on, okeys) != 0)
+            return -1;
         for (int k = 0; k < 3; k++) {
             const YNode *x = ynode_get(on, okeys[k]);
             Value v = v_dict(a);
@@ -1452,12 +1450,8 @@ static int exposure_entry(PatchCtx *c, const YNode *entry)
         return -1;
     static const char *const keys[] = {"name", "type", "owner", "description", "label", "maturity", "meta", "tags",
                                        "url", "depends_on", "config", NULL};
-    for (size_t i = 0; i < entry->n; i++) {
-        const char *k = ynode_str(entry->keys[i]);
-        if (!k || !one_of(k, keys))
-            return shape_err(c, entry->keys[i], arena_sprintf(a, "Additional properties are not allowed ('%s' was unexpected)",
-                                                              k ? k : ynode_kind_name(entry->keys[i])));
-    }
+    if (only_keys(c, entry, keys) != 0)
+        return -1;
     Exposure *ex = ARENA_NEW(a, Exposure);
     const YNode *tn = ynode_get(entry, "type");
     if (!tn || (tn->kind == YN_SCALAR && tn->value.type == V_NONE))
