@@ -1804,6 +1804,25 @@ static void clear_old(Cache *c, const uint8_t key[32])
     }
 }
 
+/* One statement of sql with ?1 the key, ?2 and ?3 blobs b1 and b2 (when
+ * not NULL), run to its end.  false on a database error. */
+static bool put_row(Cache *c, const char *sql, const uint8_t key[32], const void *b1, size_t n1, const void *b2,
+                    size_t n2)
+{
+    sqlite3_stmt *q = NULL;
+    bool ok = sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+        if (b1)
+            sqlite3_bind_blob(q, 2, n1 ? b1 : "", (int)n1, SQLITE_STATIC);
+        if (b2)
+            sqlite3_bind_blob(q, 3, n2 ? b2 : "", (int)n2, SQLITE_STATIC);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    return ok;
+}
+
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
                      const FsStamp *const *in_st, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
@@ -1885,55 +1904,24 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         }
         sqlite3_finalize(q);
         q = NULL;
-        if (rc == 1 && sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_heads(key, ents) VALUES (?1, ?2)", -1, &q,
-                                          NULL) == SQLITE_OK) {
-            sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
-            sqlite3_bind_blob(q, 2, oj.hd.buf ? oj.hd.buf : "", (int)oj.hd.len, SQLITE_STATIC);
-            if (sqlite3_step(q) != SQLITE_DONE)
-                rc = -1;
-        } else {
+        if (rc == 1 && !put_row(c, "INSERT INTO snapshot_heads(key, ents) VALUES (?1, ?2)", key,
+                                oj.hd.buf ? oj.hd.buf : "", oj.hd.len, NULL, 0))
             rc = -1;
-        }
-        sqlite3_finalize(q);
-        q = NULL;
-        if (rc == 1 && oj.dgs.len) {
-            if (sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_digests(key, dg) VALUES (?1, ?2)", -1, &q, NULL) ==
-                SQLITE_OK) {
-                sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
-                sqlite3_bind_blob(q, 2, oj.dgs.buf, (int)oj.dgs.len, SQLITE_STATIC);
-                if (sqlite3_step(q) != SQLITE_DONE)
-                    rc = -1;
-            } else {
-                rc = -1;
-            }
-            sqlite3_finalize(q);
-        }
+        if (rc == 1 && oj.dgs.len &&
+            !put_row(c, "INSERT INTO snapshot_digests(key, dg) VALUES (?1, ?2)", key, oj.dgs.buf, oj.dgs.len, NULL, 0))
+            rc = -1;
         if (rc == 1 && tests) {
             /* the tests' compiled code: rewritten only when it differs */
             uint8_t dg[32];
             sha256(tests, ntests, dg);
-            if (sqlite3_prepare_v2(c->db,
-                                   "INSERT INTO snapshot_tests(key, digest, codes) VALUES (?1, ?2, ?3) "
-                                   "ON CONFLICT(key) DO UPDATE SET digest = excluded.digest, codes = excluded.codes "
-                                   "WHERE digest != excluded.digest",
-                                   -1, &q, NULL) == SQLITE_OK) {
-                sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
-                sqlite3_bind_blob(q, 2, dg, 32, SQLITE_STATIC);
-                sqlite3_bind_blob(q, 3, ntests ? tests : "", (int)ntests, SQLITE_STATIC);
-                if (sqlite3_step(q) != SQLITE_DONE)
-                    rc = -1;
-            } else {
+            if (!put_row(c,
+                         "INSERT INTO snapshot_tests(key, digest, codes) VALUES (?1, ?2, ?3) "
+                         "ON CONFLICT(key) DO UPDATE SET digest = excluded.digest, codes = excluded.codes "
+                         "WHERE digest != excluded.digest",
+                         key, dg, sizeof dg, tests, ntests))
                 rc = -1;
-            }
-            sqlite3_finalize(q);
-            q = NULL;
         } else if (rc == 1) {
-            sqlite3_stmt *d = NULL;
-            if (sqlite3_prepare_v2(c->db, "DELETE FROM snapshot_tests WHERE key = ?1", -1, &d, NULL) == SQLITE_OK) {
-                sqlite3_bind_blob(d, 1, key, 32, SQLITE_STATIC);
-                sqlite3_step(d);
-            }
-            sqlite3_finalize(d);
+            put_row(c, "DELETE FROM snapshot_tests WHERE key = ?1", key, NULL, 0, NULL, 0);
         }
         if (sqlite3_exec(c->db, rc == 1 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
             rc = -1;
