@@ -76,6 +76,42 @@ static Template *shared_tpl(Dbt *d, Node *n, Arena *ra)
     return t ? tpl_rebind(ra, t, &n->src) : NULL;
 }
 
+typedef struct FkTo { Dbt *d; Node *n; Diag *err; } FkTo;
+
+/* dbt 1.9's compile: a foreign key's `to: ref(...)` / `source(...)` becomes
+ * the relation of that node (as the node's own relation renders) */
+static int fk_to(void *ud, VDict *c, const char *to)
+{
+    FkTo *x = ud;
+    Arena *a = &x->d->p->arena;
+    NodeRef r = {0};
+    NodeSrcRef sr = {0};
+    size_t k = 0;
+    while (to[k] == ' ' || to[k] == '\t')
+        k++;
+    if (strncmp(to + k, "ref", 3) != 0 && strncmp(to + k, "source", 6) != 0)
+        return 0;
+    int kind = project_parse_ref_call(a, to, &r, &sr);
+    Node *t = NULL;
+    if (kind == 'r') {
+        t = dbt_find_ref(x->d, &x->d->refable, x->n, r.package, r.name, r.version);
+    } else if (kind == 's') {
+        char *key = arena_sprintf(a, "%s.%s", sr.source, sr.table);
+        t = dbt_find_node(x->d, &x->d->sources, x->n, NULL, key);
+    }
+    if (!t) {
+        diag_set(x->err, NULL, 0, 0, NULL, "'%s' depends on '%s' which is not in the graph!", x->n->unique_id, to);
+        return -1;
+    }
+    DbtRel rel;
+    dbt_node_rel(x->d, t, false, &rel);
+    Sb sb = SB_INIT;
+    dbt_rel_render(&rel, &sb);
+    dict_setz(a, c, "to", v_str(a, sb_cstr(&sb), sb.len));
+    sb_free(&sb);
+    return 0;
+}
+
 static int compile_rec(Dbt *d, Node *n, int depth, Diag *err)
 {
     Project *p = d->p;
@@ -135,6 +171,9 @@ static int compile_rec(Dbt *d, Node *n, int depth, Diag *err)
     } else {
         node_set_compiled_code(n, n->compiled_pre);
     }
+    FkTo fk = {d, n, err};
+    if (dbt_each_fk(n, fk_to, &fk) != 0)
+        goto fail;
     n->compiled = true;
     n->compiled_path = dbt_node_compiled_path(d, n);
     rc = 0;

@@ -1041,12 +1041,94 @@ static int expo_dep_error(Node *n, Diag *err, char k, int i, const char *msg)
     return -1;
 }
 
+/* Calls f(ud, constraint) for each foreign_key constraint of model n whose
+ * `to` is a string (model-level, then per column); stops at a nonzero
+ * return. */
+int dbt_each_fk(const Node *n, int (*f)(void *ud, VDict *c, const char *to), void *ud)
+{
+    if (n->rt != RT_MODEL)
+        return 0;
+    VList *lists[2] = {n->constraints, NULL};
+    size_t it = 0;
+    VDictEntry *e;
+    for (int k = 0;; k++) {
+        VList *l = k == 0 ? lists[0] : NULL;
+        if (k > 0) {
+            if (!n->columns || !dict_next(n->columns, &it, &e))
+                return 0;
+            Value *cv = e->val.type == V_DICT ? dict_getz(e->val.u.d, "constraints") : NULL;
+            l = cv && cv->type == V_LIST ? cv->u.l : NULL;
+        }
+        for (size_t i = 0; l && i < l->len; i++) {
+            VDict *c = l->items[i].type == V_DICT ? l->items[i].u.d : NULL;
+            Value *t = c ? dict_getz(c, "type") : NULL, *to = c ? dict_getz(c, "to") : NULL;
+            if (t && t->type == V_STR && !strcmp(t->u.s->s, "foreign_key") && to && to->type == V_STR) {
+                int r = f(ud, c, to->u.s->s);
+                if (r)
+                    return r;
+            }
+        }
+    }
+}
+
+typedef struct FkRefs { Dbt *d; Node *n; Diag *err; } FkRefs;
+
+/* dbt 1.9: a foreign key `to: ref(...)` / `source(...)` is a dependency of
+ * the model (added to its refs / sources once) */
+static int fk_dep(void *ud, VDict *c, const char *to)
+{
+    FkRefs *x = ud;
+    Node *n = x->n;
+    Arena *a = &x->d->p->arena;
+    (void)c;
+    size_t k = 0;
+    while (to[k] == ' ' || to[k] == '\t')
+        k++;
+    if (strncmp(to + k, "ref", 3) != 0 && strncmp(to + k, "source", 6) != 0)
+        return 0;                /* a relation written out: used as is */
+    NodeRef r = {0};
+    NodeSrcRef sr = {0};
+    int kind = project_parse_ref_call(a, to, &r, &sr);
+    if (!kind) {
+        diag_set(x->err, NULL, 0, 0, NULL,
+                 "Invalid 'ref' or 'source' syntax on foreign key constraint 'to' on model %s: %s.", n->name, to);
+        return -1;
+    }
+    if (kind == 'r') {
+        for (int i = 0; i < n->nrefs; i++)
+            if (!strcmp(n->refs[i].name, r.name) && !strcmp(n->refs[i].package ? n->refs[i].package : "",
+                                                            r.package ? r.package : "") &&
+                !strcmp(n->refs[i].version ? n->refs[i].version : "", r.version ? r.version : ""))
+                return 0;
+        NodeRef *v = ARENA_ARRAY(a, NodeRef, n->nrefs + 1);
+        if (n->nrefs)
+            memcpy(v, n->refs, sizeof *v * (size_t)n->nrefs);
+        v[n->nrefs++] = r;
+        n->refs = v;
+    } else {
+        for (int i = 0; i < n->nsources; i++)
+            if (!strcmp(n->sources[i].source, sr.source) && !strcmp(n->sources[i].table, sr.table))
+                return 0;
+        NodeSrcRef *v = ARENA_ARRAY(a, NodeSrcRef, n->nsources + 1);
+        if (n->nsources)
+            memcpy(v, n->sources, sizeof *v * (size_t)n->nsources);
+        v[n->nsources++] = sr;
+        n->sources = v;
+    }
+    return 0;
+}
+
 static int resolve_deps(Dbt *d, Node *n, Diag *err)
 {
     Project *p = d->p;
     int cap = 0;
     n->ndep_nodes = 0;
     n->dep_nodes = NULL;
+    FkRefs fr = {d, n, err};
+    if (dbt_each_fk(n, fk_dep, &fr) != 0) {
+        dbt_error_prefix(err, n);
+        return -1;
+    }
     for (int i = 0; i < n->nrefs; i++) {
         NodeRef *r = &n->refs[i];
         Node *t = dbt_find_ref(d, &d->refable, n, r->package, r->name, r->version);

@@ -99,6 +99,9 @@ struct Dbt {
 };
 /* dbt_trace.c: the hook a render gets when macro tracing is on for it */
 void dbt_trace_attach(DbtCtx *c, Interp *I);
+/* dbt_parse.c: f(ud, constraint, to) for each foreign_key constraint of a
+ * model whose `to` is a string; the first nonzero return stops it. */
+int dbt_each_fk(const Node *n, int (*f)(void *ud, VDict *c, const char *to), void *ud);
 /* target/compiled/<pkg>/<path> of n (dbt_compile.c) */
 const char *dbt_node_compiled_path(Dbt *d, Node *n);
 

@@ -166,37 +166,10 @@ static void contract_error(MatCtx *m, const CCols *yaml, const CCols *sqlc)
     sb_free(&t);
 }
 
-/* a foreign_key whose `to` is ref(...) / source(...): dbt resolves it to
- * the relation, cdbt does not yet (a clear error rather than bad DDL) */
-static int fk_to_unsupported(MatCtx *m, VList *l)
-{
-    for (size_t i = 0; l && i < l->len; i++) {
-        VDict *c = l->items[i].type == V_DICT ? l->items[i].u.d : NULL;
-        const char *type = c ? col_str(c, "type") : NULL, *to = c ? col_str(c, "to") : NULL;
-        if (type && !strcmp(type, "foreign_key") && to &&
-            (!strncmp(to, "ref(", 4) || !strncmp(to, "source(", 7))) {
-            matu_error_kind(m, "Compilation Error", "foreign_key constraint with `to: %s`: ref() and source() in "
-                                                    "`to` are not supported by cdbt yet; write the relation in "
-                                                    "`expression` instead", to);
-            return -1;
-        }
-    }
-    return 0;
-}
-
 int matu_contract_check(MatCtx *m, const char *sql)
 {
     if (!matu_contract_enforced(m))
         return 0;
-    if (fk_to_unsupported(m, m->n->constraints) != 0)
-        return -1;
-    size_t fi = 0;
-    VDictEntry *fe;
-    while (m->n->columns && dict_next(m->n->columns, &fi, &fe)) {
-        Value *cons = fe->val.type == V_DICT ? dict_getz(fe->val.u.d, "constraints") : NULL;
-        if (cons && cons->type == V_LIST && fk_to_unsupported(m, cons->u.l) != 0)
-            return -1;
-    }
     VDict *cols = m->n->columns;
     if (!cols || cols->len == 0) {
         matu_error_kind(m, "Compilation Error",

@@ -305,6 +305,10 @@ int      project_locate(const ProjectOptions *opt, char **root, char **target_di
  * a profiles.yml, else ~/.dbt.  In a (not made absolute). */
 const char *project_profiles_dir(const char *given, Arena *a);
 Node    *project_node(Project *p, const char *unique_id);
+/* A static ref('m') / ref('pkg', 'm') / ref('m', v=1) / source('s', 't')
+ * call (a foreign key's `to`, ...): 'r' with *ref, 's' with *src, 0 when
+ * text is none of those.  Strings in a. */
+int      project_parse_ref_call(Arena *a, const char *text, NodeRef *ref, NodeSrcRef *src);
 /* The package named name (p->self for the root project), or NULL. */
 Package *project_package(const Project *p, const char *name);
 /* Does node n belong to an installed package (not the root project)? */

@@ -1441,6 +1441,22 @@ static int expo_parse_dep(Arena *a, const char *text, ExpoDep *d, NodeRef *ref, 
     return 0;
 }
 
+int project_parse_ref_call(Arena *a, const char *text, NodeRef *ref, NodeSrcRef *src)
+{
+    size_t st, en;
+    pl_strip(text, strlen(text), &st, &en);
+    UtFixture fx;
+    memset(&fx, 0, sizeof fx);
+    if (ut_parse_input(a, arena_strndup(a, text + st, en - st), &fx) != 0 || fx.kind == UT_THIS)
+        return 0;
+    if (fx.kind == UT_REF) {
+        *ref = fx.ref;
+        return 'r';
+    }
+    *src = fx.src;
+    return 's';
+}
+
 static int exposure_entry(PatchCtx *c, const YNode *entry)
 {
     Loader *L = c->L;

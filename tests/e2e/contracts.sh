@@ -156,7 +156,14 @@ check "bad contracts exit code" 1 $?
 contains "missing data_type" "Please ensure the following columns have a data_type defined: ['id']" r10.out
 contains "no columns" "This model has an enforced contract, and its 'columns' specification is missing" r10.out
 contains "incremental on_schema_change" "Models materialized as incremental with contracts enabled must set on_schema_change to 'append_new_columns' or 'fail'" r10.out
-contains "to: ref() refused" "foreign_key constraint with \`to: ref('parent')\`: ref() and source() in \`to\` are not supported by cdbt yet" r10.out
+# a foreign key `to: ref('parent')` (dbt 1.9): a dependency, and the relation at compile time
+check "to: ref() built with its foreign key" "analytics.parent" \
+    "$(q "select confrelid::regclass from pg_constraint where conrelid = 'analytics.fk_ref'::regclass and contype = 'f'")"
+check "to: ref(): parent in depends_on and refs, to resolved in the manifest" \
+    "['model.e2e_contracts.parent'] ['parent'] \"postgres\".\"analytics\".\"parent\"" \
+    "$(python3 -c "
+import json; n=json.load(open('target/manifest.json'))['nodes']['model.e2e_contracts.fk_ref']
+print(n['depends_on']['nodes'], [r['name'] for r in n['refs']], n['columns']['id']['constraints'][0]['to'])")"
 check "inc_ok built with not null" "id integer not null" "$(q "$COLS 'inc_ok'")"
 "$CDBT" run -s inc_ok > r11.out 2>&1
 check "incremental run exit code" 0 $?
@@ -165,6 +172,12 @@ echo "select 'x' as id" > models/inc_ok.sql
 "$CDBT" run -s inc_ok > r12.out 2>&1
 check "incremental mismatch exit code" 1 $?
 contains "incremental asserts" "| id          | STRING          | INTEGER       | data type mismatch |" r12.out
+
+# a `to` that is no ref()/source() call: dbt's parse error, exit 2
+sed -i "s/to: \"ref('parent')\"/to: \"ref(parent\"/" models/more.yml
+"$CDBT" parse > r13.out 2>&1
+check "bad to: exit 2" 2 $?
+contains "bad to: dbt's message" "Invalid 'ref' or 'source' syntax on foreign key constraint 'to' on model fk_ref: ref(parent." r13.out
 
 [ $fails = 0 ] && echo "contracts: all checks passed"
 [ $fails = 0 ]
