@@ -76,6 +76,7 @@ typedef struct Session {
     const char *stamp;                       /* the token written to target/cdbt.stamp, or NULL */
     double t_start;
     StrMap *defer;                           /* --defer: unique_id -> DbtDeferRel (defer.c), or NULL */
+    StrMap *clone_from;                      /* clone: unique_id -> the state's relation (defer.c), or NULL */
     /* compile storing a snapshot: the files of user macros the parse pass's
      * renders called (dbt_trace_macros), and tracing goes on for tests */
     bool traced;

@@ -138,6 +138,7 @@ int session_clone_sources(Session *s, const bool *sel, StrMap **out)
             strmap_putz(rels, p->nodes[i]->unique_id, (void *)dbt_defer_rel_text(s->dbt, p->nodes[i], df));
     }
     strmap_free(map);
+    s->clone_from = rels;        /* freed by session_close */
     *out = rels;
     if (s->flags->debug)
         fprintf(stderr, "cdbt: clone: %d selected nodes have a relation in the state's manifest.json\n", n);

@@ -341,6 +341,8 @@ void session_close(Session *s)
     fastpath_oracle_free();
     if (s->defer)
         strmap_free(s->defer);
+    if (s->clone_from)
+        strmap_free(s->clone_from);
     if (s->cache) {
         /* the parse store's warnings are printed once it is over */
         char *w = NULL;
