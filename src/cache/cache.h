@@ -153,6 +153,14 @@ double cache_last_time(Cache *c, const char *unique_id);
  * unless debugging).  1 stored, -1 database error (*warning). */
 typedef struct CacheSnap CacheSnap;
 typedef struct CacheDeltaTable CacheDeltaTable;   /* the node table, below */
+/* A blob handed over in chunks (the store writes it straight into the
+ * database: a copy of a few MB would be the run's peak of memory). */
+typedef struct CacheChunks {
+    size_t len;                  /* bytes in all */
+    uint8_t digest[32];          /* what the caller says identifies the content */
+    size_t (*next)(void *ud, char *buf, size_t cap);   /* the next bytes into buf; 0 at the end */
+    void *ud;
+} CacheChunks;
 /* Fills t, an empty node table, for a store (while its second thread
  * encodes the outputs). */
 typedef void (*CacheDeltaBuild)(void *ud, CacheDeltaTable *t);
@@ -170,7 +178,8 @@ size_t      cache_snap_changed(const CacheSnap *s, const char *const **paths);
  * which may reuse what those files cannot have changed (cmd_compile). */
 size_t      cache_snap_macros_changed(const CacheSnap *s, const char *const **paths);
 /* The opaque blob the store of s kept with it (cache_snap_store's tests:
- * cmd_compile's tests' compiled code), malloc'd; NULL when none. */
+ * cmd_compile's tests' compiled code; rewritten only when its digest
+ * changed), malloc'd; NULL when none. */
 void       *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len);
 /* Was path (absolute) an input / name an env var read by templates of the
  * run that stored the snapshot?  (Known only when something changed.) */
@@ -209,7 +218,7 @@ int         cache_snap_store(Cache *c, const uint8_t key[32], double started, co
                              const FsStamp *const *out_st, const uint8_t *const *out_dg, size_t nout, size_t nheads,
                              const char *stamp_dir, const char *stamp, const void *info,
                              size_t ninfo, CacheDeltaBuild build, void *build_ud, const char *nodes_root,
-                             const char *const *macro_files, size_t nmacro_files, const void *tests, size_t ntests,
+                             const char *const *macro_files, size_t nmacro_files, const CacheChunks *tests,
                              char **warning);
 /* Output digests: out_dg (may be NULL; NULL entries: unknown) holds the
  * first 16 bytes of the SHA-256 of what each output held when its out_st

@@ -1823,6 +1823,55 @@ static bool put_row(Cache *c, const char *sql, const uint8_t key[32], const void
     return ok;
 }
 
+/* snapshot_tests' row of key: left alone when it has t's digest, else
+ * written from t's chunks through sqlite's incremental blob I/O. */
+static bool put_chunks(Cache *c, const uint8_t key[32], const CacheChunks *t)
+{
+    sqlite3_stmt *q = NULL;
+    bool same = false;
+    if (sqlite3_prepare_v2(c->db, "SELECT digest FROM snapshot_tests WHERE key = ?1", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+        same = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 32 &&
+               memcmp(sqlite3_column_blob(q, 0), t->digest, 32) == 0;
+    }
+    sqlite3_finalize(q);
+    if (same)
+        return true;
+    if (!put_row(c, "DELETE FROM snapshot_tests WHERE key = ?1", key, NULL, 0, NULL, 0))
+        return false;
+    q = NULL;
+    bool ok = sqlite3_prepare_v2(c->db, "INSERT INTO snapshot_tests(key, digest, codes) VALUES (?1, ?2, zeroblob(?3))",
+                                 -1, &q, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 2, t->digest, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 3, (sqlite3_int64)t->len);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    if (!ok || !t->len)
+        return ok;
+    sqlite3_blob *b = NULL;
+    if (sqlite3_blob_open(c->db, "main", "snapshot_tests", "codes", sqlite3_last_insert_rowid(c->db), 1, &b) !=
+        SQLITE_OK) {
+        sqlite3_blob_close(b);
+        return false;
+    }
+    char *buf = xmalloc(1 << 16);
+    size_t off = 0, n;
+    while (ok && (n = t->next(t->ud, buf, 1 << 16)) > 0) {
+        if (off + n > t->len)
+            ok = false;
+        else
+            ok = sqlite3_blob_write(b, buf, (int)n, (int)off) == SQLITE_OK;
+        off += n;
+    }
+    free(buf);
+    if (sqlite3_blob_close(b) != SQLITE_OK)
+        ok = false;
+    return ok && off == t->len;
+}
+
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
                      const FsStamp *const *in_st, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
@@ -1830,7 +1879,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                      const char *stamp_dir,
                      const char *stamp, const void *info, size_t ninfo, CacheDeltaBuild build, void *build_ud,
                      const char *nodes_root, const char *const *macro_files, size_t nmacro_files,
-                     const void *tests, size_t ntests, char **warning)
+                     const CacheChunks *tests, char **warning)
 {
     if (!c || c->broken)
         return 0;
@@ -1911,14 +1960,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
             !put_row(c, "INSERT INTO snapshot_digests(key, dg) VALUES (?1, ?2)", key, oj.dgs.buf, oj.dgs.len, NULL, 0))
             rc = -1;
         if (rc == 1 && tests) {
-            /* the tests' compiled code: rewritten only when it differs */
-            uint8_t dg[32];
-            sha256(tests, ntests, dg);
-            if (!put_row(c,
-                         "INSERT INTO snapshot_tests(key, digest, codes) VALUES (?1, ?2, ?3) "
-                         "ON CONFLICT(key) DO UPDATE SET digest = excluded.digest, codes = excluded.codes "
-                         "WHERE digest != excluded.digest",
-                         key, dg, sizeof dg, tests, ntests))
+            if (!put_chunks(c, key, tests))
                 rc = -1;
         } else if (rc == 1) {
             put_row(c, "DELETE FROM snapshot_tests WHERE key = ?1", key, NULL, 0, NULL, 0);

@@ -115,6 +115,7 @@ int  session_open_delta(Session *s, Flags *f, const char *const *models, int nmo
  * redo): take the full path. */
 struct Cache;
 struct CacheSnap;
+struct CacheChunks;
 int  delta_compile(Flags *f, struct Cache *c, struct CacheSnap *snap, const char *root, const char *found,
                    int nodes, int nok, long elapsed_off, double t0);
 /* delta.c: the snapshot's node table (src/cache/cache_delta.c) for every
@@ -177,7 +178,7 @@ void fastpath_oracle_free(void);
  * writing, or NULL (stat now) */
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
                     const uint8_t *const *out_dg, size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, struct CacheDeltaTable *t),
-                    void *nodes_ud, const void *tests, size_t ntests);
+                    void *nodes_ud, const struct CacheChunks *tests);
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

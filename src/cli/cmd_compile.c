@@ -1,4 +1,3 @@
-#include <stdlib.h>
 /* cmd_compile.c - `cdbt compile`: render every selected node to SQL.
  *
  * Needs no database: is_incremental() is false and introspection returns
@@ -9,12 +8,14 @@
  * project errors (YAML, template syntax, missing refs, cycles) exit 2. */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
 #include "console.h"
 #include "results.h"
 #include "../base/fswriter.h"
+#include "../base/hash.h"
 #include "../base/journal.h"
 #include "../dbt/manifest.h"
 #include "../cache/cache.h"
@@ -126,16 +127,75 @@ static bool listed(const char *const *v, size_t n, const char *x)
 
 /* The tests' compiled code as a snapshot keeps it: "<unique_id>\0<code>\0"
  * per compiled test (a code holding a NUL byte is left out). */
-static void tests_blob(Project *p, Sb *out)
+static bool kept_test(const Node *n)
 {
+    return n->rt == RT_TEST && n->compiled && n->compiled_code &&
+           !memchr(n->compiled_code, '\0', node_compiled_len(n));
+}
+
+/* The chunks of that blob, made from the nodes as the store asks for them
+ * (the blob itself would be the run's peak of memory). */
+typedef struct TestChunks {
+    Project *p;
+    int node;                    /* next node to look at */
+    const char *part[2]; size_t left[2];   /* what is left of the current test's two strings (with their NULs) */
+} TestChunks;
+
+static size_t test_chunk(void *ud, char *buf, size_t cap)
+{
+    TestChunks *t = ud;
+    size_t n = 0;
+    while (n < cap) {
+        int k = t->left[0] ? 0 : t->left[1] ? 1 : -1;
+        if (k < 0) {
+            while (t->node < t->p->nnodes && !kept_test(t->p->nodes[t->node]))
+                t->node++;
+            if (t->node >= t->p->nnodes)
+                break;
+            const Node *nd = t->p->nodes[t->node++];
+            t->part[0] = nd->unique_id;
+            t->left[0] = strlen(nd->unique_id) + 1;
+            t->part[1] = nd->compiled_code;
+            t->left[1] = node_compiled_len(nd) + 1;
+            continue;
+        }
+        size_t m = t->left[k] < cap - n ? t->left[k] : cap - n;
+        memcpy(buf + n, t->part[k], m);
+        t->part[k] += m;
+        t->left[k] -= m;
+        n += m;
+    }
+    return n;
+}
+
+/* The chunks' length and digest (SHA-256 over each test's own digest). */
+static void tests_chunks(Project *p, TestChunks *t, CacheChunks *out)
+{
+    memset(t, 0, sizeof *t);
+    t->p = p;
+    memset(out, 0, sizeof *out);
+    size_t nt = 0;
+    for (int i = 0; i < p->nnodes; i++)
+        nt += kept_test(p->nodes[i]);
+    uint8_t *dgs = xmalloc(32 * (nt ? nt : 1));
+    size_t k = 0;
+    Sb one = SB_INIT;
     for (int i = 0; i < p->nnodes; i++) {
         const Node *n = p->nodes[i];
-        size_t len = node_compiled_len(n);
-        if (n->rt != RT_TEST || !n->compiled || !n->compiled_code || memchr(n->compiled_code, '\0', len))
+        if (!kept_test(n))
             continue;
-        sb_append(out, n->unique_id, strlen(n->unique_id) + 1);
-        sb_append(out, n->compiled_code, len + 1);
+        size_t ul = strlen(n->unique_id) + 1, cl = node_compiled_len(n) + 1;
+        out->len += ul + cl;
+        sb_reset(&one);
+        sb_append(&one, n->unique_id, ul);
+        sb_append(&one, n->compiled_code, cl);
+        sha256(one.buf, one.len, dgs + 32 * k++);
     }
+    sb_free(&one);
+    sha256(dgs, 32 * k, out->digest);
+    free(dgs);
+    out->next = test_chunk;
+    out->ud = t;
 }
 
 /* Can the tests keep their compiled code?  *prev: the macro files the last
@@ -257,9 +317,10 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
     }
     const char *info = arena_strdup(&s->arena, sb_cstr(&ib));
     sb_free(&ib);
-    Sb tb = SB_INIT;
+    TestChunks tcs;
+    CacheChunks tc;
     if (s->traced)
-        tests_blob(p, &tb);
+        tests_chunks(p, &tcs, &tc);
     /* the node table, built while the store stats the inputs */
     DeltaTableArgs nodes = {p, mslots, NULL};
     if (mslots && rr->slots) {
@@ -270,8 +331,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
         nodes.rslots = rslots;
     }
     fastpath_store(s, p->root, out, ost, odg, n, 2, info, nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes,
-                   s->traced ? (tb.buf ? tb.buf : "") : NULL, tb.len);
-    sb_free(&tb);
+                   s->traced ? &tc : NULL);
 }
 
 int cmd_compile(Flags *f)

@@ -160,7 +160,7 @@ void fastpath_begin(Flags *f)
 
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
                     const uint8_t *const *out_dg, size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, CacheDeltaTable *t),
-                    void *nodes_ud, const void *tests, size_t ntests)
+                    void *nodes_ud, const CacheChunks *tests)
 {
     Flags *f = s->flags;
     if (!journal_active())
@@ -188,8 +188,7 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
         int rc = !snapshot_key(f, key) ? 0
                  : cache_snap_store(s->cache, key, g_started, paths, pst, np, envs, ne, out_root, outputs, out_st,
                                     out_dg, nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
-                                    strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, mf, nmf, tests, ntests,
-                                    &w);
+                                    strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, mf, nmf, tests, &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)

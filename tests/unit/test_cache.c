@@ -269,13 +269,13 @@ START_TEST(snapshot_store_lookup_invalidate)
     const char *outs[] = {out1, "t/c/out2.sql"};
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
     free(w);
     w = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -299,7 +299,7 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
@@ -317,14 +317,14 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* deleted: refused */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     unlink(out2);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* an input edited in place */
@@ -403,7 +403,7 @@ START_TEST(snapshot_output_dirs_and_stamp)
     CacheSnap *s;
 #define STORE_STAMPED() \
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 1, NULL, 0, NULL, outs, NULL, NULL, 3, 1, target, "token-1", \
-                                      "info", 4, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1)
+                                      "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1)
     STORE_STAMPED();
     /* just written: racy, so checked file by file; an in-place edit shows */
     ck_assert_int_eq(fs_write_file_direct(o1, "A", 1), 0);
@@ -491,7 +491,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     const char *outs[] = {out1, "t/c/m0.sql"};
     /* a store of this fixture, with a node table or none */
 #define STORE_WITH(build, nodes) \
-    cache_snap_store(c, key, 4.0e9, inp, NULL, 10, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, build, nodes, d, NULL, 0, NULL, 0, &w)
+    cache_snap_store(c, key, 4.0e9, inp, NULL, 10, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, build, nodes, d, NULL, 0, NULL, &w)
 #define STORE(nodes) STORE_WITH(copy_table, nodes)
     /* the node table: one entry with a model stub and a source stub */
     Arena a;
@@ -647,7 +647,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert(strstr(why, ins[1]));                 /* the first difference, without changes */
     /* a node table relative to another root marks nothing */
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, NULL, 10, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4,
-                                      copy_table, &nodes, "/nonexistent", NULL, 0, NULL, 0, &w), 1);
+                                      copy_table, &nodes, "/nonexistent", NULL, 0, NULL, &w), 1);
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(ins[0], "select 0", 8), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
@@ -699,7 +699,7 @@ START_TEST(snapshot_node_table_chunks)
         }
         ck_assert_uint_eq(t.nents, NMODEL);
         ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, NULL, 1, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
-                                          copy_table, &t, d, NULL, 0, NULL, 0, &w), 1);
+                                          copy_table, &t, d, NULL, 0, NULL, &w), 1);
         cache_delta_free(&t);
         const char *why;
         CacheSnap *s = cache_snap_lookup(c, key, true, &why);
@@ -765,7 +765,7 @@ START_TEST(snapshot_paths_grouped)
     uint8_t key[32];
     cache_snap_key(parts, 2, key);
 #define STORE() ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, nin, NULL, 0, d, outs, NULL, NULL, nout, 1, NULL, \
-                                                  NULL, "i", 1, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1)
+                                                  NULL, "i", 1, NULL, NULL, NULL, NULL, 0, NULL, &w), 1)
     STORE();
     const char *why;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -810,7 +810,7 @@ START_TEST(snapshot_paths_grouped)
     CacheDeltaNode e = {.ofp = "m/d05/x.sql", .unique_id = "model.p.x5", .compiled_path = "t/c/o005.sql"};
     cache_delta_add(&t, &e);
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, nin, NULL, 0, d, outs, NULL, NULL, nout, 1, NULL, NULL, "i",
-                                      1, copy_table, &t, d, NULL, 0, NULL, 0, &w), 1);
+                                      1, copy_table, &t, d, NULL, 0, NULL, &w), 1);
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(ins[5], "select 5", 8), 0);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
@@ -868,7 +868,7 @@ START_TEST(snapshot_dirs_quiet_since_start)
         const FsStamp *ost[] = {NULL, &sa, NULL};
         usleep(80000);                                    /* the change is past the margin */
         ck_assert_int_eq(cache_snap_store(c, key, started, ins, NULL, 1, NULL, 0, NULL, outs, ost, NULL, 3, 1, NULL, NULL, "i",
-                                          1, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1);
+                                          1, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
         s = cache_snap_lookup(c, key, false, &why);
         if (!changed) {
             ck_assert_msg(s != NULL, "%s", why);          /* vouched: a.sql not stat()ed */
@@ -907,21 +907,21 @@ START_TEST(snapshot_inputs_stat_as_read)
     const char *why;
     CacheSnap *s;
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, st, 3, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
-                                      NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1);
+                                      NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* a.sql edited in place after it was read, before the store */
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(in1, "select 9", 8), 0);
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, st, 3, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
-                                      NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 1);
+                                      NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "a.sql"));
     /* the stat as read is racy when the run started before the file changed */
     ck_assert_int_eq(stat(in1, &read1), 0);
     fs_stamp(&r1, &read1);
     ck_assert_int_eq(cache_snap_store(c, key, (double)read1.st_mtim.tv_sec, ins, st, 3, NULL, 0, NULL, NULL, NULL, NULL, 0,
-                                      0, NULL, NULL, "i", 1, NULL, NULL, NULL, NULL, 0, NULL, 0, &w), 0);
+                                      0, NULL, NULL, "i", 1, NULL, NULL, NULL, NULL, 0, NULL, &w), 0);
     ck_assert(w && strstr(w, "a.sql changed during the run"));
     free(w);
     cache_close(c);
@@ -950,7 +950,7 @@ START_TEST(snapshot_oldest_evicted)
         const char *parts[] = {part};
         cache_snap_key(parts, 1, keys[i]);
         ck_assert_int_eq(cache_snap_store(c, keys[i], 4.0e9, ins, NULL, 1, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL,
-                                          NULL, "i", 1, copy_table, &t, d, NULL, 0, NULL, 0, &w), 1);
+                                          NULL, "i", 1, copy_table, &t, d, NULL, 0, NULL, &w), 1);
     }
     const char *why;
     for (int i = 0; i < 10; i++) {
