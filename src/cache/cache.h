@@ -72,11 +72,6 @@ typedef struct CacheParseEnv {
  * p->arena).  Returns the number of nodes restored, -1 on a cache failure
  * (*warning set; the cache then restores nothing and stores nothing). */
 int  cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **warning);
-/* The key cache_parse_begin computed over everything global but the text
- * of macros (their skeletons instead: tpl_skeleton): equal in two runs when
- * only text between a macro's tags changed.  false: none (no parse cache,
- * or volatile). */
-bool cache_parse_skel_key(const Cache *c, uint8_t out[32]);
 /* DbtOptions.parse_skip: true when n was restored by cache_parse_begin. */
 bool cache_parse_skip(Cache *c, const Node *n);
 /* DbtOptions.env_read: record an env_var() read during n's render. */

@@ -697,14 +697,6 @@ void cache_parse_release(Cache *c)
     arena_init(&c->arena2, 0);
 }
 
-bool cache_parse_skel_key(const Cache *c, uint8_t out[32])
-{
-    if (!c || !c->have_gskel)
-        return false;
-    memcpy(out, c->gskel, 32);
-    return true;
-}
-
 void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable)
 {
     *restored = c ? c->restored : 0;
@@ -791,8 +783,6 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     uint8_t g[32], gs[32];
     bool gvol = false, gflags = false;
     bool gok = global_key(p, g, gs, &gvol, &gflags);
-    c->have_gskel = gok && !gvol;
-    memcpy(c->gskel, gs, sizeof gs);
     free(c->entv);
     c->entv = calloc((size_t)p->nnodes + 1, sizeof *c->entv);
     if (!c->entv)

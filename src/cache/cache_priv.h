@@ -50,8 +50,6 @@ struct Cache {
     CacheEnt **entv; int nent;
     int restored, parsed, uncacheable;
     int gone;                    /* rows of nodes no longer parsed (-1: not counted) */
-    uint8_t gskel[32];           /* the global key over the macros' skeletons (cache_parse_skel_key) */
-    bool have_gskel;
     CacheStore *store;           /* started by cache_parse_end, not yet joined (main thread only) */
     /* results (cache.c), loaded on first lookup */
     bool results_loaded;

@@ -91,21 +91,22 @@ static void *manifest_job(void *arg)
  * run_results.json and every compiled file. */
 /* ---------------------------------------------------------------- tests kept after macro edits
  *
- * A compile that stores a snapshot also stores the parse cache's skeleton
- * key ("S<hex>") and the files of the user macros its tests' compiles called
- * ("T<path>"), after the info lines.  When the next identical compile finds
- * that only files of macros changed since (fastpath_macro_hint), and
- *   - the skeleton key is the same (only text between macro tags changed:
- *     no macro added, removed, renamed or given other arguments, so every
- *     name a render looks up resolves as before),
- *   - no changed file holds a macro a test's compile called then, nor one
- *     this run's parse pass called (identities, configs and refs are as
- *     before: a render that read a changed macro's text was parsed again and
- *     traced, the others were restored under keys without that text),
- * then a test without an ephemeral dependency compiles to what its compiled
- * file holds (the snapshot's check vouched that it is as written): its
- * render would call the same macros with the same inputs.  Models are
- * compiled as always. */
+ * A compile that stores a snapshot also stores a key over every macro's
+ * name and file ("M<hex>"), one over every node's relation ("R<hex>"), the
+ * files of the user macros its tests' compiles called ("T<path>"), after the
+ * info lines, and the tests' compiled code.  When the next identical
+ * compile finds that only files of macros changed since
+ * (fastpath_macro_hint), and
+ *   - the macros are the same by name and file (every name a render looks
+ *     up resolves as before; bodies and arguments may differ),
+ *   - no changed file holds a macro a test's compile called then,
+ *   - and no changed file holds a macro this run's parse called, or every
+ *     relation is what it was (a test's compile sees its parents only
+ *     through the relations ref() and source() render),
+ * then a test without an ephemeral dependency compiles to the code the
+ * snapshot kept: its render would call the same macros with the same
+ * inputs.  Models are compiled as always; the compiled files still go
+ * through the writer's stat and digest check. */
 
 static void hex32(const uint8_t k[32], char out[65])
 {
@@ -198,6 +199,33 @@ static void tests_chunks(Project *p, TestChunks *t, CacheChunks *out)
     out->ud = t;
 }
 
+/* The two keys a compile stores for the next one, as hex: over every
+ * macro's unique_id and file (the names a render can look up), and over
+ * every node's relation (what a test's ref() or source() renders). */
+static void keys_now(Project *p, char names[65], char rels[65])
+{
+    Sb b = SB_INIT;
+    uint8_t k[32];
+    for (int i = 0; i < p->nmacros; i++) {
+        const MacroDef *m = p->macros[i];
+        sb_printf(&b, "%s\x1f%s\x1e", m->unique_id ? m->unique_id : "", m->original_file_path ? m->original_file_path : "");
+    }
+    sha256(b.buf ? b.buf : "", b.len, k);
+    hex32(k, names);
+    sb_reset(&b);
+    for (int i = 0; i < p->nnodes; i++) {
+        const Node *n = p->nodes[i];
+        if (n->rt != RT_MODEL && n->rt != RT_SEED && n->rt != RT_SNAPSHOT && n->rt != RT_SOURCE)
+            continue;
+        Value *m = n->config ? dict_getz(n->config, "materialized") : NULL;
+        sb_printf(&b, "%s\x1f%s\x1f%s\x1e", n->unique_id, n->relation_name ? n->relation_name : "-",
+                  m && m->type == V_STR ? m->u.s->s : "");
+    }
+    sha256(b.buf ? b.buf : "", b.len, k);
+    hex32(k, rels);
+    sb_free(&b);
+}
+
 /* Can the tests keep their compiled code?  *prev: the macro files the last
  * compile's tests called (to store again), in s's arena; *codes: unique_id
  * -> compiled code (in s's arena) as the last compile gave them. */
@@ -213,20 +241,17 @@ static bool tests_reusable(Session *s, const char ***prev, size_t *nprev, StrMap
     *why = NULL;
     if (!s->traced || !fastpath_macro_hint(&changed, &nchanged, &extra, &tests, &ntests))
         return false;
-    uint8_t sk[32];
-    char hex[65];
-    if (!cache_parse_skel_key(s->cache, sk)) {
-        *why = "no skeleton key";
-        return false;
-    }
-    hex32(sk, hex);
-    bool skel = false;
+    char names[65], rels[65];
+    keys_now(s->project, names, rels);
+    bool same_names = false, same_rels = false;
     size_t cap = 0;
     for (const char *l = extra; *l;) {
         const char *nl = strchr(l, '\n');
         size_t len = nl ? (size_t)(nl - l) : strlen(l);
-        if (l[0] == 'S')
-            skel = len == 65 && memcmp(l + 1, hex, 64) == 0;
+        if (l[0] == 'M')
+            same_names = len == 65 && memcmp(l + 1, names, 64) == 0;
+        else if (l[0] == 'R')
+            same_rels = len == 65 && memcmp(l + 1, rels, 64) == 0;
         else if (l[0] == 'T' && len > 1) {
             if (*nprev == cap) {
                 cap = cap ? cap * 2 : 16;
@@ -239,8 +264,8 @@ static bool tests_reusable(Session *s, const char ***prev, size_t *nprev, StrMap
         }
         l += len + (nl ? 1 : 0);
     }
-    if (!skel) {
-        *why = "a macro was added, removed or given other arguments";
+    if (!same_names) {
+        *why = "a macro was added, removed or renamed";
         return false;
     }
     for (size_t i = 0; i < nchanged; i++) {
@@ -248,8 +273,8 @@ static bool tests_reusable(Session *s, const char ***prev, size_t *nprev, StrMap
             *why = "the tests call a macro of a changed file";
             return false;
         }
-        if (listed(s->parse_macro_files, s->nparse_macro_files, changed[i])) {
-            *why = "the parse called a macro of a changed file";
+        if (listed(s->parse_macro_files, s->nparse_macro_files, changed[i]) && !same_rels) {
+            *why = "the parse called a macro of a changed file and a relation changed";
             return false;
         }
     }
@@ -307,11 +332,10 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
     console_found_text(p, found, sizeof found);
     Sb ib = SB_INIT;
     sb_printf(&ib, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
-    uint8_t sk[32];
-    if (s->traced && cache_parse_skel_key(s->cache, sk)) {
-        char hex[65];
-        hex32(sk, hex);
-        sb_printf(&ib, "\nS%s\n", hex);
+    if (s->traced) {
+        char names[65], rels[65];
+        keys_now(p, names, rels);
+        sb_printf(&ib, "\nM%s\nR%s\n", names, rels);
         for (size_t i = 0; i < ntfiles; i++)
             sb_printf(&ib, "T%s\n", tfiles[i]);
     }

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # cache_macro_edit.sh - a compile after an edit of macro files alone keeps
-# the tests' compiled code when neither a test's last compile nor this run's
-# parse called a macro of the edited files, and their macros kept their
-# signatures (cmd_compile; src/cache: the snapshot lists edited macro files,
-# keeps the tests' code and the parse cache's skeleton key).  Whatever it
-# decides, the manifest and the compiled files are those of a cold compile.
-# On the jaffle fixture, no database:
+# the tests' compiled code when the macros are the same by name, no test's
+# last compile called a macro of the edited files, and this run's parse
+# called none either or left every relation as it was (cmd_compile;
+# src/cache: the snapshot lists edited macro files and keeps the tests'
+# code).  Whatever it decides, the manifest and the compiled files are
+# those of a cold compile.  On the jaffle fixture, no database:
 #   - the text of a macro only models print: tests kept;
+#   - an edit inside that macro's tags (the parse runs it again): tests
+#     kept, the relations being the same;
+#   - a macro nothing calls given another argument: tests kept;
 #   - the text of a custom generic test's macro: tests compiled again;
 #   - the text of generate_schema_name (the parse calls it for every node's
 #     schema): compiled again, the tests' relations follow;
-#   - a macro given another argument: compiled again;
+#   - a macro added to a file: compiled again;
 #   - a macro edit with a model edit, and an unchanged project afterwards.
 set -u
 CDBT=$(realpath "${1:?usage: cache_macro_edit.sh path/to/cdbt}")
@@ -67,7 +70,25 @@ expect "again: tests kept (their code came from the last snapshot)" \
 expect "again: as cold" "same
 files same" "$(same_as_cold)"
 
-# ---- 2. a custom generic test's macro
+# ---- 2. inside the macro's tags: the models that call it are parsed again
+settle
+sed -i 's|{{ scale }})|{{ scale \| int }})|' macros/cents_to_dollars.sql; settle
+grep -q 'scale | int' macros/cents_to_dollars.sql
+expect "tags edit applied" 0 $?
+expect "tags edit, relations unchanged: tests kept" \
+    "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
+expect "tags edit: as cold" "same
+files same" "$(same_as_cold)"
+
+# ---- 3. a macro nothing calls given another argument
+settle
+sed -i 's|dollars_to_cents(column_name)|dollars_to_cents(column_name, unused=none)|' macros/cents_to_dollars.sql; settle
+expect "signature of an unused macro: tests kept" \
+    "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
+expect "signature: as cold" "same
+files same" "$(same_as_cold)"
+
+# ---- 4. a custom generic test's macro
 settle
 sed -i 's|where {{ column_name }} < 0|where {{ column_name }} < 0 and true|' tests/generic/test_is_positive.sql; settle
 expect "test macro: tests compiled again" \
@@ -77,23 +98,23 @@ files same" "$(same_as_cold)"
 grep -rq 'and true' target/compiled/jaffle/models/marts/_marts.yml/
 expect "the is_positive tests have the new text" 0 $?
 
-# ---- 3. a macro the parse calls (generate_schema_name: every node's schema)
+# ---- 5. a macro the parse calls (generate_schema_name: every node's schema)
 settle
 sed -i 's|{{ target.schema }}_{{ custom_schema_name \| trim }}|{{ target.schema }}__{{ custom_schema_name \| trim }}|' macros/generate_schema_name.sql; settle
-expect "parse macro: tests compiled again" \
-    "cdbt cache: macros changed; tests compiled again (the parse called a macro of a changed file)" "$(run)"
+expect "parse macro, relations changed: tests compiled again" \
+    "cdbt cache: macros changed; tests compiled again (the parse called a macro of a changed file and a relation changed)" "$(run)"
 expect "parse macro: as cold" "same
 files same" "$(same_as_cold)"
 
-# ---- 4. a macro given another argument (its skeleton changes)
+# ---- 6. a macro added to an existing file
 settle
-sed -i 's|dollars_to_cents(column_name)|dollars_to_cents(column_name, unused=none)|' macros/cents_to_dollars.sql; settle
-expect "signature: tests compiled again" \
-    "cdbt cache: macros changed; tests compiled again (a macro was added, removed or given other arguments)" "$(run)"
-expect "signature: as cold" "same
+printf '{%% macro one_more() %%}1{%% endmacro %%}\n' >> macros/cents_to_dollars.sql; settle
+expect "macro added: tests compiled again" \
+    "cdbt cache: macros changed; tests compiled again (a macro was added, removed or renamed)" "$(run)"
+expect "macro added: as cold" "same
 files same" "$(same_as_cold)"
 
-# ---- 5. a macro and a model edited together; then nothing
+# ---- 7. a macro and a model edited together; then nothing
 settle
 sed -i 's|/ 10)|/ 100)|' macros/cents_to_dollars.sql
 echo "-- edited" >> models/staging/stg_orders.sql; settle
