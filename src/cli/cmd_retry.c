@@ -3,12 +3,12 @@
  *
  * The previous invocation is <--state>/run_results.json, else the target
  * directory's.  Its `args.which` names the command (run, build, test, seed,
- * snapshot, compile); the nodes whose status was error, fail, skipped or
- * runtime error are selected exactly (no indirect selection, no
+ * snapshot, compile, clone); the nodes whose status was error, fail, skipped
+ * or runtime error are selected exactly (no indirect selection, no
  * --select/--exclude of that run), and its --vars, --full-refresh,
- * --fail-fast, --store-failures, --warn-error, --empty, --target and
- * --threads apply again unless this command line gives --target or
- * --threads.  The retried run writes its own run_results.json, whose args
+ * --fail-fast, --store-failures, --warn-error, --empty, --state,
+ * --defer-state, --defer, --favor-state, --target and --threads apply again
+ * unless this command line gives --target or --threads.  The retried run writes its own run_results.json, whose args
  * name the retried command, so a second `cdbt retry` retries what still
  * failed.  Nothing failed: "Nothing to do", exit 0. */
 #include <stdio.h>
@@ -73,13 +73,13 @@ int cmd_retry(Flags *f)
                 r < 0 ? ": " : "", r < 0 ? why : "");
         goto done;
     }
-    static const char *const kRetryable[] = {"run", "build", "test", "seed", "snapshot", "compile", NULL};
+    static const char *const kRetryable[] = {"run", "build", "test", "seed", "snapshot", "compile", "clone", NULL};
     bool known = false;
     for (int i = 0; kRetryable[i]; i++)
         known |= strcmp(which, kRetryable[i]) == 0;
     if (!known) {
         fprintf(stderr, "error: retry: the previous command '%s' cannot be retried (run, build, test, seed, "
-                        "snapshot and compile can)\n", which);
+                        "snapshot, compile and clone can)\n", which);
         goto done;
     }
     /* the nodes to run again */
@@ -99,7 +99,12 @@ int cmd_retry(Flags *f)
     nf.nselect = nf.nexclude = 0;
     nf.selector = NULL;
     nf.indirect_selection = NULL;
-    nf.state = f->state;
+    /* the previous run's state and deferral (its --state was the state to
+     * compare or defer to; this command's names where run_results.json is) */
+    nf.state = str_member(args, "state");
+    nf.defer_state = str_member(args, "defer_state");
+    nf.defer = f->defer || bool_member(args, "defer");
+    nf.favor_state = f->favor_state || bool_member(args, "favor_state");
     nf.only_ids = ids;
     nf.nonly_ids = nids;
     nf.full_refresh = f->full_refresh || bool_member(args, "full_refresh");

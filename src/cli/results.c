@@ -298,6 +298,23 @@ int results_write(Session *s, RunResults *r, const char *path, Diag *err)
     json_bool(&w, f->warn_error);
     json_key_lit(&w, "empty");
     json_bool(&w, f->empty);
+    /* state and deferral, as given: `retry` runs the command with them again */
+    if (f->state) {
+        json_key_lit(&w, "state");
+        json_str(&w, f->state);
+    }
+    if (f->defer_state) {
+        json_key_lit(&w, "defer_state");
+        json_str(&w, f->defer_state);
+    }
+    if (f->defer) {
+        json_key_lit(&w, "defer");
+        json_bool(&w, true);
+    }
+    if (f->favor_state) {
+        json_key_lit(&w, "favor_state");
+        json_bool(&w, true);
+    }
     json_key_lit(&w, "log_format");
     json_str(&w, f->log_format ? f->log_format : "default");
     json_key_lit(&w, "profiles_dir");

@@ -93,5 +93,13 @@ check "failure: exit code 1" 1 $?
 contains "failure: the error" 'relation "prod.codes" does not exist' c5.out
 contains "failure: the others went on" "Done. PASS=3 WARN=0 ERROR=1 SKIP=0 TOTAL=4" c5.out
 
+# ---- 6. retry: the failed node alone, with the clone's --state and --full-refresh
+q "create table prod.codes as select 1 as code, 'one' as label" >/dev/null
+"$CDBT" retry > c6.out 2>&1
+check "retry of a clone: exit code" 0 $?
+contains "retry: codes alone" "Done. PASS=1 WARN=0 ERROR=0 SKIP=0 TOTAL=1" c6.out
+check "retry: codes is a view over prod again" "VIEW 1|one" \
+    "$(q "select table_type from information_schema.tables where table_schema = 'dev' and table_name = 'codes'") $(q "select * from dev.codes")"
+
 [ $fails = 0 ] && echo "clone: all checks passed"
 exit $fails

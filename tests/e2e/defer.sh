@@ -83,7 +83,21 @@ contains "tests ran against prod.a" '"prod"."a"' target/run/e2e_defer/models/sch
 check "compile --defer-state exit code" 0 $?
 contains "compile renders prod's relation" '"prod"."b"' d7.out
 
-# ---- 6. errors
+# ---- 6. retry keeps the deferral: a failed deferred run, fixed, retried
+q "drop table if exists dev.b" >/dev/null
+cp models/c.sql c.sql.good
+echo "select b.id, b.src, c.label, 1 / 0 as boom from {{ ref('b') }} b join {{ ref('codes') }} c on c.code = b.id" > models/c.sql
+"$CDBT" run -s c --defer --state prod-artifacts > d8.out 2>&1
+check "deferred run that fails: exit 1" 1 $?
+cp c.sql.good models/c.sql
+"$CDBT" retry > d9.out 2>&1
+check "retry of a deferred run: exit code" 0 $?
+contains "retry: only c" "Done. PASS=1 WARN=0 ERROR=0 SKIP=0 TOTAL=1" d9.out
+contains "retry: still deferred to prod" '"prod"."b"' target/run/e2e_defer/models/c.sql
+check "retry: run_results args keep state and defer" "prod-artifacts True" \
+    "$(python3 -c "import json; a=json.load(open('target/run_results.json'))['args']; print(a.get('state'), a.get('defer'))")"
+
+# ---- 7. errors
 "$CDBT" run -s c --defer > e1.out 2>&1
 check "--defer without --state: exit 2" 2 $?
 contains "--defer without --state: message" "Received a --defer argument, but no value was provided to --state" e1.out
