@@ -20,7 +20,8 @@
  * a reuse does not rewrite the big rows.  Entry lists are grouped by
  * directory (see "encoding" below); kinds: 0 missing, 1 file, 2 directory,
  * 3 other, 4 a file that is a model of the node table (inputs only: see
- * "model files" below). */
+ * "model files" below), 5 a file of user macros (inputs of a compile's
+ * snapshot: an edit of those alone is listed, cache_snap_macros_changed). */
 #define _GNU_SOURCE            /* statx() */
 #include <dirent.h>
 #include <errno.h>
@@ -41,14 +42,14 @@
 
 #define RACY_MARGIN 0.05       /* seconds: more than a kernel clock tick */
 #define KIND_CHANGED 255       /* an override that never matches (racy when recorded) */
-#define KIND_MODEL 4           /* stored kind of a model file: kind 1 and .model */
-#define KIND_MACRO 5           /* stored kind of a macro file: kind 1 and .macro */
+#define KIND_MODEL 4           /* stored kind of a model file: kind 1, mark KIND_MODEL */
+#define KIND_MACRO 5           /* stored kind of a macro file: kind 1, mark KIND_MACRO */
 
 typedef struct SnapEnt {
     const char *path;
     uint8_t kind;
-    bool model;                /* an input that is a model file of the node table */
-    bool macro;                /* an input that is a file of user macros */
+    uint8_t mark;              /* an input that is a model file of the node table (KIND_MODEL), a file
+                                  of user macros (KIND_MACRO), else 0 */
     uint64_t size, ino, dev;
     int64_t ms, mns, cs, cns;
 } SnapEnt;
@@ -81,7 +82,7 @@ struct CacheSnap {
 
 static void ent_from_stamp(SnapEnt *e, const FsStamp *st)
 {
-    e->model = e->macro = false;
+    e->mark = 0;
     if (!st) {
         e->kind = 0;
         e->size = e->ino = e->dev = 0;
@@ -113,7 +114,7 @@ static void ent_stat_at(int dfd, const char *name, SnapEnt *e)
     static atomic_int no_statx;          /* read by the checking and storing threads */
     if (!atomic_load_explicit(&no_statx, memory_order_relaxed)) {
         struct statx x;
-        e->model = e->macro = false;
+        e->mark = 0;
         if (statx(dfd, name, 0, STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME, &x) == 0 &&
             (x.stx_mask & (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)) ==
                 (STATX_TYPE | STATX_SIZE | STATX_INO | STATX_MTIME | STATX_CTIME)) {
@@ -197,7 +198,7 @@ static void put_ent(Sb *b, const SnapEnt *e)
 {
     sb_reserve(b, 1 + 7 * 10);
     uint8_t *p = (uint8_t *)b->buf + b->len;
-    *p++ = (uint8_t)(e->model && e->kind == 1 ? KIND_MODEL : e->macro && e->kind == 1 ? KIND_MACRO : e->kind);
+    *p++ = (uint8_t)(e->mark && e->kind == 1 ? e->mark : e->kind);
     p = var_at(p, e->size);
     p = var_at(p, e->ino);
     p = var_at(p, e->dev);
@@ -216,9 +217,8 @@ static void get_ent(Rd *r, SnapEnt *e)
         return;
     }
     e->kind = *r->p++;
-    e->model = e->kind == KIND_MODEL;
-    e->macro = e->kind == KIND_MACRO;
-    if (e->model || e->macro)
+    e->mark = e->kind == KIND_MODEL || e->kind == KIND_MACRO ? e->kind : 0;
+    if (e->mark)
         e->kind = 1;
     e->size = rd_var(r);
     e->ino = rd_var(r);
@@ -590,8 +590,6 @@ static bool list_paths(Listing *l, const char *const *paths, const FsStamp *cons
     return ok;
 }
 
-/* Encode a listing (see "encoding" above); the files in models are marked
- * (KIND_MODEL). */
 /* Is path (absolute, len bytes) one of the sorted absolute paths v? */
 static bool in_sorted(const char *const *v, size_t n, const char *path, size_t len)
 {
@@ -611,16 +609,9 @@ static bool in_sorted(const char *const *v, size_t n, const char *path, size_t l
     return false;
 }
 
-static void write_listing_marked(Sb *b, const Listing *l, const ModelSet *models, const char *const *macros,
-                                 size_t nmacros);
-
-static void write_listing(Sb *b, const Listing *l, const ModelSet *models)
-{
-    write_listing_marked(b, l, models, NULL, 0);
-}
-
-static void write_listing_marked(Sb *b, const Listing *l, const ModelSet *models, const char *const *macros,
-                                 size_t nmacros)
+/* Encode a listing (see "encoding" above); the files in models are marked
+ * KIND_MODEL, the others among macros (sorted absolute paths) KIND_MACRO. */
+static void write_listing(Sb *b, const Listing *l, const ModelSet *models, const char *const *macros, size_t nmacros)
 {
     ser_u32(b, (uint32_t)l->ng);
     Sb g = SB_INIT;
@@ -636,10 +627,10 @@ static void write_listing_marked(Sb *b, const Listing *l, const ModelSet *models
         for (uint32_t k = lg->e0; k < lg->e0 + lg->ne; k++) {
             SnapEnt en = l->ents[k];
             size_t off = lg->dl ? lg->dl + 1 : 0;
-            if (models && en.kind == 1)
-                en.model = model_set_has(models, en.path, off + l->nls[k]);
-            if (nmacros && en.kind == 1 && !en.model)
-                en.macro = in_sorted(macros, nmacros, en.path, off + l->nls[k]);
+            if (models && en.kind == 1 && model_set_has(models, en.path, off + l->nls[k]))
+                en.mark = KIND_MODEL;
+            else if (nmacros && en.kind == 1 && in_sorted(macros, nmacros, en.path, off + l->nls[k]))
+                en.mark = KIND_MACRO;
             put_name(&g, en.path + off, l->nls[k]);
             put_ent(&g, &en);
         }
@@ -655,7 +646,7 @@ static bool encode_paths(Sb *b, const char *const *paths, const FsStamp *const *
 {
     Listing l;
     bool ok = list_paths(&l, paths, st, n, root, racy_after, racy, dirs, started);
-    write_listing(b, &l, NULL);
+    write_listing(b, &l, NULL, NULL, 0);
     listing_free(&l);
     return ok;
 }
@@ -789,7 +780,7 @@ static void *check_range(void *arg)
             const char *name = get_name(&g.ents, NULL);
             SnapEnt was = {0}, now = {0};
             get_ent(&g.ents, &was);
-            bool model = was.model, macro = was.macro;   /* an override keeps what the file is */
+            uint8_t mark = was.mark;             /* an override keeps what the file is */
             if (over) {
                 const Over *o = find_over(j, &g, name);
                 if (o)
@@ -806,11 +797,11 @@ static void *check_range(void *arg)
                  * have changed (an editor that saves by renaming): the
                  * caller looks at them; any other file is a difference
                  * (see "model files") */
-                if (!j->same && j->changes && !g.output && (now.kind == 2 || (now.kind == 1 && model)) &&
+                if (!j->same && j->changes && !g.output && (now.kind == 2 || (now.kind == 1 && mark == KIND_MODEL)) &&
                     (was.kind == now.kind || was.kind == KIND_CHANGED) && j->nchanges < MAX_CHANGED && g.dlen) {
                     j->changes[j->nchanges++] = arena_sprintf(j->a, "%s/%s", g.dir, name);
                     j->same = true;
-                } else if (!j->same && j->mchanges && !g.output && now.kind == 1 && macro &&
+                } else if (!j->same && j->mchanges && !g.output && now.kind == 1 && mark == KIND_MACRO &&
                            (was.kind == 1 || was.kind == KIND_CHANGED) && j->nmchanges < MAX_CHANGED && g.dlen) {
                     /* a file of macros edited in place: the caller may know
                      * which nodes it cannot have changed (cmd_compile) */
@@ -1743,7 +1734,7 @@ static void *encode_outputs(void *arg)
     Listing l;
     list_paths(&l, j->outputs + j->nheads, j->st ? j->st + j->nheads : NULL, j->n - j->nheads, j->root, 0, NULL,
                true, j->started);
-    write_listing(&j->out, &l, NULL);
+    write_listing(&j->out, &l, NULL, NULL, 0);
     /* the digests in the order of the entries just encoded; not that of
      * a file changed in the last clock ticks (is_racy): another program's
      * write in the same tick would not show in its stat */
@@ -1929,7 +1920,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         }
         ModelSet models;
         model_set_init(&models, nodes_root, &nodes);
-        write_listing_marked(&in, &lin, &models, macro_files, nmacro_files);
+        write_listing(&in, &lin, &models, macro_files, nmacro_files);
         free(models.t.v);
         /* the node table: a row per bucket of entries, per chunk of stubs */
         rc = !nodes.nents || store_nodes(c, key, &nodes) ? 1 : -1;

@@ -141,9 +141,10 @@ int  session_select(Session *s, const int *default_rts, bool *out);
 int  session_defer(Session *s, const bool *sel);
 /* `clone`: the --defer-state (else --state) manifest's relation of each
  * selected model, seed and snapshot it built, rendered ("db"."schema"."x"):
- * *out maps unique_id -> const char *.  EXIT_OK, or EXIT_PROJECT_ERROR
- * after printing why (no --state, no or a bad manifest.json). */
-int  session_clone_sources(Session *s, const bool *sel, StrMap **out);
+ * s->clone_from maps unique_id -> const char *.  EXIT_OK, or
+ * EXIT_PROJECT_ERROR after printing why (no --state, no or a bad
+ * manifest.json). */
+int  session_clone_sources(Session *s, const bool *sel);
 /* Write manifest.json unless --no-write-json; returns exit code. */
 int  session_write_manifest(Session *s);
 /* The same, noting each model's slot (manifest_write_slots). */

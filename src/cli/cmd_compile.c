@@ -87,8 +87,6 @@ static void *manifest_job(void *arg)
     return NULL;
 }
 
-/* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
- * run_results.json and every compiled file. */
 /* ---------------------------------------------------------------- tests kept after macro edits
  *
  * A compile that stores a snapshot also stores a key over every macro's
@@ -107,16 +105,6 @@ static void *manifest_job(void *arg)
  * snapshot kept: its render would call the same macros with the same
  * inputs.  Models are compiled as always; the compiled files still go
  * through the writer's stat and digest check. */
-
-static void hex32(const uint8_t k[32], char out[65])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = digits[k[i] >> 4];
-        out[2 * i + 1] = digits[k[i] & 15];
-    }
-    out[64] = '\0';
-}
 
 static bool listed(const char *const *v, size_t n, const char *x)
 {
@@ -202,7 +190,9 @@ static void tests_chunks(Project *p, TestChunks *t, CacheChunks *out)
 /* The two keys a compile stores for the next one, as hex: over every
  * macro's unique_id and file (the names a render can look up), and over
  * every node's relation (what a test's ref() or source() renders). */
-static void keys_now(Project *p, char names[65], char rels[65])
+typedef struct RunKeys { char names[65], rels[65]; } RunKeys;
+
+static void keys_now(Project *p, RunKeys *out)
 {
     Sb b = SB_INIT;
     uint8_t k[32];
@@ -211,25 +201,25 @@ static void keys_now(Project *p, char names[65], char rels[65])
         sb_printf(&b, "%s\x1f%s\x1e", m->unique_id ? m->unique_id : "", m->original_file_path ? m->original_file_path : "");
     }
     sha256(b.buf ? b.buf : "", b.len, k);
-    hex32(k, names);
+    hash_hex(k, sizeof k, out->names);
     sb_reset(&b);
     for (int i = 0; i < p->nnodes; i++) {
         const Node *n = p->nodes[i];
         if (n->rt != RT_MODEL && n->rt != RT_SEED && n->rt != RT_SNAPSHOT && n->rt != RT_SOURCE)
             continue;
-        Value *m = n->config ? dict_getz(n->config, "materialized") : NULL;
-        sb_printf(&b, "%s\x1f%s\x1f%s\x1e", n->unique_id, n->relation_name ? n->relation_name : "-",
-                  m && m->type == V_STR ? m->u.s->s : "");
+        sb_printf(&b, "%s\x1f%s\x1f%d\x1e", n->unique_id, n->relation_name ? n->relation_name : "-",
+                  node_is_ephemeral(n));
     }
     sha256(b.buf ? b.buf : "", b.len, k);
-    hex32(k, rels);
+    hash_hex(k, sizeof k, out->rels);
     sb_free(&b);
 }
 
 /* Can the tests keep their compiled code?  *prev: the macro files the last
  * compile's tests called (to store again), in s's arena; *codes: unique_id
  * -> compiled code (in s's arena) as the last compile gave them. */
-static bool tests_reusable(Session *s, const char ***prev, size_t *nprev, StrMap *codes, const char **why)
+static bool tests_reusable(Session *s, const RunKeys *keys, const char ***prev, size_t *nprev, StrMap *codes,
+                           const char **why)
 {
     const char *const *changed;
     size_t nchanged;
@@ -241,17 +231,15 @@ static bool tests_reusable(Session *s, const char ***prev, size_t *nprev, StrMap
     *why = NULL;
     if (!s->traced || !fastpath_macro_hint(&changed, &nchanged, &extra, &tests, &ntests))
         return false;
-    char names[65], rels[65];
-    keys_now(s->project, names, rels);
     bool same_names = false, same_rels = false;
     size_t cap = 0;
     for (const char *l = extra; *l;) {
         const char *nl = strchr(l, '\n');
         size_t len = nl ? (size_t)(nl - l) : strlen(l);
         if (l[0] == 'M')
-            same_names = len == 65 && memcmp(l + 1, names, 64) == 0;
+            same_names = len == 65 && memcmp(l + 1, keys->names, 64) == 0;
         else if (l[0] == 'R')
-            same_rels = len == 65 && memcmp(l + 1, rels, 64) == 0;
+            same_rels = len == 65 && memcmp(l + 1, keys->rels, 64) == 0;
         else if (l[0] == 'T' && len > 1) {
             if (*nprev == cap) {
                 cap = cap ? cap * 2 : 16;
@@ -297,16 +285,17 @@ static bool ephemeral_dep(Project *p, const Node *n)
 {
     for (int i = 0; i < n->ndep_nodes; i++) {
         Node *t = project_node(p, n->dep_nodes[i]);
-        Value *m = t && t->config ? dict_getz(t->config, "materialized") : NULL;
-        if (!t || (t->rt == RT_MODEL && m && m->type == V_STR && strcmp(m->u.s->s, "ephemeral") == 0))
+        if (!t || node_is_ephemeral(t))
             return true;
     }
     return false;
 }
 
+/* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
+ * run_results.json and every compiled file; keys: keys_now's, or NULL. */
 static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsStamp *wst,
-                           const uint8_t (*wdg)[FS_DIGEST_LEN], const JsonSlot *mslots, const char *const *tfiles,
-                           size_t ntfiles)
+                           const uint8_t (*wdg)[FS_DIGEST_LEN], const JsonSlot *mslots, const RunKeys *keys,
+                           const char *const *tfiles, size_t ntfiles)
 {
     /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
     long off = rr->elapsed_offset;
@@ -332,10 +321,8 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
     console_found_text(p, found, sizeof found);
     Sb ib = SB_INIT;
     sb_printf(&ib, "%s\n%d\n%d\n%ld", found, rr->n, nok, off);
-    if (s->traced) {
-        char names[65], rels[65];
-        keys_now(p, names, rels);
-        sb_printf(&ib, "\nM%s\nR%s\n", names, rels);
+    if (keys) {
+        sb_printf(&ib, "\nM%s\nR%s\n", keys->names, keys->rels);
         for (size_t i = 0; i < ntfiles; i++)
             sb_printf(&ib, "T%s\n", tfiles[i]);
     }
@@ -343,7 +330,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
     sb_free(&ib);
     TestChunks tcs;
     CacheChunks tc;
-    if (s->traced)
+    if (keys)
         tests_chunks(p, &tcs, &tc);
     /* the node table, built while the store stats the inputs */
     DeltaTableArgs nodes = {p, mslots, NULL};
@@ -355,7 +342,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
         nodes.rslots = rslots;
     }
     fastpath_store(s, p->root, out, ost, odg, n, 2, info, nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes,
-                   s->traced ? &tc : NULL);
+                   keys ? &tc : NULL);
 }
 
 int cmd_compile(Flags *f)
@@ -420,7 +407,10 @@ int cmd_compile(Flags *f)
     size_t nprev_tfiles = 0;
     StrMap codes;
     strmap_init(&codes);
-    bool reuse_tests = tests_reusable(&s, &prev_tfiles, &nprev_tfiles, &codes, &no_reuse);
+    RunKeys keys;                /* (identities are final once parsed) */
+    if (s.traced)
+        keys_now(p, &keys);
+    bool reuse_tests = tests_reusable(&s, &keys, &prev_tfiles, &nprev_tfiles, &codes, &no_reuse);
     int nreused = 0;
     for (int k = 0; k < s.graph->n; k++) {
         int i = s.graph->topo[k];
@@ -568,7 +558,7 @@ int cmd_compile(Flags *f)
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);
     if (wrc == EXIT_OK && !nerr && !nskip && !printed_header)
-        store_snapshot(&s, &rr, nok, wst, wdg, mw ? mslots : NULL, tfiles, ntfiles);
+        store_snapshot(&s, &rr, nok, wst, wdg, mw ? mslots : NULL, s.traced ? &keys : NULL, tfiles, ntfiles);
     cli_phase("snapshot store");
     results_free(&rr);
     session_close(&s);

@@ -547,9 +547,8 @@ int cmd_run(Flags *f)
     out_line(&o, "FoundStats", false, "Found %s", found);
     bool *sel = arena_zalloc(&s.arena, sizeof(bool) * (size_t)(p->nnodes + 1));
     rc = session_select(&s, types, sel);
-    StrMap *clone_from = NULL;
     if (rc == EXIT_OK)
-        rc = cmd == RUNNER_CLONE ? session_clone_sources(&s, sel, &clone_from) : session_defer(&s, sel);
+        rc = cmd == RUNNER_CLONE ? session_clone_sources(&s, sel) : session_defer(&s, sel);
     if (rc != EXIT_OK) {
         session_close(&s);
         return rc;
@@ -558,9 +557,7 @@ int cmd_run(Flags *f)
     for (int i = 0; i < p->nnodes; i++)
         if (sel[i]) {
             Node *n = p->nodes[i];
-            Value *m = n->config ? dict_getz(n->config, "materialized") : NULL;
-            bool eph = n->rt == RT_MODEL && m && m->type == V_STR && !strcmp(m->u.s->s, "ephemeral");
-            if (!eph && n->rt != RT_SOURCE && n->rt != RT_ANALYSIS)
+            if (!node_is_ephemeral(n) && n->rt != RT_SOURCE && n->rt != RT_ANALYSIS)
                 nsel++;
         }
     if (nsel == 0) {
@@ -618,7 +615,7 @@ int cmd_run(Flags *f)
     static const RunnerExtraMat extra_mats[] = {{"cleanse", mat_cleanse}};   /* src/cleanse */
     ro.extra_mats = extra_mats;
     ro.nextra_mats = 1;
-    ro.clone_from = clone_from;
+    ro.clone_from = s.clone_from;
     RunnerResult rr;
     int run_rc = runner_run(&ro, &rr, &err);
     sigaction(SIGINT, &old_int, NULL);

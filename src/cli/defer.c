@@ -121,7 +121,7 @@ int session_defer(Session *s, const bool *sel)
     return EXIT_OK;
 }
 
-int session_clone_sources(Session *s, const bool *sel, StrMap **out)
+int session_clone_sources(Session *s, const bool *sel)
 {
     int n = 0;
     StrMap *map = state_map(s, sel, true, "--state is required for cloning relations from another environment",
@@ -139,7 +139,6 @@ int session_clone_sources(Session *s, const bool *sel, StrMap **out)
     }
     strmap_free(map);
     s->clone_from = rels;        /* freed by session_close */
-    *out = rels;
     if (s->flags->debug)
         fprintf(stderr, "cdbt: clone: %d selected nodes have a relation in the state's manifest.json\n", n);
     return EXIT_OK;

@@ -43,7 +43,6 @@
 #include "../base/clock.h"
 #include "../base/fs.h"
 #include "../base/journal.h"
-#include "../base/hash.h"
 #include "../base/json.h"
 #include "../cache/cache.h"
 
@@ -302,33 +301,32 @@ done:
 /* ---------------------------------------------------------------- macro edits */
 
 /* The run after an edit of macro files alone (nothing else changed since
- * the snapshot): the files, and what the snapshot's compile recorded after
- * its four info lines ("S<hex>\n": the parse cache's skeleton key; "T<path>\n":
- * a macro file a test's compile called). */
+ * the snapshot): the files, what the snapshot's compile recorded after its
+ * four info lines (cmd_compile: "M<hex>", "R<hex>", "T<path>" lines), and
+ * the tests' compiled code it kept. */
 static struct {
-    bool set;
     const char **changed; size_t nchanged;
-    char *extra; size_t nextra;
-    void *tests; size_t ntests;  /* the snapshot's tests' compiled code (cache_snap_tests) */
+    char *extra;
+    void *tests; size_t ntests;  /* cache_snap_tests; NULL: no hint */
 } g_hint;
 
-static void set_macro_hint(const char *const *changed, size_t n, const char *extra, size_t nextra)
+static void set_macro_hint(Cache *c, CacheSnap *snap, const char *const *changed, size_t n, const char *extra,
+                           size_t nextra)
 {
-    g_hint.set = true;
+    g_hint.tests = cache_snap_tests(c, snap, &g_hint.ntests);
+    if (!g_hint.tests)
+        return;
     g_hint.changed = xmalloc(sizeof *g_hint.changed * (n + 1));
     for (size_t i = 0; i < n; i++)
         g_hint.changed[i] = xstrdup(changed[i]);
     g_hint.nchanged = n;
-    g_hint.extra = xmalloc(nextra + 1);
-    memcpy(g_hint.extra, extra, nextra);
-    g_hint.extra[nextra] = '\0';
-    g_hint.nextra = nextra;
+    g_hint.extra = xstrndup(extra, nextra);
 }
 
 bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const void **tests,
                          size_t *ntests)
 {
-    if (!g_hint.set || !g_hint.tests)
+    if (!g_hint.tests)
         return false;
     *changed = g_hint.changed;
     *nchanged = g_hint.nchanged;
@@ -436,10 +434,8 @@ int fastpath_try(Flags *f)
                 only = stat(changed[k], &st) == 0 && S_ISDIR(st.st_mode) && delta_same_listing(snap, changed[k], &a);
             }
             arena_free(&a);
-            if (only) {
-                set_macro_hint(mchanged, nmchanged, listing, nlisting);
-                g_hint.tests = cache_snap_tests(c, snap, &g_hint.ntests);
-            }
+            if (only)
+                set_macro_hint(c, snap, mchanged, nmchanged, listing, nlisting);
         }
         goto done;
     }

@@ -86,12 +86,9 @@ static int fk_to(void *ud, VDict *c, const char *to)
     Arena *a = &x->d->p->arena;
     NodeRef r = {0};
     NodeSrcRef sr = {0};
-    size_t k = 0;
-    while (to[k] == ' ' || to[k] == '\t')
-        k++;
-    if (strncmp(to + k, "ref", 3) != 0 && strncmp(to + k, "source", 6) != 0)
+    int kind = dbt_fk_target(a, to, &r, &sr);
+    if (kind == 0)
         return 0;
-    int kind = project_parse_ref_call(a, to, &r, &sr);
     Node *t = NULL;
     if (kind == 'r') {
         t = dbt_find_ref(x->d, &x->d->refable, x->n, r.package, r.name, r.version);
@@ -103,12 +100,7 @@ static int fk_to(void *ud, VDict *c, const char *to)
         diag_set(x->err, NULL, 0, 0, NULL, "'%s' depends on '%s' which is not in the graph!", x->n->unique_id, to);
         return -1;
     }
-    DbtRel rel;
-    dbt_node_rel(x->d, t, false, &rel);
-    Sb sb = SB_INIT;
-    dbt_rel_render(&rel, &sb);
-    dict_setz(a, c, "to", v_str(a, sb_cstr(&sb), sb.len));
-    sb_free(&sb);
+    dict_setz(a, c, "to", v_strz(a, dbt_node_relation_name(x->d, t, a)));
     return 0;
 }
 

@@ -40,11 +40,7 @@ const char *dbt_defer_rel_text(Dbt *d, Node *n, const DbtDeferRel *df)
     r.database = df->database;
     r.schema = df->schema;
     r.identifier = df->identifier;
-    Sb sb = SB_INIT;
-    dbt_rel_render(&r, &sb);
-    const char *t = arena_strdup(&d->arena, sb_cstr(&sb));
-    sb_free(&sb);
-    return t;
+    return dbt_rel_text(&r, &d->arena);
 }
 
 void dbt_set_batch(Dbt *d, const DbtBatch *b)

@@ -1044,31 +1044,41 @@ static int expo_dep_error(Node *n, Diag *err, char k, int i, const char *msg)
 /* Calls f(ud, constraint) for each foreign_key constraint of model n whose
  * `to` is a string (model-level, then per column); stops at a nonzero
  * return. */
+static int each_fk_in(VList *l, int (*f)(void *ud, VDict *c, const char *to), void *ud)
+{
+    for (size_t i = 0; l && i < l->len; i++) {
+        VDict *c = l->items[i].type == V_DICT ? l->items[i].u.d : NULL;
+        Value *t = c ? dict_getz(c, "type") : NULL, *to = c ? dict_getz(c, "to") : NULL;
+        if (t && t->type == V_STR && !strcmp(t->u.s->s, "foreign_key") && to && to->type == V_STR) {
+            int r = f(ud, c, to->u.s->s);
+            if (r)
+                return r;
+        }
+    }
+    return 0;
+}
+
 int dbt_each_fk(const Node *n, int (*f)(void *ud, VDict *c, const char *to), void *ud)
 {
     if (n->rt != RT_MODEL)
         return 0;
-    VList *lists[2] = {n->constraints, NULL};
+    int r = each_fk_in(n->constraints, f, ud);
     size_t it = 0;
     VDictEntry *e;
-    for (int k = 0;; k++) {
-        VList *l = k == 0 ? lists[0] : NULL;
-        if (k > 0) {
-            if (!n->columns || !dict_next(n->columns, &it, &e))
-                return 0;
-            Value *cv = e->val.type == V_DICT ? dict_getz(e->val.u.d, "constraints") : NULL;
-            l = cv && cv->type == V_LIST ? cv->u.l : NULL;
-        }
-        for (size_t i = 0; l && i < l->len; i++) {
-            VDict *c = l->items[i].type == V_DICT ? l->items[i].u.d : NULL;
-            Value *t = c ? dict_getz(c, "type") : NULL, *to = c ? dict_getz(c, "to") : NULL;
-            if (t && t->type == V_STR && !strcmp(t->u.s->s, "foreign_key") && to && to->type == V_STR) {
-                int r = f(ud, c, to->u.s->s);
-                if (r)
-                    return r;
-            }
-        }
+    while (!r && n->columns && dict_next(n->columns, &it, &e)) {
+        Value *cv = e->val.type == V_DICT ? dict_getz(e->val.u.d, "constraints") : NULL;
+        r = each_fk_in(cv && cv->type == V_LIST ? cv->u.l : NULL, f, ud);
     }
+    return r;
+}
+
+int dbt_fk_target(Arena *a, const char *to, NodeRef *r, NodeSrcRef *sr)
+{
+    size_t k = strspn(to, " \t");
+    if (strncmp(to + k, "ref", 3) != 0 && strncmp(to + k, "source", 6) != 0)
+        return 0;
+    int kind = project_parse_ref_call(a, to, r, sr);
+    return kind ? kind : -1;
 }
 
 typedef struct FkRefs { Dbt *d; Node *n; Diag *err; } FkRefs;
@@ -1081,15 +1091,12 @@ static int fk_dep(void *ud, VDict *c, const char *to)
     Node *n = x->n;
     Arena *a = &x->d->p->arena;
     (void)c;
-    size_t k = 0;
-    while (to[k] == ' ' || to[k] == '\t')
-        k++;
-    if (strncmp(to + k, "ref", 3) != 0 && strncmp(to + k, "source", 6) != 0)
-        return 0;                /* a relation written out: used as is */
     NodeRef r = {0};
     NodeSrcRef sr = {0};
-    int kind = project_parse_ref_call(a, to, &r, &sr);
-    if (!kind) {
+    int kind = dbt_fk_target(a, to, &r, &sr);
+    if (kind == 0)
+        return 0;                /* a relation written out: used as is */
+    if (kind < 0) {
         diag_set(x->err, NULL, 0, 0, NULL,
                  "Invalid 'ref' or 'source' syntax on foreign key constraint 'to' on model %s: %s.", n->name, to);
         return -1;

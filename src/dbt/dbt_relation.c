@@ -290,15 +290,20 @@ void dbt_node_rel(Dbt *d, Node *n, bool as_cte, DbtRel *out)
     }
 }
 
+const char *dbt_rel_text(const DbtRel *r, Arena *a)
+{
+    Sb s = SB_INIT;
+    dbt_rel_render(r, &s);
+    const char *z = arena_strndup(a, sb_cstr(&s), s.len);
+    sb_free(&s);
+    return z;
+}
+
 const char *dbt_node_relation_name(Dbt *d, Node *n, Arena *a)
 {
     DbtRel r;
     dbt_node_rel(d, n, false, &r);
-    Sb s = SB_INIT;
-    dbt_rel_render(&r, &s);
-    const char *z = arena_strndup(a, sb_cstr(&s), s.len);
-    sb_free(&s);
-    return z;
+    return dbt_rel_text(&r, a);
 }
 
 /* ---------------------------------------------------------------- api.Relation.create */

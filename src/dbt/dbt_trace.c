@@ -2,8 +2,9 @@
  * user macros that renders call, through the template engine's macro hook.
  *
  * cmd_compile uses it to reuse the compiled code of tests after an edit of
- * macro files only: a test whose compile called no macro of an edited file,
- * in a project whose parse pass called none either, compiles as before. */
+ * macro files only: a test whose compile called no macro of an edited file
+ * compiles as before, unless the parse pass called one and a relation
+ * changed. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,8 @@ typedef struct DbtTrace {
 
 static const char *macro_file(Dbt *d, const MacroDef *md)
 {
-    Project *p = d->p;
-    const char *root = p->root;
-    if (md->package_name && p->name && strcmp(md->package_name, p->name) != 0) {
-        Package *pk = project_package(p, md->package_name);
-        if (pk)
-            root = pk->root;
-    }
+    const Package *pk = project_package(d->p, md->package_name);
+    const char *root = pk ? pk->root : d->p->root;
     return arena_sprintf(&d->arena, "%s/%s", root ? root : ".", md->original_file_path ? md->original_file_path : "");
 }
 

@@ -36,6 +36,16 @@ static inline void kv_dict(JsonW *w, const char *k, VDict *d, JsonMemo *memo)
     value_to_json_memo(w, v, memo);
 }
 
+/* "k": d, or null when there is none */
+static inline void kv_dict_or_null(JsonW *w, const char *k, VDict *d)
+{
+    json_key_plain(w, k, strlen(k));
+    if (d)
+        value_to_json(w, (Value){.type = V_DICT, .u.d = d});
+    else
+        json_null(w);
+}
+
 static inline void kv_list(JsonW *w, const char *k, VList *l)
 {
     json_key_plain(w, k, strlen(k));
@@ -413,14 +423,7 @@ static void write_source(JsonW *w, Node *n, JsonMemo *memo)
         json_null(w);
         json_obj_end(w);
     }
-    json_key_lit(w, "external");
-    if (n->external) {
-        Value v = {.type = V_DICT};
-        v.u.d = n->external;
-        value_to_json(w, v);
-    } else {
-        json_null(w);
-    }
+    kv_dict_or_null(w, "external", n->external);
     kv_str(w, "description", n->description ? n->description : "");
     write_columns(w, n);
     kv_dict(w, "meta", n->meta, memo);
@@ -466,14 +469,7 @@ static void write_unit_test(JsonW *w, Node *n, JsonMemo *memo)
     kv_str(w, "name", n->name);
     kv_identity(w, n, "unit_test");
     kv_str(w, "description", n->description ? n->description : "");
-    json_key_lit(w, "overrides");
-    if (ut->overrides) {
-        Value ov = {.type = V_DICT};
-        ov.u.d = ut->overrides;
-        value_to_json(w, ov);
-    } else {
-        json_null(w);
-    }
+    kv_dict_or_null(w, "overrides", ut->overrides);
     json_key_lit(w, "depends_on");
     json_obj_begin(w);
     json_key_lit(w, "macros");

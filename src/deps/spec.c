@@ -58,20 +58,6 @@ static int err_at(Ctx *c, const YNode *n, const char *fmt, ...)
     return -1;
 }
 
-static const char *kind_name(Value v)
-{
-    switch (v.type) {
-    case V_NONE: return "null";
-    case V_BOOL: return "boolean";
-    case V_INT: return "integer";
-    case V_FLOAT: return "float";
-    case V_STR: return "string";
-    case V_LIST: case V_TUPLE: return "list";
-    case V_DICT: return "mapping";
-    default: return value_type_name(v);
-    }
-}
-
 static const char *file_label(Ctx *c)
 {
     switch (c->kind) {
@@ -141,7 +127,7 @@ static int want_str(Ctx *c, const YNode *n, const char *key, Value v, bool opt, 
     }
     if (v.type != V_STR)
         return err_at(c, n, "Invalid value for '%s' in %s: expected a string, got %s", key, file_label(c),
-                      kind_name(v));
+                      yaml_value_kind(v));
     *out = v.u.s->s;
     return 0;
 }
@@ -237,7 +223,7 @@ static int parse_entry(Ctx *c, const YNode *e, PkgSpec *s)
         } else if (!strcmp(k, "revision")) {
             if (v.type != V_NONE && v.type != V_STR && !is_number(v))
                 return err_at(c, vn, "Invalid value for 'revision' in %s: expected a string or a number, got %s",
-                              file_label(c), kind_name(v));
+                              file_label(c), yaml_value_kind(v));
             s->revision = v;
             if (v.type != V_NONE) {
                 s->revision_str = value_to_cstr(c->a, v);
@@ -251,7 +237,7 @@ static int parse_entry(Ctx *c, const YNode *e, PkgSpec *s)
         } else if (!strcmp(k, "warn-unpinned")) {
             if (v.type != V_NONE && v.type != V_BOOL)
                 return err_at(c, vn, "Invalid value for 'warn-unpinned' in %s: expected a boolean, got %s",
-                              file_label(c), kind_name(v));
+                              file_label(c), yaml_value_kind(v));
             s->warn_unpinned = v.type == V_BOOL ? v.u.b : -1;
         } else if (!strcmp(k, "package")) {
             if (want_str(c, vn, k, v, false, &s->package) != 0)
@@ -265,12 +251,12 @@ static int parse_entry(Ctx *c, const YNode *e, PkgSpec *s)
             }
             if (!ok && v.type != V_NONE)
                 return err_at(c, vn, "Invalid value for 'version' in %s: expected a version string or a list "
-                                     "of them, got %s", file_label(c), kind_name(v));
+                                     "of them, got %s", file_label(c), yaml_value_kind(v));
             s->version = v;
         } else if (!strcmp(k, "install_prerelease") || !strcmp(k, "install-prerelease")) {
             if (v.type != V_NONE && v.type != V_BOOL)
                 return err_at(c, vn, "Invalid value for '%s' in %s: expected a boolean, got %s", k,
-                              file_label(c), kind_name(v));
+                              file_label(c), yaml_value_kind(v));
             s->install_prerelease = v;
         }
         (void)str;

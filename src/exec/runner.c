@@ -145,16 +145,11 @@ static bool cfg_true(Node *n, const char *key)
     return v && v->type != V_NONE && value_truthy(*v);
 }
 
-static bool is_ephemeral(Node *n)
-{
-    const char *m = cfg_str(n, "materialized");
-    return n->rt == RT_MODEL && m && !strcmp(m, "ephemeral");
-}
 
 static bool executable(Node *n)
 {
     switch (n->rt) {
-    case RT_MODEL: return !is_ephemeral(n);
+    case RT_MODEL: return !node_is_ephemeral(n);
     case RT_SEED: case RT_TEST: case RT_SNAPSHOT: case RT_UNIT_TEST: return true;
     default: return false;
     }
@@ -162,7 +157,7 @@ static bool executable(Node *n)
 
 static bool relational(Node *n)
 {
-    return (n->rt == RT_MODEL && !is_ephemeral(n)) || n->rt == RT_SEED || n->rt == RT_SNAPSHOT;
+    return (n->rt == RT_MODEL && !node_is_ephemeral(n)) || n->rt == RT_SEED || n->rt == RT_SNAPSHOT;
 }
 
 static const char *kind_of(Runner *r, Node *n)
@@ -666,7 +661,15 @@ static void verify_cached_view(Runner *r, PgConn *c, Node *n)
     sb_free(&q);
 }
 
-/* Compile the node, render its hooks, find its executor.  0 ok; -1 err set. */
+/* The node's pre- and post-hooks, rendered into the job.  0, or -1 err set. */
+static int prepare_hooks(Runner *r, RJob *j, Diag *err)
+{
+    return render_hooks(r, j, "pre-hook", &j->job.pre_hooks, &j->job.pre_in_txn, &j->job.npre, err) != 0 ||
+                   render_hooks(r, j, "post-hook", &j->job.post_hooks, &j->job.post_in_txn, &j->job.npost, err) != 0
+               ? -1
+               : 0;
+}
+
 /* dbt's clone materialization on PostgreSQL (no zero-copy clones): 1 and a
  * "No-op" when the state has no relation for n or n's relation exists and
  * this is no full refresh (as dbt, an info line says which); else the view
@@ -685,13 +688,14 @@ static int prepare_clone(Runner *r, RJob *j, Node *n, Diag *err)
         return 1;
     }
     j->job.sql = arena_sprintf(&j->job.arena, "select * from %s", from);
-    if (render_hooks(r, j, "pre-hook", &j->job.pre_hooks, &j->job.pre_in_txn, &j->job.npre, err) != 0 ||
-        render_hooks(r, j, "post-hook", &j->job.post_hooks, &j->job.post_in_txn, &j->job.npost, err) != 0)
+    if (prepare_hooks(r, j, err) != 0)
         return -1;
     j->fn = mat_view;
     return 0;
 }
 
+/* Compile the node, render its hooks, find its executor.  0 ok; 1 nothing
+ * to execute (clone's No-op); -1 err set. */
 static int prepare(Runner *r, RJob *j, Diag *err)
 {
     Node *n = r->p->nodes[j->node];
@@ -706,8 +710,7 @@ static int prepare(Runner *r, RJob *j, Diag *err)
             goto done;
         j->job.sql = n->compiled_code;   /* target/compiled is written by the worker */
     }
-    if (render_hooks(r, j, "pre-hook", &j->job.pre_hooks, &j->job.pre_in_txn, &j->job.npre, err) != 0 ||
-        render_hooks(r, j, "post-hook", &j->job.post_hooks, &j->job.post_in_txn, &j->job.npost, err) != 0)
+    if (prepare_hooks(r, j, err) != 0)
         goto done;
     j->fn = exec_materialization(n, err);
     if (!j->fn)

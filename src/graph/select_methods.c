@@ -161,9 +161,9 @@ static bool version_selected(const Node *nd, const char *sel)
     if (strcmp(name, sel) == 0)
         return true;
     size_t nl = strlen(name);
-    if (strncmp(sel, name, nl) == 0 && (sel[nl] == '_' || sel[nl] == '.') && strcmp(sel + nl + 1, v) == 0)
+    if (strncmp(sel, name, nl) == 0 && sel[nl] == '_' && strcmp(sel + nl + 1, v) == 0)
         return true;
-    /* the selector's last two dotted parts */
+    /* the selector's last two dotted parts ("dim.v2", "pkg.dim.v2") */
     const char *last = strrchr(sel, '.');
     if (!last || strcmp(last + 1, v) != 0)
         return false;

@@ -82,20 +82,6 @@ typedef struct {
     YNode *root;
 } Ctx;
 
-static const char *kind_of_value(Value v)
-{
-    switch (v.type) {
-    case V_NONE: return "null";
-    case V_BOOL: return "boolean";
-    case V_INT: return "integer";
-    case V_FLOAT: return "float";
-    case V_STR: return "string";
-    case V_LIST: case V_TUPLE: return "list";
-    case V_DICT: return "mapping";
-    default: return value_type_name(v);
-    }
-}
-
 /* Rendered value of key (or *found=false). */
 static int get_rendered(Ctx *c, const char *key, unsigned flags, Value *out, YNode **node)
 {
@@ -118,7 +104,7 @@ static int read_name(Ctx *c, const char **out)
         return pl_err(c->L, c->f, NULL, "Invalid dbt_project.yml: 'name' is a required property");
     if (v.type != V_STR)
         return pl_err(c->L, c->f, n, "Invalid value for 'name' in dbt_project.yml: expected a string, got %s",
-                      kind_of_value(v));
+                      yaml_value_kind(v));
     if (!valid_identifier(v.u.s->s))
         return pl_err(c->L, c->f, n,
                       "Invalid project name '%s' in dbt_project.yml: names must match ^[^\\d\\W]\\w*$ "
@@ -133,14 +119,14 @@ static int str_list(Ctx *c, const char *key, Value v, YNode *n, const char ***ou
     Loader *L = c->L;
     if (v.type != V_LIST)
         return pl_err(L, c->f, n, "Invalid value for '%s' in dbt_project.yml: expected a list of strings, got %s",
-                      key, kind_of_value(v));
+                      key, yaml_value_kind(v));
     const char **l = ARENA_ARRAY(L->a, const char *, v.u.l->len + 1);
     for (size_t i = 0; i < v.u.l->len; i++) {
         Value it = v.u.l->items[i];
         if (it.type != V_STR) {
             YNode *in = n->kind == YN_SEQ && i < n->n ? n->items[i] : n;
             return pl_err(L, c->f, in, "Invalid value for '%s' in dbt_project.yml: expected a list of strings, got a list item of type %s",
-                          key, kind_of_value(it));
+                          key, yaml_value_kind(it));
         }
         l[i] = it.u.s->s;
     }
@@ -193,7 +179,7 @@ static int read_str(Ctx *c, const char *key, const char **out)
         return 1;
     if (v.type != V_STR)
         return pl_err(c->L, c->f, n, "Invalid value for '%s' in dbt_project.yml: expected a string, got %s",
-                      key, kind_of_value(v));
+                      key, yaml_value_kind(v));
     *out = v.u.s->s;
     return 0;
 }
@@ -253,7 +239,7 @@ int pl_read_project_yml(Loader *L)
     YNode *vn = ynode_get(f->root, "vars");
     if (cv && cv->type != V_NONE && cv->type != V_DICT)
         return pl_err(L, f, vn, "Invalid value for 'vars' in dbt_project.yml: expected a mapping, got %s",
-                      kind_of_value(*cv));
+                      yaml_value_kind(*cv));
     p->vars = cv && cv->type == V_DICT ? cv->u.d : v_dict(L->a).u.d;
     p->cli_vars = L->opt->cli_vars ? L->opt->cli_vars : v_dict(L->a).u.d;
 
@@ -305,7 +291,7 @@ int pl_read_project_yml(Loader *L)
         if (ver->type != V_STR && ver->type != V_INT && ver->type != V_FLOAT)
             return pl_err(L, f, ynode_get(f->root, "version"),
                           "Invalid value for 'version' in dbt_project.yml: expected a string or a number, got %s",
-                          kind_of_value(*ver));
+                          yaml_value_kind(*ver));
         p->version = pl_fmt_value(L->a, *ver);
     }
 
@@ -344,7 +330,7 @@ int pl_read_project_yml(Loader *L)
     Value *q = dict_getz(yml, "quoting");
     if (q && q->type != V_NONE && q->type != V_DICT)
         return pl_err(L, f, ynode_get(f->root, "quoting"),
-                      "Invalid value for 'quoting' in dbt_project.yml: expected a mapping, got %s", kind_of_value(*q));
+                      "Invalid value for 'quoting' in dbt_project.yml: expected a mapping, got %s", yaml_value_kind(*q));
     p->quoting = q && q->type == V_DICT ? q->u.d : v_dict(L->a).u.d;
 
     const char *pip = NULL;
@@ -377,7 +363,7 @@ int pl_read_project_yml(Loader *L)
         const char **dummy;
         if (h->type != V_LIST)
             return pl_err(L, f, hn, "Invalid value for '%s' in dbt_project.yml: expected a string or a list of strings, got %s",
-                          hook_keys[i], kind_of_value(*h));
+                          hook_keys[i], yaml_value_kind(*h));
         if (str_list(&c, hook_keys[i], *h, hn, &dummy) != 0)
             return -1;
     }
@@ -400,7 +386,7 @@ int pl_read_package_yml(Loader *L, Package *pk, const char *display)
     Value *cv = dict_getz(pk->raw_yml, "vars");
     if (cv && cv->type != V_NONE && cv->type != V_DICT)
         return pl_err(L, f, ynode_get(f->root, "vars"),
-                      "Invalid value for 'vars' in dbt_project.yml: expected a mapping, got %s", kind_of_value(*cv));
+                      "Invalid value for 'vars' in dbt_project.yml: expected a mapping, got %s", yaml_value_kind(*cv));
     pk->vars = cv && cv->type == V_DICT ? cv->u.d : v_dict(L->a).u.d;
     if (ynode_get(f->root, "tests") && ynode_get(f->root, "data_tests"))
         return pl_err(L, f, ynode_get(f->root, "tests"),

@@ -311,6 +311,12 @@ Node    *project_node(Project *p, const char *unique_id);
 int      project_parse_ref_call(Arena *a, const char *text, NodeRef *ref, NodeSrcRef *src);
 /* The package named name (p->self for the root project), or NULL. */
 Package *project_package(const Project *p, const char *name);
+/* Is n an ephemeral model (config materialized: ephemeral)? */
+static inline bool node_is_ephemeral(const Node *n)
+{
+    Value *m = n->rt == RT_MODEL && n->config ? dict_getz(n->config, "materialized") : NULL;
+    return m && m->type == V_STR && strcmp(m->u.s->s, "ephemeral") == 0;
+}
 /* Does node n belong to an installed package (not the root project)? */
 static inline bool node_in_package(const Project *p, const Node *n)
 {

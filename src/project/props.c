@@ -128,16 +128,21 @@ static int opt_tags(PatchCtx *c, const YNode *entry, VList **out)
     return 0;
 }
 
+static bool one_of(const char *s, const char *const *set)
+{
+    for (int i = 0; set[i]; i++)
+        if (!strcmp(s, set[i]))
+            return true;
+    return false;
+}
+
 /* Every key of mapping m is one of keys (NULL-terminated), else dbt's
  * schema error at the first other one. */
 static int only_keys(PatchCtx *c, const YNode *m, const char *const *keys)
 {
     for (size_t i = 0; i < m->n; i++) {
         const char *k = ynode_str(m->keys[i]);
-        bool ok = false;
-        for (int j = 0; k && keys[j]; j++)
-            ok = ok || !strcmp(k, keys[j]);
-        if (!ok)
+        if (!k || !one_of(k, keys))
             return shape_err(c, m->keys[i], arena_sprintf(c->L->a, "Additional properties are not allowed ('%s' was unexpected)",
                                                           k ? k : ynode_kind_name(m->keys[i])));
     }
@@ -1389,14 +1394,6 @@ int pl_add_unit_tests(Loader *L)
 
 static const char *const kExpoTypes[] = {"dashboard", "notebook", "analysis", "ml", "application", NULL};
 static const char *const kMaturities[] = {"low", "medium", "high", NULL};
-
-static bool one_of(const char *s, const char *const *set)
-{
-    for (int i = 0; set[i]; i++)
-        if (!strcmp(s, set[i]))
-            return true;
-    return false;
-}
 
 /* An optional rendered scalar as str(); NULL when absent or null. */
 static int expo_opt_str(PatchCtx *c, const YNode *entry, const char *key, const char **out)

@@ -142,6 +142,20 @@ const char *ynode_kind_name(const YNode *n)
     }
 }
 
+const char *yaml_value_kind(Value v)
+{
+    switch (v.type) {
+    case V_NONE: return "null";
+    case V_BOOL: return "boolean";
+    case V_INT: return "integer";
+    case V_FLOAT: return "float";
+    case V_STR: return "string";
+    case V_LIST: case V_TUPLE: return "list";
+    case V_DICT: return "mapping";
+    default: return value_type_name(v);
+    }
+}
+
 int yaml_load_value(Arena *a, const char *what, const char *text, size_t len, Value *out, Diag *err)
 {
     YNode *root;

@@ -58,6 +58,7 @@ YNode *ynode_get(const YNode *map, const char *key);
 /* Scalar string value (V_STR) or NULL. */
 const char *ynode_str(const YNode *n);
 const char *ynode_kind_name(const YNode *n);   /* "mapping", "sequence", "string", "integer", ... for errors */
+const char *yaml_value_kind(Value v);          /* a loaded value's: "null", "boolean", "integer", "float", "string", "list", "mapping" */
 /* Parse a YAML string such as --vars '{a: 1}' into a Value (-1 on error). */
 int    yaml_load_value(Arena *a, const char *what, const char *text, size_t len, Value *out, Diag *err);
 #endif
