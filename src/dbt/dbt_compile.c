@@ -86,7 +86,7 @@ static int fk_to(void *ud, VDict *c, const char *to)
     Arena *a = &x->d->p->arena;
     NodeRef r = {0};
     NodeSrcRef sr = {0};
-    int kind = dbt_fk_target(a, to, &r, &sr);
+    int kind = project_fk_target(a, to, &r, &sr);
     if (kind == 0)
         return 0;
     Node *t = NULL;

@@ -1072,15 +1072,6 @@ int dbt_each_fk(const Node *n, int (*f)(void *ud, VDict *c, const char *to), voi
     return r;
 }
 
-int dbt_fk_target(Arena *a, const char *to, NodeRef *r, NodeSrcRef *sr)
-{
-    size_t k = strspn(to, " \t");
-    if (strncmp(to + k, "ref", 3) != 0 && strncmp(to + k, "source", 6) != 0)
-        return 0;
-    int kind = project_parse_ref_call(a, to, r, sr);
-    return kind ? kind : -1;
-}
-
 typedef struct FkRefs { Dbt *d; Node *n; Diag *err; } FkRefs;
 
 /* dbt 1.9: a foreign key `to: ref(...)` / `source(...)` is a dependency of
@@ -1093,7 +1084,7 @@ static int fk_dep(void *ud, VDict *c, const char *to)
     (void)c;
     NodeRef r = {0};
     NodeSrcRef sr = {0};
-    int kind = dbt_fk_target(a, to, &r, &sr);
+    int kind = project_fk_target(a, to, &r, &sr);
     if (kind == 0)
         return 0;                /* a relation written out: used as is */
     if (kind < 0) {

@@ -127,10 +127,6 @@ void  dbt_rel_put_part(Sb *out, const char *part, bool quote);   /* one name, qu
 void  dbt_node_rel(Dbt *d, Node *n, bool as_cte, DbtRel *out);
 const char *dbt_node_relation_name(Dbt *d, Node *n, Arena *a);
 const char *dbt_rel_text(const DbtRel *r, Arena *a);          /* dbt_rel_render, into a */
-/* dbt_parse.c: a foreign key's `to`: 0 for a relation written out (used as
- * is), 'r' / 's' for a ref() / source() call parsed into *r / *sr, -1 for
- * neither (bad syntax).  Strings in a. */
-int dbt_fk_target(Arena *a, const char *to, NodeRef *r, NodeSrcRef *sr);
 Value dbt_api_value(Arena *a);   /* api = {Relation: ...} */
 
 /* ---- dbt_context.c */

@@ -309,6 +309,10 @@ Node    *project_node(Project *p, const char *unique_id);
  * call (a foreign key's `to`, ...): 'r' with *ref, 's' with *src, 0 when
  * text is none of those.  Strings in a. */
 int      project_parse_ref_call(Arena *a, const char *text, NodeRef *ref, NodeSrcRef *src);
+/* A foreign key's `to` (dbt 1.9): 0 for a relation written out (used as
+ * is), 'r' / 's' for a ref() / source() call parsed into *ref / *src, -1
+ * for neither (bad syntax). */
+int      project_fk_target(Arena *a, const char *to, NodeRef *ref, NodeSrcRef *src);
 /* The package named name (p->self for the root project), or NULL. */
 Package *project_package(const Project *p, const char *name);
 /* Is n an ephemeral model (config materialized: ephemeral)? */

@@ -167,6 +167,8 @@ static const YNode *tests_node(PatchCtx *c, const YNode *entry, int *rc)
     return r;
 }
 
+static int check_fk_to(PatchCtx *c, const YNode *cons, const char *model);
+
 static const char *const column_keys[PL_NCOLUMN_KEYS] = {
     "name", "description", "meta", "data_type", "constraints", "quote", "tags",
 };
@@ -245,7 +247,7 @@ static int read_columns(PatchCtx *c, const YNode *cn, VDict *cols, const TestTar
         if ((x = ynode_get(col, "quote")) && render(c, x, PL_RENDER, &quote) != 0)
             return -1;
         if ((x = ynode_get(col, "constraints")) && x->kind != YN_SCALAR &&
-            render(c, x, PL_RENDER, &constraints) != 0)
+            ((t && t->rt == RT_MODEL && check_fk_to(c, x, t->name) != 0) || render(c, x, PL_RENDER, &constraints) != 0))
             return -1;
         const Value vals[PL_NCOLUMN_KEYS] = {
             name, desc.type == V_STR ? desc : v_strz(L->a, ""),
@@ -416,7 +418,7 @@ static int patch_node(PatchCtx *c, ResourceType rt, const YNode *entry, const YN
     const YNode *mcn = ver && ynode_get(ver, "constraints") ? ynode_get(ver, "constraints") : ynode_get(entry, "constraints");
     if (mcn && mcn->kind != YN_SCALAR) {
         Value mcv;
-        if (render(c, mcn, PL_RENDER, &mcv) != 0)
+        if ((rt == RT_MODEL && check_fk_to(c, mcn, n->name) != 0) || render(c, mcn, PL_RENDER, &mcv) != 0)
             return -1;
         if (mcv.type == V_LIST)
             n->constraints = mcv.u.l;
@@ -1452,6 +1454,32 @@ int project_parse_ref_call(Arena *a, const char *text, NodeRef *ref, NodeSrcRef 
     }
     *src = fx.src;
     return 's';
+}
+
+int project_fk_target(Arena *a, const char *to, NodeRef *ref, NodeSrcRef *src)
+{
+    size_t k = strspn(to, " \t");
+    if (strncmp(to + k, "ref", 3) != 0 && strncmp(to + k, "source", 6) != 0)
+        return 0;
+    int kind = project_parse_ref_call(a, to, ref, src);
+    return kind ? kind : -1;
+}
+
+/* dbt 1.9 checks a foreign key's `to: ref(...)` / `source(...)` as it
+ * parses the model: bad syntax is an error at the `to` value. */
+static int check_fk_to(PatchCtx *c, const YNode *cons, const char *model)
+{
+    for (size_t i = 0; cons && cons->kind == YN_SEQ && i < cons->n; i++) {
+        const YNode *it = cons->items[i], *to = ynode_get(it, "to");
+        const char *type = ynode_str(ynode_get(it, "type")), *text = ynode_str(to);
+        NodeRef r;
+        NodeSrcRef sr;
+        if (type && !strcmp(type, "foreign_key") && to && to->value.type == V_STR &&
+            project_fk_target(c->L->a, text, &r, &sr) < 0)
+            return pl_err(c->L, c->f, to, "Invalid 'ref' or 'source' syntax on foreign key constraint 'to' on model %s: %s.",
+                          model, text);
+    }
+    return 0;
 }
 
 static int exposure_entry(PatchCtx *c, const YNode *entry)
