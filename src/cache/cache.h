@@ -64,6 +64,11 @@ typedef struct CacheParseEnv {
     const char *which;           /* command name (flags.WHICH) */
     bool full_refresh;
     bool empty;                  /* --empty (flags.EMPTY) */
+    /* nothing else than macros changed since the last store could matter
+     * (the project snapshot says so): when no entry can match, because the
+     * macros changed since every entry was stored, neither read nor write
+     * the entries (cache_parse_idle) */
+    bool lazy;
 } CacheParseEnv;
 
 /* After dbt_attach(), before dbt_parse(): compute every renderable node's
@@ -74,6 +79,9 @@ typedef struct CacheParseEnv {
 int  cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **warning);
 /* DbtOptions.parse_skip: true when n was restored by cache_parse_begin. */
 bool cache_parse_skip(Cache *c, const Node *n);
+/* Did cache_parse_begin find, with env->lazy, that no entry can match and
+ * leave the entries alone?  (cache_parse_end then stores nothing.) */
+bool cache_parse_idle(const Cache *c);
 /* DbtOptions.env_read: record an env_var() read during n's render. */
 void cache_env_read(Cache *c, const Node *n, const char *name, const char *value);
 /* After a successful dbt_parse(): store the outputs of re-parsed nodes and
@@ -174,8 +182,9 @@ size_t      cache_snap_changed(const CacheSnap *s, const char *const **paths);
 size_t      cache_snap_macros_changed(const CacheSnap *s, const char *const **paths);
 /* The opaque blob the store of s kept with it (cache_snap_store's tests:
  * cmd_compile's tests' compiled code; rewritten only when its digest
- * changed), malloc'd; NULL when none. */
-void       *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len);
+ * changed), malloc'd with a NUL byte after its *len bytes, and the digest
+ * stored with it; NULL when none. */
+void       *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len, uint8_t digest[32]);
 /* Was path (absolute) an input / name an env var read by templates of the
  * run that stored the snapshot?  (Known only when something changed.) */
 bool        cache_snap_has_input(const CacheSnap *s, const char *path);
@@ -230,6 +239,10 @@ int         cache_snap_store(Cache *c, const uint8_t key[32], double started, co
 #define CACHE_DIGEST_LEN 16
 typedef struct CacheOutputs CacheOutputs;
 CacheOutputs *cache_snap_outputs(Cache *c, const uint8_t key[32], const char **why);
+/* The same for the snapshot s a lookup found (its key), on any thread and
+ * at any time after: instead of target/cdbt.stamp as it is now, the
+ * snapshot's stamp must be the one s had (which the lookup checked). */
+CacheOutputs *cache_snap_outputs_of(Cache *c, const CacheSnap *s, const char **why);
 bool          cache_outputs_ready(CacheOutputs *o);
 bool          cache_outputs_get(void *o, const char *path, FsStamp *st, uint8_t digest[16]);
 size_t        cache_outputs_count(const CacheOutputs *o);

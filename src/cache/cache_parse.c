@@ -680,6 +680,34 @@ bool cache_parse_skip(Cache *c, const Node *n)
     return e && e->n == n && e->hit;
 }
 
+bool cache_parse_idle(const Cache *c) { return c && c->idle; }
+
+/* The global keys the last store wrote its entries under (meta
+ * "parse_keys": skeleton key, full key, as 128 hex digits); false when not
+ * known. */
+static bool stored_gkeys(Cache *c, uint8_t out[64])
+{
+    sqlite3_stmt *q = NULL;
+    bool ok = false;
+    if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE name = 'parse_keys'", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 128) {
+        const char *h = (const char *)sqlite3_column_text(q, 0);
+        ok = true;
+        for (int i = 0; i < 64 && ok; i++) {
+            int v = 0;
+            for (int k = 0; k < 2; k++) {
+                char ch = h[2 * i + k];
+                int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+                ok &= d >= 0;
+                v = v * 16 + (d < 0 ? 0 : d);
+            }
+            out[i] = (uint8_t)v;
+        }
+    }
+    sqlite3_finalize(q);
+    return ok;
+}
+
 void cache_parse_release(Cache *c)
 {
     if (!c)
@@ -780,9 +808,26 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     if (!c || c->broken || !c->db)
         return -1;
     c->gone = -1;
+    c->idle = false;
     uint8_t g[32], gs[32];
     bool gvol = false, gflags = false;
     bool gok = global_key(p, g, gs, &gvol, &gflags);
+    memcpy(c->gkeys, gs, 32);
+    memcpy(c->gkeys + 32, g, 32);
+    /* Every entry was stored under the global keys of the store that wrote
+     * it, and each store writes the keys it used (store_rows).  When both of
+     * this parse's differ from the last store's, no entry written since can
+     * match: the lookup is skipped, and with env->lazy the entries too. */
+    uint8_t last[64];
+    bool stale = stored_gkeys(c, last) && memcmp(last, gs, 32) != 0 && memcmp(last + 32, g, 32) != 0;
+    if (stale && env->lazy) {
+        c->idle = true;
+        c->nent = c->restored = c->uncacheable = 0;
+        c->parsed = 0;
+        for (int i = 0; i < p->nnodes; i++)
+            c->parsed += renders(p->nodes[i]->rt) && p->nodes[i]->unique_id && !cheap_to_parse(p->nodes[i]);
+        return 0;
+    }
     free(c->entv);
     c->entv = calloc((size_t)p->nnodes + 1, sizeof *c->entv);
     if (!c->entv)
@@ -822,9 +867,9 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     StrMap merges;               /* restored configs: (base, changes) -> merged (apply_config) */
     strmap_init(&merges);
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->db, "SELECT uid, key, envs, out FROM parse_nodes", -1, &st, NULL);
-    int gone = 0;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int rc = stale ? SQLITE_DONE : sqlite3_prepare_v2(c->db, "SELECT uid, key, envs, out FROM parse_nodes", -1, &st, NULL);
+    int gone = stale ? -1 : 0;
+    while (!stale && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         rc = SQLITE_OK;
         const char *uid = (const char *)sqlite3_column_text(st, 0);
         CacheEnt *e = uid ? strmap_getz(&c->ents, uid) : NULL;
@@ -882,6 +927,7 @@ struct CacheStore {
     VEC(StoreRow) rows;
     StrMap live;                 /* unique_ids of the renderable nodes: other rows are dropped */
     double now;
+    uint8_t gkeys[64];           /* the parse's global keys (meta parse_keys) */
     int rc;                      /* 0, or -1 with warning */
     char *warning;
 };
@@ -930,6 +976,19 @@ static int store_rows(CacheStore *s)
         sqlite3_bind_blob(ins, 4, at + r->uid + 32 + r->envs, (int)r->out, SQLITE_STATIC);
         sqlite3_bind_double(ins, 5, s->now);
         rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if (rc == SQLITE_OK) {
+        /* the global keys these entries are under (cache_parse_begin) */
+        char hex[129];
+        hash_hex(s->gkeys, sizeof s->gkeys, hex);
+        sqlite3_stmt *m = NULL;
+        rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO meta(name, value) VALUES ('parse_keys', ?1)", -1, &m,
+                                NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(m, 1, hex, 128, SQLITE_STATIC);
+            rc = sqlite3_step(m) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(m);
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(c->db, "SELECT uid FROM parse_nodes", -1, &sel, NULL);
@@ -986,11 +1045,14 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
         return -1;
     cache_parse_wait(c, warning);
     (void)p;
+    if (c->idle)
+        return 0;                /* (cache_parse_begin left the entries alone) */
     /* Everything the rows need is read from the nodes now: they are the
      * caller's again once this returns. */
     CacheStore *s = xcalloc(1, sizeof *s);
     s->c = c;
     s->now = (double)time(NULL);
+    memcpy(s->gkeys, c->gkeys, sizeof s->gkeys);
     Sb *b = &s->buf;
     sb_reserve(b, (size_t)c->parsed * 384);      /* a row is a few hundred bytes */
     OutCtx x = {.d = SB_INIT};
@@ -1054,7 +1116,7 @@ int cache_parse_forget(Cache *c, char **warning)
         c->entv[i]->cacheable = false;
     c->gone = 0;                 /* the rows go now */
     pthread_mutex_lock(&c->mu);
-    int rc = sqlite3_exec(c->db, "DELETE FROM parse_nodes", NULL, NULL, NULL);
+    int rc = sqlite3_exec(c->db, "DELETE FROM parse_nodes; DELETE FROM meta WHERE name = 'parse_keys'", NULL, NULL, NULL);
     pthread_mutex_unlock(&c->mu);
     if (rc != SQLITE_OK) {
         cache_warn_db(c, warning, "cannot update the parse cache");

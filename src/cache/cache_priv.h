@@ -50,6 +50,8 @@ struct Cache {
     CacheEnt **entv; int nent;
     int restored, parsed, uncacheable;
     int gone;                    /* rows of nodes no longer parsed (-1: not counted) */
+    bool idle;                   /* cache_parse_idle */
+    uint8_t gkeys[64];           /* this parse's global keys: skeleton, full (meta parse_keys) */
     CacheStore *store;           /* started by cache_parse_end, not yet joined (main thread only) */
     /* results (cache.c), loaded on first lookup */
     bool results_loaded;

@@ -73,6 +73,7 @@ struct CacheSnap {
     const char *mchanged[MAX_CHANGED]; size_t nmchanged;   /* macro files edited in place */
     const uint8_t *inputs; size_t ninputs; /* copies, kept only when something changed */
     const uint8_t *envs; size_t nenvs;
+    const uint8_t *stamp; size_t nstamp;   /* the stamp column the lookup checked */
     /* output directories whose "." entry did not vouch but whose outputs
      * were all as written: their stat now (cache_snap_settle) */
     Over *settle; size_t nsettle;
@@ -1160,6 +1161,11 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
         *why = "another cdbt run wrote outputs (target/) since";
         goto bad;
     }
+    uint8_t *sc = arena_alloc(&s->a, len[STAMP] + 1);
+    if (len[STAMP])
+        memcpy(sc, blob[STAMP], len[STAMP]);
+    s->stamp = sc;
+    s->nstamp = len[STAMP];
     bool output = false;
     sb_reset(&c->why);
     if (!all_unchanged(&gin, &output, s, changes, &c->why)) {
@@ -1222,26 +1228,39 @@ bool cache_snap_head_same(const CacheSnap *s, const char *path, int fd)
     return false;
 }
 
-void *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len)
+void *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len, uint8_t digest[32])
 {
     *len = 0;
     if (!c || c->broken || !s)
         return NULL;
     pthread_mutex_lock(&c->mu);
     sqlite3_stmt *q = NULL;
-    void *out = NULL;
-    if (sqlite3_prepare_v2(c->db, "SELECT codes FROM snapshot_tests WHERE key = ?1", -1, &q, NULL) == SQLITE_OK) {
+    sqlite3_int64 row = 0, n = -1;
+    if (sqlite3_prepare_v2(c->db, "SELECT rowid, length(codes), digest FROM snapshot_tests WHERE key = ?1", -1, &q,
+                           NULL) == SQLITE_OK) {
         sqlite3_bind_blob(q, 1, s->key, 32, SQLITE_STATIC);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            size_t n = (size_t)sqlite3_column_bytes(q, 0);
-            const void *b = sqlite3_column_blob(q, 0);
-            out = xmalloc(n + 1);
-            if (n)
-                memcpy(out, b, n);
-            *len = n;
+        if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 2) == 32) {
+            row = sqlite3_column_int64(q, 0);
+            n = sqlite3_column_type(q, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 1);
+            memcpy(digest, sqlite3_column_blob(q, 2), 32);
         }
     }
     sqlite3_finalize(q);
+    /* read straight into the buffer the caller keeps (a SELECT of the
+     * column would assemble the megabytes in a buffer of sqlite's first) */
+    char *out = NULL;
+    sqlite3_blob *b = NULL;
+    if (n >= 0 && n < INT32_MAX && sqlite3_blob_open(c->db, "main", "snapshot_tests", "codes", row, 0, &b) == SQLITE_OK) {
+        out = xmalloc((size_t)n + 1);
+        if (n && sqlite3_blob_read(b, out, (int)n, 0) != SQLITE_OK) {
+            free(out);
+            out = NULL;
+        } else {
+            out[n] = '\0';
+            *len = (size_t)n;
+        }
+    }
+    sqlite3_blob_close(b);
     pthread_mutex_unlock(&c->mu);
     return out;
 }
@@ -1585,7 +1604,19 @@ static void *outputs_build(void *arg)
     return NULL;
 }
 
+static CacheOutputs *snap_outputs(Cache *c, const uint8_t key[32], const CacheSnap *seen, const char **why);
+
 CacheOutputs *cache_snap_outputs(Cache *c, const uint8_t key[32], const char **why)
+{
+    return snap_outputs(c, key, NULL, why);
+}
+
+CacheOutputs *cache_snap_outputs_of(Cache *c, const CacheSnap *s, const char **why)
+{
+    return snap_outputs(c, s->key, s, why);
+}
+
+static CacheOutputs *snap_outputs(Cache *c, const uint8_t key[32], const CacheSnap *seen, const char **why)
 {
     *why = "no snapshot for this command line";
     if (!c || c->broken)
@@ -1610,7 +1641,8 @@ CacheOutputs *cache_snap_outputs(Cache *c, const uint8_t key[32], const char **w
     size_t nstamp = (size_t)sqlite3_column_bytes(q, 0);
     o->nouts = (size_t)sqlite3_column_bytes(q, 1);
     o->ndg = (size_t)sqlite3_column_bytes(q, 2);
-    if (!stamp_same(stamp, nstamp)) {
+    if (seen ? nstamp != seen->nstamp || (nstamp && memcmp(stamp, seen->stamp, nstamp) != 0)
+             : !stamp_same(stamp, nstamp)) {
         *why = "another cdbt run wrote outputs (target/) since";
         goto out;
     }

@@ -165,14 +165,20 @@ void fastpath_begin(Flags *f);               /* before session_open() */
 const FsOracle *fastpath_oracle(void);
 /* After fastpath_try found that only files of user macros changed since the
  * last identical compile (absolute paths): those files, and the lines that
- * compile stored after its info ("S<skeleton key hex>", "T<macro file a
- * test's compile called>", each ended by a newline), and the tests' compiled
- * code it stored (cmd_compile's encoding).  false: not so. */
+ * compile stored after its info ("M<macro names key hex>", "R<relations key
+ * hex>", "T<macro file a test's compile called>", each ended by a newline),
+ * and the tests' compiled code it stored (cmd_compile's encoding, ended by
+ * a NUL byte, kept until the process ends) with its digest.  false: not so. */
+bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const char **tests,
+                         size_t *ntests, const uint8_t **digest);
+/* Did fastpath_try find that files of user macros changed since the last
+ * identical command and nothing else that could matter to the parse cache
+ * (only such files, with at most a few model files)?  The per-node parse cache is
+ * then left alone when no entry can match (CacheParseEnv.lazy). */
+bool fastpath_macros_only(void);
 /* delta.c: does discovery still find in dir (absolute) what the snapshot's
  * run found there? */
 bool delta_same_listing(const struct CacheSnap *snap, const char *dir, Arena *a);
-bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const void **tests,
-                         size_t *ntests);
 void fastpath_oracle_free(void);
 /* outputs[0..nheads) are the artifacts a reuse rewrites (manifest.json,
  * run_results.json); relative outputs are under out_root; out_st: stat after

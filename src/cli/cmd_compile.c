@@ -114,6 +114,18 @@ static bool listed(const char *const *v, size_t n, const char *x)
     return false;
 }
 
+/* What a compile after an edit of macro files alone takes from the last
+ * one (tests_reusable). */
+typedef struct KeptTests {
+    const char **code;           /* by node index: the test's compiled code then, or NULL */
+    const char **prev;           /* the macro files the last compile's tests called (to store again) */
+    size_t nprev;
+    size_t nentries;             /* tests in the stored blob */
+    size_t len;                  /* its length */
+    const uint8_t *digest;       /* and digest */
+    bool in_order;               /* its entries are this project's tests, in node order */
+} KeptTests;
+
 /* The tests' compiled code as a snapshot keeps it: "<unique_id>\0<code>\0"
  * per compiled test (a code holding a NUL byte is left out). */
 static bool kept_test(const Node *n)
@@ -157,12 +169,21 @@ static size_t test_chunk(void *ud, char *buf, size_t cap)
     return n;
 }
 
-/* The chunks' length and digest (SHA-256 over each test's own digest). */
-static void tests_chunks(Project *p, TestChunks *t, CacheChunks *out)
+/* The chunks' length and digest (SHA-256 over each test's own digest), or
+ * those of the blob stored (same: when every test kept its code from it, in
+ * its order, the chunks are that blob). */
+static void tests_chunks(Project *p, TestChunks *t, CacheChunks *out, const KeptTests *same)
 {
     memset(t, 0, sizeof *t);
     t->p = p;
     memset(out, 0, sizeof *out);
+    out->next = test_chunk;
+    out->ud = t;
+    if (same) {
+        out->len = same->len;
+        memcpy(out->digest, same->digest, 32);
+        return;
+    }
     size_t nt = 0;
     for (int i = 0; i < p->nnodes; i++)
         nt += kept_test(p->nodes[i]);
@@ -183,8 +204,6 @@ static void tests_chunks(Project *p, TestChunks *t, CacheChunks *out)
     sb_free(&one);
     sha256(dgs, 32 * k, out->digest);
     free(dgs);
-    out->next = test_chunk;
-    out->ud = t;
 }
 
 /* The two keys a compile stores for the next one, as hex: over every
@@ -215,21 +234,18 @@ static void keys_now(Project *p, RunKeys *out)
     sb_free(&b);
 }
 
-/* Can the tests keep their compiled code?  *prev: the macro files the last
- * compile's tests called (to store again), in s's arena; *codes: unique_id
- * -> compiled code (in s's arena) as the last compile gave them. */
-static bool tests_reusable(Session *s, const RunKeys *keys, const char ***prev, size_t *nprev, StrMap *codes,
-                           const char **why)
+/* Can the tests keep their compiled code?  Fills *k (in s's arena; the
+ * codes point into the blob fastpath_macro_hint keeps). */
+static bool tests_reusable(Session *s, const RunKeys *keys, KeptTests *k, const char **why)
 {
     const char *const *changed;
     size_t nchanged;
     const char *extra;
-    const void *tests;
+    const char *tests;
     size_t ntests;
-    *prev = NULL;
-    *nprev = 0;
+    memset(k, 0, sizeof *k);
     *why = NULL;
-    if (!s->traced || !fastpath_macro_hint(&changed, &nchanged, &extra, &tests, &ntests))
+    if (!s->traced || !fastpath_macro_hint(&changed, &nchanged, &extra, &tests, &ntests, &k->digest))
         return false;
     bool same_names = false, same_rels = false;
     size_t cap = 0;
@@ -241,14 +257,14 @@ static bool tests_reusable(Session *s, const RunKeys *keys, const char ***prev, 
         else if (l[0] == 'R')
             same_rels = len == 65 && memcmp(l + 1, keys->rels, 64) == 0;
         else if (l[0] == 'T' && len > 1) {
-            if (*nprev == cap) {
+            if (k->nprev == cap) {
                 cap = cap ? cap * 2 : 16;
                 const char **nv = arena_zalloc(&s->arena, sizeof *nv * cap);
-                if (*nprev)
-                    memcpy(nv, *prev, sizeof *nv * *nprev);
-                *prev = nv;
+                if (k->nprev)
+                    memcpy(nv, k->prev, sizeof *nv * k->nprev);
+                k->prev = nv;
             }
-            (*prev)[(*nprev)++] = arena_strndup(&s->arena, l + 1, len - 1);
+            k->prev[k->nprev++] = arena_strndup(&s->arena, l + 1, len - 1);
         }
         l += len + (nl ? 1 : 0);
     }
@@ -257,7 +273,7 @@ static bool tests_reusable(Session *s, const RunKeys *keys, const char ***prev, 
         return false;
     }
     for (size_t i = 0; i < nchanged; i++) {
-        if (listed(*prev, *nprev, changed[i])) {
+        if (listed(k->prev, k->nprev, changed[i])) {
             *why = "the tests call a macro of a changed file";
             return false;
         }
@@ -266,18 +282,43 @@ static bool tests_reusable(Session *s, const RunKeys *keys, const char ***prev, 
             return false;
         }
     }
-    char *b = arena_alloc(&s->arena, ntests + 1);
-    memcpy(b, tests, ntests);
-    b[ntests] = '\0';
-    for (size_t at = 0; at < ntests;) {
-        const char *uid = b + at;
+    /* The blob's entries ("<unique_id>\0<code>\0") are in the node order of
+     * the compile that stored them: matched against the tests in order, by
+     * unique_id through a map only from the first that differs. */
+    Project *p = s->project;
+    k->code = arena_zalloc(&s->arena, sizeof *k->code * (size_t)(p->nnodes + 1));
+    k->len = ntests;
+    StrMap rest;
+    strmap_init(&rest);
+    bool mapped = false;
+    size_t at = 0;
+    int i = 0;
+    k->in_order = true;
+    for (; at < ntests; k->nentries++) {
+        const char *uid = tests + at;
         size_t ul = strlen(uid);
         if (at + ul + 1 >= ntests)
             break;
         const char *code = uid + ul + 1;
-        strmap_put(codes, uid, ul, (void *)code);
         at += ul + 1 + strlen(code) + 1;
+        if (!mapped) {
+            while (i < p->nnodes && p->nodes[i]->rt != RT_TEST)
+                i++;
+            if (i < p->nnodes && strcmp(p->nodes[i]->unique_id, uid) == 0) {
+                k->code[i++] = code;
+                continue;
+            }
+            mapped = true;
+            k->in_order = false;
+        }
+        strmap_put(&rest, uid, ul, (void *)code);
     }
+    if (at != ntests)
+        k->in_order = false;            /* (a torn blob: its tail is not used) */
+    for (; mapped && i < p->nnodes; i++)
+        if (p->nodes[i]->rt == RT_TEST)
+            k->code[i] = strmap_getz(&rest, p->nodes[i]->unique_id);
+    strmap_free(&rest);
     return true;
 }
 
@@ -295,7 +336,7 @@ static bool ephemeral_dep(Project *p, const Node *n)
  * run_results.json and every compiled file; keys: keys_now's, or NULL. */
 static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsStamp *wst,
                            const uint8_t (*wdg)[FS_DIGEST_LEN], const JsonSlot *mslots, const RunKeys *keys,
-                           const char *const *tfiles, size_t ntfiles)
+                           const char *const *tfiles, size_t ntfiles, const KeptTests *same)
 {
     /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
     long off = rr->elapsed_offset;
@@ -331,7 +372,7 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
     TestChunks tcs;
     CacheChunks tc;
     if (keys)
-        tests_chunks(p, &tcs, &tc);
+        tests_chunks(p, &tcs, &tc, same);
     /* the node table, built while the store stats the inputs */
     DeltaTableArgs nodes = {p, mslots, NULL};
     if (mslots && rr->slots) {
@@ -403,14 +444,12 @@ int cmd_compile(Flags *f)
     rr.slots = mslots ? arena_zalloc(&s.arena, sizeof *rr.slots * (size_t)(p->nnodes + 1)) : NULL;
     rr.started_at = results_wallclock();
     int nerr = 0, nok = 0, nskip = 0;
-    const char **prev_tfiles = NULL, *no_reuse = NULL;
-    size_t nprev_tfiles = 0;
-    StrMap codes;
-    strmap_init(&codes);
+    const char *no_reuse = NULL;
+    KeptTests kt;
     RunKeys keys;                /* (identities are final once parsed) */
     if (s.traced)
         keys_now(p, &keys);
-    bool reuse_tests = tests_reusable(&s, &keys, &prev_tfiles, &nprev_tfiles, &codes, &no_reuse);
+    bool reuse_tests = tests_reusable(&s, &keys, &kt, &no_reuse);
     int nreused = 0;
     for (int k = 0; k < s.graph->n; k++) {
         int i = s.graph->topo[k];
@@ -433,7 +472,7 @@ int cmd_compile(Flags *f)
             nskip++;
         } else {
             Diag err = {0};
-            const char *kept = reuse_tests && n->rt == RT_TEST && !ephemeral_dep(p, n) ? strmap_getz(&codes, n->unique_id) : NULL;
+            const char *kept = reuse_tests && n->rt == RT_TEST && !ephemeral_dep(p, n) ? kt.code[i] : NULL;
             bool reused = kept != NULL;
             if (reused)
                 dbt_compile_reuse(s.dbt, n, kept);
@@ -475,17 +514,24 @@ int cmd_compile(Flags *f)
      * and (when tests were kept) those their last compile called */
     const char **tfiles = NULL;
     size_t ntfiles = s.traced ? dbt_traced_files(s.dbt, &tfiles) : 0;
-    if (reuse_tests && nreused && nprev_tfiles) {
-        const char **u = arena_zalloc(&s.arena, sizeof *u * (ntfiles + nprev_tfiles + 1));
+    if (reuse_tests && nreused && kt.nprev) {
+        const char **u = arena_zalloc(&s.arena, sizeof *u * (ntfiles + kt.nprev + 1));
         memcpy(u, tfiles, sizeof *u * ntfiles);
         size_t nu = ntfiles;
-        for (size_t i = 0; i < nprev_tfiles; i++)
-            if (!listed(u, nu, prev_tfiles[i]))
-                u[nu++] = prev_tfiles[i];
+        for (size_t i = 0; i < kt.nprev; i++)
+            if (!listed(u, nu, kt.prev[i]))
+                u[nu++] = kt.prev[i];
         tfiles = u;
         ntfiles = nu;
     }
-    strmap_free(&codes);
+    /* every test kept, in the order stored: the stored blob is this run's */
+    bool tests_same = false;
+    if (reuse_tests && kt.in_order && (size_t)nreused == kt.nentries) {
+        size_t nkept = 0;
+        for (int i = 0; i < p->nnodes; i++)
+            nkept += kept_test(p->nodes[i]);
+        tests_same = nkept == kt.nentries;
+    }
     if (mw && value_shared_changes() != shared0) {
         /* a render changed a var, a global or a config value in place: the
          * entries written beside the compile may show it as it was before
@@ -558,7 +604,8 @@ int cmd_compile(Flags *f)
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);
     if (wrc == EXIT_OK && !nerr && !nskip && !printed_header)
-        store_snapshot(&s, &rr, nok, wst, wdg, mw ? mslots : NULL, s.traced ? &keys : NULL, tfiles, ntfiles);
+        store_snapshot(&s, &rr, nok, wst, wdg, mw ? mslots : NULL, s.traced ? &keys : NULL, tfiles, ntfiles,
+                       tests_same ? &kt : NULL);
     cli_phase("snapshot store");
     results_free(&rr);
     session_close(&s);

@@ -32,6 +32,7 @@
  * --selector, --inline, --state, --defer, --indirect-selection, --no-partial-parse,
  * --no-write-json, or a `result:` / `state:` selector. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +61,11 @@ static double g_started;         /* epoch seconds at fastpath_begin() */
 static CacheOutputs *g_outputs;  /* the compiled files' digests (fastpath_oracle) */
 static FsOracle g_oracle;
 
+static void bg_join(void);
+
 const FsOracle *fastpath_oracle(void)
 {
+    bg_join();
     if (g_outputs && !cache_outputs_ready(g_outputs))
         fastpath_oracle_free();
     return g_outputs ? &g_oracle : NULL;
@@ -74,12 +78,13 @@ void fastpath_oracle_free(void)
 }
 
 /* A full compile follows: what the last one of this command line wrote in
- * the compiled files, so that the writer need not read those unchanged. */
-static void load_oracle(const Flags *f, Cache *c, const uint8_t key[32])
+ * the compiled files, so that the writer need not read those unchanged
+ * (snap: the snapshot of key a lookup found, or NULL). */
+static void load_oracle(const Flags *f, Cache *c, const uint8_t key[32], const CacheSnap *snap)
 {
     const char *why = NULL;
     fastpath_oracle_free();
-    g_outputs = cache_snap_outputs(c, key, &why);
+    g_outputs = snap ? cache_snap_outputs_of(c, snap, &why) : cache_snap_outputs(c, key, &why);
     g_oracle = (FsOracle){cache_outputs_get, g_outputs};
     if (f->debug) {
         if (g_outputs)
@@ -308,14 +313,15 @@ static struct {
     const char **changed; size_t nchanged;
     char *extra;
     void *tests; size_t ntests;  /* cache_snap_tests; NULL: no hint */
+    uint8_t digest[32];          /* stored with the tests */
 } g_hint;
 
-static void set_macro_hint(Cache *c, CacheSnap *snap, const char *const *changed, size_t n, const char *extra,
-                           size_t nextra)
+static bool g_macros_only;       /* fastpath_macros_only */
+
+bool fastpath_macros_only(void) { return g_macros_only; }
+
+static void set_macro_hint(const char *const *changed, size_t n, const char *extra, size_t nextra)
 {
-    g_hint.tests = cache_snap_tests(c, snap, &g_hint.ntests);
-    if (!g_hint.tests)
-        return;
     g_hint.changed = xmalloc(sizeof *g_hint.changed * (n + 1));
     for (size_t i = 0; i < n; i++)
         g_hint.changed[i] = xstrdup(changed[i]);
@@ -323,9 +329,58 @@ static void set_macro_hint(Cache *c, CacheSnap *snap, const char *const *changed
     g_hint.extra = xstrndup(extra, nextra);
 }
 
-bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const void **tests,
-                         size_t *ntests)
+/* After an edit of macro files alone, the compile reads the compiled
+ * files' digests and the tests' code on a thread of its own, beside the
+ * project's load (both are wanted only once the compile begins). */
+typedef struct BgRead {
+    const Flags *f;
+    Cache *c;
+    CacheSnap *snap;
+    bool tests;
+} BgRead;
+static pthread_t g_bg;
+static bool g_bg_on;
+
+static void *bg_read(void *arg)
 {
+    BgRead *b = arg;
+    load_oracle(b->f, b->c, NULL, b->snap);
+    if (b->tests)
+        g_hint.tests = cache_snap_tests(b->c, b->snap, &g_hint.ntests, g_hint.digest);
+    cache_snap_free(b->snap);
+    cache_close(b->c);
+    free(b);
+    return NULL;
+}
+
+static void bg_join(void)
+{
+    if (g_bg_on) {
+        pthread_join(g_bg, NULL);
+        g_bg_on = false;
+    }
+}
+
+/* Start bg_read with c and snap (it frees them); false: not started. */
+static bool bg_start(const Flags *f, Cache *c, CacheSnap *snap, bool tests)
+{
+    BgRead *b = xmalloc(sizeof *b);
+    *b = (BgRead){f, c, snap, tests};
+    if (pthread_create(&g_bg, NULL, bg_read, b) != 0) {
+        free(b);
+        return false;
+    }
+    g_bg_on = true;
+    static bool registered;
+    if (!registered)
+        registered = atexit(bg_join) == 0;   /* a run that ends before the compile asks */
+    return true;
+}
+
+bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const char **tests,
+                         size_t *ntests, const uint8_t **digest)
+{
+    bg_join();
     if (!g_hint.tests)
         return false;
     *changed = g_hint.changed;
@@ -333,6 +388,7 @@ bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const ch
     *extra = g_hint.extra;
     *tests = g_hint.tests;
     *ntests = g_hint.ntests;
+    *digest = g_hint.digest;
     return true;
 }
 
@@ -398,7 +454,7 @@ int fastpath_try(Flags *f)
         if (f->debug)
             fprintf(stderr, "cdbt cache: full parse (%s)\n", why);
         if (have_key && compile)
-            load_oracle(f, c, key);
+            load_oracle(f, c, key, NULL);
         goto done;
     }
     size_t ilen;
@@ -421,8 +477,8 @@ int fastpath_try(Flags *f)
          * may keep the tests' compiled code (cmd_compile, macro_hint) */
         if (f->debug)
             fprintf(stderr, "cdbt cache: full parse (a project file changed: %s)\n", mchanged[0]);
+        g_macros_only = true;
         if (compile) {
-            load_oracle(f, c, key);
             /* besides them, only directories that list the same files (an
              * editor saved by renaming) */
             size_t nch = cache_snap_changed(snap, &changed);
@@ -435,7 +491,15 @@ int fastpath_try(Flags *f)
             }
             arena_free(&a);
             if (only)
-                set_macro_hint(c, snap, mchanged, nmchanged, listing, nlisting);
+                set_macro_hint(mchanged, nmchanged, listing, nlisting);
+            if (bg_start(f, c, snap, only)) {
+                c = NULL;                /* (the thread's now) */
+                snap = NULL;
+            } else {
+                load_oracle(f, c, key, snap);
+                if (only)
+                    g_hint.tests = cache_snap_tests(c, snap, &g_hint.ntests, g_hint.digest);
+            }
         }
         goto done;
     }
@@ -446,7 +510,7 @@ int fastpath_try(Flags *f)
         if (rc < 0 && f->debug)
             fprintf(stderr, "cdbt cache: full parse (%s changed)\n", changed[0]);
         if (rc < 0 && compile)
-            load_oracle(f, c, key);
+            load_oracle(f, c, key, NULL);
         goto done;
     }
     char invocation[37], ts[64];

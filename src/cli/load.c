@@ -144,7 +144,7 @@ static void cache_begin(Session *s, bool restore)
     char *w = NULL;
     s->cache = cache_open(session_target_dir(s), &w);
     if (s->cache && restore) {
-        CacheParseEnv ce = {f->command ? f->command : "compile", f->full_refresh, f->empty};
+        CacheParseEnv ce = {f->command ? f->command : "compile", f->full_refresh, f->empty, fastpath_macros_only()};
         cache_parse_begin(s->cache, s->project, &ce, &w);
         s->parse_cached = true;
     }
@@ -163,7 +163,11 @@ static void cache_end(Session *s)
     if (s->flags->debug) {
         int r, p, u;
         cache_parse_stats(s->cache, &r, &p, &u);
-        fprintf(stderr, "cdbt cache: %d nodes restored, %d parsed (%d not cacheable)\n", r, p, u);
+        if (cache_parse_idle(s->cache))
+            fprintf(stderr, "cdbt cache: %d nodes parsed; macros changed since every entry was stored, which are "
+                            "left as they are\n", p);
+        else
+            fprintf(stderr, "cdbt cache: %d nodes restored, %d parsed (%d not cacheable)\n", r, p, u);
     }
     cache_parse_release(s->cache);
 }
