@@ -167,6 +167,7 @@ typedef struct CacheChunks {
 /* Fills t, an empty node table, for a store (while its second thread
  * encodes the outputs). */
 typedef void (*CacheDeltaBuild)(void *ud, CacheDeltaTable *t);
+typedef struct CacheSnapPrep CacheSnapPrep;
 bool        cache_snap_key(const char *const *parts, size_t n, uint8_t key[32]);
 CacheSnap  *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why);
 /* With changes: inputs that are model files of the node table (or
@@ -223,7 +224,17 @@ int         cache_snap_store(Cache *c, const uint8_t key[32], double started, co
                              const char *stamp_dir, const char *stamp, const void *info,
                              size_t ninfo, CacheDeltaBuild build, void *build_ud, const char *nodes_root,
                              const char *const *macro_files, size_t nmacro_files, const CacheChunks *tests,
-                             char **warning);
+                             CacheSnapPrep *prep, char **warning);
+/* The part of a store that needs neither the heads nor the node table,
+ * done early (cache_snap_store's arguments of the same names, which must
+ * stay valid and be passed to it again): the inputs' listing, and the
+ * outputs after the heads encoded on a thread.  cache_snap_store takes prep
+ * (NULL: it does this itself) and frees it; cache_snap_prep_free frees one
+ * not given to it. */
+CacheSnapPrep *cache_snap_prepare(double started, const char *const *inputs, const FsStamp *const *in_st, size_t nin,
+                                  const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
+                                  const uint8_t *const *out_dg, size_t nout, size_t nheads);
+void          cache_snap_prep_free(CacheSnapPrep *prep);
 /* Output digests: out_dg (may be NULL; NULL entries: unknown) holds the
  * first 16 bytes of the SHA-256 of what each output held when its out_st
  * was taken.  cache_snap_outputs gives them back for the next full run of

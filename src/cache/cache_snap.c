@@ -1759,10 +1759,11 @@ typedef struct OutJob {
     Sb hd, out, dgs;             /* dgs: empty when no digest is known */
 } OutJob;
 
+/* (the heads are encoded by the store itself: a prepared store encodes the
+ * others before the heads are written) */
 static void *encode_outputs(void *arg)
 {
     OutJob *j = arg;
-    encode_paths(&j->hd, j->outputs, j->st, j->nheads, j->root, 0, NULL, false, 0);
     Listing l;
     list_paths(&l, j->outputs + j->nheads, j->st ? j->st + j->nheads : NULL, j->n - j->nheads, j->root, 0, NULL,
                true, j->started);
@@ -1895,6 +1896,54 @@ static bool put_chunks(Cache *c, const uint8_t key[32], const CacheChunks *t)
     return ok && off == t->len;
 }
 
+/* What cache_snap_prepare did before the store. */
+struct CacheSnapPrep {
+    double started;
+    OutJob oj;
+    pthread_t t;
+    bool two;                    /* oj runs on t */
+    Listing lin;
+    bool fresh;
+    char *racy;                  /* !fresh: the input that changed (malloc'd) */
+};
+
+CacheSnapPrep *cache_snap_prepare(double started, const char *const *inputs, const FsStamp *const *in_st, size_t nin,
+                                  const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
+                                  const uint8_t *const *out_dg, size_t nout, size_t nheads)
+{
+    CacheSnapPrep *pr = xcalloc(1, sizeof *pr);
+    if (nheads > nout)
+        nheads = nout;
+    pr->started = started;
+    /* Two threads: the other encodes the outputs (their stat mostly from
+     * the writer, their directories' listings when they changed); this one
+     * lists the inputs (their stat mostly as read).  At 10k models each
+     * side takes some 0.02 s. */
+    pr->oj = (OutJob){.root = out_root, .outputs = outputs, .st = out_st, .dg = out_dg, .n = nout, .nheads = nheads,
+                      .started = started};
+    pr->two = nout >= 256 && pthread_create(&pr->t, NULL, encode_outputs, &pr->oj) == 0;
+    pr->fresh = list_paths(&pr->lin, inputs, in_st, nin, NULL, started - RACY_MARGIN, &pr->racy, false, 0);
+    return pr;
+}
+
+static void prep_free(CacheSnapPrep *pr)
+{
+    if (pr->two)
+        pthread_join(pr->t, NULL);
+    listing_free(&pr->lin);
+    free(pr->racy);
+    sb_free(&pr->oj.out);
+    sb_free(&pr->oj.hd);
+    sb_free(&pr->oj.dgs);
+    free(pr);
+}
+
+void cache_snap_prep_free(CacheSnapPrep *pr)
+{
+    if (pr)
+        prep_free(pr);
+}
+
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
                      const FsStamp *const *in_st, size_t nin,
                      const char *const *envs, size_t nenv, const char *out_root, const char *const *outputs,
@@ -1902,35 +1951,30 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
                      const char *stamp_dir,
                      const char *stamp, const void *info, size_t ninfo, CacheDeltaBuild build, void *build_ud,
                      const char *nodes_root, const char *const *macro_files, size_t nmacro_files,
-                     const CacheChunks *tests, char **warning)
+                     const CacheChunks *tests, CacheSnapPrep *pr, char **warning)
 {
-    if (!c || c->broken)
+    if (!c || c->broken) {
+        cache_snap_prep_free(pr);
         return 0;
-    Sb in = SB_INIT, ev = SB_INIT, sp = SB_INIT;
+    }
+    Sb ev = SB_INIT, sp = SB_INIT, in = SB_INIT;
     int rc = 0;
-    char *racy = NULL;
     if (nheads > nout)
         nheads = nout;
-    /* Two threads: the other encodes the outputs (their stat mostly from
-     * the writer, their directories' listings when they changed); this one
-     * lists the inputs (their stat mostly as read), builds the node table,
-     * begins the transaction and deletes what the store replaces.  Then it
-     * encodes the inputs, the model files among them marked from the
-     * table.  At 10k models each side takes some 0.02 s. */
-    OutJob oj = {.root = out_root, .outputs = outputs, .st = out_st, .dg = out_dg, .n = nout, .nheads = nheads,
-                 .started = started};
+    if (!pr)
+        pr = cache_snap_prepare(started, inputs, in_st, nin, out_root, outputs, out_st, out_dg, nout, nheads);
+    OutJob *oj = &pr->oj;
+    /* then this one builds the node table, begins the transaction and
+     * deletes what the store replaces; it encodes the inputs, the model
+     * files among them marked from the table, once the outputs are done */
     CacheDeltaTable nodes;
     cache_delta_init(&nodes);
-    pthread_t t;
-    bool two = nout >= 256 && pthread_create(&t, NULL, encode_outputs, &oj) == 0;
-    Listing lin;
-    bool fresh = list_paths(&lin, inputs, in_st, nin, NULL, started - RACY_MARGIN, &racy, false, 0);
-    if (!fresh) {
+    if (!pr->fresh) {
         /* racy: an input may have changed while we read it */
-        cache_set_warning(warning, "%s changed during the run", racy);
-        free(racy);
+        cache_set_warning(warning, "%s changed during the run", pr->racy);
         goto done;
     }
+    encode_paths(&oj->hd, outputs, out_st, nheads, out_root, 0, NULL, false, 0);
     if (build)
         build(build_ud, &nodes);
     encode_envs(&ev, envs, nenv);
@@ -1944,15 +1988,15 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
     rc = -1;
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
         clear_old(c, key);
-        if (two) {
-            pthread_join(t, NULL);
-            two = false;
+        if (pr->two) {
+            pthread_join(pr->t, NULL);
+            pr->two = false;
         } else {
-            encode_outputs(&oj);
+            encode_outputs(oj);
         }
         ModelSet models;
         model_set_init(&models, nodes_root, &nodes);
-        write_listing(&in, &lin, &models, macro_files, nmacro_files);
+        write_listing(&in, &pr->lin, &models, macro_files, nmacro_files);
         free(models.t.v);
         /* the node table: a row per bucket of entries, per chunk of stubs */
         rc = !nodes.nents || store_nodes(c, key, &nodes) ? 1 : -1;
@@ -1965,7 +2009,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
             sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
             sqlite3_bind_blob(q, 2, in.buf ? in.buf : "", (int)in.len, SQLITE_STATIC);
             sqlite3_bind_blob(q, 3, ev.buf ? ev.buf : "", (int)ev.len, SQLITE_STATIC);
-            sqlite3_bind_blob(q, 4, oj.out.buf ? oj.out.buf : "", (int)oj.out.len, SQLITE_STATIC);
+            sqlite3_bind_blob(q, 4, oj->out.buf ? oj->out.buf : "", (int)oj->out.len, SQLITE_STATIC);
             sqlite3_bind_blob(q, 5, ninfo ? info : "", (int)ninfo, SQLITE_STATIC);
             sqlite3_bind_double(q, 6, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
             sqlite3_bind_blob(q, 7, sp.buf ? sp.buf : "", (int)sp.len, SQLITE_STATIC);
@@ -1977,10 +2021,10 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         sqlite3_finalize(q);
         q = NULL;
         if (rc == 1 && !put_row(c, "INSERT INTO snapshot_heads(key, ents) VALUES (?1, ?2)", key,
-                                oj.hd.buf ? oj.hd.buf : "", oj.hd.len, NULL, 0))
+                                oj->hd.buf ? oj->hd.buf : "", oj->hd.len, NULL, 0))
             rc = -1;
-        if (rc == 1 && oj.dgs.len &&
-            !put_row(c, "INSERT INTO snapshot_digests(key, dg) VALUES (?1, ?2)", key, oj.dgs.buf, oj.dgs.len, NULL, 0))
+        if (rc == 1 && oj->dgs.len &&
+            !put_row(c, "INSERT INTO snapshot_digests(key, dg) VALUES (?1, ?2)", key, oj->dgs.buf, oj->dgs.len, NULL, 0))
             rc = -1;
         if (rc == 1 && tests) {
             if (!put_chunks(c, key, tests))
@@ -1995,15 +2039,10 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         cache_warn_db(c, warning, "storing the project snapshot");
     pthread_mutex_unlock(&c->mu);
 done:
-    if (two)
-        pthread_join(t, NULL);
-    listing_free(&lin);
+    prep_free(pr);
     cache_delta_free(&nodes);
     sb_free(&in);
     sb_free(&ev);
-    sb_free(&oj.out);
-    sb_free(&oj.hd);
-    sb_free(&oj.dgs);
     sb_free(&sp);
     return rc;
 }

@@ -182,10 +182,18 @@ bool delta_same_listing(const struct CacheSnap *snap, const char *dir, Arena *a)
 void fastpath_oracle_free(void);
 /* outputs[0..nheads) are the artifacts a reuse rewrites (manifest.json,
  * run_results.json); relative outputs are under out_root; out_st: stat after
- * writing, or NULL (stat now) */
+ * writing, or NULL (stat now).  fastpath_store_prepare does the part that
+ * needs neither the heads written nor the node table, early (its arguments
+ * must stay valid and be passed again); NULL: nothing to prepare.
+ * fastpath_store takes prep (or NULL) and frees it. */
+typedef struct FastpathPrep FastpathPrep;
+FastpathPrep *fastpath_store_prepare(Session *s, const char *out_root, const char *const *outputs,
+                                     const FsStamp *const *out_st, const uint8_t *const *out_dg, size_t nout,
+                                     size_t nheads);
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
                     const uint8_t *const *out_dg, size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, struct CacheDeltaTable *t),
-                    void *nodes_ud, const struct CacheChunks *tests);
+                    void *nodes_ud, const struct CacheChunks *tests, FastpathPrep *prep);
+void fastpath_prep_free(FastpathPrep *prep);
 
 int cmd_parse(Flags *f);
 int cmd_compile(Flags *f);

@@ -332,32 +332,59 @@ static bool ephemeral_dep(Project *p, const Node *n)
     return false;
 }
 
-/* Record the whole-project snapshot (fastpath.c): outputs are manifest.json,
- * run_results.json and every compiled file; keys: keys_now's, or NULL. */
-static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsStamp *wst,
-                           const uint8_t (*wdg)[FS_DIGEST_LEN], const JsonSlot *mslots, const RunKeys *keys,
-                           const char *const *tfiles, size_t ntfiles, const KeptTests *same)
+/* The whole-project snapshot (fastpath.c): outputs are manifest.json,
+ * run_results.json and every compiled file.  Its first part is done while
+ * manifest.json and run_results.json are still being written. */
+typedef struct SnapStore {
+    const char **out;
+    const FsStamp **ost;
+    const uint8_t **odg;
+    size_t n;
+    TestChunks tcs;
+    CacheChunks tc;
+    bool tests;                  /* tc holds the tests' chunks */
+    FastpathPrep *prep;
+} SnapStore;
+
+/* keys: keys_now's, or NULL; same: the tests' blob stored is this run's. */
+static void snapshot_prepare(Session *s, const RunResults *rr, const FsStamp *wst, const uint8_t (*wdg)[FS_DIGEST_LEN],
+                             const RunKeys *keys, const KeptTests *same, SnapStore *st)
 {
-    /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
-    long off = rr->elapsed_offset;
-    if (!journal_active() || off <= 0)
+    memset(st, 0, sizeof *st);
+    if (!journal_active())
         return;
     Project *p = s->project;
-    const char **out = arena_zalloc(&s->arena, sizeof *out * ((size_t)rr->n + 2));
-    const FsStamp **ost = arena_zalloc(&s->arena, sizeof *ost * ((size_t)rr->n + 2));
-    const uint8_t **odg = arena_zalloc(&s->arena, sizeof *odg * ((size_t)rr->n + 2));
-    size_t n = 0;
+    st->out = arena_zalloc(&s->arena, sizeof *st->out * ((size_t)rr->n + 2));
+    st->ost = arena_zalloc(&s->arena, sizeof *st->ost * ((size_t)rr->n + 2));
+    st->odg = arena_zalloc(&s->arena, sizeof *st->odg * ((size_t)rr->n + 2));
     const char *target = session_target_dir(s);
-    out[n++] = arena_sprintf(&s->arena, "%s/manifest.json", target);
-    out[n++] = arena_sprintf(&s->arena, "%s/run_results.json", target);
+    st->out[st->n++] = arena_sprintf(&s->arena, "%s/manifest.json", target);
+    st->out[st->n++] = arena_sprintf(&s->arena, "%s/run_results.json", target);
     for (int r = 0; r < rr->n; r++) {
         const Node *nd = rr->items[r].node;
         if (!nd->compiled || !nd->compiled_path)
             continue;
-        ost[n] = &wst[nd->index];
-        odg[n] = wdg && wst[nd->index].nlink ? wdg[nd->index] : NULL;
-        out[n++] = nd->compiled_path;      /* absolute, or relative to the project root */
+        st->ost[st->n] = &wst[nd->index];
+        st->odg[st->n] = wdg && wst[nd->index].nlink ? wdg[nd->index] : NULL;
+        st->out[st->n++] = nd->compiled_path;      /* absolute, or relative to the project root */
     }
+    if (keys) {
+        tests_chunks(p, &st->tcs, &st->tc, same);
+        st->tests = true;
+    }
+    st->prep = fastpath_store_prepare(s, p->root, st->out, st->ost, st->odg, st->n, 2);
+}
+
+static void snapshot_store(Session *s, const RunResults *rr, int nok, const JsonSlot *mslots, const RunKeys *keys,
+                           const char *const *tfiles, size_t ntfiles, SnapStore *st)
+{
+    /* where the elapsed_time a reuse rewrites sits (results_write noted it) */
+    long off = rr->elapsed_offset;
+    if (!journal_active() || off <= 0 || !st->out) {
+        fastpath_prep_free(st->prep);
+        return;
+    }
+    Project *p = s->project;
     char found[512];
     console_found_text(p, found, sizeof found);
     Sb ib = SB_INIT;
@@ -369,10 +396,6 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
     }
     const char *info = arena_strdup(&s->arena, sb_cstr(&ib));
     sb_free(&ib);
-    TestChunks tcs;
-    CacheChunks tc;
-    if (keys)
-        tests_chunks(p, &tcs, &tc, same);
     /* the node table, built while the store stats the inputs */
     DeltaTableArgs nodes = {p, mslots, NULL};
     if (mslots && rr->slots) {
@@ -382,8 +405,10 @@ static void store_snapshot(Session *s, const RunResults *rr, int nok, const FsSt
                 rslots[rr->items[r].node->index] = rr->slots[r];
         nodes.rslots = rslots;
     }
-    fastpath_store(s, p->root, out, ost, odg, n, 2, info, nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes,
-                   keys ? &tc : NULL);
+    fastpath_store(s, p->root, st->out, st->ost, st->odg, st->n, 2, info,
+                   nodes.rslots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes,
+                   st->tests ? &st->tc : NULL, st->prep);
+    st->prep = NULL;
 }
 
 int cmd_compile(Flags *f)
@@ -579,6 +604,10 @@ int cmd_compile(Flags *f)
         printf("%s\n", n->compiled_code);
         printed_header = true;
     }
+    /* the snapshot's first part while manifest.json is being finished */
+    SnapStore snap = {0};
+    if (!nerr && !nskip && !printed_header)
+        snapshot_prepare(&s, &rr, wst, wdg, s.traced ? &keys : NULL, tests_same ? &kt : NULL, &snap);
     Diag rerr = {0};
     int rrc = 0;
     if (!f->no_write_json) {
@@ -604,8 +633,9 @@ int cmd_compile(Flags *f)
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);
     if (wrc == EXIT_OK && !nerr && !nskip && !printed_header)
-        store_snapshot(&s, &rr, nok, wst, wdg, mw ? mslots : NULL, s.traced ? &keys : NULL, tfiles, ntfiles,
-                       tests_same ? &kt : NULL);
+        snapshot_store(&s, &rr, nok, mw ? mslots : NULL, s.traced ? &keys : NULL, tfiles, ntfiles, &snap);
+    else
+        fastpath_prep_free(snap.prep);
     cli_phase("snapshot store");
     results_free(&rr);
     session_close(&s);

@@ -180,7 +180,7 @@ int cmd_ls(Flags *f)
             sb_printf(&info, "%s\n%d\n%d\n0\n", found, n, n);
             sb_append(&info, out.buf ? out.buf : "", out.len);
             const char *manifest = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
-            fastpath_store(&s, NULL, &manifest, NULL, NULL, 1, 1, sb_cstr(&info), NULL, NULL, NULL);
+            fastpath_store(&s, NULL, &manifest, NULL, NULL, 1, 1, sb_cstr(&info), NULL, NULL, NULL, NULL);
             sb_free(&info);
         }
         sb_free(&out);

@@ -27,7 +27,7 @@ int cmd_parse(Flags *f)
             snprintf(info, sizeof info, "%s\n%d\n%d\n0", found, s.project->nnodes, s.project->nnodes);
             const char *manifest = arena_sprintf(&s.arena, "%s/manifest.json", session_target_dir(&s));
             DeltaTableArgs nodes = {s.project, slots, NULL};
-            fastpath_store(&s, NULL, &manifest, NULL, NULL, 1, 1, info, slots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes, NULL);
+            fastpath_store(&s, NULL, &manifest, NULL, NULL, 1, 1, info, slots && value_shared_changes() == 0 ? delta_node_table_build : NULL, &nodes, NULL, NULL);
         }
     }
     session_close(&s);

@@ -162,25 +162,76 @@ void fastpath_begin(Flags *f)
 
 /* ---------------------------------------------------------------- store */
 
+/* The inputs as the journal has them (paths and their stat when read). */
+struct FastpathPrep {
+    const char **paths;
+    const FsStamp **pst;
+    size_t np;
+    CacheSnapPrep *cp;
+};
+
+static void journal_inputs(FastpathPrep *fp)
+{
+    size_t np = journal_npaths();
+    fp->paths = xmalloc(sizeof *fp->paths * (np ? np : 1));
+    fp->pst = xmalloc(sizeof *fp->pst * (np ? np : 1));
+    for (size_t i = 0; i < np; i++) {
+        fp->paths[i] = journal_path_at(i);
+        fp->pst[i] = journal_path_stat_at(i);         /* files read: their stat then */
+    }
+    fp->np = np;
+}
+
+void fastpath_prep_free(FastpathPrep *fp)
+{
+    if (!fp)
+        return;
+    cache_snap_prep_free(fp->cp);
+    free(fp->paths);
+    free(fp->pst);
+    free(fp);
+}
+
+static bool store_ok(Session *s)
+{
+    return journal_active() && s->cache && s->stamp && !journal_had_output() && !journal_volatile();
+}
+
+FastpathPrep *fastpath_store_prepare(Session *s, const char *out_root, const char *const *outputs,
+                                     const FsStamp *const *out_st, const uint8_t *const *out_dg, size_t nout,
+                                     size_t nheads)
+{
+    if (!store_ok(s))
+        return NULL;
+    FastpathPrep *fp = xcalloc(1, sizeof *fp);
+    journal_inputs(fp);
+    fp->cp = cache_snap_prepare(g_started, fp->paths, fp->pst, fp->np, out_root, outputs, out_st, out_dg, nout, nheads);
+    return fp;
+}
+
 void fastpath_store(Session *s, const char *out_root, const char *const *outputs, const FsStamp *const *out_st,
                     const uint8_t *const *out_dg, size_t nout, size_t nheads, const char *info, void (*nodes)(void *ud, CacheDeltaTable *t),
-                    void *nodes_ud, const CacheChunks *tests)
+                    void *nodes_ud, const CacheChunks *tests, FastpathPrep *fp)
 {
     Flags *f = s->flags;
-    if (!journal_active())
+    if (!journal_active()) {
+        fastpath_prep_free(fp);
         return;
+    }
     /* without its stamp in target/, a snapshot could not tell another run's
      * in-place rewrites of the compiled files (cache.h) */
-    bool ok = s->cache && s->stamp && !journal_had_output() && !journal_volatile();
+    bool ok = store_ok(s);
     if (ok) {
-        size_t np = journal_npaths(), ne = journal_nenv();
-        const char **paths = xmalloc(sizeof *paths * (np ? np : 1));
-        const FsStamp **pst = xmalloc(sizeof *pst * (np ? np : 1));
-        const char **envs = xmalloc(sizeof *envs * (ne ? ne : 1));
-        for (size_t i = 0; i < np; i++) {
-            paths[i] = journal_path_at(i);
-            pst[i] = journal_path_stat_at(i);         /* files read: their stat then */
+        if (fp && fp->np != journal_npaths()) {
+            fastpath_prep_free(fp);                /* (something was read since) */
+            fp = NULL;
         }
+        if (!fp) {
+            fp = xcalloc(1, sizeof *fp);
+            journal_inputs(fp);
+        }
+        size_t np = fp->np, ne = journal_nenv();
+        const char **envs = xmalloc(sizeof *envs * (ne ? ne : 1));
         for (size_t i = 0; i < ne; i++)
             envs[i] = journal_env_at(i);
         uint8_t key[32];
@@ -189,24 +240,29 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
          * lets the next full compile reuse what they cannot have changed */
         const char **mf = NULL;
         size_t nmf = s->dbt && strcmp(f->command, "compile") == 0 ? dbt_macro_files(s->dbt, &mf) : 0;
-        int rc = !snapshot_key(f, key) ? 0
-                 : cache_snap_store(s->cache, key, g_started, paths, pst, np, envs, ne, out_root, outputs, out_st,
-                                    out_dg, nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
-                                    strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, mf, nmf, tests, &w);
+        CacheSnapPrep *cp = fp->cp;
+        fp->cp = NULL;
+        int rc = 0;
+        if (!snapshot_key(f, key))
+            cache_snap_prep_free(cp);
+        else
+            rc = cache_snap_store(s->cache, key, g_started, fp->paths, fp->pst, np, envs, ne, out_root, outputs, out_st,
+                                  out_dg, nout, nheads, s->stamp ? session_target_dir(s) : NULL, s->stamp, info,
+                                  strlen(info), nodes, nodes_ud, s->project ? s->project->root : NULL, mf, nmf, tests,
+                                  cp, &w);
         if (rc < 0 && w && !f->quiet)
             fprintf(stderr, "warning: %s\n", w);
         if (f->debug)
             fprintf(stderr, "cdbt cache: project snapshot %s%s (%zu inputs, %zu outputs)\n",
                     rc == 1 ? "stored" : "not stored: ", rc == 1 ? "" : w ? w : "", np, nout);
         free(w);
-        free(paths);
-        free(pst);
         free(envs);
     } else if (f->debug) {
         fprintf(stderr, "cdbt cache: no project snapshot (%s)\n",
                 !s->cache ? "no cache" : !s->stamp ? "cannot write target/cdbt.stamp"
                 : journal_had_output() ? "templates printed" : "volatile inputs");
     }
+    fastpath_prep_free(fp);
     journal_stop();
 }
 
