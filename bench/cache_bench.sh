@@ -6,8 +6,9 @@
 # previous state.  "one model" appends a comment to one model; "macro" edits
 # the SQL cents_to_dollars emits (text between its tags: the models only
 # print it, so none is re-parsed, README "Editing the SQL a macro emits");
-# "macro_tags" edits inside its tags ({{ scale }} <-> {{ scale | int }}),
-# which re-parses every model.  Each edit is followed by a 0.1 s pause (not
+# "macro_tags" edits inside its tags ({{ scale }} becomes {{ scale or N }},
+# N new at every edit: an edit never seen before, so no parse-cache entry
+# can match), which re-parses every model.  Each edit is followed by a 0.1 s pause (not
 # timed), as a person editing would leave: an input changed within ~50 ms of
 # a run is "racy" and keeps that run from storing its snapshot.
 #
@@ -36,7 +37,7 @@ mkdir -p "$out"
 cd "$proj"
 model=$(find models -name 'model_*.sql' | sort | sed -n 1p)
 macro=macros/cents_to_dollars.sql
-grep -q '/ 100)' "$macro" && grep -q '{{ scale }}' "$macro" || { echo "cache_bench: unexpected $macro" >&2; exit 2; }
+grep -q '/ 100)' "$macro" && grep -q 'numeric(16, {{ scale }})' "$macro" || { echo "cache_bench: unexpected $macro" >&2; exit 2; }
 
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
@@ -57,9 +58,7 @@ prepare() {   # prepare <scenario>: the change made before each measured run
     cold|nochange) ;;
     one_model) printf -- '-- bench edit %d\n' "$edit" >> "$model" ;;
     macro) sed -i -E "s#/ 1[0-9]*\)#/ 1$edit)#" "$macro" ;;
-    macro_tags)
-        if grep -q 'scale | int' "$macro"; then sed -i 's/{{ scale | int }}/{{ scale }}/' "$macro"
-        else sed -i 's/{{ scale }}/{{ scale | int }}/' "$macro"; fi ;;
+    macro_tags) sed -i -E "s/numeric\(16, \{\{[^}]*\}\}\)/numeric(16, {{ scale or $$$edit }})/" "$macro" ;;
     esac
     sleep 0.1
 }

@@ -8,7 +8,8 @@
 # those of a cold compile.  On the jaffle fixture, no database:
 #   - the text of a macro only models print: tests kept;
 #   - an edit inside that macro's tags (the parse runs it again): tests
-#     kept, the relations being the same;
+#     kept, the relations being the same, the parse cache's entries left
+#     alone; undone, every entry restored;
 #   - a macro nothing calls given another argument: tests kept;
 #   - the text of a custom generic test's macro: tests compiled again;
 #   - the text of generate_schema_name (the parse calls it for every node's
@@ -78,6 +79,26 @@ expect "tags edit applied" 0 $?
 expect "tags edit, relations unchanged: tests kept" \
     "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
 expect "tags edit: as cold" "same
+files same" "$(same_as_cold)"
+# the parse cache's entries: none can match the new macros, and a compile
+# after an edit of macros alone leaves them as the last store wrote them
+# (CacheParseEnv.lazy); going back to the macro they were stored for finds
+# every one of them again.
+settle
+sed -i 's/{{ scale | int }})/{{ scale | int | int }})/' macros/cents_to_dollars.sql; settle
+out=$(C compile -q --debug 2>&1)
+echo "$out" | grep -q "nodes parsed; macros changed since every entry was stored, which are left as they are"
+expect "tags edit: parse-cache entries left alone" 0 $?
+expect "tags edit 2: as cold" "same
+files same" "$(same_as_cold)"
+settle
+sed -i 's/{{ scale | int | int }})/{{ scale }})/' macros/cents_to_dollars.sql; settle
+out=$(C compile -q --debug 2>&1)
+echo "$out" | grep -qE "cdbt cache: [1-9][0-9]* nodes restored, 0 parsed"
+expect "tags edit undone: every entry restored" 0 $?
+echo "$out" | grep -q "tests' compiled code kept"
+expect "tags edit undone: tests kept" 0 $?
+expect "tags edit undone: as cold" "same
 files same" "$(same_as_cold)"
 
 # ---- 3. a macro nothing calls given another argument
