@@ -269,13 +269,13 @@ START_TEST(snapshot_store_lookup_invalidate)
     const char *outs[] = {out1, "t/c/out2.sql"};
     const char *why = NULL;
     /* racy: the inputs changed after a run that started in 1970 */
-    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 0);
+    ck_assert_int_eq(cache_snap_store(c, key, 1.0, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 0);
     ck_assert_ptr_nonnull(w);
     ck_assert(strstr(w, "changed during the run") != NULL);
     free(w);
     w = NULL;
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1);
     free(w);
     w = NULL;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -299,7 +299,7 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert(strstr(why, "project file") != NULL);
     unlink(missing);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));   /* the directory changed meanwhile */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     /* an output rewritten: refused until refreshed */
     usleep(20000);
@@ -317,14 +317,14 @@ START_TEST(snapshot_store_lookup_invalidate)
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* deleted: refused */
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     unlink(out2);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "output") != NULL);
     ck_assert_int_eq(fs_write_file(out2, "select 1", 8), 0);
-    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
+    ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 3, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* an input edited in place */
@@ -403,7 +403,7 @@ START_TEST(snapshot_output_dirs_and_stamp)
     CacheSnap *s;
 #define STORE_STAMPED() \
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, 1, NULL, 0, NULL, outs, NULL, NULL, 3, 1, target, "token-1", \
-                                      "info", 4, NULL, NULL, NULL, NULL, 0, NULL, &w), 1)
+                                      "info", 4, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1)
     STORE_STAMPED();
     /* just written: racy, so checked file by file; an in-place edit shows */
     ck_assert_int_eq(fs_write_file_direct(o1, "A", 1), 0);
@@ -491,7 +491,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     const char *outs[] = {out1, "t/c/m0.sql"};
     /* a store of this fixture, with a node table or none */
 #define STORE_WITH(build, nodes) \
-    cache_snap_store(c, key, 4.0e9, inp, NULL, 10, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, build, nodes, d, NULL, 0, NULL, &w)
+    cache_snap_store(c, key, 4.0e9, inp, NULL, 10, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4, build, nodes, d, NULL, 0, NULL, NULL, &w)
 #define STORE(nodes) STORE_WITH(copy_table, nodes)
     /* the node table: one entry with a model stub and a source stub */
     Arena a;
@@ -647,7 +647,7 @@ START_TEST(snapshot_changes_nodes_overrides)
     ck_assert(strstr(why, ins[1]));                 /* the first difference, without changes */
     /* a node table relative to another root marks nothing */
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, NULL, 10, envs, 1, d, outs, NULL, NULL, 2, 1, NULL, NULL, "info", 4,
-                                      copy_table, &nodes, "/nonexistent", NULL, 0, NULL, &w), 1);
+                                      copy_table, &nodes, "/nonexistent", NULL, 0, NULL, NULL, &w), 1);
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(ins[0], "select 0", 8), 0);
     ck_assert_ptr_null(cache_snap_lookup(c, key, true, &why));
@@ -699,7 +699,7 @@ START_TEST(snapshot_node_table_chunks)
         }
         ck_assert_uint_eq(t.nents, NMODEL);
         ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, inp, NULL, 1, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
-                                          copy_table, &t, d, NULL, 0, NULL, &w), 1);
+                                          copy_table, &t, d, NULL, 0, NULL, NULL, &w), 1);
         cache_delta_free(&t);
         const char *why;
         CacheSnap *s = cache_snap_lookup(c, key, true, &why);
@@ -765,7 +765,7 @@ START_TEST(snapshot_paths_grouped)
     uint8_t key[32];
     cache_snap_key(parts, 2, key);
 #define STORE() ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, nin, NULL, 0, d, outs, NULL, NULL, nout, 1, NULL, \
-                                                  NULL, "i", 1, NULL, NULL, NULL, NULL, 0, NULL, &w), 1)
+                                                  NULL, "i", 1, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1)
     STORE();
     const char *why;
     CacheSnap *s = cache_snap_lookup(c, key, false, &why);
@@ -810,7 +810,7 @@ START_TEST(snapshot_paths_grouped)
     CacheDeltaNode e = {.ofp = "m/d05/x.sql", .unique_id = "model.p.x5", .compiled_path = "t/c/o005.sql"};
     cache_delta_add(&t, &e);
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, NULL, nin, NULL, 0, d, outs, NULL, NULL, nout, 1, NULL, NULL, "i",
-                                      1, copy_table, &t, d, NULL, 0, NULL, &w), 1);
+                                      1, copy_table, &t, d, NULL, 0, NULL, NULL, &w), 1);
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(ins[5], "select 5", 8), 0);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, true, &why));
@@ -868,7 +868,7 @@ START_TEST(snapshot_dirs_quiet_since_start)
         const FsStamp *ost[] = {NULL, &sa, NULL};
         usleep(80000);                                    /* the change is past the margin */
         ck_assert_int_eq(cache_snap_store(c, key, started, ins, NULL, 1, NULL, 0, NULL, outs, ost, NULL, 3, 1, NULL, NULL, "i",
-                                          1, NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
+                                          1, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1);
         s = cache_snap_lookup(c, key, false, &why);
         if (!changed) {
             ck_assert_msg(s != NULL, "%s", why);          /* vouched: a.sql not stat()ed */
@@ -907,21 +907,21 @@ START_TEST(snapshot_inputs_stat_as_read)
     const char *why;
     CacheSnap *s;
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, st, 3, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
-                                      NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
+                                      NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1);
     ck_assert_ptr_nonnull(s = cache_snap_lookup(c, key, false, &why));
     cache_snap_free(s);
     /* a.sql edited in place after it was read, before the store */
     usleep(20000);
     ck_assert_int_eq(fs_write_file_direct(in1, "select 9", 8), 0);
     ck_assert_int_eq(cache_snap_store(c, key, 4.0e9, ins, st, 3, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, "i", 1,
-                                      NULL, NULL, NULL, NULL, 0, NULL, &w), 1);
+                                      NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 1);
     ck_assert_ptr_null(cache_snap_lookup(c, key, false, &why));
     ck_assert(strstr(why, "a.sql"));
     /* the stat as read is racy when the run started before the file changed */
     ck_assert_int_eq(stat(in1, &read1), 0);
     fs_stamp(&r1, &read1);
     ck_assert_int_eq(cache_snap_store(c, key, (double)read1.st_mtim.tv_sec, ins, st, 3, NULL, 0, NULL, NULL, NULL, NULL, 0,
-                                      0, NULL, NULL, "i", 1, NULL, NULL, NULL, NULL, 0, NULL, &w), 0);
+                                      0, NULL, NULL, "i", 1, NULL, NULL, NULL, NULL, 0, NULL, NULL, &w), 0);
     ck_assert(w && strstr(w, "a.sql changed during the run"));
     free(w);
     cache_close(c);
@@ -950,7 +950,7 @@ START_TEST(snapshot_oldest_evicted)
         const char *parts[] = {part};
         cache_snap_key(parts, 1, keys[i]);
         ck_assert_int_eq(cache_snap_store(c, keys[i], 4.0e9, ins, NULL, 1, NULL, 0, NULL, NULL, NULL, NULL, 0, 0, NULL,
-                                          NULL, "i", 1, copy_table, &t, d, NULL, 0, NULL, &w), 1);
+                                          NULL, "i", 1, copy_table, &t, d, NULL, 0, NULL, NULL, &w), 1);
     }
     const char *why;
     for (int i = 0; i < 10; i++) {
@@ -981,7 +981,7 @@ START_TEST(parse_store_restore_invalidate)
 {
     char *d = tmpdir();
     char *w = NULL;
-    CacheParseEnv env = {"parse", false, false};
+    CacheParseEnv env = {"parse", false, false, false};
     unsetenv("CDBT_TEST_CACHE_ENV");
 
     /* 1: miss, parse, store */
@@ -1044,7 +1044,7 @@ START_TEST(parse_store_restore_invalidate)
     mini_free(p);
 
     /* the command is part of the key only for renders that may read flags */
-    CacheParseEnv env2 = {"run", false, false};
+    CacheParseEnv env2 = {"run", false, false, false};
     for (int uses_flags = 0; uses_flags < 2; uses_flags++) {
         const char *code = uses_flags ? "{{ flags.WHICH }}" : "select 1";
         p = mini_project();
@@ -1112,7 +1112,7 @@ START_TEST(parse_store_config_changes)
 {
     char *d = tmpdir();
     char *w = NULL;
-    CacheParseEnv env = {"parse", false, false};
+    CacheParseEnv env = {"parse", false, false, false};
     Project *p = config_project();
     Cache *c = cache_open(d, &w);
     ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
@@ -1204,7 +1204,7 @@ START_TEST(parse_store_shared_configs)
 {
     char *d = tmpdir();
     char *w = NULL;
-    CacheParseEnv env = {"parse", false, false};
+    CacheParseEnv env = {"parse", false, false, false};
     Project *p = shared_project();
     Cache *c = cache_open(d, &w);
     ck_assert_int_eq(cache_parse_begin(c, p, &env, &w), 0);
@@ -1231,6 +1231,73 @@ START_TEST(parse_store_shared_configs)
     cache_close(c);
     mini_free(p);
     ck_assert_ptr_null(w);
+    rmdir_all(d);
+}
+END_TEST
+
+/* With CacheParseEnv.lazy, a parse whose global keys both differ from the
+ * last store's (a macro's tags edited since: no entry can match) neither
+ * reads nor writes the entries; without it the keys are still computed and
+ * the entries stored.  Going back to the macros of the last store finds
+ * them again. */
+static int parse_rows(const char *dbpath);
+
+static Project *macro_project(const char *sql)
+{
+    Project *p = shared_project();
+    MacroDef *m = ARENA_NEW(&p->arena, MacroDef);
+    m->unique_id = "macro.p.m";
+    m->name = "m";
+    m->original_file_path = "macros/m.sql";
+    m->macro_sql = sql;
+    p->macros = arena_zalloc(&p->arena, sizeof *p->macros);
+    p->macros[0] = m;
+    p->nmacros = 1;
+    return p;
+}
+
+static int lazy_round(const char *dir, const char *sql, bool lazy, bool *idle)
+{
+    char *w = NULL;
+    CacheParseEnv env = {"parse", false, false, lazy};
+    Project *p = macro_project(sql);
+    Cache *c = cache_open(dir, &w);
+    int restored = cache_parse_begin(c, p, &env, &w);
+    *idle = cache_parse_idle(c);
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
+    cache_close(c);
+    mini_free(p);
+    ck_assert_ptr_null(w);
+    return restored;
+}
+
+START_TEST(parse_lazy_after_macro_edit)
+{
+    char *d = tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/cdbt.db", d);
+    const char *a = "{% macro m(x) %}({{ x }}){% endmacro %}", *b = "{% macro m(x) %}({{ x | int }}){% endmacro %}",
+               *b2 = "{% macro m(x) %}({{ x | int | int }}){% endmacro %}",
+               *t = "{% macro m(x) %}[{{ x }}]{% endmacro %}";
+    bool idle;
+    ck_assert_int_eq(lazy_round(d, a, true, &idle), 0);        /* no keys stored yet: a normal store */
+    ck_assert(!idle);
+    ck_assert_int_eq(parse_rows(path), 3);
+    ck_assert_int_eq(lazy_round(d, a, true, &idle), 3);        /* same macros: restored */
+    ck_assert(!idle);
+    ck_assert_int_eq(lazy_round(d, t, true, &idle), 3);        /* text between the tags: restored */
+    ck_assert(!idle);
+    ck_assert_int_eq(lazy_round(d, b, true, &idle), 0);        /* inside the tags: nothing can match */
+    ck_assert(idle);
+    ck_assert_int_eq(lazy_round(d, b2, true, &idle), 0);       /* again: the entries are still a's */
+    ck_assert(idle);
+    ck_assert_int_eq(lazy_round(d, a, true, &idle), 3);        /* back to a: found again */
+    ck_assert(!idle);
+    ck_assert_int_eq(lazy_round(d, b, false, &idle), 0);       /* not lazy: parsed and stored */
+    ck_assert(!idle);
+    ck_assert_int_eq(lazy_round(d, b, true, &idle), 3);        /* now b's */
+    ck_assert(!idle);
     rmdir_all(d);
 }
 END_TEST
@@ -1268,7 +1335,7 @@ START_TEST(parse_store_background)
     char path[512];
     snprintf(path, sizeof path, "%s/cdbt.db", d);
     char *w = NULL;
-    CacheParseEnv env = {"parse", false, false};
+    CacheParseEnv env = {"parse", false, false, false};
     unsetenv("CDBT_TEST_CACHE_ENV");
 
     /* 1: stored in the background, behind another writer's lock; a result
@@ -1364,6 +1431,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, parse_store_background);
     tcase_add_test(tc, parse_store_config_changes);
     tcase_add_test(tc, parse_store_shared_configs);
+    tcase_add_test(tc, parse_lazy_after_macro_edit);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
     tcase_add_test(tc, snapshot_node_table_chunks);
