@@ -176,6 +176,15 @@ const FsStamp *journal_path_stat_at(size_t i)
     void *v = J.paths.entries[i].val;
     return v == NO_STAT ? NULL : v;
 }
+bool journal_stat_of(const char *path, FsStamp *st)
+{
+    void *v = J.on ? strmap_getz(&J.paths, path) : NULL;
+    if (!v || v == NO_STAT)
+        return false;
+    *st = *(const FsStamp *)v;
+    return true;
+}
+
 size_t journal_nenv(void) { return J.on ? J.envs.len : 0; }
 const char *journal_env_at(size_t i) { return J.envs.entries[i].key; }
 bool journal_had_output(void) { return J.output; }

@@ -48,6 +48,9 @@ int journal_text_scan(const char *text, size_t n);
 size_t journal_npaths(void);
 const char *journal_path_at(size_t i);   /* absolute */
 const FsStamp *journal_path_stat_at(size_t i);   /* or NULL: stat it when storing */
+/* The stat of an absolute path the journal recorded with one (a file read):
+ * true and *st, else false. */
+bool journal_stat_of(const char *path, FsStamp *st);
 size_t journal_nenv(void);
 const char *journal_env_at(size_t i);
 bool journal_had_output(void);

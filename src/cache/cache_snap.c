@@ -74,6 +74,7 @@ struct CacheSnap {
     const uint8_t *inputs; size_t ninputs; /* copies, kept only when something changed */
     const uint8_t *envs; size_t nenvs;
     const uint8_t *stamp; size_t nstamp;   /* the stamp column the lookup checked */
+    bool unverified;                       /* a macro file changed: the other inputs are left to cache_snap_verify */
     /* output directories whose "." entry did not vouch but whose outputs
      * were all as written: their stat now (cache_snap_settle) */
     Over *settle; size_t nsettle;
@@ -716,7 +717,31 @@ typedef struct CheckJob {
     Over *settle; size_t nsettle;     /* "." entries to record (cache_snap_settle) */
     const char *diff;                 /* the entry that differed (in a), for --debug */
     const char **mchanges; size_t nmchanges;   /* macro files edited in place (with changes) */
+    /* the stat of dir/name as a run's reading knew it (cache_snap_verify):
+     * true with *st, else the entry is stat()ed now */
+    bool (*known)(void *ud, const char *path, FsStamp *st);
+    void *known_ud;
 } CheckJob;
+
+/* The entry's stat now, or as j->known has it. */
+static void check_stat(const CheckJob *j, const Group *g, int dfd, const char *name, SnapEnt *now)
+{
+    if (j->known && g->dlen) {
+        char buf[4096];
+        size_t nl = strlen(name);
+        FsStamp st;
+        if (g->dlen + 1 + nl < sizeof buf) {
+            memcpy(buf, g->dir, g->dlen);
+            buf[g->dlen] = '/';
+            memcpy(buf + g->dlen + 1, name, nl + 1);
+            if (j->known(j->known_ud, buf, &st)) {
+                ent_from_stamp(now, &st);
+                return;
+            }
+        }
+    }
+    ent_stat_at(dfd, name, now);
+}
 
 /* The override recorded for dir/name, or NULL. */
 static const Over *find_over(const CheckJob *j, const Group *g, const char *name)
@@ -792,7 +817,7 @@ static void *check_range(void *arg)
             } else if (g.dlen && dfd < 0) {
                 j->same = was.kind == 0;         /* the directory is gone: so is the entry */
             } else {
-                ent_stat_at(dfd, name, &now);
+                check_stat(j, &g, dfd, name, &now);
                 j->same = ent_equal(&now, &was);
                 /* a model file edited, or a directory whose listing may
                  * have changed (an editor that saves by renaming): the
@@ -846,6 +871,46 @@ static bool append_changes(CacheSnap *s, const char **dst, size_t *n, const char
     return true;
 }
 
+/* The files of user macros among the inputs (gs), looked at first: when
+ * one was edited in place, the run is a full one whatever the other inputs
+ * say, and those are checked from what its own reading stat()ed
+ * (cache_snap_verify) rather than stat()ed once more now.  True when one
+ * was, with s->mchanged. */
+static bool macro_first(const Groups *gs, CacheSnap *s)
+{
+    CheckJob j = {.over = s->over, .nover = s->nover};
+    for (size_t gi = 0; gi < gs->n; gi++) {
+        Group g = gs->v[gi];
+        bool over = j.nover && group_has_over(&j, &g);
+        int dfd = -2;
+        for (uint32_t i = 0; i < g.n; i++) {
+            const char *name = get_name(&g.ents, NULL);
+            SnapEnt was = {0}, now = {0};
+            get_ent(&g.ents, &was);
+            if (g.ents.bad)
+                return false;
+            if (was.mark != KIND_MACRO || !g.dlen)
+                continue;
+            if (over) {
+                const Over *o = find_over(&j, &g, name);
+                if (o)
+                    was = o->ent;
+            }
+            if (dfd == -2)
+                dfd = open(g.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd < 0)
+                continue;                /* (the full check sees it) */
+            ent_stat_at(dfd, name, &now);
+            if (!ent_equal(&now, &was) && now.kind == 1 && (was.kind == 1 || was.kind == KIND_CHANGED) &&
+                s->nmchanged < MAX_CHANGED)
+                s->mchanged[s->nmchanged++] = arena_sprintf(&s->a, "%s/%s", g.dir, name);
+        }
+        if (dfd >= 0)
+            close(dfd);
+    }
+    return s->nmchanged > 0;
+}
+
 /* Every entry of every group still stat()s the same.  Large lists are
  * checked by two threads (stat() is mostly path lookup in the kernel, which
  * runs in parallel), split at half the entries. */
@@ -857,8 +922,8 @@ static bool all_unchanged(const Groups *gs, bool *output, CacheSnap *s, bool cha
     Over sa[MAX_SETTLE], sb[MAX_SETTLE];
     if (!s->settle)
         s->settle = ARENA_ARRAY(&s->a, Over, MAX_SETTLE);
-    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, sa, 0, NULL, NULL, 0},
-             b = {NULL, 0, true, false, &stop, s->over, s->nover, &ab, NULL, 0, sb, 0, NULL, NULL, 0};
+    CheckJob a = {gs->v, gs->n, true, false, &stop, s->over, s->nover, &s->a, NULL, 0, sa, 0, NULL, NULL, 0, NULL, NULL},
+             b = {NULL, 0, true, false, &stop, s->over, s->nover, &ab, NULL, 0, sb, 0, NULL, NULL, 0, NULL, NULL};
     const char *cb[MAX_CHANGED], *mb[MAX_CHANGED];
     if (changes) {
         a.changes = s->changed;
@@ -1168,6 +1233,20 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
     s->nstamp = len[STAMP];
     bool output = false;
     sb_reset(&c->why);
+    if (changes && macro_first(&gin, s)) {
+        /* kept for cache_snap_verify (and cache_snap_has_input / _has_env) */
+        s->unverified = true;
+        s->inputs = arena_alloc(&s->a, len[INPUTS] + 1);
+        memcpy((uint8_t *)s->inputs, blob[INPUTS], len[INPUTS]);
+        s->ninputs = len[INPUTS];
+        uint8_t *ev = arena_alloc(&s->a, len[ENVS] + 1);
+        if (len[ENVS])
+            memcpy(ev, blob[ENVS], len[ENVS]);
+        s->envs = ev;
+        s->nenvs = len[ENVS];
+        *why = NULL;
+        goto out;
+    }
     if (!all_unchanged(&gin, &output, s, changes, &c->why)) {
         why_changed(c, false, why);
         goto bad;
@@ -1263,6 +1342,33 @@ void *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len, uint8_t digest
     sqlite3_blob_close(b);
     pthread_mutex_unlock(&c->mu);
     return out;
+}
+
+bool cache_snap_unverified(const CacheSnap *s) { return s && s->unverified; }
+
+int cache_snap_verify(CacheSnap *s, bool (*known)(void *ud, const char *path, FsStamp *st), void *ud,
+                      const char **diff)
+{
+    *diff = NULL;
+    if (!s->unverified)
+        return 1;
+    Groups gs = {0};
+    if (!read_groups(s->inputs, s->ninputs, false, &gs)) {
+        free(gs.v);
+        *diff = "snapshot unreadable";
+        return 0;
+    }
+    atomic_bool stop = false;
+    s->nchanged = s->nmchanged = 0;
+    CheckJob j = {gs.v, gs.n, true, false, &stop, s->over, s->nover, &s->a, s->changed, 0, NULL, 0, NULL,
+                  s->mchanged, 0, known, ud};
+    check_range(&j);
+    free(gs.v);
+    s->nchanged = j.nchanges;
+    s->nmchanged = j.nmchanges;
+    if (!j.same)
+        *diff = j.diff ? j.diff : "an input";
+    return j.same ? 1 : 0;
 }
 
 size_t cache_snap_macros_changed(const CacheSnap *s, const char *const **paths)

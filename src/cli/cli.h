@@ -168,9 +168,12 @@ const FsOracle *fastpath_oracle(void);
  * compile stored after its info ("M<macro names key hex>", "R<relations key
  * hex>", "T<macro file a test's compile called>", each ended by a newline),
  * and the tests' compiled code it stored (cmd_compile's encoding, ended by
- * a NUL byte, kept until the process ends) with its digest.  false: not so. */
+ * a NUL byte, kept until the process ends) with its digest.  false: not so
+ * (*why set when the files other than macros turned out, as this run read
+ * them, to differ from the snapshot's: fastpath_try looked no further than
+ * the edited macro file). */
 bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const char **tests,
-                         size_t *ntests, const uint8_t **digest);
+                         size_t *ntests, const uint8_t **digest, const char **why);
 /* Did fastpath_try find that files of user macros changed since the last
  * identical command and nothing else that could matter to the parse cache
  * (only such files, with at most a few model files)?  The per-node parse cache is

@@ -245,7 +245,7 @@ static bool tests_reusable(Session *s, const RunKeys *keys, KeptTests *k, const 
     size_t ntests;
     memset(k, 0, sizeof *k);
     *why = NULL;
-    if (!s->traced || !fastpath_macro_hint(&changed, &nchanged, &extra, &tests, &ntests, &k->digest))
+    if (!s->traced || !fastpath_macro_hint(&changed, &nchanged, &extra, &tests, &ntests, &k->digest, why))
         return false;
     bool same_names = false, same_rels = false;
     size_t cap = 0;

@@ -393,7 +393,9 @@ typedef struct BgRead {
     Cache *c;
     CacheSnap *snap;
     bool tests;
+    bool free_snap;              /* (else g_pend keeps it) */
 } BgRead;
+static CacheSnap *g_pend;        /* an unverified snapshot (cache_snap_verify), for fastpath_macro_hint */
 static pthread_t g_bg;
 static bool g_bg_on;
 
@@ -403,7 +405,8 @@ static void *bg_read(void *arg)
     load_oracle(b->f, b->c, NULL, b->snap);
     if (b->tests)
         g_hint.tests = cache_snap_tests(b->c, b->snap, &g_hint.ntests, g_hint.digest);
-    cache_snap_free(b->snap);
+    if (b->free_snap)
+        cache_snap_free(b->snap);
     cache_close(b->c);
     free(b);
     return NULL;
@@ -418,10 +421,10 @@ static void bg_join(void)
 }
 
 /* Start bg_read with c and snap (it frees them); false: not started. */
-static bool bg_start(const Flags *f, Cache *c, CacheSnap *snap, bool tests)
+static bool bg_start(const Flags *f, Cache *c, CacheSnap *snap, bool tests, bool free_snap)
 {
     BgRead *b = xmalloc(sizeof *b);
-    *b = (BgRead){f, c, snap, tests};
+    *b = (BgRead){f, c, snap, tests, free_snap};
     if (pthread_create(&g_bg, NULL, bg_read, b) != 0) {
         free(b);
         return false;
@@ -433,10 +436,52 @@ static bool bg_start(const Flags *f, Cache *c, CacheSnap *snap, bool tests)
     return true;
 }
 
+/* Besides files of macros, only directories that list the same files (an
+ * editor saved by renaming) changed? */
+static bool only_macros(CacheSnap *snap)
+{
+    const char *const *changed;
+    size_t nch = cache_snap_changed(snap, &changed);
+    bool only = true;
+    Arena a;
+    arena_init(&a, 0);
+    for (size_t k = 0; k < nch && only; k++) {
+        struct stat st;
+        only = stat(changed[k], &st) == 0 && S_ISDIR(st.st_mode) && delta_same_listing(snap, changed[k], &a);
+    }
+    arena_free(&a);
+    return only;
+}
+
+static bool known_stat(void *ud, const char *path, FsStamp *st)
+{
+    (void)ud;
+    return journal_stat_of(path, st);
+}
+
+static void drop_hint(void)
+{
+    free(g_hint.tests);
+    g_hint.tests = NULL;
+}
+
 bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const char **extra, const char **tests,
-                         size_t *ntests, const uint8_t **digest)
+                         size_t *ntests, const uint8_t **digest, const char **why)
 {
     bg_join();
+    if (g_pend) {
+        /* the inputs other than macro files, as this run read them */
+        const char *diff = NULL;
+        if (cache_snap_verify(g_pend, known_stat, NULL, &diff) != 1) {
+            *why = "a file other than macros changed";
+            drop_hint();
+        } else if (!only_macros(g_pend)) {
+            *why = "a file other than macros changed";
+            drop_hint();
+        }
+        cache_snap_free(g_pend);
+        g_pend = NULL;
+    }
     if (!g_hint.tests)
         return false;
     *changed = g_hint.changed;
@@ -535,27 +580,24 @@ int fastpath_try(Flags *f)
             fprintf(stderr, "cdbt cache: full parse (a project file changed: %s)\n", mchanged[0]);
         g_macros_only = true;
         if (compile) {
-            /* besides them, only directories that list the same files (an
-             * editor saved by renaming) */
-            size_t nch = cache_snap_changed(snap, &changed);
-            bool only = true;
-            Arena a;
-            arena_init(&a, 0);
-            for (size_t k = 0; k < nch && only; k++) {
-                struct stat st;
-                only = stat(changed[k], &st) == 0 && S_ISDIR(st.st_mode) && delta_same_listing(snap, changed[k], &a);
-            }
-            arena_free(&a);
+            /* the other inputs: an unverified snapshot's are compared once
+             * the run has read them (fastpath_macro_hint) */
+            bool unverified = cache_snap_unverified(snap);
+            bool only = unverified || only_macros(snap);
             if (only)
                 set_macro_hint(mchanged, nmchanged, listing, nlisting);
-            if (bg_start(f, c, snap, only)) {
+            if (unverified)
+                g_pend = snap;
+            if (bg_start(f, c, snap, only, !unverified)) {
                 c = NULL;                /* (the thread's now) */
-                snap = NULL;
             } else {
                 load_oracle(f, c, key, snap);
                 if (only)
                     g_hint.tests = cache_snap_tests(c, snap, &g_hint.ntests, g_hint.digest);
+                if (!unverified)
+                    cache_snap_free(snap);
             }
+            snap = NULL;
         }
         goto done;
     }

@@ -15,7 +15,8 @@
 #   - the text of generate_schema_name (the parse calls it for every node's
 #     schema): compiled again, the tests' relations follow;
 #   - a macro added to a file: compiled again;
-#   - a macro edit with a model edit, and an unchanged project afterwards.
+#   - a macro edit with a model edit, and an unchanged project afterwards;
+#   - a macro edit with a test's properties edit: compiled again.
 set -u
 CDBT=$(realpath "${1:?usage: cache_macro_edit.sh path/to/cdbt}")
 SRC=${CDBT_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -139,12 +140,28 @@ files same" "$(same_as_cold)"
 settle
 sed -i 's|/ 10)|/ 100)|' macros/cents_to_dollars.sql
 echo "-- edited" >> models/staging/stg_orders.sql; settle
-expect "macro and model: a full compile" "none" "$(run)"
+expect "macro and model: a full compile" \
+    "cdbt cache: macros changed; tests compiled again (a file other than macros changed)" "$(run)"
 expect "macro and model: as cold" "same
 files same" "$(same_as_cold)"
 settle
 out=$(C compile -q --debug 2>&1 | grep -c 'outputs reused')
 expect "nothing changed: outputs reused" 1 "$out"
+
+# ---- 8. a macro and a test's properties edited together: the lookup stops
+# at the macro file; the properties file, as the load read it, differs from
+# the snapshot's, so the tests are compiled again (one of them has new SQL)
+settle
+sed -i 's|/ 100)|/ 1000)|' macros/cents_to_dollars.sql
+sed -i 's|where: "customer_lifetime_value is not null"|where: "customer_lifetime_value > 0"|' models/marts/_marts.yml; settle
+grep -q 'customer_lifetime_value > 0' models/marts/_marts.yml
+expect "properties edit applied" 0 $?
+expect "macro and properties: tests compiled again" \
+    "cdbt cache: macros changed; tests compiled again (a file other than macros changed)" "$(run)"
+expect "macro and properties: as cold" "same
+files same" "$(same_as_cold)"
+grep -rq 'customer_lifetime_value > 0' target/compiled/jaffle/models/marts/_marts.yml/
+expect "the test has its new where" 0 $?
 
 echo "cache_macro_edit: $pass passed, $fail failed"
 [ $fail = 0 ]
