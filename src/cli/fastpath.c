@@ -33,6 +33,8 @@
  * --no-write-json, or a `result:` / `state:` selector. */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +404,9 @@ static bool g_bg_on;
 static void *bg_read(void *arg)
 {
     BgRead *b = arg;
+    /* at the lowest priority: the load's two threads come first, and
+     * these reads take the time they leave */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     load_oracle(b->f, b->c, NULL, b->snap);
     if (b->tests)
         g_hint.tests = cache_snap_tests(b->c, b->snap, &g_hint.ntests, g_hint.digest);
