@@ -185,13 +185,11 @@ size_t      cache_snap_macros_changed(const CacheSnap *s, const char *const **pa
  * further (the run is a full one): the snapshot is "unverified", and the
  * other inputs are compared, once the run has read them, by
  * cache_snap_verify: known(ud, path, st) gives the stat a file had when the
- * run read it (false: stat() it now).  1 when they are as stored, but for
- * model files and directories (cache_snap_changed) and files of macros
- * (cache_snap_macros_changed, listed again); 0 and *diff (the first other
- * input that differs) when not. */
-bool        cache_snap_unverified(const CacheSnap *s);
-int         cache_snap_verify(CacheSnap *s, bool (*known)(void *ud, const char *path, FsStamp *st), void *ud,
-                              const char **diff);
+ * run read it (false: stat() it now).  True when they are as stored, but
+ * for model files and directories (cache_snap_changed) and files of macros
+ * (cache_snap_macros_changed, listed again); true at once for a snapshot
+ * the lookup checked whole. */
+bool        cache_snap_verify(CacheSnap *s, bool (*known)(void *ud, const char *path, FsStamp *st), void *ud);
 /* The opaque blob the store of s kept with it (cache_snap_store's tests:
  * cmd_compile's tests' compiled code; rewritten only when its digest
  * changed), malloc'd with a NUL byte after its *len bytes, and the digest

@@ -683,27 +683,16 @@ bool cache_parse_skip(Cache *c, const Node *n)
 bool cache_parse_idle(const Cache *c) { return c && c->idle; }
 
 /* The global keys the last store wrote its entries under (meta
- * "parse_keys": skeleton key, full key, as 128 hex digits); false when not
+ * "parse_keys": skeleton key then full key, 64 bytes); false when not
  * known. */
 static bool stored_gkeys(Cache *c, uint8_t out[64])
 {
     sqlite3_stmt *q = NULL;
-    bool ok = false;
-    if (sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE name = 'parse_keys'", -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_bytes(q, 0) == 128) {
-        const char *h = (const char *)sqlite3_column_text(q, 0);
-        ok = true;
-        for (int i = 0; i < 64 && ok; i++) {
-            int v = 0;
-            for (int k = 0; k < 2; k++) {
-                char ch = h[2 * i + k];
-                int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-                ok &= d >= 0;
-                v = v * 16 + (d < 0 ? 0 : d);
-            }
-            out[i] = (uint8_t)v;
-        }
-    }
+    bool ok = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE name = 'parse_keys'", -1, &q, NULL) == SQLITE_OK &&
+              sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB &&
+              sqlite3_column_bytes(q, 0) == 64;
+    if (ok)
+        memcpy(out, sqlite3_column_blob(q, 0), 64);
     sqlite3_finalize(q);
     return ok;
 }
@@ -979,13 +968,11 @@ static int store_rows(CacheStore *s)
     }
     if (rc == SQLITE_OK) {
         /* the global keys these entries are under (cache_parse_begin) */
-        char hex[129];
-        hash_hex(s->gkeys, sizeof s->gkeys, hex);
         sqlite3_stmt *m = NULL;
         rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO meta(name, value) VALUES ('parse_keys', ?1)", -1, &m,
                                 NULL);
         if (rc == SQLITE_OK) {
-            sqlite3_bind_text(m, 1, hex, 128, SQLITE_STATIC);
+            sqlite3_bind_blob(m, 1, s->gkeys, sizeof s->gkeys, SQLITE_STATIC);
             rc = sqlite3_step(m) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
         }
         sqlite3_finalize(m);

@@ -1172,6 +1172,21 @@ static void why_changed(Cache *c, bool output, const char **why)
     }
 }
 
+/* Copies of the stored inputs and env reads, for a snapshot that found
+ * changes (cache_snap_has_input / _has_env, cache_snap_verify). */
+static void keep_inputs(CacheSnap *s, const uint8_t *in, size_t nin, const uint8_t *ev, size_t nev)
+{
+    uint8_t *i = arena_alloc(&s->a, nin + 1), *e = arena_alloc(&s->a, nev + 1);
+    if (nin)
+        memcpy(i, in, nin);
+    if (nev)
+        memcpy(e, ev, nev);
+    s->inputs = i;
+    s->ninputs = nin;
+    s->envs = e;
+    s->nenvs = nev;
+}
+
 CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, const char **why)
 {
     *why = "no snapshot for this command line";
@@ -1234,16 +1249,8 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
     bool output = false;
     sb_reset(&c->why);
     if (changes && macro_first(&gin, s)) {
-        /* kept for cache_snap_verify (and cache_snap_has_input / _has_env) */
-        s->unverified = true;
-        s->inputs = arena_alloc(&s->a, len[INPUTS] + 1);
-        memcpy((uint8_t *)s->inputs, blob[INPUTS], len[INPUTS]);
-        s->ninputs = len[INPUTS];
-        uint8_t *ev = arena_alloc(&s->a, len[ENVS] + 1);
-        if (len[ENVS])
-            memcpy(ev, blob[ENVS], len[ENVS]);
-        s->envs = ev;
-        s->nenvs = len[ENVS];
+        s->unverified = true;    /* (the inputs kept for cache_snap_verify) */
+        keep_inputs(s, blob[INPUTS], len[INPUTS], blob[ENVS], len[ENVS]);
         *why = NULL;
         goto out;
     }
@@ -1269,17 +1276,8 @@ CacheSnap *cache_snap_lookup(Cache *c, const uint8_t key[32], bool changes, cons
         why_changed(c, true, why);
         goto bad;
     }
-    if (s->nchanged) {
-        /* kept for cache_snap_has_input / _has_env */
-        uint8_t *in = arena_alloc(&s->a, len[INPUTS] + 1), *ev = arena_alloc(&s->a, len[ENVS] + 1);
-        memcpy(in, blob[INPUTS], len[INPUTS]);
-        if (len[ENVS])
-            memcpy(ev, blob[ENVS], len[ENVS]);
-        s->inputs = in;
-        s->ninputs = len[INPUTS];
-        s->envs = ev;
-        s->nenvs = len[ENVS];
-    }
+    if (s->nchanged)
+        keep_inputs(s, blob[INPUTS], len[INPUTS], blob[ENVS], len[ENVS]);
     *why = NULL;
     goto out;
 bad:
@@ -1344,19 +1342,14 @@ void *cache_snap_tests(Cache *c, const CacheSnap *s, size_t *len, uint8_t digest
     return out;
 }
 
-bool cache_snap_unverified(const CacheSnap *s) { return s && s->unverified; }
-
-int cache_snap_verify(CacheSnap *s, bool (*known)(void *ud, const char *path, FsStamp *st), void *ud,
-                      const char **diff)
+bool cache_snap_verify(CacheSnap *s, bool (*known)(void *ud, const char *path, FsStamp *st), void *ud)
 {
-    *diff = NULL;
     if (!s->unverified)
-        return 1;
+        return true;
     Groups gs = {0};
     if (!read_groups(s->inputs, s->ninputs, false, &gs)) {
         free(gs.v);
-        *diff = "snapshot unreadable";
-        return 0;
+        return false;
     }
     atomic_bool stop = false;
     s->nchanged = s->nmchanged = 0;
@@ -1366,9 +1359,7 @@ int cache_snap_verify(CacheSnap *s, bool (*known)(void *ud, const char *path, Fs
     free(gs.v);
     s->nchanged = j.nchanges;
     s->nmchanged = j.nmchanges;
-    if (!j.same)
-        *diff = j.diff ? j.diff : "an input";
-    return j.same ? 1 : 0;
+    return j.same;
 }
 
 size_t cache_snap_macros_changed(const CacheSnap *s, const char *const **paths)
@@ -2004,7 +1995,6 @@ static bool put_chunks(Cache *c, const uint8_t key[32], const CacheChunks *t)
 
 /* What cache_snap_prepare did before the store. */
 struct CacheSnapPrep {
-    double started;
     OutJob oj;
     pthread_t t;
     bool two;                    /* oj runs on t */
@@ -2020,7 +2010,6 @@ CacheSnapPrep *cache_snap_prepare(double started, const char *const *inputs, con
     CacheSnapPrep *pr = xcalloc(1, sizeof *pr);
     if (nheads > nout)
         nheads = nout;
-    pr->started = started;
     /* Two threads: the other encodes the outputs (their stat mostly from
      * the writer, their directories' listings when they changed); this one
      * lists the inputs (their stat mostly as read).  At 10k models each
@@ -2032,8 +2021,10 @@ CacheSnapPrep *cache_snap_prepare(double started, const char *const *inputs, con
     return pr;
 }
 
-static void prep_free(CacheSnapPrep *pr)
+void cache_snap_prep_free(CacheSnapPrep *pr)
 {
+    if (!pr)
+        return;
     if (pr->two)
         pthread_join(pr->t, NULL);
     listing_free(&pr->lin);
@@ -2042,12 +2033,6 @@ static void prep_free(CacheSnapPrep *pr)
     sb_free(&pr->oj.hd);
     sb_free(&pr->oj.dgs);
     free(pr);
-}
-
-void cache_snap_prep_free(CacheSnapPrep *pr)
-{
-    if (pr)
-        prep_free(pr);
 }
 
 int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char *const *inputs,
@@ -2145,7 +2130,7 @@ int cache_snap_store(Cache *c, const uint8_t key[32], double started, const char
         cache_warn_db(c, warning, "storing the project snapshot");
     pthread_mutex_unlock(&c->mu);
 done:
-    prep_free(pr);
+    cache_snap_prep_free(pr);
     cache_delta_free(&nodes);
     sb_free(&in);
     sb_free(&ev);

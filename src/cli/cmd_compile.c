@@ -396,7 +396,7 @@ static void snapshot_store(Session *s, const RunResults *rr, int nok, const Json
     }
     const char *info = arena_strdup(&s->arena, sb_cstr(&ib));
     sb_free(&ib);
-    /* the node table, built while the store stats the inputs */
+    /* the node table (manifest.json's and run_results.json's slots) */
     DeltaTableArgs nodes = {p, mslots, NULL};
     if (mslots && rr->slots) {
         JsonSlot *rslots = arena_zalloc(&s->arena, sizeof *rslots * (size_t)(p->nnodes + 1));
@@ -606,7 +606,8 @@ int cmd_compile(Flags *f)
     }
     /* the snapshot's first part while manifest.json is being finished */
     SnapStore snap = {0};
-    if (!nerr && !nskip && !printed_header)
+    bool storable = !nerr && !nskip && !printed_header;
+    if (storable)
         snapshot_prepare(&s, &rr, wst, wdg, s.traced ? &keys : NULL, tests_same ? &kt : NULL, &snap);
     Diag rerr = {0};
     int rrc = 0;
@@ -632,7 +633,7 @@ int cmd_compile(Flags *f)
     }
     console_line(f, "Compiled %d nodes in %.3fs (%d ok, %d error, %d skipped)", rr.n, cli_now() - s.t_start,
                  nok, nerr, nskip);
-    if (wrc == EXIT_OK && !nerr && !nskip && !printed_header)
+    if (wrc == EXIT_OK && storable)
         snapshot_store(&s, &rr, nok, mw ? mslots : NULL, s.traced ? &keys : NULL, tfiles, ntfiles, &snap);
     else
         fastpath_prep_free(snap.prep);

@@ -387,17 +387,15 @@ static void set_macro_hint(const char *const *changed, size_t n, const char *ext
     g_hint.extra = xstrndup(extra, nextra);
 }
 
-/* After an edit of macro files alone, the compile reads the compiled
- * files' digests and the tests' code on a thread of its own, beside the
- * project's load (both are wanted only once the compile begins). */
+/* After an edit of macro files, the compile reads the compiled files'
+ * digests and the tests' code on a thread of its own, beside the project's
+ * load (both are wanted only once the compile begins). */
 typedef struct BgRead {
     const Flags *f;
     Cache *c;
-    CacheSnap *snap;
-    bool tests;
-    bool free_snap;              /* (else g_pend keeps it) */
+    CacheSnap *snap;             /* g_pend's */
 } BgRead;
-static CacheSnap *g_pend;        /* an unverified snapshot (cache_snap_verify), for fastpath_macro_hint */
+static CacheSnap *g_pend;        /* the snapshot, until fastpath_macro_hint has verified the other inputs */
 static pthread_t g_bg;
 static bool g_bg_on;
 
@@ -408,10 +406,7 @@ static void *bg_read(void *arg)
      * these reads take the time they leave */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     load_oracle(b->f, b->c, NULL, b->snap);
-    if (b->tests)
-        g_hint.tests = cache_snap_tests(b->c, b->snap, &g_hint.ntests, g_hint.digest);
-    if (b->free_snap)
-        cache_snap_free(b->snap);
+    g_hint.tests = cache_snap_tests(b->c, b->snap, &g_hint.ntests, g_hint.digest);
     cache_close(b->c);
     free(b);
     return NULL;
@@ -425,11 +420,11 @@ static void bg_join(void)
     }
 }
 
-/* Start bg_read with c and snap (it frees them); false: not started. */
-static bool bg_start(const Flags *f, Cache *c, CacheSnap *snap, bool tests, bool free_snap)
+/* Start bg_read with c (it closes it) and snap; false: not started. */
+static bool bg_start(const Flags *f, Cache *c, CacheSnap *snap)
 {
     BgRead *b = xmalloc(sizeof *b);
-    *b = (BgRead){f, c, snap, tests, free_snap};
+    *b = (BgRead){f, c, snap};
     if (pthread_create(&g_bg, NULL, bg_read, b) != 0) {
         free(b);
         return false;
@@ -476,11 +471,7 @@ bool fastpath_macro_hint(const char *const **changed, size_t *nchanged, const ch
     bg_join();
     if (g_pend) {
         /* the inputs other than macro files, as this run read them */
-        const char *diff = NULL;
-        if (cache_snap_verify(g_pend, known_stat, NULL, &diff) != 1) {
-            *why = "a file other than macros changed";
-            drop_hint();
-        } else if (!only_macros(g_pend)) {
+        if (!cache_snap_verify(g_pend, known_stat, NULL) || !only_macros(g_pend)) {
             *why = "a file other than macros changed";
             drop_hint();
         }
@@ -585,24 +576,17 @@ int fastpath_try(Flags *f)
             fprintf(stderr, "cdbt cache: full parse (a project file changed: %s)\n", mchanged[0]);
         g_macros_only = true;
         if (compile) {
-            /* the other inputs: an unverified snapshot's are compared once
-             * the run has read them (fastpath_macro_hint) */
-            bool unverified = cache_snap_unverified(snap);
-            bool only = unverified || only_macros(snap);
-            if (only)
-                set_macro_hint(mchanged, nmchanged, listing, nlisting);
-            if (unverified)
-                g_pend = snap;
-            if (bg_start(f, c, snap, only, !unverified)) {
+            /* the other inputs are compared once the run has read them
+             * (fastpath_macro_hint) */
+            set_macro_hint(mchanged, nmchanged, listing, nlisting);
+            g_pend = snap;
+            snap = NULL;
+            if (bg_start(f, c, g_pend)) {
                 c = NULL;                /* (the thread's now) */
             } else {
-                load_oracle(f, c, key, snap);
-                if (only)
-                    g_hint.tests = cache_snap_tests(c, snap, &g_hint.ntests, g_hint.digest);
-                if (!unverified)
-                    cache_snap_free(snap);
+                load_oracle(f, c, key, g_pend);
+                g_hint.tests = cache_snap_tests(c, g_pend, &g_hint.ntests, g_hint.digest);
             }
-            snap = NULL;
         }
         goto done;
     }

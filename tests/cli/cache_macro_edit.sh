@@ -55,22 +55,24 @@ PY
     diff -r target/compiled cold/compiled > /dev/null && echo "files same" || echo "files differ"
 }
 
+# expect target/ to be a cold compile's
+as_cold() { expect "$1: as cold" "same
+files same" "$(same_as_cold)"; }
+
 settle; C compile -q --debug > /dev/null 2>&1; settle   # (files copied just now are racy: settle first)
 ntests=$(python3 -c "import json; print(sum(1 for k in json.load(open('target/manifest.json'))['nodes'] if k.startswith('test.')))")
 
 # ---- 1. a macro only models print
 sed -i 's|/ 100)|/ 1000)|' macros/cents_to_dollars.sql; settle
 expect "models' macro: tests kept" "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
-expect "models' macro: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "models' macro"
 grep -q '/ 1000)' target/compiled/jaffle/models/staging/stg_payments.sql
 expect "the model that prints it recompiled" 0 $?
 settle
 sed -i 's|/ 1000)|/ 10)|' macros/cents_to_dollars.sql; settle
 expect "again: tests kept (their code came from the last snapshot)" \
     "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
-expect "again: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "again"
 
 # ---- 2. inside the macro's tags: the models that call it are parsed again
 settle
@@ -79,8 +81,7 @@ grep -q 'scale | int' macros/cents_to_dollars.sql
 expect "tags edit applied" 0 $?
 expect "tags edit, relations unchanged: tests kept" \
     "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
-expect "tags edit: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "tags edit"
 # the parse cache's entries: none can match the new macros, and a compile
 # after an edit of macros alone leaves them as the last store wrote them
 # (CacheParseEnv.lazy); going back to the macro they were stored for finds
@@ -90,8 +91,7 @@ sed -i 's/{{ scale | int }})/{{ scale | int | int }})/' macros/cents_to_dollars.
 out=$(C compile -q --debug 2>&1)
 echo "$out" | grep -q "nodes parsed; macros changed since every entry was stored, which are left as they are"
 expect "tags edit: parse-cache entries left alone" 0 $?
-expect "tags edit 2: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "tags edit 2"
 settle
 sed -i 's/{{ scale | int | int }})/{{ scale }})/' macros/cents_to_dollars.sql; settle
 out=$(C compile -q --debug 2>&1)
@@ -99,24 +99,21 @@ echo "$out" | grep -qE "cdbt cache: [1-9][0-9]* nodes restored, 0 parsed"
 expect "tags edit undone: every entry restored" 0 $?
 echo "$out" | grep -q "tests' compiled code kept"
 expect "tags edit undone: tests kept" 0 $?
-expect "tags edit undone: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "tags edit undone"
 
 # ---- 3. a macro nothing calls given another argument
 settle
 sed -i 's|dollars_to_cents(column_name)|dollars_to_cents(column_name, unused=none)|' macros/cents_to_dollars.sql; settle
 expect "signature of an unused macro: tests kept" \
     "cdbt cache: only macros the tests do not call changed: $ntests tests' compiled code kept" "$(run)"
-expect "signature: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "signature"
 
 # ---- 4. a custom generic test's macro
 settle
 sed -i 's|where {{ column_name }} < 0|where {{ column_name }} < 0 and true|' tests/generic/test_is_positive.sql; settle
 expect "test macro: tests compiled again" \
     "cdbt cache: macros changed; tests compiled again (the tests call a macro of a changed file)" "$(run)"
-expect "test macro: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "test macro"
 grep -rq 'and true' target/compiled/jaffle/models/marts/_marts.yml/
 expect "the is_positive tests have the new text" 0 $?
 
@@ -125,16 +122,14 @@ settle
 sed -i 's|{{ target.schema }}_{{ custom_schema_name \| trim }}|{{ target.schema }}__{{ custom_schema_name \| trim }}|' macros/generate_schema_name.sql; settle
 expect "parse macro, relations changed: tests compiled again" \
     "cdbt cache: macros changed; tests compiled again (the parse called a macro of a changed file and a relation changed)" "$(run)"
-expect "parse macro: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "parse macro"
 
 # ---- 6. a macro added to an existing file
 settle
 printf '{%% macro one_more() %%}1{%% endmacro %%}\n' >> macros/cents_to_dollars.sql; settle
 expect "macro added: tests compiled again" \
     "cdbt cache: macros changed; tests compiled again (a macro was added, removed or renamed)" "$(run)"
-expect "macro added: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "macro added"
 
 # ---- 7. a macro and a model edited together; then nothing
 settle
@@ -142,8 +137,7 @@ sed -i 's|/ 10)|/ 100)|' macros/cents_to_dollars.sql
 echo "-- edited" >> models/staging/stg_orders.sql; settle
 expect "macro and model: a full compile" \
     "cdbt cache: macros changed; tests compiled again (a file other than macros changed)" "$(run)"
-expect "macro and model: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "macro and model"
 settle
 out=$(C compile -q --debug 2>&1 | grep -c 'outputs reused')
 expect "nothing changed: outputs reused" 1 "$out"
@@ -158,8 +152,7 @@ grep -q 'customer_lifetime_value > 0' models/marts/_marts.yml
 expect "properties edit applied" 0 $?
 expect "macro and properties: tests compiled again" \
     "cdbt cache: macros changed; tests compiled again (a file other than macros changed)" "$(run)"
-expect "macro and properties: as cold" "same
-files same" "$(same_as_cold)"
+as_cold "macro and properties"
 grep -rq 'customer_lifetime_value > 0' target/compiled/jaffle/models/marts/_marts.yml/
 expect "the test has its new where" 0 $?
 
