@@ -254,6 +254,7 @@ void cache_close(Cache *c)
         sb_free(&c->entv[i]->envs);
     free(c->entv);
     strmap_free(&c->ents);
+    cache_macros_free(c);
     free_vals(&c->res_status);
     free_vals(&c->res_time);
     arena_free(&c->arena);

@@ -9,21 +9,27 @@
  *     (layer 4: config() calls, ref(), source(), hooks' refs, macro deps).
  *   - A node's key is SHA-256 over cdbt's version and build (size + mtime of
  *     the running executable), the command (flags.WHICH, --full-refresh) when
- *     the node's code, hooks, test kwargs, a macro or a var mention `flags`,
- *     the whole dbt_project.yml, project and --vars, the target, quoting, every
- *     project macro (path, name, text: see below), and everything the loader gave the
+ *     the node's code, hooks, test kwargs or a var mention `flags`, the whole
+ *     dbt_project.yml, project and --vars, the target, quoting, which project
+ *     macros exist (unique_id and path), and everything the loader gave the
  *     node (file checksum or raw code, fqn, paths, folded config, unrendered
  *     config, description, columns, meta, tags, docs, test kwargs, ...).
+ *   - The entry also names the set of project macros the render ran
+ *     (Node.parse_macros: every call at any depth), each with a hash of its
+ *     text, and the command when one of them mentions `flags`; it is reused
+ *     only while every one is unchanged.  A macro the render did not run
+ *     cannot have changed what it did.
  *   - A macro's text between its tags (tpl_skeleton) counts only for nodes
  *     whose parse render looked at text a macro emitted
- *     (interp_text_seen): the others are keyed on the macros' skeletons, so
+ *     (interp_text_seen): the others hash the macros' skeletons, so
  *     editing the SQL a macro emits does not re-parse them.  The parse pass
  *     drops its output; a render that never reads a macro's text takes the
  *     same path and makes the same calls whatever that text says.
  *   - Each stored node also keeps the env vars its render read (name and
  *     value or unset); the entry is reused only if all still match.
- *   - Nodes (or projects, when a macro or var mentions them) that read
- *     invocation_id, run_started_at or modules (clock) are never cached.
+ *   - Nodes that read invocation_id, run_started_at or modules (the clock;
+ *     in their code or a macro they ran; every node when a var does) are
+ *     never cached.
  *   - Errors are never cached: outputs are stored only after a successful
  *     dbt_parse().
  *
@@ -65,13 +71,14 @@ typedef struct CacheParseEnv {
     bool full_refresh;
     bool empty;                  /* --empty (flags.EMPTY) */
     /* nothing else than macros changed since the last store could matter
-     * (the project snapshot says so): when no entry can match, because the
-     * macros changed since every entry was stored, neither read nor write
-     * the entries (cache_parse_idle) */
+     * (the project snapshot says so): when no entry can match, because a
+     * macro every entry ran changed since, neither read nor write the
+     * entries (cache_parse_idle) */
     bool lazy;
 } CacheParseEnv;
 
-/* After dbt_attach(), before dbt_parse(): compute every renderable node's
+/* After dbt_attach(), before dbt_parse() (with DbtOptions.record_macros:
+ * the store needs Node.parse_macros): compute every renderable node's
  * key and restore the parse outputs of those whose stored entry matches
  * (config, unrendered_config, tags, meta, refs, sources, dep_macros, into
  * p->arena).  Returns the number of nodes restored, -1 on a cache failure

@@ -67,13 +67,15 @@ static int hooks_scan(const Node *n)
 
 static void ser_bool(Sb *b, bool v) { ser_u8(b, v ? 1 : 0); }
 
-/* The global keys: full over every macro's text, skel over their skeletons
- * (tpl_skeleton; a macro without one counts with its whole text). */
-static bool global_key(Project *p, uint8_t full[32], uint8_t skel[32], bool *vol, bool *flags)
+/* The global key: the build, the project's settings, vars and target, and
+ * which macros exist (unique_id and file: what a name resolves to).  The
+ * macros' text is not in it: each entry lists the macros its render ran,
+ * with a hash of their text (macro sets, below). */
+static bool global_key(Project *p, uint8_t g[32], bool *vol, bool *flags)
 {
-    Sb b = SB_INIT, s = SB_INIT;
+    Sb b = SB_INIT;
     bool ok = true;
-    ser_str(&b, "cdbt-parse-global-v2");
+    ser_str(&b, "cdbt-parse-global-v3");
     if (!ser_build(&b))
         ok = false;              /* cannot tell one build from another */
     ser_str(&b, p->root);
@@ -96,35 +98,201 @@ static bool global_key(Project *p, uint8_t full[32], uint8_t skel[32], bool *vol
         ser_dict_ptr(&b, pk->project_yml, false, &ok);
         ser_dict_ptr(&b, pk->vars, false, &ok);
     }
-    ser_u32(&b, (uint32_t)p->nmacros);
-    sb_append(&s, b.buf, b.len);
-    Sb sk = SB_INIT;
-    for (int i = 0; i < p->nmacros; i++) {
-        MacroDef *m = p->macros[i];
-        const char *sql = m->macro_sql ? m->macro_sql : "";
-        ser_str(&b, m->unique_id);
-        ser_str(&b, m->original_file_path);
-        ser_str(&b, m->macro_sql);
-        ser_str(&s, m->unique_id);
-        ser_str(&s, m->original_file_path);
-        sb_reset(&sk);
-        if (m->macro_sql && tpl_skeleton(sql, strlen(sql), &sk)) {
-            ser_u8(&s, 'S');
-            ser_strn(&s, sk.buf ? sk.buf : "", sk.len);
-        } else {
-            ser_u8(&s, 'T');
-            ser_str(&s, m->macro_sql);
-        }
-    }
-    sb_free(&sk);
     int sc = journal_text_scan(b.buf, b.len);
     *vol = sc & JOURNAL_VOLATILE;
     *flags = sc & JOURNAL_FLAGS;
-    key_hash(b.buf ? b.buf : "", b.len, full);
-    key_hash(s.buf ? s.buf : "", s.len, skel);
+    ser_u32(&b, (uint32_t)p->nmacros);
+    for (int i = 0; i < p->nmacros; i++) {
+        ser_str(&b, p->macros[i]->unique_id);
+        ser_str(&b, p->macros[i]->original_file_path);
+    }
+    key_hash(b.buf ? b.buf : "", b.len, g);
     sb_free(&b);
-    sb_free(&s);
     return ok;
+}
+
+/* ---------------------------------------------------------------- macro sets
+ *
+ * A node's render depends on the macros it ran and on nothing else of the
+ * macros but which exist (the global key): a macro it did not run cannot
+ * change what it did.  Each entry names a set (parse_msets): per macro run,
+ * its unique_id and a hash of its text, or of its skeleton (tpl_skeleton:
+ * the text between the tags left out) when the render saw no text a macro
+ * emitted (cache.h); and the command's flags when one of those macros
+ * mentions `flags`.  A set holds while every hash is still the macro's. */
+
+typedef struct MacroMemo {
+    uint8_t h[2][32];            /* 0: skeleton ('S'), 1: whole text ('F') */
+    uint8_t have;                /* bit k: h[k] computed; 4: scan computed */
+    int scan;                    /* journal_text_scan of the text */
+} MacroMemo;
+
+void cache_macros_free(Cache *c)
+{
+    free(c->mm);
+    c->mm = NULL;
+    c->mp = NULL;
+    strmap_free(&c->muid);
+    strmap_free(&c->msets);
+}
+
+static void macros_init(Cache *c, Project *p)
+{
+    cache_macros_free(c);
+    c->mp = p;
+    c->mm = xcalloc((size_t)p->nmacros + 1, sizeof *c->mm);
+    strmap_init(&c->muid);
+    strmap_init(&c->msets);
+    for (int i = 0; i < p->nmacros; i++) {
+        const char *uid = p->macros[i]->unique_id;
+        if (uid && strmap_putz(&c->muid, uid, (void *)(intptr_t)(i + 1)))
+            strmap_putz(&c->muid, uid, (void *)0);       /* two of that name: never holds */
+    }
+}
+
+/* The index of the macro named uid, or -1. */
+static int macro_index(Cache *c, const char *uid, size_t n)
+{
+    intptr_t v = uid ? (intptr_t)strmap_get(&c->muid, uid, n) : 0;
+    return v > 0 ? (int)v - 1 : -1;
+}
+
+static const uint8_t *macro_hash(Cache *c, int i, char mode)
+{
+    MacroMemo *m = &c->mm[i];
+    int k = mode == 'F' ? 1 : 0;
+    if (!(m->have & (1 << k))) {
+        const char *sql = c->mp->macros[i]->macro_sql;
+        size_t n = sql ? strlen(sql) : 0;
+        Sb b = SB_INIT;
+        if (k == 0 && sql && tpl_skeleton(sql, n, &b)) {
+            sb_putc(&b, 'S');
+        } else {
+            sb_reset(&b);
+            sb_append(&b, sql ? sql : "", n);
+            sb_putc(&b, sql ? 'F' : 'N');
+        }
+        key_hash(b.buf ? b.buf : "", b.len, m->h[k]);
+        sb_free(&b);
+        m->have |= (uint8_t)(1 << k);
+    }
+    return m->h[k];
+}
+
+static int macro_scan(Cache *c, int i)
+{
+    MacroMemo *m = &c->mm[i];
+    if (!(m->have & 4)) {
+        const char *sql = c->mp->macros[i]->macro_sql;
+        m->scan = sql ? journal_text_scan(sql, strlen(sql)) : 0;
+        m->have |= 4;
+    }
+    return m->scan;
+}
+
+static int cmp_macro_uid(const void *a, const void *b)
+{
+    return strcmp((*(const MacroDef *const *)a)->unique_id, (*(const MacroDef *const *)b)->unique_id);
+}
+
+/* The set of n's render into body; false when it cannot be stored (a macro
+ * that mentions the clock, or one the cache cannot tell apart). */
+static bool mset_body(Cache *c, const Node *n, const CacheParseEnv *env, Sb *body)
+{
+    sb_reset(body);
+    int k = n->nparse_macros;
+    const MacroDef **v = k ? xmalloc(sizeof *v * (size_t)k) : NULL;
+    if (k)
+        memcpy(v, n->parse_macros, sizeof *v * (size_t)k);
+    qsort(v, (size_t)k, sizeof *v, cmp_macro_uid);
+    char mode = n->parse_text_seen ? 'F' : 'S';
+    int scan = 0;
+    bool ok = true;
+    ser_u32(body, (uint32_t)k);
+    for (int j = 0; j < k && ok; j++) {
+        const char *uid = v[j]->unique_id;
+        int i = macro_index(c, uid, uid ? strlen(uid) : 0);
+        if (i < 0 || c->mp->macros[i] != v[j]) {
+            ok = false;
+            break;
+        }
+        scan |= macro_scan(c, i);
+        ser_str(body, uid);
+        ser_u8(body, (uint8_t)mode);
+        sb_append(body, (const char *)macro_hash(c, i, mode), 32);
+    }
+    free(v);
+    if (scan & JOURNAL_VOLATILE)
+        ok = false;
+    if (ok && (scan & JOURNAL_FLAGS)) {
+        ser_u8(body, 'W');
+        ser_str(body, env->which);
+        ser_bool(body, env->full_refresh);
+        ser_bool(body, env->empty);
+    }
+    return ok;
+}
+
+static int64_t mset_id(const Sb *body)
+{
+    uint8_t h[32];
+    key_hash(body->buf ? body->buf : "", body->len, h);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | h[i];
+    return (int64_t)v;
+}
+
+/* Does a stored set still hold? */
+static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CacheParseEnv *env)
+{
+    Rd r = {body, body + len, false};
+    Arena tmp;
+    arena_init(&tmp, 0);
+    bool ok = true;
+    uint32_t k = rd_u32(&r);
+    for (uint32_t j = 0; j < k && ok && !r.bad; j++) {
+        const char *uid = rd_str(&r, &tmp);
+        uint8_t mode = rd_u8(&r);
+        const uint8_t *h = r.p;
+        if (r.bad || !uid || (mode != 'S' && mode != 'F') || r.end - r.p < 32) {
+            ok = false;
+            break;
+        }
+        r.p += 32;
+        int i = macro_index(c, uid, strlen(uid));
+        ok = i >= 0 && memcmp(macro_hash(c, i, (char)mode), h, 32) == 0;
+    }
+    if (ok && !r.bad && r.p < r.end) {
+        ok = rd_u8(&r) == 'W';
+        const char *which = ok ? rd_str(&r, &tmp) : NULL;
+        bool fr = rd_u8(&r), em = rd_u8(&r);
+        ok = ok && !r.bad && which && env->which && strcmp(which, env->which) == 0 && fr == env->full_refresh &&
+             em == env->empty;
+    }
+    arena_free(&tmp);
+    return ok && !r.bad && r.p == r.end;
+}
+
+/* Read every stored set and tell which hold; the number that do. */
+static int msets_load(Cache *c, const CacheParseEnv *env, int *total)
+{
+    sqlite3_stmt *q = NULL;
+    int nvalid = 0;
+    *total = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT id, body FROM parse_msets", -1, &q, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 0);
+        const void *b = sqlite3_column_blob(q, 1);
+        bool holds = mset_holds(c, b, (size_t)sqlite3_column_bytes(q, 1), env);
+        strmap_put(&c->msets, (const char *)&id, sizeof id, (void *)(intptr_t)(holds ? 1 : 2));
+        nvalid += holds;
+        (*total)++;
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? nvalid : -1;
 }
 
 /* key = SHA-256(tag, global key, SHA-256 of the node's own material) */
@@ -682,17 +850,16 @@ bool cache_parse_skip(Cache *c, const Node *n)
 
 bool cache_parse_idle(const Cache *c) { return c && c->idle; }
 
-/* The global keys the last store wrote its entries under (meta
- * "parse_keys": skeleton key then full key, 64 bytes); false when not
- * known. */
-static bool stored_gkeys(Cache *c, uint8_t out[64])
+/* The global key the last store wrote its entries under (meta
+ * "parse_keys", 32 bytes); false when not known. */
+static bool stored_gkey(Cache *c, uint8_t out[32])
 {
     sqlite3_stmt *q = NULL;
     bool ok = sqlite3_prepare_v2(c->db, "SELECT value FROM meta WHERE name = 'parse_keys'", -1, &q, NULL) == SQLITE_OK &&
               sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_BLOB &&
-              sqlite3_column_bytes(q, 0) == 64;
+              sqlite3_column_bytes(q, 0) == 32;
     if (ok)
-        memcpy(out, sqlite3_column_blob(q, 0), 64);
+        memcpy(out, sqlite3_column_blob(q, 0), 32);
     sqlite3_finalize(q);
     return ok;
 }
@@ -712,6 +879,7 @@ void cache_parse_release(Cache *c)
     arena_init(&c->arena, 0);
     arena_free(&c->arena2);
     arena_init(&c->arena2, 0);
+    cache_macros_free(c);
 }
 
 void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable)
@@ -725,7 +893,7 @@ void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncachea
 typedef struct KeyJob {
     CacheEnt **ents;
     int lo, hi;
-    const uint8_t *g, *gs;
+    const uint8_t *g;
     bool gok, gvol, gflags;
     const CacheParseEnv *env;
     Arena *keep;                 /* where the pre-parse config encodings go */
@@ -783,8 +951,7 @@ static void *key_job(void *arg)
         e->cacheable = ok && !e->ambiguous;
         uint8_t base[32];
         key_hash(b.buf, b.len, base);
-        node_key('F', j->g, base, e->key_full);
-        node_key('S', j->gs, base, e->key_skel);
+        node_key('K', j->g, base, e->key);
     }
     sb_free(&b);
     strmap_free(&seen);
@@ -798,17 +965,22 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         return -1;
     c->gone = -1;
     c->idle = false;
-    uint8_t g[32], gs[32];
+    c->env = *env;
+    uint8_t g[32];
     bool gvol = false, gflags = false;
-    bool gok = global_key(p, g, gs, &gvol, &gflags);
-    memcpy(c->gkeys, gs, 32);
-    memcpy(c->gkeys + 32, g, 32);
-    /* Every entry was stored under the global keys of the store that wrote
-     * it, and each store writes the keys it used (store_rows).  When both of
-     * this parse's differ from the last store's, no entry written since can
-     * match: the lookup is skipped, and with env->lazy the entries too. */
-    uint8_t last[64];
-    bool stale = stored_gkeys(c, last) && memcmp(last, gs, 32) != 0 && memcmp(last + 32, g, 32) != 0;
+    bool gok = global_key(p, g, &gvol, &gflags);
+    memcpy(c->gkey, g, 32);
+    macros_init(c, p);
+    /* Every entry was stored under the global key of the store that wrote
+     * it, and each store writes the key it used (store_rows).  When this
+     * parse's differs from the last store's, or when no stored macro set
+     * holds any more (a macro every entry ran was edited inside its tags),
+     * no entry can match: the lookup is skipped, and with env->lazy the
+     * entries too. */
+    uint8_t last[32];
+    int nsets = 0;
+    int nvalid = msets_load(c, env, &nsets);
+    bool stale = (stored_gkey(c, last) && memcmp(last, g, 32) != 0) || (nvalid == 0 && nsets > 0);
     if (stale && env->lazy) {
         c->idle = true;
         c->nent = c->restored = c->uncacheable = 0;
@@ -838,8 +1010,8 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     /* Serializing every node's inputs and hashing them is most of a lookup:
      * with many nodes, a second thread takes the second half (the nodes are
      * only read). */
-    KeyJob jobs[2] = {{c->entv, 0, c->nent, g, gs, gok, gvol, gflags, env, &c->arena},
-                      {c->entv, c->nent, c->nent, g, gs, gok, gvol, gflags, env, &c->arena2}};
+    KeyJob jobs[2] = {{c->entv, 0, c->nent, g, gok, gvol, gflags, env, &c->arena},
+                      {c->entv, c->nent, c->nent, g, gok, gvol, gflags, env, &c->arena2}};
     pthread_t th;
     bool two = c->nent >= 1024 && sysconf(_SC_NPROCESSORS_ONLN) > 1;
     if (two) {
@@ -856,7 +1028,7 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     StrMap merges;               /* restored configs: (base, changes) -> merged (apply_config) */
     strmap_init(&merges);
     sqlite3_stmt *st = NULL;
-    int rc = stale ? SQLITE_DONE : sqlite3_prepare_v2(c->db, "SELECT uid, key, envs, out FROM parse_nodes", -1, &st, NULL);
+    int rc = stale ? SQLITE_DONE : sqlite3_prepare_v2(c->db, "SELECT uid, key, mset, envs, out FROM parse_nodes", -1, &st, NULL);
     int gone = stale ? -1 : 0;
     while (!stale && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         rc = SQLITE_OK;
@@ -867,14 +1039,16 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         if (!e || !e->n || !e->cacheable)
             continue;
         const void *key = sqlite3_column_blob(st, 1);
-        if (sqlite3_column_bytes(st, 1) != 32 || !key ||
-            (memcmp(key, e->key_skel, 32) != 0 && memcmp(key, e->key_full, 32) != 0))
+        if (sqlite3_column_bytes(st, 1) != 32 || !key || memcmp(key, e->key, 32) != 0)
             continue;
-        const void *envs = sqlite3_column_blob(st, 2);
-        if (!envs_match(envs, (size_t)sqlite3_column_bytes(st, 2)))
+        int64_t ms = sqlite3_column_int64(st, 2);
+        if ((intptr_t)strmap_get(&c->msets, (const char *)&ms, sizeof ms) != 1)
+            continue;            /* a macro it ran changed, or is gone */
+        const void *envs = sqlite3_column_blob(st, 3);
+        if (!envs_match(envs, (size_t)sqlite3_column_bytes(st, 3)))
             continue;
-        const void *out = sqlite3_column_blob(st, 3);
-        if (out && restore((Node *)e->n, &p->arena, out, (size_t)sqlite3_column_bytes(st, 3), &merges))
+        const void *out = sqlite3_column_blob(st, 4);
+        if (out && restore((Node *)e->n, &p->arena, out, (size_t)sqlite3_column_bytes(st, 4), &merges))
             e->hit = true;
     }
     c->gone = rc == SQLITE_DONE ? gone : -1;
@@ -903,7 +1077,9 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
 
 /* A row of the parse store: at off in the store's buffer, the unique_id
  * (uid bytes), the key (32), the env reads (envs) and the outputs (out). */
-typedef struct StoreRow { size_t off; uint32_t uid, envs, out; } StoreRow;
+typedef struct StoreRow { size_t off; uint32_t uid, envs, out; int64_t mset; } StoreRow;
+/* A macro set no stored entry named before: at off in the store's buffer. */
+typedef struct StoreSet { size_t off; uint32_t len; int64_t id; } StoreSet;
 
 /* What cache_parse_end read from the nodes, written to parse_nodes by a
  * thread of its own while the caller goes on. */
@@ -914,9 +1090,10 @@ struct CacheStore {
     bool sem_ok;
     Sb buf;
     VEC(StoreRow) rows;
+    VEC(StoreSet) sets;          /* new macro sets (parse_msets) */
     StrMap live;                 /* unique_ids of the renderable nodes: other rows are dropped */
     double now;
-    uint8_t gkeys[64];           /* the parse's global keys (meta parse_keys) */
+    uint8_t gkey[32];            /* the parse's global key (meta parse_keys) */
     int rc;                      /* 0, or -1 with warning */
     char *warning;
 };
@@ -925,6 +1102,7 @@ static void store_drop_rows(CacheStore *s)
 {
     sb_free(&s->buf);
     vec_free(&s->rows);
+    vec_free(&s->sets);
     strmap_free(&s->live);
     strmap_init(&s->live);
 }
@@ -952,19 +1130,34 @@ static int store_rows(CacheStore *s)
     /* an upsert rewrites a node's row in place: INSERT OR REPLACE deleted
      * it and inserted it again under a new rowid, index entry included
      * (30% more instructions for 10k rows) */
-    rc = sqlite3_prepare_v2(c->db, "INSERT INTO parse_nodes(uid, key, envs, out, parsed_at) VALUES (?1, ?2, ?3, ?4, ?5) "
-                                   "ON CONFLICT(uid) DO UPDATE SET key = excluded.key, envs = excluded.envs, "
-                                   "out = excluded.out, parsed_at = excluded.parsed_at", -1, &ins, NULL);
+    rc = sqlite3_prepare_v2(c->db, "INSERT INTO parse_nodes(uid, key, mset, envs, out, parsed_at) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                                   "ON CONFLICT(uid) DO UPDATE SET key = excluded.key, mset = excluded.mset, "
+                                   "envs = excluded.envs, out = excluded.out, parsed_at = excluded.parsed_at",
+                            -1, &ins, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < s->rows.len; i++) {
         const StoreRow *r = &s->rows.items[i];
         const char *at = s->buf.buf + r->off;
         sqlite3_reset(ins);
         sqlite3_bind_text(ins, 1, at, (int)r->uid, SQLITE_STATIC);
         sqlite3_bind_blob(ins, 2, at + r->uid, 32, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 3, at + r->uid + 32, (int)r->envs, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 4, at + r->uid + 32 + r->envs, (int)r->out, SQLITE_STATIC);
-        sqlite3_bind_double(ins, 5, s->now);
+        sqlite3_bind_int64(ins, 3, r->mset);
+        sqlite3_bind_blob(ins, 4, at + r->uid + 32, (int)r->envs, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 5, at + r->uid + 32 + r->envs, (int)r->out, SQLITE_STATIC);
+        sqlite3_bind_double(ins, 6, s->now);
         rc = sqlite3_step(ins) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if (rc == SQLITE_OK && s->sets.len) {
+        sqlite3_stmt *ms = NULL;
+        rc = sqlite3_prepare_v2(c->db, "INSERT OR IGNORE INTO parse_msets(id, body) VALUES (?1, ?2)", -1, &ms, NULL);
+        for (size_t i = 0; rc == SQLITE_OK && i < s->sets.len; i++) {
+            const StoreSet *t = &s->sets.items[i];
+            sqlite3_reset(ms);
+            sqlite3_bind_int64(ms, 1, t->id);
+            sqlite3_bind_blob(ms, 2, s->buf.buf + t->off, (int)t->len, SQLITE_STATIC);
+            rc = sqlite3_step(ms) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        }
+        sqlite3_finalize(ms);
     }
     if (rc == SQLITE_OK) {
         /* the global keys these entries are under (cache_parse_begin) */
@@ -972,7 +1165,7 @@ static int store_rows(CacheStore *s)
         rc = sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO meta(name, value) VALUES ('parse_keys', ?1)", -1, &m,
                                 NULL);
         if (rc == SQLITE_OK) {
-            sqlite3_bind_blob(m, 1, s->gkeys, sizeof s->gkeys, SQLITE_STATIC);
+            sqlite3_bind_blob(m, 1, s->gkey, sizeof s->gkey, SQLITE_STATIC);
             rc = sqlite3_step(m) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
         }
         sqlite3_finalize(m);
@@ -999,6 +1192,11 @@ static int store_rows(CacheStore *s)
         }
         vec_free(&gone);
     }
+    /* the sets no entry names any more (a set per edit of a macro would
+     * otherwise pile up) */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(c->db, "DELETE FROM parse_msets WHERE id NOT IN (SELECT mset FROM parse_nodes)", NULL, NULL,
+                          NULL);
     sqlite3_finalize(ins);
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
@@ -1039,8 +1237,13 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
     CacheStore *s = xcalloc(1, sizeof *s);
     s->c = c;
     s->now = (double)time(NULL);
-    memcpy(s->gkeys, c->gkeys, sizeof s->gkeys);
+    memcpy(s->gkey, c->gkey, sizeof s->gkey);
     Sb *b = &s->buf;
+    Sb body = SB_INIT;
+    StrMap ids;                  /* set body -> id (+ its StoreSet index, new ones) */
+    strmap_init(&ids);
+    Arena ida;
+    arena_init(&ida, 0);
     sb_reserve(b, (size_t)c->parsed * 384);      /* a row is a few hundred bytes */
     OutCtx x = {.d = SB_INIT};
     arena_init(&x.a, 0);
@@ -1049,10 +1252,24 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
         CacheEnt *e = c->entv[i];
         if (e->hit || !e->cacheable || !e->n)
             continue;
-        StoreRow r = {.off = b->len, .uid = (uint32_t)strlen(e->n->unique_id)};
+        /* the macros it ran: a render that saw no macro's text holds for
+         * any text (cache.h) */
+        if (!mset_body(c, e->n, &c->env, &body))
+            continue;
+        int64_t *idp = strmap_get(&ids, body.buf, body.len);
+        if (!idp) {
+            idp = ARENA_NEW(&ida, int64_t);
+            *idp = mset_id(&body);
+            strmap_put(&ids, body.buf, body.len, idp);
+            if (!strmap_has(&c->msets, (const char *)idp, sizeof *idp)) {
+                StoreSet t = {b->len, (uint32_t)body.len, *idp};
+                sb_append(b, body.buf, body.len);
+                vec_push(&s->sets, t);
+            }
+        }
+        StoreRow r = {.off = b->len, .uid = (uint32_t)strlen(e->n->unique_id), .mset = *idp};
         sb_append(b, e->n->unique_id, r.uid);
-        /* a render that saw no macro's text holds for any text (cache.h) */
-        sb_append(b, (const char *)(e->n->parse_text_seen ? e->key_full : e->key_skel), 32);
+        sb_append(b, (const char *)e->key, 32);
         ser_u32(b, (uint32_t)e->nenvs);
         sb_append(b, e->envs.buf ? e->envs.buf : "", e->envs.len);
         r.envs = (uint32_t)(b->len - r.off - r.uid - 32);
@@ -1066,6 +1283,9 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
     sb_free(&x.d);
     strmap_free(&x.pre);
     arena_free(&x.a);
+    sb_free(&body);
+    strmap_free(&ids);
+    arena_free(&ida);
     /* which rows are still wanted: the map of this parse's nodes moves to
      * the store (cache_parse_skip is false from now on) */
     s->live = c->ents;
@@ -1103,7 +1323,8 @@ int cache_parse_forget(Cache *c, char **warning)
         c->entv[i]->cacheable = false;
     c->gone = 0;                 /* the rows go now */
     pthread_mutex_lock(&c->mu);
-    int rc = sqlite3_exec(c->db, "DELETE FROM parse_nodes; DELETE FROM meta WHERE name = 'parse_keys'", NULL, NULL, NULL);
+    int rc = sqlite3_exec(c->db, "DELETE FROM parse_nodes; DELETE FROM parse_msets; DELETE FROM meta WHERE name = 'parse_keys'",
+                          NULL, NULL, NULL);
     pthread_mutex_unlock(&c->mu);
     if (rc != SQLITE_OK) {
         cache_warn_db(c, warning, "cannot update the parse cache");

@@ -11,15 +11,14 @@
 #include "../base/sb.h"
 #include "../base/strmap.h"
 
-#define CACHE_SCHEMA_VERSION 11
+#define CACHE_SCHEMA_VERSION 12
 #define CACHE_BUSY_MS 5000
 
 typedef struct CacheEnt {
     const Node *n;
-    /* the two keys an entry can be stored under (cache_parse.c): over the
-     * macros' skeletons, for a render that saw no macro's text, or over
-     * their whole text */
-    uint8_t key_skel[32], key_full[32];
+    /* the key of its entry (cache_parse.c): the global key and the node's
+     * own inputs; the macros its render ran are checked apart (macro sets) */
+    uint8_t key[32];
     bool cacheable;              /* false: volatile inputs or unserializable values */
     bool hit;                    /* outputs restored from the cache */
     bool ambiguous;              /* another node has this unique_id: never cached */
@@ -51,13 +50,23 @@ struct Cache {
     int restored, parsed, uncacheable;
     int gone;                    /* rows of nodes no longer parsed (-1: not counted) */
     bool idle;                   /* cache_parse_idle */
-    uint8_t gkeys[64];           /* this parse's global keys: skeleton, full (meta parse_keys) */
+    uint8_t gkey[32];            /* this parse's global key (meta parse_keys) */
+    /* the macro sets (cache_parse.c): per macro of the project, its hashes
+     * once computed; the stored sets, by id, that still hold */
+    CacheParseEnv env;           /* the last cache_parse_begin's */
+    Project *mp;                 /* the project of mm and muid */
+    struct MacroMemo *mm;        /* p->nmacros, by index */
+    StrMap muid;                 /* macro unique_id -> index + 1 (NULL-ish 0: ambiguous) */
+    StrMap msets;                /* stored set id (8 bytes) -> (void *)1 valid, (void *)2 not */
     CacheStore *store;           /* started by cache_parse_end, not yet joined (main thread only) */
     /* results (cache.c), loaded on first lookup */
     bool results_loaded;
     StrMap res_status;           /* uid -> char* (malloc'ed) */
     StrMap res_time;             /* uid -> double* (malloc'ed) */
 };
+
+/* cache_parse.c: free the macro sets' state (cache_close, cache_parse_release) */
+void cache_macros_free(Cache *c);
 
 /* cache.c: record the sqlite error as *warning ("cdbt cache: <what>: <msg>"). */
 void cache_warn_db(Cache *c, char **warning, const char *what);

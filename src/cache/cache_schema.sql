@@ -12,10 +12,19 @@ CREATE TABLE IF NOT EXISTS meta (
 -- one row per rendered node: the parse-pass outputs and what they depend on
 CREATE TABLE IF NOT EXISTS parse_nodes (
     uid       TEXT PRIMARY KEY,   -- unique_id
-    key       BLOB NOT NULL,      -- SHA-256 of every input except env vars
+    key       BLOB NOT NULL,      -- SHA-256 of every input except env vars and macros' text
+    mset      INTEGER NOT NULL,   -- = parse_msets.id: the macros its render ran
     envs      BLOB NOT NULL,      -- env vars read: name, set?, value
     out       BLOB NOT NULL,      -- serialized outputs (config, refs, ...)
     parsed_at REAL NOT NULL       -- epoch seconds
+);
+
+-- the sets of macros parse renders ran, each macro with a hash of its text
+-- (or of its skeleton, tpl_skeleton, for renders that saw no macro's text);
+-- many nodes share one set
+CREATE TABLE IF NOT EXISTS parse_msets (
+    id   INTEGER PRIMARY KEY,     -- the first 8 bytes of SHA-256(body)
+    body BLOB NOT NULL
 );
 
 -- the last run result of each node

@@ -189,6 +189,7 @@ static DbtOptions dbt_options(Session *s, bool hooks)
         dopt.parse_skip = hook_parse_skip;
         dopt.env_read = hook_env_read;
         dopt.hook_ud = s;
+        dopt.record_macros = !f->no_partial_parse;   /* the parse cache keys nodes on them */
     }
     return dopt;
 }

@@ -119,6 +119,8 @@ void dbt_free(Dbt *d)
         return;
     dbt_trace_macros(d, DBT_TRACE_OFF);
     dbt_macros_free(d);
+    if (d->macro_defs_built)
+        strmap_free(&d->macro_defs);
     strmap_free(&d->refable);
     strmap_free(&d->refable_disabled);
     strmap_free(&d->sources);

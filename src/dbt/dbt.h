@@ -42,6 +42,11 @@ typedef struct DbtOptions {
      * Both are called on the thread that called dbt_parse(), in node order
      *   (the parse pass's helper thread calls neither). */
     bool (*parse_skip)(void *ud, const Node *n);
+    /* record_macros: the parse pass records in each node it renders the
+     * project macros that render ran (Node.parse_macros), whatever thread
+     * renders it; a macro whose attributes (.name, .arguments) were read
+     * counts as run. */
+    bool record_macros;
     void (*env_read)(void *ud, const Node *n, const char *name, const char *value);
     void *hook_ud;
 } DbtOptions;

@@ -74,8 +74,7 @@ Interp *dbt_interp(DbtCtx *c, Diag *err)
     interp_set_globals(I, g, dbt_resolve, c);
     interp_set_lenient(I, c->pass == DBT_PARSE && !c->runtime_config);
     interp_set_userdata(I, c);
-    if (c->d->trace)
-        dbt_trace_attach(c, I);
+    dbt_trace_attach(c, I);
     return I;
 }
 

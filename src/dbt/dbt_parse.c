@@ -184,6 +184,8 @@ typedef struct NodeParsed {
     const char **dep_macros;
     int nrefs, nsources, ndep_macros;
     bool text_seen;
+    const MacroDef **parse_macros;
+    int nparse_macros;
     bool src_unset;              /* n->src was initialised by the render */
 } NodeParsed;
 
@@ -223,6 +225,8 @@ static void node_save(const Node *n, NodeParsed *s)
     s->nsources = n->nsources;
     s->ndep_macros = n->ndep_macros;
     s->text_seen = n->parse_text_seen;
+    s->parse_macros = n->parse_macros;
+    s->nparse_macros = n->nparse_macros;
     s->src_unset = !n->src.text;
 }
 
@@ -239,6 +243,8 @@ static void node_restore(Node *n, const NodeParsed *s)
     n->nsources = s->nsources;
     n->ndep_macros = s->ndep_macros;
     n->parse_text_seen = s->text_seen;
+    n->parse_macros = s->parse_macros;
+    n->nparse_macros = s->nparse_macros;
     if (s->src_unset) {
         srcfile_free(&n->src);
         memset(&n->src, 0, sizeof n->src);
@@ -373,7 +379,7 @@ static bool has_jinja(const char *s, size_t n)
 
 /* Hooks' ref()/source() calls are dependencies too (§2.6): render each hook
  * text of the folded config at parse time to record them. */
-static int parse_hooks(Dbt *d, ParseLane *ln, Node *n, Diag *err)
+static int parse_hooks(Dbt *d, ParseLane *ln, Node *n, DbtMacroRec *macs, Diag *err)
 {
     static const char *const keys[] = {"pre-hook", "post-hook"};
     Arena *sa = ln ? &ln->scratch : &d->scratch;
@@ -382,6 +388,7 @@ static int parse_hooks(Dbt *d, ParseLane *ln, Node *n, Diag *err)
     bool any = false;
     dbt_ctx_init(&c, d, n, DBT_PARSE, sa);
     c.lane = ln;
+    c.macs = macs;
     for (int k = 0; k < 2 && rc == 0; k++) {
         Value *h = n->config ? dict_getz(n->config, keys[k]) : NULL;
         if (!h || (h->type != V_LIST && h->type != V_STR))
@@ -430,8 +437,13 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
     DbtCtx c;
     dbt_ctx_init(&c, d, n, DBT_PARSE, sa);
     c.lane = ln;
+    DbtMacroRec rec = {0};
+    if (d->opt.record_macros)
+        c.macs = &rec;
     n->nrefs = n->nsources = n->ndep_macros = 0;
     n->parse_text_seen = false;
+    n->parse_macros = NULL;
+    n->nparse_macros = 0;
     /* The tree is parsed into the scratch arena and dropped with it: keeping
      * every node's tree alive costs several KB per node (most of the memory
      * of a large project); the compile pass parses again, one node at a time. */
@@ -488,13 +500,19 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
         goto fail;
     }
     apply_capture(d, ln, n, &c);
-    if (parse_hooks(d, ln, n, err) != 0)
+    if (parse_hooks(d, ln, n, c.macs, err) != 0)
         goto fail;
+    if (rec.v.len) {
+        n->parse_macros = ARENA_ARRAY(keep, const MacroDef *, rec.v.len);
+        memcpy(n->parse_macros, rec.v.items, sizeof *rec.v.items * rec.v.len);
+        n->nparse_macros = (int)rec.v.len;
+    }
     rc = 0;
     goto done;
 fail:
     dbt_error_prefix(err, n);
 done:
+    vec_free(&rec.v);
     sb_free(&sb);
     dbt_ctx_fini(&c);
     return rc;
@@ -1274,6 +1292,8 @@ int dbt_parse(Dbt *d, Diag *err)
         diag_set(err, NULL, 0, 0, NULL, "dbt_parse called before dbt_attach");
         return -1;
     }
+    if (d->opt.record_macros)
+        dbt_macro_defs_build(d);  /* read by both threads of the pass */
     /* parse_skip depends on no render (the cache decided before the pass) */
     Node **todo = p->nnodes ? xmalloc(sizeof *todo * (size_t)p->nnodes) : NULL;
     int nt = 0;

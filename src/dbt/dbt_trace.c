@@ -54,9 +54,8 @@ void dbt_trace_macros(Dbt *d, int mode)
     d->trace->mode = mode;
 }
 
-static void hook(void *ud, const TplMacro *m)
+static void trace_note(DbtTrace *t, const TplMacro *m)
 {
-    DbtTrace *t = ud;
     const char *f = strmap_get(&t->by_macro, (const char *)&m, sizeof m);
     if (!f)
         return;                  /* dbt's built-ins, caller blocks, macros of the node's own code */
@@ -66,11 +65,48 @@ static void hook(void *ud, const TplMacro *m)
     pthread_mutex_unlock(&t->mu);
 }
 
+static bool trace_wants(const DbtCtx *c)
+{
+    const DbtTrace *t = c->d->trace;
+    return t && (t->mode == DBT_TRACE_ALL ||
+                 (t->mode == DBT_TRACE_TESTS && c->pass == DBT_COMPILE && c->n && c->n->rt == RT_TEST));
+}
+
+void dbt_macro_defs_build(Dbt *d)
+{
+    if (d->macro_defs_built || !d->p)
+        return;
+    strmap_init(&d->macro_defs);
+    for (int i = 0; i < d->p->nmacros; i++) {
+        MacroDef *md = d->p->macros[i];
+        if (md->macro)
+            strmap_put(&d->macro_defs, (const char *)&md->macro, sizeof md->macro, md);
+    }
+    d->macro_defs_built = true;
+}
+
+/* Every macro call (and read of a macro's attributes) of the render. */
+static void hook(void *ud, const TplMacro *m)
+{
+    DbtCtx *c = ud;
+    if (c->macs) {
+        const MacroDef *md = strmap_get(&c->d->macro_defs, (const char *)&m, sizeof m);
+        if (md) {
+            bool seen = false;
+            for (size_t i = c->macs->v.len; i-- > 0 && !seen;)
+                seen = c->macs->v.items[i] == md;
+            if (!seen)
+                vec_push(&c->macs->v, md);
+        }
+    }
+    if (trace_wants(c))
+        trace_note(c->d->trace, m);
+}
+
 void dbt_trace_attach(DbtCtx *c, Interp *I)
 {
-    DbtTrace *t = c->d->trace;
-    if (t->mode == DBT_TRACE_ALL || (t->mode == DBT_TRACE_TESTS && c->pass == DBT_COMPILE && c->n && c->n->rt == RT_TEST))
-        interp_set_macro_hook(I, hook, t);
+    if ((c->macs && c->d->macro_defs_built) || trace_wants(c))
+        interp_set_macro_hook(I, hook, c);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }

@@ -64,7 +64,11 @@ typedef struct DbtCtx {
     Node *unit;
     VEC(int) unit_used;          /* indices into unit->unit->given, in first-use order */
     VDict *globals;              /* the render's globals when not d->globals (overrides) */
+    struct DbtMacroRec *macs;    /* parse pass with DbtOptions.record_macros: the project macros run, or NULL */
 } DbtCtx;
+
+/* The project macros a parse render ran, each once, in first-run order. */
+typedef struct DbtMacroRec { VEC(const MacroDef *) v; } DbtMacroRec;
 
 struct Dbt {
     DbtOptions opt;
@@ -96,9 +100,14 @@ struct Dbt {
     bool batch_on;               /* a microbatch batch is bound (dbt_set_batch) */
     DbtBatch batch;              /* its strings copied into arena */
     struct DbtTrace *trace;      /* dbt_trace_macros (dbt_trace.c), NULL: off */
+    StrMap macro_defs;           /* TplMacro* (its bytes) -> project MacroDef* (record_macros; dbt_trace.c) */
+    bool macro_defs_built;
 };
-/* dbt_trace.c: the hook a render gets when macro tracing is on for it */
+/* dbt_trace.c: the macro hook of a render that traces macro files
+ * (dbt_trace_macros) or records the macros it runs (c->macs) */
 void dbt_trace_attach(DbtCtx *c, Interp *I);
+/* dbt_trace.c: build d->macro_defs (before the parse pass's threads start) */
+void dbt_macro_defs_build(Dbt *d);
 /* dbt_parse.c: f(ud, constraint, to) for each foreign_key constraint of a
  * model whose `to` is a string; the first nonzero return stops it. */
 int dbt_each_fk(const Node *n, int (*f)(void *ud, VDict *c, const char *to), void *ud);

@@ -171,6 +171,9 @@ typedef struct Node {
      * padding between them: there are 30,000 nodes in a big project) */
     int nfqn, nrefs, nsources, ndep_nodes, ndep_macros, nparents;
     bool parse_text_seen;   /* the parse render read text a macro emitted (interp_text_seen) */
+    /* the project macros the parse render ran, each once (recorded when
+     * DbtOptions.record_macros is set: the parse cache keys a node on them) */
+    const struct MacroDef **parse_macros; int nparse_macros;
     bool is_generic_test;   /* tests */
     bool compiled;          /* compile results */
     bool disabled;

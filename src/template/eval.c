@@ -288,6 +288,8 @@ static int capture(Interp *I, const NodeList *body, Value *out)
 static int macro_getattr(Interp *I, TplMacro *m, const char *name, size_t n, Value *out)
 {
     const MacroDef *d = m->def;
+    if (I->macro_hook)
+        I->macro_hook(I->macro_hook_ud, m);      /* its signature was looked at */
     if (n == 4 && memcmp(name, "name", 4) == 0) {
         *out = v_strz(I->a, d->fullname);
     } else if (n == 9 && memcmp(name, "arguments", 9) == 0) {

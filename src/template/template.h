@@ -75,7 +75,8 @@ Interp *interp_new(Arena *a, Diag *diag);
 /* Globals dict consulted after local scopes, then the resolver. Either may be NULL. */
 void    interp_set_globals(Interp *I, VDict *globals, TplResolve resolve, void *resolve_ud);
 void    interp_set_lenient(Interp *I, bool lenient);
-/* Called with every macro the render calls (before its body runs; NULL: none). */
+/* Called with every macro the render calls (before its body runs) and
+ * every macro whose attributes it reads (.name, .arguments, ...); NULL: none. */
 typedef void (*TplMacroHook)(void *ud, const TplMacro *m);
 void    interp_set_macro_hook(Interp *I, TplMacroHook fn, void *ud);
 void    interp_set_userdata(Interp *I, void *ud);       /* for natives: the dbt node context */

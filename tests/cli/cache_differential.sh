@@ -48,6 +48,12 @@ write("models/extra/env_model.sql",
       "select {{ cents_to_dollars('amount') }} as a from {{ ref('stg_orders') }}\n")
 write("models/extra/macro_cfg.sql",
       "{{ config(materialized=pick_mat()) }}\nselect 1 as x\n")
+# a macro a model runs only through another: config() from the inner one
+write("macros/nest.sql",
+      "{% macro nest_outer() %}{{ return(nest_inner()) }}{% endmacro %}\n"
+      "{% macro nest_inner() %}{{ return('view') }}{% endmacro %}\n")
+write("models/extra/nested_cfg.sql",
+      "{{ config(materialized=nest_outer()) }}\nselect 1 as x\n")
 write("models/extra/which.sql",
       "{{ config(tags=[flags.WHICH]) }}\nselect 1 as w\n")
 write("models/extra/volatile.sql",
@@ -190,6 +196,12 @@ def edit_macro():
     write("macros/pick.sql", "{%% macro pick_mat() %%}{{ return('%s') }}{%% endmacro %%}\n"
           % rng.choice(["view", "table", "ephemeral"]))
     return "macro pick_mat"
+
+def edit_nested_macro():
+    t = read("macros/nest.sql")
+    t = re.sub(r"return\('\w+'\)", "return('%s')" % rng.choice(["view", "table", "ephemeral"]), t)
+    write("macros/nest.sql", t)
+    return "macro nest_inner"
 
 def edit_text_macro():
     t = read("macros/textm.sql")
@@ -376,7 +388,7 @@ def pkg_present():
 
 edits = [edit_pkg_macro, toggle_root_override, edit_pkg_project, edit_root_pkg_config, edit_pkg_model, edit_pkg_yml, toggle_pkg,
          disable_model, hook_toggle, edit_model_body, edit_model_body, edit_env, edit_cli_vars, edit_project_vars, edit_project_config,
-         edit_macro, edit_text_macro, edit_text_macro, edit_schema_macro, edit_properties, edit_exposure, edit_exposure, edit_marts_yml, add_model, delete_model, rename_model,
+         edit_macro, edit_nested_macro, edit_text_macro, edit_text_macro, edit_schema_macro, edit_properties, edit_exposure, edit_exposure, edit_marts_yml, add_model, delete_model, rename_model,
          break_and_fix, missing_ref]
 
 compare(0, "initial")
@@ -398,6 +410,18 @@ check("a macro's text edit re-parses only the models that look at its text",
       # (+2: cmodel and uses_pkg print what a dispatched macro returns)
       bool(text_stats) and bool(struct_stats) and int(text_stats[0][1]) <= 6
       and int(text_stats[0][1]) < int(struct_stats[0][1]), f"{text_stats} vs {struct_stats}")
+# a change inside the tags of a macro one model runs through another:
+# that model alone is parsed again, with the config the new macro gives
+t = read("macros/nest.sql")
+write("macros/nest.sql", t.replace("return('view')", "return('table')"))
+nest_stats = compare(0, "nested macro")
+check("a macro's tags edited: only the model that runs it is parsed again",
+      # (+1: the volatile model is parsed every time)
+      bool(nest_stats) and int(nest_stats[0][1]) == int(stats[0][1]) + 1, f"{nest_stats} vs {stats}")
+check("... and it has the new config",
+      json.loads(run("parse")[2])["nodes"]["model.jaffle.nested_cfg"]["config"]["materialized"] == "table")
+write("macros/nest.sql", t)
+compare(0, "nested macro back")
 for step in range(1, STEPS + 1):
     while pending:
         write(*pending.pop())

@@ -1235,25 +1235,48 @@ START_TEST(parse_store_shared_configs)
 }
 END_TEST
 
-/* With CacheParseEnv.lazy, a parse whose global keys both differ from the
- * last store's (a macro's tags edited since: no entry can match) neither
- * reads nor writes the entries; without it the keys are still computed and
- * the entries stored.  Going back to the macros of the last store finds
- * them again. */
+/* With CacheParseEnv.lazy, a parse where no stored entry can match (every
+ * entry ran a macro whose tags were edited since) neither reads nor writes
+ * the entries; without it the keys are still computed and the entries
+ * stored.  Going back to the macros of the last store finds them again. */
 static int parse_rows(const char *dbpath);
+
+/* shared_project with macros m0.. of these texts (NULL-terminated) */
+static Project *macros_project(const char *const *sqls)
+{
+    Project *p = shared_project();
+    int n = 0;
+    while (sqls[n])
+        n++;
+    p->macros = arena_zalloc(&p->arena, sizeof *p->macros * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        MacroDef *m = ARENA_NEW(&p->arena, MacroDef);
+        m->unique_id = arena_sprintf(&p->arena, "macro.p.m%d", i);
+        m->name = arena_sprintf(&p->arena, "m%d", i);
+        m->original_file_path = arena_sprintf(&p->arena, "macros/m%d.sql", i);
+        m->macro_sql = sqls[i];
+        p->macros[i] = m;
+    }
+    p->nmacros = n;
+    return p;
+}
 
 static Project *macro_project(const char *sql)
 {
-    Project *p = shared_project();
-    MacroDef *m = ARENA_NEW(&p->arena, MacroDef);
-    m->unique_id = "macro.p.m";
-    m->name = "m";
-    m->original_file_path = "macros/m.sql";
-    m->macro_sql = sql;
-    p->macros = arena_zalloc(&p->arena, sizeof *p->macros);
-    p->macros[0] = m;
-    p->nmacros = 1;
-    return p;
+    const char *sqls[] = {sql, NULL};
+    return macros_project(sqls);
+}
+
+/* What the render of node i would record: it ran macro ran[i] (-1: none). */
+static void fake_runs(Project *p, Cache *c, const int *ran)
+{
+    for (int i = 0; i < p->nnodes; i++) {
+        Node *n = p->nodes[i];
+        if (cache_parse_skip(c, n) || ran[i] < 0)
+            continue;
+        n->parse_macros = (const MacroDef **)&p->macros[ran[i]];
+        n->nparse_macros = 1;
+    }
 }
 
 static int lazy_round(const char *dir, const char *sql, bool lazy, bool *idle)
@@ -1264,6 +1287,8 @@ static int lazy_round(const char *dir, const char *sql, bool lazy, bool *idle)
     Cache *c = cache_open(dir, &w);
     int restored = cache_parse_begin(c, p, &env, &w);
     *idle = cache_parse_idle(c);
+    static const int all_m0[] = {0, 0, 0};
+    fake_runs(p, c, all_m0);
     ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
     ck_assert_int_eq(cache_parse_wait(c, &w), 0);
     cache_close(c);
@@ -1298,6 +1323,93 @@ START_TEST(parse_lazy_after_macro_edit)
     ck_assert(!idle);
     ck_assert_int_eq(lazy_round(d, b, true, &idle), 3);        /* now b's */
     ck_assert(!idle);
+    rmdir_all(d);
+}
+END_TEST
+
+/* A node is parsed again only when a macro its render ran changed: the
+ * text between a macro's tags only for renders that saw macro text; a
+ * macro added (what names resolve to may change) for every node; a macro
+ * that mentions `flags`: per command; one that mentions the clock: never
+ * stored. */
+typedef struct MacroRound {
+    const char *const *sqls;
+    const int *ran;              /* per node: the macro its render runs, -1 none */
+    const bool *text_seen;       /* per node, or NULL */
+    const char *which;
+} MacroRound;
+
+static int macro_round(const char *dir, const MacroRound *r, int *stored)
+{
+    char *w = NULL;
+    CacheParseEnv env = {r->which ? r->which : "parse", false, false, false};
+    Project *p = macros_project(r->sqls);
+    for (int i = 0; r->text_seen && i < p->nnodes; i++)
+        p->nodes[i]->parse_text_seen = r->text_seen[i];
+    Cache *c = cache_open(dir, &w);
+    int restored = cache_parse_begin(c, p, &env, &w);
+    fake_runs(p, c, r->ran);
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
+    cache_close(c);
+    mini_free(p);
+    ck_assert_ptr_null(w);
+    char path[512];
+    snprintf(path, sizeof path, "%s/cdbt.db", dir);
+    *stored = parse_rows(path);
+    return restored;
+}
+
+START_TEST(parse_keyed_on_macros_run)
+{
+    char *d = tmpdir();
+    int stored;
+    const char *a0 = "{% macro m0() %}a{% endmacro %}", *a1 = "{% macro m1() %}b{% endmacro %}",
+               *t1 = "{% macro m1() %}B{% endmacro %}", *g1 = "{% macro m1() %}{{ 1 }}b{% endmacro %}",
+               *extra = "{% macro m2() %}c{% endmacro %}",
+               *f1 = "{% macro m1() %}{{ flags.WHICH }}{% endmacro %}",
+               *v1 = "{% macro m1() %}{{ invocation_id }}{% endmacro %}";
+    static const int ran[] = {0, 0, 1};   /* m0 by nodes 0 and 1, m1 by node 2 */
+    const char *s_a[] = {a0, a1, NULL}, *s_t[] = {a0, t1, NULL}, *s_g[] = {a0, g1, NULL},
+               *s_x[] = {a0, g1, extra, NULL}, *s_f[] = {a0, f1, NULL}, *s_v[] = {a0, v1, NULL};
+    MacroRound r = {s_a, ran, NULL, NULL};
+    ck_assert_int_eq(macro_round(d, &r, &stored), 0);
+    ck_assert_int_eq(stored, 3);
+    ck_assert_int_eq(macro_round(d, &r, &stored), 3);
+    /* the text of m1: node 2 saw no macro text, its entry holds */
+    r.sqls = s_t;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 3);
+    /* inside m1's tags: node 2 alone is parsed again */
+    r.sqls = s_g;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 2);
+    ck_assert_int_eq(macro_round(d, &r, &stored), 3);
+    /* a render that saw macro text: node 2 is keyed on m1's whole text */
+    static const bool seen[] = {false, false, true};
+    r.text_seen = seen;
+    r.sqls = s_a;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 2);
+    r.sqls = s_t;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 2);
+    ck_assert_int_eq(macro_round(d, &r, &stored), 3);
+    r.text_seen = NULL;
+    r.sqls = s_g;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 2);
+    /* a macro added: names may resolve elsewhere, every node parsed */
+    r.sqls = s_x;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 0);
+    ck_assert_int_eq(macro_round(d, &r, &stored), 3);
+    /* m1 reads flags: node 2's entry holds for its command only */
+    r.sqls = s_f;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 0);     /* (m2 is gone) */
+    ck_assert_int_eq(macro_round(d, &r, &stored), 3);
+    r.which = "compile";
+    ck_assert_int_eq(macro_round(d, &r, &stored), 2);
+    r.which = NULL;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 2);     /* (the last store was compile's) */
+    /* m1 reads the clock: node 2 is never stored */
+    r.sqls = s_v;
+    ck_assert_int_eq(macro_round(d, &r, &stored), 2);
+    ck_assert_int_eq(macro_round(d, &r, &stored), 2);
     rmdir_all(d);
 }
 END_TEST
@@ -1432,6 +1544,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, parse_store_config_changes);
     tcase_add_test(tc, parse_store_shared_configs);
     tcase_add_test(tc, parse_lazy_after_macro_edit);
+    tcase_add_test(tc, parse_keyed_on_macros_run);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
     tcase_add_test(tc, snapshot_node_table_chunks);

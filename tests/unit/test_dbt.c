@@ -27,11 +27,13 @@ typedef struct Loaded {
     size_t outlen;
 } Loaded;
 
+static bool g_record_macros;       /* load_dir's DbtOptions.record_macros */
+
 static int load_dir(Loaded *L, const char *dir, VDict *cli_vars)
 {
     memset(L, 0, sizeof *L);
     L->outf = open_memstream(&L->outbuf, &L->outlen);
-    DbtOptions o = {.which = "compile", .cli_vars = cli_vars, .out = L->outf};
+    DbtOptions o = {.which = "compile", .cli_vars = cli_vars, .out = L->outf, .record_macros = g_record_macros};
     L->d = dbt_new(&o);
     ProjectOptions po = {.project_dir = dir, .profiles_dir = dir, .cli_vars = cli_vars,
                          .need_profile = true};
@@ -481,6 +483,70 @@ START_TEST(shared_configs_stay_separate)
 }
 END_TEST
 
+/* DbtOptions.record_macros: each node's parse render records the project
+ * macros it ran, at any depth (through another macro, adapter.dispatch, a
+ * hook), and those whose attributes it read; not those it only could have
+ * called; on either thread of the parse pass. */
+static const char *macro_names(Node *n)
+{
+    static char buf[512];
+    const char *v[32];
+    int k = n->nparse_macros < 32 ? n->nparse_macros : 32;
+    for (int i = 0; i < k; i++)
+        v[i] = n->parse_macros[i]->name;
+    for (int i = 0; i < k; i++)          /* sorted: the order is first-run */
+        for (int j = i + 1; j < k; j++)
+            if (strcmp(v[j], v[i]) < 0) {
+                const char *t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+            }
+    buf[0] = '\0';
+    for (int i = 0; i < k; i++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "," : "", v[i]);
+    return buf;
+}
+
+START_TEST(parse_records_macros_run)
+{
+    mini_project(NULL);
+    write_file("macros/m.sql",
+               "{% macro outer(x) %}{{ inner(x) }}{% endmacro %}\n"
+               "{% macro inner(x) %}{% if x %}{{ deep() }}{% else %}{{ never() }}{% endif %}{% endmacro %}\n"
+               "{% macro deep() %}1{% endmacro %}\n"
+               "{% macro never() %}0{% endmacro %}\n"
+               "{% macro default__disp() %}{{ return('view') }}{% endmacro %}\n"
+               "{% macro looked_at(a, b) %}{% endmacro %}\n"
+               "{% macro in_hook() %}select 1{% endmacro %}\n");
+    write_file("models/a.sql", "select {{ outer(true) }} as x");
+    write_file("models/b.sql", "{{ config(materialized=adapter.dispatch('disp')()) }}select 1 as x");
+    write_file("models/c.sql", "select {{ looked_at.arguments | length }} as x");
+    write_file("models/d.sql", "{{ config(pre_hook=\"{{ in_hook() }}\") }}select 1 as x");
+    write_file("models/e.sql", "select 1 as x");
+    static const char *const want[][2] = {{"a", "deep,inner,outer"}, {"b", "default__disp"},
+                                          {"c", "looked_at"}, {"d", "in_hook"}, {"e", ""}};
+    for (int round = 0; round < 3; round++) {
+        /* 0: one thread; 1: the helper thread renders every node first;
+         * 2: not asked for, nothing recorded */
+        if (round == 1)
+            setenv("CDBT_PARSE_THREADS", "helper", 1);
+        g_record_macros = round < 2;
+        Loaded L;
+        ck_assert_msg(load_dir(&L, tmp_root, NULL) == 0, "%s", errtext(&L));
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            Node *n = by_name(L.p, RT_MODEL, want[i][0]);
+            ck_assert_ptr_nonnull(n);
+            ck_assert_msg(strcmp(macro_names(n), round < 2 ? want[i][1] : "") == 0, "round %d, %s: %s", round,
+                          want[i][0], macro_names(n));
+        }
+        unload(&L);
+        unsetenv("CDBT_PARSE_THREADS");
+    }
+    g_record_macros = false;
+    fs_rm_rf(tmp_root);
+}
+END_TEST
+
 START_TEST(schema_override_and_dispatch)
 {
     mini_project(NULL);
@@ -680,6 +746,7 @@ Suite *dbt_suite(void)
     tcase_add_test(tc, config_precedence);
     tcase_add_test(tc, shared_configs_stay_separate);
     tcase_add_test(tc, schema_override_and_dispatch);
+    tcase_add_test(tc, parse_records_macros_run);
     tcase_add_test(tc, error_location);
     tcase_add_test(tc, context_members);
     tcase_add_test(tc, yaml_rendering_scopes);
