@@ -202,9 +202,10 @@ static bool mset_body(Cache *c, const Node *n, const CacheParseEnv *env, Sb *bod
     sb_reset(body);
     int k = n->nparse_macros;
     const MacroDef **v = k ? xmalloc(sizeof *v * (size_t)k) : NULL;
-    if (k)
+    if (k) {
         memcpy(v, n->parse_macros, sizeof *v * (size_t)k);
-    qsort(v, (size_t)k, sizeof *v, cmp_macro_uid);
+        qsort(v, (size_t)k, sizeof *v, cmp_macro_uid);
+    }
     char mode = n->parse_text_seen ? 'F' : 'S';
     int scan = 0;
     bool ok = true;
