@@ -9,16 +9,17 @@
  *     (layer 4: config() calls, ref(), source(), hooks' refs, macro deps).
  *   - A node's key is SHA-256 over cdbt's version and build (size + mtime of
  *     the running executable), the command (flags.WHICH, --full-refresh) when
- *     the node's code, hooks, test kwargs or a var mention `flags`, the whole
- *     dbt_project.yml, project and --vars, the target, quoting, which project
+ *     the node's code, hooks or test kwargs mention `flags`, the whole
+ *     dbt_project.yml but its vars, the target, quoting, which project
  *     macros exist (unique_id and path), and everything the loader gave the
  *     node (file checksum or raw code, fqn, paths, folded config, unrendered
  *     config, description, columns, meta, tags, docs, test kwargs, ...).
  *   - The entry also names the set of project macros the render ran
  *     (Node.parse_macros: every call at any depth), each with a hash of its
- *     text, and the command when one of them mentions `flags`; it is reused
- *     only while every one is unchanged.  A macro the render did not run
- *     cannot have changed what it did.
+ *     text, and of the vars it read (Node.parse_vars), each with its value
+ *     or "not defined", and the command when one of them mentions `flags`;
+ *     it is reused only while every one is unchanged.  A macro the render
+ *     did not run, or a var it did not read, cannot have changed what it did.
  *   - A macro's text between its tags (tpl_skeleton) counts only for nodes
  *     whose parse render looked at text a macro emitted
  *     (interp_text_seen): the others hash the macros' skeletons, so
@@ -28,8 +29,7 @@
  *   - Each stored node also keeps the env vars its render read (name and
  *     value or unset); the entry is reused only if all still match.
  *   - Nodes that read invocation_id, run_started_at or modules (the clock;
- *     in their code or a macro they ran; every node when a var does) are
- *     never cached.
+ *     in their code, a macro they ran or a var they read) are never cached.
  *   - Errors are never cached: outputs are stored only after a successful
  *     dbt_parse().
  *

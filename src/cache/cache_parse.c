@@ -67,15 +67,37 @@ static int hooks_scan(const Node *n)
 
 static void ser_bool(Sb *b, bool v) { ser_u8(b, v ? 1 : 0); }
 
-/* The global key: the build, the project's settings, vars and target, and
- * which macros exist (unique_id and file: what a name resolves to).  The
- * macros' text is not in it: each entry lists the macros its render ran,
- * with a hash of their text (macro sets, below). */
+/* A dbt_project.yml without its vars: the renders that read a var are keyed
+ * on its value (read sets, below). */
+static void ser_project_yml(Sb *b, VDict *yml, bool *ok)
+{
+    if (!yml || !dict_getz(yml, "vars")) {
+        ser_dict_ptr(b, yml, false, ok);
+        return;
+    }
+    Arena a;
+    arena_init(&a, 0);
+    Value d = v_dict(&a);
+    VDictEntry *e;
+    for (size_t it = 0; dict_next(yml, &it, &e);) {
+        const char *k = value_cstr(e->key);
+        if (!k || strcmp(k, "vars") != 0)
+            dict_set(&a, d.u.d, e->key, e->val);
+    }
+    ser_dict_ptr(b, d.u.d, false, ok);
+    arena_free(&a);
+}
+
+/* The global key: the build, the project's settings and target, and which
+ * macros exist (unique_id and file: what a name resolves to).  Neither the
+ * macros' text nor the vars are in it: each entry lists the macros its
+ * render ran, with a hash of their text, and the vars it read, with their
+ * values (read sets, below). */
 static bool global_key(Project *p, uint8_t g[32], bool *vol, bool *flags)
 {
     Sb b = SB_INIT;
     bool ok = true;
-    ser_str(&b, "cdbt-parse-global-v3");
+    ser_str(&b, "cdbt-parse-global-v4");
     if (!ser_build(&b))
         ok = false;              /* cannot tell one build from another */
     ser_str(&b, p->root);
@@ -83,20 +105,17 @@ static bool global_key(Project *p, uint8_t g[32], bool *vol, bool *flags)
     ser_str(&b, p->version);
     ser_str(&b, p->profile_name);
     ser_str(&b, p->target_name);
-    ser_dict_ptr(&b, p->project_yml, false, &ok);
-    ser_dict_ptr(&b, p->vars, false, &ok);
-    ser_dict_ptr(&b, p->cli_vars, false, &ok);
+    ser_project_yml(&b, p->project_yml, &ok);
     ser_dict_ptr(&b, p->target, false, &ok);
     ser_dict_ptr(&b, p->quoting, false, &ok);
-    /* installed packages: their own vars and config trees (their macros
-     * are among p->macros) */
+    /* installed packages: their config trees (their macros are among
+     * p->macros, their vars read through var()) */
     for (int i = 0; i < p->npackages; i++) {
         Package *pk = p->packages[i];
         ser_u8(&b, 'K');
         ser_str(&b, pk->name);
         ser_str(&b, pk->root);
-        ser_dict_ptr(&b, pk->project_yml, false, &ok);
-        ser_dict_ptr(&b, pk->vars, false, &ok);
+        ser_project_yml(&b, pk->project_yml, &ok);
     }
     int sc = journal_text_scan(b.buf, b.len);
     *vol = sc & JOURNAL_VOLATILE;
@@ -111,15 +130,18 @@ static bool global_key(Project *p, uint8_t g[32], bool *vol, bool *flags)
     return ok;
 }
 
-/* ---------------------------------------------------------------- macro sets
+/* ---------------------------------------------------------------- read sets
  *
  * A node's render depends on the macros it ran and on nothing else of the
  * macros but which exist (the global key): a macro it did not run cannot
- * change what it did.  Each entry names a set (parse_msets): per macro run,
+ * change what it did.  Likewise it depends on the vars it asked var() for
+ * and on no other.  Each entry names a set (parse_msets): per macro run,
  * its unique_id and a hash of its text, or of its skeleton (tpl_skeleton:
  * the text between the tags left out) when the render saw no text a macro
- * emitted (cache.h); and the command's flags when one of those macros
- * mentions `flags`.  A set holds while every hash is still the macro's. */
+ * emitted (cache.h); per var read, its package, name and value (or that it
+ * was not defined); and the command's flags when one of those macros or
+ * values mentions `flags`.  A set holds while every hash is still the
+ * macro's and every var still has that value. */
 
 typedef struct MacroMemo {
     uint8_t h[2][32];            /* 0: skeleton ('S'), 1: whole text ('F') */
@@ -195,6 +217,18 @@ static int cmp_macro_uid(const void *a, const void *b)
     return strcmp((*(const MacroDef *const *)a)->unique_id, (*(const MacroDef *const *)b)->unique_id);
 }
 
+static int cmp_name(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* var(name) of a node of package pkg as the set records it: 0 (not
+ * defined) or 1 and the value's encoding; false when the value does not
+ * encode. */
+static bool ser_var_read(Sb *b, Project *p, const char *pkg, const char *name)
+{
+    Value *v = project_var(p, p->cli_vars, pkg, name, true);
+    ser_u8(b, v ? 1 : 0);
+    return !v || ser_value(b, *v, false);
+}
+
 /* The set of n's render into body; false when it cannot be stored (a macro
  * that mentions the clock, or one the cache cannot tell apart). */
 static bool mset_body(Cache *c, const Node *n, const CacheParseEnv *env, Sb *body)
@@ -223,6 +257,22 @@ static bool mset_body(Cache *c, const Node *n, const CacheParseEnv *env, Sb *bod
         sb_append(body, (const char *)macro_hash(c, i, mode), 32);
     }
     free(v);
+    /* the vars, by name */
+    int nv = ok ? n->nparse_vars : 0;
+    const char **names = nv ? xmalloc(sizeof *names * (size_t)nv) : NULL;
+    if (nv) {
+        memcpy(names, n->parse_vars, sizeof *names * (size_t)nv);
+        qsort(names, (size_t)nv, sizeof *names, cmp_name);
+    }
+    ser_u32(body, (uint32_t)nv);
+    for (int j = 0; j < nv && ok; j++) {
+        ser_str(body, n->package_name);
+        ser_str(body, names[j]);
+        size_t at = body->len;
+        ok = ser_var_read(body, c->mp, n->package_name, names[j]);
+        scan |= journal_text_scan(body->buf + at, body->len - at);
+    }
+    free(names);
     if (scan & JOURNAL_VOLATILE)
         ok = false;
     if (ok && (scan & JOURNAL_FLAGS)) {
@@ -264,6 +314,22 @@ static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CachePar
         int i = macro_index(c, uid, strlen(uid));
         ok = i >= 0 && memcmp(macro_hash(c, i, (char)mode), h, 32) == 0;
     }
+    uint32_t nv = ok ? rd_u32(&r) : 0;
+    Sb now = SB_INIT;
+    for (uint32_t j = 0; j < nv && ok && !r.bad; j++) {
+        const char *pkg = rd_str(&r, &tmp), *name = rd_str(&r, &tmp);
+        const uint8_t *v0 = r.p;
+        if (r.bad || !name || r.p >= r.end) {
+            ok = false;
+            break;
+        }
+        if (*r.p++ == 1)
+            rd_skip(&r, 0);
+        sb_reset(&now);
+        ok = !r.bad && ser_var_read(&now, c->mp, pkg, name) && now.len == (size_t)(r.p - v0) &&
+             memcmp(now.buf, v0, now.len) == 0;
+    }
+    sb_free(&now);
     if (ok && !r.bad && r.p < r.end) {
         ok = rd_u8(&r) == 'W';
         const char *which = ok ? rd_str(&r, &tmp) : NULL;

@@ -698,35 +698,6 @@ static const ObjClass config_class = {
 
 /* ---------------------------------------------------------------- var / env_var */
 
-/* A project's vars: those scoped to pkg (`vars: {<pkg>: {...}}`), then its global ones. */
-static Value *vars_in(VDict *vars, const char *pkg, const char *name)
-{
-    if (!vars)
-        return NULL;
-    if (pkg) {
-        Value *scoped = dict_getz(vars, pkg);
-        if (scoped && scoped->type == V_DICT) {
-            Value *v = dict_getz(scoped->u.d, name);
-            if (v)
-                return v;
-        }
-    }
-    return dict_getz(vars, name);
-}
-
-/* §3.4: --vars, the root project's vars (scoped to the node's package, then
- * global), then an installed package's own vars (scoped, then global). */
-static Value *vars_lookup(Dbt *d, const char *pkg, const char *name, bool project_vars)
-{
-    Value *v = d->opt.cli_vars ? dict_getz(d->opt.cli_vars, name) : NULL;
-    if (v || !project_vars || !d->p || !d->p->vars)
-        return v;
-    v = vars_in(d->p->vars, pkg, name);
-    if (v || !pkg || !d->p->npackages || strcmp(pkg, d->p->name) == 0)
-        return v;
-    Package *pk = project_package(d->p, pkg);
-    return pk ? vars_in(pk->vars, pkg, name) : NULL;
-}
 
 /* json.dumps(v, sort_keys=True, indent=4) for the missing-var message. */
 static void json_pretty(Sb *out, Value v, int indent, int depth)
@@ -821,7 +792,9 @@ static int f_var(Interp *I, void *ud, Value self, CallArgs *args, Value *out)
     bool project_vars = c->pass != DBT_YAML || c->scope == PR_PROPERTIES;
     Value *v = c->unit ? dbt_unit_override(c, "vars", name) : NULL;   /* as --vars would */
     if (!v)
-        v = vars_lookup(c->d, c->n ? c->n->package_name : c->yaml_pkg, name, project_vars);
+        v = project_var(c->d->p, c->d->opt.cli_vars, c->n ? c->n->package_name : c->yaml_pkg, name, project_vars);
+    if (c->rec && c->pass == DBT_PARSE && c->n && !c->unit)
+        dbt_rec_var(c, name);    /* the parse cache keys the node on it */
     if (!v) {
         if (slots[1].type != V_UNDEF) {
             *out = slots[1];

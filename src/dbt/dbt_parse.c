@@ -186,6 +186,8 @@ typedef struct NodeParsed {
     bool text_seen;
     const MacroDef **parse_macros;
     int nparse_macros;
+    const char **parse_vars;
+    int nparse_vars;
     bool src_unset;              /* n->src was initialised by the render */
 } NodeParsed;
 
@@ -227,6 +229,8 @@ static void node_save(const Node *n, NodeParsed *s)
     s->text_seen = n->parse_text_seen;
     s->parse_macros = n->parse_macros;
     s->nparse_macros = n->nparse_macros;
+    s->parse_vars = n->parse_vars;
+    s->nparse_vars = n->nparse_vars;
     s->src_unset = !n->src.text;
 }
 
@@ -245,6 +249,8 @@ static void node_restore(Node *n, const NodeParsed *s)
     n->parse_text_seen = s->text_seen;
     n->parse_macros = s->parse_macros;
     n->nparse_macros = s->nparse_macros;
+    n->parse_vars = s->parse_vars;
+    n->nparse_vars = s->nparse_vars;
     if (s->src_unset) {
         srcfile_free(&n->src);
         memset(&n->src, 0, sizeof n->src);
@@ -379,7 +385,7 @@ static bool has_jinja(const char *s, size_t n)
 
 /* Hooks' ref()/source() calls are dependencies too (§2.6): render each hook
  * text of the folded config at parse time to record them. */
-static int parse_hooks(Dbt *d, ParseLane *ln, Node *n, DbtMacroRec *macs, Diag *err)
+static int parse_hooks(Dbt *d, ParseLane *ln, Node *n, DbtParseRec *rec, Diag *err)
 {
     static const char *const keys[] = {"pre-hook", "post-hook"};
     Arena *sa = ln ? &ln->scratch : &d->scratch;
@@ -388,7 +394,7 @@ static int parse_hooks(Dbt *d, ParseLane *ln, Node *n, DbtMacroRec *macs, Diag *
     bool any = false;
     dbt_ctx_init(&c, d, n, DBT_PARSE, sa);
     c.lane = ln;
-    c.macs = macs;
+    c.rec = rec;
     for (int k = 0; k < 2 && rc == 0; k++) {
         Value *h = n->config ? dict_getz(n->config, keys[k]) : NULL;
         if (!h || (h->type != V_LIST && h->type != V_STR))
@@ -437,13 +443,15 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
     DbtCtx c;
     dbt_ctx_init(&c, d, n, DBT_PARSE, sa);
     c.lane = ln;
-    DbtMacroRec rec = {0};
+    DbtParseRec rec = {0};
     if (d->opt.record_macros)
-        c.macs = &rec;
+        c.rec = &rec;
     n->nrefs = n->nsources = n->ndep_macros = 0;
     n->parse_text_seen = false;
     n->parse_macros = NULL;
     n->nparse_macros = 0;
+    n->parse_vars = NULL;
+    n->nparse_vars = 0;
     /* The tree is parsed into the scratch arena and dropped with it: keeping
      * every node's tree alive costs several KB per node (most of the memory
      * of a large project); the compile pass parses again, one node at a time. */
@@ -500,19 +508,28 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
         goto fail;
     }
     apply_capture(d, ln, n, &c);
-    if (parse_hooks(d, ln, n, c.macs, err) != 0)
+    if (parse_hooks(d, ln, n, c.rec, err) != 0)
         goto fail;
-    if (rec.v.len) {
-        n->parse_macros = ARENA_ARRAY(keep, const MacroDef *, rec.v.len);
-        memcpy(n->parse_macros, rec.v.items, sizeof *rec.v.items * rec.v.len);
-        n->nparse_macros = (int)rec.v.len;
+    if (rec.macros.len) {
+        n->parse_macros = ARENA_ARRAY(keep, const MacroDef *, rec.macros.len);
+        memcpy(n->parse_macros, rec.macros.items, sizeof *rec.macros.items * rec.macros.len);
+        n->nparse_macros = (int)rec.macros.len;
+    }
+    if (rec.vars.len) {
+        n->parse_vars = ARENA_ARRAY(keep, const char *, rec.vars.len);
+        for (size_t i = 0; i < rec.vars.len; i++)
+            n->parse_vars[i] = arena_strdup(keep, rec.vars.items[i]);
+        n->nparse_vars = (int)rec.vars.len;
     }
     rc = 0;
     goto done;
 fail:
     dbt_error_prefix(err, n);
 done:
-    vec_free(&rec.v);
+    vec_free(&rec.macros);
+    for (size_t i = 0; i < rec.vars.len; i++)
+        free(rec.vars.items[i]);
+    vec_free(&rec.vars);
     sb_free(&sb);
     dbt_ctx_fini(&c);
     return rc;

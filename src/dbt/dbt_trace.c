@@ -89,14 +89,14 @@ void dbt_macro_defs_build(Dbt *d)
 static void hook(void *ud, const TplMacro *m)
 {
     DbtCtx *c = ud;
-    if (c->macs) {
+    if (c->rec) {
         const MacroDef *md = strmap_get(&c->d->macro_defs, (const char *)&m, sizeof m);
         if (md) {
             bool seen = false;
-            for (size_t i = c->macs->v.len; i-- > 0 && !seen;)
-                seen = c->macs->v.items[i] == md;
+            for (size_t i = c->rec->macros.len; i-- > 0 && !seen;)
+                seen = c->rec->macros.items[i] == md;
             if (!seen)
-                vec_push(&c->macs->v, md);
+                vec_push(&c->rec->macros, md);
         }
     }
     if (trace_wants(c))
@@ -105,8 +105,16 @@ static void hook(void *ud, const TplMacro *m)
 
 void dbt_trace_attach(DbtCtx *c, Interp *I)
 {
-    if ((c->macs && c->d->macro_defs_built) || trace_wants(c))
+    if ((c->rec && c->d->macro_defs_built) || trace_wants(c))
         interp_set_macro_hook(I, hook, c);
+}
+
+void dbt_rec_var(DbtCtx *c, const char *name)
+{
+    for (size_t i = 0; i < c->rec->vars.len; i++)
+        if (strcmp(c->rec->vars.items[i], name) == 0)
+            return;
+    vec_push(&c->rec->vars, xstrdup(name));
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }

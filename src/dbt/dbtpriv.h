@@ -64,11 +64,17 @@ typedef struct DbtCtx {
     Node *unit;
     VEC(int) unit_used;          /* indices into unit->unit->given, in first-use order */
     VDict *globals;              /* the render's globals when not d->globals (overrides) */
-    struct DbtMacroRec *macs;    /* parse pass with DbtOptions.record_macros: the project macros run, or NULL */
+    struct DbtParseRec *rec;     /* parse pass with DbtOptions.record_macros: what the render read, or NULL */
 } DbtCtx;
 
-/* The project macros a parse render ran, each once, in first-run order. */
-typedef struct DbtMacroRec { VEC(const MacroDef *) v; } DbtMacroRec;
+/* What a parse render read besides its node: the project macros it ran and
+ * the vars it asked for (names, malloc'ed), each once, in first-read order. */
+typedef struct DbtParseRec {
+    VEC(const MacroDef *) macros;
+    VEC(char *) vars;
+} DbtParseRec;
+/* dbt_trace.c: note var(name) in c->rec */
+void dbt_rec_var(DbtCtx *c, const char *name);
 
 struct Dbt {
     DbtOptions opt;

@@ -147,6 +147,34 @@ Node *project_node(Project *p, const char *unique_id)
     return p && unique_id ? strmap_getz(&p->by_id, unique_id) : NULL;
 }
 
+/* A project's vars: those scoped to pkg (`vars: {<pkg>: {...}}`), then its global ones. */
+static Value *vars_in(VDict *vars, const char *pkg, const char *name)
+{
+    if (!vars)
+        return NULL;
+    if (pkg) {
+        Value *scoped = dict_getz(vars, pkg);
+        if (scoped && scoped->type == V_DICT) {
+            Value *v = dict_getz(scoped->u.d, name);
+            if (v)
+                return v;
+        }
+    }
+    return dict_getz(vars, name);
+}
+
+Value *project_var(const Project *p, VDict *cli_vars, const char *pkg, const char *name, bool project_vars)
+{
+    Value *v = cli_vars ? dict_getz(cli_vars, name) : NULL;
+    if (v || !project_vars || !p || !p->vars)
+        return v;
+    v = vars_in(p->vars, pkg, name);
+    if (v || !pkg || !p->npackages || strcmp(pkg, p->name) == 0)
+        return v;
+    Package *pk = project_package(p, pkg);
+    return pk ? vars_in(pk->vars, pkg, name) : NULL;
+}
+
 Package *project_package(const Project *p, const char *name)
 {
     if (!p || !name)

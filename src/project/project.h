@@ -172,8 +172,10 @@ typedef struct Node {
     int nfqn, nrefs, nsources, ndep_nodes, ndep_macros, nparents;
     bool parse_text_seen;   /* the parse render read text a macro emitted (interp_text_seen) */
     /* the project macros the parse render ran, each once (recorded when
-     * DbtOptions.record_macros is set: the parse cache keys a node on them) */
+     * DbtOptions.record_macros is set: the parse cache keys a node on them
+     * and on the vars it read) */
     const struct MacroDef **parse_macros; int nparse_macros;
+    const char **parse_vars; int nparse_vars;   /* the vars it asked var() for (same) */
     bool is_generic_test;   /* tests */
     bool compiled;          /* compile results */
     bool disabled;
@@ -318,6 +320,11 @@ int      project_parse_ref_call(Arena *a, const char *text, NodeRef *ref, NodeSr
 int      project_fk_target(Arena *a, const char *to, NodeRef *ref, NodeSrcRef *src);
 /* The package named name (p->self for the root project), or NULL. */
 Package *project_package(const Project *p, const char *name);
+/* §3.4: what var(name) gives a node of package pkg: --vars (cli_vars), then
+ * the root project's vars (scoped to pkg, then global), then an installed
+ * package's own vars (scoped, then global); with project_vars false,
+ * --vars alone.  NULL when not defined.  The value is unrendered. */
+Value *project_var(const Project *p, VDict *cli_vars, const char *pkg, const char *name, bool project_vars);
 /* Is n an ephemeral model (config materialized: ephemeral)? */
 static inline bool node_is_ephemeral(const Node *n)
 {

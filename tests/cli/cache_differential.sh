@@ -422,6 +422,18 @@ check("... and it has the new config",
       json.loads(run("parse")[2])["nodes"]["model.jaffle.nested_cfg"]["config"]["materialized"] == "table")
 write("macros/nest.sql", t)
 compare(0, "nested macro back")
+# a var one model reads (env_model: tagv) given another value with --vars,
+# and one no model reads: that model alone, then none, parsed again
+cli_vars = "{tagv: tv9}"
+var_stats = compare(0, "a var one model reads")
+check("a var changed: only the model that reads it is parsed again",
+      bool(var_stats) and int(var_stats[0][1]) == int(stats[0][1]) + 1, f"{var_stats} vs {stats}")
+cli_vars = "{tagv: tv9, nobody_reads: 1}"
+var_stats = compare(0, "a var no model reads")
+check("a var no model reads: nothing parsed again",
+      bool(var_stats) and int(var_stats[0][1]) == int(stats[0][1]), f"{var_stats} vs {stats}")
+cli_vars = None
+compare(0, "vars back")
 for step in range(1, STEPS + 1):
     while pending:
         write(*pending.pop())

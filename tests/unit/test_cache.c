@@ -1414,6 +1414,72 @@ START_TEST(parse_keyed_on_macros_run)
 }
 END_TEST
 
+/* A node is parsed again only when a var its render read changed: node 0
+ * reads a, node 1 b (and c, not defined), node 2 none.  --vars over the
+ * project's; a var defined that no render read changes nothing; a value
+ * that mentions the clock is never stored, one that mentions `flags` holds
+ * per command. */
+static const char *const *g_var_names[3];
+static int g_nvar_names[3];
+
+static int vars_round(const char *dir, const char *vars_yaml_a, const char *vars_yaml_b, const char *cli_a,
+                      const char *which)
+{
+    char *w = NULL;
+    CacheParseEnv env = {which ? which : "parse", false, false, false};
+    Project *p = shared_project();
+    p->vars = v_dict(&p->arena).u.d;
+    if (vars_yaml_a)
+        dict_setz(&p->arena, p->vars, "a", v_strz(&p->arena, vars_yaml_a));
+    if (vars_yaml_b)
+        dict_setz(&p->arena, p->vars, "b", v_strz(&p->arena, vars_yaml_b));
+    if (cli_a) {
+        p->cli_vars = v_dict(&p->arena).u.d;
+        dict_setz(&p->arena, p->cli_vars, "a", v_strz(&p->arena, cli_a));
+    }
+    Cache *c = cache_open(dir, &w);
+    int restored = cache_parse_begin(c, p, &env, &w);
+    for (int i = 0; i < 3; i++) {
+        if (cache_parse_skip(c, p->nodes[i]))
+            continue;
+        p->nodes[i]->parse_vars = (const char **)g_var_names[i];
+        p->nodes[i]->nparse_vars = g_nvar_names[i];
+    }
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
+    cache_close(c);
+    mini_free(p);
+    ck_assert_ptr_null(w);
+    return restored;
+}
+
+START_TEST(parse_keyed_on_vars_read)
+{
+    char *d = tmpdir();
+    static const char *const reads0[] = {"a"}, *const reads1[] = {"c", "b"};
+    g_var_names[0] = reads0;
+    g_nvar_names[0] = 1;
+    g_var_names[1] = reads1;
+    g_nvar_names[1] = 2;
+    g_var_names[2] = NULL;
+    g_nvar_names[2] = 0;
+    ck_assert_int_eq(vars_round(d, "1", "2", NULL, NULL), 0);
+    ck_assert_int_eq(vars_round(d, "1", "2", NULL, NULL), 3);
+    ck_assert_int_eq(vars_round(d, "1", "3", NULL, NULL), 2);       /* b: node 1 */
+    ck_assert_int_eq(vars_round(d, "1", "3", "1", NULL), 3);        /* --vars a: the same value */
+    ck_assert_int_eq(vars_round(d, "1", "3", "9", NULL), 2);        /* --vars a over the project's: node 0 */
+    ck_assert_int_eq(vars_round(d, "5", "3", "9", NULL), 3);        /* the project's a, under --vars: nothing */
+    ck_assert_int_eq(vars_round(d, "5", NULL, "9", NULL), 2);       /* b no longer defined: node 1 */
+    ck_assert_int_eq(vars_round(d, "5", NULL, "9", NULL), 3);
+    ck_assert_int_eq(vars_round(d, "5", NULL, "{{ invocation_id }}", NULL), 2);
+    ck_assert_int_eq(vars_round(d, "5", NULL, "{{ invocation_id }}", NULL), 2);   /* never stored */
+    ck_assert_int_eq(vars_round(d, "5", NULL, "{{ flags.WHICH }}", NULL), 2);
+    ck_assert_int_eq(vars_round(d, "5", NULL, "{{ flags.WHICH }}", NULL), 3);
+    ck_assert_int_eq(vars_round(d, "5", NULL, "{{ flags.WHICH }}", "compile"), 2);
+    rmdir_all(d);
+}
+END_TEST
+
 /* The parse store runs on a thread of its own: cache_parse_end returns
  * while another connection still holds the write lock; the next user of
  * the cache waits for it; its failure is reported by cache_parse_wait in
@@ -1545,6 +1611,7 @@ Suite *cache_suite(void)
     tcase_add_test(tc, parse_store_shared_configs);
     tcase_add_test(tc, parse_lazy_after_macro_edit);
     tcase_add_test(tc, parse_keyed_on_macros_run);
+    tcase_add_test(tc, parse_keyed_on_vars_read);
     tcase_add_test(tc, snapshot_store_lookup_invalidate);
     tcase_add_test(tc, snapshot_changes_nodes_overrides);
     tcase_add_test(tc, snapshot_node_table_chunks);

@@ -486,7 +486,7 @@ END_TEST
 /* DbtOptions.record_macros: each node's parse render records the project
  * macros it ran, at any depth (through another macro, adapter.dispatch, a
  * hook), and those whose attributes it read; not those it only could have
- * called; on either thread of the parse pass. */
+ * called; and the vars it read; on either thread of the parse pass. */
 static const char *macro_names(Node *n)
 {
     static char buf[512];
@@ -517,14 +517,16 @@ START_TEST(parse_records_macros_run)
                "{% macro never() %}0{% endmacro %}\n"
                "{% macro default__disp() %}{{ return('view') }}{% endmacro %}\n"
                "{% macro looked_at(a, b) %}{% endmacro %}\n"
-               "{% macro in_hook() %}select 1{% endmacro %}\n");
+               "{% macro in_hook() %}select 1{% endmacro %}\n"
+               "{% macro reads_var() %}{{ var('v2') }}{% endmacro %}\n");
     write_file("models/a.sql", "select {{ outer(true) }} as x");
     write_file("models/b.sql", "{{ config(materialized=adapter.dispatch('disp')()) }}select 1 as x");
     write_file("models/c.sql", "select {{ looked_at.arguments | length }} as x");
     write_file("models/d.sql", "{{ config(pre_hook=\"{{ in_hook() }}\") }}select 1 as x");
     write_file("models/e.sql", "select 1 as x");
+    write_file("models/f.sql", "select '{{ var('v1', 'd') }}{{ reads_var() }}{{ var('v1') }}' as x");
     static const char *const want[][2] = {{"a", "deep,inner,outer"}, {"b", "default__disp"},
-                                          {"c", "looked_at"}, {"d", "in_hook"}, {"e", ""}};
+                                          {"c", "looked_at"}, {"d", "in_hook"}, {"e", ""}, {"f", "reads_var"}};
     for (int round = 0; round < 3; round++) {
         /* 0: one thread; 1: the helper thread renders every node first;
          * 2: not asked for, nothing recorded */
@@ -538,6 +540,13 @@ START_TEST(parse_records_macros_run)
             ck_assert_ptr_nonnull(n);
             ck_assert_msg(strcmp(macro_names(n), round < 2 ? want[i][1] : "") == 0, "round %d, %s: %s", round,
                           want[i][0], macro_names(n));
+        }
+        /* the vars f asked for, each once (v2 through a macro) */
+        Node *f = by_name(L.p, RT_MODEL, "f");
+        ck_assert_int_eq(f->nparse_vars, round < 2 ? 2 : 0);
+        if (round < 2) {
+            ck_assert_str_eq(f->parse_vars[0], "v1");
+            ck_assert_str_eq(f->parse_vars[1], "v2");
         }
         unload(&L);
         unsetenv("CDBT_PARSE_THREADS");
