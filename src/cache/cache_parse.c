@@ -167,8 +167,10 @@ static void macros_init(Cache *c, Project *p)
     strmap_init(&c->msets);
     for (int i = 0; i < p->nmacros; i++) {
         const char *uid = p->macros[i]->unique_id;
-        if (uid && strmap_putz(&c->muid, uid, (void *)(intptr_t)(i + 1)))
-            strmap_putz(&c->muid, uid, (void *)0);       /* two of that name: never holds */
+        if (!uid)
+            continue;
+        bool dup = strmap_has(&c->muid, uid, strlen(uid));
+        strmap_putz(&c->muid, uid, (void *)(intptr_t)(dup ? 0 : i + 1));   /* two of that name: never holds */
     }
 }
 
