@@ -238,10 +238,12 @@ void fastpath_store(Session *s, const char *out_root, const char *const *outputs
             envs[i] = journal_env_at(i);
         uint8_t key[32];
         char *w = NULL;
-        /* compile marks the files of user macros: an edit of those alone
-         * lets the next full compile reuse what they cannot have changed */
+        /* the files of user macros are marked: after an edit of those alone
+         * the next full run leaves the parse cache's entries alone when none
+         * can match (CacheParseEnv.lazy), and a compile reuses what they
+         * cannot have changed */
         const char **mf = NULL;
-        size_t nmf = s->dbt && strcmp(f->command, "compile") == 0 ? dbt_macro_files(s->dbt, &mf) : 0;
+        size_t nmf = s->dbt ? dbt_macro_files(s->dbt, &mf) : 0;
         CacheSnapPrep *cp = fp->cp;
         fp->cp = NULL;
         int rc = 0;

@@ -158,5 +158,32 @@ as_cold "macro and properties"
 grep -rq 'customer_lifetime_value > 0' target/compiled/jaffle/models/marts/_marts.yml/
 expect "the test has its new where" 0 $?
 
+# ---- 9. a macro every model runs, in a project of its own: after an edit
+# inside its tags no parse-cache entry can match, and parse and compile
+# leave the entries alone (the snapshot lists macro files for both); going
+# back finds them all
+mkdir -p "$W/q/models" "$W/q/macros"
+cd "$W/q"
+printf 'name: q\nversion: "1"\nconfig-version: 2\nprofile: q\n' > dbt_project.yml
+printf 'q:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: h\n      user: u\n      password: p\n      port: 5432\n      dbname: d\n      schema: s\n' > profiles.yml
+printf '{%% macro m(x) %%}({{ x }}){%% endmacro %%}\n' > macros/m.sql
+for i in 1 2 3; do printf 'select {{ m(%d) }} as x\n' $i > models/q$i.sql; done
+for cmd in parse compile; do
+    # (--debug every time: it is part of the command line a snapshot is for)
+    settle; C $cmd -q --debug > /dev/null 2>&1; settle; C $cmd -q --debug > /dev/null 2>&1
+    printf '{%% macro m(x) %%}({{ x + 10 }}){%% endmacro %%}\n' > macros/m.sql; settle
+    out=$(C $cmd -q --debug 2>&1)
+    expect "$cmd, a macro every model runs edited: entries left alone" \
+        "cdbt cache: 3 nodes parsed; macros changed since every entry was stored, which are left as they are" \
+        "$(echo "$out" | grep -E 'nodes parsed|nodes restored')"
+    grep -q '(11)' target/compiled/q/models/q1.sql 2>/dev/null || [ $cmd = parse ]
+    expect "$cmd: the new macro in the compiled model" 0 $?
+    printf '{%% macro m(x) %%}({{ x }}){%% endmacro %%}\n' > macros/m.sql; settle
+    out=$(C $cmd -q --debug 2>&1)
+    expect "$cmd, the macro back: every entry restored" "cdbt cache: 3 nodes restored, 0 parsed (0 not cacheable)" \
+        "$(echo "$out" | grep -E 'nodes parsed|nodes restored')"
+done
+cd "$W/p"
+
 echo "cache_macro_edit: $pass passed, $fail failed"
 [ $fail = 0 ]
