@@ -1267,6 +1267,17 @@ static Project *macro_project(const char *sql)
     return macros_project(sqls);
 }
 
+/* The end of a parse round: store, wait for the store, close, free. */
+static void end_round(Cache *c, Project *p)
+{
+    char *w = NULL;
+    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
+    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
+    cache_close(c);
+    mini_free(p);
+    ck_assert_ptr_null(w);
+}
+
 /* What the render of node i would record: it ran macro ran[i] (-1: none). */
 static void fake_runs(Project *p, Cache *c, const int *ran)
 {
@@ -1289,11 +1300,8 @@ static int lazy_round(const char *dir, const char *sql, bool lazy, bool *idle)
     *idle = cache_parse_idle(c);
     static const int all_m0[] = {0, 0, 0};
     fake_runs(p, c, all_m0);
-    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
-    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
-    cache_close(c);
-    mini_free(p);
     ck_assert_ptr_null(w);
+    end_round(c, p);
     return restored;
 }
 
@@ -1349,11 +1357,8 @@ static int macro_round(const char *dir, const MacroRound *r, int *stored)
     Cache *c = cache_open(dir, &w);
     int restored = cache_parse_begin(c, p, &env, &w);
     fake_runs(p, c, r->ran);
-    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
-    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
-    cache_close(c);
-    mini_free(p);
     ck_assert_ptr_null(w);
+    end_round(c, p);
     char path[512];
     snprintf(path, sizeof path, "%s/cdbt.db", dir);
     *stored = parse_rows(path);
@@ -1445,11 +1450,8 @@ static int vars_round(const char *dir, const char *vars_yaml_a, const char *vars
         p->nodes[i]->parse_vars = (const char **)g_var_names[i];
         p->nodes[i]->nparse_vars = g_nvar_names[i];
     }
-    ck_assert_int_eq(cache_parse_end(c, p, &w), 0);
-    ck_assert_int_eq(cache_parse_wait(c, &w), 0);
-    cache_close(c);
-    mini_free(p);
     ck_assert_ptr_null(w);
+    end_round(c, p);
     return restored;
 }
 
