@@ -24,10 +24,14 @@
 #define FS_MAX_DEPTH 64
 
 /* All of fd into *out (NUL-terminated), from the arena a or, when a is
- * NULL, malloc'ed.  The size fstat gives, plus the NUL, is allocated at
- * once: one read fills it and a second (returning 0) confirms the end; a
- * file that grew since the fstat continues in a growing heap buffer (copied
- * to the arena at the end).  Closes fd.  0, or -1 with errno. */
+ * NULL, malloc'ed.  The size fstat gives, plus a byte more and the NUL, is
+ * allocated at once: one read asks for a byte more than fstat promised, and
+ * when a regular file gives exactly what was promised, that short read is
+ * its end (POSIX: a regular file reads short only at its end or when a
+ * signal interrupts it, and then it would fall short of the promise too).
+ * A read of 0 ends anything else.  A file that grew since the fstat
+ * continues in a growing heap buffer (copied to the arena at the end).
+ * Closes fd.  0, or -1 with errno. */
 static int read_fd(int fd, Arena *a, char **out, size_t *len, struct stat *stout)
 {
     int rc = -1, saved;
@@ -41,7 +45,8 @@ static int read_fd(int fd, Arena *a, char **out, size_t *len, struct stat *stout
         errno = EISDIR;
         goto done;
     }
-    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, n = 0;
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 2 : 4096, n = 0;
+    bool reg = S_ISREG(st.st_mode) && st.st_size > 0;
     buf = a ? arena_alloc(a, cap) : (heap = xmalloc(cap));
     for (;;) {
         if (n + 1 >= cap) {
@@ -63,7 +68,8 @@ static int read_fd(int fd, Arena *a, char **out, size_t *len, struct stat *stout
             buf[n++] = probe;
             continue;
         }
-        ssize_t r = read(fd, buf + n, cap - n - 1);
+        size_t want = cap - n - 1;
+        ssize_t r = read(fd, buf + n, want);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -72,6 +78,8 @@ static int read_fd(int fd, Arena *a, char **out, size_t *len, struct stat *stout
         if (r == 0)
             break;
         n += (size_t)r;
+        if (reg && (size_t)r < want && n == (size_t)st.st_size)
+            break;               /* all fstat promised, and short: the end */
     }
     if (a && heap) {
         buf = arena_alloc(a, n + 1);
