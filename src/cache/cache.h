@@ -114,6 +114,10 @@ int  cache_parse_wait(Cache *c, char **warning);
  * so it does not add to the compile's peak memory.  Afterwards
  * cache_parse_skip is false and cache_env_read records nothing. */
 void cache_parse_release(Cache *c);
+/* Why the nodes cache_parse_begin did not restore are parsed again, most
+ * frequent first, into buf ("100: macro.p.m changed; 2: not stored yet";
+ * for an idle parse, why no entry could match).  Its length. */
+size_t cache_parse_why(const Cache *c, char *buf, size_t cap);
 /* Counters of the last cache_parse_begin/end (for --debug and tests). */
 void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable);
 

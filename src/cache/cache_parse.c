@@ -6,6 +6,8 @@
  * and the run results are cache.c; the byte format is cache_ser.c. */
 #include <errno.h>
 #include <semaphore.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,6 +145,18 @@ static bool global_key(Project *p, uint8_t g[32], bool *vol, bool *flags)
  * values mentions `flags`.  A set holds while every hash is still the
  * macro's and every var still has that value. */
 
+/* printf into a malloc'ed string */
+static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *strf(const char *fmt, ...)
+{
+    Sb b = SB_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return b.buf ? b.buf : xstrdup("");
+}
+
 typedef struct MacroMemo {
     uint8_t h[2][32];            /* 0: skeleton ('S'), 1: whole text ('F') */
     uint8_t have;                /* bit k: h[k] computed; 4: scan computed */
@@ -155,6 +169,8 @@ void cache_macros_free(Cache *c)
     c->mm = NULL;
     c->mp = NULL;
     strmap_free(&c->muid);
+    for (size_t i = 0; i < c->msets.len; i++)
+        free(c->msets.entries[i].val);
     strmap_free(&c->msets);
 }
 
@@ -296,8 +312,8 @@ static int64_t mset_id(const Sb *body)
     return (int64_t)v;
 }
 
-/* Does a stored set still hold? */
-static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CacheParseEnv *env)
+/* Does a stored set still hold?  If not, *why says what changed. */
+static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CacheParseEnv *env, char **why)
 {
     Rd r = {body, body + len, false};
     Arena tmp;
@@ -315,6 +331,9 @@ static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CachePar
         r.p += 32;
         int i = macro_index(c, uid, strlen(uid));
         ok = i >= 0 && memcmp(macro_hash(c, i, (char)mode), h, 32) == 0;
+        if (!ok)
+            *why = strf("%s %s", uid,
+                        i < 0 ? "is gone" : mode == 'S' ? "changed inside its tags" : "changed (its output is read)");
     }
     uint32_t nv = ok ? rd_u32(&r) : 0;
     Sb now = SB_INIT;
@@ -330,6 +349,8 @@ static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CachePar
         sb_reset(&now);
         ok = !r.bad && ser_var_read(&now, c->mp, pkg, name) && now.len == (size_t)(r.p - v0) &&
              memcmp(now.buf, v0, now.len) == 0;
+        if (!ok && !r.bad)
+            *why = strf("var %s changed", name);
     }
     sb_free(&now);
     if (ok && !r.bad && r.p < r.end) {
@@ -338,9 +359,14 @@ static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CachePar
         bool fr = rd_u8(&r), em = rd_u8(&r);
         ok = ok && !r.bad && which && env->which && strcmp(which, env->which) == 0 && fr == env->full_refresh &&
              em == env->empty;
+        if (!ok && !*why)
+            *why = xstrdup("another command or --full-refresh (a macro or var it read mentions flags)");
     }
     arena_free(&tmp);
-    return ok && !r.bad && r.p == r.end;
+    ok = ok && !r.bad && r.p == r.end;
+    if (!ok && !*why)
+        *why = xstrdup("its record does not decode");
+    return ok;
 }
 
 /* Read every stored set and tell which hold; the number that do. */
@@ -355,8 +381,13 @@ static int msets_load(Cache *c, const CacheParseEnv *env, int *total)
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(q, 0);
         const void *b = sqlite3_column_blob(q, 1);
-        bool holds = mset_holds(c, b, (size_t)sqlite3_column_bytes(q, 1), env);
-        strmap_put(&c->msets, (const char *)&id, sizeof id, (void *)(intptr_t)(holds ? 1 : 2));
+        char *why = NULL;
+        bool holds = mset_holds(c, b, (size_t)sqlite3_column_bytes(q, 1), env, &why);
+        if (holds) {
+            free(why);
+            why = NULL;
+        }
+        free(strmap_put(&c->msets, (const char *)&id, sizeof id, why));
         nvalid += holds;
         (*total)++;
     }
@@ -951,6 +982,56 @@ void cache_parse_release(Cache *c)
     cache_macros_free(c);
 }
 
+typedef struct WhyCount { const char *why; int n; } WhyCount;
+
+static int cmp_why(const void *a, const void *b)
+{
+    const WhyCount *x = a, *y = b;
+    return x->n != y->n ? (x->n < y->n ? 1 : -1) : strcmp(x->why, y->why);
+}
+
+size_t cache_parse_why(const Cache *c, char *buf, size_t cap)
+{
+    if (cap)
+        buf[0] = '\0';
+    if (!c || !cap)
+        return 0;
+    if (c->idle) {
+        snprintf(buf, cap, "%s", c->stale_why ? c->stale_why : "");
+        return strlen(buf);
+    }
+    WhyCount v[16];
+    int nv = 0, other = 0;
+    for (int i = 0; i < c->nent; i++) {
+        const CacheEnt *e = c->entv[i];
+        if (e->hit)
+            continue;
+        const char *why = !e->cacheable ? "not cacheable (it may read the clock, or its values cannot be stored)"
+                          : e->why       ? e->why
+                          : c->stale_why ? c->stale_why
+                                         : "not stored yet";
+        int k = 0;
+        while (k < nv && strcmp(v[k].why, why) != 0)
+            k++;
+        if (k == nv && nv == (int)(sizeof v / sizeof v[0])) {
+            other++;
+            continue;
+        }
+        if (k == nv)
+            v[nv++] = (WhyCount){why, 0};
+        v[k].n++;
+    }
+    qsort(v, (size_t)nv, sizeof *v, cmp_why);
+    size_t len = 0;
+    for (int k = 0; k < nv && k < 4 && len < cap; k++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%d: %s", k ? "; " : "", v[k].n, v[k].why);
+    for (int k = 4; k < nv; k++)
+        other += v[k].n;
+    if (other && len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, "; %d: other reasons", other);
+    return len < cap ? len : cap - 1;
+}
+
 void cache_parse_stats(const Cache *c, int *restored, int *parsed, int *uncacheable)
 {
     *restored = c ? c->restored : 0;
@@ -1049,7 +1130,15 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
     uint8_t last[32];
     int nsets = 0;
     int nvalid = msets_load(c, env, &nsets);
-    bool stale = (stored_gkey(c, last) && memcmp(last, g, 32) != 0) || (nvalid == 0 && nsets > 0);
+    bool gstale = stored_gkey(c, last) && memcmp(last, g, 32) != 0;
+    bool stale = gstale || (nvalid == 0 && nsets > 0);
+    c->stale_why = NULL;
+    if (gstale) {
+        c->stale_why = "dbt_project.yml, the target, the packages or which macros exist changed";
+    } else if (stale) {
+        for (size_t i = 0; i < c->msets.len && !c->stale_why; i++)
+            c->stale_why = c->msets.entries[i].val;
+    }
     if (stale && env->lazy) {
         c->idle = true;
         c->nent = c->restored = c->uncacheable = 0;
@@ -1108,14 +1197,25 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         if (!e || !e->n || !e->cacheable)
             continue;
         const void *key = sqlite3_column_blob(st, 1);
-        if (sqlite3_column_bytes(st, 1) != 32 || !key || memcmp(key, e->key, 32) != 0)
+        if (sqlite3_column_bytes(st, 1) != 32 || !key || memcmp(key, e->key, 32) != 0) {
+            e->why = "its file, properties or config changed";
             continue;
+        }
         int64_t ms = sqlite3_column_int64(st, 2);
-        if ((intptr_t)strmap_get(&c->msets, (const char *)&ms, sizeof ms) != 1)
-            continue;            /* a macro it ran changed, or is gone */
-        const void *envs = sqlite3_column_blob(st, 3);
-        if (!envs_match(envs, (size_t)sqlite3_column_bytes(st, 3)))
+        if (!strmap_has(&c->msets, (const char *)&ms, sizeof ms)) {
+            e->why = "its record is gone";
             continue;
+        }
+        const char *mwhy = strmap_get(&c->msets, (const char *)&ms, sizeof ms);
+        if (mwhy) {
+            e->why = mwhy;       /* a macro it ran or a var it read changed */
+            continue;
+        }
+        const void *envs = sqlite3_column_blob(st, 3);
+        if (!envs_match(envs, (size_t)sqlite3_column_bytes(st, 3))) {
+            e->why = "an env var it read changed";
+            continue;
+        }
         const void *out = sqlite3_column_blob(st, 4);
         if (out && restore((Node *)e->n, &p->arena, out, (size_t)sqlite3_column_bytes(st, 4), &merges))
             e->hit = true;

@@ -22,6 +22,7 @@ typedef struct CacheEnt {
     bool cacheable;              /* false: volatile inputs or unserializable values */
     bool hit;                    /* outputs restored from the cache */
     bool ambiguous;              /* another node has this unique_id: never cached */
+    const char *why;             /* not restored: why (--debug), NULL: no entry stored */
     Sb envs;                     /* env reads of this run: serialized (name, set, value)* */
     /* encoded config / unrendered_config as the loader gave them (from the key material) */
     const uint8_t *pre_cfg, *pre_unr;
@@ -57,7 +58,8 @@ struct Cache {
     Project *mp;                 /* the project of mm and muid */
     struct MacroMemo *mm;        /* p->nmacros, by index */
     StrMap muid;                 /* macro unique_id -> index + 1 (NULL-ish 0: ambiguous) */
-    StrMap msets;                /* stored set id (8 bytes) -> (void *)1 valid, (void *)2 not */
+    StrMap msets;                /* stored set id (8 bytes) -> NULL: holds, else why not (malloc'ed text) */
+    const char *stale_why;       /* no entry could match: why (static text), or NULL */
     CacheStore *store;           /* started by cache_parse_end, not yet joined (main thread only) */
     /* results (cache.c), loaded on first lookup */
     bool results_loaded;

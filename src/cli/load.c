@@ -163,11 +163,15 @@ static void cache_end(Session *s)
     if (s->flags->debug) {
         int r, p, u;
         cache_parse_stats(s->cache, &r, &p, &u);
+        char why[512];
+        cache_parse_why(s->cache, why, sizeof why);
         if (cache_parse_idle(s->cache))
             fprintf(stderr, "cdbt cache: %d nodes parsed; macros changed since every entry was stored, which are "
                             "left as they are\n", p);
         else
             fprintf(stderr, "cdbt cache: %d nodes restored, %d parsed (%d not cacheable)\n", r, p, u);
+        if (p > 0 && why[0])
+            fprintf(stderr, "cdbt cache: why parsed: %s\n", why);
     }
     cache_parse_release(s->cache);
 }

@@ -130,7 +130,9 @@ def check(what, cond, detail=""):
 def compare(step, desc):
     if os.path.exists("target/manifest.json"):
         os.remove("target/manifest.json")
+    global last_err
     rc1, err1, m1 = run("parse", extra=["--debug"])
+    last_err = err1
     stats = re.findall(r"cdbt cache: (\d+) nodes restored, (\d+) parsed", err1)
     err1 = "\n".join(l for l in err1.splitlines() if not l.startswith("cdbt cache:"))
     rc2, err2, m2 = run("parse", extra=["--no-partial-parse"])
@@ -428,6 +430,7 @@ cli_vars = "{tagv: tv9}"
 var_stats = compare(0, "a var one model reads")
 check("a var changed: only the model that reads it is parsed again",
       bool(var_stats) and int(var_stats[0][1]) == int(stats[0][1]) + 1, f"{var_stats} vs {stats}")
+check("... and --debug says why", "1: var tagv changed" in last_err, last_err[-500:])
 cli_vars = "{tagv: tv9, nobody_reads: 1}"
 var_stats = compare(0, "a var no model reads")
 check("a var no model reads: nothing parsed again",

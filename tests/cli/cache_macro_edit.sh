@@ -93,6 +93,8 @@ sed -i 's/{{ scale | int }})/{{ scale | int | int }})/' macros/cents_to_dollars.
 out=$(C compile -q --debug 2>&1)
 expect "tags edit: only the model that runs the macro parsed again" \
     "cdbt cache: $((nrender - 1)) nodes restored, 1 parsed (0 not cacheable)" "$(echo "$out" | grep -E 'nodes restored')"
+expect "tags edit: --debug says why" "cdbt cache: why parsed: 1: macro.jaffle.cents_to_dollars changed inside its tags" \
+    "$(echo "$out" | grep -E 'why parsed')"
 as_cold "tags edit 2"
 settle
 sed -i 's/{{ scale | int | int }})/{{ scale }})/' macros/cents_to_dollars.sql; settle

@@ -1426,6 +1426,7 @@ END_TEST
  * per command. */
 static const char *const *g_var_names[3];
 static int g_nvar_names[3];
+static char g_why[256];          /* cache_parse_why of the last round */
 
 static int vars_round(const char *dir, const char *vars_yaml_a, const char *vars_yaml_b, const char *cli_a,
                       const char *which)
@@ -1451,6 +1452,7 @@ static int vars_round(const char *dir, const char *vars_yaml_a, const char *vars
         p->nodes[i]->nparse_vars = g_nvar_names[i];
     }
     ck_assert_ptr_null(w);
+    cache_parse_why(c, g_why, sizeof g_why);
     end_round(c, p);
     return restored;
 }
@@ -1466,8 +1468,11 @@ START_TEST(parse_keyed_on_vars_read)
     g_var_names[2] = NULL;
     g_nvar_names[2] = 0;
     ck_assert_int_eq(vars_round(d, "1", "2", NULL, NULL), 0);
+    ck_assert_str_eq(g_why, "3: not stored yet");
     ck_assert_int_eq(vars_round(d, "1", "2", NULL, NULL), 3);
+    ck_assert_str_eq(g_why, "");
     ck_assert_int_eq(vars_round(d, "1", "3", NULL, NULL), 2);       /* b: node 1 */
+    ck_assert_str_eq(g_why, "1: var b changed");
     ck_assert_int_eq(vars_round(d, "1", "3", "1", NULL), 3);        /* --vars a: the same value */
     ck_assert_int_eq(vars_round(d, "1", "3", "9", NULL), 2);        /* --vars a over the project's: node 0 */
     ck_assert_int_eq(vars_round(d, "5", "3", "9", NULL), 3);        /* the project's a, under --vars: nothing */
@@ -1475,6 +1480,7 @@ START_TEST(parse_keyed_on_vars_read)
     ck_assert_int_eq(vars_round(d, "5", NULL, "9", NULL), 3);
     ck_assert_int_eq(vars_round(d, "5", NULL, "{{ invocation_id }}", NULL), 2);
     ck_assert_int_eq(vars_round(d, "5", NULL, "{{ invocation_id }}", NULL), 2);   /* never stored */
+    ck_assert_str_eq(g_why, "1: var a changed");         /* (from the row stored for "9") */
     ck_assert_int_eq(vars_round(d, "5", NULL, "{{ flags.WHICH }}", NULL), 2);
     ck_assert_int_eq(vars_round(d, "5", NULL, "{{ flags.WHICH }}", NULL), 3);
     ck_assert_int_eq(vars_round(d, "5", NULL, "{{ flags.WHICH }}", "compile"), 2);
