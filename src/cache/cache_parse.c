@@ -6,7 +6,6 @@
  * and the run results are cache.c; the byte format is cache_ser.c. */
 #include <errno.h>
 #include <semaphore.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,23 +144,14 @@ static bool global_key(Project *p, uint8_t g[32], bool *vol, bool *flags)
  * values mentions `flags`.  A set holds while every hash is still the
  * macro's and every var still has that value. */
 
-/* printf into a malloc'ed string */
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-    Sb b = SB_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    sb_vprintf(&b, fmt, ap);
-    va_end(ap);
-    return b.buf ? b.buf : xstrdup("");
-}
-
 typedef struct MacroMemo {
     uint8_t h[2][32];            /* 0: skeleton ('S'), 1: whole text ('F') */
     uint8_t have;                /* bit k: h[k] computed; 4: scan computed */
     int scan;                    /* journal_text_scan of the text */
 } MacroMemo;
+
+/* c->msets' value of a set that holds (the others': why not, malloc'ed) */
+static char MSET_HOLDS[] = "";
 
 void cache_macros_free(Cache *c)
 {
@@ -170,7 +160,8 @@ void cache_macros_free(Cache *c)
     c->mp = NULL;
     strmap_free(&c->muid);
     for (size_t i = 0; i < c->msets.len; i++)
-        free(c->msets.entries[i].val);
+        if (c->msets.entries[i].val != MSET_HOLDS)
+            free(c->msets.entries[i].val);
     strmap_free(&c->msets);
 }
 
@@ -332,8 +323,8 @@ static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CachePar
         int i = macro_index(c, uid, strlen(uid));
         ok = i >= 0 && memcmp(macro_hash(c, i, (char)mode), h, 32) == 0;
         if (!ok)
-            *why = strf("%s %s", uid,
-                        i < 0 ? "is gone" : mode == 'S' ? "changed inside its tags" : "changed (its output is read)");
+            cache_set_warning(why, "%s %s", uid,
+                              i < 0 ? "is gone" : mode == 'S' ? "changed inside its tags" : "changed (its output is read)");
     }
     uint32_t nv = ok ? rd_u32(&r) : 0;
     Sb now = SB_INIT;
@@ -350,7 +341,7 @@ static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CachePar
         ok = !r.bad && ser_var_read(&now, c->mp, pkg, name) && now.len == (size_t)(r.p - v0) &&
              memcmp(now.buf, v0, now.len) == 0;
         if (!ok && !r.bad)
-            *why = strf("var %s changed", name);
+            cache_set_warning(why, "var %s changed", name);
     }
     sb_free(&now);
     if (ok && !r.bad && r.p < r.end) {
@@ -360,12 +351,12 @@ static bool mset_holds(Cache *c, const uint8_t *body, size_t len, const CachePar
         ok = ok && !r.bad && which && env->which && strcmp(which, env->which) == 0 && fr == env->full_refresh &&
              em == env->empty;
         if (!ok && !*why)
-            *why = xstrdup("another command or --full-refresh (a macro or var it read mentions flags)");
+            cache_set_warning(why, "another command or --full-refresh (a macro or var it read mentions flags)");
     }
     arena_free(&tmp);
     ok = ok && !r.bad && r.p == r.end;
     if (!ok && !*why)
-        *why = xstrdup("its record does not decode");
+        cache_set_warning(why, "its record does not decode");
     return ok;
 }
 
@@ -385,9 +376,9 @@ static int msets_load(Cache *c, const CacheParseEnv *env, int *total)
         bool holds = mset_holds(c, b, (size_t)sqlite3_column_bytes(q, 1), env, &why);
         if (holds) {
             free(why);
-            why = NULL;
+            why = MSET_HOLDS;
         }
-        free(strmap_put(&c->msets, (const char *)&id, sizeof id, why));
+        strmap_put(&c->msets, (const char *)&id, sizeof id, why);      /* (ids are unique) */
         nvalid += holds;
         (*total)++;
     }
@@ -1137,7 +1128,8 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
         c->stale_why = "dbt_project.yml, the target, the packages or which macros exist changed";
     } else if (stale) {
         for (size_t i = 0; i < c->msets.len && !c->stale_why; i++)
-            c->stale_why = c->msets.entries[i].val;
+            if (c->msets.entries[i].val != MSET_HOLDS)
+                c->stale_why = c->msets.entries[i].val;
     }
     if (stale && env->lazy) {
         c->idle = true;
@@ -1202,13 +1194,10 @@ int cache_parse_begin(Cache *c, Project *p, const CacheParseEnv *env, char **war
             continue;
         }
         int64_t ms = sqlite3_column_int64(st, 2);
-        if (!strmap_has(&c->msets, (const char *)&ms, sizeof ms)) {
-            e->why = "its record is gone";
-            continue;
-        }
         const char *mwhy = strmap_get(&c->msets, (const char *)&ms, sizeof ms);
-        if (mwhy) {
-            e->why = mwhy;       /* a macro it ran or a var it read changed */
+        if (mwhy != MSET_HOLDS) {
+            /* a macro it ran or a var it read changed */
+            e->why = mwhy ? mwhy : "its record is gone";
             continue;
         }
         const void *envs = sqlite3_column_blob(st, 3);
@@ -1409,7 +1398,7 @@ int cache_parse_end(Cache *c, Project *p, char **warning)
     memcpy(s->gkey, c->gkey, sizeof s->gkey);
     Sb *b = &s->buf;
     Sb body = SB_INIT;
-    StrMap ids;                  /* set body -> id (+ its StoreSet index, new ones) */
+    StrMap ids;                  /* set body -> its id (in ida) */
     strmap_init(&ids);
     Arena ida;
     arena_init(&ida, 0);

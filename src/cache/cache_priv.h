@@ -58,7 +58,7 @@ struct Cache {
     Project *mp;                 /* the project of mm and muid */
     struct MacroMemo *mm;        /* p->nmacros, by index */
     StrMap muid;                 /* macro unique_id -> index + 1 (NULL-ish 0: ambiguous) */
-    StrMap msets;                /* stored set id (8 bytes) -> NULL: holds, else why not (malloc'ed text) */
+    StrMap msets;                /* stored set id (8 bytes) -> MSET_HOLDS, or why not (malloc'ed text) */
     const char *stale_why;       /* no entry could match: why (static text), or NULL */
     CacheStore *store;           /* started by cache_parse_end, not yet joined (main thread only) */
     /* results (cache.c), loaded on first lookup */

@@ -42,13 +42,13 @@ typedef struct DbtOptions {
      * Both are called on the thread that called dbt_parse(), in node order
      *   (the parse pass's helper thread calls neither). */
     bool (*parse_skip)(void *ud, const Node *n);
+    void (*env_read)(void *ud, const Node *n, const char *name, const char *value);
+    void *hook_ud;
     /* record_macros: the parse pass records in each node it renders the
      * project macros that render ran (Node.parse_macros) and the vars it
      * asked var() for (Node.parse_vars), whatever thread renders it; a
      * macro whose attributes (.name, .arguments) were read counts as run. */
     bool record_macros;
-    void (*env_read)(void *ud, const Node *n, const char *name, const char *value);
-    void *hook_ud;
 } DbtOptions;
 
 Dbt  *dbt_new(const DbtOptions *opt);

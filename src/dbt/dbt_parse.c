@@ -443,7 +443,7 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
     DbtCtx c;
     dbt_ctx_init(&c, d, n, DBT_PARSE, sa);
     c.lane = ln;
-    DbtParseRec rec = {0};
+    DbtParseRec rec = {.keep = keep};
     if (d->opt.record_macros)
         c.rec = &rec;
     n->nrefs = n->nsources = n->ndep_macros = 0;
@@ -517,8 +517,7 @@ static int parse_node(Dbt *d, ParseLane *ln, Node *n, Diag *err)
     }
     if (rec.vars.len) {
         n->parse_vars = ARENA_ARRAY(keep, const char *, rec.vars.len);
-        for (size_t i = 0; i < rec.vars.len; i++)
-            n->parse_vars[i] = arena_strdup(keep, rec.vars.items[i]);
+        memcpy(n->parse_vars, rec.vars.items, sizeof *rec.vars.items * rec.vars.len);
         n->nparse_vars = (int)rec.vars.len;
     }
     rc = 0;
@@ -527,8 +526,6 @@ fail:
     dbt_error_prefix(err, n);
 done:
     vec_free(&rec.macros);
-    for (size_t i = 0; i < rec.vars.len; i++)
-        free(rec.vars.items[i]);
     vec_free(&rec.vars);
     sb_free(&sb);
     dbt_ctx_fini(&c);

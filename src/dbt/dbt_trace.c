@@ -13,9 +13,14 @@
 typedef struct DbtTrace {
     int mode;
     pthread_mutex_t mu;          /* the parse pass renders on two threads */
-    StrMap by_macro;             /* TplMacro* (its bytes) -> absolute file path */
     StrMap seen;                 /* absolute file path -> itself */
 } DbtTrace;
+
+/* A user macro as renders meet it (d->macro_defs' values). */
+typedef struct DbtMacroRef {
+    const MacroDef *md;
+    const char *file;            /* absolute path of its file */
+} DbtMacroRef;
 
 static const char *macro_file(Dbt *d, const MacroDef *md)
 {
@@ -28,7 +33,6 @@ void dbt_trace_macros(Dbt *d, int mode)
 {
     if (mode == DBT_TRACE_OFF) {
         if (d->trace) {
-            strmap_free(&d->trace->by_macro);
             strmap_free(&d->trace->seen);
             pthread_mutex_destroy(&d->trace->mu);
             free(d->trace);
@@ -41,24 +45,15 @@ void dbt_trace_macros(Dbt *d, int mode)
     if (!d->trace) {
         DbtTrace *t = xcalloc(1, sizeof *t);
         pthread_mutex_init(&t->mu, NULL);
-        strmap_init(&t->by_macro);
         strmap_init(&t->seen);
-        /* built before any render may look it up (no insertion later) */
-        for (int i = 0; i < d->p->nmacros; i++) {
-            MacroDef *md = d->p->macros[i];
-            if (md->macro)
-                strmap_put(&t->by_macro, (const char *)&md->macro, sizeof md->macro, (void *)macro_file(d, md));
-        }
+        dbt_macro_defs_build(d);
         d->trace = t;
     }
     d->trace->mode = mode;
 }
 
-static void trace_note(DbtTrace *t, const TplMacro *m)
+static void trace_note(DbtTrace *t, const char *f)
 {
-    const char *f = strmap_get(&t->by_macro, (const char *)&m, sizeof m);
-    if (!f)
-        return;                  /* dbt's built-ins, caller blocks, macros of the node's own code */
     pthread_mutex_lock(&t->mu);
     if (!strmap_getz(&t->seen, f))
         strmap_putz(&t->seen, f, (void *)f);
@@ -72,6 +67,7 @@ static bool trace_wants(const DbtCtx *c)
                  (t->mode == DBT_TRACE_TESTS && c->pass == DBT_COMPILE && c->n && c->n->rt == RT_TEST));
 }
 
+/* Built before any render may look it up (no insertion later). */
 void dbt_macro_defs_build(Dbt *d)
 {
     if (d->macro_defs_built || !d->p)
@@ -79,8 +75,11 @@ void dbt_macro_defs_build(Dbt *d)
     strmap_init(&d->macro_defs);
     for (int i = 0; i < d->p->nmacros; i++) {
         MacroDef *md = d->p->macros[i];
-        if (md->macro)
-            strmap_put(&d->macro_defs, (const char *)&md->macro, sizeof md->macro, md);
+        if (!md->macro)
+            continue;
+        DbtMacroRef *r = ARENA_NEW(&d->arena, DbtMacroRef);
+        *r = (DbtMacroRef){md, macro_file(d, md)};
+        strmap_put(&d->macro_defs, (const char *)&md->macro, sizeof md->macro, r);
     }
     d->macro_defs_built = true;
 }
@@ -89,23 +88,23 @@ void dbt_macro_defs_build(Dbt *d)
 static void hook(void *ud, const TplMacro *m)
 {
     DbtCtx *c = ud;
+    const DbtMacroRef *r = strmap_get(&c->d->macro_defs, (const char *)&m, sizeof m);
+    if (!r)
+        return;                  /* dbt's built-ins, caller blocks, macros of the node's own code */
     if (c->rec) {
-        const MacroDef *md = strmap_get(&c->d->macro_defs, (const char *)&m, sizeof m);
-        if (md) {
-            bool seen = false;
-            for (size_t i = c->rec->macros.len; i-- > 0 && !seen;)
-                seen = c->rec->macros.items[i] == md;
-            if (!seen)
-                vec_push(&c->rec->macros, md);
-        }
+        bool seen = false;
+        for (size_t i = c->rec->macros.len; i-- > 0 && !seen;)
+            seen = c->rec->macros.items[i] == r->md;
+        if (!seen)
+            vec_push(&c->rec->macros, r->md);
     }
     if (trace_wants(c))
-        trace_note(c->d->trace, m);
+        trace_note(c->d->trace, r->file);
 }
 
 void dbt_trace_attach(DbtCtx *c, Interp *I)
 {
-    if ((c->rec && c->d->macro_defs_built) || trace_wants(c))
+    if (c->d->macro_defs_built && (c->rec || trace_wants(c)))
         interp_set_macro_hook(I, hook, c);
 }
 
@@ -114,7 +113,7 @@ void dbt_rec_var(DbtCtx *c, const char *name)
     for (size_t i = 0; i < c->rec->vars.len; i++)
         if (strcmp(c->rec->vars.items[i], name) == 0)
             return;
-    vec_push(&c->rec->vars, xstrdup(name));
+    vec_push(&c->rec->vars, arena_strdup(c->rec->keep, name));
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }

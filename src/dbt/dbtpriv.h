@@ -68,10 +68,11 @@ typedef struct DbtCtx {
 } DbtCtx;
 
 /* What a parse render read besides its node: the project macros it ran and
- * the vars it asked for (names, malloc'ed), each once, in first-read order. */
+ * the vars it asked for, each once, in first-read order. */
 typedef struct DbtParseRec {
     VEC(const MacroDef *) macros;
-    VEC(char *) vars;
+    VEC(const char *) vars;      /* names, in keep */
+    Arena *keep;                 /* the node's: where the names are copied */
 } DbtParseRec;
 /* dbt_trace.c: note var(name) in c->rec */
 void dbt_rec_var(DbtCtx *c, const char *name);
@@ -106,7 +107,7 @@ struct Dbt {
     bool batch_on;               /* a microbatch batch is bound (dbt_set_batch) */
     DbtBatch batch;              /* its strings copied into arena */
     struct DbtTrace *trace;      /* dbt_trace_macros (dbt_trace.c), NULL: off */
-    StrMap macro_defs;           /* TplMacro* (its bytes) -> project MacroDef* (record_macros; dbt_trace.c) */
+    StrMap macro_defs;           /* TplMacro* (its bytes) -> its project MacroDef and file (dbt_trace.c) */
     bool macro_defs_built;
 };
 /* dbt_trace.c: the macro hook of a render that traces macro files
